@@ -1,0 +1,65 @@
+/**
+ * Helpers shared by the compute (/v2.1) routes: the caller, the microversion, the project-id URL
+ * check, and the instance lookup with Nova's tenant isolation (another project's server is 404).
+ */
+import type { FastifyRequest } from 'fastify'
+import type { Principal } from '../auth/principal.js'
+import { canSeeInstance } from '../auth/policy.js'
+import type { ActionService } from '../domain/action-service.js'
+import { AppError } from '../domain/errors.js'
+import type { Instance } from '../domain/instance-action.js'
+import { isUuid, normalizeUuid } from '../domain/validation.js'
+import { MIN_VERSION, type ApiVersion } from './microversion.js'
+import './request-state.js'
+
+/** Path parameters every compute route may carry. */
+export interface ProjectParams {
+  project_id?: string
+}
+
+/** The caller of a protected route (the auth hook guarantees one). */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new AppError('unauthorized', 'The request you have made requires authentication.')
+  return request.principal
+}
+
+/** The negotiated microversion. */
+export function versionOf(request: FastifyRequest): ApiVersion {
+  return request.apiVersion ?? MIN_VERSION
+}
+
+/** Nova's check that a `/v2.1/{project_id}/…` URL names the caller's own project. */
+export function checkUrlProject(request: FastifyRequest<{ Params: ProjectParams }>): void {
+  const urlProject = request.params.project_id
+  const principal = principalOf(request)
+  if (urlProject !== undefined && urlProject !== principal.projectId) {
+    throw new AppError(
+      'invalid_input',
+      `Malformed request URL: URL's project_id '${urlProject}' doesn't match Context's project_id '${principal.projectId}'`,
+    )
+  }
+}
+
+/**
+ * Finds the server the caller may see: 404 for a non-UUID, unknown or other-project id, and for a
+ * deleted server unless `includeDeleted`.
+ */
+export async function findVisibleInstance(
+  service: ActionService,
+  principal: Principal,
+  serverId: string,
+  includeDeleted: boolean,
+): Promise<Instance> {
+  const notFound = () => new AppError('instance_not_found', `Instance ${serverId} could not be found.`)
+  if (!isUuid(serverId)) throw notFound()
+  const instance = await service.getInstance(normalizeUuid(serverId))
+  if (!instance || !canSeeInstance(principal, instance.projectId)) throw notFound()
+  if (instance.deletedAt !== null && !includeDeleted) throw notFound()
+  return instance
+}
+
+/** The application URL of the compute API for this request (`…/v2.1[/{project}]`). */
+export function computeBaseUrl(request: FastifyRequest<{ Params: ProjectParams }>): string {
+  const project = request.params.project_id
+  return `${request.protocol}://${request.host}/v2.1${project !== undefined ? `/${project}` : ''}`
+}

@@ -1,0 +1,41 @@
+/**
+ * Nova's default policy for os-instance-actions (nova/policies/instance_actions.py), as pure
+ * functions. Views call these; the store never filters by role.
+ */
+import type { Principal } from './principal.js'
+
+/** `role:admin` — Nova's `context_is_admin`. */
+export function isAdmin(p: Principal): boolean {
+  return p.roles.has('admin')
+}
+
+/**
+ * Whether the instance lookup can see an instance of `ownerProject`: admins see every project,
+ * everyone else only their own (another project's server is "not found", never "forbidden").
+ */
+export function canSeeInstance(p: Principal, ownerProject: string): boolean {
+  return isAdmin(p) || p.projectId === ownerProject
+}
+
+/**
+ * `os_compute_api:os-instance-actions:list` and `:show`: `project_reader_or_admin`, i.e. a reader
+ * (or member/admin by inference) of the instance's project, or an admin.
+ */
+export function canReadActions(p: Principal, ownerProject: string): boolean {
+  return isAdmin(p) || (p.roles.has('reader') && p.projectId === ownerProject)
+}
+
+/** `os_compute_api:os-instance-actions:events`: events before 2.51, tracebacks, hosts. */
+export function canSeeEventInternals(p: Principal): boolean {
+  return isAdmin(p)
+}
+
+/** `os_compute_api:os-instance-actions:events:details` (2.84+). */
+export function canSeeEventDetails(p: Principal): boolean {
+  return isAdmin(p)
+}
+
+/** Write API (`/v1`): the `service` role or an admin. */
+export function canWrite(p: Principal): boolean {
+  return isAdmin(p) || p.roles.has('service')
+}

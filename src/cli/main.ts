@@ -1,0 +1,13 @@
+/** Entry point of the `actiontrail` command. */
+import { CommanderError } from 'commander'
+import { isAppError } from '../domain/errors.js'
+import { buildProgram } from './program.js'
+
+try {
+  await buildProgram().parseAsync(process.argv)
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode)
+  // Known failures print their safe message; anything else prints only its class.
+  console.error(`actiontrail: ${isAppError(err) ? err.message : err instanceof Error ? `${err.constructor.name}: ${err.message}` : 'failed'}`)
+  process.exit(isAppError(err) && err.code === 'invalid_input' ? 2 : 1)
+}

@@ -1,0 +1,60 @@
+/**
+ * Server configuration from `ACTIONTRAIL_*` environment variables, overridden by command-line
+ * flags, validated into one typed object.
+ */
+import { AppError } from './domain/errors.js'
+
+/** Everything `actiontrail serve` needs. */
+export interface ServeConfig {
+  /** SQLite file path (or URL); default `./data/actiontrail.db`. */
+  database: string
+  host: string
+  port: number
+  /** Token file path; required to serve (there is no auth bypass). */
+  tokenFile?: string
+  logLevel: string
+  /** HMAC key for log id tags. */
+  logKey?: string
+}
+
+/** Flags as parsed by the CLI; absent flags fall back to the environment. */
+export interface ServeFlags {
+  db?: string
+  host?: string
+  port?: string
+  tokens?: string
+  logLevel?: string
+  logKey?: string
+}
+
+/** Default SQLite file, relative to the working directory. */
+export const DEFAULT_DATABASE = './data/actiontrail.db'
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+/** Resolves the serve configuration from flags and an environment. */
+export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServeConfig {
+  const portText = flags.port ?? env.ACTIONTRAIL_PORT ?? '8774'
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
+    throw new AppError('invalid_input', `port must be an integer from 0 to 65535, got ${JSON.stringify(portText)}`)
+  }
+  const logLevel = flags.logLevel ?? env.ACTIONTRAIL_LOG_LEVEL ?? 'info'
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new AppError('invalid_input', `log level must be one of ${LOG_LEVELS.join(', ')}`)
+  }
+  const config: ServeConfig = {
+    database: flags.db ?? env.ACTIONTRAIL_DB ?? DEFAULT_DATABASE,
+    host: flags.host ?? env.ACTIONTRAIL_HOST ?? '127.0.0.1',
+    port: Number(portText),
+    logLevel,
+  }
+  const tokenFile = flags.tokens ?? env.ACTIONTRAIL_TOKENS
+  if (tokenFile) config.tokenFile = tokenFile
+  const logKey = flags.logKey ?? env.ACTIONTRAIL_LOG_KEY
+  if (logKey) config.logKey = logKey
+  return config
+}
+
+/** Resolves just the database setting (migrate, demo). */
+export function resolveDatabase(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return flag ?? env.ACTIONTRAIL_DB ?? DEFAULT_DATABASE
+}

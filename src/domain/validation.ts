@@ -1,0 +1,59 @@
+/**
+ * Validation of the identifiers and names that enter the system. Every writer and reader goes
+ * through these, so a bad value is rejected with a clear `invalid_input` before it reaches a store.
+ */
+import { AppError } from './errors.js'
+
+/** Longest string a VARCHAR(255) column of Nova's schema holds. */
+export const MAX_NAME_LENGTH = 255
+
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i
+// C0, DEL, C1, bidi overrides and zero-width characters: none belong in an id or a name.
+// eslint-disable-next-line no-control-regex
+const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/
+
+/** True for a UUID in Nova's accepted forms (hyphenated or 32 hex digits, any case). */
+export function isUuid(value: string): boolean {
+  return UUID.test(value)
+}
+
+/** Canonical lower-case hyphenated form of a UUID, so one instance has one key. */
+export function normalizeUuid(value: string): string {
+  const hex = value.replace(/-/g, '').toLowerCase()
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+/** True when the text has no control, bidi-override or zero-width characters. */
+export function isPrintable(value: string): boolean {
+  return !UNSAFE_CHARS.test(value)
+}
+
+/**
+ * Checks a name-like field (action, event, host, request id, user or project id): non-empty,
+ * printable, at most 255 characters. Throws `invalid_input` naming the field.
+ */
+export function requireName(field: string, value: unknown, maxLength = MAX_NAME_LENGTH): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new AppError('invalid_input', `${field} must be a non-empty string`)
+  }
+  if (value.length > maxLength) {
+    throw new AppError('invalid_input', `${field} must be at most ${maxLength} characters`)
+  }
+  if (!isPrintable(value)) {
+    throw new AppError('invalid_input', `${field} must not contain control characters`)
+  }
+  return value
+}
+
+/** Like requireName, but `null`/`undefined` pass through as `null`. */
+export function optionalName(field: string, value: unknown, maxLength = MAX_NAME_LENGTH): string | null {
+  return value === null || value === undefined ? null : requireName(field, value, maxLength)
+}
+
+/** Checks and normalizes an instance UUID; throws `invalid_input`. */
+export function requireUuid(field: string, value: unknown): string {
+  if (typeof value !== 'string' || !isUuid(value)) {
+    throw new AppError('invalid_input', `${field} must be a UUID`)
+  }
+  return normalizeUuid(value)
+}

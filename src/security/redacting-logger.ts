@@ -1,0 +1,83 @@
+/**
+ * The one logger of ActionTrail. Every line passes through redaction: user, project and request ids
+ * become keyed tags (same id → same tag), tokens, passwords and authorization headers are removed,
+ * and free text is scrubbed of request ids, Keystone-style hex ids and secrets.
+ */
+import pino, { type DestinationStream, type Logger } from 'pino'
+import { createIdTagger, type IdTagger } from './id-tagger.js'
+import { maskSecrets } from './sanitize-traceback.js'
+
+/** Keys whose values are identifiers of people, projects or requests: logged as tags. */
+export const ID_KEYS: ReadonlySet<string> = new Set([
+  'user_id', 'userId', 'project_id', 'projectId', 'tenant_id', 'tenantId', 'request_id', 'requestId',
+  'reqId', 'marker', 'global_request_id', 'x-openstack-request-id', 'x-compute-request-id',
+])
+
+/** Keys whose values are secrets: never logged. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set([
+  'token', 'x-auth-token', 'x-subject-token', 'authorization', 'cookie', 'set-cookie', 'password',
+  'secret', 'key', 'logKey', 'api_key', 'apiKey',
+])
+
+const REDACTED = '[redacted]'
+const REQUEST_ID = /\breq-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi
+// Keystone user and project ids are 32 hex digits.
+const HEX_ID = /\b[0-9a-f]{32}\b/gi
+
+/** Options of the logger. */
+export interface LoggerOptions {
+  level?: string
+  /** HMAC key for id tags (ACTIONTRAIL_LOG_KEY). */
+  key?: string
+  /** Where lines go; stdout by default. Tests pass a capturing stream. */
+  destination?: DestinationStream
+}
+
+/** Replaces ids and secrets inside free text. */
+export function scrubText(text: string, tag: IdTagger): string {
+  return maskSecrets(text).replace(REQUEST_ID, (m) => tag(m)).replace(HEX_ID, (m) => tag(m))
+}
+
+/** Deep-copies a log object with ids tagged and secrets removed. */
+export function redactValue(value: unknown, tag: IdTagger, depth = 0): unknown {
+  if (depth > 8) return '[depth]'
+  if (typeof value === 'string') return scrubText(value, tag)
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, tag, depth + 1))
+  if (value instanceof Error) {
+    return { type: value.constructor.name, message: scrubText(value.message, tag), stack: value.stack && scrubText(value.stack, tag) }
+  }
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) {
+      const lower = k.toLowerCase()
+      if (SECRET_KEYS.has(k) || SECRET_KEYS.has(lower)) out[k] = REDACTED
+      else if (ID_KEYS.has(k) || ID_KEYS.has(lower)) out[k] = v == null ? v : tag(String(v))
+      else out[k] = redactValue(v, tag, depth + 1)
+    }
+    return out
+  }
+  return value
+}
+
+/** Creates the redacting pino logger and the tagger it uses. */
+export function createLogger(options: LoggerOptions = {}): { logger: Logger; tag: IdTagger } {
+  const tag = createIdTagger(options.key)
+  const logger = pino(
+    {
+      level: options.level ?? 'info',
+      base: undefined,
+      formatters: {
+        bindings: (bindings) => redactValue(bindings, tag) as Record<string, unknown>,
+        log: (obj) => redactValue(obj, tag) as Record<string, unknown>,
+      },
+      hooks: {
+        logMethod(args, method) {
+          const cleaned = args.map((a) => (typeof a === 'string' ? scrubText(a, tag) : a)) as typeof args
+          method.apply(this, cleaned)
+        },
+      },
+    },
+    options.destination ?? pino.destination({ fd: 1, sync: false }),
+  )
+  return { logger, tag }
+}

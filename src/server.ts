@@ -1,0 +1,55 @@
+/**
+ * The composition root of a running server: open and migrate the store, build the logger,
+ * service, authenticator and app, then listen. Returns a handle that shuts everything down.
+ */
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { buildApp } from './api/app.js'
+import type { Authenticator } from './auth/principal.js'
+import { loadTokenFile } from './auth/token-file.js'
+import type { ServeConfig } from './config.js'
+import { AppError } from './domain/errors.js'
+import { createActionService } from './local-service.js'
+import { createLogger } from './security/redacting-logger.js'
+import type { ActionStore } from './store/action-store.js'
+import { openStore } from './store/open-store.js'
+
+/** A listening server. */
+export interface RunningServer {
+  app: FastifyInstance
+  store: ActionStore
+  logger: Logger
+  /** The base URL, e.g. http://127.0.0.1:8774 */
+  url: string
+  close(): Promise<void>
+}
+
+/** Starts the server for a configuration; `authenticator` overrides the token file (tests). */
+export async function startServer(config: ServeConfig, authenticator?: Authenticator): Promise<RunningServer> {
+  const auth = authenticator ?? (config.tokenFile ? await loadTokenFile(config.tokenFile) : undefined)
+  if (!auth) throw new AppError('invalid_input', 'a token file is required: set ACTIONTRAIL_TOKENS or --tokens')
+  const { logger } = createLogger({ level: config.logLevel, ...(config.logKey ? { key: config.logKey } : {}) })
+  const store = await openStore(config.database)
+  const app = await buildApp({ service: createActionService(store), authenticator: auth, logger })
+  try {
+    await app.listen({ host: config.host, port: config.port })
+  } catch (err) {
+    await app.close()
+    await store.close()
+    throw err
+  }
+  const address = app.server.address()
+  const port = typeof address === 'object' && address ? address.port : config.port
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host
+  return {
+    app,
+    store,
+    logger,
+    url: `http://${host}:${port}`,
+    async close() {
+      await app.close()
+      await store.close()
+      logger.flush()
+    },
+  }
+}

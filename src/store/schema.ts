@@ -1,0 +1,50 @@
+/** Kysely table types: the shape of the rows on every backend. */
+import type { Generated } from 'kysely'
+
+/** Row of `instances`. */
+export interface InstancesTable {
+  uuid: string
+  name: string
+  project_id: string
+  user_id: string
+  created_at: string
+  updated_at: string
+  deleted_at: string | null
+}
+
+/** Row of `instance_actions`. */
+export interface ActionsTable {
+  id: Generated<number>
+  instance_uuid: string
+  action: string
+  request_id: string
+  user_id: string | null
+  project_id: string | null
+  start_time: string
+  finish_time: string | null
+  message: string | null
+  created_at: string
+  updated_at: string | null
+}
+
+/** Row of `instance_actions_events`. */
+export interface EventsTable {
+  id: Generated<number>
+  action_id: number
+  event: string
+  start_time: string
+  finish_time: string | null
+  result: string | null
+  traceback: string | null
+  host: string | null
+  details: string | null
+  created_at: string
+  updated_at: string | null
+}
+
+/** The database as Kysely sees it. */
+export interface Database {
+  instances: InstancesTable
+  instance_actions: ActionsTable
+  instance_actions_events: EventsTable
+}
