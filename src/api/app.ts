@@ -4,7 +4,7 @@
  * tests drive it with `app.inject`.
  */
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { Authenticator } from '../auth/principal.js'
 import type { ActionService } from '../domain/action-service.js'
@@ -44,9 +44,10 @@ function clientErrorStatus(err: FastifyError): number | undefined {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Our own onResponse line logs the route template, never the raw URL with its ids.
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => `req-${randomUUID()}`,
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
     return503OnClosing: true,
   })
 
@@ -83,10 +84,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     )
   })
 
-  await app.register(versionRoutes)
-  await app.register(serverRoutes(deps.service))
-  await app.register(instanceActionRoutes(deps.service))
-
   app.setNotFoundHandler((_request, reply) => sendFault(reply, 404, 'The resource could not be found.'))
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
@@ -101,6 +98,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     request.log.error({ err }, 'unexpected error')
     return sendFault(reply, 500, UNEXPECTED_ERROR_MESSAGE)
   })
+
+  // Routes come after the handlers so that their encapsulated contexts inherit them.
+  await app.register(versionRoutes)
+  await app.register(serverRoutes(deps.service))
+  await app.register(instanceActionRoutes(deps.service))
 
   return app
 }

@@ -59,25 +59,32 @@ export function redactValue(value: unknown, tag: IdTagger, depth = 0): unknown {
   return value
 }
 
+/**
+ * A destination that redacts each JSON line before passing it on. Redacting the serialized line
+ * (rather than pino's formatters) also covers child-logger bindings such as fastify's `reqId`,
+ * which pino serializes once and never hands to a formatter.
+ */
+export function redactingDestination(target: DestinationStream, tag: IdTagger): DestinationStream {
+  return {
+    write(line: string) {
+      let out: string
+      try {
+        out = `${JSON.stringify(redactValue(JSON.parse(line), tag))}\n`
+      } catch {
+        out = `${scrubText(line.trimEnd(), tag)}\n`
+      }
+      target.write(out)
+    },
+    flush() {
+      ;(target as { flush?: () => void }).flush?.()
+    },
+  } as DestinationStream
+}
+
 /** Creates the redacting pino logger and the tagger it uses. */
 export function createLogger(options: LoggerOptions = {}): { logger: Logger; tag: IdTagger } {
   const tag = createIdTagger(options.key)
-  const logger = pino(
-    {
-      level: options.level ?? 'info',
-      base: undefined,
-      formatters: {
-        bindings: (bindings) => redactValue(bindings, tag) as Record<string, unknown>,
-        log: (obj) => redactValue(obj, tag) as Record<string, unknown>,
-      },
-      hooks: {
-        logMethod(args, method) {
-          const cleaned = args.map((a) => (typeof a === 'string' ? scrubText(a, tag) : a)) as typeof args
-          method.apply(this, cleaned)
-        },
-      },
-    },
-    options.destination ?? pino.destination({ fd: 1, sync: false }),
-  )
+  const target = options.destination ?? pino.destination({ fd: 1, sync: false })
+  const logger = pino({ level: options.level ?? 'info', base: undefined }, redactingDestination(target, tag))
   return { logger, tag }
 }
