@@ -1,0 +1,62 @@
+/**
+ * Starts the real `actiontrail serve` as a child process on a free port and a temporary data
+ * directory, and stops it after the test.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import type { TestContext } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import type { TokenEntry } from '../../src/auth/token-file.js'
+
+/** Repository root. */
+export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..')
+
+/** A server process started for a test. */
+export interface SpawnedServer {
+  url: string
+  dataDir: string
+  tokens: TokenEntry[]
+  /** Everything the process wrote to stdout and stderr so far. */
+  output: () => string
+  process: ChildProcess
+}
+
+/** Runs `actiontrail serve --demo` with extra args; resolves once it prints its URL. */
+export async function spawnDemoServer(t: TestContext, extraArgs: string[] = []): Promise<SpawnedServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'actiontrail-e2e-'))
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'bin', 'actiontrail.js'), 'serve', '--demo', '--port', '0', '--db', join(dataDir, 'actiontrail.db'), ...extraArgs],
+    { cwd: dataDir, env: { ...process.env, ACTIONTRAIL_LOG_KEY: 'e2e-key' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let output = ''
+  child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')))
+  child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')))
+  t.after(async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      await exited
+    }
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000)
+    const check = () => {
+      const m = /listening on (http:\/\/[^\s]+)/.exec(output)
+      if (m?.[1]) {
+        clearTimeout(timer)
+        resolveUrl(m[1])
+      }
+    }
+    child.stdout.on('data', check)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`server exited with ${code}:\n${output}`))
+    })
+  })
+  const tokens = (JSON.parse(readFileSync(join(dataDir, 'tokens.json'), 'utf8')) as { tokens: TokenEntry[] }).tokens
+  return { url, dataDir, tokens, output: () => output, process: child }
+}
