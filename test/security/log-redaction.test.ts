@@ -1,0 +1,70 @@
+/**
+ * A full API run with a capturing log: no raw user, project or request id and no token may appear
+ * in any log line, yet the same id must map to the same tag so lines still correlate.
+ */
+import assert from 'node:assert/strict'
+import { Writable } from 'node:stream'
+import { test } from 'node:test'
+import { buildApp } from '../../src/api/app.js'
+import { StaticTokenAuthenticator } from '../../src/auth/token-file.js'
+import { createActionService } from '../../src/local-service.js'
+import { createLogger } from '../../src/security/redacting-logger.js'
+import { openStore } from '../../src/store/open-store.js'
+import { buildHarness, headers, PROJECT_A, PROJECT_B, TOKEN_ENTRIES, TOKENS, USER_A, ADMIN_USER, USER_B } from '../helpers/build-app.js'
+
+const SERVER = '3c1d2e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f'
+const RID = 'req-6d8e0f1a-2b3c-4d5e-8f6a-7b8c9d0e1f2a'
+
+test('a full API run logs no raw id or token', async (t) => {
+  const h = await buildHarness(t)
+  await h.service.putInstance({ uuid: SERVER, name: 'vm', projectId: PROJECT_A, userId: USER_A })
+  await h.service.actionStart({ instanceUuid: SERVER, action: 'reboot', requestId: RID, userId: USER_A, projectId: PROJECT_A })
+  await h.service.eventStart({ instanceUuid: SERVER, requestId: RID, event: 'compute_reboot_instance', host: 'c1' })
+  await h.service.eventFinish({ instanceUuid: SERVER, requestId: RID, event: 'compute_reboot_instance', result: 'Error', details: 'x', traceback: 'tb' })
+  const responseIds: string[] = []
+  const urls = [
+    `/v2.1/servers/${SERVER}/os-instance-actions`,
+    `/v2.1/${PROJECT_A}/servers/${SERVER}/os-instance-actions?limit=1&marker=${RID}`,
+    `/v2.1/servers/${SERVER}/os-instance-actions/${RID}`,
+    `/v2.1/servers/${SERVER}/os-instance-actions?marker=req-unknown`,
+    `/v2.1/${PROJECT_B}/servers/${SERVER}/os-instance-actions`,
+    `/v2.1/servers/${SERVER}`,
+    '/v2.1/servers/detail?name=vm',
+    '/v2.1/nope',
+  ]
+  for (const token of [TOKENS.memberA, TOKENS.admin, TOKENS.memberB, 'not-a-token-0d9f']) {
+    for (const url of urls) {
+      const r = await h.app.inject({ url, headers: headers(token, '2.84') })
+      responseIds.push(String(r.headers['x-openstack-request-id']))
+    }
+  }
+  const logs = h.logs()
+  assert.ok(logs.split('\n').length > urls.length * 4, 'every request is logged')
+  const secrets = [
+    ...Object.values(TOKENS), 'not-a-token-0d9f', PROJECT_A, PROJECT_B, USER_A, USER_B, ADMIN_USER, RID,
+    ...responseIds,
+  ]
+  for (const s of secrets) assert.ok(!logs.includes(s), `log contains ${s}`)
+  // Tags correlate: the lines of one request id carry one tag, every line has one.
+  const tags = logs.trim().split('\n').map((l) => (JSON.parse(l) as { reqId?: string }).reqId)
+  assert.ok(tags.every((tag) => typeof tag === 'string' && /^id:[0-9a-f]{16}$/.test(tag)))
+  assert.equal(new Set(tags).size, responseIds.length)
+})
+
+test('an unexpected failure is a generic 500 and its logged error is scrubbed', async (t) => {
+  const chunks: string[] = []
+  const destination = new Writable({ write(c: Buffer, _e, cb) { chunks.push(c.toString()); cb() } })
+  const { logger } = createLogger({ level: 'info', key: 'k', destination })
+  const store = await openStore(':memory:')
+  t.after(() => store.close())
+  const leaky = `lookup failed for ${RID} project ${PROJECT_A} token=${TOKENS.memberA} at postgres://svc:pw-123@db/x`
+  store.getInstance = () => Promise.reject(new Error(leaky))
+  const app = await buildApp({ service: createActionService(store), authenticator: new StaticTokenAuthenticator(TOKEN_ENTRIES), logger })
+  t.after(() => app.close())
+  const r = await app.inject({ url: `/v2.1/servers/${SERVER}/os-instance-actions`, headers: headers(TOKENS.memberA) })
+  assert.equal(r.statusCode, 500)
+  assert.deepEqual(r.json(), { computeFault: { code: 500, message: 'Unexpected API Error. Please contact the administrator' } })
+  const logs = chunks.join('')
+  assert.match(logs, /lookup failed for id:[0-9a-f]{16}/)
+  for (const s of [RID, PROJECT_A, TOKENS.memberA, 'pw-123']) assert.ok(!logs.includes(s), `log contains ${s}`)
+})
