@@ -34,6 +34,39 @@ function sendFault(reply: FastifyReply, status: number, message: string): Fastif
   return reply.code(status).type(FAULT_CONTENT_TYPE).send(faultBody(status, message))
 }
 
+function setRequestIdHeaders(request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-openstack-request-id', request.id)
+  reply.header('x-compute-request-id', request.id)
+}
+
+/** Sets `request.principal`, or answers 401 and returns false. Public paths need no token. */
+async function authenticate(authenticator: Authenticator, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+  const path = request.url.split('?')[0] ?? '/'
+  if (isPublicPath(path)) return true
+  const token = request.headers['x-auth-token']
+  const principal = typeof token === 'string' && token.length > 0 ? await authenticator.authenticate(token) : undefined
+  if (!principal) {
+    reply.header('WWW-Authenticate', `Keystone uri="${request.protocol}://${request.host}/"`)
+    sendFault(reply, 401, 'The request you have made requires authentication.')
+    return false
+  }
+  request.principal = principal
+  return true
+}
+
+/** Negotiates the microversion of a /v2.1 API request and echoes it; throws 400 / 406 AppErrors. */
+function negotiate(request: FastifyRequest, reply: FastifyReply): void {
+  const path = request.url.split('?')[0] ?? '/'
+  if (isPublicPath(path) || !path.startsWith('/v2.1/')) return
+  try {
+    request.apiVersion = negotiateVersion(request.headers)
+  } catch (err) {
+    if (err instanceof UnsupportedVersionError) setVersionHeaders(reply, err.requested)
+    throw err
+  }
+  setVersionHeaders(reply, request.apiVersion)
+}
+
 // Fastify's own client errors (bad JSON, body too large, wrong media type) keep their 4xx status.
 function clientErrorStatus(err: FastifyError): number | undefined {
   const status = err.statusCode
@@ -49,32 +82,37 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: () => `req-${randomUUID()}`,
     routerOptions: { maxParamLength: 1024 },
     return503OnClosing: true,
+    // The router rejects an undecodable path (`%zz`) or an over-long segment before any hook or the
+    // error handler runs; answer those in Nova's fault format too, after the same auth check.
+    frameworkErrors: (err, request, reply) => {
+      setRequestIdHeaders(request, reply)
+      authenticate(deps.authenticator, request, reply)
+        .then((ok) => {
+          if (!ok) return
+          try {
+            negotiate(request, reply)
+          } catch (versionErr) {
+            if (isAppError(versionErr)) return sendFault(reply, STATUS_BY_CODE[versionErr.code], versionErr.message)
+            throw versionErr
+          }
+          // An over-long segment cannot be an id Nova knows: its router would find no such resource.
+          if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendFault(reply, 404, 'The resource could not be found.')
+          return sendFault(reply, 400, 'Malformed request URL.')
+        })
+        .catch((unexpected: unknown) => {
+          request.log.error({ err: unexpected }, 'unexpected error')
+          if (!reply.sent) sendFault(reply, 500, UNEXPECTED_ERROR_MESSAGE)
+        })
+    },
   })
 
   app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-openstack-request-id', request.id)
-    reply.header('x-compute-request-id', request.id)
+    setRequestIdHeaders(request, reply)
   })
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    const path = request.url.split('?')[0] ?? '/'
-    if (isPublicPath(path)) return
-    const token = request.headers['x-auth-token']
-    const principal = typeof token === 'string' && token.length > 0 ? await deps.authenticator.authenticate(token) : undefined
-    if (!principal) {
-      reply.header('WWW-Authenticate', `Keystone uri="${request.protocol}://${request.host}/"`)
-      return sendFault(reply, 401, 'The request you have made requires authentication.')
-    }
-    request.principal = principal
-    if (path.startsWith('/v2.1/')) {
-      try {
-        request.apiVersion = negotiateVersion(request.headers)
-      } catch (err) {
-        if (err instanceof UnsupportedVersionError) setVersionHeaders(reply, err.requested)
-        throw err
-      }
-      setVersionHeaders(reply, request.apiVersion)
-    }
+    if (!(await authenticate(deps.authenticator, request, reply))) return reply
+    negotiate(request, reply)
   })
 
   app.addHook('onResponse', async (request, reply) => {

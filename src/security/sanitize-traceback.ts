@@ -402,7 +402,7 @@ function maskUrlCredentials(text: string): string {
  * keeps the scan linear on long runs of word characters; `/` is excluded so
  * the user of `scheme://token:***@host` is not read as a key.
  */
-const KEY_VALUE_RE = /(?:(?<![\w.\-/\\])|(?<=\\[nrt]))(\\?["'`]?)(-{0,2}[A-Za-z_$][\w.-]*)(\\?["'`]?)[ \t]*(=>|:=|=(?!=)|:(?!:))[ \t]*/g
+const KEY_VALUE_RE = /(?:(?<![\w.\-/\\])|(?<=\\[nrt]))((?:\\?["'`])?)(-{0,2}[A-Za-z_$][\w.-]*)((?:\\?["'`])?)[ \t]*(=>|:=|=(?!=)|:(?!:))[ \t]*/g
 
 /** CLI flags with a separate value: `--password hunter2`, `--os-token "abc"`. */
 const CLI_FLAG_RE = /(?<![\w-])()(--[A-Za-z][\w-]*)()(?=[ \t]+[^\s-])([ \t]+)/g
@@ -623,7 +623,19 @@ function findValueSpans(
   if (scheme !== null) end = start + scheme[0].length
   while (end < lineEnd && !VALUE_STOP.has(text[end] ?? '')) end++
   if (end === start || PLACEHOLDER_VALUES.has(text.slice(start, end))) return none
+  if (scheme === null && startsSeparator(text, end, lineEnd)) {
+    // `Credentials: aws_access_key_id = ...`: a label in front of another pair, not a value.
+    return none
+  }
   return { spans: [{ start, end }], resume: end }
+}
+
+/** Whether a key/value separator follows `from`, after blanks on the same line. */
+function startsSeparator(text: string, from: number, lineEnd: number): boolean {
+  let i = from
+  while (i < lineEnd && (text[i] === ' ' || text[i] === '\t')) i++
+  const char = text[i]
+  return (char === '=' && text[i + 1] !== '=') || (char === ':' && text[i + 1] !== ':')
 }
 
 /** Runs a key regex (groups: open quote, key, close quote, separator) and masks sensitive values. */

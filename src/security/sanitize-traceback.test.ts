@@ -1,0 +1,431 @@
+import { test, describe } from 'node:test'
+import assert from 'node:assert/strict'
+
+import { MASK, MAX_TRACEBACK_BYTES, maskSecrets, sanitizeTraceback } from './sanitize-traceback.js'
+import { TRACEBACK_CASES } from './traceback-fixtures.js'
+
+const MARKER_RE = /\n\.\.\. \[(\d+) bytes removed\] \.\.\.\n/
+
+function byteLength(text: string): number {
+  return Buffer.byteLength(text, 'utf8')
+}
+
+/** True when the string survives a UTF-8 round trip: no lone surrogate, no split character. */
+function isWellFormed(text: string): boolean {
+  const decoded = Buffer.from(text, 'utf8').toString('utf8')
+  return decoded === text && !decoded.includes('\ufffd')
+}
+
+/** Code points the sanitizer promises to remove (everything but \t and \n in C0/C1, bidi, zero-width). */
+function forbiddenChars(text: string): string[] {
+  const found: string[] = []
+  for (const char of text) {
+    const code = char.codePointAt(0) ?? 0
+    const control = (code < 0x20 && code !== 0x09 && code !== 0x0a) || (code >= 0x7f && code <= 0x9f)
+    const bidi = (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069)
+    const zeroWidth = (code >= 0x200b && code <= 0x200d) || code === 0xfeff
+    if (control || bidi || zeroWidth) found.push(`U+${code.toString(16).padStart(4, '0')}`)
+  }
+  return found
+}
+
+describe('sanitizeTraceback fixtures', () => {
+  test('the table holds at least 30 cases with unique names', () => {
+    assert.ok(TRACEBACK_CASES.length >= 30, `only ${TRACEBACK_CASES.length} cases`)
+    const names = new Set(TRACEBACK_CASES.map((c) => c.name))
+    assert.equal(names.size, TRACEBACK_CASES.length)
+  })
+
+  for (const fixture of TRACEBACK_CASES) {
+    test(fixture.name, () => {
+      const options = { projectRoots: fixture.projectRoots }
+      const out = sanitizeTraceback(fixture.input, options)
+
+      for (const expected of fixture.mustContain) {
+        assert.ok(out.includes(expected), `missing ${JSON.stringify(expected)} in:\n${out}`)
+      }
+      for (const unexpected of fixture.mustNotContain) {
+        assert.ok(!out.includes(unexpected), `leaked ${JSON.stringify(unexpected)} in:\n${out}`)
+      }
+
+      // Invariants that hold for every traceback.
+      assert.deepEqual(forbiddenChars(out), [])
+      assert.ok(!out.includes('\r'))
+      assert.ok(byteLength(out) <= MAX_TRACEBACK_BYTES)
+      assert.doesNotMatch(out, /(?<![\w.-])\/(?:home|Users)\/[\w.-]+\//, 'a home directory survived')
+      assert.doesNotMatch(out, /(?<![\w.-])(?<!:\/)\/root\//, '/root/ survived')
+      assert.doesNotMatch(out, /(?<![\w])[A-Za-z]:\\/, 'a Windows drive path survived')
+      assert.doesNotMatch(out, /File "(?:\/|[A-Za-z]:)/, 'an absolute Python frame path survived')
+      assert.doesNotMatch(out, /\((?:\/|[A-Za-z]:|file:)[^()\n]*:\d+:\d+\)/, 'an absolute Node frame path survived')
+
+      assert.equal(sanitizeTraceback(out, options), out, 'not idempotent')
+    })
+  }
+})
+
+describe('secret masking rules', () => {
+  const cases: ReadonlyArray<{ input: string, expected: string }> = [
+    { input: 'password=hunter2', expected: 'password=***' },
+    { input: "admin_password: 's3cr3t'", expected: "admin_password: '***'" },
+    { input: '{"password": "x", "user": "nova"}', expected: '{"password": "***", "user": "nova"}' },
+    { input: "{'passwd': 'x'}", expected: "{'passwd': '***'}" },
+    { input: 'pwd=x pass=y passphrase=z', expected: 'pwd=*** pass=*** passphrase=***' },
+    { input: 'secret=a token=b auth_token=c', expected: 'secret=*** token=*** auth_token=***' },
+    { input: 'access_token=a&refresh_token=b', expected: 'access_token=***&refresh_token=***' },
+    { input: 'api_key=a apikey=b api-key=c apiKey=d', expected: 'api_key=*** apikey=*** api-key=*** apiKey=***' },
+    { input: 'access_key=a secret_key=b private_key=c', expected: 'access_key=*** secret_key=*** private_key=***' },
+    { input: 'client_secret=a credential=b credentials=c', expected: 'client_secret=*** credential=*** credentials=***' },
+    { input: 'session_id=a sessionid=b cookie=c', expected: 'session_id=*** sessionid=*** cookie=***' },
+    { input: 'PASSWORD=x Password: y', expected: 'PASSWORD=*** Password: ***' },
+    { input: '--password hunter2 --os-password=x', expected: '--password *** --os-password=***' },
+    { input: "--token 'a b'", expected: "--token '***'" },
+    { input: 'Authorization: Bearer abc.def', expected: 'Authorization: ***' },
+    { input: 'authorization: Basic dXNlcjpwYXNz', expected: 'authorization: ***' },
+    { input: 'X-Auth-Token: gAAAAAB123', expected: 'X-Auth-Token: ***' },
+    { input: 'X-Subject-Token: abc', expected: 'X-Subject-Token: ***' },
+    { input: 'Cookie: a=1; b=2', expected: 'Cookie: ***' },
+    { input: 'Set-Cookie: sid=abc; Path=/; HttpOnly', expected: 'Set-Cookie: ***' },
+    { input: 'Proxy-Authorization: Basic Zm9vOmJhcg==', expected: 'Proxy-Authorization: ***' },
+    { input: 'curl -H "Authorization: Bearer x1" -v', expected: 'curl -H "Authorization: ***" -v' },
+    { input: 'token=Bearer abc123 next', expected: 'token=*** next' },
+    { input: 'postgres://nova:pw@db:5432/nova', expected: 'postgres://nova:***@db:5432/nova' },
+    { input: 'mysql+pymysql://root:secret@10.0.0.1/nova', expected: 'mysql+pymysql://root:***@10.0.0.1/nova' },
+    { input: 'amqp://guest:guest@rabbit:5672/', expected: 'amqp://guest:***@rabbit:5672/' },
+    { input: 'https://user:tok@github.com/x', expected: 'https://user:***@github.com/x' },
+    { input: 'mysql://root:p@ss@db/nova', expected: 'mysql://root:***@db/nova' },
+    { input: 'redis://:pw@cache:6379/0', expected: 'redis://:***@cache:6379/0' },
+    { input: 'https://user@host/x https://host:8443/x', expected: 'https://user@host/x https://host:8443/x' },
+    {
+      input: 'rabbit://u:p1@h1:5672,u:p2@h2:5672/',
+      expected: 'rabbit://u:***@h1:5672,u:***@h2:5672/',
+    },
+    {
+      input: '-----BEGIN RSA PRIVATE KEY-----\nMIIE\nabc==\n-----END RSA PRIVATE KEY-----\nnext',
+      expected: '-----BEGIN RSA PRIVATE KEY-----\n***\n-----END RSA PRIVATE KEY-----\nnext',
+    },
+    {
+      input: '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----',
+      expected: '-----BEGIN PRIVATE KEY-----\n***\n-----END PRIVATE KEY-----',
+    },
+    {
+      input: '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIE\n-----END ENCRYPTED PRIVATE KEY-----',
+      expected: '-----BEGIN ENCRYPTED PRIVATE KEY-----\n***\n-----END ENCRYPTED PRIVATE KEY-----',
+    },
+    {
+      input: '-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----',
+      expected: '-----BEGIN OPENSSH PRIVATE KEY-----\n***\n-----END OPENSSH PRIVATE KEY-----',
+    },
+    {
+      input: 'k -----BEGIN EC PRIVATE KEY-----\nMHcC\nrest of the text',
+      expected: 'k -----BEGIN EC PRIVATE KEY-----\n***',
+    },
+    {
+      input: "'-----BEGIN RSA PRIVATE KEY-----\\nMIIE\\nab' truncated\nnext line",
+      expected: "'-----BEGIN RSA PRIVATE KEY-----\\n***\nnext line",
+    },
+    {
+      input: '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----',
+      expected: '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----',
+    },
+    { input: 'id AKIAIOSFODNN7EXAMPLE used', expected: 'id *** used' },
+    { input: 'ASIAY34FZKBOKMUTVV7A', expected: '***' },
+    {
+      input: 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      expected: 'aws_secret_access_key = ***',
+    },
+    { input: `t ${'gAAAAAB' + 'x'.repeat(60)} end`, expected: 't *** end' },
+    { input: 'jwt eyJhbGciOi.eyJzdWIiOi.c2ln end', expected: 'jwt *** end' },
+    { input: 'unsigned eyJhbGciOi.eyJzdWIiOi. end', expected: 'unsigned *** end' },
+    { input: 'gh ghp_1a2B3c4D5e6F7g8H9i0J1k2L3m4N5o6P7q8R', expected: 'gh ***' },
+    { input: 'slack xoxb-1234567890-abcdefghij', expected: 'slack ***' },
+    { input: 'xoxp-1234567890-abcdefghij', expected: '***' },
+    { input: 'sent Bearer abc123xyz to the API', expected: 'sent Bearer *** to the API' },
+    { input: '{\\"password\\": \\"x\\"}', expected: '{\\"password\\": \\"***\\"}' },
+    { input: "headers = {'X-Auth-Token': b'abc'}", expected: "headers = {'X-Auth-Token': b'***'}" },
+    { input: "'password' => 'x'", expected: "'password' => '***'" },
+    { input: 'password="a \\" b" next', expected: 'password="***" next' },
+    { input: "password='unterminated and more", expected: "password='***" },
+    { input: 'PGPASSWORD=x SECRET_KEY_BASE=y', expected: 'PGPASSWORD=*** SECRET_KEY_BASE=***' },
+    { input: 'X-Amz-Signature=abc&X-Amz-Credential=def', expected: 'X-Amz-Signature=***&X-Amz-Credential=***' },
+    { input: "'set-cookie': [ 'a=1', 'b=2' ]", expected: "'set-cookie': [ '***', '***' ]" },
+    { input: 'self.token = token', expected: 'self.token = ***' },
+  ]
+  for (const { input, expected } of cases) {
+    test(`masks ${JSON.stringify(input).slice(0, 70)}`, () => {
+      assert.equal(maskSecrets(input), expected)
+      assert.equal(maskSecrets(expected), expected, 'masking is not idempotent')
+    })
+  }
+
+  const untouched = [
+    'def token_expired(self):',
+    'def get_password_policy():',
+    'password_length = 12',
+    'password_expires_at: null',
+    'token_type: bearer, tokens_used=3',
+    'tests passed; passport bypass=1',
+    'compass=north surpass=1',
+    'cryptography.fernet.InvalidToken: Signature did not match digest.',
+    'keystoneauth1.exceptions.http.Unauthorized: The request you have made requires authentication.',
+    "Access denied for user 'nova'@'10.0.0.5' (using password: YES)",
+    'password=None token=null secret: undefined',
+    'password: ',
+    "password=''",
+    'if token == expected:',
+    'Bearer authentication failed',
+    'the password is wrong',
+    '-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----',
+    'http://controller:5000/v3 and qemu+ssh://root@compute/system',
+  ]
+  for (const input of untouched) {
+    test(`leaves ${JSON.stringify(input).slice(0, 70)}`, () => {
+      assert.equal(maskSecrets(input), input)
+    })
+  }
+
+  test('MASK is the documented replacement', () => {
+    assert.equal(MASK, '***')
+  })
+
+  test('maskSecrets masks a plain message but rewrites no paths and caps nothing', () => {
+    const message = `Rebuild failed for /home/bob/images/x.qcow2 with admin_password=Hunter2! ${'z'.repeat(70000)}`
+    const out = maskSecrets(message)
+    assert.ok(out.startsWith('Rebuild failed for /home/bob/images/x.qcow2 with admin_password=*** '))
+    assert.ok(!out.includes('Hunter2'))
+    assert.ok(byteLength(out) > MAX_TRACEBACK_BYTES)
+  })
+
+  test('maskSecrets leaves a message without secrets alone', () => {
+    const message = 'Instance 5f0c2f8e-8a1e-4c39-9b7b-6a3c8d1e2f40 rebuilt on compute-02 in 12.5s'
+    assert.equal(maskSecrets(message), message)
+  })
+
+  test('empty string stays empty', () => {
+    assert.equal(maskSecrets(''), '')
+    assert.equal(sanitizeTraceback(''), '')
+  })
+})
+
+describe('path rules', () => {
+  const cases: ReadonlyArray<{ input: string, expected: string, projectRoots?: string[] }> = [
+    {
+      input: 'File "/usr/lib/python3/dist-packages/nova/compute/manager.py", line 10, in f',
+      expected: 'File "nova/compute/manager.py", line 10, in f',
+    },
+    {
+      input: 'File "/opt/stack/venv/lib/python3.11/site-packages/oslo_db/api.py", line 1, in g',
+      expected: 'File "oslo_db/api.py", line 1, in g',
+    },
+    { input: 'File "/usr/lib/python3.11/threading.py", line 1, in run', expected: 'File "threading.py", line 1, in run' },
+    {
+      input: 'File "/opt/stack/nova/nova/compute/manager.py", line 1, in f',
+      expected: 'File "nova/compute/manager.py", line 1, in f',
+      projectRoots: ['/opt/stack/nova/'],
+    },
+    {
+      input: 'File "/opt/stack/nova/nova/compute/manager.py", line 1, in f',
+      expected: 'File "opt/stack/nova/nova/compute/manager.py", line 1, in f',
+    },
+    {
+      input: 'File "/srv/a b/src/x.py", line 1, in f',
+      expected: 'File "src/x.py", line 1, in f',
+    },
+    {
+      input: 'File "/opt/stack/nova-extra/x.py"',
+      expected: 'File "opt/stack/nova-extra/x.py"',
+      projectRoots: ['/opt/stack/nova'],
+    },
+    { input: 'File "<frozen importlib._bootstrap>", line 1', expected: 'File "<frozen importlib._bootstrap>", line 1' },
+    { input: '    at Foo.bar (/home/app/svc/src/x.ts:10:5)', expected: '    at Foo.bar (src/x.ts:10:5)' },
+    { input: '    at file:///srv/app/node_modules/pkg/index.js:1:2', expected: '    at node_modules/pkg/index.js:1:2' },
+    {
+      input: '    at x (/srv/app/node_modules/a/node_modules/b/index.js:1:2)',
+      expected: '    at x (node_modules/b/index.js:1:2)',
+    },
+    {
+      input: '    at processTicksAndRejections (node:internal/process/task_queues:95:5)',
+      expected: '    at processTicksAndRejections (node:internal/process/task_queues:95:5)',
+    },
+    { input: '    at a (C:\\Users\\bob\\proj\\src\\a.ts:3:9)', expected: '    at a (src\\a.ts:3:9)' },
+    { input: '    at a (/Users/bob/proj/app.js:3:9)', expected: '    at a (proj/app.js:3:9)' },
+    { input: '    at a (/usr/src/app/src/index.ts:1:1)', expected: '    at a (src/index.ts:1:1)' },
+    { input: '    at a (/usr/src/app/dist/index.js:1:1)', expected: '    at a (dist/index.js:1:1)' },
+    { input: 'open /var/lib/nova/instances/x/disk', expected: 'open var/lib/nova/instances/x/disk' },
+    { input: 'read /etc/nova/nova.conf', expected: 'read etc/nova/nova.conf' },
+    { input: 'cd /home/bob/work/x && ls /root/.ssh', expected: 'cd work/x && ls .ssh' },
+    { input: 'HOME=/home/bob', expected: 'HOME=~' },
+    { input: 'PATH=/usr/bin:/home/bob/bin', expected: 'PATH=usr/bin:bin' },
+    { input: 'log 2>/home/bob/err.log', expected: 'log 2>err.log' },
+    { input: "open 'C:\\Users\\Bob Smith\\docs\\a.txt'", expected: "open 'docs\\a.txt'" },
+    { input: 'file:///C:/Users/bob/proj/src/a.ts:1:2', expected: 'src/a.ts:1:2' },
+    { input: 'see https://example.com/home/bob/x and ~/x and nova/compute', expected: 'see https://example.com/home/bob/x and ~/x and nova/compute' },
+    { input: 'ratio = used / total; and/or $HOME/x', expected: 'ratio = used / total; and/or $HOME/x' },
+  ]
+  for (const { input, expected, projectRoots } of cases) {
+    test(`rewrites ${JSON.stringify(input).slice(0, 70)}`, () => {
+      const out = sanitizeTraceback(input, { projectRoots })
+      assert.equal(out, expected)
+      assert.equal(sanitizeTraceback(out, { projectRoots }), out)
+    })
+  }
+})
+
+describe('control characters', () => {
+  const cases: ReadonlyArray<{ input: string, expected: string }> = [
+    { input: 'a\r\nb\rc\nd', expected: 'a\nb\nc\nd' },
+    { input: '\u001b[31mred\u001b[0m \u001b[1;38;5;196mbold\u001b[m', expected: 'red bold' },
+    { input: 'x\u001b]0;title\u0007y', expected: 'xy' },
+    { input: 'x\u001b]8;;https://a.example/\u001b\\link\u001b]8;;\u001b\\y', expected: 'xlinky' },
+    { input: 'x\u001b(By\u001b7z', expected: 'xyz' },
+    { input: 'nul\u0000bell\u0007bs\u0008del\u007f', expected: 'nulbellbsdel' },
+    { input: 'c1\u0085\u009b31mx', expected: 'c1x' },
+    { input: 'tab\tkept\nnewline kept', expected: 'tab\tkept\nnewline kept' },
+    { input: 'a\u202ab\u202bc\u202cd\u202de\u202ef', expected: 'abcdef' },
+    { input: 'a\u2066b\u2067c\u2068d\u2069e', expected: 'abcde' },
+    { input: '\ufeffa\u200bb\u200cc\u200dd', expected: 'abcd' },
+    { input: 'lone \ud800 high and \udc00 low', expected: 'lone \ufffd high and \ufffd low' },
+    { input: 'emoji 😀 and 日本 and ü stay', expected: 'emoji 😀 and 日本 and ü stay' },
+    { input: 'pass\u200bword=x \u001b[1mtoken\u001b[0m=y', expected: 'password=*** token=***' },
+  ]
+  for (const { input, expected } of cases) {
+    test(`cleans ${JSON.stringify(input).slice(0, 70)}`, () => {
+      assert.equal(sanitizeTraceback(input), expected)
+    })
+  }
+})
+
+describe('size cap', () => {
+  function bigPythonTraceback(frames: number): string {
+    const lines = ['Traceback (most recent call last):']
+    for (let i = 0; i < frames; i++) {
+      lines.push(`  File "/usr/lib/python3/dist-packages/nova/compute/mgr_${i}.py", line ${i}, in fn_${i}`)
+      lines.push(`    raise Ärger("日本語 ${i} 😀 ü")`)
+    }
+    lines.push('nova.exception.InnermostFailure: the innermost frame failed 😀')
+    return lines.join('\n')
+  }
+
+  test('the default cap is 64 KiB', () => {
+    assert.equal(MAX_TRACEBACK_BYTES, 65536)
+  })
+
+  test('a long traceback is cut to the cap, keeping head, tail and a marker', () => {
+    const input = bigPythonTraceback(5000)
+    assert.ok(byteLength(input) > 4 * MAX_TRACEBACK_BYTES)
+    const out = sanitizeTraceback(input)
+    assert.ok(byteLength(out) <= MAX_TRACEBACK_BYTES, `${byteLength(out)} bytes`)
+    assert.ok(byteLength(out) > MAX_TRACEBACK_BYTES - 1024, 'the cap should be used, not wasted')
+    assert.ok(out.startsWith('Traceback (most recent call last):\n  File "nova/compute/mgr_0.py", line 0, in fn_0'))
+    assert.ok(out.endsWith('nova.exception.InnermostFailure: the innermost frame failed 😀'))
+    assert.ok(out.includes('File "nova/compute/mgr_4999.py", line 4999, in fn_4999'))
+    assert.match(out, MARKER_RE)
+    assert.ok(isWellFormed(out))
+    assert.equal(sanitizeTraceback(out), out, 'capped output is not idempotent')
+  })
+
+  test('the marker reports exactly the bytes removed', () => {
+    const input = bigPythonTraceback(800)
+    const uncapped = sanitizeTraceback(input, { maxBytes: Infinity })
+    const out = sanitizeTraceback(input, { maxBytes: 10000 })
+    const match = MARKER_RE.exec(out)
+    assert.ok(match)
+    const removed = Number(match[1])
+    const kept = byteLength(out) - byteLength(match[0])
+    assert.equal(removed + kept, byteLength(uncapped))
+    // The cut falls on line boundaries when lines are short.
+    const [head = '', tail = ''] = out.split(match[0])
+    assert.ok(uncapped.startsWith(head + '\n'))
+    assert.ok(uncapped.endsWith('\n' + tail))
+  })
+
+  test('multi-byte characters are never split, whatever the cap', () => {
+    const unbroken = '😀日ü'.repeat(3000) // no line breaks or blanks to snap to
+    for (let maxBytes = 80; maxBytes <= 400; maxBytes++) {
+      const out = sanitizeTraceback(unbroken, { maxBytes })
+      assert.ok(byteLength(out) <= maxBytes, `${byteLength(out)} > ${maxBytes}`)
+      assert.ok(isWellFormed(out), `split character at maxBytes=${maxBytes}`)
+      assert.match(out, MARKER_RE)
+    }
+  })
+
+  test('a cap too small for the marker keeps a well-formed head only', () => {
+    for (const maxBytes of [0, 1, 2, 3, 5, 17, 40]) {
+      const out = sanitizeTraceback('😀'.repeat(1000), { maxBytes })
+      assert.ok(byteLength(out) <= maxBytes)
+      assert.ok(isWellFormed(out))
+    }
+  })
+
+  test('text within the cap is returned whole', () => {
+    const input = 'x'.repeat(MAX_TRACEBACK_BYTES)
+    assert.equal(sanitizeTraceback(input), input)
+    const over = sanitizeTraceback(input + 'y')
+    assert.ok(byteLength(over) <= MAX_TRACEBACK_BYTES)
+    assert.match(over, MARKER_RE)
+  })
+
+  test('the cap applies after masking, so a secret cannot be half-cut', () => {
+    const secret = 'S'.repeat(200000)
+    const out = sanitizeTraceback(`start\npassword=${secret}\nend`, { maxBytes: 1000 })
+    assert.equal(out, 'start\npassword=***\nend')
+
+    const key = `-----BEGIN RSA PRIVATE KEY-----\n${'QUJD\n'.repeat(50000)}-----END RSA PRIVATE KEY-----`
+    const capped = sanitizeTraceback(`head\n${key}\ntail`, { maxBytes: 2000 })
+    assert.equal(capped, 'head\n-----BEGIN RSA PRIVATE KEY-----\n***\n-----END RSA PRIVATE KEY-----\ntail')
+  })
+
+  test('a cut through a masked PEM block stays idempotent', () => {
+    const block = '-----BEGIN RSA PRIVATE KEY-----\nQUJD\n-----END RSA PRIVATE KEY-----'
+    const input = Array.from({ length: 400 }, (_, i) => `line ${i}\n${block}`).join('\n')
+    for (const maxBytes of [1000, 1500, 2222, 3001]) {
+      const out = sanitizeTraceback(input, { maxBytes })
+      assert.ok(byteLength(out) <= maxBytes)
+      assert.equal(sanitizeTraceback(out, { maxBytes }), out)
+    }
+  })
+
+  test('invalid maxBytes is rejected', () => {
+    assert.throws(() => sanitizeTraceback('x', { maxBytes: -1 }), RangeError)
+    assert.throws(() => sanitizeTraceback('x', { maxBytes: Number.NaN }), RangeError)
+  })
+})
+
+describe('pathological input', () => {
+  // Only that these finish matters (no catastrophic backtracking); timing is not asserted.
+  const inputs: ReadonlyArray<[string, string]> = [
+    ['a= repeated', 'a='.repeat(500000)],
+    ['a line of spaces', ' '.repeat(200000)],
+    ['one long word', 'a'.repeat(1000000)],
+    ['password= repeated', 'password='.repeat(100000)],
+    ['quoted keys without values', '"password"'.repeat(100000)],
+    ['unterminated quotes', "password='".repeat(100000)],
+    ['Authorization headers on one line', 'Authorization: '.repeat(60000)],
+    ['slashes', '/'.repeat(1000000)],
+    ['path segments', '/a'.repeat(500000)],
+    ['open parens', '('.repeat(500000) + 'x'],
+    ['paren path', '(/' + 'a '.repeat(300000)],
+    ['python frame openers', 'File "'.repeat(150000)],
+    ['schemes', 'a://'.repeat(250000)],
+    ['authority at-signs', 'x://' + 'u:p@'.repeat(200000)],
+    ['jwt-ish', 'eyJ'.repeat(300000)],
+    ['jwt dots', 'eyJaaaaa.eyJ'.repeat(80000)],
+    ['fernet-ish', 'gAAAAA'.repeat(150000)],
+    ['pem headers', '-----BEGIN RSA PRIVATE KEY-----\\n'.repeat(30000)],
+    ['escape sequences', '\u001b['.repeat(400000)],
+    ['osc without terminator', '\u001b]'.repeat(400000)],
+    ['cookie lists', "cookie: ['".repeat(100000)],
+    ['cli flags', '--password '.repeat(100000)],
+    ['home dirs', '/home/a/'.repeat(100000)],
+    ['windows users', 'C:\\Users\\'.repeat(100000)],
+    ['newlines', '\n'.repeat(1000000)],
+    ['crlf', '\r\n'.repeat(500000)],
+  ]
+  for (const [name, input] of inputs) {
+    test(`completes on ${name}`, () => {
+      const out = sanitizeTraceback(input)
+      assert.ok(byteLength(out) <= MAX_TRACEBACK_BYTES)
+      assert.ok(isWellFormed(out))
+      maskSecrets(input)
+    })
+  }
+})
