@@ -63,6 +63,38 @@ describe('sanitizeTraceback fixtures', () => {
   }
 })
 
+describe('idempotence beyond the fixtures', () => {
+  test('fragments of fixtures glued to syntax fragments settle in one call', () => {
+    // A fixed-seed generator keeps the test reproducible.
+    let seed = 20240502
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed / 2147483648
+    }
+    const sources = TRACEBACK_CASES.map((c) => c.input)
+    const glue = ['password=', "'", '"', ': ', '=', '\n', '/', '\\', '(', ')', '[', '@', '://', 'Cookie: ',
+      '\\n', '-----BEGIN RSA PRIVATE KEY-----', '-----END RSA PRIVATE KEY-----', 'C:\\', '/home/x/', 'file:///']
+    for (let i = 0; i < 3000; i++) {
+      let input = ''
+      const pieces = 1 + Math.floor(random() * 6)
+      for (let p = 0; p < pieces; p++) {
+        if (random() < 0.5) {
+          const source = sources[Math.floor(random() * sources.length)] ?? ''
+          const start = Math.floor(random() * source.length)
+          input += source.slice(start, start + Math.floor(random() * 200))
+        } else {
+          input += glue[Math.floor(random() * glue.length)] ?? ''
+        }
+      }
+      const maxBytes = random() < 0.3 ? 100 + Math.floor(random() * 400) : undefined
+      const once = sanitizeTraceback(input, { maxBytes })
+      assert.equal(sanitizeTraceback(once, { maxBytes }), once, JSON.stringify(input))
+      const masked = maskSecrets(input)
+      assert.equal(maskSecrets(masked), masked, JSON.stringify(input))
+    }
+  })
+})
+
 describe('secret masking rules', () => {
   const cases: ReadonlyArray<{ input: string, expected: string }> = [
     { input: 'password=hunter2', expected: 'password=***' },
@@ -411,6 +443,7 @@ describe('pathological input', () => {
     ['jwt dots', 'eyJaaaaa.eyJ'.repeat(80000)],
     ['fernet-ish', 'gAAAAA'.repeat(150000)],
     ['pem headers', '-----BEGIN RSA PRIVATE KEY-----\\n'.repeat(30000)],
+    ['pem body of blanks', `-----BEGIN PRIVATE KEY-----${' \n'.repeat(300000)}x-----END PRIVATE KEY-----`],
     ['escape sequences', '\u001b['.repeat(400000)],
     ['osc without terminator', '\u001b]'.repeat(400000)],
     ['cookie lists', "cookie: ['".repeat(100000)],

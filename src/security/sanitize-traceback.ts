@@ -17,11 +17,14 @@
  * 3. Absolute paths become relative ones (rules on {@link sanitizeTraceback}).
  * 4. The result is capped at {@link MAX_TRACEBACK_BYTES}; capping last means a
  *    cut can never leave half a secret that the masking rules no longer see.
+ * The pipeline is repeated until its output no longer changes (see
+ * {@link sanitizeTraceback}), which makes it idempotent.
  *
  * Every regular expression below either starts at an anchor that cannot occur
  * inside its own repetition (a look-behind on the previous character) or
- * scans a character class that excludes its terminator, so matching stays
- * linear in the input: a hostile traceback cannot stall the recorder.
+ * scans a character class that excludes its terminator, and every hand-written
+ * scan consumes what it reads, so the work stays linear in the input: a
+ * hostile traceback cannot stall the recorder.
  *
  * @module
  */
@@ -35,8 +38,10 @@ export const MASK = '***'
  * That holds several hundred frames, more than any real Python or Node
  * traceback including long chains of "During handling of the above
  * exception" blocks, yet keeps a pathological payload (a dumped request body,
- * a runaway recursion) from bloating the events table. It is also the size
- * class of the MySQL TEXT column Nova keeps tracebacks in (65535 bytes).
+ * a runaway recursion) from bloating the events table. Nova keeps tracebacks
+ * in a TEXT column (`instance_actions_events.traceback`), 65535 bytes on
+ * MySQL: a store that mirrors that schema on MySQL should pass
+ * `maxBytes: 65535`.
  */
 export const MAX_TRACEBACK_BYTES = 65536
 
@@ -51,7 +56,8 @@ export interface SanitizeOptions {
   projectRoots?: readonly string[]
   /**
    * Max size in UTF-8 bytes; default {@link MAX_TRACEBACK_BYTES}. `Infinity`
-   * disables the cap; a negative number or NaN throws a RangeError.
+   * disables the cap; a negative number or NaN throws a RangeError. A cap too
+   * small to hold the cut marker (a few dozen bytes) keeps only the head.
    */
   maxBytes?: number
 }
@@ -61,6 +67,13 @@ export interface SanitizeOptions {
  *
  * Idempotent: `sanitizeTraceback(sanitizeTraceback(x)) === sanitizeTraceback(x)`
  * for the same options, so re-sanitizing stored data is harmless.
+ *
+ * Size cap. Over `maxBytes`, a quarter of the budget keeps the head (outer
+ * frames, a Node error's message) and the rest the tail (a Python traceback's
+ * innermost frames and exception), joined by a line
+ * `... [N bytes removed] ...`, where N counts the bytes of the sanitized text
+ * left out. Cuts fall on code-point boundaries, preferably at a line break,
+ * and the marker counts towards the cap.
  *
  * Path rule. Every absolute path (POSIX, `file://` URL, Windows drive path;
  * inside Python `File "..."` frames and Node `(...:line:col)` frames a path
@@ -84,7 +97,7 @@ export interface SanitizeOptions {
  * The result never starts with a separator, keeps the original separator
  * style (`src\a.ts` on Windows), and keeps `:line:col` suffixes. Paths that
  * are exactly a home directory become `~`; `node:internal/...` frames and
- * URLs (`https://host/path`) are not paths and are left alone. An HTTP request
+ * URLs (`https://host/path`), `~/x` and `$HOME/x` are left alone. An HTTP request
  * path in a log line (`POST /v2.1/servers`) looks like a path and loses its
  * leading slash; that is harmless and keeps the rule simple. A final pass
  * removes any `/home/<user>/`, `/Users/<user>/` or `/root/` prefix the rules
@@ -98,6 +111,27 @@ export interface SanitizeOptions {
 export function sanitizeTraceback(text: string, options: SanitizeOptions = {}): string {
   const maxBytes = resolveMaxBytes(options.maxBytes)
   const roots = normalizeRoots(options.projectRoots ?? [])
+  // Each stage is idempotent on its own, but one can expose input for another:
+  // stripping `C:\Users\bob\` can leave `password=x` at the start of a token
+  // where the masking rules now see it. Re-running until nothing changes makes
+  // the whole idempotent and closes such gaps; real tracebacks settle on the
+  // second pass, which then only re-reads at most maxBytes.
+  let out = sanitizeOnce(text, roots, maxBytes)
+  for (let pass = 1; pass < MAX_PASSES; pass++) {
+    const again = sanitizeOnce(out, roots, maxBytes)
+    if (again === out) break
+    out = again
+  }
+  return out
+}
+
+/**
+ * Upper bound on pipeline passes. Real input settles in the first pass (the
+ * second only confirms it); contrived input that chains rules needs three.
+ */
+const MAX_PASSES = 4
+
+function sanitizeOnce(text: string, roots: readonly string[], maxBytes: number): string {
   const clean = stripControlChars(text)
   const masked = maskSecrets(clean)
   const relative = relativizePaths(masked, roots)
@@ -121,13 +155,18 @@ export function sanitizeTraceback(text: string, options: SanitizeOptions = {}): 
  * - Credentials in URLs: `scheme://user:password@host` keeps user and host,
  *   including oslo.messaging's comma-separated multi-host form.
  * - Key/value pairs (`key=value`, `key: value`, `"key": "value"`,
- *   `'key': 'value'`, `key => value`, `--key value`) whose key ends in a
- *   sensitive word (password, passwd, pwd, pass, passphrase, secret, token,
- *   credential(s), cookie, authorization, signature, api_key/apikey/api-key,
- *   access_key, secret_key, private_key, session_id/sessionid, ...), matched
- *   on whole words of the key so that `bypass`, `passport`, `token_expired`
- *   and `password_length` are left alone. `Authorization`, `Cookie` and
- *   `Set-Cookie` headers are masked to the end of the line (`Authorization: ***`).
+ *   `'key': 'value'`, `key => value`, `--key value`, also JSON-escaped and
+ *   Python `b'...'` forms), case-insensitively, when the key's last word is
+ *   or ends in a sensitive word (password, passwd, pwd, passphrase, secret,
+ *   token, credential(s), cookie, authorization, signature; `pass` only as a
+ *   whole word), or when two adjacent words anywhere in it form a sensitive
+ *   pair (api_key/apikey/api-key, access_key, secret_key, private_key,
+ *   session_id/sessionid). Words come from `_`, `-`, `.` and camelCase, so
+ *   `bypass`, `passport`, `passed`, `token_expired` and `password_length`
+ *   are left alone while `OS_PASSWORD`, `PGPASSWORD`, `adminPass` and
+ *   `X-Auth-Token` are masked. `Authorization`, `Proxy-Authorization`,
+ *   `Cookie` and `Set-Cookie` headers are masked to the end of the line
+ *   (`Authorization: ***`), the scheme included.
  * - Well-known token shapes anywhere: AWS access key ids (AKIA/ASIA), Keystone
  *   fernet tokens, JWTs, GitHub and Slack tokens, `Bearer <token>`.
  *
@@ -146,6 +185,12 @@ export function sanitizeTraceback(text: string, options: SanitizeOptions = {}): 
  * - Dict values (`"token": {...}`) are not masked as a whole; their inner
  *   keys are judged on their own. Lists under a sensitive key have every
  *   string literal masked, since a list of cookies has no inner keys.
+ * - A label in front of another pair (`Credentials: aws_access_key_id = x`)
+ *   is not a value; the pair after it is judged on its own.
+ * - A bare `key` is not sensitive: sort keys, dict keys and `KeyError: 'key'`
+ *   are far more common in tracebacks than key material under that name.
+ * - `Bearer <token>` in prose needs a digit in the token, so that "Bearer
+ *   authentication failed" survives.
  *
  * @param text - Any text.
  * @returns The text with every recognized secret value replaced by {@link MASK}.
@@ -310,11 +355,33 @@ function stripControlChars(text: string): string {
 const PEM_BEGIN_RE = /-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?)-----/g
 /** Separators between a PEM header and its body: real newlines or repr escapes. */
 const PEM_SEPARATOR_RE = /^(?:\\r\\n|\\n|\r?\n|[ \t])*/
-const PEM_TRAILING_SEPARATOR_RE = /(?:\\r\\n|\\n|\r?\n|[ \t])*$/
+
+/** The separator run that ends a PEM body; scanned by hand as an unanchored `(...)*$` would be quadratic. */
+function trailingSeparator(body: string): string {
+  let i = body.length
+  while (i > 0) {
+    const char = body[i - 1]
+    if (char === ' ' || char === '\t' || char === '\n' || char === '\r') i--
+    else if ((char === 'n' || char === 'r') && body[i - 2] === '\\') i -= 2
+    else break
+  }
+  return body.slice(i)
+}
 
 function maskPemBlocks(text: string): string {
   if (!text.includes('PRIVATE KEY')) return text
   const re = new RegExp(PEM_BEGIN_RE.source, 'g')
+  // Next END marker per label: a found one is reused until passed and a miss
+  // stays a miss, so many unterminated blocks cannot make the search quadratic.
+  const nextEnd = new Map<string, number>()
+  const lineEndAt = lineEndFinder(text)
+  const findFrom = (marker: string, from: number): number => {
+    const known = nextEnd.get(marker)
+    if (known !== undefined && (known === -1 || known >= from)) return known
+    const found = text.indexOf(marker, from)
+    nextEnd.set(marker, found)
+    return found
+  }
   const parts: string[] = []
   let copied = 0
   let match: RegExpExecArray | null
@@ -330,13 +397,9 @@ function maskPemBlocks(text: string): string {
     }
     const escaped = lead.startsWith('\\')
     const endMarker = `-----END ${label}-----`
-    let limit = text.length
-    if (escaped) {
-      // An escaped key lives on one line; bounding the search keeps it linear.
-      const newline = text.indexOf('\n', contentStart)
-      if (newline !== -1) limit = newline
-    }
-    const endAt = text.indexOf(endMarker, contentStart)
+    // An escaped key lives on one line, so its body cannot run past it.
+    const limit = escaped ? lineEndAt(contentStart) : text.length
+    const endAt = findFrom(endMarker, contentStart)
     parts.push(text.slice(copied, bodyStart))
     if (endAt === -1 || endAt > limit) {
       // Truncated block: there is no telling where the key ends, so mask it all.
@@ -346,7 +409,7 @@ function maskPemBlocks(text: string): string {
       continue
     }
     const body = text.slice(contentStart, endAt)
-    const trail = PEM_TRAILING_SEPARATOR_RE.exec(body)?.[0] ?? ''
+    const trail = trailingSeparator(body)
     parts.push(lead || '\n', MASK, trail || (lead || '\n'))
     copied = endAt
     re.lastIndex = endAt + endMarker.length
@@ -501,9 +564,26 @@ interface Span {
   end: number
 }
 
-function lineEndFrom(text: string, from: number): number {
-  const newline = text.indexOf('\n', from)
-  return newline === -1 ? text.length : newline
+/** Finds the end of the line holding a position. */
+type LineEnd = (pos: number) => number
+
+/**
+ * A {@link LineEnd} that remembers the last line it found. Scans ask for
+ * ever-later positions on the same line; searching from scratch each time
+ * would be quadratic on a long line without newlines.
+ */
+function lineEndFinder(text: string): LineEnd {
+  let start = 0
+  let end = -1
+  return (pos) => {
+    // [start, end) holds no newline, so for any pos inside it the answer is still `end`.
+    if (pos < start || pos > end) {
+      const newline = text.indexOf('\n', pos)
+      start = pos
+      end = newline === -1 ? text.length : newline
+    }
+    return end
+  }
 }
 
 /** The opening quote of a value at `pos`, if any: `'`, `"`, `` ` ``, `\"`, or Python's `b'`. */
@@ -537,7 +617,7 @@ function closingQuote(text: string, from: number, lineEnd: number, delimiter: st
 const MAX_LIST_SCAN = 16384
 
 /** Every non-empty string literal inside a `[...]` value starting at `pos`, and where the list ends. */
-function listStringSpans(text: string, pos: number): { spans: Span[], end: number } {
+function listStringSpans(text: string, pos: number, lineEndAt: LineEnd): { spans: Span[], end: number } {
   const spans: Span[] = []
   const limit = Math.min(text.length, pos + MAX_LIST_SCAN)
   let j = pos + 1
@@ -545,7 +625,7 @@ function listStringSpans(text: string, pos: number): { spans: Span[], end: numbe
     const char = text[j] ?? ''
     if (char === ']') return { spans, end: j + 1 }
     if (QUOTES.has(char)) {
-      const lineEnd = Math.min(lineEndFrom(text, j + 1), limit)
+      const lineEnd = Math.min(lineEndAt(j + 1), limit)
       let close = closingQuote(text, j + 1, lineEnd, char)
       if (close === -1) close = lineEnd
       if (close > j + 1) spans.push({ start: j + 1, end: close })
@@ -568,9 +648,10 @@ function findValueSpans(
   key: string,
   separator: string,
   unclosedQuote: string,
+  lineEndAt: LineEnd,
 ): { spans: Span[], resume: number } {
   const none = { spans: [], resume: pos }
-  const lineEnd = lineEndFrom(text, pos)
+  const lineEnd = lineEndAt(pos)
   if (pos >= lineEnd) return none
 
   const quote = openingQuote(text, pos)
@@ -584,20 +665,17 @@ function findValueSpans(
 
   const first = text[pos] ?? ''
   if (first === '[') {
-    const list = listStringSpans(text, pos)
+    const list = listStringSpans(text, pos, lineEndAt)
     return { spans: list.spans, resume: list.end }
   }
 
   const bareKey = key.replace(/^[-$]+/, '').toLowerCase()
   if (separator === ':' && LINE_VALUE_KEYS.has(bareKey)) {
     let end = lineEnd
-    if (unclosedQuote !== '') {
-      const close = text.indexOf(unclosedQuote, pos)
-      if (close !== -1 && close < lineEnd) end = close
-    }
-    // In a repr'd raw request the header line ends at a literal `\r\n`.
-    for (let j = pos; j < end - 1; j++) {
-      if (text[j] === '\\' && (text[j + 1] === 'r' || text[j + 1] === 'n')) {
+    for (let j = pos; j < lineEnd; j++) {
+      // In a repr'd raw request the header line ends at a literal `\r\n`.
+      const escapedBreak = text[j] === '\\' && (text[j + 1] === 'r' || text[j + 1] === 'n')
+      if (escapedBreak || (unclosedQuote !== '' && text.startsWith(unclosedQuote, j))) {
         end = j
         break
       }
@@ -641,6 +719,7 @@ function startsSeparator(text: string, from: number, lineEnd: number): boolean {
 /** Runs a key regex (groups: open quote, key, close quote, separator) and masks sensitive values. */
 function maskKeyValuePairs(text: string, pattern: RegExp): string {
   const re = new RegExp(pattern.source, pattern.flags)
+  const lineEndAt = lineEndFinder(text)
   const parts: string[] = []
   let copied = 0
   let match: RegExpExecArray | null
@@ -649,7 +728,7 @@ function maskKeyValuePairs(text: string, pattern: RegExp): string {
     const quoted = openQuote !== '' && closeQuote !== ''
     if (!isSensitiveKey(key, { quoted, separator: separator.trim() })) continue
     const unclosed = openQuote !== '' && closeQuote === '' ? openQuote : ''
-    const value = findValueSpans(text, match.index + whole.length, key, separator.trim(), unclosed)
+    const value = findValueSpans(text, match.index + whole.length, key, separator.trim(), unclosed, lineEndAt)
     for (const span of value.spans) {
       parts.push(text.slice(copied, span.start), MASK)
       copied = span.end
@@ -722,10 +801,14 @@ const HOME_POSIX_RE = /(?<![\w.-])(?<!:\/)\/(?:home|Users)\/[^\s/\\'"`<>()|;,:]+
 const HOME_ROOT_RE = /(?<![\w.-])(?<!:\/)\/root(?:(\/)|(?=[\s'"`<>()|;,:]|$))/g
 const HOME_WINDOWS_RE = /(?<![\w\\/])[A-Za-z]:(?:\\+|\/)Users(?:\\+|\/)[^\\/\n'"`<>:|?*]+((?:\\+|\/)?)/gi
 
-/** Directories under which `src`, `lib` or `dist` are system directories, not project markers. */
-function isSystemPrefix(names: readonly string[]): boolean {
-  const joined = names.join('/')
-  return joined === '' || joined === 'usr' || joined === 'usr/local' || joined === 'var'
+/**
+ * Whether the first `count` segments are `/`, `/usr`, `/usr/local` or `/var`,
+ * under which `src`, `lib` or `dist` are system directories, not project markers.
+ */
+function isSystemPrefix(names: readonly string[], count: number): boolean {
+  if (count === 0) return true
+  if (count === 1) return names[0] === 'usr' || names[0] === 'var'
+  return count === 2 && names[0] === 'usr' && names[1] === 'local'
 }
 
 /** Index of the first segment after a home directory, or -1. */
@@ -762,7 +845,7 @@ function projectStart(names: readonly string[], windows: boolean): number {
   const folded = windows ? names.map((name) => name.toLowerCase()) : names
   const count = folded.length
   for (let i = 0; i < count - 1; i++) {
-    if (MARKER_DIRS.has(folded[i] ?? '') && (windows ? i > 0 : !isSystemPrefix(folded.slice(0, i)))) return i
+    if (MARKER_DIRS.has(folded[i] ?? '') && (windows ? i > 0 : !isSystemPrefix(folded, i))) return i
   }
   const home = homeEnd(names, windows)
   return home === -1 ? 0 : home
@@ -794,7 +877,7 @@ function rewritePath(raw: string, roots: readonly string[]): string {
 }
 
 function rewriteGenericPaths(text: string, roots: readonly string[]): string {
-  return text.replace(new RegExp(GENERIC_PATH_RE.source, 'g'), (path: string) => rewritePath(path, roots))
+  return text.replace(GENERIC_PATH_RE, (path: string) => rewritePath(path, roots))
 }
 
 function stripHomeDirectories(text: string): string {
@@ -805,7 +888,7 @@ function stripHomeDirectories(text: string): string {
 function relativizePaths(text: string, roots: readonly string[]): string {
   if (!/[/\\]/.test(text)) return text
   const rewritten = text.replace(
-    new RegExp(TOP_PATH_RE.source, 'g'),
+    TOP_PATH_RE,
     (match: string, pythonPath?: string, parenthesised?: string, generic?: string) => {
       if (pythonPath !== undefined) {
         return ABSOLUTE_RE.test(pythonPath) ? `File "${rewritePath(pythonPath, roots)}"` : match
