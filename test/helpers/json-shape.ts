@@ -15,6 +15,8 @@ export function jsonType(value: unknown): string {
 export interface ShapeOptions {
   /** Keys whose values must also be equal to the sample's (constants of the scenario). */
   sameValue?: ReadonlySet<string>
+  /** String formats (e.g. Nova's datetime): where a sample string matches one, ours must too. */
+  formats?: readonly RegExp[]
 }
 
 /** Differences between `actual` and the `sample` shape; empty when they match. */
@@ -42,6 +44,10 @@ export function shapeDiff(actual: unknown, sample: unknown, opts: ShapeOptions =
       }
     }
     return diffs
+  }
+  if (ts === 'string') {
+    const format = opts.formats?.find((f) => f.test(sample as string))
+    if (format && !format.test(actual as string)) return [`${path}: ${JSON.stringify(actual)} does not match ${format}`]
   }
   return []
 }
