@@ -3,7 +3,7 @@
  * times from the injected clock, and answers the read queries the API and CLI need. It knows
  * nothing of HTTP or SQL.
  */
-import type { ActionStore, ActionListQuery } from '../store/action-store.js'
+import type { ActionStore, ActionListQuery, StoreWrite } from '../store/action-store.js'
 import type {
   ActionFinishInput,
   ActionStartInput,
@@ -14,6 +14,7 @@ import type {
 } from './action-writer.js'
 import { MAX_DETAILS_BYTES, truncateUtf8 } from './details.js'
 import { AppError } from './errors.js'
+import type { WriteOperation, WriteOutcome, WriteRecord } from './write-operation.js'
 import type { ActionEvent, Instance, InstanceAction } from './instance-action.js'
 import { parseTimestamp, type Clock, type Timestamp } from './timestamp.js'
 import { optionalName, requireName, requireUuid } from './validation.js'
@@ -52,56 +53,121 @@ export class ActionService implements ActionWriter {
     this.#deps = deps
   }
 
-  async putInstance(input: InstanceInput): Promise<Instance> {
-    return this.#deps.store.putInstance({
-      uuid: requireUuid('uuid', input.uuid),
-      name: requireName('name', input.name),
-      projectId: requireName('project_id', input.projectId),
-      userId: requireName('user_id', input.userId),
-      now: this.#deps.clock.now(),
+  /**
+   * Validates and applies write operations in order, in one store transaction. An invalid or
+   * failing operation is reported at its index and does not affect the others.
+   */
+  async apply(ops: readonly WriteOperation[]): Promise<WriteOutcome[]> {
+    const outcomes: (WriteOutcome | undefined)[] = new Array(ops.length)
+    const valid: StoreWrite[] = []
+    const positions: number[] = []
+    ops.forEach((op, i) => {
+      try {
+        valid.push(this.#prepare(op))
+        positions.push(i)
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err
+        outcomes[i] = { ok: false, error: err }
+      }
     })
+    const applied = await this.#deps.store.write(valid)
+    applied.forEach((outcome, j) => {
+      outcomes[positions[j] as number] = outcome
+    })
+    return outcomes as WriteOutcome[]
+  }
+
+  async putInstance(input: InstanceInput): Promise<Instance> {
+    return (await this.#one({ op: 'instance_put', input }, 'instance')).instance
   }
 
   async deleteInstance(uuid: string): Promise<Instance> {
-    const id = requireUuid('uuid', uuid)
-    const instance = await this.#deps.store.deleteInstance(id, this.#deps.clock.now())
-    if (!instance) throw new AppError('instance_not_found', `Instance ${id} could not be found.`)
-    return instance
+    return (await this.#one({ op: 'instance_delete', input: { uuid } }, 'instance')).instance
   }
 
   async actionStart(input: ActionStartInput): Promise<InstanceAction> {
-    const { action } = await this.#deps.store.startAction({
-      instanceUuid: requireUuid('instance_uuid', input.instanceUuid),
-      action: requireName('action', input.action),
-      requestId: requireName('request_id', input.requestId),
-      userId: optionalName('user_id', input.userId),
-      projectId: optionalName('project_id', input.projectId),
-      startTime: timeOrNow('start_time', input.startTime, this.#deps.clock),
-      createdAt: this.#deps.clock.now(),
-    })
-    return action
+    return (await this.#one({ op: 'action_start', input }, 'action')).action
   }
 
   async actionFinish(input: ActionFinishInput): Promise<InstanceAction> {
-    return this.#deps.store.finishAction({
-      instanceUuid: requireUuid('instance_uuid', input.instanceUuid),
-      requestId: requireName('request_id', input.requestId),
-      finishTime: timeOrNow('finish_time', input.finishTime, this.#deps.clock),
-    })
+    return (await this.#one({ op: 'action_finish', input }, 'action')).action
   }
 
   async eventStart(input: EventStartInput): Promise<ActionEvent> {
-    return this.#deps.store.startEvent({
-      instanceUuid: requireUuid('instance_uuid', input.instanceUuid),
-      requestId: requireName('request_id', input.requestId),
-      event: requireName('event', input.event),
-      host: optionalName('host', input.host),
-      startTime: timeOrNow('start_time', input.startTime, this.#deps.clock),
-      createdAt: this.#deps.clock.now(),
-    })
+    return (await this.#one({ op: 'event_start', input }, 'event')).event
   }
 
   async eventFinish(input: EventFinishInput): Promise<ActionEvent> {
+    return (await this.#one({ op: 'event_finish', input }, 'event')).event
+  }
+
+  async #one<K extends WriteRecord['kind']>(op: WriteOperation, kind: K): Promise<Extract<WriteRecord, { kind: K }>> {
+    const [outcome] = await this.apply([op])
+    if (!outcome) throw new AppError('internal', 'write produced no outcome')
+    if (!outcome.ok) throw outcome.error
+    if (outcome.record.kind !== kind) throw new AppError('internal', `write produced a ${outcome.record.kind}`)
+    return outcome.record as Extract<WriteRecord, { kind: K }>
+  }
+
+  /** Validates one operation and stamps its times; throws `invalid_input`. */
+  #prepare(w: WriteOperation): StoreWrite {
+    const clock = this.#deps.clock
+    switch (w.op) {
+      case 'instance_put':
+        return {
+          op: 'instance_put',
+          values: {
+            uuid: requireUuid('instance_uuid', w.input.uuid),
+            name: requireName('name', w.input.name),
+            projectId: requireName('project_id', w.input.projectId),
+            userId: requireName('user_id', w.input.userId),
+            now: clock.now(),
+          },
+        }
+      case 'instance_delete':
+        return { op: 'instance_delete', uuid: requireUuid('instance_uuid', w.input.uuid), at: clock.now() }
+      case 'action_start':
+        return {
+          op: 'action_start',
+          values: {
+            instanceUuid: requireUuid('instance_uuid', w.input.instanceUuid),
+            action: requireName('action', w.input.action),
+            requestId: requireName('request_id', w.input.requestId),
+            userId: optionalName('user_id', w.input.userId),
+            projectId: optionalName('project_id', w.input.projectId),
+            startTime: timeOrNow('start_time', w.input.startTime, clock),
+            createdAt: clock.now(),
+          },
+        }
+      case 'action_finish':
+        return {
+          op: 'action_finish',
+          values: {
+            instanceUuid: requireUuid('instance_uuid', w.input.instanceUuid),
+            requestId: requireName('request_id', w.input.requestId),
+            finishTime: timeOrNow('finish_time', w.input.finishTime, clock),
+          },
+        }
+      case 'event_start':
+        return {
+          op: 'event_start',
+          values: {
+            instanceUuid: requireUuid('instance_uuid', w.input.instanceUuid),
+            requestId: requireName('request_id', w.input.requestId),
+            event: requireName('event', w.input.event),
+            host: optionalName('host', w.input.host),
+            startTime: timeOrNow('start_time', w.input.startTime, clock),
+            createdAt: clock.now(),
+          },
+        }
+      case 'event_finish':
+        return { op: 'event_finish', values: this.#prepareEventFinish(w.input) }
+      default:
+        throw new AppError('invalid_input', `unknown operation ${JSON.stringify((w as { op?: unknown }).op)}`)
+    }
+  }
+
+  #prepareEventFinish(input: EventFinishInput) {
     if (input.result !== 'Success' && input.result !== 'Error') {
       throw new AppError('invalid_input', "result must be 'Success' or 'Error'")
     }
@@ -112,7 +178,7 @@ export class ActionService implements ActionWriter {
       failed && input.details != null
         ? truncateUtf8(this.#deps.maskSecrets(String(input.details)), MAX_DETAILS_BYTES)
         : null
-    return this.#deps.store.finishEvent({
+    return {
       instanceUuid: requireUuid('instance_uuid', input.instanceUuid),
       requestId: requireName('request_id', input.requestId),
       event: requireName('event', input.event),
@@ -121,7 +187,7 @@ export class ActionService implements ActionWriter {
       traceback,
       details,
       updatedAt: this.#deps.clock.now(),
-    })
+    }
   }
 
   /** An instance by uuid (deleted ones included), or undefined. */

@@ -6,6 +6,7 @@
  */
 import type { ActionEvent, EventResult, Instance, InstanceAction } from '../domain/instance-action.js'
 import type { Timestamp } from '../domain/timestamp.js'
+import type { WriteOutcome } from '../domain/write-operation.js'
 
 /** Values for registering or updating an instance. */
 export interface InstancePut {
@@ -84,8 +85,41 @@ export interface ActionStartResult {
   created: boolean
 }
 
+/** One validated, time-stamped write for the store. */
+export type StoreWrite =
+  | { op: 'instance_put'; values: InstancePut }
+  | { op: 'instance_delete'; uuid: string; at: Timestamp }
+  | { op: 'action_start'; values: ActionStart }
+  | { op: 'action_finish'; values: ActionFinish }
+  | { op: 'event_start'; values: EventStart }
+  | { op: 'event_finish'; values: EventFinish }
+
+/** A remembered answer to a write request sent with an Idempotency-Key. */
+export interface IdempotencyRecord {
+  /** Digest of the caller and the key. */
+  keyHash: string
+  /** Digest of the request (method, path, body) the key was first used with. */
+  requestHash: string
+  status: number
+  body: string
+  createdAt: Timestamp
+}
+
 /** Persistent storage of instances, actions and events. */
 export interface ActionStore {
+  /**
+   * Applies writes in order in one transaction. Each write is atomic on its own: a failing one
+   * (a typed AppError) is rolled back alone and reported in its outcome; the others still apply.
+   * Any other failure rolls the whole call back and rejects. Concurrent calls are coalesced into
+   * shared commits (group commit); the promise resolves after the commit is durable.
+   */
+  write(ops: readonly StoreWrite[]): Promise<WriteOutcome[]>
+  /** The remembered answer for an idempotency key, if any (expired ones included). */
+  getIdempotency(keyHash: string): Promise<IdempotencyRecord | undefined>
+  /** Remembers an answer; a concurrent first use of the same key keeps the earlier record. */
+  putIdempotency(record: IdempotencyRecord): Promise<void>
+  /** Forgets answers created before `before`; returns how many. */
+  purgeIdempotency(before: Timestamp): Promise<number>
   /** Registers an instance or updates its name/owner; clears nothing else. */
   putInstance(values: InstancePut): Promise<Instance>
   /** Marks an instance deleted; its actions stay readable. Undefined when unknown. */

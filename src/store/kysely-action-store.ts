@@ -2,10 +2,11 @@
  * The ActionStore on Kysely. The SQL here is dialect-neutral; what differs between backends
  * (connection set-up, pragmas, how an inserted id comes back) lives in the dialect folders.
  */
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import { AppError } from '../domain/errors.js'
-import { ACTION_ERROR_MESSAGE, type ActionEvent, type EventResult, type Instance, type InstanceAction } from '../domain/instance-action.js'
+import type { ActionEvent, Instance, InstanceAction } from '../domain/instance-action.js'
 import type { Timestamp } from '../domain/timestamp.js'
+import type { WriteOutcome, WriteRecord } from '../domain/write-operation.js'
 import type {
   ActionFinish,
   ActionListQuery,
@@ -14,75 +15,41 @@ import type {
   ActionStore,
   EventFinish,
   EventStart,
+  IdempotencyRecord,
   InstanceFilter,
   InstancePut,
+  StoreWrite,
 } from './action-store.js'
-import type { ActionsTable, Database, EventsTable, InstancesTable } from './schema.js'
-
-type Db = Kysely<Database> | Transaction<Database>
+import { toAction, toEvent, toInstance } from './rows.js'
+import type { Database } from './schema.js'
+import { GroupCommitter } from './write/group-commit.js'
+import type { WriteExecutor } from './write/write-executor.js'
 
 /** What a dialect folder supplies besides the Kysely instance. */
-export interface DialectHooks {
-  /** Releases the native connection(s). */
+export interface DialectParts {
+  /** Runs write programs on this backend. */
+  writeExecutor: WriteExecutor
+  /** Releases the native connection(s) after Kysely is destroyed. */
   close(): Promise<void>
 }
 
-function toInstance(row: Selectable<InstancesTable>): Instance {
-  return {
-    uuid: row.uuid,
-    name: row.name,
-    projectId: row.project_id,
-    userId: row.user_id,
-    createdAt: row.created_at as Timestamp,
-    updatedAt: row.updated_at as Timestamp,
-    deletedAt: row.deleted_at as Timestamp | null,
-  }
-}
-
-function toAction(row: Selectable<ActionsTable>): InstanceAction {
-  return {
-    id: Number(row.id),
-    instanceUuid: row.instance_uuid,
-    action: row.action,
-    requestId: row.request_id,
-    userId: row.user_id,
-    projectId: row.project_id,
-    startTime: row.start_time as Timestamp,
-    finishTime: row.finish_time as Timestamp | null,
-    message: row.message,
-    createdAt: row.created_at as Timestamp,
-    updatedAt: row.updated_at as Timestamp | null,
-  }
-}
-
-function toEvent(row: Selectable<EventsTable>): ActionEvent {
-  return {
-    id: Number(row.id),
-    actionId: Number(row.action_id),
-    event: row.event,
-    startTime: row.start_time as Timestamp,
-    finishTime: row.finish_time as Timestamp | null,
-    result: row.result as EventResult | null,
-    traceback: row.traceback,
-    host: row.host,
-    details: row.details,
-    createdAt: row.created_at as Timestamp,
-    updatedAt: row.updated_at as Timestamp | null,
-  }
-}
-
-function actionNotFound(requestId: string, instanceUuid: string): AppError {
-  return new AppError('action_not_found', `Action for request_id ${requestId} on instance ${instanceUuid} not found`)
+function unwrap<K extends WriteRecord['kind']>(outcome: WriteOutcome | undefined, kind: K): Extract<WriteRecord, { kind: K }> & { created: boolean } {
+  if (!outcome) throw new AppError('internal', 'write produced no outcome')
+  if (!outcome.ok) throw outcome.error
+  if (outcome.record.kind !== kind) throw new AppError('internal', `write produced a ${outcome.record.kind}, not a ${kind}`)
+  return { ...(outcome.record as Extract<WriteRecord, { kind: K }>), created: outcome.created }
 }
 
 /** ActionStore over any Kysely dialect. */
 export class KyselyActionStore implements ActionStore {
   readonly #db: Kysely<Database>
-  readonly #hooks: DialectHooks
+  readonly #parts: DialectParts
+  readonly #commit: GroupCommitter
 
-  constructor(db: Kysely<Database>, hooks: DialectHooks) {
+  constructor(db: Kysely<Database>, parts: DialectParts) {
     this.#db = db
-    this.#hooks = hooks
+    this.#parts = parts
+    this.#commit = new GroupCommitter(parts.writeExecutor)
   }
 
   /** The underlying Kysely instance, for migrations and maintenance commands. */
@@ -90,45 +57,18 @@ export class KyselyActionStore implements ActionStore {
     return this.#db
   }
 
-  async putInstance(v: InstancePut): Promise<Instance> {
-    return this.#db.transaction().execute(async (trx) => {
-      const existing = await trx.selectFrom('instances').selectAll().where('uuid', '=', v.uuid).executeTakeFirst()
-      if (existing) {
-        await trx
-          .updateTable('instances')
-          .set({ name: v.name, project_id: v.projectId, user_id: v.userId, updated_at: v.now })
-          .where('uuid', '=', v.uuid)
-          .execute()
-      } else {
-        await trx
-          .insertInto('instances')
-          .values({
-            uuid: v.uuid,
-            name: v.name,
-            project_id: v.projectId,
-            user_id: v.userId,
-            created_at: v.now,
-            updated_at: v.now,
-            deleted_at: null,
-          })
-          .execute()
-      }
-      const row = await trx.selectFrom('instances').selectAll().where('uuid', '=', v.uuid).executeTakeFirstOrThrow()
-      return toInstance(row)
-    })
+  write(ops: readonly StoreWrite[]): Promise<WriteOutcome[]> {
+    return this.#commit.submit(ops)
+  }
+
+  async putInstance(values: InstancePut): Promise<Instance> {
+    return unwrap((await this.write([{ op: 'instance_put', values }]))[0], 'instance').instance
   }
 
   async deleteInstance(uuid: string, at: Timestamp): Promise<Instance | undefined> {
-    return this.#db.transaction().execute(async (trx) => {
-      await trx
-        .updateTable('instances')
-        .set({ deleted_at: at, updated_at: at })
-        .where('uuid', '=', uuid)
-        .where('deleted_at', 'is', null)
-        .execute()
-      const row = await trx.selectFrom('instances').selectAll().where('uuid', '=', uuid).executeTakeFirst()
-      return row && toInstance(row)
-    })
+    const [outcome] = await this.write([{ op: 'instance_delete', uuid, at }])
+    if (outcome && !outcome.ok && outcome.error.code === 'instance_not_found') return undefined
+    return unwrap(outcome, 'instance').instance
   }
 
   async getInstance(uuid: string): Promise<Instance | undefined> {
@@ -149,54 +89,13 @@ export class KyselyActionStore implements ActionStore {
     return rows.map(toInstance)
   }
 
-  async startAction(v: ActionStart): Promise<ActionStartResult> {
-    return this.#db.transaction().execute(async (trx) => {
-      const instance = await trx.selectFrom('instances').select('uuid').where('uuid', '=', v.instanceUuid).executeTakeFirst()
-      if (!instance) throw new AppError('instance_not_found', `Instance ${v.instanceUuid} could not be found.`)
-      const existing = await findAction(trx, v.instanceUuid, v.requestId)
-      if (existing) {
-        if (existing.action !== v.action) {
-          throw new AppError(
-            'conflict',
-            `Request ${v.requestId} already started action '${existing.action}' on instance ${v.instanceUuid}`,
-          )
-        }
-        return { action: existing, created: false }
-      }
-      await trx
-        .insertInto('instance_actions')
-        .values({
-          instance_uuid: v.instanceUuid,
-          action: v.action,
-          request_id: v.requestId,
-          user_id: v.userId,
-          project_id: v.projectId,
-          start_time: v.startTime,
-          finish_time: null,
-          message: null,
-          created_at: v.createdAt,
-          updated_at: v.startTime,
-        })
-        .execute()
-      const created = await findAction(trx, v.instanceUuid, v.requestId)
-      if (!created) throw new AppError('internal', 'inserted action not found')
-      return { action: created, created: true }
-    })
+  async startAction(values: ActionStart): Promise<ActionStartResult> {
+    const { action, created } = unwrap((await this.write([{ op: 'action_start', values }]))[0], 'action')
+    return { action, created }
   }
 
-  async finishAction(v: ActionFinish): Promise<InstanceAction> {
-    return this.#db.transaction().execute(async (trx) => {
-      const result = await trx
-        .updateTable('instance_actions')
-        .set({ finish_time: v.finishTime, updated_at: v.finishTime })
-        .where('instance_uuid', '=', v.instanceUuid)
-        .where('request_id', '=', v.requestId)
-        .executeTakeFirst()
-      if (Number(result.numUpdatedRows) !== 1) throw actionNotFound(v.requestId, v.instanceUuid)
-      const row = await findAction(trx, v.instanceUuid, v.requestId)
-      if (!row) throw actionNotFound(v.requestId, v.instanceUuid)
-      return row
-    })
+  async finishAction(values: ActionFinish): Promise<InstanceAction> {
+    return unwrap((await this.write([{ op: 'action_finish', values }]))[0], 'action').action
   }
 
   async getAction(instanceUuid: string, requestId: string): Promise<InstanceAction | undefined> {
@@ -225,80 +124,36 @@ export class KyselyActionStore implements ActionStore {
     return rows.map(toAction)
   }
 
-  async startEvent(v: EventStart): Promise<ActionEvent> {
-    return this.#db.transaction().execute(async (trx) => {
-      const parent = await findAction(trx, v.instanceUuid, v.requestId)
-      if (!parent) throw actionNotFound(v.requestId, v.instanceUuid)
-      const inserted = await trx
-        .insertInto('instance_actions_events')
-        .values({
-          action_id: parent.id,
-          event: v.event,
-          start_time: v.startTime,
-          finish_time: null,
-          result: null,
-          traceback: null,
-          host: v.host,
-          details: null,
-          created_at: v.createdAt,
-          updated_at: null,
-        })
-        .executeTakeFirstOrThrow()
-      await trx.updateTable('instance_actions').set({ updated_at: v.startTime }).where('id', '=', parent.id).execute()
-      const row = await trx
-        .selectFrom('instance_actions_events')
-        .selectAll()
-        .where('id', '=', Number(inserted.insertId))
-        .executeTakeFirstOrThrow()
-      return toEvent(row)
-    })
+  async startEvent(values: EventStart): Promise<ActionEvent> {
+    return unwrap((await this.write([{ op: 'event_start', values }]))[0], 'event').event
   }
 
-  async finishEvent(v: EventFinish): Promise<ActionEvent> {
-    return this.#db.transaction().execute(async (trx) => {
-      const parent = await findAction(trx, v.instanceUuid, v.requestId)
-      if (!parent) throw actionNotFound(v.requestId, v.instanceUuid)
-      // Oldest unfinished event of that name first; when all are finished, the newest one, untouched.
-      const target = await trx
-        .selectFrom('instance_actions_events')
-        .selectAll()
-        .where('action_id', '=', parent.id)
-        .where('event', '=', v.event)
-        .orderBy((eb) => eb.case().when('finish_time', 'is', null).then(0).else(1).end())
-        .orderBy('id', 'asc')
-        .executeTakeFirst()
-      if (!target) throw new AppError('event_not_found', `Event ${v.event} not found for action id ${parent.id}`)
-      if (target.finish_time !== null) {
-        const newest = await trx
-          .selectFrom('instance_actions_events')
-          .selectAll()
-          .where('action_id', '=', parent.id)
-          .where('event', '=', v.event)
-          .orderBy('id', 'desc')
-          .executeTakeFirstOrThrow()
-        return toEvent(newest)
-      }
-      await trx
-        .updateTable('instance_actions_events')
-        .set({
-          finish_time: v.finishTime,
-          result: v.result,
-          traceback: v.traceback,
-          details: v.details,
-          updated_at: v.updatedAt,
-        })
-        .where('id', '=', target.id)
-        .execute()
-      await trx
-        .updateTable('instance_actions')
-        .set(v.result.toLowerCase() === 'error'
-          ? { updated_at: v.finishTime, message: ACTION_ERROR_MESSAGE }
-          : { updated_at: v.finishTime })
-        .where('id', '=', parent.id)
-        .execute()
-      const row = await trx.selectFrom('instance_actions_events').selectAll().where('id', '=', target.id).executeTakeFirstOrThrow()
-      return toEvent(row)
-    })
+  async finishEvent(values: EventFinish): Promise<ActionEvent> {
+    return unwrap((await this.write([{ op: 'event_finish', values }]))[0], 'event').event
+  }
+
+  async getIdempotency(keyHash: string): Promise<IdempotencyRecord | undefined> {
+    const row = await this.#db.selectFrom('idempotency_keys').selectAll().where('key_hash', '=', keyHash).executeTakeFirst()
+    return row && {
+      keyHash: row.key_hash,
+      requestHash: row.request_hash,
+      status: Number(row.status),
+      body: row.body,
+      createdAt: row.created_at as Timestamp,
+    }
+  }
+
+  async putIdempotency(r: IdempotencyRecord): Promise<void> {
+    await this.#db
+      .insertInto('idempotency_keys')
+      .values({ key_hash: r.keyHash, request_hash: r.requestHash, status: r.status, body: r.body, created_at: r.createdAt })
+      .onConflict((oc) => oc.column('key_hash').doNothing())
+      .execute()
+  }
+
+  async purgeIdempotency(before: Timestamp): Promise<number> {
+    const result = await this.#db.deleteFrom('idempotency_keys').where('created_at', '<', before).executeTakeFirst()
+    return Number(result.numDeletedRows)
   }
 
   async listEvents(actionId: number): Promise<ActionEvent[]> {
@@ -314,11 +169,11 @@ export class KyselyActionStore implements ActionStore {
 
   async close(): Promise<void> {
     await this.#db.destroy()
-    await this.#hooks.close()
+    await this.#parts.close()
   }
 }
 
-async function findAction(db: Db, instanceUuid: string, requestId: string): Promise<InstanceAction | undefined> {
+async function findAction(db: Kysely<Database>, instanceUuid: string, requestId: string): Promise<InstanceAction | undefined> {
   const row = await db
     .selectFrom('instance_actions')
     .selectAll()

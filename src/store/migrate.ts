@@ -6,10 +6,12 @@
 import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely'
 import { AppError } from '../domain/errors.js'
 import { init } from './migrations/0001-init.js'
+import { idempotency } from './migrations/0002-idempotency.js'
 
 /** Every migration this build knows, in order. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-init': init,
+  '0002-idempotency': idempotency,
 })
 
 function migrator(db: Kysely<unknown>): Migrator {

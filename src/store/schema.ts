@@ -42,8 +42,18 @@ export interface EventsTable {
   updated_at: string | null
 }
 
+/** Row of `idempotency_keys`. */
+export interface IdempotencyKeysTable {
+  key_hash: string
+  request_hash: string
+  status: number
+  body: string
+  created_at: string
+}
+
 /** The database as Kysely sees it. */
 export interface Database {
+  idempotency_keys: IdempotencyKeysTable
   instances: InstancesTable
   instance_actions: ActionsTable
   instance_actions_events: EventsTable

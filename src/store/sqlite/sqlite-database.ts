@@ -8,6 +8,7 @@ import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
 import { KyselyActionStore } from '../kysely-action-store.js'
 import type { Database } from '../schema.js'
+import { SqliteWriteExecutor } from './sqlite-write-executor.js'
 
 /** Options for opening a SQLite store. */
 export interface SqliteOptions {
@@ -26,6 +27,7 @@ export function openSqliteStore({ filename, busyTimeoutMs = 5000 }: SqliteOption
   native.pragma('foreign_keys = ON')
   native.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`)
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) })
-  // Kysely's destroy() closes the native handle for SQLite.
-  return new KyselyActionStore(db, { close: () => Promise.resolve() })
+  // Kysely's destroy() closes the native handle for SQLite. Reads go through Kysely; writes run
+  // on the same connection through the synchronous executor (never inside a Kysely transaction).
+  return new KyselyActionStore(db, { writeExecutor: new SqliteWriteExecutor(native), close: () => Promise.resolve() })
 }

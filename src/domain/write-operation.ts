@@ -1,0 +1,34 @@
+/**
+ * One write of the write path, as a value: what the write API's single endpoints and `/v1/batch`
+ * carry, and what the group committer coalesces. Each operation succeeds or fails on its own.
+ */
+import type { ActionFinishInput, ActionStartInput, EventFinishInput, EventStartInput, InstanceInput } from './action-writer.js'
+import type { AppError } from './errors.js'
+import type { ActionEvent, Instance, InstanceAction } from './instance-action.js'
+
+/** The operation names of the write API (`op` in a batch). */
+export const WRITE_OPS = ['instance_put', 'instance_delete', 'action_start', 'action_finish', 'event_start', 'event_finish'] as const
+
+/** A write operation name. */
+export type WriteOpName = (typeof WRITE_OPS)[number]
+
+/** A write operation with its (not yet validated) input. */
+export type WriteOperation =
+  | { op: 'instance_put'; input: InstanceInput }
+  | { op: 'instance_delete'; input: { uuid: string } }
+  | { op: 'action_start'; input: ActionStartInput }
+  | { op: 'action_finish'; input: ActionFinishInput }
+  | { op: 'event_start'; input: EventStartInput }
+  | { op: 'event_finish'; input: EventFinishInput }
+
+/** The record a successful operation leaves, by kind. */
+export type WriteRecord =
+  | { kind: 'instance'; instance: Instance }
+  | { kind: 'action'; action: InstanceAction }
+  | { kind: 'event'; event: ActionEvent }
+
+/**
+ * What became of one operation: applied (`created` tells a new record from an existing or updated
+ * one, so a retried start reports 200 rather than 201), or failed with a typed error.
+ */
+export type WriteOutcome = { ok: true; created: boolean; record: WriteRecord } | { ok: false; error: AppError }

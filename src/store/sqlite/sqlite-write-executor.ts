@@ -1,0 +1,80 @@
+/**
+ * The write path on better-sqlite3: programs run synchronously inside one `BEGIN IMMEDIATE`
+ * transaction (each in a savepoint) with cached prepared statements — no round trips, no query
+ * compilation on the hot path.
+ */
+import type { Database as Native, Statement } from 'better-sqlite3'
+import { AppError } from '../../domain/errors.js'
+import type { WriteOutcome } from '../../domain/write-operation.js'
+import type { StoreWrite } from '../action-store.js'
+import type { Row, StepResult, WriteProgram } from '../write/sql-step.js'
+import type { WriteExecutor } from '../write/write-executor.js'
+import { writeProgram } from '../write/write-programs.js'
+
+/** Maps driver failures to typed errors; busy/locked/full/I-O are "store unavailable" (503). */
+export function mapSqliteError(err: unknown): unknown {
+  const code = (err as { code?: unknown }).code
+  if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY)/.test(code)) {
+    return new AppError('store_unavailable', `database unavailable (${code})`, { cause: err })
+  }
+  return err
+}
+
+/** WriteExecutor over a native better-sqlite3 connection. */
+export class SqliteWriteExecutor implements WriteExecutor {
+  readonly #native: Native
+  readonly #statements = new Map<string, Statement>()
+  readonly #batch: (ops: readonly StoreWrite[]) => WriteOutcome[]
+
+  constructor(native: Native) {
+    this.#native = native
+    // A transaction function called inside another runs as a savepoint: one write's failure
+    // rolls back only that write.
+    const one = native.transaction((op: StoreWrite) => this.#run(writeProgram(op)))
+    const batch = native.transaction((ops: readonly StoreWrite[]) =>
+      ops.map((op): WriteOutcome => {
+        try {
+          return one(op)
+        } catch (err) {
+          if (err instanceof AppError) return { ok: false, error: err }
+          throw err
+        }
+      }),
+    )
+    this.#batch = (ops) => batch.immediate(ops)
+  }
+
+  execute(ops: readonly StoreWrite[]): Promise<WriteOutcome[]> {
+    try {
+      return Promise.resolve(this.#batch(ops))
+    } catch (err) {
+      return Promise.reject(mapSqliteError(err))
+    }
+  }
+
+  #statement(sql: string): Statement {
+    let stmt = this.#statements.get(sql)
+    if (!stmt) {
+      stmt = this.#native.prepare(sql)
+      this.#statements.set(sql, stmt)
+    }
+    return stmt
+  }
+
+  #run<T>(program: WriteProgram<T>): T {
+    let step = program.next()
+    while (!step.done) {
+      const s = step.value
+      const stmt = this.#statement(s.sql)
+      let result: StepResult
+      if (s.mode === 'get') {
+        result = stmt.get(...s.params) as Row | undefined
+      } else {
+        const r = stmt.run(...s.params)
+        result = { changes: r.changes, insertId: Number(r.lastInsertRowid) }
+      }
+      step = program.next(result)
+    }
+    return step.value
+  }
+}

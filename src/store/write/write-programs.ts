@@ -1,0 +1,175 @@
+/**
+ * The write operations as backend-neutral programs (see sql-step.ts). They implement the rules of
+ * Nova's DB layer (spec 2.2) with ActionTrail's deliberate differences (docs/compatibility.md):
+ * unique (instance, request id) with idempotent restarts, no fallback parent, finish of the oldest
+ * unfinished event, repeated finishes as no-ops.
+ */
+import type { Selectable } from 'kysely'
+import { AppError } from '../../domain/errors.js'
+import { ACTION_ERROR_MESSAGE, type ActionEvent, type InstanceAction } from '../../domain/instance-action.js'
+import type { Timestamp } from '../../domain/timestamp.js'
+import type { WriteOutcome } from '../../domain/write-operation.js'
+import type { ActionFinish, ActionStart, EventFinish, EventStart, InstancePut, StoreWrite } from '../action-store.js'
+import { toAction, toEvent, toInstance } from '../rows.js'
+import type { ActionsTable, EventsTable, InstancesTable } from '../schema.js'
+import { get, run, type Row, type RunResult, type WriteProgram } from './sql-step.js'
+
+type Out = WriteProgram<WriteOutcome>
+
+const ACTION_COLUMNS =
+  'id, instance_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, created_at, updated_at'
+const EVENT_COLUMNS =
+  'id, action_id, event, start_time, finish_time, result, traceback, host, details, created_at, updated_at'
+const SELECT_ACTION = `SELECT ${ACTION_COLUMNS} FROM instance_actions WHERE instance_uuid = ? AND request_id = ? ORDER BY created_at DESC, id DESC LIMIT 1`
+
+function actionNotFound(requestId: string, instanceUuid: string): AppError {
+  return new AppError('action_not_found', `Action for request_id ${requestId} on instance ${instanceUuid} not found`)
+}
+
+function* findAction(instanceUuid: string, requestId: string): WriteProgram<InstanceAction | undefined> {
+  const row = (yield get(SELECT_ACTION, instanceUuid, requestId)) as Row | undefined
+  return row && toAction(row as unknown as Selectable<ActionsTable>)
+}
+
+function* requireAction(instanceUuid: string, requestId: string): WriteProgram<InstanceAction> {
+  const action = yield* findAction(instanceUuid, requestId)
+  if (!action) throw actionNotFound(requestId, instanceUuid)
+  return action
+}
+
+function* instancePut(v: InstancePut): Out {
+  const row = (yield get('SELECT uuid, name, project_id, user_id, created_at, updated_at, deleted_at FROM instances WHERE uuid = ?', v.uuid)) as Row | undefined
+  if (row) {
+    const current = toInstance(row as unknown as Selectable<InstancesTable>)
+    if (current.name === v.name && current.projectId === v.projectId && current.userId === v.userId) {
+      return { ok: true, created: false, record: { kind: 'instance', instance: current } }
+    }
+    yield run('UPDATE instances SET name = ?, project_id = ?, user_id = ?, updated_at = ? WHERE uuid = ?', v.name, v.projectId, v.userId, v.now, v.uuid)
+    const instance = { ...current, name: v.name, projectId: v.projectId, userId: v.userId, updatedAt: v.now }
+    return { ok: true, created: false, record: { kind: 'instance', instance } }
+  }
+  yield run(
+    'INSERT INTO instances (uuid, name, project_id, user_id, created_at, updated_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, NULL)',
+    v.uuid, v.name, v.projectId, v.userId, v.now, v.now,
+  )
+  const instance = { uuid: v.uuid, name: v.name, projectId: v.projectId, userId: v.userId, createdAt: v.now, updatedAt: v.now, deletedAt: null }
+  return { ok: true, created: true, record: { kind: 'instance', instance } }
+}
+
+function* instanceDelete(uuid: string, at: Timestamp): Out {
+  const row = (yield get('SELECT uuid, name, project_id, user_id, created_at, updated_at, deleted_at FROM instances WHERE uuid = ?', uuid)) as Row | undefined
+  if (!row) throw new AppError('instance_not_found', `Instance ${uuid} could not be found.`)
+  const current = toInstance(row as unknown as Selectable<InstancesTable>)
+  // Deleting twice keeps the first deletion time: a retried delete changes nothing.
+  if (current.deletedAt !== null) return { ok: true, created: false, record: { kind: 'instance', instance: current } }
+  yield run('UPDATE instances SET deleted_at = ?, updated_at = ? WHERE uuid = ?', at, at, uuid)
+  return { ok: true, created: false, record: { kind: 'instance', instance: { ...current, deletedAt: at, updatedAt: at } } }
+}
+
+function* actionStart(v: ActionStart): Out {
+  const instance = (yield get('SELECT uuid FROM instances WHERE uuid = ?', v.instanceUuid)) as Row | undefined
+  if (!instance) throw new AppError('instance_not_found', `Instance ${v.instanceUuid} could not be found.`)
+  const existing = yield* findAction(v.instanceUuid, v.requestId)
+  if (existing) {
+    if (existing.action !== v.action) {
+      throw new AppError('conflict', `Request ${v.requestId} already started action '${existing.action}' on instance ${v.instanceUuid}`)
+    }
+    return { ok: true, created: false, record: { kind: 'action', action: existing } }
+  }
+  const inserted = (yield run(
+    'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)',
+    v.instanceUuid, v.action, v.requestId, v.userId, v.projectId, v.startTime, v.createdAt, v.startTime,
+  )) as RunResult
+  const action: InstanceAction = {
+    id: inserted.insertId,
+    instanceUuid: v.instanceUuid,
+    action: v.action,
+    requestId: v.requestId,
+    userId: v.userId,
+    projectId: v.projectId,
+    startTime: v.startTime,
+    finishTime: null,
+    message: null,
+    createdAt: v.createdAt,
+    updatedAt: v.startTime,
+  }
+  return { ok: true, created: true, record: { kind: 'action', action } }
+}
+
+function* actionFinish(v: ActionFinish): Out {
+  const action = yield* requireAction(v.instanceUuid, v.requestId)
+  // A retried finish keeps the first finish time.
+  if (action.finishTime !== null) return { ok: true, created: false, record: { kind: 'action', action } }
+  yield run('UPDATE instance_actions SET finish_time = ?, updated_at = ? WHERE id = ?', v.finishTime, v.finishTime, action.id)
+  return { ok: true, created: false, record: { kind: 'action', action: { ...action, finishTime: v.finishTime, updatedAt: v.finishTime } } }
+}
+
+function* eventStart(v: EventStart): Out {
+  const action = yield* requireAction(v.instanceUuid, v.requestId)
+  // A retried start (same event, same start time) returns the event it already created.
+  const same = (yield get(
+    `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? AND start_time = ? ORDER BY id LIMIT 1`,
+    action.id, v.event, v.startTime,
+  )) as Row | undefined
+  if (same) return { ok: true, created: false, record: { kind: 'event', event: toEvent(same as unknown as Selectable<EventsTable>) } }
+  const inserted = (yield run(
+    'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, traceback, host, details, created_at, updated_at) VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL)',
+    action.id, v.event, v.startTime, v.host, v.createdAt,
+  )) as RunResult
+  yield run('UPDATE instance_actions SET updated_at = ? WHERE id = ?', v.startTime, action.id)
+  const event: ActionEvent = {
+    id: inserted.insertId,
+    actionId: action.id,
+    event: v.event,
+    startTime: v.startTime,
+    finishTime: null,
+    result: null,
+    traceback: null,
+    host: v.host,
+    details: null,
+    createdAt: v.createdAt,
+    updatedAt: null,
+  }
+  return { ok: true, created: true, record: { kind: 'event', event } }
+}
+
+function* eventFinish(v: EventFinish): Out {
+  const action = yield* requireAction(v.instanceUuid, v.requestId)
+  // The oldest unfinished event of that name; when all are finished, the newest one, untouched.
+  const row = (yield get(
+    `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? ORDER BY CASE WHEN finish_time IS NULL THEN 0 ELSE 1 END, CASE WHEN finish_time IS NULL THEN id ELSE -id END LIMIT 1`,
+    action.id, v.event,
+  )) as Row | undefined
+  if (!row) throw new AppError('event_not_found', `Event ${v.event} not found for action id ${action.id}`)
+  const target = toEvent(row as unknown as Selectable<EventsTable>)
+  if (target.finishTime !== null) return { ok: true, created: false, record: { kind: 'event', event: target } }
+  yield run(
+    'UPDATE instance_actions_events SET finish_time = ?, result = ?, traceback = ?, details = ?, updated_at = ? WHERE id = ?',
+    v.finishTime, v.result, v.traceback, v.details, v.updatedAt, target.id,
+  )
+  if (v.result.toLowerCase() === 'error') {
+    yield run('UPDATE instance_actions SET updated_at = ?, message = ? WHERE id = ?', v.finishTime, ACTION_ERROR_MESSAGE, action.id)
+  } else {
+    yield run('UPDATE instance_actions SET updated_at = ? WHERE id = ?', v.finishTime, action.id)
+  }
+  const event = { ...target, finishTime: v.finishTime, result: v.result, traceback: v.traceback, details: v.details, updatedAt: v.updatedAt }
+  return { ok: true, created: false, record: { kind: 'event', event } }
+}
+
+/** The program for one store write. */
+export function writeProgram(w: StoreWrite): Out {
+  switch (w.op) {
+    case 'instance_put':
+      return instancePut(w.values)
+    case 'instance_delete':
+      return instanceDelete(w.uuid, w.at)
+    case 'action_start':
+      return actionStart(w.values)
+    case 'action_finish':
+      return actionFinish(w.values)
+    case 'event_start':
+      return eventStart(w.values)
+    case 'event_finish':
+      return eventFinish(w.values)
+  }
+}
