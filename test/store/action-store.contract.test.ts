@@ -227,6 +227,66 @@ for (const backend of BACKENDS) {
       await assert.rejects(store.finishAction({ instanceUuid: UUID, requestId: 'nope', finishTime: ts('03.000000') }), (e) => isAppError(e, 'action_not_found'))
     })
 
+    test('write() applies a batch in order; a failing write is reported alone and rolled back', async (t) => {
+      const store = await backend.open(t)
+      await seed(store)
+      const outcomes = await store.write([
+        { op: 'action_start', values: { instanceUuid: UUID, action: 'stop', requestId: 'req-1', userId: 'u', projectId: 'p', startTime: ts('01.000000'), createdAt: ts('01.000000') } },
+        { op: 'event_start', values: { instanceUuid: UUID, requestId: 'req-1', event: 'compute_stop_instance', host: 'h', startTime: ts('02.000000'), createdAt: ts('02.000000') } },
+        { op: 'event_finish', values: { instanceUuid: UUID, requestId: 'req-1', event: 'never_started', finishTime: ts('03.000000'), result: 'Error', traceback: null, details: null, updatedAt: ts('03.000000') } },
+        { op: 'action_start', values: { instanceUuid: OTHER, action: 'stop', requestId: 'req-2', userId: 'u', projectId: 'p', startTime: ts('01.000000'), createdAt: ts('01.000000') } },
+        { op: 'event_finish', values: { instanceUuid: UUID, requestId: 'req-1', event: 'compute_stop_instance', finishTime: ts('04.000000'), result: 'Success', traceback: null, details: null, updatedAt: ts('04.000000') } },
+      ])
+      assert.deepEqual(outcomes.map((o) => (o.ok ? (o.created ? 'created' : 'ok') : o.error.code)), ['created', 'created', 'event_not_found', 'instance_not_found', 'ok'])
+      const action = await store.getAction(UUID, 'req-1')
+      // The failed finish left no trace: no Error message on the action.
+      assert.equal(action?.message, null)
+      assert.equal(action?.updatedAt, ts('04.000000'))
+      assert.equal((await store.listEvents(action?.id ?? -1))[0]?.result, 'Success')
+    })
+
+    test('concurrent writers are coalesced and each gets its own outcome', async (t) => {
+      const store = await backend.open(t)
+      await seed(store)
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => start(store, `req-${i}`, `${String(10 + (i % 40)).padStart(2, '0')}.${String(i).padStart(6, '0')}`)),
+      )
+      assert.equal(new Set(results.map((r) => r.action.id)).size, 200)
+      assert.ok(results.every((r) => r.created))
+      assert.equal((await store.listActions(UUID, {})).length, 200)
+      // The same request id raced by many writers yields one action.
+      const raced = await Promise.all(Array.from({ length: 20 }, () => start(store, 'req-race', '59.000000')))
+      assert.equal(raced.filter((r) => r.created).length, 1)
+      assert.equal(new Set(raced.map((r) => r.action.id)).size, 1)
+    })
+
+    test('retried starts and finishes are idempotent', async (t) => {
+      const store = await backend.open(t)
+      await seed(store)
+      await start(store, 'req-1', '01.000000')
+      const ev = { instanceUuid: UUID, requestId: 'req-1', event: 'compute_x', host: 'h', startTime: ts('02.000000'), createdAt: ts('02.000000') }
+      const e1 = await store.startEvent(ev)
+      const e2 = await store.startEvent({ ...ev, createdAt: ts('02.500000') })
+      assert.equal(e2.id, e1.id)
+      const f1 = await store.finishAction({ instanceUuid: UUID, requestId: 'req-1', finishTime: ts('05.000000') })
+      const f2 = await store.finishAction({ instanceUuid: UUID, requestId: 'req-1', finishTime: ts('06.000000') })
+      assert.equal(f2.finishTime, f1.finishTime)
+      const d1 = await store.deleteInstance(UUID, ts('07.000000'))
+      const d2 = await store.deleteInstance(UUID, ts('08.000000'))
+      assert.equal(d2?.deletedAt, d1?.deletedAt)
+    })
+
+    test('idempotency records: first writer wins, purge by age', async (t) => {
+      const store = await backend.open(t)
+      await store.putIdempotency({ keyHash: 'k1', requestHash: 'r1', status: 201, body: '{"a":1}', createdAt: ts('01.000000') })
+      await store.putIdempotency({ keyHash: 'k1', requestHash: 'r2', status: 200, body: '{}', createdAt: ts('02.000000') })
+      await store.putIdempotency({ keyHash: 'k2', requestHash: 'r3', status: 404, body: '{}', createdAt: ts('09.000000') })
+      assert.deepEqual(await store.getIdempotency('k1'), { keyHash: 'k1', requestHash: 'r1', status: 201, body: '{"a":1}', createdAt: ts('01.000000') })
+      assert.equal(await store.purgeIdempotency(ts('05.000000')), 1)
+      assert.equal(await store.getIdempotency('k1'), undefined)
+      assert.equal((await store.getIdempotency('k2'))?.status, 404)
+    })
+
     test('a deleted instance keeps its actions; instances filter by project and plain-text name', async (t) => {
       const store = await backend.open(t)
       await seed(store)
