@@ -1,7 +1,7 @@
 /**
  * The write path on better-sqlite3: programs run synchronously inside one `BEGIN IMMEDIATE`
- * transaction (each in a savepoint) with cached prepared statements — no round trips, no query
- * compilation on the hot path.
+ * transaction with cached prepared statements — no round trips, no query compilation on the hot
+ * path. Programs fail before their first write, so a failed write needs no savepoint.
  */
 import type { Database as Native, Statement } from 'better-sqlite3'
 import { AppError } from '../../domain/errors.js'
@@ -9,6 +9,7 @@ import type { WriteOutcome } from '../../domain/write-operation.js'
 import type { StoreWrite } from '../action-store.js'
 import type { Row, StepResult, WriteProgram } from '../write/sql-step.js'
 import type { WriteExecutor } from '../write/write-executor.js'
+import { BoundedActionIdCache } from '../write/action-id-cache.js'
 import { writeProgram } from '../write/write-programs.js'
 
 /** Maps driver failures to typed errors; busy/locked/full/I-O are "store unavailable" (503). */
@@ -24,23 +25,12 @@ export function mapSqliteError(err: unknown): unknown {
 export class SqliteWriteExecutor implements WriteExecutor {
   readonly #native: Native
   readonly #statements = new Map<string, Statement>()
+  readonly #cache = new BoundedActionIdCache()
   readonly #batch: (ops: readonly StoreWrite[]) => WriteOutcome[]
 
   constructor(native: Native) {
     this.#native = native
-    // A transaction function called inside another runs as a savepoint: one write's failure
-    // rolls back only that write.
-    const one = native.transaction((op: StoreWrite) => this.#run(writeProgram(op)))
-    const batch = native.transaction((ops: readonly StoreWrite[]) =>
-      ops.map((op): WriteOutcome => {
-        try {
-          return one(op)
-        } catch (err) {
-          if (err instanceof AppError) return { ok: false, error: err }
-          throw err
-        }
-      }),
-    )
+    const batch = native.transaction((ops: readonly StoreWrite[]) => ops.map((op) => this.#runOne(op)))
     this.#batch = (ops) => batch.immediate(ops)
   }
 
@@ -48,7 +38,20 @@ export class SqliteWriteExecutor implements WriteExecutor {
     try {
       return Promise.resolve(this.#batch(ops))
     } catch (err) {
+      this.#cache.clear()
       return Promise.reject(mapSqliteError(err))
+    }
+  }
+
+  #runOne(op: StoreWrite): WriteOutcome {
+    const state = { wrote: false }
+    try {
+      return this.#run(writeProgram(op, this.#cache), state)
+    } catch (err) {
+      // An expected failure before any write changed nothing; after a write it would leave the
+      // write half-applied, so the whole transaction is rolled back instead.
+      if (err instanceof AppError && !state.wrote) return { ok: false, error: err }
+      throw err
     }
   }
 
@@ -61,7 +64,7 @@ export class SqliteWriteExecutor implements WriteExecutor {
     return stmt
   }
 
-  #run<T>(program: WriteProgram<T>): T {
+  #run<T>(program: WriteProgram<T>, state: { wrote: boolean }): T {
     let step = program.next()
     while (!step.done) {
       const s = step.value
@@ -70,6 +73,7 @@ export class SqliteWriteExecutor implements WriteExecutor {
       if (s.mode === 'get') {
         result = stmt.get(...s.params) as Row | undefined
       } else {
+        state.wrote = true
         const r = stmt.run(...s.params)
         result = { changes: r.changes, insertId: Number(r.lastInsertRowid) }
       }

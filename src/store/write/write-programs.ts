@@ -37,6 +37,18 @@ function* requireAction(instanceUuid: string, requestId: string): WriteProgram<I
   return action
 }
 
+/**
+ * The id of the action an event belongs to. (instance, request id) → id never changes once the
+ * action exists, so executors may answer from a cache and skip the lookup.
+ */
+function* requireActionId(cache: ActionIdCache, instanceUuid: string, requestId: string): WriteProgram<number> {
+  const cached = cache.get(instanceUuid, requestId)
+  if (cached !== undefined) return cached
+  const action = yield* requireAction(instanceUuid, requestId)
+  cache.set(instanceUuid, requestId, action.id)
+  return action.id
+}
+
 function* instancePut(v: InstancePut): Out {
   const row = (yield get('SELECT uuid, name, project_id, user_id, created_at, updated_at, deleted_at FROM instances WHERE uuid = ?', v.uuid)) as Row | undefined
   if (row) {
@@ -66,7 +78,7 @@ function* instanceDelete(uuid: string, at: Timestamp): Out {
   return { ok: true, created: false, record: { kind: 'instance', instance: { ...current, deletedAt: at, updatedAt: at } } }
 }
 
-function* actionStart(v: ActionStart): Out {
+function* actionStart(v: ActionStart, cache: ActionIdCache): Out {
   const instance = (yield get('SELECT uuid FROM instances WHERE uuid = ?', v.instanceUuid)) as Row | undefined
   if (!instance) throw new AppError('instance_not_found', `Instance ${v.instanceUuid} could not be found.`)
   const existing = yield* findAction(v.instanceUuid, v.requestId)
@@ -80,6 +92,7 @@ function* actionStart(v: ActionStart): Out {
     'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)',
     v.instanceUuid, v.action, v.requestId, v.userId, v.projectId, v.startTime, v.createdAt, v.startTime,
   )) as RunResult
+  cache.set(v.instanceUuid, v.requestId, inserted.insertId)
   const action: InstanceAction = {
     id: inserted.insertId,
     instanceUuid: v.instanceUuid,
@@ -104,22 +117,22 @@ function* actionFinish(v: ActionFinish): Out {
   return { ok: true, created: false, record: { kind: 'action', action: { ...action, finishTime: v.finishTime, updatedAt: v.finishTime } } }
 }
 
-function* eventStart(v: EventStart): Out {
-  const action = yield* requireAction(v.instanceUuid, v.requestId)
+function* eventStart(v: EventStart, cache: ActionIdCache): Out {
+  const actionId = yield* requireActionId(cache, v.instanceUuid, v.requestId)
   // A retried start (same event, same start time) returns the event it already created.
   const same = (yield get(
     `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? AND start_time = ? ORDER BY id LIMIT 1`,
-    action.id, v.event, v.startTime,
+    actionId, v.event, v.startTime,
   )) as Row | undefined
   if (same) return { ok: true, created: false, record: { kind: 'event', event: toEvent(same as unknown as Selectable<EventsTable>) } }
   const inserted = (yield run(
     'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, traceback, host, details, created_at, updated_at) VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL)',
-    action.id, v.event, v.startTime, v.host, v.createdAt,
+    actionId, v.event, v.startTime, v.host, v.createdAt,
   )) as RunResult
-  yield run('UPDATE instance_actions SET updated_at = ? WHERE id = ?', v.startTime, action.id)
+  yield run('UPDATE instance_actions SET updated_at = ? WHERE id = ?', v.startTime, actionId)
   const event: ActionEvent = {
     id: inserted.insertId,
-    actionId: action.id,
+    actionId,
     event: v.event,
     startTime: v.startTime,
     finishTime: null,
@@ -133,14 +146,14 @@ function* eventStart(v: EventStart): Out {
   return { ok: true, created: true, record: { kind: 'event', event } }
 }
 
-function* eventFinish(v: EventFinish): Out {
-  const action = yield* requireAction(v.instanceUuid, v.requestId)
+function* eventFinish(v: EventFinish, cache: ActionIdCache): Out {
+  const actionId = yield* requireActionId(cache, v.instanceUuid, v.requestId)
   // The oldest unfinished event of that name; when all are finished, the newest one, untouched.
   const row = (yield get(
     `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? ORDER BY CASE WHEN finish_time IS NULL THEN 0 ELSE 1 END, CASE WHEN finish_time IS NULL THEN id ELSE -id END LIMIT 1`,
-    action.id, v.event,
+    actionId, v.event,
   )) as Row | undefined
-  if (!row) throw new AppError('event_not_found', `Event ${v.event} not found for action id ${action.id}`)
+  if (!row) throw new AppError('event_not_found', `Event ${v.event} not found for action id ${actionId}`)
   const target = toEvent(row as unknown as Selectable<EventsTable>)
   if (target.finishTime !== null) return { ok: true, created: false, record: { kind: 'event', event: target } }
   yield run(
@@ -148,28 +161,40 @@ function* eventFinish(v: EventFinish): Out {
     v.finishTime, v.result, v.traceback, v.details, v.updatedAt, target.id,
   )
   if (v.result.toLowerCase() === 'error') {
-    yield run('UPDATE instance_actions SET updated_at = ?, message = ? WHERE id = ?', v.finishTime, ACTION_ERROR_MESSAGE, action.id)
+    yield run('UPDATE instance_actions SET updated_at = ?, message = ? WHERE id = ?', v.finishTime, ACTION_ERROR_MESSAGE, actionId)
   } else {
-    yield run('UPDATE instance_actions SET updated_at = ? WHERE id = ?', v.finishTime, action.id)
+    yield run('UPDATE instance_actions SET updated_at = ? WHERE id = ?', v.finishTime, actionId)
   }
   const event = { ...target, finishTime: v.finishTime, result: v.result, traceback: v.traceback, details: v.details, updatedAt: v.updatedAt }
   return { ok: true, created: false, record: { kind: 'event', event } }
 }
 
-/** The program for one store write. */
-export function writeProgram(w: StoreWrite): Out {
+/** Remembers action ids by (instance, request id); cleared by the executor on rollback. */
+export interface ActionIdCache {
+  get(instanceUuid: string, requestId: string): number | undefined
+  set(instanceUuid: string, requestId: string, id: number): void
+}
+
+/** A cache that remembers nothing (for executors that cannot clear on rollback). */
+export const NO_ACTION_ID_CACHE: ActionIdCache = { get: () => undefined, set: () => undefined }
+
+/**
+ * The program for one store write. Programs raise their AppErrors before their first write step,
+ * so a failed write needs no savepoint: it has changed nothing.
+ */
+export function writeProgram(w: StoreWrite, cache: ActionIdCache = NO_ACTION_ID_CACHE): Out {
   switch (w.op) {
     case 'instance_put':
       return instancePut(w.values)
     case 'instance_delete':
       return instanceDelete(w.uuid, w.at)
     case 'action_start':
-      return actionStart(w.values)
+      return actionStart(w.values, cache)
     case 'action_finish':
       return actionFinish(w.values)
     case 'event_start':
-      return eventStart(w.values)
+      return eventStart(w.values, cache)
     case 'event_finish':
-      return eventFinish(w.values)
+      return eventFinish(w.values, cache)
   }
 }
