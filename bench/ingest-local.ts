@@ -85,6 +85,51 @@ export async function rawFloor(actions: number): Promise<Measurement> {
   }
 }
 
+/**
+ * (a') The same write sequence the recorder causes (start an action, start each event, finish it,
+ * bump the action), as plain prepared statements in batched transactions: the SQL-level ceiling
+ * of start-then-finish recording, without ActionTrail's code.
+ */
+export async function rawSequence(actions: number): Promise<Measurement> {
+  const { file, cleanup } = tempDb()
+  try {
+    await schemaOnly(file)
+    const db = new BetterSqlite3(file)
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = FULL')
+    db.pragma('foreign_keys = ON')
+    const insInstance = db.prepare('INSERT INTO instances (uuid, name, project_id, user_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+    for (let i = 0; i < INSTANCES; i++) insInstance.run(uuid(i), `vm-${i}`, 'p', 'u', ts(0), ts(0))
+    const insAction = db.prepare(
+      'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)',
+    )
+    const insEvent = db.prepare(
+      'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, traceback, host, details, created_at, updated_at) VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL)',
+    )
+    const finishEvent = db.prepare('UPDATE instance_actions_events SET finish_time = ?, result = ?, updated_at = ? WHERE id = ?')
+    const bump = db.prepare('UPDATE instance_actions SET updated_at = ? WHERE id = ?')
+    const started = process.hrtime.bigint()
+    const chunk = db.transaction((from: number, to: number) => {
+      for (let n = from; n < to; n++) {
+        const t = ts(n)
+        const id = Number(insAction.run(uuid(n % INSTANCES), 'reboot', `req-${n}`, 'u', 'p', t, t, t).lastInsertRowid)
+        for (let e = 0; e < EVENTS_PER_ACTION; e++) {
+          const eventId = Number(insEvent.run(id, `compute_step_${e}`, t, 'compute-1', t).lastInsertRowid)
+          bump.run(t, id)
+          finishEvent.run(t, 'Success', t, eventId)
+          bump.run(t, id)
+        }
+      }
+    })
+    for (let n = 0; n < actions; n += 200) chunk(n, Math.min(actions, n + 200))
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9
+    db.close()
+    return { name: "(a') raw SQL of the same write sequence (start, then finish), 1000 ops/txn", seconds, rows: actions * (1 + EVENTS_PER_ACTION), eventOps: actions * EVENTS_PER_ACTION * 2, writeOps: actions * (1 + EVENTS_PER_ACTION * 2) }
+  } finally {
+    cleanup()
+  }
+}
+
 /** (b) The recorder on a local store, `concurrency` workers recording actions in parallel. */
 export async function recorderLocal(actions: number, concurrency: number): Promise<Measurement> {
   const { file, cleanup } = tempDb()

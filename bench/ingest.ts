@@ -3,6 +3,7 @@
  *
  * Prints one table, measured in one run on this machine:
  *  (a)  raw floor: the same final rows, plain prepared better-sqlite3 INSERTs, batched, WAL + FULL
+ *  (a') the same write sequence as plain SQL (start then finish): the SQL-level ceiling
  *  (b)  the recorder on a local SQLite store (group commit), C concurrent workers
  *  (c0) hello-world HTTP floor with the same single-request load
  *  (c)  single writes over HTTP (/v1), C concurrent keep-alive clients
@@ -15,7 +16,7 @@ import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startChildServer } from './child-server.js'
-import { EVENTS_PER_ACTION, rawFloor, recorderLocal, type Measurement } from './ingest-local.js'
+import { EVENTS_PER_ACTION, rawFloor, rawSequence, recorderLocal, type Measurement } from './ingest-local.js'
 import { percentile, runLoad, send, type LoadRequest } from './load.js'
 import http from 'node:http'
 
@@ -124,6 +125,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
 const rows: Row[] = []
 const a = await rawFloor(ACTIONS * 2)
 rows.push(a)
+rows.push(await rawSequence(ACTIONS * 2))
 rows.push(await recorderLocal(ACTIONS, CLIENTS))
 rows.push(await recorderLocal(ACTIONS, CLIENTS * 16))
 rows.push(await withHello((url) => singleWrites(url, '(c0) hello-world HTTP floor, single requests', ACTIONS / 2)))

@@ -7,7 +7,8 @@ import type { Database as Native, Statement } from 'better-sqlite3'
 import { AppError } from '../../domain/errors.js'
 import type { WriteOutcome } from '../../domain/write-operation.js'
 import type { StoreWrite } from '../action-store.js'
-import type { Row, StepResult, WriteProgram } from '../write/sql-step.js'
+import { readsActions, type Row, type SqlStep, type StepResult, type WriteProgram } from '../write/sql-step.js'
+import { PendingTouches } from '../write/pending-touches.js'
 import type { WriteExecutor } from '../write/write-executor.js'
 import { BoundedActionIdCache } from '../write/action-id-cache.js'
 import { writeProgram } from '../write/write-programs.js'
@@ -26,11 +27,16 @@ export class SqliteWriteExecutor implements WriteExecutor {
   readonly #native: Native
   readonly #statements = new Map<string, Statement>()
   readonly #cache = new BoundedActionIdCache()
+  readonly #touches = new PendingTouches()
   readonly #batch: (ops: readonly StoreWrite[]) => WriteOutcome[]
 
   constructor(native: Native) {
     this.#native = native
-    const batch = native.transaction((ops: readonly StoreWrite[]) => ops.map((op) => this.#runOne(op)))
+    const batch = native.transaction((ops: readonly StoreWrite[]) => {
+      const outcomes = ops.map((op) => this.#runOne(op))
+      this.#applyTouches()
+      return outcomes
+    })
     this.#batch = (ops) => batch.immediate(ops)
   }
 
@@ -39,6 +45,7 @@ export class SqliteWriteExecutor implements WriteExecutor {
       return Promise.resolve(this.#batch(ops))
     } catch (err) {
       this.#cache.clear()
+      this.#touches.clear()
       return Promise.reject(mapSqliteError(err))
     }
   }
@@ -64,20 +71,28 @@ export class SqliteWriteExecutor implements WriteExecutor {
     return stmt
   }
 
+  #applyTouches(): void {
+    for (const step of this.#touches.drain()) this.#exec(step)
+  }
+
+  #exec(s: SqlStep): StepResult {
+    if (s.mode === 'touch') {
+      this.#touches.add(s.actionId, s.updatedAt, s.failed)
+      return undefined
+    }
+    if (s.mode === 'get') {
+      if (readsActions(s.sql)) this.#applyTouches()
+      return this.#statement(s.sql).get(...s.params) as Row | undefined
+    }
+    const r = this.#statement(s.sql).run(...s.params)
+    return { changes: r.changes, insertId: Number(r.lastInsertRowid) }
+  }
+
   #run<T>(program: WriteProgram<T>, state: { wrote: boolean }): T {
     let step = program.next()
     while (!step.done) {
-      const s = step.value
-      const stmt = this.#statement(s.sql)
-      let result: StepResult
-      if (s.mode === 'get') {
-        result = stmt.get(...s.params) as Row | undefined
-      } else {
-        state.wrote = true
-        const r = stmt.run(...s.params)
-        result = { changes: r.changes, insertId: Number(r.lastInsertRowid) }
-      }
-      step = program.next(result)
+      if (step.value.mode !== 'get') state.wrote = true
+      step = program.next(this.#exec(step.value))
     }
     return step.value
   }

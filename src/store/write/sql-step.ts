@@ -8,10 +8,17 @@
 /** A row as returned by the driver. */
 export type Row = Record<string, unknown>
 
-/** One statement to run. SQL uses `?` placeholders; runners translate for their dialect. */
+/**
+ * One step of a program. `get` and `run` are statements with `?` placeholders (runners translate
+ * for their dialect). `touch` records that an action changed (its `updated_at`, and whether an
+ * event failed): runners coalesce touches of one action within a transaction into a single UPDATE,
+ * applied before anything reads actions again and before commit, because a batch that carries a
+ * whole action lifecycle would otherwise rewrite the same action row and index entry many times.
+ */
 export type SqlStep =
   | { mode: 'get'; sql: string; params: readonly unknown[] }
   | { mode: 'run'; sql: string; params: readonly unknown[] }
+  | { mode: 'touch'; actionId: number; updatedAt: string; failed: boolean }
 
 /** What a `run` step reports. */
 export interface RunResult {
@@ -20,7 +27,7 @@ export interface RunResult {
   insertId: number
 }
 
-/** Result of a step: a row (or undefined) for `get`, counts for `run`. */
+/** Result of a step: a row (or undefined) for `get`, counts for `run`, nothing for `touch`. */
 export type StepResult = Row | undefined | RunResult
 
 /** A write program: yields steps, receives their results, returns its outcome. */
@@ -29,6 +36,16 @@ export type WriteProgram<T> = Generator<SqlStep, T, StepResult>
 /** A `get` step. */
 export function get(sql: string, ...params: unknown[]): SqlStep {
   return { mode: 'get', sql, params }
+}
+
+/** A `touch` step: the action's updated_at becomes `updatedAt`; `failed` sets message "Error". */
+export function touch(actionId: number, updatedAt: string, failed = false): SqlStep {
+  return { mode: 'touch', actionId, updatedAt, failed }
+}
+
+/** True for statements that read action rows, before which pending touches must be applied. */
+export function readsActions(sql: string): boolean {
+  return sql.includes('FROM instance_actions ')
 }
 
 /** A `run` step. */

@@ -6,13 +6,13 @@
  */
 import type { Selectable } from 'kysely'
 import { AppError } from '../../domain/errors.js'
-import { ACTION_ERROR_MESSAGE, type ActionEvent, type InstanceAction } from '../../domain/instance-action.js'
+import type { ActionEvent, InstanceAction } from '../../domain/instance-action.js'
 import type { Timestamp } from '../../domain/timestamp.js'
 import type { WriteOutcome } from '../../domain/write-operation.js'
 import type { ActionFinish, ActionStart, EventFinish, EventStart, InstancePut, StoreWrite } from '../action-store.js'
 import { toAction, toEvent, toInstance } from '../rows.js'
 import type { ActionsTable, EventsTable, InstancesTable } from '../schema.js'
-import { get, run, type Row, type RunResult, type WriteProgram } from './sql-step.js'
+import { get, run, touch, type Row, type RunResult, type WriteProgram } from './sql-step.js'
 
 type Out = WriteProgram<WriteOutcome>
 
@@ -129,7 +129,7 @@ function* eventStart(v: EventStart, cache: ActionIdCache): Out {
     'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, traceback, host, details, created_at, updated_at) VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL)',
     actionId, v.event, v.startTime, v.host, v.createdAt,
   )) as RunResult
-  yield run('UPDATE instance_actions SET updated_at = ? WHERE id = ?', v.startTime, actionId)
+  yield touch(actionId, v.startTime)
   const event: ActionEvent = {
     id: inserted.insertId,
     actionId,
@@ -160,11 +160,7 @@ function* eventFinish(v: EventFinish, cache: ActionIdCache): Out {
     'UPDATE instance_actions_events SET finish_time = ?, result = ?, traceback = ?, details = ?, updated_at = ? WHERE id = ?',
     v.finishTime, v.result, v.traceback, v.details, v.updatedAt, target.id,
   )
-  if (v.result.toLowerCase() === 'error') {
-    yield run('UPDATE instance_actions SET updated_at = ?, message = ? WHERE id = ?', v.finishTime, ACTION_ERROR_MESSAGE, actionId)
-  } else {
-    yield run('UPDATE instance_actions SET updated_at = ? WHERE id = ?', v.finishTime, actionId)
-  }
+  yield touch(actionId, v.finishTime, v.result.toLowerCase() === 'error')
   const event = { ...target, finishTime: v.finishTime, result: v.result, traceback: v.traceback, details: v.details, updatedAt: v.updatedAt }
   return { ok: true, created: false, record: { kind: 'event', event } }
 }
