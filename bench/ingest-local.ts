@@ -49,25 +49,35 @@ async function schemaOnly(file: string): Promise<void> {
 const INSTANCES = 100
 const ts = (n: number) => new Date(Date.UTC(2026, 0, 1) + n).toISOString().replace('Z', '000').slice(0, 26)
 
+/**
+ * A fresh database file with the schema, the benchmark's instances, and the durability settings
+ * ActionTrail uses (WAL, synchronous=FULL, foreign keys), opened as a plain better-sqlite3 handle.
+ */
+async function rawDatabase(file: string): Promise<BetterSqlite3.Database> {
+  await schemaOnly(file)
+  const db = new BetterSqlite3(file)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = FULL')
+  db.pragma('foreign_keys = ON')
+  const insInstance = db.prepare('INSERT INTO instances (uuid, name, project_id, user_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+  db.transaction(() => {
+    for (let i = 0; i < INSTANCES; i++) insInstance.run(uuid(i), `vm-${i}`, 'p', 'u', ts(0), ts(0))
+  })()
+  return db
+}
+
+const INSERT_ACTION =
+  'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)'
+
 /** (a) Raw floor: the final rows, prepared statements, 1000 actions per transaction. */
 export async function rawFloor(actions: number): Promise<Measurement> {
   const { file, cleanup } = tempDb()
   try {
-    await schemaOnly(file)
-    const db = new BetterSqlite3(file)
-    db.pragma('journal_mode = WAL')
-    db.pragma('synchronous = FULL')
-    db.pragma('foreign_keys = ON')
-    const insInstance = db.prepare('INSERT INTO instances (uuid, name, project_id, user_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
-    const insAction = db.prepare(
-      'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)',
-    )
+    const db = await rawDatabase(file)
+    const insAction = db.prepare(INSERT_ACTION)
     const insEvent = db.prepare(
       'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, traceback, host, details, created_at, updated_at) VALUES (?, ?, ?, ?, ?, NULL, ?, NULL, ?, ?)',
     )
-    db.transaction(() => {
-      for (let i = 0; i < INSTANCES; i++) insInstance.run(uuid(i), `vm-${i}`, 'p', 'u', ts(0), ts(0))
-    })()
     const started = process.hrtime.bigint()
     const chunk = db.transaction((from: number, to: number) => {
       for (let n = from; n < to; n++) {
@@ -93,16 +103,8 @@ export async function rawFloor(actions: number): Promise<Measurement> {
 export async function rawSequence(actions: number): Promise<Measurement> {
   const { file, cleanup } = tempDb()
   try {
-    await schemaOnly(file)
-    const db = new BetterSqlite3(file)
-    db.pragma('journal_mode = WAL')
-    db.pragma('synchronous = FULL')
-    db.pragma('foreign_keys = ON')
-    const insInstance = db.prepare('INSERT INTO instances (uuid, name, project_id, user_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
-    for (let i = 0; i < INSTANCES; i++) insInstance.run(uuid(i), `vm-${i}`, 'p', 'u', ts(0), ts(0))
-    const insAction = db.prepare(
-      'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)',
-    )
+    const db = await rawDatabase(file)
+    const insAction = db.prepare(INSERT_ACTION)
     const insEvent = db.prepare(
       'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, traceback, host, details, created_at, updated_at) VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL)',
     )
