@@ -30,7 +30,7 @@ export async function startServer(config: ServeConfig, authenticator?: Authentic
   if (!auth) throw new AppError('invalid_input', 'a token file is required: set ACTIONTRAIL_TOKENS or --tokens')
   const { logger } = createLogger({ level: config.logLevel, ...(config.logKey ? { key: config.logKey } : {}) })
   const store = await openStore(config.database)
-  const app = await buildApp({ service: createActionService(store), authenticator: auth, logger })
+  const app = await buildApp({ service: createActionService(store), authenticator: auth, logger, idempotency: store })
   try {
     await app.listen({ host: config.host, port: config.port })
   } catch (err) {

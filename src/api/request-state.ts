@@ -11,7 +11,15 @@ declare module 'fastify' {
   }
 }
 
-/** Paths that need neither a token nor a microversion. */
+/** Paths that need neither a token nor a microversion (discovery, health, the write API's OpenAPI document). */
 export function isPublicPath(path: string): boolean {
-  return path === '/' || path === '/v2.1' || path === '/v2.1/' || path === '/v2' || path === '/v2/' || path === '/healthz'
+  return (
+    path === '/' ||
+    path === '/v2.1' ||
+    path === '/v2.1/' ||
+    path === '/v2' ||
+    path === '/v2/' ||
+    path === '/healthz' ||
+    path === '/v1/openapi.json'
+  )
 }

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'not_found'
   | 'method_not_allowed'
+  | 'idempotency_key_reused'
   | 'store_unavailable'
   | 'internal'
 

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/api/app.js'
 import { StaticTokenAuthenticator, type TokenEntry } from '../../src/auth/token-file.js'
 import type { ActionService } from '../../src/domain/action-service.js'
+import type { Clock } from '../../src/domain/timestamp.js'
 import { createActionService } from '../../src/local-service.js'
 import { createLogger } from '../../src/security/redacting-logger.js'
 import type { ActionStore } from '../../src/store/action-store.js'
@@ -47,8 +48,14 @@ export interface Harness {
   logs: () => string
 }
 
+/** Options of buildHarness. */
+export interface HarnessOptions {
+  /** Clock of the service and the app (idempotency expiry); the system clock when absent. */
+  clock?: Clock
+}
+
 /** Builds the app on a fresh in-memory SQLite store; closed in `t.after`. */
-export async function buildHarness(t: TestContext, database = ':memory:'): Promise<Harness> {
+export async function buildHarness(t: TestContext, database = ':memory:', options: HarnessOptions = {}): Promise<Harness> {
   const chunks: string[] = []
   const destination = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -58,8 +65,14 @@ export async function buildHarness(t: TestContext, database = ':memory:'): Promi
   })
   const { logger } = createLogger({ level: 'debug', key: 'test-log-key', destination })
   const store = await openStore(database)
-  const service = createActionService(store)
-  const app = await buildApp({ service, authenticator: new StaticTokenAuthenticator(TOKEN_ENTRIES), logger })
+  const service = createActionService(store, options.clock)
+  const app = await buildApp({
+    service,
+    authenticator: new StaticTokenAuthenticator(TOKEN_ENTRIES),
+    logger,
+    idempotency: store,
+    ...(options.clock ? { clock: options.clock } : {}),
+  })
   t.after(async () => {
     await app.close()
     await store.close()

@@ -59,7 +59,12 @@ test('an unexpected failure is a generic 500 and its logged error is scrubbed', 
   t.after(() => store.close())
   const leaky = `lookup failed for ${RID} project ${PROJECT_A} token=${TOKENS.memberA} at postgres://svc:pw-123@db/x`
   store.getInstance = () => Promise.reject(new Error(leaky))
-  const app = await buildApp({ service: createActionService(store), authenticator: new StaticTokenAuthenticator(TOKEN_ENTRIES), logger })
+  const app = await buildApp({
+    service: createActionService(store),
+    authenticator: new StaticTokenAuthenticator(TOKEN_ENTRIES),
+    logger,
+    idempotency: store,
+  })
   t.after(() => app.close())
   const r = await app.inject({ url: `/v2.1/servers/${SERVER}/os-instance-actions`, headers: headers(TOKENS.memberA) })
   assert.equal(r.statusCode, 500)

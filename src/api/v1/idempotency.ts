@@ -1,0 +1,195 @@
+/**
+ * Idempotency keys for the write API. A client that may retry a write sends `Idempotency-Key`; the
+ * first answer (status < 500) is remembered for 24 hours per caller and key, and a retry of the
+ * same request gets that answer again, byte for byte, with `Idempotent-Replayed: true`. Reusing a
+ * key for a different request is refused (422 `idempotency_key_reused`). Concurrent requests with
+ * one key wait for each other in this process, so a retry racing its original sees its answer.
+ */
+import { createHash } from 'node:crypto'
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Principal } from '../../auth/principal.js'
+import { AppError } from '../../domain/errors.js'
+import { fromEpochMicros, toEpochMicros, type Clock } from '../../domain/timestamp.js'
+import type { ActionStore } from '../../store/action-store.js'
+import { principalOf } from '../compute-request.js'
+import { V1_CONTENT_TYPE } from '../errors.js'
+
+/** The part of the store that remembers answers. */
+export type IdempotencyStore = Pick<ActionStore, 'getIdempotency' | 'putIdempotency' | 'purgeIdempotency'>
+
+/** How long an answer is remembered. */
+export const IDEMPOTENCY_TTL_MICROS = 24n * 60n * 60n * 1_000_000n
+
+// Expired answers are purged at most this often, in the background of a request.
+const PURGE_INTERVAL_MICROS = 60n * 1_000_000n
+
+/** Request header carrying the key. */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key'
+
+/** Response header marking a replayed answer. */
+export const REPLAYED_HEADER = 'idempotent-replayed'
+
+// 1–255 printable ASCII characters (what an HTTP header value can carry unambiguously).
+const VALID_KEY = /^[\x20-\x7e]{1,255}$/
+
+const KEYED_METHODS = new Set(['POST', 'PUT', 'DELETE'])
+
+interface IdempotencyState {
+  keyHash: string
+  /** Set once the body is read (preValidation). */
+  requestHash?: string
+  /** False for a replay, a refusal or an incomplete answer: nothing to remember. */
+  remember: boolean
+  release: () => void
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The raw request body text, as the /v1 content-type parsers read it. */
+    rawBody?: string
+    /** Idempotency-Key bookkeeping of a /v1 write. */
+    idempotency?: IdempotencyState
+  }
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex')
+}
+
+/** The stored digest of a caller's key: keys of different callers never meet. */
+export function idempotencyKeyHash(principal: Principal, key: string): string {
+  return sha256(`${principal.userId}\n${principal.projectId}\n${key}`)
+}
+
+/** The digest of a request: method, URL path (without query) and raw body. */
+export function idempotencyRequestHash(method: string, path: string, rawBody: string): string {
+  return sha256(`${method} ${path}\n${rawBody}`)
+}
+
+/**
+ * Tells the idempotency layer not to remember this request's answer, e.g. a batch that stopped on
+ * a store failure: a retry with the same key must run again rather than replay the failure.
+ */
+export function doNotRemember(request: FastifyRequest): void {
+  if (request.idempotency) request.idempotency.remember = false
+}
+
+/** Dependencies of the idempotency hooks. */
+export interface IdempotencyDeps {
+  store: IdempotencyStore
+  clock: Clock
+}
+
+/**
+ * Adds the idempotency hooks to a scope whose routes are all writes; expects `request.principal`
+ * and (for bodies) `request.rawBody` to be set by earlier hooks and parsers.
+ */
+export function installIdempotency(app: FastifyInstance, deps: IdempotencyDeps): void {
+  // keyHash → settles when the request holding that key has answered.
+  const inFlight = new Map<string, Promise<void>>()
+  let lastPurge: bigint | undefined
+
+  function purge(now: bigint, log: FastifyBaseLogger): Promise<void> {
+    lastPurge = now
+    // `before` is exclusive: everything at least TTL old goes.
+    const before = fromEpochMicros(now - IDEMPOTENCY_TTL_MICROS + 1n)
+    return deps.store.purgeIdempotency(before).then(
+      (count) => {
+        if (count > 0) log.debug({ count }, 'purged expired idempotency records')
+      },
+      (err: unknown) => {
+        log.error({ err }, 'could not purge idempotency records')
+      },
+    )
+  }
+
+  async function acquire(keyHash: string): Promise<() => void> {
+    for (let held = inFlight.get(keyHash); held; held = inFlight.get(keyHash)) await held
+    let settle!: () => void
+    const mine = new Promise<void>((resolve) => {
+      settle = resolve
+    })
+    inFlight.set(keyHash, mine)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      if (inFlight.get(keyHash) === mine) inFlight.delete(keyHash)
+      settle()
+    }
+  }
+
+  // The key is checked before the body is read, so a bad key costs no upload.
+  app.addHook('onRequest', async (request) => {
+    const key = request.headers[IDEMPOTENCY_KEY_HEADER]
+    if (key === undefined || !KEYED_METHODS.has(request.method)) return
+    if (typeof key !== 'string' || !VALID_KEY.test(key)) {
+      throw new AppError('invalid_input', 'Idempotency-Key must be 1 to 255 printable ASCII characters')
+    }
+    request.idempotency = { keyHash: idempotencyKeyHash(principalOf(request), key), remember: false, release: () => undefined }
+  })
+
+  app.addHook('preValidation', async (request: FastifyRequest, reply: FastifyReply) => {
+    const state = request.idempotency
+    if (!state) return
+    state.requestHash = idempotencyRequestHash(request.method, request.url.split('?')[0] ?? '', request.rawBody ?? '')
+    state.release = await acquire(state.keyHash)
+    let record
+    try {
+      const now = toEpochMicros(deps.clock.now())
+      record = await deps.store.getIdempotency(state.keyHash)
+      if (record && now - toEpochMicros(record.createdAt) >= IDEMPOTENCY_TTL_MICROS) {
+        // Expired: forget it now, or the store would keep it over this request's fresh answer.
+        await purge(now, request.log)
+        record = undefined
+      }
+    } catch (err) {
+      state.release()
+      throw err
+    }
+    if (!record) {
+      state.remember = true
+      return
+    }
+    state.release()
+    if (record.requestHash !== state.requestHash) {
+      throw new AppError(
+        'idempotency_key_reused',
+        'This Idempotency-Key was already used for a different request (method, path or body) in the last 24 hours',
+      )
+    }
+    reply.code(record.status).header(REPLAYED_HEADER, 'true').type(V1_CONTENT_TYPE)
+    return reply.send(record.body)
+  })
+
+  // Remembered before the answer leaves, so a retry that follows it always finds it.
+  app.addHook('onSend', async (request, reply, payload) => {
+    const state = request.idempotency
+    if (!state?.remember || state.requestHash === undefined) return payload
+    state.remember = false
+    if (reply.statusCode >= 500 || typeof payload !== 'string') return payload
+    try {
+      await deps.store.putIdempotency({
+        keyHash: state.keyHash,
+        requestHash: state.requestHash,
+        status: reply.statusCode,
+        body: payload,
+        createdAt: deps.clock.now(),
+      })
+    } catch (err) {
+      // The answer itself is good; only a retry will run the request again.
+      request.log.error({ err }, 'could not remember idempotent answer')
+    }
+    return payload
+  })
+
+  app.addHook('onResponse', async (request) => {
+    request.idempotency?.release()
+    const now = toEpochMicros(deps.clock.now())
+    if (lastPurge === undefined || now - lastPurge >= PURGE_INTERVAL_MICROS) void purge(now, request.log)
+  })
+
+  app.addHook('onRequestAbort', async (request) => {
+    request.idempotency?.release()
+  })
+}
