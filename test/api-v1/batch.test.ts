@@ -1,11 +1,12 @@
 /**
  * `POST /v1/batch`: JSON array and NDJSON bodies, results in request order with each single
  * endpoint's status, malformed operations reported at their index without poisoning the others,
- * chunks of 1000 per ActionService.apply call, a store failure mid-batch, and a 10 MB NDJSON batch
+ * chunks of BATCH_CHUNK_SIZE per ActionService.apply call, a store failure mid-batch, and a 10 MB NDJSON batch
  * applied completely.
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { BATCH_CHUNK_SIZE } from '../../src/api/v1/apply.js'
 import { AppError } from '../../src/domain/errors.js'
 import type { WriteOperation } from '../../src/domain/write-operation.js'
 import { buildHarness } from '../helpers/build-app.js'
@@ -128,16 +129,17 @@ describe('POST /v1/batch (JSON array)', () => {
     assert.equal(await h.service.getInstance(VM), undefined)
   })
 
-  test('operations are applied in chunks of 1000, one ActionService.apply call each', async (t) => {
+  test('operations are applied in chunks of BATCH_CHUNK_SIZE, one ActionService.apply call each', async (t) => {
     const h = await buildHarness(t)
     const apply = t.mock.method(h.service, 'apply')
     const ops: unknown[] = [PUT_VM]
-    for (let i = 1; i < 2500; i++) ops.push(start(`req-${i}`))
+    const C = BATCH_CHUNK_SIZE
+    for (let i = 1; i < 2.5 * C; i++) ops.push(start(`req-${i}`))
     const rs = results(ok(await v1(h, 'POST', '/v1/batch', ops), 200))
-    assert.equal(rs.length, 2500)
+    assert.equal(rs.length, 2.5 * C)
     assert.ok(rs.every((r) => r.status === 201))
-    assert.deepEqual(apply.mock.calls.map((c) => c.arguments[0].length), [1000, 1000, 500])
-    assert.equal((await h.service.listActions(VM, {})).length, 2499)
+    assert.deepEqual(apply.mock.calls.map((c) => c.arguments[0].length), [C, C, C / 2])
+    assert.equal((await h.service.listActions(VM, {})).length, 2.5 * C - 1)
   })
 
   test('a store failure stops the batch: the failed chunk and the rest are reported, not applied, not remembered', async (t) => {
@@ -150,15 +152,16 @@ describe('POST /v1/batch (JSON array)', () => {
       return real(ops)
     })
     const ops: unknown[] = [PUT_VM]
-    for (let i = 1; i < 2200; i++) ops.push(i === 2100 ? { op: 'bogus' } : start(`req-${i}`))
+    const C = BATCH_CHUNK_SIZE
+    for (let i = 1; i < 2.2 * C; i++) ops.push(i === 2.1 * C ? { op: 'bogus' } : start(`req-${i}`))
     const key = { 'idempotency-key': 'batch-store-failure' }
     const rs = results(ok(await v1(h, 'POST', '/v1/batch', ops, { headers: key }), 200))
-    assert.ok(rs.slice(0, 1000).every((r) => r.status === 201))
-    assert.ok(rs.slice(1000, 2100).every((r) => r.status === 503))
-    assert.deepEqual(rs[1000]?.error, { status: 503, code: 'store_unavailable', message: 'The service is unavailable.' })
-    assert.equal(rs[2100]?.status, 400, 'an invalid operation keeps its own 400')
-    assert.ok(rs.slice(2101).every((r) => r.status === 503))
-    assert.equal((await h.service.listActions(VM, {})).length, 999)
+    assert.ok(rs.slice(0, C).every((r) => r.status === 201))
+    assert.ok(rs.slice(C, 2.1 * C).every((r) => r.status === 503))
+    assert.deepEqual(rs[C]?.error, { status: 503, code: 'store_unavailable', message: 'The service is unavailable.' })
+    assert.equal(rs[2.1 * C]?.status, 400, 'an invalid operation keeps its own 400')
+    assert.ok(rs.slice(2.1 * C + 1).every((r) => r.status === 503))
+    assert.equal((await h.service.listActions(VM, {})).length, C - 1)
     assert.match(h.logs(), /batch chunk failed/)
     assert.doesNotMatch(JSON.stringify(rs), /database is locked/, 'the store message is not shown')
 
@@ -168,8 +171,8 @@ describe('POST /v1/batch (JSON array)', () => {
     const rs2 = results(ok(again, 200))
     assert.equal(rs2[0]?.status, 200)
     assert.equal(rs2[1]?.status, 200, 'already applied: retry')
-    assert.equal(rs2[1500]?.status, 201, 'not applied the first time: applied now')
-    assert.equal((await h.service.listActions(VM, {})).length, 2198)
+    assert.equal(rs2[1.5 * C]?.status, 201, 'not applied the first time: applied now')
+    assert.equal((await h.service.listActions(VM, {})).length, 2.2 * C - 2)
   })
 })
 

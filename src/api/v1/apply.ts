@@ -20,7 +20,7 @@ import {
 import { recordBody } from './views.js'
 
 /** Operations per ActionService.apply call (one store transaction) in a batch. */
-export const BATCH_CHUNK_SIZE = 1000
+export const BATCH_CHUNK_SIZE = 5000
 
 /** What became of one batch operation: the status its single endpoint would have answered. */
 export interface BatchResult {

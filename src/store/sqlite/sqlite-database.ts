@@ -24,6 +24,10 @@ export function openSqliteStore({ filename, busyTimeoutMs = 5000 }: SqliteOption
   const native = new BetterSqlite3(filename)
   native.pragma('journal_mode = WAL')
   native.pragma('synchronous = FULL')
+  // A larger WAL between checkpoints: pages rewritten by consecutive transactions (hot index
+  // pages of busy instances) are copied into the database once per checkpoint, not once per few
+  // commits. Measured +10-13 % ingest (docs/benchmarks.md); readers are unaffected.
+  native.pragma('wal_autocheckpoint = 10000')
   native.pragma('foreign_keys = ON')
   native.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`)
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) })
