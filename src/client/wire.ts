@@ -3,50 +3,18 @@
  * records. The client sends and reads snake_case, as the server speaks it; callers only ever see
  * the domain types of src/domain/instance-action.ts.
  */
+import type { ActionView, EventView, InstanceView } from '../api/v1/views.js'
 import { AppError } from '../domain/errors.js'
 import type { ActionEvent, EventResult, Instance, InstanceAction } from '../domain/instance-action.js'
 import { parseTimestamp, type Timestamp } from '../domain/timestamp.js'
 
+// The record shapes are the server's own views: one definition for both ends of the wire.
 /** `{"instance": …}` of `PUT`/`DELETE /v1/instances/{uuid}`. */
-export interface WireInstance {
-  uuid: string
-  name: string
-  project_id: string
-  user_id: string
-  created_at: string
-  updated_at: string
-  deleted_at: string | null
-}
-
-/** `{"action": …}` of the action endpoints. The server may omit `id`. */
-export interface WireAction {
-  id?: number
-  instance_uuid: string
-  action: string
-  request_id: string
-  user_id: string | null
-  project_id: string | null
-  start_time: string
-  finish_time: string | null
-  message: string | null
-  created_at: string
-  updated_at: string | null
-}
-
-/** `{"event": …}` of the event endpoints. The server may omit `id` and `action_id`. */
-export interface WireEvent {
-  id?: number
-  action_id?: number
-  event: string
-  start_time: string
-  finish_time: string | null
-  result: EventResult | null
-  traceback: string | null
-  host: string | null
-  details: string | null
-  created_at: string
-  updated_at: string | null
-}
+export type WireInstance = InstanceView
+/** `{"action": …}` of the action endpoints. */
+export type WireAction = ActionView
+/** `{"event": …}` of the event endpoints. */
+export type WireEvent = EventView
 
 /** One operation of `POST /v1/batch`: the body of the matching single endpoint plus `op` and the ids of its path. */
 export type WireOp =
