@@ -6,7 +6,11 @@ import { AppError } from './domain/errors.js'
 
 /** Everything `actiontrail serve` needs. */
 export interface ServeConfig {
-  /** SQLite file path (or URL); default `./data/actiontrail.db`. */
+  /**
+   * The database: a SQLite file path (or `sqlite:`/`file:` URL), or a `postgres://` /
+   * `postgresql://` / `mysql://` / `mariadb://` URL (see store/open-store.ts); default
+   * `./data/actiontrail.db`.
+   */
   database: string
   host: string
   port: number
@@ -29,6 +33,10 @@ export interface ServeFlags {
 
 /** Default SQLite file, relative to the working directory. */
 export const DEFAULT_DATABASE = './data/actiontrail.db'
+
+/** Help text of the `--db` option, shared by the commands that open the database. */
+export const DATABASE_OPTION_HELP =
+  'SQLite file, or postgres:// / mysql:// URL (env ACTIONTRAIL_DB, default ./data/actiontrail.db)'
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 /** Resolves the serve configuration from flags and an environment. */

@@ -1,6 +1,8 @@
 /**
- * The ActionStore on Kysely. The SQL here is dialect-neutral; what differs between backends
- * (connection set-up, pragmas, how an inserted id comes back) lives in the dialect folders.
+ * The ActionStore on Kysely. The SQL here is dialect-neutral but for two statements (first-writer
+ * insert, name matching) that branch on the dialect; what else differs between backends
+ * (connection set-up, session settings, how an inserted id comes back, which failures are
+ * transient) lives in the dialect folders.
  */
 import { sql, type Kysely } from 'kysely'
 import { AppError } from '../domain/errors.js'
@@ -20,7 +22,8 @@ import type {
   InstancePut,
   StoreWrite,
 } from './action-store.js'
-import { toAction, toEvent, toInstance } from './rows.js'
+import { canonicalTime, toAction, toEvent, toInstance } from './rows.js'
+import { dialectOf, type DialectName } from './dialect.js'
 import type { Database } from './schema.js'
 import { GroupCommitter } from './write/group-commit.js'
 import type { WriteExecutor } from './write/write-executor.js'
@@ -31,6 +34,11 @@ export interface DialectParts {
   writeExecutor: WriteExecutor
   /** Releases the native connection(s) after Kysely is destroyed. */
   close(): Promise<void>
+  /**
+   * Maps a failed read's error, e.g. a lost connection to `store_unavailable` (503 rather than
+   * 500). Identity when absent.
+   */
+  mapError?: (err: unknown) => unknown
 }
 
 function unwrap<K extends WriteRecord['kind']>(outcome: WriteOutcome | undefined, kind: K): Extract<WriteRecord, { kind: K }> & { created: boolean } {
@@ -45,11 +53,35 @@ export class KyselyActionStore implements ActionStore {
   readonly #db: Kysely<Database>
   readonly #parts: DialectParts
   readonly #commit: GroupCommitter
+  readonly #dialect: DialectName
 
   constructor(db: Kysely<Database>, parts: DialectParts) {
     this.#db = db
     this.#parts = parts
     this.#commit = new GroupCommitter(parts.writeExecutor)
+    this.#dialect = dialectOf(db)
+  }
+
+  /** Which backend this store runs on. */
+  get dialect(): DialectName {
+    return this.#dialect
+  }
+
+  /**
+   * False when no stored value can equal `key`. PostgreSQL text cannot hold a NUL character and
+   * rejects one as a parameter, so a lookup by such a key (an id taken from a URL) names nothing:
+   * it is answered here as not found instead of failing in the driver.
+   */
+  #storable(key: string): boolean {
+    return this.#dialect !== 'postgres' || !key.includes('\u0000')
+  }
+
+  async #read<T>(query: () => Promise<T>): Promise<T> {
+    try {
+      return await query()
+    } catch (err) {
+      throw this.#parts.mapError ? this.#parts.mapError(err) : err
+    }
   }
 
   /** The underlying Kysely instance, for migrations and maintenance commands. */
@@ -72,7 +104,8 @@ export class KyselyActionStore implements ActionStore {
   }
 
   async getInstance(uuid: string): Promise<Instance | undefined> {
-    const row = await this.#db.selectFrom('instances').selectAll().where('uuid', '=', uuid).executeTakeFirst()
+    if (!this.#storable(uuid)) return undefined
+    const row = await this.#read(() => this.#db.selectFrom('instances').selectAll().where('uuid', '=', uuid).executeTakeFirst())
     return row && toInstance(row)
   }
 
@@ -81,11 +114,10 @@ export class KyselyActionStore implements ActionStore {
     if (filter.projectId !== undefined) q = q.where('project_id', '=', filter.projectId)
     if (!filter.includeDeleted) q = q.where('deleted_at', 'is', null)
     if (filter.nameContains !== undefined && filter.nameContains !== '') {
-      // Escape LIKE wildcards so the name is matched as plain text.
-      const escaped = filter.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)
-      q = q.where(sql<boolean>`name LIKE ${`%${escaped}%`} ESCAPE '\\'`)
+      if (!this.#storable(filter.nameContains)) return []
+      q = q.where(nameContains(this.#dialect, filter.nameContains))
     }
-    const rows = await q.orderBy('name').orderBy('uuid').limit(filter.limit).execute()
+    const rows = await this.#read(() => q.orderBy('name').orderBy('uuid').limit(filter.limit).execute())
     return rows.map(toInstance)
   }
 
@@ -99,16 +131,22 @@ export class KyselyActionStore implements ActionStore {
   }
 
   async getAction(instanceUuid: string, requestId: string): Promise<InstanceAction | undefined> {
-    return findAction(this.#db, instanceUuid, requestId)
+    if (!this.#storable(instanceUuid) || !this.#storable(requestId)) return undefined
+    return this.#read(() => findAction(this.#db, instanceUuid, requestId))
   }
 
   async listActions(instanceUuid: string, query: ActionListQuery): Promise<InstanceAction[]> {
+    return this.#read(() => this.#listActions(instanceUuid, query))
+  }
+
+  async #listActions(instanceUuid: string, query: ActionListQuery): Promise<InstanceAction[]> {
     if (query.limit === 0) return []
+    if (!this.#storable(instanceUuid)) return []
     let q = this.#db.selectFrom('instance_actions').selectAll().where('instance_uuid', '=', instanceUuid)
     if (query.changesSince) q = q.where('updated_at', '>=', query.changesSince)
     if (query.changesBefore) q = q.where('updated_at', '<=', query.changesBefore)
     if (query.marker !== undefined) {
-      const m = await findAction(this.#db, instanceUuid, query.marker)
+      const m = this.#storable(query.marker) ? await findAction(this.#db, instanceUuid, query.marker) : undefined
       // Nova's text names "None": its lookup result, not the marker, ends up in the message.
       if (!m) throw new AppError('marker_not_found', 'Marker None could not be found.')
       q = q.where((eb) =>
@@ -133,43 +171,71 @@ export class KyselyActionStore implements ActionStore {
   }
 
   async getIdempotency(keyHash: string): Promise<IdempotencyRecord | undefined> {
-    const row = await this.#db.selectFrom('idempotency_keys').selectAll().where('key_hash', '=', keyHash).executeTakeFirst()
+    if (!this.#storable(keyHash)) return undefined
+    const row = await this.#read(() => this.#db.selectFrom('idempotency_keys').selectAll().where('key_hash', '=', keyHash).executeTakeFirst())
     return row && {
       keyHash: row.key_hash,
       requestHash: row.request_hash,
       status: Number(row.status),
       body: row.body,
-      createdAt: row.created_at as Timestamp,
+      createdAt: canonicalTime(row.created_at),
     }
   }
 
   async putIdempotency(r: IdempotencyRecord): Promise<void> {
-    await this.#db
+    const insert = this.#db
       .insertInto('idempotency_keys')
       .values({ key_hash: r.keyHash, request_hash: r.requestHash, status: r.status, body: r.body, created_at: r.createdAt })
-      .onConflict((oc) => oc.column('key_hash').doNothing())
-      .execute()
+    // First writer wins. MySQL has no ON CONFLICT; a no-op ON DUPLICATE KEY UPDATE keeps the
+    // existing row without INSERT IGNORE's habit of turning other errors into warnings.
+    await this.#read(() =>
+      (this.#dialect === 'mysql'
+        ? insert.onDuplicateKeyUpdate({ key_hash: sql.ref('key_hash') })
+        : insert.onConflict((oc) => oc.column('key_hash').doNothing())
+      ).execute(),
+    )
   }
 
   async purgeIdempotency(before: Timestamp): Promise<number> {
-    const result = await this.#db.deleteFrom('idempotency_keys').where('created_at', '<', before).executeTakeFirst()
+    const result = await this.#read(() => this.#db.deleteFrom('idempotency_keys').where('created_at', '<', before).executeTakeFirst())
     return Number(result.numDeletedRows)
   }
 
   async listEvents(actionId: number): Promise<ActionEvent[]> {
-    const rows = await this.#db
-      .selectFrom('instance_actions_events')
-      .selectAll()
-      .where('action_id', '=', actionId)
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .execute()
+    const rows = await this.#read(() =>
+      this.#db
+        .selectFrom('instance_actions_events')
+        .selectAll()
+        .where('action_id', '=', actionId)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .execute(),
+    )
     return rows.map(toEvent)
   }
 
   async close(): Promise<void> {
     await this.#db.destroy()
     await this.#parts.close()
+  }
+}
+
+/**
+ * `name` contains `text` as plain text, ignoring the case of ASCII letters as SQLite's LIKE does.
+ * '!' escapes the wildcards: a backslash would need different quoting on MySQL, where it is an
+ * escape character inside string literals. PostgreSQL's LIKE is case-sensitive, hence ILIKE (on a
+ * collation "C" column it folds ASCII only, like SQLite); the MySQL columns compare bytes, hence
+ * LOWER() on both sides.
+ */
+function nameContains(dialect: DialectName, text: string) {
+  const pattern = `%${text.replace(/[!%_]/g, (c) => `!${c}`)}%`
+  switch (dialect) {
+    case 'sqlite':
+      return sql<boolean>`name LIKE ${pattern} ESCAPE '!'`
+    case 'postgres':
+      return sql<boolean>`name ILIKE ${pattern} ESCAPE '!'`
+    case 'mysql':
+      return sql<boolean>`LOWER(name) LIKE LOWER(${pattern}) ESCAPE '!'`
   }
 }
 

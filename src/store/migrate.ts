@@ -3,8 +3,9 @@
  * A database that has migrations this build does not know is refused, so an old binary never
  * writes to a newer schema.
  */
-import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely'
+import { Migrator, sql, type Kysely, type Migration, type MigrationResultSet } from 'kysely'
 import { AppError } from '../domain/errors.js'
+import { dialectOf } from './dialect.js'
 import { init } from './migrations/0001-init.js'
 import { idempotency } from './migrations/0002-idempotency.js'
 
@@ -14,16 +15,29 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0002-idempotency': idempotency,
 })
 
-function migrator(db: Kysely<unknown>): Migrator {
+/**
+ * The schema that holds the migration tables on PostgreSQL: the connection's current schema.
+ * Kysely looks for its tables in every schema unless told one, so another application's
+ * `kysely_migration` elsewhere in the database would be taken for ours.
+ */
+async function migrationSchema(db: Kysely<unknown>): Promise<string | undefined> {
+  if (dialectOf(db) !== 'postgres') return undefined
+  const { rows } = await sql<{ schema: string | null }>`SELECT current_schema() AS schema`.execute(db)
+  return rows[0]?.schema ?? undefined
+}
+
+async function migrator(db: Kysely<unknown>): Promise<Migrator> {
+  const schema = await migrationSchema(db)
   return new Migrator({
     db,
     provider: { getMigrations: () => Promise.resolve({ ...MIGRATIONS }) },
+    ...(schema ? { migrationTableSchema: schema } : {}),
   })
 }
 
 /** Applies all pending migrations; throws `store_unavailable` naming the failed one. */
 export async function migrateToLatest(db: Kysely<unknown>): Promise<MigrationResultSet> {
-  const migrations = await migrator(db).getMigrations()
+  const migrations = await (await migrator(db)).getMigrations()
   const unknown = await appliedUnknown(db, new Set(migrations.map((m) => m.name)))
   if (unknown.length > 0) {
     throw new AppError(
@@ -31,7 +45,7 @@ export async function migrateToLatest(db: Kysely<unknown>): Promise<MigrationRes
       `database schema is newer than this ActionTrail (unknown migrations: ${unknown.join(', ')}); upgrade ActionTrail`,
     )
   }
-  const result = await migrator(db).migrateToLatest()
+  const result = await (await migrator(db)).migrateToLatest()
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown'
     throw new AppError('store_unavailable', `migration ${failed} failed`, { cause: result.error })
@@ -41,14 +55,16 @@ export async function migrateToLatest(db: Kysely<unknown>): Promise<MigrationRes
 
 /** Names of pending migrations (empty when the schema is current). */
 export async function pendingMigrations(db: Kysely<unknown>): Promise<string[]> {
-  const migrations = await migrator(db).getMigrations()
+  const migrations = await (await migrator(db)).getMigrations()
   return migrations.filter((m) => m.executedAt === undefined).map((m) => m.name)
 }
 
 async function appliedUnknown(db: Kysely<unknown>, known: Set<string>): Promise<string[]> {
+  const schema = await migrationSchema(db)
   const tables = await db.introspection.getTables({ withInternalKyselyTables: true })
-  if (!tables.some((t) => t.name === 'kysely_migration')) return []
-  const rows = await (db as Kysely<{ kysely_migration: { name: string } }>)
+  if (!tables.some((t) => t.name === 'kysely_migration' && (schema === undefined || t.schema === schema))) return []
+  const scoped = schema === undefined ? db : db.withSchema(schema)
+  const rows = await (scoped as Kysely<{ kysely_migration: { name: string } }>)
     .selectFrom('kysely_migration')
     .select('name')
     .execute()

@@ -1,8 +1,44 @@
-/** Row ↔ record mapping shared by every backend's reads and writes. */
+/**
+ * Row ↔ record mapping shared by every backend's reads and writes, and the one place where times
+ * read from a database become canonical Timestamps again.
+ */
 import type { Selectable } from 'kysely'
 import type { ActionEvent, EventResult, Instance, InstanceAction } from '../domain/instance-action.js'
 import type { Timestamp } from '../domain/timestamp.js'
 import type { ActionsTable, EventsTable, InstancesTable } from './schema.js'
+
+// What a server hands back for a native time column: PostgreSQL's `timestamp` text drops trailing
+// fraction zeros ('2026-01-01 00:00:00.1', '2026-01-01 00:00:00'); MariaDB/MySQL `datetime(6)`
+// with dateStrings keeps six digits; both use a space where the canonical form has a 'T'.
+const DB_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?$/
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0')
+}
+
+/**
+ * A time column's value in canonical form (`YYYY-MM-DDTHH:MM:SS.ffffff`). SQLite stores the
+ * canonical text itself, which passes through untouched; server databases return their own text
+ * forms; a Date (a driver configured to parse times) keeps only milliseconds, padded to six digits.
+ */
+export function canonicalTime(value: unknown): Timestamp {
+  if (typeof value === 'string') {
+    // The common case (SQLite): already canonical.
+    if (value.length === 26 && value.charCodeAt(10) === 84 /* T */) return value as Timestamp
+    const m = DB_TIME.exec(value)
+    if (m) return `${m[1]}T${m[2]}.${(m[3] ?? '').padEnd(6, '0')}` as Timestamp
+  } else if (value instanceof Date && !Number.isNaN(value.getTime())) {
+    return (`${pad(value.getUTCFullYear(), 4)}-${pad(value.getUTCMonth() + 1, 2)}-${pad(value.getUTCDate(), 2)}` +
+      `T${pad(value.getUTCHours(), 2)}:${pad(value.getUTCMinutes(), 2)}:${pad(value.getUTCSeconds(), 2)}` +
+      `.${pad(value.getUTCMilliseconds(), 3)}000`) as Timestamp
+  }
+  throw new Error(`unexpected time value from the database: ${String(value)}`)
+}
+
+/** canonicalTime for nullable columns. */
+export function canonicalTimeOrNull(value: unknown): Timestamp | null {
+  return value === null || value === undefined ? null : canonicalTime(value)
+}
 
 /** An `instances` row as a record. */
 export function toInstance(row: Selectable<InstancesTable>): Instance {
@@ -11,9 +47,9 @@ export function toInstance(row: Selectable<InstancesTable>): Instance {
     name: row.name,
     projectId: row.project_id,
     userId: row.user_id,
-    createdAt: row.created_at as Timestamp,
-    updatedAt: row.updated_at as Timestamp,
-    deletedAt: row.deleted_at as Timestamp | null,
+    createdAt: canonicalTime(row.created_at),
+    updatedAt: canonicalTime(row.updated_at),
+    deletedAt: canonicalTimeOrNull(row.deleted_at),
   }
 }
 
@@ -26,11 +62,11 @@ export function toAction(row: Selectable<ActionsTable>): InstanceAction {
     requestId: row.request_id,
     userId: row.user_id,
     projectId: row.project_id,
-    startTime: row.start_time as Timestamp,
-    finishTime: row.finish_time as Timestamp | null,
+    startTime: canonicalTime(row.start_time),
+    finishTime: canonicalTimeOrNull(row.finish_time),
     message: row.message,
-    createdAt: row.created_at as Timestamp,
-    updatedAt: row.updated_at as Timestamp | null,
+    createdAt: canonicalTime(row.created_at),
+    updatedAt: canonicalTimeOrNull(row.updated_at),
   }
 }
 
@@ -40,13 +76,13 @@ export function toEvent(row: Selectable<EventsTable>): ActionEvent {
     id: Number(row.id),
     actionId: Number(row.action_id),
     event: row.event,
-    startTime: row.start_time as Timestamp,
-    finishTime: row.finish_time as Timestamp | null,
+    startTime: canonicalTime(row.start_time),
+    finishTime: canonicalTimeOrNull(row.finish_time),
     result: row.result as EventResult | null,
     traceback: row.traceback,
     host: row.host,
     details: row.details,
-    createdAt: row.created_at as Timestamp,
-    updatedAt: row.updated_at as Timestamp | null,
+    createdAt: canonicalTime(row.created_at),
+    updatedAt: canonicalTimeOrNull(row.updated_at),
   }
 }

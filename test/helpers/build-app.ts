@@ -1,6 +1,8 @@
 /**
- * Test harness: the real app over a real (temporary, in-memory) SQLite store, with fixed tokens
- * and a log capture, closed after the test.
+ * Test harness: the real app over a real, temporary store, with fixed tokens and a log capture,
+ * closed after the test. The store is in-memory SQLite unless ACTIONTRAIL_TEST_BACKEND names a
+ * server backend (`postgres`, `mysql`): then every harness gets a fresh database on that server,
+ * dropped after the test (scripts/run-tests.sh runs the API suites that way too).
  */
 import { Writable } from 'node:stream'
 import type { TestContext } from 'node:test'
@@ -13,6 +15,16 @@ import { createActionService } from '../../src/local-service.js'
 import { createLogger } from '../../src/security/redacting-logger.js'
 import type { ActionStore } from '../../src/store/action-store.js'
 import { openStore } from '../../src/store/open-store.js'
+import { createTestDatabase, type ServerKind, type TestDatabase } from './backends.js'
+
+/** The backend the API suites run on (ACTIONTRAIL_TEST_BACKEND; SQLite when unset). */
+export const TEST_BACKEND: 'sqlite' | ServerKind = testBackend(process.env.ACTIONTRAIL_TEST_BACKEND)
+
+function testBackend(value: string | undefined): 'sqlite' | ServerKind {
+  if (value === undefined || value === '' || value === 'sqlite') return 'sqlite'
+  if (value === 'postgres' || value === 'mysql') return value
+  throw new Error(`ACTIONTRAIL_TEST_BACKEND must be sqlite, postgres or mysql, not ${JSON.stringify(value)}`)
+}
 
 /** Projects used by the fixtures (Keystone-style ids). */
 export const PROJECT_A = 'aaaaaaaaaaaa4aaa8aaaaaaaaaaaaaaa'
@@ -54,7 +66,10 @@ export interface HarnessOptions {
   clock?: Clock
 }
 
-/** Builds the app on a fresh in-memory SQLite store; closed in `t.after`. */
+/**
+ * Builds the app on a fresh store; closed in `t.after`. `:memory:` (the default) means a fresh
+ * database of the test backend; any other value is opened as given.
+ */
 export async function buildHarness(t: TestContext, database = ':memory:', options: HarnessOptions = {}): Promise<Harness> {
   const chunks: string[] = []
   const destination = new Writable({
@@ -64,7 +79,14 @@ export async function buildHarness(t: TestContext, database = ':memory:', option
     },
   })
   const { logger } = createLogger({ level: 'debug', key: 'test-log-key', destination })
-  const store = await openStore(database)
+  const fresh: TestDatabase | undefined = database === ':memory:' && TEST_BACKEND !== 'sqlite' ? await createTestDatabase(TEST_BACKEND) : undefined
+  let store: ActionStore
+  try {
+    store = await openStore(fresh ? fresh.url : database)
+  } catch (err) {
+    await fresh?.drop()
+    throw err
+  }
   const service = createActionService(store, options.clock)
   const app = await buildApp({
     service,
@@ -76,6 +98,7 @@ export async function buildHarness(t: TestContext, database = ':memory:', option
   t.after(async () => {
     await app.close()
     await store.close()
+    await fresh?.drop()
   })
   return { app, store, service, logs: () => chunks.join('') }
 }

@@ -1,6 +1,6 @@
 /** `actiontrail demo`: load the demo history (idempotent). */
 import type { Command } from 'commander'
-import { resolveDatabase } from '../../config.js'
+import { DATABASE_OPTION_HELP, resolveDatabase } from '../../config.js'
 import { createActionService } from '../../local-service.js'
 import { openStore } from '../../store/open-store.js'
 import { loadDemo } from '../demo-data.js'
@@ -10,7 +10,7 @@ export function demoCommand(program: Command): void {
   program
     .command('demo')
     .description('load a realistic demo history into the database (running it twice adds nothing)')
-    .option('--db <path>', 'SQLite database file (env ACTIONTRAIL_DB, default ./data/actiontrail.db)')
+    .option('--db <path>', DATABASE_OPTION_HELP)
     .action(async (opts: { db?: string }) => {
       const store = await openStore(resolveDatabase(opts.db))
       try {

@@ -1,7 +1,7 @@
 /** `actiontrail migrate`: bring the database schema up to date. */
 import type { Command } from 'commander'
 import type { Kysely } from 'kysely'
-import { resolveDatabase } from '../../config.js'
+import { DATABASE_OPTION_HELP, resolveDatabase } from '../../config.js'
 import { migrateToLatest, pendingMigrations } from '../../store/migrate.js'
 import { openStore } from '../../store/open-store.js'
 
@@ -10,7 +10,7 @@ export function migrateCommand(program: Command): void {
   program
     .command('migrate')
     .description('apply pending database migrations')
-    .option('--db <path>', 'SQLite database file (env ACTIONTRAIL_DB, default ./data/actiontrail.db)')
+    .option('--db <path>', DATABASE_OPTION_HELP)
     .option('--check', 'only report pending migrations; exit 1 when there are any')
     .action(async (opts: { db?: string; check?: boolean }) => {
       const database = resolveDatabase(opts.db)

@@ -1,10 +1,11 @@
 /** `actiontrail serve`: run the HTTP server (optionally with the demo history and tokens). */
 import { join, dirname } from 'node:path'
 import type { Command } from 'commander'
-import { resolveServeConfig, type ServeFlags } from '../../config.js'
+import { DATABASE_OPTION_HELP, resolveServeConfig, type ServeFlags } from '../../config.js'
 import { StaticTokenAuthenticator } from '../../auth/token-file.js'
 import { createActionService } from '../../local-service.js'
 import { startServer } from '../../server.js'
+import { describeDatabase } from '../../store/open-store.js'
 import { DEMO_INSTANCES, loadDemo } from '../demo-data.js'
 import { ensureDemoTokens } from '../demo-tokens.js'
 
@@ -17,7 +18,7 @@ export function serveCommand(program: Command): void {
   program
     .command('serve')
     .description('start the HTTP server (Nova-compatible os-instance-actions API)')
-    .option('--db <path>', 'SQLite database file (env ACTIONTRAIL_DB, default ./data/actiontrail.db)')
+    .option('--db <path>', DATABASE_OPTION_HELP)
     .option('--host <host>', 'address to listen on (env ACTIONTRAIL_HOST, default 127.0.0.1)')
     .option('--port <port>', 'port to listen on (env ACTIONTRAIL_PORT, default 8774)')
     .option('--tokens <file>', 'token file, JSON or YAML (env ACTIONTRAIL_TOKENS)')
@@ -42,7 +43,7 @@ export function serveCommand(program: Command): void {
           console.log(`Loaded the demo history: ${result.instances} instances, ${result.actionsAdded} actions.`)
         }
       }
-      console.log(`ActionTrail is listening on ${server.url} (database ${config.database})`)
+      console.log(`ActionTrail is listening on ${server.url} (database ${describeDatabase(config.database)})`)
       console.log(`Compute API: ${server.url}/v2.1/`)
       if (demoTokens) {
         console.log(`Demo tokens (from ${config.tokenFile}):`)

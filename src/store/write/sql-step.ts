@@ -16,7 +16,7 @@ export type Row = Record<string, unknown>
  * whole action lifecycle would otherwise rewrite the same action row and index entry many times.
  */
 export type SqlStep =
-  | { mode: 'get'; sql: string; params: readonly unknown[] }
+  | { mode: 'get'; sql: string; params: readonly unknown[]; lockAction?: number }
   | { mode: 'run'; sql: string; params: readonly unknown[] }
   | { mode: 'touch'; actionId: number; updatedAt: string; failed: boolean }
 
@@ -36,6 +36,19 @@ export type WriteProgram<T> = Generator<SqlStep, T, StepResult>
 /** A `get` step. */
 export function get(sql: string, ...params: unknown[]): SqlStep {
   return { mode: 'get', sql, params }
+}
+
+/**
+ * A `get` step that must not race with other writers of the same action. On server databases,
+ * where several nodes write at once, the executor first locks the action's row until commit
+ * (`SELECT … FOR UPDATE`, once per action and transaction) and then reads with a fresh snapshot,
+ * so the read sees whatever the previous holder of the lock committed: two nodes cannot both
+ * finish one event, nor both insert a retried event start. Locking the parent rather than the
+ * rows read also covers rows that do not exist yet. SQLite's write transaction already excludes
+ * every other writer, so its executor runs this as a plain `get`.
+ */
+export function getLocked(actionId: number, sql: string, ...params: unknown[]): SqlStep {
+  return { mode: 'get', sql, params, lockAction: actionId }
 }
 
 /** A `touch` step: the action's updated_at becomes `updatedAt`; `failed` sets message "Error". */

@@ -12,7 +12,7 @@ import type { WriteOutcome } from '../../domain/write-operation.js'
 import type { ActionFinish, ActionStart, EventFinish, EventStart, InstancePut, StoreWrite } from '../action-store.js'
 import { toAction, toEvent, toInstance } from '../rows.js'
 import type { ActionsTable, EventsTable, InstancesTable } from '../schema.js'
-import { get, run, touch, type Row, type RunResult, type WriteProgram } from './sql-step.js'
+import { get, getLocked, run, touch, type Row, type RunResult, type WriteProgram } from './sql-step.js'
 
 type Out = WriteProgram<WriteOutcome>
 
@@ -120,7 +120,8 @@ function* actionFinish(v: ActionFinish): Out {
 function* eventStart(v: EventStart, cache: ActionIdCache): Out {
   const actionId = yield* requireActionId(cache, v.instanceUuid, v.requestId)
   // A retried start (same event, same start time) returns the event it already created.
-  const same = (yield get(
+  const same = (yield getLocked(
+    actionId,
     `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? AND start_time = ? ORDER BY id LIMIT 1`,
     actionId, v.event, v.startTime,
   )) as Row | undefined
@@ -149,7 +150,8 @@ function* eventStart(v: EventStart, cache: ActionIdCache): Out {
 function* eventFinish(v: EventFinish, cache: ActionIdCache): Out {
   const actionId = yield* requireActionId(cache, v.instanceUuid, v.requestId)
   // The oldest unfinished event of that name; when all are finished, the newest one, untouched.
-  const row = (yield get(
+  const row = (yield getLocked(
+    actionId,
     `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? ORDER BY CASE WHEN finish_time IS NULL THEN 0 ELSE 1 END, CASE WHEN finish_time IS NULL THEN id ELSE -id END LIMIT 1`,
     actionId, v.event,
   )) as Row | undefined

@@ -1,0 +1,63 @@
+/**
+ * MariaDB/MySQL backend: a bounded mysql2 pool under Kysely's MysqlDialect. Times are
+ * `datetime(6)` columns read back as text (`dateStrings`), keeping microseconds; rows.ts turns
+ * the text into canonical form. Every session is pinned to the settings the SQL here assumes.
+ */
+import { createPool } from 'mysql2'
+import { CompiledQuery, Kysely, MysqlDialect } from 'kysely'
+import { KyselyActionStore } from '../kysely-action-store.js'
+import type { Database } from '../schema.js'
+import { unavailableMapper } from '../server-errors.js'
+import { AsyncWriteExecutor } from '../write/async-write-executor.js'
+import { isMysqlUnavailable, MYSQL_SQL } from './mysql-sql.js'
+
+/** Options for opening a MariaDB/MySQL store. */
+export interface MysqlOptions {
+  /** Connection URL (`mysql://user:password@host:port/database?…`; `mariadb:` works too). */
+  url: string
+  /** Most connections this process opens. */
+  poolMax: number
+}
+
+// Strict mode: an over-long or invalid value is an error, never silently truncated. Without
+// NO_BACKSLASH_ESCAPES, because mysql2 escapes parameters with backslashes; without ANSI_QUOTES,
+// because Kysely quotes identifiers with backticks.
+const SESSION = [
+  "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'," +
+    " time_zone = '+00:00', innodb_lock_wait_timeout = 10",
+  // As on PostgreSQL: every statement sees what was committed before it started, so a read after
+  // a row lock sees the previous holder's writes (REPEATABLE READ would show an older snapshot).
+  'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
+]
+
+/** Opens a pool on a MariaDB/MySQL database and wraps it in the Kysely store (not yet migrated). */
+export function openMysqlStore({ url, poolMax }: MysqlOptions): KyselyActionStore {
+  const pool = createPool({
+    // mysql2 reads host, port, user, password, database and JSON-valued options from the URL.
+    uri: url.replace(/^[a-z]+:/i, 'mysql:'),
+    connectionLimit: poolMax,
+    maxIdle: poolMax,
+    idleTimeout: 30_000,
+    connectTimeout: 10_000,
+    enableKeepAlive: true,
+    charset: 'UTF8MB4_UNICODE_CI',
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    timezone: 'Z',
+  })
+  const db = new Kysely<Database>({
+    dialect: new MysqlDialect({
+      pool,
+      onCreateConnection: async (connection) => {
+        for (const statement of SESSION) await connection.executeQuery(CompiledQuery.raw(statement, []))
+      },
+    }),
+  })
+  // Kysely's destroy() ends the pool.
+  return new KyselyActionStore(db, {
+    writeExecutor: new AsyncWriteExecutor(db, MYSQL_SQL),
+    mapError: unavailableMapper('MariaDB/MySQL', isMysqlUnavailable),
+    close: () => Promise.resolve(),
+  })
+}

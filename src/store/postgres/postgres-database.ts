@@ -1,0 +1,65 @@
+/**
+ * PostgreSQL backend: a bounded pg.Pool under Kysely's PostgresDialect. Times are `timestamp(6)`
+ * columns; this pool returns them as text (its own type parser, not pg's global one), because a
+ * JavaScript Date would drop the microseconds. rows.ts turns the text into canonical form.
+ */
+import pg from 'pg'
+import { Kysely } from 'kysely'
+import { KyselyActionStore } from '../kysely-action-store.js'
+import type { Database } from '../schema.js'
+import { CurrentSchemaPostgresDialect } from './postgres-dialect.js'
+import { unavailableMapper } from '../server-errors.js'
+import { AsyncWriteExecutor } from '../write/async-write-executor.js'
+import { isPostgresUnavailable, POSTGRES_SQL } from './postgres-sql.js'
+
+/** Options for opening a PostgreSQL store. */
+export interface PostgresOptions {
+  /** Connection string (`postgres://user:password@host:port/database?…`). */
+  url: string
+  /** Most connections this process opens. */
+  poolMax: number
+}
+
+// pg's OID of `timestamp without time zone`.
+const TIMESTAMP_OID = 1114
+
+const TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === TIMESTAMP_OID && format !== 'binary'
+      ? (value: string) => value
+      : pg.types.getTypeParser(oid, format ?? 'text')) as pg.CustomTypesConfig['getTypeParser'],
+}
+
+/** Opens a pool on a PostgreSQL database and wraps it in the Kysely store (not yet migrated). */
+export function openPostgresStore({ url, poolMax }: PostgresOptions): KyselyActionStore {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolMax,
+    // Idle connections go back after 30 s; a checkout that cannot connect fails after 10 s
+    // (store_unavailable) instead of queueing forever.
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 10_000,
+    // A lock held by a stuck node fails the waiter (55P03, retried) instead of hanging it, and a
+    // session that dies mid-transaction does not keep its locks for long.
+    lock_timeout: 10_000,
+    idle_in_transaction_session_timeout: 60_000,
+    fallback_application_name: 'actiontrail',
+    types: TYPES,
+  })
+  // A server restart or a killed backend makes clients emit 'error'; an 'error' event without a
+  // listener would crash the process. pg-pool listens only while a client is idle (and then drops
+  // it), Kysely not at all while it holds one, so every client gets a listener of its own. The
+  // failure itself reaches whoever uses the client (a write transaction retries on a fresh one),
+  // and the pool discards the broken client when it is released.
+  pool.on('error', () => undefined)
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined)
+  })
+  const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) })
+  // Kysely's destroy() ends the pool.
+  return new KyselyActionStore(db, {
+    writeExecutor: new AsyncWriteExecutor(db, POSTGRES_SQL),
+    mapError: unavailableMapper('PostgreSQL', isPostgresUnavailable),
+    close: () => Promise.resolve(),
+  })
+}
