@@ -30,7 +30,9 @@ export function serveCommand(program: Command): void {
       let authenticator: StaticTokenAuthenticator | undefined
       let demoTokens: Awaited<ReturnType<typeof ensureDemoTokens>> | undefined
       if (opts.demo && !config.tokenFile) {
-        config.tokenFile = join(dirname(config.database), 'tokens.json')
+        // Next to a SQLite file; for a server database (a URL), in ./data like the default file.
+        const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(config.database)
+        config.tokenFile = join(isUrl ? './data' : dirname(config.database), 'tokens.json')
         demoTokens = await ensureDemoTokens(config.tokenFile)
         authenticator = new StaticTokenAuthenticator(demoTokens)
       }
