@@ -1,0 +1,249 @@
+/**
+ * The synthetic history of the scale benchmark (bench/scale.ts): deterministic, so every backend
+ * and every loader builds the same rows. One hot instance receives every k-th action; the others
+ * are spread pseudo-randomly over the remaining instances. Timestamps have microseconds, increase
+ * with the action number over one year, and every 50th action of the hot instance shares its
+ * created_at with the previous one (Nova orders such ties by id).
+ */
+import type { StoreWrite } from '../src/store/action-store.js'
+import type { Timestamp } from '../src/domain/timestamp.js'
+
+/** Shape of a history. */
+export interface HistoryShape {
+  actions: number
+  eventsPerAction: number
+  instances: number
+  /** Actions of the hot instance (instance 0). */
+  hot: number
+}
+
+/** One event of a planned action, already finished. */
+export interface PlannedEvent {
+  event: string
+  host: string
+  startTime: Timestamp
+  createdAt: Timestamp
+  finishTime: Timestamp
+  result: 'Success' | 'Error'
+  traceback: string | null
+  details: string | null
+  updatedAt: Timestamp
+}
+
+/** One action with its events, in its final state. */
+export interface PlannedAction {
+  instanceUuid: string
+  action: string
+  requestId: string
+  userId: string
+  projectId: string
+  startTime: Timestamp
+  createdAt: Timestamp
+  finishTime: Timestamp
+  /** True when one of its events failed: the action's message is then "Error". */
+  failed: boolean
+  events: PlannedEvent[]
+}
+
+/** Start of the history (2025-01-01T00:00:00Z) in epoch microseconds. */
+export const HISTORY_START_MICROS = Date.UTC(2025, 0, 1) * 1000
+
+/** The history spans one year, whatever the number of actions. */
+export const HISTORY_SPAN_MICROS = 365 * 24 * 3600 * 1_000_000
+
+const ACTION_NAMES = ['create', 'reboot', 'stop', 'start', 'resize', 'confirmResize', 'live-migration', 'rebuild', 'pause', 'unpause']
+
+const TRACEBACK =
+  'Traceback (most recent call last):\n' +
+  '  File "nova/compute/manager.py", line 10234, in _do_build_and_run_instance\n' +
+  '    self._build_and_run_instance(context, instance, image, **kwargs)\n' +
+  '  File "nova/virt/libvirt/driver.py", line 4521, in spawn\n' +
+  '    self._create_guest_with_network(context, xml, instance, network_info)\n' +
+  'nova.exception.InstanceNotRunning: Instance is not running.\n'
+
+/**
+ * A 32-bit integer hash (lowbias32). It is a bijection on 32-bit integers, so ids built from it
+ * are unique, while looking random: the unique and primary-key indexes see realistic, scattered
+ * inserts rather than append-only ones.
+ */
+export function hash32(value: number): number {
+  let x = value >>> 0
+  x ^= x >>> 16
+  x = Math.imul(x, 0x7feb352d)
+  x ^= x >>> 15
+  x = Math.imul(x, 0x846ca68b)
+  x ^= x >>> 16
+  return x >>> 0
+}
+
+function hex8(value: number): string {
+  return value.toString(16).padStart(8, '0')
+}
+
+/** A unique, random-looking UUID for number `i` within namespace `ns`. */
+function uuidOf(ns: number, i: number): string {
+  const a = hex8(hash32(i))
+  const b = hex8(hash32(i ^ ns))
+  const c = hex8(hash32((i + ns) ^ 0x5bd1e995))
+  const d = hex8(hash32(i * 31 + ns))
+  return `${a}-${b.slice(0, 4)}-4${b.slice(5, 8)}-8${c.slice(1, 4)}-${c.slice(4)}${d}`
+}
+
+/** UUID of instance `i` (instance 0 is the hot one). */
+export function instanceUuid(i: number): string {
+  return uuidOf(0x1a2b3c4d, i)
+}
+
+/** Project owning instance `i`: 200 projects. */
+export function projectOf(i: number): string {
+  return uuidOf(0x0badcafe, i % 200).replace(/-/g, '')
+}
+
+let cachedSecond = Number.NaN
+let cachedPrefix = ''
+
+/** Canonical timestamp of epoch microseconds; caches the formatted second (called ~10 × per action). */
+export function ts(micros: number): Timestamp {
+  const second = Math.floor(micros / 1_000_000)
+  if (second !== cachedSecond) {
+    cachedSecond = second
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 19)
+  }
+  return `${cachedPrefix}.${String(micros - second * 1_000_000).padStart(6, '0')}` as Timestamp
+}
+
+/** Derived constants of a shape. */
+export class History {
+  readonly shape: HistoryShape
+  /** Every k-th action belongs to the hot instance. */
+  readonly k: number
+  readonly #step: number
+  readonly #jitter: number
+
+  constructor(shape: HistoryShape) {
+    if (shape.hot < 1 || shape.hot > shape.actions) throw new Error('--hot must be between 1 and --actions')
+    if (shape.instances < 2) throw new Error('--instances must be at least 2')
+    this.shape = shape
+    this.k = Math.floor(shape.actions / shape.hot)
+    this.#step = HISTORY_SPAN_MICROS / shape.actions
+    // Jitter below the step keeps created_at strictly increasing with the action number.
+    this.#jitter = Math.max(1, Math.min(1_000_000, Math.floor(this.#step / 2)))
+  }
+
+  /** Number of hot-instance actions actually generated. */
+  get hotActions(): number {
+    return Math.min(this.shape.hot, Math.ceil(this.shape.actions / this.k))
+  }
+
+  #isHot(n: number): boolean {
+    return n % this.k === 0 && n / this.k < this.shape.hot
+  }
+
+  #instanceOf(n: number): number {
+    if (this.#isHot(n)) return 0
+    return 1 + (hash32(n ^ 0x9e3779b9) % (this.shape.instances - 1))
+  }
+
+  /** created_at of action n in epoch microseconds. */
+  createdMicros(n: number): number {
+    if (this.#isHot(n)) {
+      const h = n / this.k
+      // Every 50th hot action (from the second on) ties with the previous one.
+      if (h % 50 === 1) return this.#baseMicros(n - this.k)
+    }
+    return this.#baseMicros(n)
+  }
+
+  #baseMicros(n: number): number {
+    return HISTORY_START_MICROS + Math.floor(n * this.#step) + (hash32(n) % this.#jitter)
+  }
+
+  /** Action n in its final state. */
+  action(n: number): PlannedAction {
+    const instance = this.#instanceOf(n)
+    const h = hash32(n * 7 + 3)
+    const created = this.createdMicros(n)
+    const name = ACTION_NAMES[h % ACTION_NAMES.length] as string
+    const failed = h % 100 === 42
+    const events: PlannedEvent[] = []
+    let t = created + 1000
+    for (let e = 0; e < this.shape.eventsPerAction; e++) {
+      const start = t
+      const finish = start + 800_000 + (hash32(n * 13 + e) % 900_000)
+      const error = failed && e === this.shape.eventsPerAction - 1
+      events.push({
+        event: `compute_${name.replace(/-/g, '_')}_step_${e}`,
+        host: `compute-${h % 50}`,
+        startTime: ts(start),
+        createdAt: ts(start + 37),
+        finishTime: ts(finish),
+        result: error ? 'Error' : 'Success',
+        traceback: error ? TRACEBACK : null,
+        details: error ? 'Instance is not running.' : null,
+        updatedAt: ts(finish + 41),
+      })
+      t = finish + 2000
+    }
+    return {
+      instanceUuid: instanceUuid(instance),
+      action: name,
+      requestId: `req-${uuidOf(0x2545f491, n)}`,
+      userId: uuidOf(0x68e31da4, h % 1000).replace(/-/g, ''),
+      projectId: projectOf(instance),
+      startTime: ts(created - 200),
+      createdAt: ts(created),
+      finishTime: ts(t + 100_000),
+      failed,
+      events,
+    }
+  }
+}
+
+/** The instance_put writes of every instance. */
+export function instanceOps(shape: HistoryShape): StoreWrite[] {
+  const now = ts(HISTORY_START_MICROS - 86_400_000_000)
+  return Array.from({ length: shape.instances }, (_, i) => ({
+    op: 'instance_put' as const,
+    values: { uuid: instanceUuid(i), name: `vm-${i}`, projectId: projectOf(i), userId: 'u'.repeat(32), now },
+  }))
+}
+
+/**
+ * The write path of one action, as the recorder sends it: start the action, start and finish
+ * each event, finish the action — 2 + 2 × eventsPerAction operations.
+ */
+export function actionOps(a: PlannedAction): StoreWrite[] {
+  const key = { instanceUuid: a.instanceUuid, requestId: a.requestId }
+  const ops: StoreWrite[] = [
+    { op: 'action_start', values: { ...key, action: a.action, userId: a.userId, projectId: a.projectId, startTime: a.startTime, createdAt: a.createdAt } },
+  ]
+  for (const e of a.events) {
+    ops.push({ op: 'event_start', values: { ...key, event: e.event, host: e.host, startTime: e.startTime, createdAt: e.createdAt } })
+    ops.push({
+      op: 'event_finish',
+      values: { ...key, event: e.event, finishTime: e.finishTime, result: e.result, traceback: e.traceback, details: e.details, updatedAt: e.updatedAt },
+    })
+  }
+  ops.push({ op: 'action_finish', values: { ...key, finishTime: a.finishTime } })
+  return ops
+}
+
+/** Columns of the `instance_actions` rows built by {@link actionRow}. */
+export const ACTION_ROW_COLUMNS = [
+  'id', 'instance_uuid', 'action', 'request_id', 'user_id', 'project_id', 'start_time', 'finish_time', 'message', 'created_at', 'updated_at',
+] as const
+
+/** Columns of the `instance_actions_events` rows built by {@link eventRows}. */
+export const EVENT_ROW_COLUMNS = [
+  'id', 'action_id', 'event', 'start_time', 'finish_time', 'result', 'traceback', 'host', 'details', 'created_at', 'updated_at',
+] as const
+
+/** The final `instance_actions` row the write path leaves for an action (updated_at = finish). */
+export function actionRow(a: PlannedAction, id: number): unknown[] {
+  return [id, a.instanceUuid, a.action, a.requestId, a.userId, a.projectId, a.startTime, a.finishTime, a.failed ? 'Error' : null, a.createdAt, a.finishTime]
+}
+
+/** The final event rows of an action, with ids from `firstId`. */
+export function eventRows(a: PlannedAction, actionId: number, firstId: number): unknown[][] {
+  return a.events.map((e, i) => [firstId + i, actionId, e.event, e.startTime, e.finishTime, e.result, e.traceback, e.host, e.details, e.createdAt, e.updatedAt])
+}
