@@ -149,7 +149,9 @@ export class KyselyActionStore implements ActionStore {
       const m = this.#storable(query.marker) ? await findAction(this.#db, instanceUuid, query.marker) : undefined
       // Nova's text names "None": its lookup result, not the marker, ends up in the message.
       if (!m) throw new AppError('marker_not_found', 'Marker None could not be found.')
-      q = q.where((eb) =>
+      // The `<=` bound is implied by the OR, but planners only start an index range scan from a
+      // plain bound; without it SQLite and PostgreSQL filter every newer row (docs/storage.md).
+      q = q.where('created_at', '<=', m.createdAt).where((eb) =>
         eb.or([
           eb('created_at', '<', m.createdAt),
           eb.and([eb('created_at', '=', m.createdAt), eb('id', '<', m.id)]),
