@@ -15,7 +15,7 @@
  *   --hot N            actions of the hot instance (default 100,000, at most actions / 10)
  *   --load store|sql   loader: `store` = store.write(ops), the write path (default on SQLite);
  *                      `sql` = plain multi-row INSERTs of the final rows (default on servers,
- *                      where the write path loads ~4k ops/s: 1M actions would take over 30 min),
+ *                      where the write path loads ~3k ops/s: 1M actions would take ~45 min),
  *                      then the last --tail actions through store.write, to report the write
  *                      path's rate on the full-size database
  *   --tail N           actions written through store.write after the SQL load (default 10,000)
