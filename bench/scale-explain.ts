@@ -100,22 +100,34 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
       params: [ctx.hotUuid, sample.requestId],
     },
   ]
+  const after = 'instance_uuid = ? AND created_at <= ? AND (created_at < ? OR (created_at = ? AND id < ?))'
   for (const m of ctx.markers) {
     const r = await markerRow(m.requestId)
     list.push({
-      title: `R7 list after a marker at depth ${m.depth.toLocaleString('en-US')} (today's keyset predicate): listActions`,
-      sql: `SELECT * FROM instance_actions WHERE instance_uuid = ? AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
-      params: [ctx.hotUuid, r.created_at, r.created_at, r.id],
+      title: `R7 list after a marker at depth ${m.depth.toLocaleString('en-US')}: listActions`,
+      sql: `SELECT * FROM instance_actions WHERE ${after} ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
+      params: [ctx.hotUuid, r.created_at, r.created_at, r.created_at, r.id],
     })
   }
   const deepest = ctx.markers[ctx.markers.length - 1]
   if (deepest) {
+    // For the record: the predicate before the `created_at <= ?` bound (commit 56eb9a5).
     const r = await markerRow(deepest.requestId)
     list.push({
-      title: `R7' list after a marker at depth ${deepest.depth.toLocaleString('en-US')}, proposed keyset predicate`,
-      sql: `SELECT * FROM instance_actions WHERE instance_uuid = ? AND created_at <= ? AND (created_at < ? OR id < ?) ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
+      title: `R7-before list after a marker at depth ${deepest.depth.toLocaleString('en-US')}, the keyset predicate without the plain bound (before 56eb9a5)`,
+      sql: `SELECT * FROM instance_actions WHERE instance_uuid = ? AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
       params: [ctx.hotUuid, r.created_at, r.created_at, r.id],
     })
+  }
+  if (ctx.backend === 'mysql') {
+    for (const m of ctx.markers) {
+      const r = await markerRow(m.requestId)
+      list.push({
+        title: `R7-hint list after a marker at depth ${m.depth.toLocaleString('en-US')} with FORCE INDEX (proposed)`,
+        sql: `SELECT * FROM instance_actions FORCE INDEX (instance_actions_instance_created_idx) WHERE ${after} ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
+        params: [ctx.hotUuid, r.created_at, r.created_at, r.created_at, r.id],
+      })
+    }
   }
   list.push(
     {
