@@ -10,7 +10,9 @@ import { parseTokenEntries, type TokenEntry } from '../auth/token-file.js'
 import { DEMO_PROJECTS, DEMO_USERS } from './demo-data.js'
 
 function token(): string {
-  return randomBytes(24).toString('base64url')
+  // Hex, never base64url: a token starting with '-' would be read as an option by command-line
+  // clients such as `openstack --os-token`.
+  return randomBytes(24).toString('hex')
 }
 
 /** Reads the demo token file, creating it with fresh tokens when it does not exist. */

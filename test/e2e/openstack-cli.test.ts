@@ -16,7 +16,7 @@ const hasOpenstack = spawnSync('sh', ['-c', 'command -v openstack'], { encoding:
 if (!hasOpenstack) console.error('\n*** openstack CLI not on PATH: the OpenStack client end-to-end tests are SKIPPED ***\n')
 
 async function openstack(server: SpawnedServer, token: string, args: string[], version?: string): Promise<unknown> {
-  const base = ['--os-auth-type', 'admin_token', '--os-endpoint', `${server.url}/v2.1`, '--os-token', token]
+  const base = ['--os-auth-type', 'admin_token', '--os-endpoint', `${server.url}/v2.1`, `--os-token=${token}`]
   if (version) base.push('--os-compute-api-version', version)
   const { stdout } = await run('openstack', [...base, ...args, '-f', 'json'], { timeout: 60_000 })
   return JSON.parse(stdout)

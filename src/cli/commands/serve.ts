@@ -58,7 +58,7 @@ export function serveCommand(program: Command): void {
           console.log(`  curl -s -H 'X-Auth-Token: ${member.token}' -H 'OpenStack-API-Version: compute 2.84' ${server.url}/v2.1/servers/${server0}/os-instance-actions`)
         }
         if (admin) {
-          console.log(`  openstack --os-auth-type admin_token --os-endpoint ${server.url}/v2.1 --os-token ${admin.token} server event list ${server0}`)
+          console.log(`  openstack --os-auth-type admin_token --os-endpoint ${server.url}/v2.1 --os-token=${admin.token} server event list ${server0}`)
         }
       }
       const stop = () => {
