@@ -9,6 +9,7 @@ import type { Authenticator } from './auth/principal.js'
 import { loadTokenFile } from './auth/token-file.js'
 import type { ServeConfig } from './config.js'
 import { AppError } from './domain/errors.js'
+import type { ActionService } from './domain/action-service.js'
 import { createActionService } from './local-service.js'
 import { createLogger } from './security/redacting-logger.js'
 import type { ActionStore } from './store/action-store.js'
@@ -18,6 +19,8 @@ import { openStore } from './store/open-store.js'
 export interface RunningServer {
   app: FastifyInstance
   store: ActionStore
+  /** The service the app writes through; embedders and `serve --demo` use the same one. */
+  service: ActionService
   logger: Logger
   /** The base URL, e.g. http://127.0.0.1:8774 */
   url: string
@@ -30,7 +33,8 @@ export async function startServer(config: ServeConfig, authenticator?: Authentic
   if (!auth) throw new AppError('invalid_input', 'a token file is required: set ACTIONTRAIL_TOKENS or --tokens')
   const { logger } = createLogger({ level: config.logLevel, ...(config.logKey ? { key: config.logKey } : {}) })
   const store = await openStore(config.database)
-  const app = await buildApp({ service: createActionService(store), authenticator: auth, logger, idempotency: store })
+  const service = createActionService(store)
+  const app = await buildApp({ service, authenticator: auth, logger, idempotency: store })
   try {
     await app.listen({ host: config.host, port: config.port })
   } catch (err) {
@@ -44,6 +48,7 @@ export async function startServer(config: ServeConfig, authenticator?: Authentic
   return {
     app,
     store,
+    service,
     logger,
     url: `http://${host}:${port}`,
     async close() {

@@ -87,11 +87,7 @@ function time(o: Record<string, unknown>, key: string): Timestamp {
 }
 
 function timeOrNull(o: Record<string, unknown>, key: string): Timestamp | null {
-  const v = strOrNull(o, key)
-  if (v === null) return null
-  const ts = parseTimestamp(v)
-  if (!ts) throw malformed(`${key} is not an ISO 8601 time`)
-  return ts
+  return strOrNull(o, key) === null ? null : time(o, key)
 }
 
 // The write API does not promise database ids; 0 marks "not known to the client".

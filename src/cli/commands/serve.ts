@@ -3,7 +3,6 @@ import { join, dirname } from 'node:path'
 import type { Command } from 'commander'
 import { DATABASE_OPTION_HELP, resolveServeConfig, type ServeFlags } from '../../config.js'
 import { StaticTokenAuthenticator } from '../../auth/token-file.js'
-import { createActionService } from '../../local-service.js'
 import { startServer } from '../../server.js'
 import { describeDatabase } from '../../store/open-store.js'
 import { DEMO_INSTANCES, loadDemo } from '../demo-data.js'
@@ -38,10 +37,9 @@ export function serveCommand(program: Command): void {
       }
       const server = await startServer(config, authenticator)
       if (opts.demo) {
-        const service = createActionService(server.store)
         const known = await server.store.getInstance(DEMO_INSTANCES[0]?.uuid ?? '')
         if (!known) {
-          const result = await loadDemo(service)
+          const result = await loadDemo(server.service)
           console.log(`Loaded the demo history: ${result.instances} instances, ${result.actionsAdded} actions.`)
         }
       }
