@@ -150,11 +150,17 @@ function* eventStart(v: EventStart, cache: ActionIdCache): Out {
 function* eventFinish(v: EventFinish, cache: ActionIdCache): Out {
   const actionId = yield* requireActionId(cache, v.instanceUuid, v.requestId)
   // The oldest unfinished event of that name; when all are finished, the newest one, untouched.
-  const row = (yield getLocked(
+  // Two plain index-ordered reads rather than one ORDER BY over CASE expressions, which made
+  // SQLite sort in a temporary B-tree on every finish (a quarter of the write path's time).
+  const row = ((yield getLocked(
     actionId,
-    `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? ORDER BY CASE WHEN finish_time IS NULL THEN 0 ELSE 1 END, CASE WHEN finish_time IS NULL THEN id ELSE -id END LIMIT 1`,
+    `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? AND finish_time IS NULL ORDER BY id LIMIT 1`,
     actionId, v.event,
-  )) as Row | undefined
+  )) ?? (yield getLocked(
+    actionId,
+    `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? ORDER BY id DESC LIMIT 1`,
+    actionId, v.event,
+  ))) as Row | undefined
   if (!row) throw new AppError('event_not_found', `Event ${v.event} not found for action id ${actionId}`)
   const target = toEvent(row as unknown as Selectable<EventsTable>)
   if (target.finishTime !== null) return { ok: true, created: false, record: { kind: 'event', event: target } }
