@@ -101,11 +101,13 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
     },
   ]
   const after = 'instance_uuid = ? AND created_at <= ? AND (created_at < ? OR (created_at = ? AND id < ?))'
+  // MariaDB/MySQL: the store reads these pages through the created index (docs/storage.md).
+  const hint = ctx.backend === 'mysql' ? ' FORCE INDEX (instance_actions_instance_created_idx)' : ''
   for (const m of ctx.markers) {
     const r = await markerRow(m.requestId)
     list.push({
       title: `R7 list after a marker at depth ${m.depth.toLocaleString('en-US')}: listActions`,
-      sql: `SELECT * FROM instance_actions WHERE ${after} ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
+      sql: `SELECT * FROM instance_actions${hint} WHERE ${after} ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
       params: [ctx.hotUuid, r.created_at, r.created_at, r.created_at, r.id],
     })
   }
@@ -123,8 +125,8 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
     for (const m of ctx.markers) {
       const r = await markerRow(m.requestId)
       list.push({
-        title: `R7-hint list after a marker at depth ${m.depth.toLocaleString('en-US')} with FORCE INDEX (proposed)`,
-        sql: `SELECT * FROM instance_actions FORCE INDEX (instance_actions_instance_created_idx) WHERE ${after} ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
+        title: `R7-unhinted list after a marker at depth ${m.depth.toLocaleString('en-US')} without FORCE INDEX (before this hint)`,
+        sql: `SELECT * FROM instance_actions WHERE ${after} ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
         params: [ctx.hotUuid, r.created_at, r.created_at, r.created_at, r.id],
       })
     }
@@ -140,6 +142,20 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
       sql: 'SELECT * FROM instance_actions WHERE instance_uuid = ? AND updated_at >= ? ORDER BY created_at DESC, id DESC LIMIT 1000',
       params: [ctx.hotUuid, ctx.window.since],
     },
+    ...(ctx.backend === 'sqlite'
+      ? [
+          {
+            title: 'R8/R9-count SQLite: the bounded count that chooses the plan of a window (docs/storage.md finding 2)',
+            sql: 'SELECT count(*) AS n FROM (SELECT 1 FROM instance_actions WHERE instance_uuid = ? AND updated_at >= ? LIMIT 2000)',
+            params: [ctx.hotUuid, ctx.window.since],
+          },
+          {
+            title: 'R9-walk SQLite: a wide window (count at the bound) reads the created index newest-first',
+            sql: 'SELECT * FROM instance_actions WHERE instance_uuid = ? AND +updated_at >= ? ORDER BY created_at DESC, id DESC LIMIT 1000',
+            params: [ctx.hotUuid, ctx.window.since],
+          },
+        ]
+      : []),
     {
       title: "R10 show: the action's events: listEvents",
       sql: 'SELECT * FROM instance_actions_events WHERE action_id = ? ORDER BY created_at DESC, id DESC',

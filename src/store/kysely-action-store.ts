@@ -4,7 +4,7 @@
  * (connection set-up, session settings, how an inserted id comes back, which failures are
  * transient) lives in the dialect folders.
  */
-import { sql, type Kysely } from 'kysely'
+import { sql, type Kysely, type KyselyPlugin } from 'kysely'
 import { AppError } from '../domain/errors.js'
 import type { ActionEvent, Instance, InstanceAction } from '../domain/instance-action.js'
 import type { Timestamp } from '../domain/timestamp.js'
@@ -39,7 +39,24 @@ export interface DialectParts {
    * 500). Identity when absent.
    */
   mapError?: (err: unknown) => unknown
+  /**
+   * Applied to list pages that continue after a marker (no changes-since/-before window), for a
+   * backend whose planner needs a hint there (MariaDB/MySQL, docs/storage.md finding 1).
+   */
+  markerPagePlugin?: KyselyPlugin
+  /**
+   * The backend's planner has no statistics to choose a plan for a changes-since/-before window
+   * (SQLite: the store never runs ANALYZE), so the store chooses (see #listActions).
+   */
+  choosesWindowPlan?: boolean
 }
+
+/**
+ * From this many matches on, a changes-since/-before window is read by walking the created index
+ * newest-first (one page of rows fetched) rather than by ranging over the updated index and
+ * sorting every match; below it the range is cheaper.
+ */
+export const WINDOW_WALK_THRESHOLD = 2000
 
 function unwrap<K extends WriteRecord['kind']>(outcome: WriteOutcome | undefined, kind: K): Extract<WriteRecord, { kind: K }> & { created: boolean } {
   if (!outcome) throw new AppError('internal', 'write produced no outcome')
@@ -143,8 +160,14 @@ export class KyselyActionStore implements ActionStore {
     if (query.limit === 0) return []
     if (!this.#storable(instanceUuid)) return []
     let q = this.#db.selectFrom('instance_actions').selectAll().where('instance_uuid', '=', instanceUuid)
-    if (query.changesSince) q = q.where('updated_at', '>=', query.changesSince)
-    if (query.changesBefore) q = q.where('updated_at', '<=', query.changesBefore)
+    // SQLite always ranges over (instance_uuid, updated_at) for a window and sorts every match:
+    // 189 ms for 100,000 matches (docs/storage.md, finding 2). When a bounded, index-only count
+    // says many rows match, `+updated_at` (no index for that term) makes it walk the created
+    // index newest-first instead and stop after one page.
+    const walk = this.#parts.choosesWindowPlan === true && (await this.#windowMatches(instanceUuid, query)) >= WINDOW_WALK_THRESHOLD
+    const updatedAt = walk ? sql<Timestamp>`+updated_at` : sql.ref<Timestamp>('updated_at')
+    if (query.changesSince) q = q.where(updatedAt, '>=', query.changesSince)
+    if (query.changesBefore) q = q.where(updatedAt, '<=', query.changesBefore)
     if (query.marker !== undefined) {
       const m = this.#storable(query.marker) ? await findAction(this.#db, instanceUuid, query.marker) : undefined
       // Nova's text names "None": its lookup result, not the marker, ends up in the message.
@@ -158,10 +181,25 @@ export class KyselyActionStore implements ActionStore {
         ]),
       )
     }
+    const hint = this.#parts.markerPagePlugin
+    if (hint && query.marker !== undefined && !query.changesSince && !query.changesBefore) q = q.withPlugin(hint)
     q = q.orderBy('created_at', 'desc').orderBy('id', 'desc')
     if (query.limit !== undefined) q = q.limit(query.limit)
     const rows = await q.execute()
     return rows.map(toAction)
+  }
+
+  /** Actions of the instance in the query's window, counted up to WINDOW_WALK_THRESHOLD (0 without a window). */
+  async #windowMatches(instanceUuid: string, query: ActionListQuery): Promise<number> {
+    if (!query.changesSince && !query.changesBefore) return 0
+    let inWindow = this.#db.selectFrom('instance_actions').select(sql.lit(1).as('one')).where('instance_uuid', '=', instanceUuid)
+    if (query.changesSince) inWindow = inWindow.where('updated_at', '>=', query.changesSince)
+    if (query.changesBefore) inWindow = inWindow.where('updated_at', '<=', query.changesBefore)
+    const row = await this.#db
+      .selectFrom(inWindow.limit(WINDOW_WALK_THRESHOLD).as('w'))
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow()
+    return Number(row.n)
   }
 
   async startEvent(values: EventStart): Promise<ActionEvent> {

@@ -11,6 +11,7 @@ import { isAppError } from '../../src/domain/errors.js'
 import type { Timestamp } from '../../src/domain/timestamp.js'
 import { createActionService } from '../../src/local-service.js'
 import type { ActionStore, StoreWrite } from '../../src/store/action-store.js'
+import { WINDOW_WALK_THRESHOLD } from '../../src/store/kysely-action-store.js'
 import { openStore } from '../../src/store/open-store.js'
 import { BACKEND_NAMES, backendProblem, freshDatabase, openFreshStore, openFreshStores, REQUIRE_BACKENDS, type BackendName } from '../helpers/backends.js'
 
@@ -151,6 +152,41 @@ for (const name of BACKEND_NAMES) {
       assert.deepEqual(window.map((a) => a.requestId), ['req-3', 'req-2'])
       const marker = await store.listActions(UUID, { changesBefore: ts('03.000000'), marker: 'req-3' })
       assert.deepEqual(marker.map((a) => a.requestId), ['req-2'])
+    })
+
+    test('wide and narrow changes-since/-before windows page through exactly the matching actions, newest first', async (t) => {
+      const store = await backend.open(t)
+      await seed(store)
+      // More matches than WINDOW_WALK_THRESHOLD, so SQLite walks the created index; every 7th
+      // older action was updated late and must appear at its created_at position.
+      const n = WINDOW_WALK_THRESHOLD + 500
+      const at = (sec: number) => new Date(Date.UTC(2026, 0, 1) + sec * 1000).toISOString().replace('Z', '000') as Timestamp
+      const ops: StoreWrite[] = []
+      for (let i = 0; i < n; i++) {
+        ops.push({ op: 'action_start', values: { instanceUuid: UUID, action: 'reboot', requestId: `req-${i}`, userId: 'u1', projectId: 'p1', startTime: at(i), createdAt: at(i) } })
+      }
+      for (let i = 0; i < n; i += 7) {
+        ops.push({ op: 'event_start', values: { instanceUuid: UUID, requestId: `req-${i}`, event: 'e', host: 'h', startTime: at(100_000 + i), createdAt: at(100_000 + i) } })
+      }
+      assert.ok((await store.write(ops)).every((o) => o.ok))
+      const updatedAt = (i: number) => (i % 7 === 0 ? 100_000 + i : i)
+      const pages = async (window: { changesSince?: Timestamp; changesBefore?: Timestamp }) => {
+        const ids: string[] = []
+        for (let marker: string | undefined; ; ) {
+          const page = await store.listActions(UUID, { ...window, limit: 1000, ...(marker === undefined ? {} : { marker }) })
+          ids.push(...page.map((a) => a.requestId))
+          if (page.length < 1000) return ids
+          marker = page[page.length - 1]?.requestId
+        }
+      }
+      const expected = (keep: (updated: number) => boolean) =>
+        Array.from({ length: n }, (_, i) => n - 1 - i).filter((i) => keep(updatedAt(i))).map((i) => `req-${i}`)
+      const wide = await pages({ changesSince: at(400) })
+      assert.ok(wide.length >= WINDOW_WALK_THRESHOLD)
+      assert.deepEqual(wide, expected((u) => u >= 400))
+      assert.deepEqual(await pages({ changesSince: at(300), changesBefore: at(101_000) }), expected((u) => u >= 300 && u <= 101_000))
+      assert.deepEqual(await pages({ changesSince: at(2400) }), expected((u) => u >= 2400))
+      assert.deepEqual(await pages({ changesBefore: at(50) }), expected((u) => u <= 50))
     })
 
     test('event start and finish bump updated_at; a failure sets message "Error" for good', async (t) => {

@@ -8,7 +8,8 @@ import { CompiledQuery, Kysely, MysqlDialect } from 'kysely'
 import { KyselyActionStore } from '../kysely-action-store.js'
 import type { Database } from '../schema.js'
 import { unavailableMapper } from '../server-errors.js'
-import { AsyncWriteExecutor } from '../write/async-write-executor.js'
+import { AsyncWriteExecutor, writeConcurrency } from '../write/async-write-executor.js'
+import { ForceIndexPlugin } from './force-index-plugin.js'
 import { isMysqlUnavailable, MYSQL_SQL } from './mysql-sql.js'
 
 /** Options for opening a MariaDB/MySQL store. */
@@ -56,8 +57,11 @@ export function openMysqlStore({ url, poolMax }: MysqlOptions): KyselyActionStor
   })
   // Kysely's destroy() ends the pool.
   return new KyselyActionStore(db, {
-    writeExecutor: new AsyncWriteExecutor(db, MYSQL_SQL),
+    writeExecutor: new AsyncWriteExecutor(db, MYSQL_SQL, { concurrency: writeConcurrency(poolMax) }),
     mapError: unavailableMapper('MariaDB/MySQL', isMysqlUnavailable),
+    // Without the hint MariaDB reads every newer action of the instance before the marker's page
+    // at depths of ~1k-20k (docs/storage.md, finding 1).
+    markerPagePlugin: new ForceIndexPlugin('instance_actions', 'instance_actions_instance_created_idx'),
     close: () => Promise.resolve(),
   })
 }

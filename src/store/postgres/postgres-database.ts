@@ -9,7 +9,7 @@ import { KyselyActionStore } from '../kysely-action-store.js'
 import type { Database } from '../schema.js'
 import { CurrentSchemaPostgresDialect } from './postgres-dialect.js'
 import { unavailableMapper } from '../server-errors.js'
-import { AsyncWriteExecutor } from '../write/async-write-executor.js'
+import { AsyncWriteExecutor, writeConcurrency } from '../write/async-write-executor.js'
 import { isPostgresUnavailable, POSTGRES_SQL } from './postgres-sql.js'
 
 /** Options for opening a PostgreSQL store. */
@@ -58,7 +58,7 @@ export function openPostgresStore({ url, poolMax }: PostgresOptions): KyselyActi
   const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) })
   // Kysely's destroy() ends the pool.
   return new KyselyActionStore(db, {
-    writeExecutor: new AsyncWriteExecutor(db, POSTGRES_SQL),
+    writeExecutor: new AsyncWriteExecutor(db, POSTGRES_SQL, { concurrency: writeConcurrency(poolMax) }),
     mapError: unavailableMapper('PostgreSQL', isPostgresUnavailable),
     close: () => Promise.resolve(),
   })

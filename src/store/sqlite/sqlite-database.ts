@@ -33,5 +33,5 @@ export function openSqliteStore({ filename, busyTimeoutMs = 5000 }: SqliteOption
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) })
   // Kysely's destroy() closes the native handle for SQLite. Reads go through Kysely; writes run
   // on the same connection through the synchronous executor (never inside a Kysely transaction).
-  return new KyselyActionStore(db, { writeExecutor: new SqliteWriteExecutor(native), close: () => Promise.resolve() })
+  return new KyselyActionStore(db, { writeExecutor: new SqliteWriteExecutor(native), choosesWindowPlan: true, close: () => Promise.resolve() })
 }

@@ -22,6 +22,15 @@ export class BoundedActionIdCache implements ActionIdCache {
     this.#map.set(`${instanceUuid}\n${requestId}`, id)
   }
 
+  /** Every remembered (instance, request id, action id), oldest first. */
+  *entries(): IterableIterator<[string, string, number]> {
+    for (const [key, id] of this.#map) {
+      // Instance uuids never contain a newline, so the first one separates the two parts.
+      const cut = key.indexOf('\n')
+      yield [key.slice(0, cut), key.slice(cut + 1), id]
+    }
+  }
+
   /** Forgets everything: after a rollback, cached ids may name rows that were never committed. */
   clear(): void {
     this.#map.clear()

@@ -4,10 +4,12 @@
  * the servers (placeholders, how an inserted id comes back, the row lock, which failures are
  * transient) comes from a small {@link ServerSql} that each dialect folder supplies.
  *
- * Several nodes write to one database, so a transaction can lose a race: a deadlock, a
- * serialization failure, or a unique key that another node inserted first (two nodes starting the
- * same action). The whole transaction is then tried again a bounded number of times; the programs
- * look before they write, so the retry sees the other node's row and answers from it.
+ * Several nodes write to one database, and one node runs several transactions at once on its
+ * pool (`concurrency`), so a transaction can lose a race: a deadlock, a serialization failure, or
+ * a unique key that another transaction inserted first (two writers starting the same action).
+ * The whole transaction is then tried again a bounded number of times; the programs look before
+ * they write, so the retry sees the other transaction's row and answers from it. Everything a
+ * transaction learns (locks held, pending touches, new action ids) is its own until it commits.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CompiledQuery, type IsolationLevel, type Kysely, type QueryResult, type Transaction } from 'kysely'
@@ -19,7 +21,7 @@ import { BoundedActionIdCache } from './action-id-cache.js'
 import { PendingTouches } from './pending-touches.js'
 import { readsActions, type Row, type SqlStep, type StepResult, type WriteProgram } from './sql-step.js'
 import type { WriteExecutor } from './write-executor.js'
-import { writeProgram } from './write-programs.js'
+import { writeProgram, type ActionIdCache } from './write-programs.js'
 
 /** What a server dialect tells the executor. */
 export interface ServerSql {
@@ -46,6 +48,49 @@ export interface AsyncWriteExecutorOptions {
   maxAttempts?: number
   /** Upper bound of the first backoff in milliseconds; doubles per attempt (default 10). */
   backoffMs?: number
+  /** Transactions run at once, each on its own pooled connection (default 1). */
+  concurrency?: number
+}
+
+/**
+ * Write transactions a node runs at once on a pool of `poolMax` connections: half the pool, so
+ * reads always find a connection, and at most 4, beyond which a 2-core database server only
+ * trades throughput for lock waits.
+ */
+export function writeConcurrency(poolMax: number): number {
+  return Math.max(1, Math.min(4, Math.floor(poolMax / 2)))
+}
+
+/** Action ids of one transaction: read through to the shared cache, published when it commits. */
+class TransactionActionIds implements ActionIdCache {
+  readonly #shared: BoundedActionIdCache
+  readonly #own = new BoundedActionIdCache()
+
+  constructor(shared: BoundedActionIdCache) {
+    this.#shared = shared
+  }
+
+  get(instanceUuid: string, requestId: string): number | undefined {
+    return this.#own.get(instanceUuid, requestId) ?? this.#shared.get(instanceUuid, requestId)
+  }
+
+  set(instanceUuid: string, requestId: string, id: number): void {
+    this.#own.set(instanceUuid, requestId, id)
+  }
+
+  /** After commit: the ids name committed rows, which every later transaction may use. */
+  publish(): void {
+    for (const [instanceUuid, requestId, id] of this.#own.entries()) this.#shared.set(instanceUuid, requestId, id)
+  }
+}
+
+/** What one transaction attempt has learnt. */
+interface Attempt {
+  trx: Transaction<Database>
+  ids: TransactionActionIds
+  touches: PendingTouches
+  /** Actions locked by this transaction (locks last until commit). */
+  locked: Set<number>
 }
 
 const INSERT = /^INSERT INTO /
@@ -57,30 +102,28 @@ export class AsyncWriteExecutor implements WriteExecutor {
   readonly #maxAttempts: number
   readonly #backoffMs: number
   readonly #translated = new Map<string, string>()
-  readonly #cache = new BoundedActionIdCache()
-  readonly #touches = new PendingTouches()
-  /** Actions locked by the current transaction (locks last until commit). */
-  readonly #locked = new Set<number>()
+  /** Action ids of committed rows only (see TransactionActionIds). */
+  readonly #ids = new BoundedActionIdCache()
+  readonly concurrency: number
 
-  constructor(db: Kysely<Database>, sql: ServerSql, { maxAttempts = 5, backoffMs = 10 }: AsyncWriteExecutorOptions = {}) {
+  constructor(db: Kysely<Database>, sql: ServerSql, { maxAttempts = 5, backoffMs = 10, concurrency = 1 }: AsyncWriteExecutorOptions = {}) {
     this.#db = db
     this.#sql = sql
     this.#maxAttempts = Math.max(1, maxAttempts)
     this.#backoffMs = backoffMs
+    this.concurrency = Math.max(1, Math.trunc(concurrency))
   }
 
   async execute(ops: readonly StoreWrite[]): Promise<WriteOutcome[]> {
     for (let attempt = 1; ; attempt++) {
+      const ids = new TransactionActionIds(this.#ids)
       try {
         let tx = this.#db.transaction()
         if (this.#sql.isolation) tx = tx.setIsolationLevel(this.#sql.isolation)
-        return await tx.execute((trx) => this.#runAll(trx, ops))
+        const outcomes = await tx.execute((trx) => this.#runAll({ trx, ids, touches: new PendingTouches(), locked: new Set() }, ops))
+        ids.publish()
+        return outcomes
       } catch (err) {
-        // Cached ids may name rows that were rolled back; pending touches belong to the old
-        // transaction.
-        this.#cache.clear()
-        this.#touches.clear()
-        this.#locked.clear()
         if (!this.#sql.isRetryable(err)) throw err
         if (attempt >= this.#maxAttempts) {
           throw new AppError('store_unavailable', `${this.#sql.name} write failed after ${attempt} attempts`, { cause: err })
@@ -91,18 +134,17 @@ export class AsyncWriteExecutor implements WriteExecutor {
     }
   }
 
-  async #runAll(trx: Transaction<Database>, ops: readonly StoreWrite[]): Promise<WriteOutcome[]> {
-    this.#locked.clear()
+  async #runAll(a: Attempt, ops: readonly StoreWrite[]): Promise<WriteOutcome[]> {
     const outcomes: WriteOutcome[] = []
-    for (const op of ops) outcomes.push(await this.#runOne(trx, op))
-    await this.#applyTouches(trx)
+    for (const op of ops) outcomes.push(await this.#runOne(a, op))
+    await this.#applyTouches(a)
     return outcomes
   }
 
-  async #runOne(trx: Transaction<Database>, op: StoreWrite): Promise<WriteOutcome> {
+  async #runOne(a: Attempt, op: StoreWrite): Promise<WriteOutcome> {
     const state = { wrote: false }
     try {
-      return await this.#run(trx, writeProgram(op, this.#cache), state)
+      return await this.#run(a, writeProgram(op, a.ids), state)
     } catch (err) {
       // As on SQLite: an expected failure before any write changed nothing and is this write's
       // outcome; after a write it would leave the write half-applied, so the transaction fails.
@@ -111,33 +153,33 @@ export class AsyncWriteExecutor implements WriteExecutor {
     }
   }
 
-  async #run<T>(trx: Transaction<Database>, program: WriteProgram<T>, state: { wrote: boolean }): Promise<T> {
+  async #run<T>(a: Attempt, program: WriteProgram<T>, state: { wrote: boolean }): Promise<T> {
     let step = program.next()
     while (!step.done) {
       if (step.value.mode !== 'get') state.wrote = true
-      step = program.next(await this.#exec(trx, step.value))
+      step = program.next(await this.#exec(a, step.value))
     }
     return step.value
   }
 
-  async #applyTouches(trx: Transaction<Database>): Promise<void> {
-    for (const step of this.#touches.drain()) await this.#exec(trx, step)
+  async #applyTouches(a: Attempt): Promise<void> {
+    for (const step of a.touches.drain()) await this.#exec(a, step)
   }
 
-  async #exec(trx: Transaction<Database>, s: SqlStep): Promise<StepResult> {
+  async #exec(a: Attempt, s: SqlStep): Promise<StepResult> {
     if (s.mode === 'touch') {
-      this.#touches.add(s.actionId, s.updatedAt, s.failed)
+      a.touches.add(s.actionId, s.updatedAt, s.failed)
       return undefined
     }
     if (s.mode === 'get') {
-      if (readsActions(s.sql)) await this.#applyTouches(trx)
-      if (s.lockAction !== undefined && !this.#locked.has(s.lockAction)) {
-        await this.#query(trx, this.#sql.lockActionSql, [s.lockAction])
-        this.#locked.add(s.lockAction)
+      if (readsActions(s.sql)) await this.#applyTouches(a)
+      if (s.lockAction !== undefined && !a.locked.has(s.lockAction)) {
+        await this.#query(a.trx, this.#sql.lockActionSql, [s.lockAction])
+        a.locked.add(s.lockAction)
       }
-      return (await this.#query(trx, s.sql, s.params)).rows[0]
+      return (await this.#query(a.trx, s.sql, s.params)).rows[0]
     }
-    const result = await this.#query(trx, s.sql, s.params)
+    const result = await this.#query(a.trx, s.sql, s.params)
     return {
       changes: Number(result.numAffectedRows ?? 0n),
       insertId: INSERT.test(s.sql) ? this.#sql.insertId(result) : 0,

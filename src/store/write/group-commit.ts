@@ -1,8 +1,13 @@
 /**
- * Group commit: writes submitted while the previous transaction is being committed (or in the same
+ * Group commit: writes submitted while earlier transactions are being committed (or in the same
  * event-loop turn) are coalesced into one transaction, so concurrent writers share one durable
- * commit instead of paying one fsync each. Every submitter's promise resolves only after the
+ * commit instead of paying one each. Every submitter's promise resolves only after the
  * transaction holding its writes has committed.
+ *
+ * An executor may run several transactions at once (a pool of server connections: see
+ * WriteExecutor.concurrency); then up to that many groups are in flight, each gathering what
+ * arrived while the others were busy. A writer that awaits each write before the next keeps its
+ * order either way, because its next write is only submitted after the previous one committed.
  */
 import type { WriteOutcome } from '../../domain/write-operation.js'
 import type { StoreWrite } from '../action-store.js'
@@ -24,13 +29,15 @@ export interface GroupCommitOptions {
 export class GroupCommitter {
   readonly #executor: WriteExecutor
   readonly #maxOps: number
+  readonly #maxInFlight: number
   #queue: Pending[] = []
   #scheduled = false
-  #running = false
+  #inFlight = 0
 
   constructor(executor: WriteExecutor, { maxOpsPerCommit = 5000 }: GroupCommitOptions = {}) {
     this.#executor = executor
     this.#maxOps = maxOpsPerCommit
+    this.#maxInFlight = Math.max(1, Math.trunc(executor.concurrency ?? 1))
   }
 
   /** Queues writes; resolves with their outcomes once committed. */
@@ -43,25 +50,28 @@ export class GroupCommitter {
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#running) return
+    if (this.#scheduled || this.#inFlight >= this.#maxInFlight || this.#queue.length === 0) return
     this.#scheduled = true
     // setImmediate lets every writer that is ready in this turn join the same transaction.
     setImmediate(() => {
       this.#scheduled = false
-      void this.#flush()
+      while (this.#queue.length > 0 && this.#inFlight < this.#maxInFlight) void this.#commit(this.#nextGroup())
     })
   }
 
-  async #flush(): Promise<void> {
-    if (this.#queue.length === 0) return
-    this.#running = true
-    const group: Pending[] = []
+  /** The oldest submissions that fit in one transaction (a larger single submission goes alone). */
+  #nextGroup(): Pending[] {
     let count = 0
-    while (this.#queue.length > 0 && (group.length === 0 || count + (this.#queue[0]?.ops.length ?? 0) <= this.#maxOps)) {
-      const next = this.#queue.shift() as Pending
-      group.push(next)
-      count += next.ops.length
+    let n = 0
+    while (n < this.#queue.length && (n === 0 || count + (this.#queue[n]?.ops.length ?? 0) <= this.#maxOps)) {
+      count += this.#queue[n]?.ops.length ?? 0
+      n++
     }
+    return this.#queue.splice(0, n)
+  }
+
+  async #commit(group: Pending[]): Promise<void> {
+    this.#inFlight++
     try {
       const outcomes = await this.#executor.execute(group.flatMap((p) => p.ops))
       let offset = 0
@@ -72,8 +82,8 @@ export class GroupCommitter {
     } catch (err) {
       for (const p of group) p.reject(err)
     } finally {
-      this.#running = false
-      if (this.#queue.length > 0) this.#schedule()
+      this.#inFlight--
+      this.#schedule()
     }
   }
 }
