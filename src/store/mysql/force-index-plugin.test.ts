@@ -37,7 +37,7 @@ test('other tables and subqueries keep their plain references', () => {
   const q = db
     .selectFrom('instance_actions_events')
     .selectAll()
-    .where('action_id', 'in', db.selectFrom('instances').select(sqlId => sqlId.val(1).as('id')))
+    .where('action_id', 'in', db.selectFrom('instances').select((eb) => eb.val(1).as('id')))
     .withPlugin(hint)
   assert.doesNotMatch(q.compile().sql, /FORCE INDEX/)
 })
