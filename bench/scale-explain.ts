@@ -7,8 +7,17 @@
  */
 import { createHash } from 'node:crypto'
 import type { Timestamp } from '../src/domain/timestamp.js'
+import { WINDOW_WALK_THRESHOLD } from '../src/store/kysely-action-store.js'
 import { ts } from './scale-history.js'
 import type { NativeDb, Row } from './scale-native.js'
+
+/**
+ * The keyset predicate of a page after a marker, with the plain `created_at <= ?` bound (the OR
+ * alone is no index range for SQLite or PostgreSQL; docs/storage.md finding 1).
+ */
+export const AFTER_MARKER = 'instance_uuid = ? AND created_at <= ? AND (created_at < ? OR (created_at = ? AND id < ?))'
+/** MariaDB/MySQL: the store reads pages after a marker through the created index (finding 1). */
+export const FORCE_CREATED_INDEX = ' FORCE INDEX (instance_actions_instance_created_idx)'
 
 /** What the statements are explained with. */
 export interface ExplainContext {
@@ -100,14 +109,12 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
       params: [ctx.hotUuid, sample.requestId],
     },
   ]
-  const after = 'instance_uuid = ? AND created_at <= ? AND (created_at < ? OR (created_at = ? AND id < ?))'
-  // MariaDB/MySQL: the store reads these pages through the created index (docs/storage.md).
-  const hint = ctx.backend === 'mysql' ? ' FORCE INDEX (instance_actions_instance_created_idx)' : ''
+  const hint = ctx.backend === 'mysql' ? FORCE_CREATED_INDEX : ''
   for (const m of ctx.markers) {
     const r = await markerRow(m.requestId)
     list.push({
       title: `R7 list after a marker at depth ${m.depth.toLocaleString('en-US')}: listActions`,
-      sql: `SELECT * FROM instance_actions${hint} WHERE ${after} ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
+      sql: `SELECT * FROM instance_actions${hint} WHERE ${AFTER_MARKER} ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
       params: [ctx.hotUuid, r.created_at, r.created_at, r.created_at, r.id],
     })
   }
@@ -126,7 +133,7 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
       const r = await markerRow(m.requestId)
       list.push({
         title: `R7-unhinted list after a marker at depth ${m.depth.toLocaleString('en-US')} without FORCE INDEX (before this hint)`,
-        sql: `SELECT * FROM instance_actions WHERE ${after} ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
+        sql: `SELECT * FROM instance_actions WHERE ${AFTER_MARKER} ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
         params: [ctx.hotUuid, r.created_at, r.created_at, r.created_at, r.id],
       })
     }
@@ -146,7 +153,7 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
       ? [
           {
             title: 'R8/R9-count SQLite: the bounded count that chooses the plan of a window (docs/storage.md finding 2)',
-            sql: 'SELECT count(*) AS n FROM (SELECT 1 FROM instance_actions WHERE instance_uuid = ? AND updated_at >= ? LIMIT 2000)',
+            sql: `SELECT count(*) AS n FROM (SELECT 1 FROM instance_actions WHERE instance_uuid = ? AND updated_at >= ? LIMIT ${WINDOW_WALK_THRESHOLD})`,
             params: [ctx.hotUuid, ctx.window.since],
           },
           {

@@ -43,7 +43,7 @@ import type { StoreWrite } from '../src/store/action-store.js'
 import { WINDOW_WALK_THRESHOLD, type KyselyActionStore } from '../src/store/kysely-action-store.js'
 import { openStore } from '../src/store/open-store.js'
 import { percentile } from './load.js'
-import { explainAll } from './scale-explain.js'
+import { AFTER_MARKER, explainAll, FORCE_CREATED_INDEX } from './scale-explain.js'
 import {
   ACTION_ROW_COLUMNS,
   actionOps,
@@ -308,14 +308,8 @@ async function timeRuns(fn: (i: number) => Promise<unknown>): Promise<number[]> 
 // The raw floor: exactly the statements ActionTrail's store sends, written by hand.
 const SELECT_ACTION = 'SELECT * FROM instance_actions WHERE instance_uuid = ? AND request_id = ? ORDER BY created_at DESC, id DESC LIMIT 1'
 const pageSql = (limit: number) => `SELECT * FROM instance_actions WHERE instance_uuid = ? ORDER BY created_at DESC, id DESC LIMIT ${limit}`
-// The keyset predicate with the plain `created_at <= ?` bound (the OR alone is no index range
-// for SQLite or PostgreSQL; docs/storage.md finding 1).
-const AFTER_MARKER = 'instance_uuid = ? AND created_at <= ? AND (created_at < ? OR (created_at = ? AND id < ?))'
 const pageAfterSql = (limit: number, hint = '') =>
   `SELECT * FROM instance_actions${hint} WHERE ${AFTER_MARKER} ORDER BY created_at DESC, id DESC LIMIT ${limit}`
-// On MariaDB/MySQL the store reads pages after a marker through the created index (FORCE INDEX,
-// docs/storage.md finding 1); the floor sends the same statement.
-const FORCE_CREATED_INDEX = ' FORCE INDEX (instance_actions_instance_created_idx)'
 const windowSql = (cond: string) => `SELECT * FROM instance_actions WHERE instance_uuid = ? AND ${cond} ORDER BY created_at DESC, id DESC LIMIT ${API_DEFAULT_LIMIT}`
 const countSql = (cond: string) => `SELECT count(*) AS n FROM (SELECT 1 FROM instance_actions WHERE instance_uuid = ? AND ${cond} LIMIT ${WINDOW_WALK_THRESHOLD})`
 

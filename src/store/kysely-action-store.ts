@@ -4,7 +4,7 @@
  * (connection set-up, session settings, how an inserted id comes back, which failures are
  * transient) lives in the dialect folders.
  */
-import { sql, type Kysely, type KyselyPlugin } from 'kysely'
+import { sql, type Expression, type Kysely, type KyselyPlugin, type SelectQueryBuilder } from 'kysely'
 import { AppError } from '../domain/errors.js'
 import type { ActionEvent, Instance, InstanceAction } from '../domain/instance-action.js'
 import type { Timestamp } from '../domain/timestamp.js'
@@ -57,6 +57,17 @@ export interface DialectParts {
  * sorting every match; below it the range is cheaper.
  */
 export const WINDOW_WALK_THRESHOLD = 2000
+
+/** Restricts a query on actions to the changes-since/-before window, comparing `updatedAt`. */
+function inWindow<O>(
+  q: SelectQueryBuilder<Database, 'instance_actions', O>,
+  query: ActionListQuery,
+  updatedAt: Expression<Timestamp>,
+): SelectQueryBuilder<Database, 'instance_actions', O> {
+  if (query.changesSince) q = q.where(updatedAt, '>=', query.changesSince)
+  if (query.changesBefore) q = q.where(updatedAt, '<=', query.changesBefore)
+  return q
+}
 
 function unwrap<K extends WriteRecord['kind']>(outcome: WriteOutcome | undefined, kind: K): Extract<WriteRecord, { kind: K }> & { created: boolean } {
   if (!outcome) throw new AppError('internal', 'write produced no outcome')
@@ -165,9 +176,7 @@ export class KyselyActionStore implements ActionStore {
     // says many rows match, `+updated_at` (no index for that term) makes it walk the created
     // index newest-first instead and stop after one page.
     const walk = this.#parts.choosesWindowPlan === true && (await this.#windowMatches(instanceUuid, query)) >= WINDOW_WALK_THRESHOLD
-    const updatedAt = walk ? sql<Timestamp>`+updated_at` : sql.ref<Timestamp>('updated_at')
-    if (query.changesSince) q = q.where(updatedAt, '>=', query.changesSince)
-    if (query.changesBefore) q = q.where(updatedAt, '<=', query.changesBefore)
+    q = inWindow(q, query, walk ? sql<Timestamp>`+updated_at` : sql.ref<Timestamp>('updated_at'))
     if (query.marker !== undefined) {
       const m = this.#storable(query.marker) ? await findAction(this.#db, instanceUuid, query.marker) : undefined
       // Nova's text names "None": its lookup result, not the marker, ends up in the message.
@@ -192,11 +201,9 @@ export class KyselyActionStore implements ActionStore {
   /** Actions of the instance in the query's window, counted up to WINDOW_WALK_THRESHOLD (0 without a window). */
   async #windowMatches(instanceUuid: string, query: ActionListQuery): Promise<number> {
     if (!query.changesSince && !query.changesBefore) return 0
-    let inWindow = this.#db.selectFrom('instance_actions').select(sql.lit(1).as('one')).where('instance_uuid', '=', instanceUuid)
-    if (query.changesSince) inWindow = inWindow.where('updated_at', '>=', query.changesSince)
-    if (query.changesBefore) inWindow = inWindow.where('updated_at', '<=', query.changesBefore)
+    const matches = this.#db.selectFrom('instance_actions').select(sql.lit(1).as('one')).where('instance_uuid', '=', instanceUuid)
     const row = await this.#db
-      .selectFrom(inWindow.limit(WINDOW_WALK_THRESHOLD).as('w'))
+      .selectFrom(inWindow(matches, query, sql.ref<Timestamp>('updated_at')).limit(WINDOW_WALK_THRESHOLD).as('w'))
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow()
     return Number(row.n)

@@ -15,20 +15,20 @@ export class BoundedActionIdCache implements ActionIdCache {
   }
 
   set(instanceUuid: string, requestId: string, id: number): void {
+    this.#setKey(`${instanceUuid}\n${requestId}`, id)
+  }
+
+  /** Remembers everything `other` remembers (oldest first, so `other`'s newest stay longest). */
+  absorb(other: BoundedActionIdCache): void {
+    for (const [key, id] of other.#map) this.#setKey(key, id)
+  }
+
+  #setKey(key: string, id: number): void {
     if (this.#map.size >= this.#capacity) {
       const oldest = this.#map.keys().next()
       if (!oldest.done) this.#map.delete(oldest.value)
     }
-    this.#map.set(`${instanceUuid}\n${requestId}`, id)
-  }
-
-  /** Every remembered (instance, request id, action id), oldest first. */
-  *entries(): IterableIterator<[string, string, number]> {
-    for (const [key, id] of this.#map) {
-      // Instance uuids never contain a newline, so the first one separates the two parts.
-      const cut = key.indexOf('\n')
-      yield [key.slice(0, cut), key.slice(cut + 1), id]
-    }
+    this.#map.set(key, id)
   }
 
   /** Forgets everything: after a rollback, cached ids may name rows that were never committed. */

@@ -80,7 +80,7 @@ class TransactionActionIds implements ActionIdCache {
 
   /** After commit: the ids name committed rows, which every later transaction may use. */
   publish(): void {
-    for (const [instanceUuid, requestId, id] of this.#own.entries()) this.#shared.set(instanceUuid, requestId, id)
+    this.#shared.absorb(this.#own)
   }
 }
 
