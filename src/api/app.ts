@@ -1,34 +1,23 @@
 /**
- * buildApp(deps): the HTTP application, assembled explicitly in one place — request ids, auth,
- * microversion negotiation, routes, then the error and not-found handlers. It never listens, so
- * tests drive it with `app.inject`. Errors are answered in Nova's fault format, except under /v1
- * (ActionTrail's write API), which has its own (see errors.ts).
+ * buildApp(deps): the HTTP application, assembled explicitly in one place — infrastructure plugins
+ * (request ids, authentication, the response log), then the two API surfaces, each an
+ * encapsulated plugin with its own error format: the Nova-compatible compute surface at the root
+ * (`compute/`) and ActionTrail's own API under `/v1` (`v1/`). It never listens, so tests drive it
+ * with `app.inject`.
  */
-import { randomUUID } from 'node:crypto'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Authenticator } from '../auth/principal.js'
 import type { ActionService } from '../domain/action-service.js'
-import { isAppError } from '../domain/errors.js'
 import { systemClock, type Clock } from '../domain/timestamp.js'
-import {
-  appErrorAnswer,
-  clientErrorAnswer,
-  FAULT_CONTENT_TYPE,
-  faultBody,
-  INTERNAL_ANSWER,
-  isV1Path,
-  V1_CONTENT_TYPE,
-  v1ErrorBody,
-  type ErrorAnswer,
-} from './errors.js'
-import { formatVersion, negotiateVersion, UnsupportedVersionError, type ApiVersion } from './microversion.js'
-import { isPublicPath } from './request-state.js'
-import { instanceActionRoutes } from './routes/instance-actions.js'
-import { serverRoutes } from './routes/servers.js'
-import { v1Routes } from './routes/v1/index.js'
-import { versionRoutes } from './routes/versions.js'
+import { computeSurface } from './compute/index.js'
+import { authenticationPlugin } from './plugins/authentication.js'
+import { healthRoutes } from './plugins/health.js'
+import { generateRequestId, requestIdPlugin } from './plugins/request-id.js'
+import { responseLogPlugin } from './plugins/response-log.js'
+import { routerErrorHandler } from './router-errors.js'
 import type { IdempotencyStore } from './v1/idempotency.js'
+import { V1_PREFIX, v1Surface } from './v1/index.js'
 
 /** Everything the application needs, built by the caller. */
 export interface AppDeps {
@@ -39,132 +28,45 @@ export interface AppDeps {
   idempotency: IdempotencyStore
   /** Source of "now" for idempotency expiry; the system clock unless a test moves time. */
   clock?: Clock
+  /** The readiness probe of `/healthz`; by default a trivial store read through the service. */
+  healthProbe?: () => Promise<unknown>
 }
 
-function setVersionHeaders(reply: FastifyReply, version: ApiVersion): void {
-  const text = formatVersion(version)
-  reply.header('OpenStack-API-Version', `compute ${text}`)
-  reply.header('X-OpenStack-Nova-API-Version', text)
-  reply.header('Vary', 'OpenStack-API-Version, X-OpenStack-Nova-API-Version')
-}
-
-function pathOf(request: FastifyRequest): string {
-  return request.url.split('?')[0] ?? '/'
-}
-
-/** Sends an error in the format of the request's API: ActionTrail's under /v1, Nova's elsewhere. */
-function sendError(request: FastifyRequest, reply: FastifyReply, answer: ErrorAnswer): FastifyReply {
-  if (isV1Path(pathOf(request))) return reply.code(answer.status).type(V1_CONTENT_TYPE).send(v1ErrorBody(answer))
-  return reply.code(answer.status).type(FAULT_CONTENT_TYPE).send(faultBody(answer.status, answer.message))
-}
-
-function setRequestIdHeaders(request: FastifyRequest, reply: FastifyReply): void {
-  reply.header('x-openstack-request-id', request.id)
-  reply.header('x-compute-request-id', request.id)
-}
-
-/** Sets `request.principal`, or answers 401 and returns false. Public paths need no token. */
-async function authenticate(authenticator: Authenticator, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
-  if (isPublicPath(pathOf(request))) return true
-  const token = request.headers['x-auth-token']
-  const principal = typeof token === 'string' && token.length > 0 ? await authenticator.authenticate(token) : undefined
-  if (!principal) {
-    reply.header('WWW-Authenticate', `Keystone uri="${request.protocol}://${request.host}/"`)
-    sendError(request, reply, { status: 401, code: 'unauthorized', message: 'The request you have made requires authentication.' })
-    return false
-  }
-  request.principal = principal
-  return true
-}
-
-/** Negotiates the microversion of a /v2.1 API request and echoes it; throws 400 / 406 AppErrors. */
-function negotiate(request: FastifyRequest, reply: FastifyReply): void {
-  const path = pathOf(request)
-  if (isPublicPath(path) || !path.startsWith('/v2.1/')) return
-  try {
-    request.apiVersion = negotiateVersion(request.headers)
-  } catch (err) {
-    if (err instanceof UnsupportedVersionError) setVersionHeaders(reply, err.requested)
-    throw err
-  }
-  setVersionHeaders(reply, request.apiVersion)
-}
+// A well-formed UUID that no instance has: looking it up is the cheapest real store query.
+const PROBE_UUID = '00000000-0000-4000-8000-000000000000'
 
 /** Builds the ActionTrail HTTP application. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const clock = deps.clock ?? systemClock()
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    // Our own onResponse line logs the route template, never the raw URL with its ids.
+    // responseLogPlugin logs the route template, never the raw URL with its ids.
     logController: new LogController({ disableRequestLogging: true }),
-    genReqId: () => `req-${randomUUID()}`,
+    genReqId: generateRequestId,
     routerOptions: { maxParamLength: 1024 },
     return503OnClosing: true,
-    // The router rejects an undecodable path (`%zz`) or an over-long segment before any hook or the
-    // error handler runs; answer those in the API's error format too, after the same auth check.
-    frameworkErrors: (err, request, reply) => {
-      setRequestIdHeaders(request, reply)
-      authenticate(deps.authenticator, request, reply)
-        .then((ok) => {
-          if (!ok) return
-          try {
-            negotiate(request, reply)
-          } catch (versionErr) {
-            if (isAppError(versionErr)) return sendError(request, reply, appErrorAnswer(versionErr))
-            throw versionErr
-          }
-          // An over-long segment cannot be an id Nova knows: its router would find no such resource.
-          if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-            return sendError(request, reply, { status: 404, code: 'not_found', message: 'The resource could not be found.' })
-          }
-          return sendError(request, reply, { status: 400, code: 'invalid_input', message: 'Malformed request URL.' })
-        })
-        .catch((unexpected: unknown) => {
-          request.log.error({ err: unexpected }, 'unexpected error')
-          if (!reply.sent) sendError(request, reply, INTERNAL_ANSWER)
-        })
-    },
+    // The router rejects an undecodable path (`%zz`) or an over-long segment before any hook or
+    // error handler runs; those are answered in the surface's format too.
+    frameworkErrors: routerErrorHandler(deps.authenticator),
   })
 
-  app.addHook('onRequest', async (request, reply) => {
-    setRequestIdHeaders(request, reply)
+  // Answers are serialized with JSON.stringify, not from the response schemas: Nova's key order
+  // and shapes vary by microversion and must come out exactly as the views build them. The schemas
+  // document the answers, and the API suites check every answer against them.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data))
+
+  await app.register(requestIdPlugin)
+  await app.register(authenticationPlugin, { authenticator: deps.authenticator })
+  await app.register(responseLogPlugin)
+
+  await app.register(healthRoutes, {
+    probe: deps.healthProbe ?? (() => deps.service.getInstance(PROBE_UUID)),
   })
-
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!(await authenticate(deps.authenticator, request, reply))) return reply
-    negotiate(request, reply)
+  await app.register(computeSurface, { service: deps.service })
+  await app.register(v1Surface, {
+    prefix: V1_PREFIX,
+    service: deps.service,
+    idempotency: deps.idempotency,
+    clock: deps.clock ?? systemClock(),
   })
-
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
-      'request completed',
-    )
-  })
-
-  app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, { status: 404, code: 'not_found', message: 'The resource could not be found.' }),
-  )
-
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (isAppError(err)) {
-      const answer = appErrorAnswer(err)
-      if (answer.status >= 500) request.log.error({ err }, 'request failed')
-      return sendError(request, reply, answer)
-    }
-    // Fastify's own client errors (bad JSON, body too large, wrong media type, schema validation)
-    // keep their 4xx status and message.
-    const client = clientErrorAnswer(err)
-    if (client) return sendError(request, reply, client)
-    request.log.error({ err }, 'unexpected error')
-    return sendError(request, reply, INTERNAL_ANSWER)
-  })
-
-  // Routes come after the handlers so that their encapsulated contexts inherit them.
-  await app.register(versionRoutes)
-  await app.register(serverRoutes(deps.service))
-  await app.register(instanceActionRoutes(deps.service))
-  await app.register(v1Routes({ service: deps.service, idempotency: deps.idempotency, clock }), { prefix: '/v1' })
-
   return app
 }

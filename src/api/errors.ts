@@ -1,10 +1,11 @@
 /**
- * The one place where failures become HTTP: AppError codes → status, and status → either Nova's
- * fault body `{"<faultName>": {"code", "message"}}` (spec 4.9, every path but /v1) or ActionTrail's
- * own `{"error": {"status", "code", "message"}}` (the /v1 write API). 5xx messages are never
- * returned.
+ * The one place where failures become HTTP answers: AppError codes → status, framework client
+ * errors → status and code, anything else → a 500 whose cause is logged, never shown. Each API
+ * surface renders an ErrorAnswer in its own body format (compute/faults.ts, v1/error-body.ts) and
+ * installs its handlers with `installErrorFormat`.
  */
-import type { AppError, ErrorCode } from '../domain/errors.js'
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply } from 'fastify'
+import { isAppError, type AppError, type ErrorCode } from '../domain/errors.js'
 
 /** HTTP status for each error code. */
 export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
@@ -26,36 +27,11 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   internal: 500,
 }
 
-const FAULT_NAMES: Readonly<Record<number, string>> = {
-  400: 'badRequest',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'itemNotFound',
-  405: 'badMethod',
-  409: 'conflictingRequest',
-  413: 'overLimit',
-  415: 'badMediaType',
-  429: 'overLimit',
-  501: 'notImplemented',
-  503: 'serviceUnavailable',
-}
-
 /** The text returned for any unexpected failure; the cause goes to the (redacted) log only. */
 export const UNEXPECTED_ERROR_MESSAGE = 'Unexpected API Error. Please contact the administrator'
 
 /** The text returned when the store is unavailable (503). */
 export const SERVICE_UNAVAILABLE_MESSAGE = 'The service is unavailable.'
-
-/** Nova's fault body for a status and message. */
-export function faultBody(status: number, message: string): Record<string, { code: number; message: string }> {
-  return { [FAULT_NAMES[status] ?? 'computeFault']: { code: status, message } }
-}
-
-/** Content type of fault responses, as Nova sends it. */
-export const FAULT_CONTENT_TYPE = 'application/json; charset=UTF-8'
-
-/** Content type of every /v1 response, errors included. */
-export const V1_CONTENT_TYPE = 'application/json; charset=utf-8'
 
 /**
  * A failure as the API reports it: HTTP status, a stable machine-readable code (an ErrorCode, or
@@ -65,16 +41,6 @@ export interface ErrorAnswer {
   status: number
   code: string
   message: string
-}
-
-/** The /v1 error body: `{"error": {"status", "code", "message"}}`. */
-export function v1ErrorBody(answer: ErrorAnswer): { error: ErrorAnswer } {
-  return { error: { status: answer.status, code: answer.code, message: answer.message } }
-}
-
-/** True for a path of the /v1 write API, which answers errors in ActionTrail's own format. */
-export function isV1Path(path: string): boolean {
-  return path === '/v1' || path.startsWith('/v1/')
 }
 
 /** The answer for an AppError; the message of a 5xx is replaced, since it may describe internals. */
@@ -123,4 +89,34 @@ export function clientErrorAnswer(err: { statusCode?: number; code?: string; mes
     // A rarer framework error keeps a code derived from its own (FST_ERR_FOO_BAR → foo_bar).
     (err.code ? err.code.replace(/^FST_ERR_/, '').toLowerCase() : 'client_error')
   return { status, code, message: err.message }
+}
+
+/** The answer for an unknown path or method. */
+export const NOT_FOUND_ANSWER: Readonly<ErrorAnswer> = { status: 404, code: 'not_found', message: 'The resource could not be found.' }
+
+/** The answer for any thrown value: typed errors keep their code, the rest is a logged 500. */
+export function answerFor(err: unknown, log: FastifyBaseLogger): ErrorAnswer {
+  if (isAppError(err)) {
+    const answer = appErrorAnswer(err)
+    if (answer.status >= 500) log.error({ err }, 'request failed')
+    return answer
+  }
+  // Fastify's own client errors (bad JSON, body too large, wrong media type, schema validation)
+  // keep their 4xx status and message.
+  const client = clientErrorAnswer(err as FastifyError)
+  if (client) return client
+  log.error({ err }, 'unexpected error')
+  return INTERNAL_ANSWER
+}
+
+/** Renders an answer in one surface's body format. */
+export type ErrorRenderer = (reply: FastifyReply, answer: ErrorAnswer) => FastifyReply
+
+/**
+ * Makes every error and unknown path of this encapsulated scope answer in `render`'s format: the
+ * surface's error handler and not-found handler.
+ */
+export function installErrorFormat(app: FastifyInstance, render: ErrorRenderer): void {
+  app.setErrorHandler((err, request, reply) => render(reply, answerFor(err, request.log)))
+  app.setNotFoundHandler((_request, reply) => render(reply, NOT_FOUND_ANSWER))
 }

@@ -2,31 +2,17 @@
  * Running write operations through ActionService.apply and turning outcomes into HTTP statuses,
  * the same way for a single endpoint and for each operation of a batch.
  */
-import type { FastifyBaseLogger, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify'
+import type { FastifyBaseLogger, FastifyReply } from 'fastify'
 import type { ActionService } from '../../domain/action-service.js'
 import { AppError, isAppError } from '../../domain/errors.js'
 import type { WriteOperation, WriteOpName, WriteOutcome } from '../../domain/write-operation.js'
-import { appErrorAnswer, INTERNAL_ANSWER, type ErrorAnswer } from '../errors.js'
-import type { RouteDoc } from './openapi-doc.js'
-import {
-  bodySchema,
-  endpointFields,
-  OP_SPECS,
-  paramsSchema,
-  SINGLE_BODY_LIMIT,
-  toWriteOperation,
-  type ParsedOperation,
-} from './schemas.js'
+import { appErrorAnswer, INTERNAL_ANSWER } from '../errors.js'
+import type { BatchResult } from './responses.js'
+import { toWriteOperation, type BatchOperation, type ParsedOperation } from './schemas.js'
 import { recordBody } from './views.js'
 
 /** Operations per ActionService.apply call (one store transaction) in a batch. */
 export const BATCH_CHUNK_SIZE = 5000
-
-/** What became of one batch operation: the status its single endpoint would have answered. */
-export interface BatchResult {
-  status: number
-  error?: ErrorAnswer
-}
 
 /** 201 when the write created its record, 200 when the record existed (retry, update, finish). */
 export function successStatus(created: boolean): number {
@@ -42,25 +28,12 @@ export async function applyOne(service: ActionService, operation: WriteOperation
 }
 
 /**
- * Route options of an operation's single endpoint: its body limit, its path and body schemas (an
- * operation without body fields, the delete, takes no body schema) and its documentation.
+ * Answers a single endpoint: its URL fields and body as one batch-style operation, applied alone.
+ * (The schemas have checked both, so the operation is well-formed.)
  */
-export function endpointOptions(op: WriteOpName, openapi: RouteDoc): RouteShorthandOptions {
-  const hasBody = Object.keys(OP_SPECS[op].properties).length > 0
-  return {
-    bodyLimit: SINGLE_BODY_LIMIT,
-    schema: hasBody ? { params: paramsSchema(op), body: bodySchema(op) } : { params: paramsSchema(op) },
-    config: { openapi },
-  }
-}
-
-/** The handler of an operation's single endpoint: path and body → one write → the record's view. */
-export function endpointHandler(service: ActionService, op: WriteOpName) {
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const fields = endpointFields(op, request.params as Record<string, string>, request.body)
-    const { status, body } = await applyOne(service, toWriteOperation(op, fields))
-    return reply.code(status).send(body)
-  }
+export async function sendWrite(service: ActionService, reply: FastifyReply, operation: BatchOperation): Promise<FastifyReply> {
+  const { status, body } = await applyOne(service, toWriteOperation(operation))
+  return reply.code(status).send(body)
 }
 
 function resultOf(outcome: WriteOutcome): BatchResult {

@@ -11,8 +11,8 @@ import type { Principal } from '../../auth/principal.js'
 import { AppError } from '../../domain/errors.js'
 import { fromEpochMicros, toEpochMicros, type Clock } from '../../domain/timestamp.js'
 import type { ActionStore } from '../../store/action-store.js'
-import { principalOf } from '../compute-request.js'
-import { V1_CONTENT_TYPE } from '../errors.js'
+import { principalOf } from '../plugins/authentication.js'
+import { V1_CONTENT_TYPE } from './error-body.js'
 
 /** The part of the store that remembers answers. */
 export type IdempotencyStore = Pick<ActionStore, 'getIdempotency' | 'putIdempotency' | 'purgeIdempotency'>
@@ -34,22 +34,14 @@ const VALID_KEY = /^[\x20-\x7e]{1,255}$/
 
 const KEYED_METHODS = new Set(['POST', 'PUT', 'DELETE'])
 
-interface IdempotencyState {
+/** Idempotency-Key bookkeeping of one request. */
+export interface IdempotencyState {
   keyHash: string
   /** Set once the body is read (preValidation). */
   requestHash?: string
   /** False for a replay, a refusal or an incomplete answer: nothing to remember. */
   remember: boolean
   release: () => void
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The raw request body text, as the /v1 content-type parsers read it. */
-    rawBody?: string
-    /** Idempotency-Key bookkeeping of a /v1 write. */
-    idempotency?: IdempotencyState
-  }
 }
 
 function sha256(text: string): string {

@@ -1,16 +1,14 @@
 /**
- * The field rules of the write API, defined once. The single endpoints' path and body schemas, the
- * batch operations' schemas and the OpenAPI document are all built from the same objects, so a
- * field is checked the same way wherever it arrives. The schemas check shape only (types, lengths,
- * no unknown fields); the ActionService still validates meaning (UUIDs, printable names, times).
+ * The field rules of the write API, written once with TypeBox. The single endpoints' path and body
+ * schemas, the batch operations' schemas, the handlers' input types and the OpenAPI document all
+ * come from the same objects, so a field is checked the same way wherever it arrives. The schemas
+ * check shape only (types, lengths, no unknown fields); the ActionService still validates meaning
+ * (UUIDs, printable names, times).
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
-import type { EventResult } from '../../domain/instance-action.js'
+import { Type, type Static, type TObject, type TProperties } from 'typebox'
 import { MAX_NAME_LENGTH } from '../../domain/validation.js'
 import { WRITE_OPS, type WriteOpName, type WriteOperation } from '../../domain/write-operation.js'
-
-/** A JSON Schema object (draft 2020-12 / OpenAPI 3.1 compatible subset). */
-export type JsonSchema = Record<string, unknown>
 
 /** Body limit of the single endpoints, in bytes. */
 export const SINGLE_BODY_LIMIT = 1024 * 1024
@@ -27,143 +25,130 @@ export const MAX_RAW_TRACEBACK_LENGTH = 1024 * 1024
 // Longer than any ISO 8601 form parseTimestamp accepts, so a bound that never rejects a valid time.
 const MAX_TIME_LENGTH = 64
 
-function name(description: string): JsonSchema {
-  return { type: 'string', minLength: 1, maxLength: MAX_NAME_LENGTH, description }
+const closed = { additionalProperties: false } as const
+
+function name(description: string) {
+  return Type.String({ minLength: 1, maxLength: MAX_NAME_LENGTH, description })
 }
 
-function nullableName(description: string): JsonSchema {
-  return { type: ['string', 'null'], minLength: 1, maxLength: MAX_NAME_LENGTH, description }
+// `type: ['string', 'null']` rather than TypeBox's anyOf: Ajv then reports one plain message
+// ("must be string,null") instead of one per branch, as the API always has.
+function nullable(schema: Record<string, unknown>, description: string) {
+  return Type.Unsafe<string | null>({ ...schema, type: ['string', 'null'], description })
 }
 
-function time(description: string): JsonSchema {
-  return {
-    type: 'string',
+function nullableName(description: string) {
+  return nullable({ minLength: 1, maxLength: MAX_NAME_LENGTH }, description)
+}
+
+function time(description: string) {
+  return Type.String({
     minLength: 1,
     maxLength: MAX_TIME_LENGTH,
     description: `${description} ISO 8601, up to microsecond precision; UTC when no zone is given. Defaults to now.`,
     examples: ['2026-01-31T12:34:56.123456Z'],
-  }
+  })
 }
 
-/** The fields a single endpoint takes from its URL path (a batch operation carries them inline). */
-export type PathField = 'instance_uuid' | 'request_id' | 'event'
+const INSTANCE_UUID = Type.String({
+  minLength: 1,
+  maxLength: 36,
+  description: 'The instance UUID (hyphenated or 32 hex digits).',
+})
+const REQUEST_ID = name('The request id of the action (e.g. `req-…`).')
+const EVENT = name('The event name (e.g. `compute_reboot_instance`).')
 
-/** Rules of the path fields, by field name. */
-export const PATH_FIELDS: Readonly<Record<PathField, JsonSchema>> = {
-  instance_uuid: {
-    type: 'string',
-    minLength: 1,
-    maxLength: 36,
-    description: 'The instance UUID (hyphenated or 32 hex digits).',
+/** Path parameters of `/instances/{uuid}`. */
+export const InstanceParams = Type.Object({ uuid: INSTANCE_UUID })
+/** Path parameters of `/instances/{uuid}/actions/{request_id}/…`. */
+export const ActionParams = Type.Object({ uuid: INSTANCE_UUID, request_id: REQUEST_ID })
+/** Path parameters of `/instances/{uuid}/actions/{request_id}/events/{event}/…`. */
+export const EventParams = Type.Object({ uuid: INSTANCE_UUID, request_id: REQUEST_ID, event: EVENT })
+
+/** Body of `PUT /instances/{uuid}`. */
+export const InstancePutBody = Type.Object(
+  {
+    name: name('Display name of the instance.'),
+    project_id: name('Project that owns the instance.'),
+    user_id: name('User that owns the instance.'),
   },
-  request_id: name('The request id of the action (e.g. `req-…`).'),
-  event: name('The event name (e.g. `compute_reboot_instance`).'),
-}
+  closed,
+)
 
-/** The URL parameter that carries each path field (the contract's `/instances/{uuid}`). */
-export const PATH_PARAM: Readonly<Record<PathField, string>> = {
-  instance_uuid: 'uuid',
-  request_id: 'request_id',
-  event: 'event',
-}
-
-/** The body fields of one write operation. */
-export interface OpSpec {
-  /** Path fields, in URL order. */
-  readonly path: readonly PathField[]
-  /** Body fields and their rules. */
-  readonly properties: Readonly<Record<string, JsonSchema>>
-  /** Body fields that must be present. */
-  readonly required: readonly string[]
-}
-
-/** Every write operation's fields: the one definition the endpoints and the batch share. */
-export const OP_SPECS: Readonly<Record<WriteOpName, OpSpec>> = {
-  instance_put: {
-    path: ['instance_uuid'],
-    properties: {
-      name: name('Display name of the instance.'),
-      project_id: name('Project that owns the instance.'),
-      user_id: name('User that owns the instance.'),
-    },
-    required: ['name', 'project_id', 'user_id'],
+/** Body of `POST /instances/{uuid}/actions`. */
+export const ActionStartBody = Type.Object(
+  {
+    action: name('The action name (e.g. `reboot`).'),
+    request_id: name('The request id of the API request that started the action.'),
+    user_id: nullableName('User who started the action; null for periodic tasks.'),
+    project_id: nullableName('Project of that user; null for periodic tasks.'),
+    start_time: Type.Optional(time('When the action started.')),
   },
-  instance_delete: { path: ['instance_uuid'], properties: {}, required: [] },
-  action_start: {
-    path: ['instance_uuid'],
-    properties: {
-      action: name('The action name (e.g. `reboot`).'),
-      request_id: name('The request id of the API request that started the action.'),
-      user_id: nullableName('User who started the action; null for periodic tasks.'),
-      project_id: nullableName('Project of that user; null for periodic tasks.'),
-      start_time: time('When the action started.'),
-    },
-    required: ['action', 'request_id', 'user_id', 'project_id'],
+  closed,
+)
+
+/** Body of `POST …/actions/{request_id}/finish` (may be left out). */
+export const ActionFinishBody = Type.Object({ finish_time: Type.Optional(time('When the action finished.')) }, closed)
+
+/** Body of `POST …/actions/{request_id}/events`. */
+export const EventStartBody = Type.Object(
+  {
+    event: EVENT,
+    host: Type.Optional(nullableName('The service host that runs the event.')),
+    start_time: Type.Optional(time('When the event started; a retry with the same event and start_time is a no-op.')),
   },
-  action_finish: {
-    path: ['instance_uuid', 'request_id'],
-    properties: { finish_time: time('When the action finished.') },
-    required: [],
+  closed,
+)
+
+/** Body of `POST …/events/{event}/finish`. */
+export const EventFinishBody = Type.Object(
+  {
+    result: Type.Unsafe<'Success' | 'Error'>({ type: 'string', enum: ['Success', 'Error'], description: 'The outcome of the event.' }),
+    finish_time: Type.Optional(time('When the event finished.')),
+    details: Type.Optional(
+      nullable(
+        { maxLength: MAX_RAW_DETAILS_LENGTH },
+        'Public fault message (result Error only); secrets masked, cut to 255 UTF-8 bytes.',
+      ),
+    ),
+    traceback: Type.Optional(
+      nullable(
+        { maxLength: MAX_RAW_TRACEBACK_LENGTH },
+        'Stack frames of the failure (result Error only); sanitized before it is stored.',
+      ),
+    ),
   },
-  event_start: {
-    path: ['instance_uuid', 'request_id'],
-    properties: {
-      event: name('The event name (e.g. `compute_reboot_instance`).'),
-      host: nullableName('The service host that runs the event.'),
-      start_time: time('When the event started; a retry with the same event and start_time is a no-op.'),
-    },
-    required: ['event'],
-  },
-  event_finish: {
-    path: ['instance_uuid', 'request_id', 'event'],
-    properties: {
-      result: { type: 'string', enum: ['Success', 'Error'], description: 'The outcome of the event.' },
-      finish_time: time('When the event finished.'),
-      details: {
-        type: ['string', 'null'],
-        maxLength: MAX_RAW_DETAILS_LENGTH,
-        description: 'Public fault message (result Error only); secrets masked, cut to 255 UTF-8 bytes.',
-      },
-      traceback: {
-        type: ['string', 'null'],
-        maxLength: MAX_RAW_TRACEBACK_LENGTH,
-        description: 'Stack frames of the failure (result Error only); sanitized before it is stored.',
-      },
-    },
-    required: ['result'],
-  },
+  closed,
+)
+
+const INSTANCE_PATH = { instance_uuid: INSTANCE_UUID }
+const ACTION_PATH = { ...INSTANCE_PATH, request_id: REQUEST_ID }
+const EVENT_PATH = { ...ACTION_PATH, event: EVENT }
+
+function batchOperation<Op extends WriteOpName, P extends TProperties>(op: Op, properties: P) {
+  return Type.Object({ op: Type.Literal(op), ...properties }, { ...closed, title: op })
 }
 
-/** The body schema of an operation's single endpoint. */
-export function bodySchema(op: WriteOpName): JsonSchema {
-  const spec = OP_SPECS[op]
-  return { type: 'object', additionalProperties: false, properties: spec.properties, required: [...spec.required] }
-}
+/**
+ * The schema of each operation in a batch: `op`, its URL fields (named as here) and its body
+ * fields, nothing else.
+ */
+export const BATCH_OPERATIONS = {
+  instance_put: batchOperation('instance_put', { ...INSTANCE_PATH, ...InstancePutBody.properties }),
+  instance_delete: batchOperation('instance_delete', INSTANCE_PATH),
+  action_start: batchOperation('action_start', { ...INSTANCE_PATH, ...ActionStartBody.properties }),
+  action_finish: batchOperation('action_finish', { ...ACTION_PATH, ...ActionFinishBody.properties }),
+  event_start: batchOperation('event_start', { ...ACTION_PATH, ...EventStartBody.properties }),
+  event_finish: batchOperation('event_finish', { ...EVENT_PATH, ...EventFinishBody.properties }),
+} satisfies Record<WriteOpName, TObject>
 
-/** The path-parameter schema of an operation's single endpoint. */
-export function paramsSchema(op: WriteOpName): JsonSchema {
-  const path = OP_SPECS[op].path
-  return {
-    type: 'object',
-    properties: Object.fromEntries(path.map((f) => [PATH_PARAM[f], PATH_FIELDS[f]])),
-    required: path.map((f) => PATH_PARAM[f]),
-  }
-}
+/** One operation of a batch, after validation. */
+export type BatchOperation = { [Op in WriteOpName]: Static<(typeof BATCH_OPERATIONS)[Op]> }[WriteOpName]
 
-/** The schema of an operation in a batch: `op`, its path fields and its body fields, nothing else. */
-export function batchOperationSchema(op: WriteOpName): JsonSchema {
-  const spec = OP_SPECS[op]
-  return {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      op: { const: op },
-      ...Object.fromEntries(spec.path.map((f) => [f, PATH_FIELDS[f]])),
-      ...spec.properties,
-    },
-    required: ['op', ...spec.path, ...spec.required],
-  }
-}
+/** The batch request, for the document: an array of operations (NDJSON carries one per line). */
+export const BatchRequest = Type.Array(Type.Union(WRITE_OPS.map((op) => BATCH_OPERATIONS[op])), {
+  description: 'Write operations, applied in order.',
+})
 
 /**
  * The validator used for /v1: nothing is coerced, defaulted or silently removed (Fastify's own
@@ -183,14 +168,12 @@ export function formatValidationErrors(errors: readonly ErrorObject[], dataVar: 
   return errors.map((e) => `${dataVar}${e.instancePath} ${e.message ?? 'is invalid'}`).join(', ')
 }
 
-const validateOpName: ValidateFunction = v1Ajv.compile({
-  type: 'object',
-  properties: { op: { type: 'string', enum: [...WRITE_OPS] } },
-  required: ['op'],
-})
+const validateOpName: ValidateFunction = v1Ajv.compile(
+  Type.Object({ op: Type.String({ enum: [...WRITE_OPS] }) }),
+)
 
 const validateOperation = Object.fromEntries(
-  WRITE_OPS.map((op) => [op, v1Ajv.compile(batchOperationSchema(op))]),
+  WRITE_OPS.map((op) => [op, v1Ajv.compile(BATCH_OPERATIONS[op])]),
 ) as Record<WriteOpName, ValidateFunction>
 
 /** A batch item after validation: a write operation, or why it is not one. */
@@ -201,86 +184,55 @@ export function parseOperation(value: unknown): ParsedOperation {
   if (!validateOpName(value)) {
     return { ok: false, message: formatValidationErrors(validateOpName.errors ?? [], 'operation') }
   }
-  const fields = value as Record<string, unknown>
-  const op = fields.op as WriteOpName
-  const validate = validateOperation[op]
-  if (!validate(fields)) return { ok: false, message: formatValidationErrors(validate.errors ?? [], 'operation') }
-  return { ok: true, operation: toWriteOperation(op, fields) }
+  const validate = validateOperation[(value as { op: WriteOpName }).op]
+  if (!validate(value)) return { ok: false, message: formatValidationErrors(validate.errors ?? [], 'operation') }
+  return { ok: true, operation: toWriteOperation(value as BatchOperation) }
 }
 
-function str(value: unknown): string {
-  return value as string
-}
-
-function optStr(value: unknown): string | undefined {
-  return value as string | undefined
-}
-
-function nullable(value: unknown): string | null {
-  return (value as string | null | undefined) ?? null
-}
-
-/**
- * The write operation for schema-checked snake_case fields (`instance_uuid`, `request_id`, … as a
- * batch operation carries them; a single endpoint merges its path parameters into its body).
- */
-export function toWriteOperation(op: WriteOpName, f: Readonly<Record<string, unknown>>): WriteOperation {
-  switch (op) {
+/** The write operation of a validated batch operation (a single endpoint builds one from its URL and body). */
+export function toWriteOperation(f: BatchOperation): WriteOperation {
+  switch (f.op) {
     case 'instance_put':
-      return {
-        op,
-        input: { uuid: str(f.instance_uuid), name: str(f.name), projectId: str(f.project_id), userId: str(f.user_id) },
-      }
+      return { op: f.op, input: { uuid: f.instance_uuid, name: f.name, projectId: f.project_id, userId: f.user_id } }
     case 'instance_delete':
-      return { op, input: { uuid: str(f.instance_uuid) } }
+      return { op: f.op, input: { uuid: f.instance_uuid } }
     case 'action_start':
       return {
-        op,
+        op: f.op,
         input: {
-          instanceUuid: str(f.instance_uuid),
-          action: str(f.action),
-          requestId: str(f.request_id),
-          userId: nullable(f.user_id),
-          projectId: nullable(f.project_id),
-          startTime: optStr(f.start_time),
+          instanceUuid: f.instance_uuid,
+          action: f.action,
+          requestId: f.request_id,
+          userId: f.user_id,
+          projectId: f.project_id,
+          startTime: f.start_time,
         },
       }
     case 'action_finish':
-      return { op, input: { instanceUuid: str(f.instance_uuid), requestId: str(f.request_id), finishTime: optStr(f.finish_time) } }
+      return { op: f.op, input: { instanceUuid: f.instance_uuid, requestId: f.request_id, finishTime: f.finish_time } }
     case 'event_start':
       return {
-        op,
+        op: f.op,
         input: {
-          instanceUuid: str(f.instance_uuid),
-          requestId: str(f.request_id),
-          event: str(f.event),
-          host: nullable(f.host),
-          startTime: optStr(f.start_time),
+          instanceUuid: f.instance_uuid,
+          requestId: f.request_id,
+          event: f.event,
+          host: f.host ?? null,
+          startTime: f.start_time,
         },
       }
     case 'event_finish':
       return {
-        op,
+        op: f.op,
         input: {
-          instanceUuid: str(f.instance_uuid),
-          requestId: str(f.request_id),
-          event: str(f.event),
-          result: f.result as EventResult,
-          finishTime: optStr(f.finish_time),
-          details: nullable(f.details),
-          traceback: nullable(f.traceback),
+          instanceUuid: f.instance_uuid,
+          requestId: f.request_id,
+          event: f.event,
+          result: f.result,
+          finishTime: f.finish_time,
+          details: f.details ?? null,
+          traceback: f.traceback ?? null,
         },
       }
   }
-}
-
-/** The snake_case fields of a single endpoint's request: its path parameters merged into its body. */
-export function endpointFields(
-  op: WriteOpName,
-  params: Readonly<Record<string, string>>,
-  body: unknown,
-): Record<string, unknown> {
-  const fields: Record<string, unknown> = { ...(body !== null && typeof body === 'object' ? body : {}) }
-  for (const f of OP_SPECS[op].path) fields[f] = params[PATH_PARAM[f]]
-  return fields
 }

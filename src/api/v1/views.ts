@@ -3,47 +3,80 @@
  * (writers are services or admins), times in the domain's canonical form. Each view's JSON schema
  * sits next to it for the OpenAPI document.
  */
+import { Type, type Static, type TSchema } from 'typebox'
 import type { ActionEvent, Instance, InstanceAction } from '../../domain/instance-action.js'
 import type { WriteRecord } from '../../domain/write-operation.js'
-import type { JsonSchema } from './schemas.js'
+
+const closed = { additionalProperties: false } as const
+const TIME_FORMAT = 'UTC, `YYYY-MM-DDTHH:MM:SS.ffffff`.'
+const TIME = Type.String({ description: TIME_FORMAT })
+const NULLABLE_TIME = Type.Union([TIME, Type.Null()], { description: TIME_FORMAT })
+const NULLABLE_STRING = Type.Union([Type.String(), Type.Null()])
 
 /** An instance as the write API shows it. */
-export interface InstanceView {
-  uuid: string
-  name: string
-  project_id: string
-  user_id: string
-  created_at: string
-  updated_at: string
-  deleted_at: string | null
-}
+export const InstanceViewSchema = Type.Object(
+  {
+    uuid: Type.String(),
+    name: Type.String(),
+    project_id: Type.String(),
+    user_id: Type.String(),
+    created_at: TIME,
+    updated_at: TIME,
+    deleted_at: NULLABLE_TIME,
+  },
+  { ...closed, title: 'Instance' },
+)
 
 /** An action as the write API shows it. */
-export interface ActionView {
-  instance_uuid: string
-  action: string
-  request_id: string
-  user_id: string | null
-  project_id: string | null
-  start_time: string
-  finish_time: string | null
-  message: string | null
-  created_at: string
-  updated_at: string | null
-}
+export const ActionViewSchema = Type.Object(
+  {
+    instance_uuid: Type.String(),
+    action: Type.String(),
+    request_id: Type.String(),
+    user_id: NULLABLE_STRING,
+    project_id: NULLABLE_STRING,
+    start_time: TIME,
+    finish_time: NULLABLE_TIME,
+    message: Type.Union([Type.String(), Type.Null()], { description: '`Error` once an event of the action failed.' }),
+    created_at: TIME,
+    updated_at: NULLABLE_TIME,
+  },
+  { ...closed, title: 'Action' },
+)
 
 /** An event as the write API shows it (traceback and host included). */
-export interface EventView {
-  event: string
-  start_time: string
-  finish_time: string | null
-  result: string | null
-  traceback: string | null
-  host: string | null
-  details: string | null
-  created_at: string
-  updated_at: string | null
+export const EventViewSchema = Type.Object(
+  {
+    event: Type.String(),
+    start_time: TIME,
+    finish_time: NULLABLE_TIME,
+    result: Type.Union([Type.Literal('Success'), Type.Literal('Error'), Type.Null()]),
+    traceback: NULLABLE_STRING,
+    host: NULLABLE_STRING,
+    details: NULLABLE_STRING,
+    created_at: TIME,
+    updated_at: NULLABLE_TIME,
+  },
+  { ...closed, title: 'Event' },
+)
+
+/** An instance as the write API shows it. */
+export type InstanceView = Static<typeof InstanceViewSchema>
+/** An action as the write API shows it. */
+export type ActionView = Static<typeof ActionViewSchema>
+/** An event as the write API shows it. */
+export type EventView = Static<typeof EventViewSchema>
+
+function wrapped<K extends string, T extends TSchema>(key: K, schema: T) {
+  return Type.Object({ [key]: schema } as { [P in K]: T }, closed)
 }
+
+/** `{"instance": …}`. */
+export const InstanceResponse = wrapped('instance', InstanceViewSchema)
+/** `{"action": …}`. */
+export const ActionResponse = wrapped('action', ActionViewSchema)
+/** `{"event": …}`. */
+export const EventResponse = wrapped('event', EventViewSchema)
 
 /** The view of an instance. */
 export function instanceView(i: Instance): InstanceView {
@@ -100,50 +133,3 @@ export function recordBody(r: WriteRecord): { instance: InstanceView } | { actio
       return { event: eventView(r.event) }
   }
 }
-
-const TIME: JsonSchema = { type: 'string', description: 'UTC, `YYYY-MM-DDTHH:MM:SS.ffffff`.' }
-const NULLABLE_TIME: JsonSchema = { type: ['string', 'null'], description: TIME.description }
-const STRING: JsonSchema = { type: 'string' }
-const NULLABLE_STRING: JsonSchema = { type: ['string', 'null'] }
-
-function objectSchema(properties: Record<string, JsonSchema>): JsonSchema {
-  return { type: 'object', properties, required: Object.keys(properties), additionalProperties: false }
-}
-
-/** JSON schema of InstanceView. */
-export const INSTANCE_VIEW_SCHEMA = objectSchema({
-  uuid: STRING,
-  name: STRING,
-  project_id: STRING,
-  user_id: STRING,
-  created_at: TIME,
-  updated_at: TIME,
-  deleted_at: NULLABLE_TIME,
-})
-
-/** JSON schema of ActionView. */
-export const ACTION_VIEW_SCHEMA = objectSchema({
-  instance_uuid: STRING,
-  action: STRING,
-  request_id: STRING,
-  user_id: NULLABLE_STRING,
-  project_id: NULLABLE_STRING,
-  start_time: TIME,
-  finish_time: NULLABLE_TIME,
-  message: { type: ['string', 'null'], description: '`Error` once an event of the action failed.' },
-  created_at: TIME,
-  updated_at: NULLABLE_TIME,
-})
-
-/** JSON schema of EventView. */
-export const EVENT_VIEW_SCHEMA = objectSchema({
-  event: STRING,
-  start_time: TIME,
-  finish_time: NULLABLE_TIME,
-  result: { type: ['string', 'null'], enum: ['Success', 'Error', null] },
-  traceback: NULLABLE_STRING,
-  host: NULLABLE_STRING,
-  details: NULLABLE_STRING,
-  created_at: TIME,
-  updated_at: NULLABLE_TIME,
-})

@@ -2,7 +2,7 @@
  * Compute API microversions: negotiation from `OpenStack-API-Version` / `X-OpenStack-Nova-API-Version`
  * exactly as Nova does it (spec 4.9), and comparison helpers for the views.
  */
-import { AppError } from '../domain/errors.js'
+import { AppError } from '../../domain/errors.js'
 
 /** A negotiated microversion, e.g. 2.58 → { major: 2, minor: 58 }. */
 export interface ApiVersion {

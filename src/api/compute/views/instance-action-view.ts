@@ -2,9 +2,14 @@
  * What a caller sees of actions and events, by microversion and policy (spec 4.5, 4.6, 4.8).
  * Keys are emitted in the order of Nova's API samples.
  */
-import type { ActionEvent, InstanceAction } from '../../domain/instance-action.js'
-import { hostId } from '../../security/host-id.js'
+import type { ActionEvent, InstanceAction } from '../../../domain/instance-action.js'
+import { hostId } from '../../../security/host-id.js'
 import { atLeast, type ApiVersion } from '../microversion.js'
+import type {
+  NovaInstanceAction,
+  NovaInstanceActionDetail,
+  NovaInstanceActionEvent,
+} from '../schemas/instance-actions.js'
 
 /** What the caller's policy allows in `show`. */
 export interface EventVisibility {
@@ -15,18 +20,30 @@ export interface EventVisibility {
 }
 
 /** One item of `instanceActions` / the body of `instanceAction` without events. */
-export function actionView(a: InstanceAction, v: ApiVersion): Record<string, unknown> {
-  const out: Record<string, unknown> = {
+export function actionView(a: InstanceAction, v: ApiVersion): NovaInstanceAction {
+  // Two literals rather than one object patched afterwards: Nova's key order puts updated_at before
+  // user_id, and this runs for every item of a page.
+  if (atLeast(v, 58)) {
+    return {
+      action: a.action,
+      instance_uuid: a.instanceUuid,
+      message: a.message,
+      project_id: a.projectId,
+      request_id: a.requestId,
+      start_time: a.startTime,
+      updated_at: a.updatedAt,
+      user_id: a.userId,
+    }
+  }
+  return {
     action: a.action,
     instance_uuid: a.instanceUuid,
     message: a.message,
     project_id: a.projectId,
     request_id: a.requestId,
     start_time: a.startTime,
+    user_id: a.userId,
   }
-  if (atLeast(v, 58)) out.updated_at = a.updatedAt
-  out.user_id = a.userId
-  return out
 }
 
 /** One event as shown to this caller. */
@@ -36,8 +53,8 @@ export function eventView(
   instanceProject: string,
   v: ApiVersion,
   visibility: EventVisibility,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = {
+): NovaInstanceActionEvent {
+  const out: NovaInstanceActionEvent = {
     event: e.event,
     start_time: e.startTime,
     finish_time: e.finishTime,
@@ -59,12 +76,13 @@ export function actionWithEventsView(
   instanceProject: string,
   v: ApiVersion,
   visibility: EventVisibility,
-): Record<string, unknown> {
+): NovaInstanceActionDetail {
   const out = actionView(a, v)
   if (visibility.internals || atLeast(v, 51)) {
     const shown = events.map((e) => eventView(e, a, instanceProject, v, visibility))
     // Keep Nova's sample key order: events sorts right after action.
-    return { action: out.action, events: shown, ...out }
+    const { action, ...rest } = out
+    return { action, events: shown, ...rest }
   }
   return out
 }

@@ -2,8 +2,8 @@
  * Validation of the os-instance-actions query string per microversion (Nova's
  * schemas/instance_actions.py), with Nova's exact 400 messages (spec 4.4).
  */
-import { AppError } from '../domain/errors.js'
-import { parseTimestamp, type Timestamp } from '../domain/timestamp.js'
+import { AppError } from '../../domain/errors.js'
+import { parseTimestamp, type Timestamp } from '../../domain/timestamp.js'
 import { atLeast, type ApiVersion } from './microversion.js'
 import { pyListRepr, pyRepr } from './python-repr.js'
 import type { QueryParams } from './query-params.js'

@@ -3,25 +3,23 @@
  * check, and the instance lookup with Nova's tenant isolation (another project's server is 404).
  */
 import type { FastifyRequest } from 'fastify'
-import type { Principal } from '../auth/principal.js'
-import { canSeeInstance } from '../auth/policy.js'
-import type { ActionService } from '../domain/action-service.js'
-import { AppError } from '../domain/errors.js'
-import type { Instance } from '../domain/instance-action.js'
-import { isUuid, normalizeUuid } from '../domain/validation.js'
+import type { Principal } from '../../auth/principal.js'
+import { canSeeInstance } from '../../auth/policy.js'
+import type { ActionService } from '../../domain/action-service.js'
+import { AppError } from '../../domain/errors.js'
+import type { Instance } from '../../domain/instance-action.js'
+import { isUuid, normalizeUuid } from '../../domain/validation.js'
+import '../fastify-augment.js'
+import { principalOf } from '../plugins/authentication.js'
 import { MIN_VERSION, type ApiVersion } from './microversion.js'
-import './request-state.js'
 
 /** Path parameters every compute route may carry. */
 export interface ProjectParams {
   project_id?: string
 }
 
-/** The caller of a protected route (the auth hook guarantees one). */
-export function principalOf(request: FastifyRequest): Principal {
-  if (!request.principal) throw new AppError('unauthorized', 'The request you have made requires authentication.')
-  return request.principal
-}
+/** What the helpers read of a compute request (any route's typed request fits). */
+export type ProjectRequest = Pick<FastifyRequest, 'principal' | 'protocol' | 'host'> & { params: ProjectParams }
 
 /** The negotiated microversion. */
 export function versionOf(request: FastifyRequest): ApiVersion {
@@ -29,7 +27,7 @@ export function versionOf(request: FastifyRequest): ApiVersion {
 }
 
 /** Nova's check that a `/v2.1/{project_id}/…` URL names the caller's own project. */
-export function checkUrlProject(request: FastifyRequest<{ Params: ProjectParams }>): void {
+export function checkUrlProject(request: ProjectRequest): void {
   const urlProject = request.params.project_id
   const principal = principalOf(request)
   if (urlProject !== undefined && urlProject !== principal.projectId) {
@@ -59,7 +57,7 @@ export async function findVisibleInstance(
 }
 
 /** The application URL of the compute API for this request (`…/v2.1[/{project}]`). */
-export function computeBaseUrl(request: FastifyRequest<{ Params: ProjectParams }>): string {
+export function computeBaseUrl(request: ProjectRequest): string {
   const project = request.params.project_id
   return `${request.protocol}://${request.host}/v2.1${project !== undefined ? `/${project}` : ''}`
 }

@@ -1,0 +1,27 @@
+/**
+ * Every addition ActionTrail makes to Fastify's types, in one place: per-request values set by the
+ * hooks, and the route config flags the plugins read.
+ */
+import type { Principal } from '../auth/principal.js'
+import type { ApiVersion } from './compute/microversion.js'
+import type { IdempotencyState } from './v1/idempotency.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller; set by the authentication plugin on every non-public route. */
+    principal?: Principal
+    /** The negotiated compute microversion; set by the compute surface's hook. */
+    apiVersion?: ApiVersion
+    /** The raw request body text, as the /v1 content-type parsers read it (idempotency hash). */
+    rawBody?: string
+    /** Idempotency-Key bookkeeping of a /v1 write. */
+    idempotency?: IdempotencyState
+  }
+
+  interface FastifyContextConfig {
+    /** A route anyone may call: no token is asked for (discovery, health, OpenAPI documents). */
+    public?: boolean
+  }
+}
+
+export {}

@@ -1,0 +1,61 @@
+/**
+ * ActionTrail's own API under `/v1`, one encapsulated plugin: the write routes (the query API and
+ * the stream join them), ActionTrail's error format for every error and unknown path, and the
+ * OpenAPI document at `/v1/openapi.json`.
+ * @module
+ */
+import swagger from '@fastify/swagger'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { OpenAPIV3_1 } from 'openapi-types'
+import type { ActionService } from '../../domain/action-service.js'
+import type { Clock } from '../../domain/timestamp.js'
+import { installErrorFormat } from '../errors.js'
+import { sendV1Error } from './error-body.js'
+import type { IdempotencyStore } from './idempotency.js'
+import { writeRoutes } from './routes/index.js'
+
+/** Where the surface is mounted. */
+export const V1_PREFIX = '/v1'
+
+/** What the /v1 surface needs. */
+export interface V1SurfaceOptions {
+  service: ActionService
+  /** Where the write API remembers answers to requests sent with an Idempotency-Key. */
+  idempotency: IdempotencyStore
+  clock: Clock
+}
+
+const DESCRIPTION =
+  'Records instances, actions and events (the write side of the Nova-compatible /v2.1 ' +
+  'os-instance-actions API). Every write needs an X-Auth-Token with the service or admin role. ' +
+  'Errors are `{"error": {"status", "code", "message"}}`. Writes may carry an Idempotency-Key.'
+
+// Fastify needs a body whenever a route has a body schema, so the generator marks every request
+// body required; the finish endpoints, whose fields are all optional, accept none.
+function markOptionalBodies(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
+  for (const item of Object.values(doc.paths ?? {})) {
+    for (const op of Object.values(item ?? {})) {
+      const body = (op as OpenAPIV3_1.OperationObject | undefined)?.requestBody as OpenAPIV3_1.RequestBodyObject | undefined
+      const schema = body?.content['application/json']?.schema as { required?: string[] } | undefined
+      if (body && schema && (schema.required ?? []).length === 0) body.required = false
+    }
+  }
+  return doc
+}
+
+/** Registers the /v1 surface; mount it with `{ prefix: V1_PREFIX }`. */
+export const v1Surface: FastifyPluginAsyncTypebox<V1SurfaceOptions> = async (app, deps) => {
+  installErrorFormat(app, sendV1Error)
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'ActionTrail API', version: '1', description: DESCRIPTION },
+      components: { securitySchemes: { authToken: { type: 'apiKey', in: 'header', name: 'X-Auth-Token' } } },
+      security: [{ authToken: [] }],
+    },
+    transformObject: (doc) => ('openapiObject' in doc ? markOptionalBodies(doc.openapiObject as OpenAPIV3_1.Document) : doc.swaggerObject),
+  })
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger())
+  // Not `deps` itself: it carries this plugin's own `prefix`, which would apply twice.
+  await app.register(writeRoutes, { service: deps.service, idempotency: deps.idempotency, clock: deps.clock })
+}

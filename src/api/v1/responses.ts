@@ -1,0 +1,72 @@
+/** The /v1 error and batch answers, and the error responses every write documents. */
+import { Type, type Static, type TSchema } from 'typebox'
+
+const closed = { additionalProperties: false } as const
+
+/** `{"error": {"status", "code", "message"}}`. */
+export const V1Error = Type.Object(
+  {
+    error: Type.Object(
+      {
+        status: Type.Integer({ description: 'The HTTP status.' }),
+        code: Type.String({ description: 'Stable error code, e.g. `invalid_input`, `action_not_found`.' }),
+        message: Type.String({ description: 'What went wrong, for humans.' }),
+      },
+      closed,
+    ),
+  },
+  { ...closed, title: 'Error' },
+)
+
+/** What became of one batch operation. */
+export const BatchResultSchema = Type.Object(
+  {
+    status: Type.Integer({ description: "The status the operation's single endpoint would have answered." }),
+    error: Type.Optional(V1Error.properties.error),
+  },
+  { ...closed, title: 'BatchResult' },
+)
+
+/** `{"results": [...]}`, one per operation, in request order. */
+export const BatchResponse = Type.Object({ results: Type.Array(BatchResultSchema) }, closed)
+
+/** What became of one batch operation. */
+export type BatchResult = Static<typeof BatchResultSchema>
+
+// Answers any write can give, whatever its route.
+const COMMON_ERRORS: Readonly<Record<number, string>> = {
+  400: 'Invalid input (`invalid_input`): schema violation, bad time, bad JSON, bad Idempotency-Key.',
+  401: 'No or unknown X-Auth-Token (`unauthorized`).',
+  403: 'The caller has neither the service nor the admin role (`forbidden`).',
+  413: 'Body over the size limit (`payload_too_large`).',
+  415: 'Unsupported Content-Type (`unsupported_media_type`).',
+  422: 'The Idempotency-Key was used for a different request in the last 24 hours (`idempotency_key_reused`).',
+  500: 'Unexpected failure (`internal`); the cause is logged, never shown.',
+  503: 'The store is unavailable (`store_unavailable`); safe to retry.',
+}
+
+/** An error response with its description. */
+export function v1ErrorResponse(description: string) {
+  return Type.Object(V1Error.properties, { ...closed, description })
+}
+
+/** A write route's responses: its own, plus every error any write can answer. */
+export function v1Responses<T extends Record<number, TSchema>>(own: T): T & Record<number, TSchema> {
+  const out: Record<number, TSchema> = { ...own }
+  for (const [status, description] of Object.entries(COMMON_ERRORS)) out[Number(status)] ??= v1ErrorResponse(description)
+  return out as T & Record<number, TSchema>
+}
+
+/** The Idempotency-Key header, documented on every write. */
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      description:
+        'Makes a retry safe: for 24 hours the same caller, key and request (method, path, body) get the ' +
+        'first answer again, with `Idempotent-Replayed: true`; another request with the key is refused ' +
+        '(422). 1 to 255 printable ASCII characters.',
+    }),
+  ),
+})
