@@ -16,6 +16,7 @@ import { createLogger } from '../../src/security/redacting-logger.js'
 import type { ActionStore } from '../../src/store/action-store.js'
 import { openStore } from '../../src/store/open-store.js'
 import { createTestDatabase, type ServerKind, type TestDatabase } from './backends.js'
+import { checkResponses } from './response-check.js'
 
 /** The backend the API suites run on (ACTIONTRAIL_TEST_BACKEND; SQLite when unset). */
 export const TEST_BACKEND: 'sqlite' | ServerKind = testBackend(process.env.ACTIONTRAIL_TEST_BACKEND)
@@ -56,7 +57,7 @@ export interface Harness {
   app: FastifyInstance
   store: ActionStore
   service: ActionService
-  /** Every log line written so far (raw JSON text). */
+  /** Every log line written since the harness was built (raw JSON text). */
   logs: () => string
 }
 
@@ -95,12 +96,17 @@ export async function buildHarness(t: TestContext, database = ':memory:', option
     idempotency: store,
     ...(options.clock ? { clock: options.clock } : {}),
   })
+  const responses = await checkResponses(app)
+  // The lines of the checker's own document requests are not the test's.
+  const firstLine = chunks.length
   t.after(async () => {
     await app.close()
     await store.close()
     await fresh?.drop()
+    const violations = responses.violations()
+    if (violations.length > 0) throw new Error(`answers that do not match the OpenAPI documents:\n${violations.join('\n')}`)
   })
-  return { app, store, service, logs: () => chunks.join('') }
+  return { app, store, service, logs: () => chunks.slice(firstLine).join('') }
 }
 
 /** Headers for a request as `role` at microversion `version` (none → 2.1). */

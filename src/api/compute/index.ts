@@ -33,6 +33,16 @@ microversion, and each shape is a component of its own: 2.21 shows actions of de
 adds \`details\` to events, and from 2.102 show refuses query parameters. Errors are Nova faults.
 Every route also exists under \`/v2.1/{project_id}/…\`.`
 
+// The route schemas list `project_id` for both URL forms (the handlers read it when present); the
+// document shows it only on the form whose path has it.
+function pathParamsOf(url: string, schema: Record<string, unknown>): Record<string, unknown> {
+  const params = schema.params as { properties?: Record<string, unknown> } | undefined
+  if (!params?.properties) return schema
+  const names = new Set([...url.matchAll(/[:{](\w+)/g)].map((m) => m[1]))
+  const properties = Object.fromEntries(Object.entries(params.properties).filter(([name]) => names.has(name)))
+  return { ...schema, params: { ...params, properties } }
+}
+
 /** Registers the compute surface at the root. */
 export const computeSurface: FastifyPluginAsyncTypebox<ComputeSurfaceOptions> = async (app, { service }) => {
   installErrorFormat(app, sendFault)
@@ -43,6 +53,7 @@ export const computeSurface: FastifyPluginAsyncTypebox<ComputeSurfaceOptions> = 
       components: { securitySchemes: { authToken: { type: 'apiKey', in: 'header', name: 'X-Auth-Token' } } },
       security: [{ authToken: [] }],
     },
+    transform: ({ schema, url }) => ({ schema: schema ? (pathParamsOf(url, schema as Record<string, unknown>) as typeof schema) : schema, url }),
   })
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger())
   await app.register(versionRoutes)

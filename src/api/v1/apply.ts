@@ -5,7 +5,7 @@
 import type { FastifyBaseLogger, FastifyReply } from 'fastify'
 import type { ActionService } from '../../domain/action-service.js'
 import { AppError, isAppError } from '../../domain/errors.js'
-import type { WriteOperation, WriteOpName, WriteOutcome } from '../../domain/write-operation.js'
+import type { WriteOperation, WriteOutcome } from '../../domain/write-operation.js'
 import { appErrorAnswer, INTERNAL_ANSWER } from '../errors.js'
 import type { BatchResult } from './responses.js'
 import { toWriteOperation, type BatchOperation, type ParsedOperation } from './schemas.js'

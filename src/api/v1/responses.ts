@@ -38,6 +38,7 @@ const COMMON_ERRORS: Readonly<Record<number, string>> = {
   400: 'Invalid input (`invalid_input`): schema violation, bad time, bad JSON, bad Idempotency-Key.',
   401: 'No or unknown X-Auth-Token (`unauthorized`).',
   403: 'The caller has neither the service nor the admin role (`forbidden`).',
+  404: 'No such route, or a path segment longer than any id (`not_found`).',
   413: 'Body over the size limit (`payload_too_large`).',
   415: 'Unsupported Content-Type (`unsupported_media_type`).',
   422: 'The Idempotency-Key was used for a different request in the last 24 hours (`idempotency_key_reused`).',

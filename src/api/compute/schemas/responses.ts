@@ -2,13 +2,24 @@
 import type { TSchema } from 'typebox'
 import { Fault } from './common.js'
 
-// What any compute route may answer: bad query or microversion, no token, policy, unknown server
-// or action, unsupported microversion, an unexpected failure, the store unavailable.
-const ERROR_STATUSES = [400, 401, 403, 404, 406, 500, 503] as const
+// What any compute route may answer.
+const ERRORS: Readonly<Record<number, string>> = {
+  400: 'Bad query parameter, microversion string or URL project (`badRequest`).',
+  401: 'No or unknown X-Auth-Token (`unauthorized`).',
+  403: 'The policy forbids it (`forbidden`).',
+  404: 'Unknown server or action, or one of another project (`itemNotFound`).',
+  406: 'Microversion outside the supported range (`computeFault`).',
+  500: 'Unexpected failure; the cause is logged, never shown (`computeFault`).',
+  503: 'The store is unavailable (`serviceUnavailable`); safe to retry.',
+}
 
-/** A route's response schemas: its own, plus every fault it can answer. */
-export function computeResponses<T extends Record<number, TSchema>>(success: T): T & Record<number, TSchema> {
-  const out: Record<number, TSchema> = { ...success }
-  for (const status of ERROR_STATUSES) out[status] ??= Fault
-  return out as T & Record<number, TSchema>
+/** A route's response schemas: its own (each with its description), plus every fault it can answer. */
+export function computeResponses<T extends Record<number, TSchema>>(
+  success: T,
+  description = 'Success.',
+): Record<number, TSchema> {
+  const out: Record<number, TSchema> = {}
+  for (const [status, schema] of Object.entries(success)) out[Number(status)] = { ...schema, description }
+  for (const [status, text] of Object.entries(ERRORS)) out[Number(status)] ??= { ...Fault, description: text }
+  return out
 }
