@@ -4,27 +4,10 @@
  * own `{"error": {"status", "code", "message"}}` (the /v1 write API). 5xx messages are never
  * returned.
  */
+import { STATUS_BY_CODE } from '../domain/error-status.js'
 import type { AppError, ErrorCode } from '../domain/errors.js'
 
-/** HTTP status for each error code. */
-export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
-  invalid_input: 400,
-  marker_not_found: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  instance_not_found: 404,
-  action_not_found: 404,
-  event_not_found: 404,
-  not_found: 404,
-  method_not_allowed: 405,
-  not_acceptable: 406,
-  conflict: 409,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  idempotency_key_reused: 422,
-  store_unavailable: 503,
-  internal: 500,
-}
+export { STATUS_BY_CODE } from '../domain/error-status.js'
 
 const FAULT_NAMES: Readonly<Record<number, string>> = {
   400: 'badRequest',

@@ -3,9 +3,9 @@
  * ActionService (`isAppError(err, 'action_not_found')`, the recorder's `gracefulExit`) behaves the
  * same against a remote server; the subclasses add what only HTTP knows.
  */
-import { STATUS_BY_CODE } from '../api/errors.js'
+import { STATUS_BY_CODE } from '../domain/error-status.js'
 import { AppError, type ErrorCode } from '../domain/errors.js'
-import type { WireError } from './wire.js'
+import { wireErrorOf, type WireError } from './wire.js'
 
 function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(STATUS_BY_CODE, code)
@@ -68,6 +68,24 @@ export class ClientHttpError extends AppError {
   /** The error of one failed batch result. */
   static fromWire(status: number, error: WireError | undefined, serverRequestId?: string): ClientHttpError {
     return new ClientHttpError(status, error?.code, error?.message || `batch operation failed with status ${status}`, serverRequestId)
+  }
+
+  /**
+   * The error of a non-2xx answer: `/v1`'s `{"error": …}`, a Nova fault `{"<name>": {code,
+   * message}}`, or (from a proxy, say) anything else, of which a short single-line excerpt is kept.
+   */
+  static fromAnswer(status: number, body: unknown, text: string, serverRequestId?: string): ClientHttpError {
+    if (typeof body === 'object' && body !== null) {
+      const record = body as Record<string, unknown>
+      const v1 = wireErrorOf(record.error)
+      if (v1) return new ClientHttpError(status, v1.code, v1.message, serverRequestId)
+      const [fault] = Object.values(record)
+      if (typeof fault === 'object' && fault !== null && typeof (fault as { message?: unknown }).message === 'string') {
+        return new ClientHttpError(status, undefined, (fault as { message: string }).message, serverRequestId)
+      }
+    }
+    const excerpt = text.replace(/\s+/g, ' ').trim().slice(0, 200)
+    return new ClientHttpError(status, undefined, excerpt || `HTTP ${status}`, serverRequestId)
   }
 }
 
