@@ -13,7 +13,8 @@ import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
-import { ActionRecorder, ActionTrailClient, BufferedActionWriter, PublicError, type ActionWriter } from '../src/index.js'
+import { ActionRecorder, PublicError } from '../src/index.js'
+import { ActionTrailClient, BufferedActionWriter, type ActionWriter } from '../src/client/index.js'
 
 const { values } = parseArgs({
   options: {
@@ -41,7 +42,7 @@ class NoValidHost extends PublicError {}
 class HypervisorConnectionError extends Error {}
 
 const client = new ActionTrailClient({ baseUrl: values.url, token: service })
-const writer: ActionWriter & { close?: () => Promise<void> } = values.buffered ? new BufferedActionWriter(client) : client
+const writer: ActionWriter = values.buffered ? new BufferedActionWriter(client) : client
 const recorder = new ActionRecorder({ writer, host: 'compute-demo-1' })
 
 const instances = ['agent-vm-1', 'agent-vm-2', 'agent-vm-3'].map((name, i) => ({
@@ -77,7 +78,8 @@ for (let round = 0; round < rounds; round++) {
     console.log(`${ctx.requestId} ${action.padEnd(6)} ${inst.name}: failed (${(err as Error).constructor.name})`)
   }
 }
-await writer.close?.()
+// The buffered writer flushes on close; closing the client as well is harmless when it is the writer.
+await writer.close()
 await client.close()
 console.log(`\n${rounds} actions recorded, ${failures} failed. See them with:`)
 console.log(`  openstack --os-auth-type admin_token --os-endpoint ${values.url}/v2.1 --os-token=${owner.token} server event list ${instances[0]!.name} --long`)

@@ -1,6 +1,8 @@
 /**
  * ActionTrail's public library surface: record instance actions and events from a TypeScript
- * service (ActionRecorder over a local store), and embed the server.
+ * service (ActionRecorder over a local store or the HTTP client), and embed the server. The client
+ * alone, without any server code, is the `actiontrail/client` entry (src/client/index.ts), also
+ * re-exported here.
  * @module actiontrail
  */
 export * from './domain/errors.js'

@@ -5,27 +5,10 @@
  * installs its handlers with `installErrorFormat`.
  */
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply } from 'fastify'
+import { CODE_BY_STATUS, STATUS_BY_CODE } from '../domain/error-status.js'
 import { isAppError, type AppError, type ErrorCode } from '../domain/errors.js'
 
-/** HTTP status for each error code. */
-export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
-  invalid_input: 400,
-  marker_not_found: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  instance_not_found: 404,
-  action_not_found: 404,
-  event_not_found: 404,
-  not_found: 404,
-  method_not_allowed: 405,
-  not_acceptable: 406,
-  conflict: 409,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  idempotency_key_reused: 422,
-  store_unavailable: 503,
-  internal: 500,
-}
+export { STATUS_BY_CODE } from '../domain/error-status.js'
 
 /** The text returned for any unexpected failure; the cause goes to the (redacted) log only. */
 export const UNEXPECTED_ERROR_MESSAGE = 'Unexpected API Error. Please contact the administrator'
@@ -61,19 +44,6 @@ const CODE_BY_FRAMEWORK_CODE: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_input',
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
-}
-
-// The generic code for a client status, for framework errors not named above.
-const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = {
-  400: 'invalid_input',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'not_found',
-  405: 'method_not_allowed',
-  406: 'not_acceptable',
-  409: 'conflict',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
 }
 
 /**

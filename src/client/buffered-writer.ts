@@ -8,13 +8,11 @@
  * its action start, even when they land in different batches). The server applies a batch in
  * order, too.
  *
- * Records. A batch answers a status per operation, not the records. A successful call therefore
- * resolves with an *acknowledged* record built from what was sent: `id` and `actionId` are 0,
- * server-side times (`createdAt`, `updatedAt`) are the time the operation carried, fields the
- * writer never saw are empty (`''` or null, e.g. the action name in `actionFinish` or the owner in
- * `deleteInstance`), and `traceback`/`details` are null because the server stores them only after
- * sanitizing. When a caller needs the stored record, it reads it back with the client's
- * `getAction`, or writes through ActionTrailClient directly.
+ * No records. A batch answers a status per operation, not the stored rows, so a call resolves with
+ * nothing once the server has acknowledged its operation (as every ActionWriter does): nothing
+ * about the stored record (database ids, server-side times, the sanitized traceback) is known
+ * here, and none is made up. A caller who needs the stored record reads it back with the client's
+ * `getAction`.
  */
 import type {
   ActionFinishInput,
@@ -25,8 +23,7 @@ import type {
   InstanceInput,
 } from '../domain/action-writer.js'
 import { AppError } from '../domain/errors.js'
-import type { ActionEvent, Instance, InstanceAction } from '../domain/instance-action.js'
-import { parseTimestamp, systemClock, type Clock, type Timestamp } from '../domain/timestamp.js'
+import { systemClock, type Clock } from '../domain/timestamp.js'
 import type { BatchOptions } from './action-trail-client.js'
 import { ClientClosedError, ClientHttpError } from './client-errors.js'
 import type { BatchResult, WireOp } from './wire.js'
@@ -55,31 +52,26 @@ export interface BufferedActionWriterOptions {
 interface Entry {
   op: WireOp
   bytes: number
-  /** The acknowledged record, built once the server has accepted the operation. */
-  acknowledge: () => unknown
-  resolve: (record: unknown) => void
+  resolve: () => void
   reject: (err: unknown) => void
   /** Settles with the operation (never rejects), for flush(). */
   settled: Promise<void>
 }
 
-/** Canonical form of a time the server will accept; the raw text when it does not parse (the server then rejects it). */
-function canonical(value: string): Timestamp {
-  return parseTimestamp(value) ?? (value as Timestamp)
-}
+// Web TextEncoder rather than Buffer: the client runs in browsers and workers too.
+const utf8 = new TextEncoder()
 
 /**
- * An ActionWriter over `/v1/batch`: every call queues an operation and resolves once the batch
- * that carries it has been acknowledged by the server, with an acknowledged record (see the
- * module documentation); a failed operation rejects with its own error (a ClientHttpError with the
- * server's code, e.g. `action_not_found`), and a batch that fails as a whole (retries exhausted,
- * 401, 413) rejects every operation in it. Later batches are still sent: an operation that needed
+ * An ActionWriter over `/v1/batch`: every call queues an operation and resolves (with nothing)
+ * once the batch that carries it has been acknowledged by the server; a failed operation rejects
+ * with its own error (a ClientHttpError with the server's code, e.g. `action_not_found`), and a
+ * batch that fails as a whole (retries exhausted, 401, 413) rejects every operation in it. Later batches are still sent: an operation that needed
  * a lost one then fails on its own (an event start whose action start was lost: `action_not_found`).
  *
  * Times are stamped when a call is queued, not when its batch is sent, so they say when things
  * happened, and a retried batch carries the same times.
  *
- * Closing the writer does not close the client, which may be shared.
+ * Closing the writer flushes it; it does not close the client, which may be shared.
  *
  * @example
  * ```ts
@@ -100,7 +92,7 @@ export class BufferedActionWriter implements ActionWriter {
   #queue: Entry[] = []
   #queuedBytes = 0
   #last: Entry | undefined
-  #timer: NodeJS.Timeout | undefined
+  #timer: ReturnType<typeof setTimeout> | undefined
   #draining: Promise<void> | undefined
   #closed = false
 
@@ -112,151 +104,71 @@ export class BufferedActionWriter implements ActionWriter {
     this.#clock = options.clock ?? systemClock()
   }
 
-  /** Queues an instance registration; resolves with the instance as sent (times = queue time). */
-  putInstance(input: InstanceInput): Promise<Instance> {
-    const now = this.#clock.now()
-    return this.#enqueue<Instance>(
-      { op: 'instance_put', instance_uuid: input.uuid, name: input.name, project_id: input.projectId, user_id: input.userId },
-      () => ({
-        uuid: input.uuid,
-        name: input.name,
-        projectId: input.projectId,
-        userId: input.userId,
-        createdAt: now,
-        updatedAt: now,
-        deletedAt: null,
-      }),
-    )
+  /** Queues an instance registration. */
+  putInstance(input: InstanceInput): Promise<void> {
+    return this.#enqueue({
+      op: 'instance_put',
+      instance_uuid: input.uuid,
+      name: input.name,
+      project_id: input.projectId,
+      user_id: input.userId,
+    })
   }
 
-  /** Queues an instance deletion; resolves with `deletedAt` = queue time and empty name and owner. */
-  deleteInstance(uuid: string): Promise<Instance> {
-    const now = this.#clock.now()
-    return this.#enqueue<Instance>({ op: 'instance_delete', instance_uuid: uuid }, () => ({
-      uuid,
-      name: '',
-      projectId: '',
-      userId: '',
-      createdAt: now,
-      updatedAt: now,
-      deletedAt: now,
-    }))
+  /** Queues an instance deletion. */
+  deleteInstance(uuid: string): Promise<void> {
+    return this.#enqueue({ op: 'instance_delete', instance_uuid: uuid })
   }
 
   /** Queues an action start with an explicit start time. */
-  actionStart(input: ActionStartInput): Promise<InstanceAction> {
-    const startTime = input.startTime ?? this.#clock.now()
-    return this.#enqueue<InstanceAction>(
-      {
-        op: 'action_start',
-        instance_uuid: input.instanceUuid,
-        action: input.action,
-        request_id: input.requestId,
-        user_id: input.userId,
-        project_id: input.projectId,
-        start_time: startTime,
-      },
-      () => {
-        const ts = canonical(startTime)
-        return {
-          id: 0,
-          instanceUuid: input.instanceUuid,
-          action: input.action,
-          requestId: input.requestId,
-          userId: input.userId,
-          projectId: input.projectId,
-          startTime: ts,
-          finishTime: null,
-          message: null,
-          createdAt: ts,
-          updatedAt: ts,
-        }
-      },
-    )
+  actionStart(input: ActionStartInput): Promise<void> {
+    return this.#enqueue({
+      op: 'action_start',
+      instance_uuid: input.instanceUuid,
+      action: input.action,
+      request_id: input.requestId,
+      user_id: input.userId,
+      project_id: input.projectId,
+      start_time: input.startTime ?? this.#clock.now(),
+    })
   }
 
-  /** Queues an action finish with an explicit finish time; the action name is not known here (''). */
-  actionFinish(input: ActionFinishInput): Promise<InstanceAction> {
-    const finishTime = input.finishTime ?? this.#clock.now()
-    return this.#enqueue<InstanceAction>(
-      { op: 'action_finish', instance_uuid: input.instanceUuid, request_id: input.requestId, finish_time: finishTime },
-      () => {
-        const ts = canonical(finishTime)
-        return {
-          id: 0,
-          instanceUuid: input.instanceUuid,
-          action: '',
-          requestId: input.requestId,
-          userId: null,
-          projectId: null,
-          startTime: ts,
-          finishTime: ts,
-          message: null,
-          createdAt: ts,
-          updatedAt: ts,
-        }
-      },
-    )
+  /** Queues an action finish with an explicit finish time. */
+  actionFinish(input: ActionFinishInput): Promise<void> {
+    return this.#enqueue({
+      op: 'action_finish',
+      instance_uuid: input.instanceUuid,
+      request_id: input.requestId,
+      finish_time: input.finishTime ?? this.#clock.now(),
+    })
   }
 
   /** Queues an event start with an explicit start time (which is what makes a retried batch safe). */
-  eventStart(input: EventStartInput): Promise<ActionEvent> {
-    const startTime = input.startTime ?? this.#clock.now()
+  eventStart(input: EventStartInput): Promise<void> {
     const op: WireOp = {
       op: 'event_start',
       instance_uuid: input.instanceUuid,
       request_id: input.requestId,
       event: input.event,
-      start_time: startTime,
+      start_time: input.startTime ?? this.#clock.now(),
     }
     if (input.host !== undefined) op.host = input.host
-    return this.#enqueue<ActionEvent>(op, () => {
-      const ts = canonical(startTime)
-      return {
-        id: 0,
-        actionId: 0,
-        event: input.event,
-        startTime: ts,
-        finishTime: null,
-        result: null,
-        traceback: null,
-        host: input.host ?? null,
-        details: null,
-        createdAt: ts,
-        updatedAt: null,
-      }
-    })
+    return this.#enqueue(op)
   }
 
-  /** Queues an event finish; the server sanitizes traceback and details, so the record carries neither. */
-  eventFinish(input: EventFinishInput): Promise<ActionEvent> {
-    const finishTime = input.finishTime ?? this.#clock.now()
+  /** Queues an event finish; the server sanitizes traceback and details before storing them. */
+  eventFinish(input: EventFinishInput): Promise<void> {
     const op: WireOp = {
       op: 'event_finish',
       instance_uuid: input.instanceUuid,
       request_id: input.requestId,
       event: input.event,
       result: input.result,
-      finish_time: finishTime,
+      finish_time: input.finishTime ?? this.#clock.now(),
     }
     if (input.details !== undefined) op.details = input.details
     if (input.traceback !== undefined) op.traceback = input.traceback
-    return this.#enqueue<ActionEvent>(op, () => {
-      const ts = canonical(finishTime)
-      return {
-        id: 0,
-        actionId: 0,
-        event: input.event,
-        startTime: ts,
-        finishTime: ts,
-        result: input.result,
-        traceback: null,
-        host: null,
-        details: null,
-        createdAt: ts,
-        updatedAt: ts,
-      }
-    })
+    return this.#enqueue(op)
   }
 
   /** Operations queued and not yet sent. */
@@ -276,8 +188,9 @@ export class BufferedActionWriter implements ActionWriter {
   }
 
   /**
-   * Flushes and stops the timer. Calls made afterwards reject with ClientClosedError. Resolves
-   * once every queued operation has been settled.
+   * Flushes, then closes: stops the timer, and calls made afterwards reject with
+   * ClientClosedError. Resolves once every queued operation has been settled. The sender (the
+   * client) is not closed: it may be shared, and its owner closes it.
    */
   async close(): Promise<void> {
     this.#closed = true
@@ -287,12 +200,12 @@ export class BufferedActionWriter implements ActionWriter {
     await this.#draining
   }
 
-  #enqueue<T>(op: WireOp, acknowledge: () => T): Promise<T> {
+  #enqueue(op: WireOp): Promise<void> {
     if (this.#closed) return Promise.reject(new ClientClosedError('BufferedActionWriter'))
-    let resolve!: (record: unknown) => void
+    let resolve!: () => void
     let reject!: (err: unknown) => void
-    const promise = new Promise<T>((res, rej) => {
-      resolve = res as (record: unknown) => void
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res
       reject = rej
     })
     // A promise of its own rather than `promise.then(…)`: attaching handlers to the caller's promise
@@ -305,10 +218,9 @@ export class BufferedActionWriter implements ActionWriter {
     const entry: Entry = {
       op,
       // +1 for the comma (or newline) that joins it to the others.
-      bytes: Buffer.byteLength(JSON.stringify(op), 'utf8') + 1,
-      acknowledge,
-      resolve: (record) => {
-        resolve(record)
+      bytes: utf8.encode(JSON.stringify(op)).byteLength + 1,
+      resolve: () => {
+        resolve()
         markSettled()
       },
       reject: (err) => {
@@ -354,7 +266,7 @@ export class BufferedActionWriter implements ActionWriter {
       batch.forEach((entry, i) => {
         const result = results[i]
         if (!result) entry.reject(new AppError('internal', 'the batch answer has no result for this operation'))
-        else if (result.status >= 200 && result.status < 300) entry.resolve(entry.acknowledge())
+        else if (result.status >= 200 && result.status < 300) entry.resolve()
         else entry.reject(ClientHttpError.fromWire(result.status, result.error))
       })
     }

@@ -3,9 +3,9 @@
  * ActionService (`isAppError(err, 'action_not_found')`, the recorder's `gracefulExit`) behaves the
  * same against a remote server; the subclasses add what only HTTP knows.
  */
-import { STATUS_BY_CODE } from '../api/errors.js'
+import { CODE_BY_STATUS, STATUS_BY_CODE } from '../domain/error-status.js'
 import { AppError, type ErrorCode } from '../domain/errors.js'
-import type { WireError } from './wire.js'
+import { wireErrorOf, type WireError } from './wire.js'
 
 function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(STATUS_BY_CODE, code)
@@ -14,33 +14,10 @@ function isErrorCode(code: string): code is ErrorCode {
 // Used when the server's code is missing (Nova-format faults of /v2.1, a proxy's HTML page) or is
 // one this client does not know yet (a newer server): the status still says what kind of failure it is.
 function codeForStatus(status: number): ErrorCode {
-  switch (status) {
-    case 400:
-    case 422:
-      return 'invalid_input'
-    case 401:
-      return 'unauthorized'
-    case 403:
-      return 'forbidden'
-    case 404:
-      return 'not_found'
-    case 405:
-      return 'method_not_allowed'
-    case 406:
-      return 'not_acceptable'
-    case 409:
-      return 'conflict'
-    case 413:
-      return 'payload_too_large'
-    case 415:
-      return 'unsupported_media_type'
-    case 502:
-    case 503:
-    case 504:
-      return 'store_unavailable'
-    default:
-      return status >= 500 ? 'internal' : 'invalid_input'
-  }
+  const known = CODE_BY_STATUS[status]
+  if (known) return known
+  if (status === 502 || status === 504) return 'store_unavailable'
+  return status >= 500 ? 'internal' : 'invalid_input'
 }
 
 /**
@@ -68,6 +45,24 @@ export class ClientHttpError extends AppError {
   /** The error of one failed batch result. */
   static fromWire(status: number, error: WireError | undefined, serverRequestId?: string): ClientHttpError {
     return new ClientHttpError(status, error?.code, error?.message || `batch operation failed with status ${status}`, serverRequestId)
+  }
+
+  /**
+   * The error of a non-2xx answer: `/v1`'s `{"error": …}`, a Nova fault `{"<name>": {code,
+   * message}}`, or (from a proxy, say) anything else, of which a short single-line excerpt is kept.
+   */
+  static fromAnswer(status: number, body: unknown, text: string, serverRequestId?: string): ClientHttpError {
+    if (typeof body === 'object' && body !== null) {
+      const record = body as Record<string, unknown>
+      const v1 = wireErrorOf(record.error)
+      if (v1) return new ClientHttpError(status, v1.code, v1.message, serverRequestId)
+      const [fault] = Object.values(record)
+      if (typeof fault === 'object' && fault !== null && typeof (fault as { message?: unknown }).message === 'string') {
+        return new ClientHttpError(status, undefined, (fault as { message: string }).message, serverRequestId)
+      }
+    }
+    const excerpt = text.replace(/\s+/g, ' ').trim().slice(0, 200)
+    return new ClientHttpError(status, undefined, excerpt || `HTTP ${status}`, serverRequestId)
   }
 }
 

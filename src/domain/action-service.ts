@@ -14,7 +14,7 @@ import type {
 } from './action-writer.js'
 import { MAX_DETAILS_BYTES, truncateUtf8 } from './details.js'
 import { AppError } from './errors.js'
-import type { WriteOperation, WriteOutcome, WriteRecord } from './write-operation.js'
+import type { WriteOperation, WriteOutcome } from './write-operation.js'
 import type { ActionEvent, Instance, InstanceAction } from './instance-action.js'
 import { parseTimestamp, type Clock, type Timestamp } from './timestamp.js'
 import { optionalName, requireName, requireUuid } from './validation.js'
@@ -77,36 +77,44 @@ export class ActionService implements ActionWriter {
     return outcomes as WriteOutcome[]
   }
 
-  async putInstance(input: InstanceInput): Promise<Instance> {
-    return (await this.#one({ op: 'instance_put', input }, 'instance')).instance
+  // The ActionWriter methods: each is `apply` of one operation, resolving once it is committed.
+  // The stored records stay available to the API through `apply`, which returns them.
+
+  async putInstance(input: InstanceInput): Promise<void> {
+    await this.#one({ op: 'instance_put', input })
   }
 
-  async deleteInstance(uuid: string): Promise<Instance> {
-    return (await this.#one({ op: 'instance_delete', input: { uuid } }, 'instance')).instance
+  async deleteInstance(uuid: string): Promise<void> {
+    await this.#one({ op: 'instance_delete', input: { uuid } })
   }
 
-  async actionStart(input: ActionStartInput): Promise<InstanceAction> {
-    return (await this.#one({ op: 'action_start', input }, 'action')).action
+  async actionStart(input: ActionStartInput): Promise<void> {
+    await this.#one({ op: 'action_start', input })
   }
 
-  async actionFinish(input: ActionFinishInput): Promise<InstanceAction> {
-    return (await this.#one({ op: 'action_finish', input }, 'action')).action
+  async actionFinish(input: ActionFinishInput): Promise<void> {
+    await this.#one({ op: 'action_finish', input })
   }
 
-  async eventStart(input: EventStartInput): Promise<ActionEvent> {
-    return (await this.#one({ op: 'event_start', input }, 'event')).event
+  async eventStart(input: EventStartInput): Promise<void> {
+    await this.#one({ op: 'event_start', input })
   }
 
-  async eventFinish(input: EventFinishInput): Promise<ActionEvent> {
-    return (await this.#one({ op: 'event_finish', input }, 'event')).event
+  async eventFinish(input: EventFinishInput): Promise<void> {
+    await this.#one({ op: 'event_finish', input })
   }
 
-  async #one<K extends WriteRecord['kind']>(op: WriteOperation, kind: K): Promise<Extract<WriteRecord, { kind: K }>> {
+  /**
+   * Does nothing: the service holds nothing of its own, and the store belongs to whoever opened
+   * it (the server, the CLI, the embedding application), which closes it after its last user.
+   * The service stays usable, since the API may share it with a recorder.
+   */
+  async close(): Promise<void> {}
+
+  async #one(op: WriteOperation): Promise<void> {
     const [outcome] = await this.apply([op])
     if (!outcome) throw new AppError('internal', 'write produced no outcome')
     if (!outcome.ok) throw outcome.error
-    if (outcome.record.kind !== kind) throw new AppError('internal', `write produced a ${outcome.record.kind}`)
-    return outcome.record as Extract<WriteRecord, { kind: K }>
   }
 
   /** Validates one operation and stamps its times; throws `invalid_input`. */

@@ -1,9 +1,9 @@
 /**
  * The write side of ActionTrail as seen by a recording service. The local ActionService implements
- * it over a store; the HTTP client implements it against a remote server. The recorder works with
- * either.
+ * it over a store; the HTTP client (ActionTrailClient, BufferedActionWriter) implements it against
+ * a remote server. The recorder works with any of them.
  */
-import type { ActionEvent, EventResult, Instance, InstanceAction } from './instance-action.js'
+import type { EventResult } from './instance-action.js'
 
 /** Registering (or updating) an instance. */
 export interface InstanceInput {
@@ -53,12 +53,32 @@ export interface EventFinishInput {
   traceback?: string | null
 }
 
-/** Records instances, actions and events. Every method resolves once the write is durable. */
+/**
+ * Records instances, actions and events.
+ *
+ * A write resolves (with nothing) once it is durable: committed to the store, or acknowledged by
+ * a server that answers only after committing. It rejects with an AppError otherwise (e.g.
+ * `action_not_found`, `conflict`, `store_unavailable`). Writes resolve with no record because
+ * not every writer has one: a batched write is acknowledged with a status, not the stored row,
+ * so a record would have to be made up. To see what was stored, read it back (the service's
+ * `getAction`, the client's `getAction`).
+ */
 export interface ActionWriter {
-  putInstance(input: InstanceInput): Promise<Instance>
-  deleteInstance(uuid: string): Promise<Instance>
-  actionStart(input: ActionStartInput): Promise<InstanceAction>
-  actionFinish(input: ActionFinishInput): Promise<InstanceAction>
-  eventStart(input: EventStartInput): Promise<ActionEvent>
-  eventFinish(input: EventFinishInput): Promise<ActionEvent>
+  /** Registers an instance, or updates its name and owner. */
+  putInstance(input: InstanceInput): Promise<void>
+  /** Marks an instance deleted; its actions stay readable. */
+  deleteInstance(uuid: string): Promise<void>
+  /** Starts an action; a repeat with the same action name is the same write, another name is `conflict`. */
+  actionStart(input: ActionStartInput): Promise<void>
+  /** Finishes an action; `action_not_found` when there is none. */
+  actionFinish(input: ActionFinishInput): Promise<void>
+  /** Starts an event of an action; `action_not_found` when the action does not exist. */
+  eventStart(input: EventStartInput): Promise<void>
+  /** Finishes the oldest unfinished event of that name; `event_not_found` when none was started. */
+  eventFinish(input: EventFinishInput): Promise<void>
+  /**
+   * Releases what the writer holds, after the writes already accepted are settled; a writer may
+   * refuse writes afterwards. It does not close what was injected into it (a store, a client).
+   */
+  close(): Promise<void>
 }

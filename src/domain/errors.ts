@@ -1,7 +1,7 @@
 /**
  * The closed set of failure codes the domain can report. The API edge maps each code to an HTTP
- * status and a Nova fault body in exactly one place (src/api/errors.ts); nothing else decides
- * status codes.
+ * status (the table in error-status.ts, which the client reads too) and a Nova fault body in
+ * exactly one place (src/api/errors.ts); nothing else decides status codes.
  */
 export type ErrorCode =
   | 'invalid_input'

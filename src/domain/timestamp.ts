@@ -87,15 +87,17 @@ export interface Clock {
 
 /**
  * The system clock with microsecond resolution: wall-clock milliseconds at start-up plus a
- * monotonic high-resolution offset, so successive readings never go backwards.
+ * monotonic high-resolution offset, so successive readings never go backwards. The offset is
+ * `performance.now()` (sub-microsecond in Node, coarser in browsers) rather than Node's
+ * `process.hrtime`, because the standalone client uses this clock in browsers too.
  */
 export function systemClock(): Clock {
   const startMicros = BigInt(Date.now()) * 1000n
-  const startHr = process.hrtime.bigint()
+  const startPerf = performance.now()
   let last = 0n
   return {
     now() {
-      let t = startMicros + (process.hrtime.bigint() - startHr) / 1000n
+      let t = startMicros + BigInt(Math.floor((performance.now() - startPerf) * 1000))
       if (t <= last) t = last + 1n
       last = t
       return fromEpochMicros(t)

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test, type TestContext } from 'node:test'
+import type { ActionWriter } from '../domain/action-writer.js'
 import { PublicError } from '../domain/details.js'
 import { AppError, isAppError } from '../domain/errors.js'
 import { createActionService } from '../local-service.js'
@@ -87,7 +88,7 @@ test('gracefulExit swallows a vanished action at finish, and with it the functio
   // A writer whose finish reports the action gone, like Nova when a cross-cell revert moved it.
   const writer = {
     ...recorderWriter(recorder),
-    eventStart: () => Promise.resolve({} as never),
+    eventStart: () => Promise.resolve(),
     eventFinish: () => Promise.reject(new AppError('action_not_found', 'gone')),
   }
   const graceful = new ActionRecorder({ writer })
@@ -100,21 +101,43 @@ test('gracefulExit swallows a vanished action at finish, and with it the functio
 })
 
 test('actionStart uses the context; actionFinish sets finish_time; eventFinishWithFailure takes a string', async (t) => {
-  const { recorder, events } = await setup(t)
-  const started = await recorder.actionStart({ ...ctx, timestamp: '2026-03-01T10:00:00.123456Z' }, UUID, 'resetState')
-  assert.equal(started.startTime, '2026-03-01T10:00:00.123456')
-  assert.equal(started.userId, 'user-1')
-  assert.equal(started.projectId, 'proj-1')
+  const { recorder, events, service } = await setup(t)
+  const stored = async () => (await service.getAction(UUID, ctx.requestId))?.action
+  await recorder.actionStart({ ...ctx, timestamp: '2026-03-01T10:00:00.123456Z' }, UUID, 'resetState')
+  const started = await stored()
+  assert.equal(started?.startTime, '2026-03-01T10:00:00.123456')
+  assert.equal(started?.userId, 'user-1')
+  assert.equal(started?.projectId, 'proj-1')
   await recorder.eventStart(ctx, UUID, 'compute_x')
   await recorder.eventFinishWithFailure(ctx, UUID, 'compute_x', 'Quota exceeded for cores', '  File "/opt/app/x.py", line 1, in f\n    token=abc123')
   const [ev] = await events()
   assert.equal(ev?.details, 'Quota exceeded for cores')
   assert.ok(ev?.traceback?.includes('token=***'))
-  const finished = await recorder.actionFinish(ctx, UUID)
-  assert.notEqual(finished.finishTime, null)
+  await recorder.actionFinish(ctx, UUID)
+  assert.notEqual((await stored())?.finishTime, null)
 })
 
-function recorderWriter(_r: ActionRecorder) {
+test('the recorder calls resolve with nothing: a writer need not know the stored record', async (t) => {
+  const { recorder } = await setup(t)
+  assert.equal(await recorder.actionStart(ctx, UUID, 'reboot'), undefined)
+  assert.equal(await recorder.eventStart(ctx, UUID, 'compute_reboot_instance'), undefined)
+  assert.equal(await recorder.eventFinish(ctx, UUID, 'compute_reboot_instance'), undefined)
+  assert.equal(await recorder.actionFinish(ctx, UUID), undefined)
+  // A writer that acknowledges without any record (as the buffered writer does) is enough.
+  const acknowledging = { ...recorderWriter(recorder), actionStart: () => Promise.resolve() }
+  assert.equal(await new ActionRecorder({ writer: acknowledging }).actionStart(ctx, UUID, 'stop'), undefined)
+})
+
+test('ActionService.close() leaves the store to its owner: the service and the store stay usable', async (t) => {
+  const { recorder, service, events } = await setup(t)
+  await service.close()
+  await service.close()
+  await recorder.actionStart(ctx, UUID, 'reboot')
+  await recorder.withInstanceEvent(ctx, UUID, 'compute_reboot_instance', async () => undefined)
+  assert.equal((await events())[0]?.result, 'Success')
+})
+
+function recorderWriter(_r: ActionRecorder): ActionWriter {
   const fail = () => Promise.reject(new Error('unused'))
-  return { putInstance: fail, deleteInstance: fail, actionStart: fail, actionFinish: fail, eventStart: fail, eventFinish: fail }
+  return { putInstance: fail, deleteInstance: fail, actionStart: fail, actionFinish: fail, eventStart: fail, eventFinish: fail, close: () => Promise.resolve() }
 }

@@ -6,7 +6,6 @@
 import type { ActionWriter } from '../domain/action-writer.js'
 import { failureDetails } from '../domain/details.js'
 import { isAppError } from '../domain/errors.js'
-import type { ActionEvent, InstanceAction } from '../domain/instance-action.js'
 import { formatStackFrames } from './format-stack.js'
 import type { RequestContext } from './request-context.js'
 
@@ -30,7 +29,9 @@ export interface InstanceEventOptions {
 }
 
 /**
- * Records actions and events for one service.
+ * Records actions and events for one service. Each call resolves once its write is durable, with
+ * nothing: the writer may not know the stored record (ActionWriter). The recorder does not own
+ * its writer and never closes it; whoever made the writer closes it.
  *
  * @example
  * ```ts
@@ -49,7 +50,7 @@ export class ActionRecorder {
   }
 
   /** Starts an action under the context's request id, user and project. */
-  actionStart(ctx: RequestContext, instanceUuid: string, action: string): Promise<InstanceAction> {
+  actionStart(ctx: RequestContext, instanceUuid: string, action: string): Promise<void> {
     return this.#writer.actionStart({
       instanceUuid,
       action,
@@ -61,17 +62,17 @@ export class ActionRecorder {
   }
 
   /** Marks the context's action on the instance finished. */
-  actionFinish(ctx: RequestContext, instanceUuid: string): Promise<InstanceAction> {
+  actionFinish(ctx: RequestContext, instanceUuid: string): Promise<void> {
     return this.#writer.actionFinish({ instanceUuid, requestId: ctx.requestId })
   }
 
   /** Starts an event of the context's action; fails with `action_not_found` when there is none. */
-  eventStart(ctx: RequestContext, instanceUuid: string, event: string, host: string | null = this.#host): Promise<ActionEvent> {
+  eventStart(ctx: RequestContext, instanceUuid: string, event: string, host: string | null = this.#host): Promise<void> {
     return this.#writer.eventStart({ instanceUuid, requestId: ctx.requestId, event, host })
   }
 
   /** Finishes an event with result Success. */
-  eventFinish(ctx: RequestContext, instanceUuid: string, event: string): Promise<ActionEvent> {
+  eventFinish(ctx: RequestContext, instanceUuid: string, event: string): Promise<void> {
     return this.#writer.eventFinish({ instanceUuid, requestId: ctx.requestId, event, result: 'Success' })
   }
 
@@ -86,7 +87,7 @@ export class ActionRecorder {
     event: string,
     failure: unknown,
     traceback: string | null = formatStackFrames(failure),
-  ): Promise<ActionEvent> {
+  ): Promise<void> {
     return this.#writer.eventFinish({
       instanceUuid,
       requestId: ctx.requestId,

@@ -1,5 +1,6 @@
 /**
- * ActionTrailClient against the real server: every write method, batches (JSON and NDJSON),
+ * ActionTrailClient against the real server: every write method (resolving with nothing once the
+ * server has committed the write, read back through the service), batches (JSON and NDJSON),
  * the read API, the mapping of error answers to AppError codes, path encoding, and close().
  */
 import assert from 'node:assert/strict'
@@ -31,57 +32,55 @@ function httpError(status: number, code: string) {
   }
 }
 
-test('putInstance registers an instance, maps it to camelCase, and a second put updates its name', async (t) => {
+test('putInstance registers an instance and resolves with nothing; a second put updates its name', async (t) => {
   const { h, baseUrl } = await startActionTrail(t)
   const client = serviceClient(baseUrl)
-  const created = await client.putInstance({ uuid: VM, name: 'vm-1', projectId: PROJECT_A, userId: USER_A })
-  assert.equal(created.uuid, VM)
-  assert.equal(created.name, 'vm-1')
-  assert.equal(created.projectId, PROJECT_A)
-  assert.equal(created.userId, USER_A)
-  assert.equal(created.deletedAt, null)
+  assert.equal(await client.putInstance({ uuid: VM, name: 'vm-1', projectId: PROJECT_A, userId: USER_A }), undefined)
+  const created = await h.service.getInstance(VM)
+  assert.equal(created?.name, 'vm-1')
+  assert.equal(created?.projectId, PROJECT_A)
+  assert.equal(created?.userId, USER_A)
+  assert.equal(created?.deletedAt, null)
   assert.ok(isCanonicalTimestamp(created.createdAt))
-  const renamed = await client.putInstance({ uuid: VM, name: 'vm-renamed', projectId: PROJECT_A, userId: USER_A })
-  assert.equal(renamed.name, 'vm-renamed')
-  assert.equal(renamed.createdAt, created.createdAt)
-  assert.equal((await h.service.getInstance(VM))?.name, 'vm-renamed')
+  await client.putInstance({ uuid: VM, name: 'vm-renamed', projectId: PROJECT_A, userId: USER_A })
+  const renamed = await h.service.getInstance(VM)
+  assert.equal(renamed?.name, 'vm-renamed')
+  assert.equal(renamed?.createdAt, created.createdAt)
 })
 
 test('deleteInstance marks the instance deleted; an unknown instance is 404 instance_not_found', async (t) => {
   const { h, baseUrl } = await startActionTrail(t)
   await seedVm(h)
   const client = serviceClient(baseUrl)
-  const deleted = await client.deleteInstance(VM)
-  assert.equal(deleted.uuid, VM)
-  assert.ok(deleted.deletedAt && isCanonicalTimestamp(deleted.deletedAt))
-  assert.equal((await h.service.getInstance(VM))?.deletedAt, deleted.deletedAt)
+  assert.equal(await client.deleteInstance(VM), undefined)
+  const deletedAt = (await h.service.getInstance(VM))?.deletedAt
+  assert.ok(deletedAt && isCanonicalTimestamp(deletedAt))
   await assert.rejects(client.deleteInstance('00000000-0000-4000-8000-00000000dead'), httpError(404, 'instance_not_found'))
 })
 
-test('actionStart and actionFinish send explicit times and return the action; a repeat is the same action', async (t) => {
+test('actionStart and actionFinish send explicit times and resolve with nothing; a repeat is the same action', async (t) => {
   const { h, baseUrl } = await startActionTrail(t)
   await seedVm(h)
   // The clock gives the start time (the context has none) and then the finish time.
   const client = serviceClient(baseUrl, { clock: fixedClock(T0, T1) })
   const input = { instanceUuid: VM, action: 'reboot', requestId: CTX.requestId, userId: USER_A, projectId: PROJECT_A }
-  const started = await client.actionStart(input)
-  assert.equal(started.instanceUuid, VM)
-  assert.equal(started.action, 'reboot')
-  assert.equal(started.requestId, CTX.requestId)
-  assert.equal(started.userId, USER_A)
-  assert.equal(started.projectId, PROJECT_A)
-  assert.equal(started.startTime, T0)
-  assert.equal(started.finishTime, null)
-  assert.equal(started.message, null)
-  assert.equal(typeof started.id, 'number')
+  assert.equal(await client.actionStart(input), undefined)
+  const stored = async () => (await h.service.getAction(VM, CTX.requestId))?.action
+  const started = await stored()
+  assert.equal(started?.instanceUuid, VM)
+  assert.equal(started?.action, 'reboot')
+  assert.equal(started?.requestId, CTX.requestId)
+  assert.equal(started?.userId, USER_A)
+  assert.equal(started?.projectId, PROJECT_A)
+  assert.equal(started?.startTime, T0)
+  assert.equal(started?.finishTime, null)
+  assert.equal(started?.message, null)
 
-  const again = await client.actionStart({ ...input, startTime: T0 })
-  assert.equal(again.startTime, T0)
-  assert.equal(again.createdAt, started.createdAt)
+  await client.actionStart({ ...input, startTime: T0 })
+  assert.equal((await stored())?.createdAt, started?.createdAt)
 
-  const finished = await client.actionFinish({ instanceUuid: VM, requestId: CTX.requestId })
-  assert.equal(finished.finishTime, T1)
-  assert.equal((await h.service.getAction(VM, CTX.requestId))?.action.finishTime, T1)
+  assert.equal(await client.actionFinish({ instanceUuid: VM, requestId: CTX.requestId }), undefined)
+  assert.equal((await stored())?.finishTime, T1)
   // Exactly one action.
   assert.equal((await h.service.listActions(VM, {})).length, 1)
 })
@@ -105,14 +104,17 @@ test('eventStart and eventFinish record events; the server sanitizes what a fail
   await seedVm(h)
   const client = serviceClient(baseUrl)
   await client.actionStart({ instanceUuid: VM, action: 'resize', requestId: CTX.requestId, userId: USER_A, projectId: PROJECT_A, startTime: T0 })
-  const ev = await client.eventStart({ instanceUuid: VM, requestId: CTX.requestId, event: 'compute_prep_resize', host: 'compute-7', startTime: T1 })
-  assert.equal(ev.event, 'compute_prep_resize')
-  assert.equal(ev.host, 'compute-7')
-  assert.equal(ev.startTime, T1)
-  assert.equal(ev.finishTime, null)
-  assert.equal(ev.result, null)
+  const input = { instanceUuid: VM, requestId: CTX.requestId, event: 'compute_prep_resize', host: 'compute-7', startTime: T1 }
+  assert.equal(await client.eventStart(input), undefined)
+  const storedEvent = async () => (await h.service.getAction(VM, CTX.requestId))?.events[0]
+  const ev = await storedEvent()
+  assert.equal(ev?.event, 'compute_prep_resize')
+  assert.equal(ev?.host, 'compute-7')
+  assert.equal(ev?.startTime, T1)
+  assert.equal(ev?.finishTime, null)
+  assert.equal(ev?.result, null)
 
-  const done = await client.eventFinish({
+  const finished = await client.eventFinish({
     instanceUuid: VM,
     requestId: CTX.requestId,
     event: 'compute_prep_resize',
@@ -121,13 +123,13 @@ test('eventStart and eventFinish record events; the server sanitizes what a fail
     details: 'NoValidHost',
     traceback: '    at connect (/srv/app/db.js:10:5) postgres://admin:hunter2@db/prod',
   })
-  assert.equal(done.result, 'Error')
-  assert.equal(done.finishTime, T2)
-  assert.equal(done.details, 'NoValidHost')
-  assert.ok(done.traceback && !done.traceback.includes('hunter2'), 'the stored traceback is sanitized')
-  const stored = await h.service.getAction(VM, CTX.requestId)
-  assert.equal(stored?.action.message, 'Error')
-  assert.equal(stored?.events[0]?.traceback, done.traceback)
+  assert.equal(finished, undefined)
+  const done = await storedEvent()
+  assert.equal(done?.result, 'Error')
+  assert.equal(done?.finishTime, T2)
+  assert.equal(done?.details, 'NoValidHost')
+  assert.ok(done?.traceback?.includes('db.js') && !done.traceback.includes('hunter2'), 'the stored traceback is sanitized')
+  assert.equal((await h.service.getAction(VM, CTX.requestId))?.action.message, 'Error')
 })
 
 test('a finish without a start is 404 event_not_found; a start without an action is 404 action_not_found', async (t) => {
@@ -167,12 +169,12 @@ test('request ids and event names are sent as encoded path segments', async (t) 
   const event = 'compute/../odd event?x=1#frag'
   await client.actionStart({ instanceUuid: VM, action: 'reboot', requestId, userId: USER_A, projectId: PROJECT_A })
   await client.eventStart({ instanceUuid: VM, requestId, event })
-  const finished = await client.eventFinish({ instanceUuid: VM, requestId, event, result: 'Success' })
-  assert.equal(finished.event, event)
-  assert.equal((await client.actionFinish({ instanceUuid: VM, requestId })).requestId, requestId)
+  await client.eventFinish({ instanceUuid: VM, requestId, event, result: 'Success' })
+  await client.actionFinish({ instanceUuid: VM, requestId })
   const stored = await h.service.getAction(VM, requestId)
-  assert.equal(stored?.events[0]?.event, event)
-  assert.equal(stored?.events[0]?.result, 'Success')
+  assert.ok(stored?.action.finishTime)
+  assert.equal(stored.events[0]?.event, event)
+  assert.equal(stored.events[0]?.result, 'Success')
   const { instanceAction } = await adminClient(baseUrl).getAction(VM, requestId)
   assert.equal(instanceAction.request_id, requestId)
 })
@@ -260,7 +262,11 @@ test('close() waits for requests under way and refuses later calls', async (t) =
   const client = serviceClient(baseUrl)
   const pending = client.actionStart({ instanceUuid: VM, action: 'stop', requestId: CTX.requestId, userId: USER_A, projectId: PROJECT_A })
   await client.close()
-  assert.equal((await pending).action, 'stop')
+  // The write under way was sent and committed before close() resolved.
+  assert.equal((await h.service.getAction(VM, CTX.requestId))?.action.action, 'stop')
+  assert.equal(await pending, undefined)
   await assert.rejects(client.listActions(VM), (err) => err instanceof ClientClosedError && isAppError(err, 'internal'))
   await assert.rejects(client.actionFinish({ instanceUuid: VM, requestId: CTX.requestId }), ClientClosedError)
+  await assert.rejects(client.batch([{ op: 'instance_delete', instance_uuid: VM }]), ClientClosedError)
+  await client.close()
 })

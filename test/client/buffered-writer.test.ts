@@ -1,7 +1,7 @@
 /**
  * BufferedActionWriter against the real server, observed through a pass-through fault injector:
  * when batches are sent (size, interval, flush, close), their order, per-operation errors, whole
- * batch failures and the acknowledged records.
+ * batch failures, and what a call resolves with (nothing: no record is made up).
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
@@ -73,20 +73,27 @@ test('flush() sends at once and resolves when everything queued before it is set
   await writer.flush() // nothing queued: resolves at once
 })
 
-test('close() flushes, stops the timer, and later calls reject', async (t) => {
+test('close() flushes, stops the timer, and later calls reject; the client it was given stays open', async (t) => {
   const { h, baseUrl } = await startActionTrail(t)
   await seedVm(h)
   const injector = await startInjector(t, baseUrl)
+  const client = serviceClient(injector.url)
   // A long interval: if close() left its timer running, the test process would wait for it.
-  const writer = new BufferedActionWriter(serviceClient(injector.url), { flushIntervalMs: LONG })
+  const writer = new BufferedActionWriter(client, { flushIntervalMs: LONG })
   const action = writer.actionStart(START)
   const event = writer.eventStart({ ...EVENT, event: 'compute_stop_instance' })
   await writer.close()
-  assert.equal((await action).action, 'reboot')
-  assert.equal((await event).event, 'compute_stop_instance')
+  await Promise.all([action, event])
   assert.equal(batches(injector).length, 1)
+  const stored = await h.service.getAction(VM, CTX.requestId)
+  assert.equal(stored?.action.action, 'reboot')
+  assert.equal(stored.events[0]?.event, 'compute_stop_instance')
   await assert.rejects(writer.actionFinish({ instanceUuid: VM, requestId: CTX.requestId }), ClientClosedError)
   await writer.close()
+  // The client may be shared: closing the writer leaves it to its owner.
+  await client.actionFinish({ instanceUuid: VM, requestId: CTX.requestId })
+  assert.ok((await h.service.getAction(VM, CTX.requestId))?.action.finishTime)
+  await client.close()
 })
 
 test('order holds across batches: one batch in flight at a time, operations in call order', async (t) => {
@@ -147,30 +154,39 @@ test('a batch that fails after all retries rejects every operation in it; later 
     assert.equal(outcome.reason.code, 'store_unavailable')
   }
   assert.equal(injector.seen.length, 3)
-  const action = await writer.actionStart(START)
-  assert.equal(action.action, 'reboot')
-  assert.equal((await h.service.getAction(VM, CTX.requestId))?.events.length, 0)
+  await writer.actionStart(START)
+  const stored = await h.service.getAction(VM, CTX.requestId)
+  assert.equal(stored?.action.action, 'reboot')
+  assert.equal(stored.events.length, 0)
 })
 
-test('acknowledged records carry what was sent: id 0, times stamped at queue time', async (t) => {
+test('calls resolve with nothing; the server stores the times stamped at queue time', async (t) => {
   const { h, baseUrl } = await startActionTrail(t)
   await seedVm(h)
   const injector = await startInjector(t, baseUrl)
   const writer = new BufferedActionWriter(serviceClient(injector.url, { ndjson: true }), { flushIntervalMs: 5 })
   t.after(() => writer.close())
-  const action = await writer.actionStart({ ...START, startTime: '2026-11-25T10:11:12.345678Z' })
-  assert.equal(action.id, 0)
-  assert.equal(action.startTime, '2026-11-25T10:11:12.345678')
-  assert.equal(action.createdAt, action.startTime)
-  const event = await writer.eventStart({ ...EVENT, event: 'compute_reboot_instance', host: 'c-1' })
-  assert.equal(event.id, 0)
-  assert.equal(event.host, 'c-1')
-  const finished = await writer.eventFinish({ ...EVENT, event: 'compute_reboot_instance', result: 'Error', details: 'Boom', traceback: 'x' })
-  assert.equal(finished.result, 'Error')
-  assert.equal(finished.traceback, null, 'the unsanitized traceback is not echoed')
-  const stored = (await h.service.getAction(VM, CTX.requestId))?.events[0]
-  assert.equal(stored?.startTime, event.startTime, 'the server stored the time stamped at queue time')
-  assert.equal(stored?.finishTime, finished.finishTime)
+  // No made-up record (no id 0, no guessed server times): only "the server has it".
+  assert.equal(await writer.putInstance({ uuid: VM, name: 'vm-renamed', projectId: PROJECT_A, userId: USER_A }), undefined)
+  assert.equal(await writer.actionStart({ ...START, startTime: '2026-11-25T10:11:12.345678Z' }), undefined)
+  const started = writer.eventStart({ ...EVENT, event: 'compute_reboot_instance', host: 'c-1' })
+  assert.equal(await started, undefined)
+  const finished = writer.eventFinish({ ...EVENT, event: 'compute_reboot_instance', result: 'Error', details: 'Boom', traceback: '    at x (/srv/app/x.js:1:1) token=abc123' })
+  assert.equal(await finished, undefined)
+  assert.equal(await writer.actionFinish({ instanceUuid: VM, requestId: CTX.requestId }), undefined)
+
+  const stored = await h.service.getAction(VM, CTX.requestId)
+  assert.equal(stored?.action.startTime, '2026-11-25T10:11:12.345678')
+  assert.ok(stored.action.finishTime)
+  const [event] = stored.events
+  assert.equal(event?.host, 'c-1')
+  assert.equal(event?.result, 'Error')
+  assert.equal(event?.details, 'Boom')
+  assert.ok(event?.traceback?.includes('token=***'), 'the server sanitized the traceback')
+  // The stored start time is the one the writer stamped on the operation, not the server's clock.
+  const startOp = batches(injector).flat().find((op) => op.op === 'event_start')
+  assert.equal(event?.startTime, startOp?.start_time)
+  assert.equal((await h.service.getInstance(VM))?.name, 'vm-renamed')
   // Sent as NDJSON.
   assert.ok(injector.seen.every((r) => String(r.headers['content-type']).startsWith('application/x-ndjson')))
 })

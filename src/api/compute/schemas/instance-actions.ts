@@ -143,8 +143,12 @@ export const ListQuerystring = Type.Object({
 export type NovaInstanceAction = Static<typeof InstanceActionAny>
 /** An event as show shows it (any microversion). */
 export type NovaInstanceActionEvent = Static<typeof InstanceActionEventAny>
-/** An action with its events as show shows it (any microversion). */
-export type NovaInstanceActionDetail = Static<typeof InstanceActionDetailAny>
+/** An action with its events, as show shows it (any microversion). */
+export type NovaInstanceActionWithEvents = Static<typeof InstanceActionDetailAny>
+/** The show answer (any microversion). */
+export interface NovaInstanceActionDetail {
+  instanceAction: NovaInstanceActionWithEvents
+}
 /** The list answer (any microversion). */
 export interface NovaInstanceActionList {
   instanceActions: NovaInstanceAction[]

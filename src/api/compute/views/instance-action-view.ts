@@ -7,8 +7,8 @@ import { hostId } from '../../../security/host-id.js'
 import { atLeast, type ApiVersion } from '../microversion.js'
 import type {
   NovaInstanceAction,
-  NovaInstanceActionDetail,
   NovaInstanceActionEvent,
+  NovaInstanceActionWithEvents,
 } from '../schemas/instance-actions.js'
 
 /** What the caller's policy allows in `show`. */
@@ -76,7 +76,7 @@ export function actionWithEventsView(
   instanceProject: string,
   v: ApiVersion,
   visibility: EventVisibility,
-): NovaInstanceActionDetail {
+): NovaInstanceActionWithEvents {
   const out = actionView(a, v)
   if (visibility.internals || atLeast(v, 51)) {
     const shown = events.map((e) => eventView(e, a, instanceProject, v, visibility))
