@@ -14,7 +14,7 @@ import type {
 } from './action-writer.js'
 import { MAX_DETAILS_BYTES, truncateUtf8 } from './details.js'
 import { AppError } from './errors.js'
-import type { WriteOperation, WriteOutcome, WriteRecord } from './write-operation.js'
+import { recordOf, type WriteOperation, type WriteOutcome, type WriteRecord } from './write-operation.js'
 import type { ActionEvent, Instance, InstanceAction } from './instance-action.js'
 import { parseTimestamp, type Clock, type Timestamp } from './timestamp.js'
 import { optionalName, requireName, requireUuid } from './validation.js'
@@ -102,11 +102,7 @@ export class ActionService implements ActionWriter {
   }
 
   async #one<K extends WriteRecord['kind']>(op: WriteOperation, kind: K): Promise<Extract<WriteRecord, { kind: K }>> {
-    const [outcome] = await this.apply([op])
-    if (!outcome) throw new AppError('internal', 'write produced no outcome')
-    if (!outcome.ok) throw outcome.error
-    if (outcome.record.kind !== kind) throw new AppError('internal', `write produced a ${outcome.record.kind}`)
-    return outcome.record as Extract<WriteRecord, { kind: K }>
+    return recordOf((await this.apply([op]))[0], kind)
   }
 
   /** Validates one operation and stamps its times; throws `invalid_input`. */
