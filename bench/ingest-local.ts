@@ -12,8 +12,7 @@ import { createActionService } from '../src/local-service.js'
 import { ActionRecorder } from '../src/recorder/action-recorder.js'
 import { openStore } from '../src/store/open-store.js'
 import { migrateToLatest } from '../src/store/migrate.js'
-import { openSqliteStore } from '../src/store/sqlite/sqlite-database.js'
-import type { Kysely } from 'kysely'
+import { openSqliteDatabase } from '../src/store/sqlite/sqlite-database.js'
 
 /** Shape of the workload: per action, EVENTS_PER_ACTION events, each started and finished. */
 export const EVENTS_PER_ACTION = 2
@@ -41,9 +40,9 @@ function tempDb(): { file: string; cleanup: () => void } {
 }
 
 async function schemaOnly(file: string): Promise<void> {
-  const store = openSqliteStore({ filename: file })
-  await migrateToLatest(store.db as unknown as Kysely<unknown>)
-  await store.close()
+  const { db } = openSqliteDatabase({ filename: file })
+  await migrateToLatest(db)
+  await db.destroy()
 }
 
 const INSTANCES = 100

@@ -39,8 +39,8 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import type { InstanceAction } from '../src/domain/instance-action.js'
 import type { Timestamp } from '../src/domain/timestamp.js'
-import type { StoreWrite } from '../src/store/action-store.js'
-import { WINDOW_WALK_THRESHOLD, type KyselyActionStore } from '../src/store/kysely-action-store.js'
+import type { ActionStore, StoreWrite } from '../src/store/action-store.js'
+import { WINDOW_WALK_THRESHOLD } from '../src/store/kysely-action-store.js'
 import { openStore } from '../src/store/open-store.js'
 import { percentile } from './load.js'
 import { AFTER_MARKER, explainAll, FORCE_CREATED_INDEX } from './scale-explain.js'
@@ -183,7 +183,7 @@ interface LoadReport {
   tail?: LoadReport
 }
 
-function checkOutcomes(outcomes: Awaited<ReturnType<KyselyActionStore['write']>>): void {
+function checkOutcomes(outcomes: Awaited<ReturnType<ActionStore['write']>>): void {
   const failed = outcomes.find((o) => !o.ok)
   if (failed && !failed.ok) throw new Error(`load: a write failed: ${failed.error.code} ${failed.error.message}`)
 }
@@ -212,19 +212,19 @@ async function inParallel(count: number, parallel: number, label: string, work: 
  * The write path: store.write() with whole action lifecycles per chunk (a chunk never depends on
  * another one, so chunks may commit in any order, on any writer).
  */
-async function loadThroughStore(stores: KyselyActionStore[], history: History, from: number, withInstances: boolean): Promise<LoadReport> {
+async function loadThroughStore(stores: ActionStore[], history: History, from: number, withInstances: boolean): Promise<LoadReport> {
   const opsPerAction = 2 + 2 * EVENTS
   const actionsPerChunk = Math.max(1, Math.floor(CHUNK_OPS / opsPerAction))
   const started = now()
   if (withInstances) {
     const instances = instanceOps(history.shape)
-    for (let i = 0; i < instances.length; i += CHUNK_OPS) checkOutcomes(await (stores[0] as KyselyActionStore).write(instances.slice(i, i + CHUNK_OPS)))
+    for (let i = 0; i < instances.length; i += CHUNK_OPS) checkOutcomes(await (stores[0] as ActionStore).write(instances.slice(i, i + CHUNK_OPS)))
   }
   const chunks = Math.ceil((ACTIONS - from) / actionsPerChunk)
   await inParallel(chunks, INFLIGHT, 'load (store.write)', async (c, worker) => {
     const ops: StoreWrite[] = []
     for (let n = from + c * actionsPerChunk; n < Math.min(ACTIONS, from + (c + 1) * actionsPerChunk); n++) ops.push(...actionOps(history.action(n)))
-    checkOutcomes(await (stores[worker % stores.length] as KyselyActionStore).write(ops))
+    checkOutcomes(await (stores[worker % stores.length] as ActionStore).write(ops))
   })
   const writers = stores.length > 1 ? `, ${stores.length} store instances` : ''
   const instanceCount = withInstances ? INSTANCES : 0
@@ -250,7 +250,7 @@ function multiRowInserts(native: NativeDb, table: string, columns: readonly stri
  * Plain multi-row INSERTs of the final rows with explicit ids, several transactions in flight,
  * for all but the last TAIL actions; those then go through store.write on the loaded database.
  */
-async function loadThroughSql(native: NativeDb, stores: KyselyActionStore[], history: History): Promise<LoadReport> {
+async function loadThroughSql(native: NativeDb, stores: ActionStore[], history: History): Promise<LoadReport> {
   const sqlActions = ACTIONS - TAIL
   const perChunk = 2000
   const perStatement = 500
@@ -368,11 +368,11 @@ async function main(): Promise<void> {
   log(`${BACKEND}: ${fmt(ACTIONS)} actions, ${fmt(ACTIONS * EVENTS)} events, ${fmt(INSTANCES)} instances, hot ${fmt(hotCount)}; loader ${LOADER}`)
 
   const target = await prepareTarget()
-  const stores: KyselyActionStore[] = []
+  const stores: ActionStore[] = []
   let native: NativeDb | undefined
   try {
     for (let w = 0; w < WRITERS; w++) stores.push(await openStore(target.database))
-    const store = stores[0] as KyselyActionStore
+    const store = stores[0] as ActionStore
     native = await target.native()
 
     const load = LOADER === 'store' ? await loadThroughStore(stores, history, 0, true) : await loadThroughSql(native, stores, history)

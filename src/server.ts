@@ -1,5 +1,5 @@
 /**
- * The composition root of a running server: open and migrate the store, build the logger,
+ * The composition root of a running server: open and migrate the stores, build the logger,
  * service, authenticator and app, then listen. Returns a handle that shuts everything down.
  */
 import type { FastifyInstance } from 'fastify'
@@ -13,7 +13,7 @@ import type { ActionService } from './domain/action-service.js'
 import { createActionService } from './local-service.js'
 import { createLogger } from './security/redacting-logger.js'
 import type { ActionStore } from './store/action-store.js'
-import { openStore } from './store/open-store.js'
+import { openStores } from './store/open-store.js'
 
 /** A listening server. */
 export interface RunningServer {
@@ -32,14 +32,16 @@ export async function startServer(config: ServeConfig, authenticator?: Authentic
   const auth = authenticator ?? (config.tokenFile ? await loadTokenFile(config.tokenFile) : undefined)
   if (!auth) throw new AppError('invalid_input', 'a token file is required: set ACTIONTRAIL_TOKENS or --tokens')
   const { logger } = createLogger({ level: config.logLevel, ...(config.logKey ? { key: config.logKey } : {}) })
-  const store = await openStore(config.database)
-  const service = createActionService(store)
-  const app = await buildApp({ service, authenticator: auth, logger, idempotency: store })
+  // One database, two stores: the audit trail behind the service, remembered answers for the
+  // write API's Idempotency-Keys; closing the stores closes both.
+  const stores = await openStores(config.database)
+  const service = createActionService(stores.actions)
+  const app = await buildApp({ service, authenticator: auth, logger, idempotency: stores.idempotency })
   try {
     await app.listen({ host: config.host, port: config.port })
   } catch (err) {
     await app.close()
-    await store.close()
+    await stores.close()
     throw err
   }
   const address = app.server.address()
@@ -47,13 +49,13 @@ export async function startServer(config: ServeConfig, authenticator?: Authentic
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
   return {
     app,
-    store,
+    store: stores.actions,
     service,
     logger,
     url: `http://${host}:${port}`,
     async close() {
       await app.close()
-      await store.close()
+      await stores.close()
       logger.flush()
     },
   }

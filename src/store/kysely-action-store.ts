@@ -1,55 +1,21 @@
 /**
- * The ActionStore on Kysely. The SQL here is dialect-neutral but for two statements (first-writer
- * insert, name matching) that branch on the dialect; what else differs between backends
- * (connection set-up, session settings, how an inserted id comes back, which failures are
- * transient) lives in the dialect folders.
+ * The ActionStore on Kysely. The SQL here is dialect-neutral but for name matching, which branches
+ * on the dialect; what else differs between backends (connection set-up, session settings, how
+ * an inserted id comes back, which failures are transient, planner hints) comes with the opened
+ * database (store-database.ts) from the dialect folders. Writes are values run by the backend's
+ * write executor behind a group committer; reads are Kysely queries.
  */
-import { sql, type Expression, type Kysely, type KyselyPlugin, type SelectQueryBuilder } from 'kysely'
-import { AppError } from '../domain/errors.js'
+import { sql, type Expression, type Kysely, type SelectQueryBuilder } from 'kysely'
 import type { ActionEvent, Instance, InstanceAction } from '../domain/instance-action.js'
+import { markerNotFound } from '../domain/record-errors.js'
 import type { Timestamp } from '../domain/timestamp.js'
-import type { WriteOutcome, WriteRecord } from '../domain/write-operation.js'
-import type {
-  ActionFinish,
-  ActionListQuery,
-  ActionStart,
-  ActionStartResult,
-  ActionStore,
-  EventFinish,
-  EventStart,
-  IdempotencyRecord,
-  InstanceFilter,
-  InstancePut,
-  StoreWrite,
-} from './action-store.js'
-import { canonicalTime, toAction, toEvent, toInstance } from './rows.js'
-import { dialectOf, type DialectName } from './dialect.js'
+import type { WriteOutcome } from '../domain/write-operation.js'
+import type { ActionListQuery, ActionStore, InstanceFilter, StoreWrite } from './action-store.js'
+import type { DialectName } from './dialect.js'
+import { toAction, toEvent, toInstance } from './rows.js'
 import type { Database } from './schema.js'
+import { isStorableKey, withMappedErrors, type StoreDatabase } from './store-database.js'
 import { GroupCommitter } from './write/group-commit.js'
-import type { WriteExecutor } from './write/write-executor.js'
-
-/** What a dialect folder supplies besides the Kysely instance. */
-export interface DialectParts {
-  /** Runs write programs on this backend. */
-  writeExecutor: WriteExecutor
-  /** Releases the native connection(s) after Kysely is destroyed. */
-  close(): Promise<void>
-  /**
-   * Maps a failed read's error, e.g. a lost connection to `store_unavailable` (503 rather than
-   * 500). Identity when absent.
-   */
-  mapError?: (err: unknown) => unknown
-  /**
-   * Applied to list pages that continue after a marker (no changes-since/-before window), for a
-   * backend whose planner needs a hint there (MariaDB/MySQL, docs/storage.md finding 1).
-   */
-  markerPagePlugin?: KyselyPlugin
-  /**
-   * The backend's planner has no statistics to choose a plan for a changes-since/-before window
-   * (SQLite: the store never runs ANALYZE), so the store chooses (see #listActions).
-   */
-  choosesWindowPlan?: boolean
-}
 
 /**
  * From this many matches on, a changes-since/-before window is read by walking the created index
@@ -69,66 +35,29 @@ function inWindow<O>(
   return q
 }
 
-function unwrap<K extends WriteRecord['kind']>(outcome: WriteOutcome | undefined, kind: K): Extract<WriteRecord, { kind: K }> & { created: boolean } {
-  if (!outcome) throw new AppError('internal', 'write produced no outcome')
-  if (!outcome.ok) throw outcome.error
-  if (outcome.record.kind !== kind) throw new AppError('internal', `write produced a ${outcome.record.kind}, not a ${kind}`)
-  return { ...(outcome.record as Extract<WriteRecord, { kind: K }>), created: outcome.created }
-}
-
 /** ActionStore over any Kysely dialect. */
 export class KyselyActionStore implements ActionStore {
+  readonly #database: StoreDatabase
   readonly #db: Kysely<Database>
-  readonly #parts: DialectParts
   readonly #commit: GroupCommitter
-  readonly #dialect: DialectName
+  #closed: Promise<void> | undefined
 
-  constructor(db: Kysely<Database>, parts: DialectParts) {
-    this.#db = db
-    this.#parts = parts
-    this.#commit = new GroupCommitter(parts.writeExecutor)
-    this.#dialect = dialectOf(db)
+  constructor(database: StoreDatabase) {
+    this.#database = database
+    this.#db = database.db
+    this.#commit = new GroupCommitter(database.writeExecutor)
   }
 
-  /** Which backend this store runs on. */
-  get dialect(): DialectName {
-    return this.#dialect
-  }
-
-  /**
-   * False when no stored value can equal `key`. PostgreSQL text cannot hold a NUL character and
-   * rejects one as a parameter, so a lookup by such a key (an id taken from a URL) names nothing:
-   * it is answered here as not found instead of failing in the driver.
-   */
   #storable(key: string): boolean {
-    return this.#dialect !== 'postgres' || !key.includes('\u0000')
+    return isStorableKey(this.#database, key)
   }
 
-  async #read<T>(query: () => Promise<T>): Promise<T> {
-    try {
-      return await query()
-    } catch (err) {
-      throw this.#parts.mapError ? this.#parts.mapError(err) : err
-    }
-  }
-
-  /** The underlying Kysely instance, for migrations and maintenance commands. */
-  get db(): Kysely<Database> {
-    return this.#db
+  #read<T>(query: () => Promise<T>): Promise<T> {
+    return withMappedErrors(this.#database, query)
   }
 
   write(ops: readonly StoreWrite[]): Promise<WriteOutcome[]> {
     return this.#commit.submit(ops)
-  }
-
-  async putInstance(values: InstancePut): Promise<Instance> {
-    return unwrap((await this.write([{ op: 'instance_put', values }]))[0], 'instance').instance
-  }
-
-  async deleteInstance(uuid: string, at: Timestamp): Promise<Instance | undefined> {
-    const [outcome] = await this.write([{ op: 'instance_delete', uuid, at }])
-    if (outcome && !outcome.ok && outcome.error.code === 'instance_not_found') return undefined
-    return unwrap(outcome, 'instance').instance
   }
 
   async getInstance(uuid: string): Promise<Instance | undefined> {
@@ -143,19 +72,10 @@ export class KyselyActionStore implements ActionStore {
     if (!filter.includeDeleted) q = q.where('deleted_at', 'is', null)
     if (filter.nameContains !== undefined && filter.nameContains !== '') {
       if (!this.#storable(filter.nameContains)) return []
-      q = q.where(nameContains(this.#dialect, filter.nameContains))
+      q = q.where(nameContains(this.#database.dialect, filter.nameContains))
     }
     const rows = await this.#read(() => q.orderBy('name').orderBy('uuid').limit(filter.limit).execute())
     return rows.map(toInstance)
-  }
-
-  async startAction(values: ActionStart): Promise<ActionStartResult> {
-    const { action, created } = unwrap((await this.write([{ op: 'action_start', values }]))[0], 'action')
-    return { action, created }
-  }
-
-  async finishAction(values: ActionFinish): Promise<InstanceAction> {
-    return unwrap((await this.write([{ op: 'action_finish', values }]))[0], 'action').action
   }
 
   async getAction(instanceUuid: string, requestId: string): Promise<InstanceAction | undefined> {
@@ -175,12 +95,11 @@ export class KyselyActionStore implements ActionStore {
     // 189 ms for 100,000 matches (docs/storage.md, finding 2). When a bounded, index-only count
     // says many rows match, `+updated_at` (no index for that term) makes it walk the created
     // index newest-first instead and stop after one page.
-    const walk = this.#parts.choosesWindowPlan === true && (await this.#windowMatches(instanceUuid, query)) >= WINDOW_WALK_THRESHOLD
+    const walk = this.#database.choosesWindowPlan === true && (await this.#windowMatches(instanceUuid, query)) >= WINDOW_WALK_THRESHOLD
     q = inWindow(q, query, walk ? sql<Timestamp>`+updated_at` : sql.ref<Timestamp>('updated_at'))
     if (query.marker !== undefined) {
       const m = this.#storable(query.marker) ? await findAction(this.#db, instanceUuid, query.marker) : undefined
-      // Nova's text names "None": its lookup result, not the marker, ends up in the message.
-      if (!m) throw new AppError('marker_not_found', 'Marker None could not be found.')
+      if (!m) throw markerNotFound()
       // The `<=` bound is implied by the OR, but planners only start an index range scan from a
       // plain bound; without it SQLite and PostgreSQL filter every newer row (docs/storage.md).
       q = q.where('created_at', '<=', m.createdAt).where((eb) =>
@@ -190,7 +109,7 @@ export class KyselyActionStore implements ActionStore {
         ]),
       )
     }
-    const hint = this.#parts.markerPagePlugin
+    const hint = this.#database.markerPagePlugin
     if (hint && query.marker !== undefined && !query.changesSince && !query.changesBefore) q = q.withPlugin(hint)
     q = q.orderBy('created_at', 'desc').orderBy('id', 'desc')
     if (query.limit !== undefined) q = q.limit(query.limit)
@@ -209,45 +128,6 @@ export class KyselyActionStore implements ActionStore {
     return Number(row.n)
   }
 
-  async startEvent(values: EventStart): Promise<ActionEvent> {
-    return unwrap((await this.write([{ op: 'event_start', values }]))[0], 'event').event
-  }
-
-  async finishEvent(values: EventFinish): Promise<ActionEvent> {
-    return unwrap((await this.write([{ op: 'event_finish', values }]))[0], 'event').event
-  }
-
-  async getIdempotency(keyHash: string): Promise<IdempotencyRecord | undefined> {
-    if (!this.#storable(keyHash)) return undefined
-    const row = await this.#read(() => this.#db.selectFrom('idempotency_keys').selectAll().where('key_hash', '=', keyHash).executeTakeFirst())
-    return row && {
-      keyHash: row.key_hash,
-      requestHash: row.request_hash,
-      status: Number(row.status),
-      body: row.body,
-      createdAt: canonicalTime(row.created_at),
-    }
-  }
-
-  async putIdempotency(r: IdempotencyRecord): Promise<void> {
-    const insert = this.#db
-      .insertInto('idempotency_keys')
-      .values({ key_hash: r.keyHash, request_hash: r.requestHash, status: r.status, body: r.body, created_at: r.createdAt })
-    // First writer wins. MySQL has no ON CONFLICT; a no-op ON DUPLICATE KEY UPDATE keeps the
-    // existing row without INSERT IGNORE's habit of turning other errors into warnings.
-    await this.#read(() =>
-      (this.#dialect === 'mysql'
-        ? insert.onDuplicateKeyUpdate({ key_hash: sql.ref('key_hash') })
-        : insert.onConflict((oc) => oc.column('key_hash').doNothing())
-      ).execute(),
-    )
-  }
-
-  async purgeIdempotency(before: Timestamp): Promise<number> {
-    const result = await this.#read(() => this.#db.deleteFrom('idempotency_keys').where('created_at', '<', before).executeTakeFirst())
-    return Number(result.numDeletedRows)
-  }
-
   async listEvents(actionId: number): Promise<ActionEvent[]> {
     const rows = await this.#read(() =>
       this.#db
@@ -261,9 +141,10 @@ export class KyselyActionStore implements ActionStore {
     return rows.map(toEvent)
   }
 
-  async close(): Promise<void> {
-    await this.#db.destroy()
-    await this.#parts.close()
+  close(): Promise<void> {
+    // Kysely's destroy() ends the pool or closes the SQLite handle, for every store on it.
+    this.#closed ??= this.#db.destroy()
+    return this.#closed
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Versioned migrations from a static list (no file-system scanning), applied by Kysely's Migrator.
- * A database that has migrations this build does not know is refused, so an old binary never
- * writes to a newer schema.
+ * A database that has migrations this build does not know is refused by every function here, so
+ * an old binary never writes to (nor reports on) a newer schema.
  */
 import { Migrator, sql, type Kysely, type Migration, type MigrationResultSet } from 'kysely'
 import { AppError } from '../domain/errors.js'
@@ -35,16 +35,27 @@ async function migrator(db: Kysely<unknown>): Promise<Migrator> {
   })
 }
 
-/** Applies all pending migrations; throws `store_unavailable` naming the failed one. */
-export async function migrateToLatest(db: Kysely<unknown>): Promise<MigrationResultSet> {
-  const migrations = await (await migrator(db)).getMigrations()
-  const unknown = await appliedUnknown(db, new Set(migrations.map((m) => m.name)))
+/**
+ * Refuses a database migrated by a newer ActionTrail: its migration table names migrations this
+ * build does not know, so its schema may hold what this code would corrupt or misread.
+ */
+async function refuseNewer(db: Kysely<unknown>): Promise<void> {
+  const unknown = await appliedUnknown(db, new Set(Object.keys(MIGRATIONS)))
   if (unknown.length > 0) {
     throw new AppError(
       'store_unavailable',
       `database schema is newer than this ActionTrail (unknown migrations: ${unknown.join(', ')}); upgrade ActionTrail`,
     )
   }
+}
+
+/**
+ * Applies all pending migrations; throws `store_unavailable` naming the failed one, or for a
+ * schema newer than this build.
+ */
+export async function migrateToLatest<DB>(database: Kysely<DB>): Promise<MigrationResultSet> {
+  const db = database as unknown as Kysely<unknown>
+  await refuseNewer(db)
   const result = await (await migrator(db)).migrateToLatest()
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown'
@@ -53,10 +64,29 @@ export async function migrateToLatest(db: Kysely<unknown>): Promise<MigrationRes
   return result
 }
 
-/** Names of pending migrations (empty when the schema is current). */
-export async function pendingMigrations(db: Kysely<unknown>): Promise<string[]> {
+/**
+ * Names of pending migrations (empty when the schema is current); throws `store_unavailable` for a
+ * schema newer than this build, which no number of pending migrations describes.
+ */
+export async function pendingMigrations<DB>(database: Kysely<DB>): Promise<string[]> {
+  const db = database as unknown as Kysely<unknown>
+  await refuseNewer(db)
   const migrations = await (await migrator(db)).getMigrations()
   return migrations.filter((m) => m.executedAt === undefined).map((m) => m.name)
+}
+
+/**
+ * Refuses, with `store_unavailable`, a schema that is not exactly this build's: newer (see above)
+ * or older (pending migrations, to be applied with `actiontrail migrate`).
+ */
+export async function requireCurrentSchema<DB>(database: Kysely<DB>): Promise<void> {
+  const pending = await pendingMigrations(database)
+  if (pending.length > 0) {
+    throw new AppError(
+      'store_unavailable',
+      `database schema is older than this ActionTrail (pending migrations: ${pending.join(', ')}); run actiontrail migrate`,
+    )
+  }
 }
 
 async function appliedUnknown(db: Kysely<unknown>, known: Set<string>): Promise<string[]> {

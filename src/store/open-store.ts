@@ -1,15 +1,24 @@
 /**
- * Opens the store named by a database setting and brings its schema up to date. A plain path (or
- * `sqlite:` / `file:` URL) selects the embedded SQLite backend; `postgres://` / `postgresql://`
- * selects PostgreSQL and `mysql://` / `mariadb://` MariaDB/MySQL.
+ * Opens the stores named by a database setting and checks or brings their schema up to date. A
+ * plain path (or `sqlite:` / `file:` URL) selects the embedded SQLite backend; `postgres://` /
+ * `postgresql://` selects PostgreSQL and `mysql://` / `mariadb://` MariaDB/MySQL.
+ *
+ * One database holds two stores with separate contracts: the audit trail (ActionStore) and the
+ * write API's remembered answers (IdempotencyStore). They share the opened database (one SQLite
+ * connection, or one server pool), so `openStores` opens it once and builds both over it, and one
+ * close ends both. Callers that only need the audit trail (the CLI, an embedding service) use
+ * `openStore`; the server, which also answers Idempotency-Keys, uses `openStores`.
  */
-import type { Kysely } from 'kysely'
 import { AppError } from '../domain/errors.js'
-import type { KyselyActionStore } from './kysely-action-store.js'
-import { migrateToLatest } from './migrate.js'
-import { openMysqlStore } from './mysql/mysql-database.js'
-import { openPostgresStore } from './postgres/postgres-database.js'
-import { openSqliteStore } from './sqlite/sqlite-database.js'
+import type { ActionStore } from './action-store.js'
+import type { IdempotencyStore } from './idempotency-store.js'
+import { KyselyActionStore } from './kysely-action-store.js'
+import { KyselyIdempotencyStore } from './kysely-idempotency-store.js'
+import { migrateToLatest, requireCurrentSchema } from './migrate.js'
+import { openMysqlDatabase } from './mysql/mysql-database.js'
+import { openPostgresDatabase } from './postgres/postgres-database.js'
+import { openSqliteDatabase } from './sqlite/sqlite-database.js'
+import type { StoreDatabase } from './store-database.js'
 
 /** Which backend a database setting names, and its connection target. */
 export type DatabaseTarget =
@@ -77,31 +86,54 @@ export function describeDatabase(value: string): string {
   }
 }
 
-/** Options for opening a store. */
+/** Options for opening the stores. */
 export interface OpenStoreOptions {
-  /** Apply pending migrations (default true). When false, a stale schema is an error. */
+  /**
+   * Apply pending migrations (default true). When false, the schema must already be this build's:
+   * pending migrations are an error as well as a newer schema (which is refused either way).
+   */
   migrate?: boolean
 }
 
-function open(target: DatabaseTarget): KyselyActionStore {
+/** The stores on one opened database. */
+export interface Stores {
+  actions: ActionStore
+  idempotency: IdempotencyStore
+  /** Closes the database, and with it both stores (the same as `actions.close()`). */
+  close(): Promise<void>
+}
+
+/**
+ * Opens the database a setting names, neither migrated nor checked: for `actiontrail migrate`,
+ * which manages the schema itself, and for tests. Close it with `db.destroy()`.
+ */
+export function openDatabase(database: string): StoreDatabase {
+  const target = parseDatabaseTarget(database)
   switch (target.kind) {
     case 'sqlite':
-      return openSqliteStore({ filename: target.filename })
+      return openSqliteDatabase({ filename: target.filename })
     case 'postgres':
-      return openPostgresStore(target)
+      return openPostgresDatabase(target)
     case 'mysql':
-      return openMysqlStore(target)
+      return openMysqlDatabase(target)
   }
 }
 
-/** Opens the store for a database setting, migrated to the latest schema. */
-export async function openStore(database: string, options: OpenStoreOptions = {}): Promise<KyselyActionStore> {
-  const store = open(parseDatabaseTarget(database))
+/** Opens both stores for a database setting, migrated to (or checked against) this build's schema. */
+export async function openStores(database: string, options: OpenStoreOptions = {}): Promise<Stores> {
+  const opened = openDatabase(database)
   try {
-    if (options.migrate !== false) await migrateToLatest(store.db as unknown as Kysely<unknown>)
+    if (options.migrate === false) await requireCurrentSchema(opened.db)
+    else await migrateToLatest(opened.db)
   } catch (err) {
-    await store.close()
+    await opened.db.destroy()
     throw err
   }
-  return store
+  const actions = new KyselyActionStore(opened)
+  return { actions, idempotency: new KyselyIdempotencyStore(opened), close: () => actions.close() }
+}
+
+/** Opens the audit-trail store for a database setting (see openStores); its close closes the database. */
+export async function openStore(database: string, options: OpenStoreOptions = {}): Promise<ActionStore> {
+  return (await openStores(database, options)).actions
 }

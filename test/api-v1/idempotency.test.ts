@@ -142,12 +142,12 @@ describe('expiry', () => {
     await putVm(h)
     ok(await v1(h, 'POST', ACTIONS, startBody('req-1'), { headers: key('old') }), 201)
     const hash = idempotencyKeyHash({ userId: USER_A, projectId: PROJECT_A, roles: new Set(['service']) }, 'old')
-    assert.ok(await h.store.getIdempotency(hash))
+    assert.ok(await h.idempotency.getIdempotency(hash))
 
     clock.advance(hours(25))
     ok(await v1(h, 'POST', ACTIONS, startBody('req-2')), 201)
-    for (let i = 0; i < 50 && (await h.store.getIdempotency(hash)); i++) await new Promise((r) => setTimeout(r, 10))
-    assert.equal(await h.store.getIdempotency(hash), undefined)
+    for (let i = 0; i < 50 && (await h.idempotency.getIdempotency(hash)); i++) await new Promise((r) => setTimeout(r, 10))
+    assert.equal(await h.idempotency.getIdempotency(hash), undefined)
   })
 })
 

@@ -67,9 +67,11 @@ test('a database with a newer schema is refused with a clear message', async (t)
   const native = new BetterSqlite3(db)
   native.prepare('INSERT INTO kysely_migration (name, timestamp) VALUES (?, ?)').run('9999-from-the-future', new Date().toISOString())
   native.close()
-  const r = await cli(['demo', '--db', db])
-  assert.notEqual(r.code, 0)
-  assert.match(r.stderr, /schema is newer than this ActionTrail.*9999-from-the-future/)
+  for (const args of [['demo'], ['migrate'], ['migrate', '--check']]) {
+    const r = await cli([...args, '--db', db])
+    assert.notEqual(r.code, 0, args.join(' '))
+    assert.match(r.stderr, /schema is newer than this ActionTrail.*9999-from-the-future/, args.join(' '))
+  }
 })
 
 test('demo loads the history once: running it twice adds nothing', async (t) => {

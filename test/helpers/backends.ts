@@ -17,8 +17,8 @@ import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { createConnection } from 'mysql2/promise'
 import pg from 'pg'
-import type { KyselyActionStore } from '../../src/store/kysely-action-store.js'
-import { describeDatabase, openStore } from '../../src/store/open-store.js'
+import { describeDatabase, openStores, type Stores } from '../../src/store/open-store.js'
+import { TestStore } from './store-ops.js'
 
 /** Backends of the store contract suite. */
 export type BackendName = 'sqlite-memory' | 'sqlite-file' | 'postgres' | 'mysql'
@@ -237,26 +237,26 @@ export async function freshDatabase(backend: BackendName): Promise<TestDatabase>
 }
 
 /**
- * Opens `count` stores on one fresh, migrated database (several stores are several "nodes":
+ * Opens `count` sets of stores on one fresh, migrated database (several sets are several "nodes":
  * separate pools, separate group committers). All are closed and the database dropped after the
- * test. An in-memory SQLite database cannot be shared, so there every store is the same one.
+ * test. An in-memory SQLite database cannot be shared, so there every set is the same one.
  */
-export async function openFreshStores(t: TestContext, backend: BackendName, count = 1): Promise<KyselyActionStore[]> {
+export async function openFreshStores(t: TestContext, backend: BackendName, count = 1): Promise<Stores[]> {
   const database = await freshDatabase(backend)
-  const stores: KyselyActionStore[] = []
+  const opened: Stores[] = []
   t.after(async () => {
-    await Promise.all([...new Set(stores)].map((s) => s.close()))
+    await Promise.all([...new Set(opened)].map((s) => s.close()))
     await database.drop()
   })
-  stores.push(await openStore(database.url))
+  opened.push(await openStores(database.url))
   for (let i = 1; i < count; i++) {
     // Migrated already: open the others as a second node would.
-    stores.push(database.url === ':memory:' ? (stores[0] as KyselyActionStore) : await openStore(database.url))
+    opened.push(database.url === ':memory:' ? (opened[0] as Stores) : await openStores(database.url))
   }
-  return stores
+  return opened
 }
 
-/** Opens one store on a fresh, migrated database; closed and dropped after the test. */
-export async function openFreshStore(t: TestContext, backend: BackendName): Promise<KyselyActionStore> {
-  return (await openFreshStores(t, backend))[0] as KyselyActionStore
+/** Opens an ActionStore (with write helpers) on a fresh, migrated database; closed and dropped after the test. */
+export async function openFreshStore(t: TestContext, backend: BackendName): Promise<TestStore> {
+  return new TestStore(((await openFreshStores(t, backend))[0] as Stores).actions)
 }

@@ -13,10 +13,11 @@ import type { ActionService } from '../../src/domain/action-service.js'
 import type { Clock } from '../../src/domain/timestamp.js'
 import { createActionService } from '../../src/local-service.js'
 import { createLogger } from '../../src/security/redacting-logger.js'
-import type { ActionStore } from '../../src/store/action-store.js'
-import { openStore } from '../../src/store/open-store.js'
+import type { IdempotencyStore } from '../../src/store/idempotency-store.js'
+import { openStores, type Stores } from '../../src/store/open-store.js'
 import { createTestDatabase, type ServerKind, type TestDatabase } from './backends.js'
 import { checkResponses } from './response-check.js'
+import { TestStore } from './store-ops.js'
 
 /** The backend the API suites run on (ACTIONTRAIL_TEST_BACKEND; SQLite when unset). */
 export const TEST_BACKEND: 'sqlite' | ServerKind = testBackend(process.env.ACTIONTRAIL_TEST_BACKEND)
@@ -52,10 +53,13 @@ export const TOKEN_ENTRIES: TokenEntry[] = [
   { token: TOKENS.serviceA, user_id: USER_A, project_id: PROJECT_A, roles: ['service'] },
 ]
 
-/** A built app with its store, service and captured log lines. */
+/** A built app with its stores, service and captured log lines. */
 export interface Harness {
   app: FastifyInstance
-  store: ActionStore
+  /** The audit-trail store behind the service (with write helpers for seeding). */
+  store: TestStore
+  /** The store of remembered Idempotency-Key answers, on the same database. */
+  idempotency: IdempotencyStore
   service: ActionService
   /** Every log line written since the harness was built (raw JSON text). */
   logs: () => string
@@ -81,19 +85,19 @@ export async function buildHarness(t: TestContext, database = ':memory:', option
   })
   const { logger } = createLogger({ level: 'debug', key: 'test-log-key', destination })
   const fresh: TestDatabase | undefined = database === ':memory:' && TEST_BACKEND !== 'sqlite' ? await createTestDatabase(TEST_BACKEND) : undefined
-  let store: ActionStore
+  let stores: Stores
   try {
-    store = await openStore(fresh ? fresh.url : database)
+    stores = await openStores(fresh ? fresh.url : database)
   } catch (err) {
     await fresh?.drop()
     throw err
   }
-  const service = createActionService(store, options.clock)
+  const service = createActionService(stores.actions, options.clock)
   const app = await buildApp({
     service,
     authenticator: new StaticTokenAuthenticator(TOKEN_ENTRIES),
     logger,
-    idempotency: store,
+    idempotency: stores.idempotency,
     ...(options.clock ? { clock: options.clock } : {}),
   })
   const responses = await checkResponses(app)
@@ -101,12 +105,12 @@ export async function buildHarness(t: TestContext, database = ':memory:', option
   const firstLine = chunks.length
   t.after(async () => {
     await app.close()
-    await store.close()
+    await stores.close()
     await fresh?.drop()
     const violations = responses.violations()
     if (violations.length > 0) throw new Error(`answers that do not match the OpenAPI documents:\n${violations.join('\n')}`)
   })
-  return { app, store, service, logs: () => chunks.slice(firstLine).join('') }
+  return { app, store: new TestStore(stores.actions), idempotency: stores.idempotency, service, logs: () => chunks.slice(firstLine).join('') }
 }
 
 /** Headers for a request as `role` at microversion `version` (none → 2.1). */

@@ -9,7 +9,7 @@ import { buildApp } from '../../src/api/app.js'
 import { StaticTokenAuthenticator } from '../../src/auth/token-file.js'
 import { createActionService } from '../../src/local-service.js'
 import { createLogger } from '../../src/security/redacting-logger.js'
-import { openStore } from '../../src/store/open-store.js'
+import { openStores } from '../../src/store/open-store.js'
 import { buildHarness, headers, PROJECT_A, PROJECT_B, TOKEN_ENTRIES, TOKENS, USER_A, ADMIN_USER, USER_B } from '../helpers/build-app.js'
 
 const SERVER = '3c1d2e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f'
@@ -55,15 +55,15 @@ test('an unexpected failure is a generic 500 and its logged error is scrubbed', 
   const chunks: string[] = []
   const destination = new Writable({ write(c: Buffer, _e, cb) { chunks.push(c.toString()); cb() } })
   const { logger } = createLogger({ level: 'info', key: 'k', destination })
-  const store = await openStore(':memory:')
-  t.after(() => store.close())
+  const { actions: store, idempotency, close } = await openStores(':memory:')
+  t.after(close)
   const leaky = `lookup failed for ${RID} project ${PROJECT_A} token=${TOKENS.memberA} at postgres://svc:pw-123@db/x`
   store.getInstance = () => Promise.reject(new Error(leaky))
   const app = await buildApp({
     service: createActionService(store),
     authenticator: new StaticTokenAuthenticator(TOKEN_ENTRIES),
     logger,
-    idempotency: store,
+    idempotency,
   })
   t.after(() => app.close())
   const r = await app.inject({ url: `/v2.1/servers/${SERVER}/os-instance-actions`, headers: headers(TOKENS.memberA) })

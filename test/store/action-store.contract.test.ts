@@ -10,25 +10,27 @@ import { sql } from 'kysely'
 import { isAppError } from '../../src/domain/errors.js'
 import type { Timestamp } from '../../src/domain/timestamp.js'
 import { createActionService } from '../../src/local-service.js'
-import type { ActionStore, StoreWrite } from '../../src/store/action-store.js'
+import type { StoreWrite } from '../../src/store/action-store.js'
 import { WINDOW_WALK_THRESHOLD } from '../../src/store/kysely-action-store.js'
-import { openStore } from '../../src/store/open-store.js'
+import { pendingMigrations } from '../../src/store/migrate.js'
+import { openDatabase, openStore } from '../../src/store/open-store.js'
 import { BACKEND_NAMES, backendProblem, freshDatabase, openFreshStore, openFreshStores, REQUIRE_BACKENDS, type BackendName } from '../helpers/backends.js'
+import { expectRecord, TestStore } from '../helpers/store-ops.js'
 
 interface Backend {
   name: BackendName
-  open(t: TestContext): Promise<ActionStore>
+  open(t: TestContext): Promise<TestStore>
 }
 
 const UUID = '11111111-2222-4333-8444-555555555555'
 const OTHER = '99999999-2222-4333-8444-555555555555'
 const ts = (s: string) => `2026-01-01T00:00:${s}` as Timestamp
 
-async function seed(store: ActionStore, uuid = UUID): Promise<void> {
+async function seed(store: TestStore, uuid = UUID): Promise<void> {
   await store.putInstance({ uuid, name: 'vm', projectId: 'p1', userId: 'u1', now: ts('00.000000') })
 }
 
-async function start(store: ActionStore, requestId: string, created: string, action = 'reboot', uuid = UUID) {
+async function start(store: TestStore, requestId: string, created: string, action = 'reboot', uuid = UUID) {
   return store.startAction({
     instanceUuid: uuid,
     action,
@@ -41,9 +43,9 @@ async function start(store: ActionStore, requestId: string, created: string, act
 }
 
 /** Two stores on one database: two pools, two group committers — two nodes. */
-async function twoNodes(t: TestContext, name: BackendName): Promise<[ActionStore, ActionStore]> {
-  const [a, b] = await openFreshStores(t, name, 2)
-  return [a as ActionStore, b as ActionStore]
+async function twoNodes(t: TestContext, name: BackendName): Promise<[TestStore, TestStore]> {
+  const [a, b] = (await openFreshStores(t, name, 2)).map((stores) => new TestStore(stores.actions))
+  return [a as TestStore, b as TestStore]
 }
 
 function actionStartOp(requestId: string, created: string, uuid = UUID): StoreWrite {
@@ -276,6 +278,32 @@ for (const name of BACKEND_NAMES) {
       assert.equal((await store.listEvents(action?.id ?? -1))[0]?.result, 'Success')
     })
 
+    test('a batch reads each action as its earlier writes left it, and commits the last update', async (t) => {
+      const store = await backend.open(t)
+      await seed(store)
+      const lifecycle = (requestId: string, last: StoreWrite): StoreWrite[] => {
+        const ev = { instanceUuid: UUID, requestId, event: 'compute_stop_instance' }
+        return [
+          actionStartOp(requestId, '01.000000'),
+          { op: 'event_start', values: { ...ev, host: 'h', startTime: ts('02.000000'), createdAt: ts('02.000000') } },
+          { op: 'event_finish', values: { ...ev, finishTime: ts('03.000000'), result: 'Error', traceback: null, details: null, updatedAt: ts('03.000000') } },
+          last,
+        ]
+      }
+      const outcomes = await store.write([
+        // The finish reads the action after the event's update: that update must not be applied
+        // after the finish and turn updated_at back to 03.
+        ...lifecycle('req-1', { op: 'action_finish', values: { instanceUuid: UUID, requestId: 'req-1', finishTime: ts('05.000000') } }),
+        // A retried start reads the action back: it already carries the event's failure.
+        ...lifecycle('req-2', actionStartOp('req-2', '01.000000')),
+      ])
+      const finished = await store.getAction(UUID, 'req-1')
+      assert.deepEqual([finished?.message, finished?.finishTime, finished?.updatedAt], ['Error', ts('05.000000'), ts('05.000000')])
+      const retried = expectRecord(outcomes[7], 'action')
+      assert.equal(retried.created, false)
+      assert.deepEqual([retried.action.message, retried.action.updatedAt], ['Error', ts('03.000000')])
+    })
+
     test('concurrent writers are coalesced and each gets its own outcome', async (t) => {
       const store = await backend.open(t)
       await seed(store)
@@ -305,17 +333,6 @@ for (const name of BACKEND_NAMES) {
       const d1 = await store.deleteInstance(UUID, ts('07.000000'))
       const d2 = await store.deleteInstance(UUID, ts('08.000000'))
       assert.equal(d2?.deletedAt, d1?.deletedAt)
-    })
-
-    test('idempotency records: first writer wins, purge by age', async (t) => {
-      const store = await backend.open(t)
-      await store.putIdempotency({ keyHash: 'k1', requestHash: 'r1', status: 201, body: '{"a":1}', createdAt: ts('01.000000') })
-      await store.putIdempotency({ keyHash: 'k1', requestHash: 'r2', status: 200, body: '{}', createdAt: ts('02.000000') })
-      await store.putIdempotency({ keyHash: 'k2', requestHash: 'r3', status: 404, body: '{}', createdAt: ts('09.000000') })
-      assert.deepEqual(await store.getIdempotency('k1'), { keyHash: 'k1', requestHash: 'r1', status: 201, body: '{"a":1}', createdAt: ts('01.000000') })
-      assert.equal(await store.purgeIdempotency(ts('05.000000')), 1)
-      assert.equal(await store.getIdempotency('k1'), undefined)
-      assert.equal((await store.getIdempotency('k2'))?.status, 404)
     })
 
     test('a deleted instance keeps its actions; instances filter by project and plain-text name', async (t) => {
@@ -396,7 +413,7 @@ for (const name of BACKEND_NAMES) {
       assert.deepEqual((await store.listEvents(action?.id ?? -1)).map((e) => e.id), [e2.id, e1.id])
     })
 
-    test('request ids, event names and keys compare exactly: case and trailing spaces matter', async (t) => {
+    test('request ids, event names and uuids compare exactly: case and trailing spaces matter', async (t) => {
       const store = await backend.open(t)
       await seed(store)
       const ids = ['req-A', 'req-a', 'req-a ', 'REQ-A']
@@ -421,10 +438,6 @@ for (const name of BACKEND_NAMES) {
         store.finishEvent({ instanceUuid: UUID, requestId: 'req-a', event: 'COMPUTE_X', finishTime: ts('04.000000'), result: 'Success', traceback: null, details: null, updatedAt: ts('04.000000') }),
         (e) => isAppError(e, 'event_not_found'),
       )
-      await store.putIdempotency({ keyHash: 'K', requestHash: 'r1', status: 200, body: '{}', createdAt: ts('01.000000') })
-      await store.putIdempotency({ keyHash: 'k', requestHash: 'r2', status: 201, body: '{}', createdAt: ts('01.000000') })
-      assert.equal((await store.getIdempotency('k'))?.status, 201)
-      assert.equal((await store.getIdempotency('K'))?.status, 200)
     })
 
     test('names at the 255-character limit are kept whole, multi-byte too; a 300-character one is refused before the store', async (t) => {
@@ -471,21 +484,41 @@ for (const name of BACKEND_NAMES) {
       assert.deepEqual(await match('zzz'), [])
     })
 
-    test('a schema newer than this build is refused with a clear message', async (t) => {
+    test('a schema newer than this build is refused at open, migrating or not, with a clear message', async (t) => {
       if (backend.name === 'sqlite-memory') return t.skip('an in-memory database cannot be reopened')
       const database = await freshDatabase(backend.name)
       t.after(() => database.drop())
-      const store = await openStore(database.url)
-      await sql`INSERT INTO kysely_migration (name, timestamp) VALUES ('9999-from-the-future', 'x')`.execute(store.db)
-      await store.close()
-      await assert.rejects(openStore(database.url), (e) =>
-        isAppError(e, 'store_unavailable') && /schema is newer than this ActionTrail.*9999-from-the-future/.test(e.message))
+      await (await openStore(database.url)).close()
+      // What a newer ActionTrail's migration leaves behind.
+      const { db } = openDatabase(database.url)
+      try {
+        await sql`INSERT INTO kysely_migration (name, timestamp) VALUES ('9999-from-the-future', 'x')`.execute(db)
+        await assert.rejects(pendingMigrations(db), (e) => isAppError(e, 'store_unavailable') && /9999-from-the-future/.test(e.message))
+      } finally {
+        await db.destroy()
+      }
+      const newer = (e: unknown) => isAppError(e, 'store_unavailable') && /schema is newer than this ActionTrail.*9999-from-the-future.*upgrade/.test(e.message)
+      await assert.rejects(openStore(database.url), newer)
+      await assert.rejects(openStore(database.url, { migrate: false }), newer)
+    })
+
+    test('without migrating, a schema older than this build is refused and a current one opens', async (t) => {
+      const database = await freshDatabase(backend.name)
+      t.after(() => database.drop())
+      await assert.rejects(openStore(database.url, { migrate: false }), (e) =>
+        isAppError(e, 'store_unavailable') &&
+        /schema is older than this ActionTrail \(pending migrations: 0001-init, 0002-idempotency\); run actiontrail migrate/.test(e.message))
+      if (backend.name === 'sqlite-memory') return
+      await (await openStore(database.url)).close()
+      const store = await openStore(database.url, { migrate: false })
+      t.after(() => store.close())
+      assert.equal(await store.getInstance(UUID), undefined)
     })
 
     test('a write survives losing its connection mid-transaction (server restart, network failure)', async (t) => {
       if (backend.name.startsWith('sqlite')) return t.skip('SQLite has no connections to lose')
       const database = await freshDatabase(backend.name)
-      const store = await openStore(database.url)
+      const store = new TestStore(await openStore(database.url))
       t.after(async () => {
         await store.close()
         await database.drop()

@@ -13,6 +13,7 @@ import type { StoreWrite } from '../../src/store/action-store.js'
 import { migrateToLatest } from '../../src/store/migrate.js'
 import type { Database } from '../../src/store/schema.js'
 import { AsyncWriteExecutor, type ServerSql } from '../../src/store/write/async-write-executor.js'
+import { expectRecord } from '../helpers/store-ops.js'
 
 const UUID = '11111111-2222-4333-8444-555555555555'
 const ts = (s: string) => `2026-01-01T00:00:${s}` as Timestamp
@@ -61,11 +62,11 @@ test('a transient failure retries the whole transaction, which then commits', as
   const { executor, failures, attempts } = await rig(t)
   failures.set('req-2', 2)
   const outcomes = await executor.execute([startOp('req-1'), startOp('req-2')])
-  assert.deepEqual(outcomes.map((o) => o.ok && o.created), [true, true])
+  assert.deepEqual(outcomes.map((o) => expectRecord(o, 'action').created), [true, true])
   assert.equal(attempts.get('req-2'), 3)
   // req-1 was inserted in each attempt but committed once.
   const again = await executor.execute([startOp('req-1')])
-  assert.equal(again[0]?.ok && again[0].created, false)
+  assert.equal(expectRecord(again[0], 'action').created, false)
 })
 
 test('after the bound the write fails with store_unavailable, and nothing of it remains', async (t) => {

@@ -10,7 +10,7 @@ import { describe, test } from 'node:test'
 import { promisify } from 'node:util'
 import { sql } from 'kysely'
 import pg from 'pg'
-import { openStore } from '../../src/store/open-store.js'
+import { openDatabase } from '../../src/store/open-store.js'
 import { createTestDatabase, REQUIRE_BACKENDS, serverProblem, type ServerKind } from '../helpers/backends.js'
 import { ROOT } from '../helpers/spawn-server.js'
 
@@ -60,7 +60,7 @@ for (const kind of ['postgres', 'mysql'] as const) {
     continue
   }
   describe(`actiontrail migrate on ${kind}`, { skip: problem ?? false }, () => {
-    test('applies the schema once, --check reports it, a newer schema is refused', async (t) => {
+    test('applies the schema once, --check reports it, a newer schema is refused by every command', async (t) => {
       const database = await createTestDatabase(kind)
       t.after(() => database.drop())
       const check = await cli(['migrate', '--check', '--db', database.url])
@@ -72,9 +72,9 @@ for (const kind of ['postgres', 'mysql'] as const) {
       assert.match((await cli(['migrate', '--db', database.url])).stdout, /schema is up to date/)
       assert.equal((await cli(['migrate', '--check', '--db', database.url])).code, 0)
 
-      const store = await openStore(database.url, { migrate: false })
+      const { db } = openDatabase(database.url)
       try {
-        const { rows } = await COLUMN_QUERY[kind].execute(store.db)
+        const { rows } = await COLUMN_QUERY[kind].execute(db)
         const columns = rows.map((r) => ({ column: r.column, type: r.type, collation: r.collation }))
         if (kind === 'mysql') {
           // MySQL 8 names its no-pad binary collation differently; older servers pad.
@@ -84,26 +84,29 @@ for (const kind of ['postgres', 'mysql'] as const) {
           if (id) id.type = id.type.replace(/^bigint$/, 'bigint(20)')
         }
         assert.deepEqual(columns, EXPECTED_COLUMNS[kind])
-        await sql`INSERT INTO kysely_migration (name, timestamp) VALUES ('9999-from-the-future', 'x')`.execute(store.db)
+        await sql`INSERT INTO kysely_migration (name, timestamp) VALUES ('9999-from-the-future', 'x')`.execute(db)
       } finally {
-        await store.close()
+        await db.destroy()
       }
-      const refused = await cli(['migrate', '--db', database.url])
-      assert.notEqual(refused.code, 0)
-      assert.match(refused.stderr, /schema is newer than this ActionTrail.*9999-from-the-future/)
+      for (const args of [['migrate'], ['migrate', '--check'], ['demo']]) {
+        const refused = await cli([...args, '--db', database.url])
+        assert.notEqual(refused.code, 0, args.join(' '))
+        assert.match(refused.stderr, /schema is newer than this ActionTrail.*9999-from-the-future/, args.join(' '))
+      }
     })
 
     test('times come back as text with every microsecond, without touching the driver\'s global parsers', async (t) => {
       const database = await createTestDatabase(kind)
-      const store = await openStore(database.url)
+      // The stores' own pool, with its type parsers.
+      const { db } = openDatabase(database.url)
       t.after(async () => {
-        await store.close()
+        await db.destroy()
         await database.drop()
       })
       const { rows: typed } = await (kind === 'postgres'
         ? sql<{ t: unknown }>`SELECT CAST('2026-01-02 03:04:05.000123' AS timestamp(6)) AS t`
         : sql<{ t: unknown }>`SELECT CAST('2026-01-02 03:04:05.000123' AS datetime(6)) AS t`
-      ).execute(store.db)
+      ).execute(db)
       assert.equal(typed[0]?.t, '2026-01-02 03:04:05.000123')
       // pg's global parser still makes Dates for every other pool in the process.
       assert.ok(pg.types.getTypeParser(1114, 'text')('2026-01-02 03:04:05') instanceof Date)

@@ -7,6 +7,7 @@ import type { Principal } from '../../auth/principal.js'
 import { canSeeInstance } from '../../auth/policy.js'
 import type { ActionService } from '../../domain/action-service.js'
 import { AppError } from '../../domain/errors.js'
+import { instanceNotFound } from '../../domain/record-errors.js'
 import type { Instance } from '../../domain/instance-action.js'
 import { isUuid, normalizeUuid } from '../../domain/validation.js'
 import '../fastify-augment.js'
@@ -48,7 +49,7 @@ export async function findVisibleInstance(
   serverId: string,
   includeDeleted: boolean,
 ): Promise<Instance> {
-  const notFound = () => new AppError('instance_not_found', `Instance ${serverId} could not be found.`)
+  const notFound = () => instanceNotFound(serverId)
   if (!isUuid(serverId)) throw notFound()
   const instance = await service.getInstance(normalizeUuid(serverId))
   if (!instance || !canSeeInstance(principal, instance.projectId)) throw notFound()

@@ -10,12 +10,12 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import type { Principal } from '../../auth/principal.js'
 import { AppError } from '../../domain/errors.js'
 import { fromEpochMicros, toEpochMicros, type Clock } from '../../domain/timestamp.js'
-import type { ActionStore } from '../../store/action-store.js'
+import type { IdempotencyStore } from '../../store/idempotency-store.js'
 import { principalOf } from '../plugins/authentication.js'
 import { V1_CONTENT_TYPE } from './error-body.js'
 
-/** The part of the store that remembers answers. */
-export type IdempotencyStore = Pick<ActionStore, 'getIdempotency' | 'putIdempotency' | 'purgeIdempotency'>
+/** The store that remembers answers (its contract lives with the other stores). */
+export type { IdempotencyStore }
 
 /** How long an answer is remembered. */
 export const IDEMPOTENCY_TTL_MICROS = 24n * 60n * 60n * 1_000_000n

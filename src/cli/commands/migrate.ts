@@ -1,9 +1,8 @@
 /** `actiontrail migrate`: bring the database schema up to date. */
 import type { Command } from 'commander'
-import type { Kysely } from 'kysely'
 import { DATABASE_OPTION_HELP, resolveDatabase } from '../../config.js'
 import { migrateToLatest, pendingMigrations } from '../../store/migrate.js'
-import { openStore } from '../../store/open-store.js'
+import { openDatabase } from '../../store/open-store.js'
 
 /** Registers the migrate command. */
 export function migrateCommand(program: Command): void {
@@ -14,9 +13,10 @@ export function migrateCommand(program: Command): void {
     .option('--check', 'only report pending migrations; exit 1 when there are any')
     .action(async (opts: { db?: string; check?: boolean }) => {
       const database = resolveDatabase(opts.db)
-      const store = await openStore(database, { migrate: false })
+      // The database as it is: this command is what brings an old schema up to date (and, like
+      // every other, refuses a newer one).
+      const { db } = openDatabase(database)
       try {
-        const db = store.db as unknown as Kysely<unknown>
         if (opts.check) {
           const pending = await pendingMigrations(db)
           console.log(pending.length === 0 ? 'schema is up to date' : `pending migrations: ${pending.join(', ')}`)
@@ -27,7 +27,7 @@ export function migrateCommand(program: Command): void {
         const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
         console.log(applied.length === 0 ? 'schema is up to date' : `applied: ${applied.join(', ')}`)
       } finally {
-        await store.close()
+        await db.destroy()
       }
     })
 }

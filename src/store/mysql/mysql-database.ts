@@ -5,8 +5,8 @@
  */
 import { createPool } from 'mysql2'
 import { CompiledQuery, Kysely, MysqlDialect } from 'kysely'
-import { KyselyActionStore } from '../kysely-action-store.js'
 import type { Database } from '../schema.js'
+import type { StoreDatabase } from '../store-database.js'
 import { unavailableMapper } from '../server-errors.js'
 import { AsyncWriteExecutor, writeConcurrency } from '../write/async-write-executor.js'
 import { ForceIndexPlugin } from './force-index-plugin.js'
@@ -31,8 +31,8 @@ const SESSION = [
   'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
 ]
 
-/** Opens a pool on a MariaDB/MySQL database and wraps it in the Kysely store (not yet migrated). */
-export function openMysqlStore({ url, poolMax }: MysqlOptions): KyselyActionStore {
+/** Opens a pool on a MariaDB/MySQL database for the stores (not yet migrated). */
+export function openMysqlDatabase({ url, poolMax }: MysqlOptions): StoreDatabase {
   const pool = createPool({
     // mysql2 reads host, port, user, password, database and JSON-valued options from the URL.
     uri: url.replace(/^[a-z]+:/i, 'mysql:'),
@@ -56,12 +56,13 @@ export function openMysqlStore({ url, poolMax }: MysqlOptions): KyselyActionStor
     }),
   })
   // Kysely's destroy() ends the pool.
-  return new KyselyActionStore(db, {
+  return {
+    db,
+    dialect: 'mysql',
     writeExecutor: new AsyncWriteExecutor(db, MYSQL_SQL, { concurrency: writeConcurrency(poolMax) }),
     mapError: unavailableMapper('MariaDB/MySQL', isMysqlUnavailable),
     // Without the hint MariaDB reads every newer action of the instance before the marker's page
     // at depths of ~1k-20k (docs/storage.md, finding 1).
     markerPagePlugin: new ForceIndexPlugin('instance_actions', 'instance_actions_instance_created_idx'),
-    close: () => Promise.resolve(),
-  })
+  }
 }

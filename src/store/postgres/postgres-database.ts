@@ -5,8 +5,8 @@
  */
 import pg from 'pg'
 import { Kysely } from 'kysely'
-import { KyselyActionStore } from '../kysely-action-store.js'
 import type { Database } from '../schema.js'
+import type { StoreDatabase } from '../store-database.js'
 import { CurrentSchemaPostgresDialect } from './postgres-dialect.js'
 import { unavailableMapper } from '../server-errors.js'
 import { AsyncWriteExecutor, writeConcurrency } from '../write/async-write-executor.js'
@@ -30,8 +30,8 @@ const TYPES: pg.CustomTypesConfig = {
       : pg.types.getTypeParser(oid, format ?? 'text')) as pg.CustomTypesConfig['getTypeParser'],
 }
 
-/** Opens a pool on a PostgreSQL database and wraps it in the Kysely store (not yet migrated). */
-export function openPostgresStore({ url, poolMax }: PostgresOptions): KyselyActionStore {
+/** Opens a pool on a PostgreSQL database for the stores (not yet migrated). */
+export function openPostgresDatabase({ url, poolMax }: PostgresOptions): StoreDatabase {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolMax,
@@ -57,9 +57,10 @@ export function openPostgresStore({ url, poolMax }: PostgresOptions): KyselyActi
   })
   const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) })
   // Kysely's destroy() ends the pool.
-  return new KyselyActionStore(db, {
+  return {
+    db,
+    dialect: 'postgres',
     writeExecutor: new AsyncWriteExecutor(db, POSTGRES_SQL, { concurrency: writeConcurrency(poolMax) }),
     mapError: unavailableMapper('PostgreSQL', isPostgresUnavailable),
-    close: () => Promise.resolve(),
-  })
+  }
 }

@@ -5,9 +5,6 @@
 import type { ServerSql } from '../write/async-write-executor.js'
 import { errorChain, isNetworkError } from '../server-errors.js'
 
-// Inserts whose generated key a program reads back.
-const KEYED_INSERT = /^INSERT INTO (instance_actions|instance_actions_events) \(/
-
 // Connection exceptions (class 08), too many connections, shutdown / not yet accepting.
 const UNAVAILABLE_STATES = /^(08...|53300|57P01|57P02|57P03)$/
 // Serialization failure, deadlock, lock timeout, and a unique key another node inserted first
@@ -36,7 +33,7 @@ export const POSTGRES_SQL: ServerSql = {
   // Explicit, whatever default_transaction_isolation says: every statement sees what was
   // committed before it started, so a read after a row lock sees the previous holder's writes.
   isolation: 'read committed',
-  translate: (sql) => numberPlaceholders(KEYED_INSERT.test(sql) ? `${sql} RETURNING id` : sql),
+  translate: (sql, { returnsId }) => numberPlaceholders(returnsId ? `${sql} RETURNING id` : sql),
   // NO KEY UPDATE: excludes other lockers and writers of the row, but not the key-share locks that
   // inserting an event (its foreign key) takes.
   lockActionSql: 'SELECT id FROM instance_actions WHERE id = ? FOR NO KEY UPDATE',

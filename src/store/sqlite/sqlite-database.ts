@@ -6,11 +6,12 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
-import { KyselyActionStore } from '../kysely-action-store.js'
 import type { Database } from '../schema.js'
+import type { StoreDatabase } from '../store-database.js'
+import { mapSqliteError } from './sqlite-errors.js'
 import { SqliteWriteExecutor } from './sqlite-write-executor.js'
 
-/** Options for opening a SQLite store. */
+/** Options for opening a SQLite database. */
 export interface SqliteOptions {
   /** File path, or `:memory:` for a private in-memory database (tests). */
   filename: string
@@ -18,8 +19,8 @@ export interface SqliteOptions {
   busyTimeoutMs?: number
 }
 
-/** Opens (creating if needed) a SQLite database and wraps it in the Kysely store. */
-export function openSqliteStore({ filename, busyTimeoutMs = 5000 }: SqliteOptions): KyselyActionStore {
+/** Opens (creating if needed) a SQLite database for the stores (not yet migrated). */
+export function openSqliteDatabase({ filename, busyTimeoutMs = 5000 }: SqliteOptions): StoreDatabase {
   if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true })
   const native = new BetterSqlite3(filename)
   native.pragma('journal_mode = WAL')
@@ -30,8 +31,13 @@ export function openSqliteStore({ filename, busyTimeoutMs = 5000 }: SqliteOption
   native.pragma('wal_autocheckpoint = 10000')
   native.pragma('foreign_keys = ON')
   native.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`)
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) })
-  // Kysely's destroy() closes the native handle for SQLite. Reads go through Kysely; writes run
-  // on the same connection through the synchronous executor (never inside a Kysely transaction).
-  return new KyselyActionStore(db, { writeExecutor: new SqliteWriteExecutor(native), choosesWindowPlan: true, close: () => Promise.resolve() })
+  // Kysely's destroy() closes the native handle. Reads go through Kysely; writes run on the same
+  // connection through the synchronous executor (never inside a Kysely transaction).
+  return {
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) }),
+    dialect: 'sqlite',
+    writeExecutor: new SqliteWriteExecutor(native),
+    mapError: mapSqliteError,
+    choosesWindowPlan: true,
+  }
 }

@@ -7,20 +7,12 @@ import type { Database as Native, Statement } from 'better-sqlite3'
 import { AppError } from '../../domain/errors.js'
 import type { WriteOutcome } from '../../domain/write-operation.js'
 import type { StoreWrite } from '../action-store.js'
-import { readsActions, type Row, type SqlStep, type StepResult, type WriteProgram } from '../write/sql-step.js'
+import type { Row, SqlStep, StepResult, WriteProgram } from '../write/sql-step.js'
 import { PendingTouches } from '../write/pending-touches.js'
 import type { WriteExecutor } from '../write/write-executor.js'
 import { BoundedActionIdCache } from '../write/action-id-cache.js'
 import { writeProgram } from '../write/write-programs.js'
-
-/** Maps driver failures to typed errors; busy/locked/full/I-O are "store unavailable" (503). */
-export function mapSqliteError(err: unknown): unknown {
-  const code = (err as { code?: unknown }).code
-  if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY)/.test(code)) {
-    return new AppError('store_unavailable', `database unavailable (${code})`, { cause: err })
-  }
-  return err
-}
+import { mapSqliteError } from './sqlite-errors.js'
 
 /** WriteExecutor over a native better-sqlite3 connection. */
 export class SqliteWriteExecutor implements WriteExecutor {
@@ -81,11 +73,11 @@ export class SqliteWriteExecutor implements WriteExecutor {
       return undefined
     }
     if (s.mode === 'get') {
-      if (readsActions(s.sql)) this.#applyTouches()
+      if (s.readsActions) this.#applyTouches()
       return this.#statement(s.sql).get(...s.params) as Row | undefined
     }
     const r = this.#statement(s.sql).run(...s.params)
-    return { changes: r.changes, insertId: Number(r.lastInsertRowid) }
+    return { changes: r.changes, insertId: s.returnsId ? Number(r.lastInsertRowid) : 0 }
   }
 
   #run<T>(program: WriteProgram<T>, state: { wrote: boolean }): T {

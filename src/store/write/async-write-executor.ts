@@ -19,7 +19,7 @@ import type { StoreWrite } from '../action-store.js'
 import type { Database } from '../schema.js'
 import { BoundedActionIdCache } from './action-id-cache.js'
 import { PendingTouches } from './pending-touches.js'
-import { readsActions, type Row, type SqlStep, type StepResult, type WriteProgram } from './sql-step.js'
+import type { Row, SqlStep, StepResult, WriteProgram } from './sql-step.js'
 import type { WriteExecutor } from './write-executor.js'
 import { writeProgram, type ActionIdCache } from './write-programs.js'
 
@@ -30,10 +30,11 @@ export interface ServerSql {
   /** Isolation level of write transactions, when the session default is not already right. */
   isolation?: IsolationLevel
   /**
-   * A program statement (with `?` placeholders) as this server runs it. Called once per distinct
-   * statement; the result is cached.
+   * A program statement (with `?` placeholders) as this server runs it; `returnsId` when the step
+   * must report the generated key of its INSERT (see sql-step.ts). Called once per distinct
+   * statement and flag; the result is cached.
    */
-  translate(sql: string): string
+  translate(sql: string, options: { returnsId: boolean }): string
   /** Statement (with one `?`, the action id) that locks an action row until commit. */
   lockActionSql: string
   /** The id of the row an INSERT created. */
@@ -93,15 +94,14 @@ interface Attempt {
   locked: Set<number>
 }
 
-const INSERT = /^INSERT INTO /
-
 /** WriteExecutor over a Kysely instance on a pooled server database. */
 export class AsyncWriteExecutor implements WriteExecutor {
   readonly #db: Kysely<Database>
   readonly #sql: ServerSql
   readonly #maxAttempts: number
   readonly #backoffMs: number
-  readonly #translated = new Map<string, string>()
+  /** Translated statements: those that report their generated key apart from the others. */
+  readonly #translated = { plain: new Map<string, string>(), returningId: new Map<string, string>() }
   /** Action ids of committed rows only (see TransactionActionIds). */
   readonly #ids = new BoundedActionIdCache()
   readonly concurrency: number
@@ -172,25 +172,26 @@ export class AsyncWriteExecutor implements WriteExecutor {
       return undefined
     }
     if (s.mode === 'get') {
-      if (readsActions(s.sql)) await this.#applyTouches(a)
+      if (s.readsActions) await this.#applyTouches(a)
       if (s.lockAction !== undefined && !a.locked.has(s.lockAction)) {
         await this.#query(a.trx, this.#sql.lockActionSql, [s.lockAction])
         a.locked.add(s.lockAction)
       }
       return (await this.#query(a.trx, s.sql, s.params)).rows[0]
     }
-    const result = await this.#query(a.trx, s.sql, s.params)
+    const result = await this.#query(a.trx, s.sql, s.params, s.returnsId)
     return {
       changes: Number(result.numAffectedRows ?? 0n),
-      insertId: INSERT.test(s.sql) ? this.#sql.insertId(result) : 0,
+      insertId: s.returnsId ? this.#sql.insertId(result) : 0,
     }
   }
 
-  #query(trx: Transaction<Database>, sql: string, params: readonly unknown[]): Promise<QueryResult<Row>> {
-    let text = this.#translated.get(sql)
+  #query(trx: Transaction<Database>, sql: string, params: readonly unknown[], returnsId = false): Promise<QueryResult<Row>> {
+    const cache = returnsId ? this.#translated.returningId : this.#translated.plain
+    let text = cache.get(sql)
     if (text === undefined) {
-      text = this.#sql.translate(sql)
-      this.#translated.set(sql, text)
+      text = this.#sql.translate(sql, { returnsId })
+      cache.set(sql, text)
     }
     return trx.executeQuery<Row>(CompiledQuery.raw(text, [...params]))
   }

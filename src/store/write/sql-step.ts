@@ -10,20 +10,24 @@ export type Row = Record<string, unknown>
 
 /**
  * One step of a program. `get` and `run` are statements with `?` placeholders (runners translate
- * for their dialect). `touch` records that an action changed (its `updated_at`, and whether an
- * event failed): runners coalesce touches of one action within a transaction into a single UPDATE,
- * applied before anything reads actions again and before commit, because a batch that carries a
- * whole action lifecycle would otherwise rewrite the same action row and index entry many times.
+ * for their dialect). What a runner must do around a statement is declared by the program through
+ * the builders below, never inferred from the SQL text: `readsActions` (apply pending touches
+ * first), `lockAction` (lock the action's row first, on server databases) and `returnsId` (report
+ * the generated key of an INSERT). `touch` records that an action changed (its `updated_at`, and
+ * whether an event failed): runners coalesce touches of one action within a transaction into a
+ * single UPDATE, applied before anything reads actions again and before commit, because a batch
+ * that carries a whole action lifecycle would otherwise rewrite the same action row and index
+ * entry many times.
  */
 export type SqlStep =
-  | { mode: 'get'; sql: string; params: readonly unknown[]; lockAction?: number }
-  | { mode: 'run'; sql: string; params: readonly unknown[] }
+  | { mode: 'get'; sql: string; params: readonly unknown[]; readsActions: boolean; lockAction?: number }
+  | { mode: 'run'; sql: string; params: readonly unknown[]; returnsId: boolean }
   | { mode: 'touch'; actionId: number; updatedAt: string; failed: boolean }
 
 /** What a `run` step reports. */
 export interface RunResult {
   changes: number
-  /** Id of the inserted row for INSERT statements into tables with an integer key. */
+  /** The generated key of the inserted row for an {@link insertReturningId} step; 0 for any other. */
   insertId: number
 }
 
@@ -33,22 +37,31 @@ export type StepResult = Row | undefined | RunResult
 /** A write program: yields steps, receives their results, returns its outcome. */
 export type WriteProgram<T> = Generator<SqlStep, T, StepResult>
 
-/** A `get` step. */
+/** A `get` step that reads no action rows (instances, events). */
 export function get(sql: string, ...params: unknown[]): SqlStep {
-  return { mode: 'get', sql, params }
+  return { mode: 'get', sql, params, readsActions: false }
 }
 
 /**
- * A `get` step that must not race with other writers of the same action. On server databases,
- * where several nodes write at once, the executor first locks the action's row until commit
- * (`SELECT … FOR UPDATE`, once per action and transaction) and then reads with a fresh snapshot,
- * so the read sees whatever the previous holder of the lock committed: two nodes cannot both
- * finish one event, nor both insert a retried event start. Locking the parent rather than the
- * rows read also covers rows that do not exist yet. SQLite's write transaction already excludes
- * every other writer, so its executor runs this as a plain `get`.
+ * A `get` step that reads action rows. The runner first applies the pending touches, so that the
+ * row read carries every earlier write of the transaction (its updated_at and "Error" message),
+ * and so that a later touch is not overwritten by one recorded before it.
+ */
+export function getActions(sql: string, ...params: unknown[]): SqlStep {
+  return { mode: 'get', sql, params, readsActions: true }
+}
+
+/**
+ * A `get` step (of event rows) that must not race with other writers of the same action. On
+ * server databases, where several nodes write at once, the executor first locks the action's row
+ * until commit (`SELECT … FOR UPDATE`, once per action and transaction) and then reads with a
+ * fresh snapshot, so the read sees whatever the previous holder of the lock committed: two nodes
+ * cannot both finish one event, nor both insert a retried event start. Locking the parent rather
+ * than the rows read also covers rows that do not exist yet. SQLite's write transaction already
+ * excludes every other writer, so its executor runs this as a plain `get`.
  */
 export function getLocked(actionId: number, sql: string, ...params: unknown[]): SqlStep {
-  return { mode: 'get', sql, params, lockAction: actionId }
+  return { mode: 'get', sql, params, readsActions: false, lockAction: actionId }
 }
 
 /** A `touch` step: the action's updated_at becomes `updatedAt`; `failed` sets message "Error". */
@@ -56,12 +69,16 @@ export function touch(actionId: number, updatedAt: string, failed = false): SqlS
   return { mode: 'touch', actionId, updatedAt, failed }
 }
 
-/** True for statements that read action rows, before which pending touches must be applied. */
-export function readsActions(sql: string): boolean {
-  return sql.includes('FROM instance_actions ')
+/** A `run` step whose result is only its count of changed rows. */
+export function run(sql: string, ...params: unknown[]): SqlStep {
+  return { mode: 'run', sql, params, returnsId: false }
 }
 
-/** A `run` step. */
-export function run(sql: string, ...params: unknown[]): SqlStep {
-  return { mode: 'run', sql, params }
+/**
+ * An INSERT into a table with a generated integer key, whose new key the program reads back
+ * (`RunResult.insertId`): PostgreSQL's runner adds `RETURNING id`, the others read the driver's
+ * last insert id.
+ */
+export function insertReturningId(sql: string, ...params: unknown[]): SqlStep {
+  return { mode: 'run', sql, params, returnsId: true }
 }

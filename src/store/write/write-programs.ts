@@ -5,14 +5,14 @@
  * unfinished event, repeated finishes as no-ops.
  */
 import type { Selectable } from 'kysely'
-import { AppError } from '../../domain/errors.js'
+import { actionNotFound, eventNotFound, instanceNotFound, requestIdConflict } from '../../domain/record-errors.js'
 import type { ActionEvent, InstanceAction } from '../../domain/instance-action.js'
 import type { Timestamp } from '../../domain/timestamp.js'
 import type { WriteOutcome } from '../../domain/write-operation.js'
 import type { ActionFinish, ActionStart, EventFinish, EventStart, InstancePut, StoreWrite } from '../action-store.js'
 import { toAction, toEvent, toInstance } from '../rows.js'
 import type { ActionsTable, EventsTable, InstancesTable } from '../schema.js'
-import { get, getLocked, run, touch, type Row, type RunResult, type WriteProgram } from './sql-step.js'
+import { get, getActions, getLocked, insertReturningId, run, touch, type Row, type RunResult, type WriteProgram } from './sql-step.js'
 
 type Out = WriteProgram<WriteOutcome>
 
@@ -22,12 +22,8 @@ const EVENT_COLUMNS =
   'id, action_id, event, start_time, finish_time, result, traceback, host, details, created_at, updated_at'
 const SELECT_ACTION = `SELECT ${ACTION_COLUMNS} FROM instance_actions WHERE instance_uuid = ? AND request_id = ? ORDER BY created_at DESC, id DESC LIMIT 1`
 
-function actionNotFound(requestId: string, instanceUuid: string): AppError {
-  return new AppError('action_not_found', `Action for request_id ${requestId} on instance ${instanceUuid} not found`)
-}
-
 function* findAction(instanceUuid: string, requestId: string): WriteProgram<InstanceAction | undefined> {
-  const row = (yield get(SELECT_ACTION, instanceUuid, requestId)) as Row | undefined
+  const row = (yield getActions(SELECT_ACTION, instanceUuid, requestId)) as Row | undefined
   return row && toAction(row as unknown as Selectable<ActionsTable>)
 }
 
@@ -70,7 +66,7 @@ function* instancePut(v: InstancePut): Out {
 
 function* instanceDelete(uuid: string, at: Timestamp): Out {
   const row = (yield get('SELECT uuid, name, project_id, user_id, created_at, updated_at, deleted_at FROM instances WHERE uuid = ?', uuid)) as Row | undefined
-  if (!row) throw new AppError('instance_not_found', `Instance ${uuid} could not be found.`)
+  if (!row) throw instanceNotFound(uuid)
   const current = toInstance(row as unknown as Selectable<InstancesTable>)
   // Deleting twice keeps the first deletion time: a retried delete changes nothing.
   if (current.deletedAt !== null) return { ok: true, created: false, record: { kind: 'instance', instance: current } }
@@ -80,15 +76,15 @@ function* instanceDelete(uuid: string, at: Timestamp): Out {
 
 function* actionStart(v: ActionStart, cache: ActionIdCache): Out {
   const instance = (yield get('SELECT uuid FROM instances WHERE uuid = ?', v.instanceUuid)) as Row | undefined
-  if (!instance) throw new AppError('instance_not_found', `Instance ${v.instanceUuid} could not be found.`)
+  if (!instance) throw instanceNotFound(v.instanceUuid)
   const existing = yield* findAction(v.instanceUuid, v.requestId)
   if (existing) {
     if (existing.action !== v.action) {
-      throw new AppError('conflict', `Request ${v.requestId} already started action '${existing.action}' on instance ${v.instanceUuid}`)
+      throw requestIdConflict(v.requestId, existing.action, v.instanceUuid)
     }
     return { ok: true, created: false, record: { kind: 'action', action: existing } }
   }
-  const inserted = (yield run(
+  const inserted = (yield insertReturningId(
     'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)',
     v.instanceUuid, v.action, v.requestId, v.userId, v.projectId, v.startTime, v.createdAt, v.startTime,
   )) as RunResult
@@ -126,7 +122,7 @@ function* eventStart(v: EventStart, cache: ActionIdCache): Out {
     actionId, v.event, v.startTime,
   )) as Row | undefined
   if (same) return { ok: true, created: false, record: { kind: 'event', event: toEvent(same as unknown as Selectable<EventsTable>) } }
-  const inserted = (yield run(
+  const inserted = (yield insertReturningId(
     'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, traceback, host, details, created_at, updated_at) VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL)',
     actionId, v.event, v.startTime, v.host, v.createdAt,
   )) as RunResult
@@ -161,7 +157,7 @@ function* eventFinish(v: EventFinish, cache: ActionIdCache): Out {
     `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? ORDER BY id DESC LIMIT 1`,
     actionId, v.event,
   ))) as Row | undefined
-  if (!row) throw new AppError('event_not_found', `Event ${v.event} not found for action id ${actionId}`)
+  if (!row) throw eventNotFound(v.event, actionId)
   const target = toEvent(row as unknown as Selectable<EventsTable>)
   if (target.finishTime !== null) return { ok: true, created: false, record: { kind: 'event', event: target } }
   yield run(
@@ -179,14 +175,11 @@ export interface ActionIdCache {
   set(instanceUuid: string, requestId: string, id: number): void
 }
 
-/** A cache that remembers nothing (for executors that cannot clear on rollback). */
-export const NO_ACTION_ID_CACHE: ActionIdCache = { get: () => undefined, set: () => undefined }
-
 /**
  * The program for one store write. Programs raise their AppErrors before their first write step,
  * so a failed write needs no savepoint: it has changed nothing.
  */
-export function writeProgram(w: StoreWrite, cache: ActionIdCache = NO_ACTION_ID_CACHE): Out {
+export function writeProgram(w: StoreWrite, cache: ActionIdCache): Out {
   switch (w.op) {
     case 'instance_put':
       return instancePut(w.values)

@@ -7,6 +7,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { canReadActions, canSeeEventDetails, canSeeEventInternals } from '../../../auth/policy.js'
 import type { ActionService } from '../../../domain/action-service.js'
 import { AppError } from '../../../domain/errors.js'
+import { shownActionNotFound } from '../../../domain/record-errors.js'
 import { principalOf } from '../../plugins/authentication.js'
 import { checkUrlProject, computeBaseUrl, findVisibleInstance, versionOf } from '../compute-request.js'
 import { checkShowQuery, parseListQuery } from '../instance-actions-query.js'
@@ -93,7 +94,7 @@ export const instanceActionRoutes: FastifyPluginAsyncTypebox<InstanceActionRoute
       const instance = await findVisibleInstance(service, principal, request.params.server_id, atLeast(version, 21))
       if (!canReadActions(principal, instance.projectId)) throw policyError('show')
       const found = await service.getAction(instance.uuid, request.params.request_id)
-      if (!found) throw new AppError('action_not_found', `Action ${request.params.request_id} not found`)
+      if (!found) throw shownActionNotFound(request.params.request_id)
       const visibility = { internals: canSeeEventInternals(principal), details: canSeeEventDetails(principal) }
       return { instanceAction: actionWithEventsView(found.action, found.events, instance.projectId, version, visibility) }
     },
