@@ -178,6 +178,7 @@ describe('secret masking rules', () => {
     { input: 'password="a \\" b" next', expected: 'password="***" next' },
     { input: "password='unterminated and more", expected: "password='***" },
     { input: 'PGPASSWORD=x SECRET_KEY_BASE=y', expected: 'PGPASSWORD=*** SECRET_KEY_BASE=***' },
+    { input: 'ACTIONTRAIL_LOG_KEY=x --log-key y', expected: 'ACTIONTRAIL_LOG_KEY=*** --log-key ***' },
     { input: 'X-Amz-Signature=abc&X-Amz-Credential=def', expected: 'X-Amz-Signature=***&X-Amz-Credential=***' },
     { input: "'set-cookie': [ 'a=1', 'b=2' ]", expected: "'set-cookie': [ '***', '***' ]" },
     { input: 'self.token = token', expected: 'self.token = ***' },
