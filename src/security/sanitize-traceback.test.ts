@@ -2,7 +2,7 @@ import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 
 import { MASK, MAX_TRACEBACK_BYTES, maskSecrets, sanitizeTraceback } from './sanitize-traceback.js'
-import { TRACEBACK_CASES } from './traceback-fixtures.js'
+import { TRACEBACK_CASES } from '../../test/fixtures/traceback-fixtures.js'
 
 const MARKER_RE = /\n\.\.\. \[(\d+) bytes removed\] \.\.\.\n/
 
