@@ -52,7 +52,7 @@ test('the packed tarball installs into an empty project and serves from dist/', 
   const [pack] = JSON.parse(json) as PackResult[]
   assert.ok(pack, 'npm pack reported a tarball')
   const paths = pack.files.map((f) => f.path)
-  for (const needed of ['package.json', 'bin/actiontrail.js', 'dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts', 'README.md']) {
+  for (const needed of ['package.json', 'bin/actiontrail.js', 'dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts', 'LICENSE', 'README.md']) {
     assert.ok(paths.includes(needed), `the tarball ships ${needed}`)
   }
   const stray = paths.filter((p) => NOT_SHIPPED.some((re) => re.test(p)))
