@@ -39,7 +39,7 @@ export const DEMO_INSTANCES: readonly DemoInstance[] = [
   { uuid: '6e8a0c24-5f7b-4d9e-9f6a-8b0c2d4e5f76', name: 'gpu-trainer', project: 'research', user: 'bob' },
 ]
 
-/** Events Nova records for each action (spec 3.2), in order. */
+/** Events Nova records for each action (docs/nova-behaviour.md §3.2), in order. */
 const EVENTS: Readonly<Record<string, readonly string[]>> = {
   create: ['compute__do_build_and_run_instance'],
   delete: ['compute_terminate_instance'],

@@ -1,22 +1,18 @@
 /**
  * The one logger of ActionTrail. Every line passes through redaction: user, project and request ids
- * become keyed tags (same id → same tag), tokens, passwords and authorization headers are removed,
+ * become keyed tags (same id → same tag), the values of secret keys are removed at any depth (the
+ * traceback sanitizer's key rules, {@link isSecretKey}: `db_password`, `X-Auth-Token`, `apiKey`, …),
  * and free text is scrubbed of request ids, Keystone-style hex ids and secrets.
  */
 import pino, { type DestinationStream, type Logger } from 'pino'
 import { createIdTagger, type IdTagger } from './id-tagger.js'
 import { maskSecrets } from './sanitize-traceback.js'
+import { isSecretKey } from './sanitize/secret-keys.js'
 
 /** Keys whose values are identifiers of people, projects or requests: logged as tags. */
 export const ID_KEYS: ReadonlySet<string> = new Set([
   'user_id', 'userId', 'project_id', 'projectId', 'tenant_id', 'tenantId', 'request_id', 'requestId',
   'reqId', 'marker', 'global_request_id', 'x-openstack-request-id', 'x-compute-request-id',
-])
-
-/** Keys whose values are secrets: never logged. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set([
-  'token', 'x-auth-token', 'x-subject-token', 'authorization', 'cookie', 'set-cookie', 'password',
-  'secret', 'key', 'logKey', 'api_key', 'apiKey',
 ])
 
 const REDACTED = '[redacted]'
@@ -50,7 +46,7 @@ export function redactValue(value: unknown, tag: IdTagger, depth = 0): unknown {
     const out: Record<string, unknown> = {}
     for (const [k, v] of Object.entries(value)) {
       const lower = k.toLowerCase()
-      if (SECRET_KEYS.has(k) || SECRET_KEYS.has(lower)) out[k] = REDACTED
+      if (isSecretKey(k)) out[k] = REDACTED
       else if (ID_KEYS.has(k) || ID_KEYS.has(lower)) out[k] = v == null ? v : tag(String(v))
       else out[k] = redactValue(v, tag, depth + 1)
     }

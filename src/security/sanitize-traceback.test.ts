@@ -2,7 +2,7 @@ import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 
 import { MASK, MAX_TRACEBACK_BYTES, maskSecrets, sanitizeTraceback } from './sanitize-traceback.js'
-import { TRACEBACK_CASES } from './traceback-fixtures.js'
+import { TRACEBACK_CASES } from '../../test/fixtures/traceback-fixtures.js'
 
 const MARKER_RE = /\n\.\.\. \[(\d+) bytes removed\] \.\.\.\n/
 
@@ -178,6 +178,7 @@ describe('secret masking rules', () => {
     { input: 'password="a \\" b" next', expected: 'password="***" next' },
     { input: "password='unterminated and more", expected: "password='***" },
     { input: 'PGPASSWORD=x SECRET_KEY_BASE=y', expected: 'PGPASSWORD=*** SECRET_KEY_BASE=***' },
+    { input: 'ACTIONTRAIL_LOG_KEY=x --log-key y', expected: 'ACTIONTRAIL_LOG_KEY=*** --log-key ***' },
     { input: 'X-Amz-Signature=abc&X-Amz-Credential=def', expected: 'X-Amz-Signature=***&X-Amz-Credential=***' },
     { input: "'set-cookie': [ 'a=1', 'b=2' ]", expected: "'set-cookie': [ '***', '***' ]" },
     { input: 'self.token = token', expected: 'self.token = ***' },

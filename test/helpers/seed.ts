@@ -8,7 +8,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import type { Harness } from './build-app.js'
 import { PROJECT_A, USER_A } from './build-app.js'
 
-/** The project and host of Nova's samples, whose hostId the spec gives as a check value. */
+/** The project and host of Nova's samples, whose hostId docs/nova-behaviour.md §8.3 gives as a check value. */
 export const SAMPLE_PROJECT = '6f70656e737461636b20342065766572'
 export const SAMPLE_HOST_ID = '2091634baaccdc4c5a1d57069c833e402921df696b7f970791b12ec6'
 

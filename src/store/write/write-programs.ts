@@ -1,6 +1,6 @@
 /**
  * The write operations as backend-neutral programs (see sql-step.ts). They implement the rules of
- * Nova's DB layer (spec 2.2) with ActionTrail's deliberate differences (docs/compatibility.md):
+ * Nova's DB layer (docs/nova-behaviour.md §2) with ActionTrail's deliberate differences (docs/compatibility.md):
  * unique (instance, request id) with idempotent restarts, no fallback parent, finish of the oldest
  * unfinished event, repeated finishes as no-ops.
  */
