@@ -1,7 +1,7 @@
 /**
  * Hostile and malformed input: every case answers 4xx in Nova's fault format
- * (`{"<faultName>": {"code", "message"}}`, JSON) with Nova's exact message where the spec gives
- * one (4.4), and never a 500 or a stack trace.
+ * (`{"<faultName>": {"code", "message"}}`, JSON) with Nova's exact message where
+ * docs/nova-behaviour.md §6.3 gives one, and never a 500 or a stack trace.
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'

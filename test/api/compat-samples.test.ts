@@ -1,6 +1,6 @@
 /**
  * The response-shape suite: every Nova API sample under test/fixtures/nova-api-samples (a verbatim
- * copy of Nova's doc/api_samples, spec 5) is reproduced — the same situation, microversion and
+ * copy of Nova's doc/api_samples, docs/nova-behaviour.md §11) is reproduced — the same situation, microversion and
  * role — and our response must have the same keys, JSON types, array lengths and key presence
  * (`links` exactly when the sample has it). The sample directory is read at test time, so a new
  * sample file without a mapped case fails the suite.
@@ -150,7 +150,7 @@ function collect(): SampleFile[] {
 const FILES = collect()
 
 describe('Nova API samples', () => {
-  test('the fixture copy holds every sample the spec lists (33 instance-action + 3 version files)', () => {
+  test('the fixture copy holds every sample §11 lists (33 instance-action + 3 version files)', () => {
     assert.equal(FILES.filter((f) => f.name.startsWith('os-instance-actions/')).length, 33)
     assert.equal(FILES.filter((f) => f.name.startsWith('versions/')).length, 3)
   })

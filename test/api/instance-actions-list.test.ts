@@ -1,5 +1,5 @@
 /**
- * `GET /v2.1[/{project_id}]/servers/{id}/os-instance-actions` (spec 4.4, 4.5): ordering, keys per
+ * `GET /v2.1[/{project_id}]/servers/{id}/os-instance-actions` (docs/nova-behaviour.md §6, §7): ordering, keys per
  * microversion, pagination and its next links, time filters, the project-id URL form and deleted
  * servers.
  */

@@ -1,5 +1,5 @@
 /**
- * `GET .../os-instance-actions/{request_id}` (spec 4.6, 4.8): what admins, members and readers see
+ * `GET .../os-instance-actions/{request_id}` (docs/nova-behaviour.md §8, §9): what admins, members and readers see
  * at each microversion, hostId, event order, the 404s, and query parameters on show.
  */
 import assert from 'node:assert/strict'
@@ -43,7 +43,7 @@ function events(res: LightMyRequestResponse): Record<string, unknown>[] {
 
 const BASE = ['action', 'instance_uuid', 'message', 'project_id', 'request_id', 'start_time', 'user_id']
 
-/** Expected action keys (sorted) and event keys (in the spec's order), or null for no `events`. */
+/** Expected action keys (sorted) and event keys (in the order of docs/nova-behaviour.md §8.2), or null for no `events`. */
 function expected(role: 'admin' | 'member' | 'reader', minor: number): { action: string[]; event: string[] | null } {
   const admin = role === 'admin'
   const actionKeys = [...BASE, ...(minor >= 58 ? ['updated_at'] : [])]
@@ -155,7 +155,7 @@ describe('show: visibility matrix', () => {
 })
 
 describe('show: hostId', () => {
-  test('spec check value: sha224(project 6f70... + "compute")', async (t) => {
+  test('§8.3 check value: sha224(project 6f70... + "compute")', async (t) => {
     assert.equal(sha224(`${SAMPLE_PROJECT}compute`), SAMPLE_HOST_ID)
     const h = await buildHarness(t)
     await seedCreateStop(h, { actionProjectId: SAMPLE_PROJECT })

@@ -1,5 +1,5 @@
 /**
- * Microversion negotiation (spec 4.9): which header wins, `latest`, the 400 / 406 errors with
+ * Microversion negotiation (docs/nova-behaviour.md §10.1): which header wins, `latest`, the 400 / 406 errors with
  * their exact messages, and the version headers echoed on every negotiated response.
  */
 import assert from 'node:assert/strict'

@@ -1,5 +1,5 @@
 /**
- * Authentication, tenant isolation and policy (spec 4.2, 4.3): 401 without a valid token, another
+ * Authentication, tenant isolation and policy (docs/nova-behaviour.md §4.2, §4.3, §5): 401 without a valid token, another
  * project's server is 404 (never 403), admins see every project, readers their own, and a token
  * without a reader role gets 403 from the os-instance-actions policies.
  */

@@ -1,5 +1,5 @@
 /**
- * Version discovery (spec 4.9): `/`, `/v2.1`, `/v2.1/` and `/v2` are public, not microversioned,
+ * Version discovery (docs/nova-behaviour.md §10.4): `/`, `/v2.1`, `/v2.1/` and `/v2` are public, not microversioned,
  * and build their `self` links from the request's Host; every response carries a request id.
  */
 import assert from 'node:assert/strict'

@@ -1,7 +1,7 @@
 /**
  * Nova's error format, used by the compute surface (and the root: version discovery and unknown
  * paths): `{"<faultName>": {"code", "message"}}` with the fault name of the status
- * (docs/nova-behaviour.md, errors).
+ * (docs/nova-behaviour.md §10.3).
  */
 import type { FastifyReply } from 'fastify'
 import type { ErrorAnswer } from '../errors.js'

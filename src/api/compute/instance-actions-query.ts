@@ -1,6 +1,6 @@
 /**
  * Validation of the os-instance-actions query string per microversion (Nova's
- * schemas/instance_actions.py), with Nova's exact 400 messages (spec 4.4).
+ * schemas/instance_actions.py), with Nova's exact 400 messages (docs/nova-behaviour.md §6).
  */
 import { AppError } from '../../domain/errors.js'
 import { parseTimestamp, type Timestamp } from '../../domain/timestamp.js'

@@ -1,6 +1,6 @@
 /**
  * Compute API microversions: negotiation from `OpenStack-API-Version` / `X-OpenStack-Nova-API-Version`
- * exactly as Nova does it (spec 4.9), and comparison helpers for the views.
+ * exactly as Nova does it (docs/nova-behaviour.md §10.1), and comparison helpers for the views.
  */
 import { AppError } from '../../domain/errors.js'
 

@@ -1,6 +1,6 @@
 /**
  * `GET /v2.1[/{project_id}]/servers/{server_id}/os-instance-actions[/{request_id}]`: Nova's
- * os-instance-actions, following its processing order (docs/nova-behaviour.md): query validation,
+ * os-instance-actions, following its processing order (docs/nova-behaviour.md §4.2): query validation,
  * instance lookup, policy, data.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'

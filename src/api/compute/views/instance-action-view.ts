@@ -1,5 +1,5 @@
 /**
- * What a caller sees of actions and events, by microversion and policy (spec 4.5, 4.6, 4.8).
+ * What a caller sees of actions and events, by microversion and policy (docs/nova-behaviour.md §7, §8, §9).
  * Keys are emitted in the order of Nova's API samples.
  */
 import type { ActionEvent, InstanceAction } from '../../../domain/instance-action.js'
