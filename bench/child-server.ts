@@ -8,8 +8,14 @@ export interface ChildServer {
 }
 
 /** Spawns `node <args>` and resolves when it prints `listening on http://…`. */
-export function startChildServer(args: string[], env: Record<string, string> = {}): Promise<ChildServer> {
-  const child: ChildProcess = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+export function startChildServer(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<ChildServer> {
+  const child: ChildProcess = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let output = ''
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {

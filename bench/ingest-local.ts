@@ -36,7 +36,10 @@ function uuid(i: number): string {
 
 function tempDb(): { file: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'actiontrail-bench-'))
-  return { file: join(dir, 'bench.db'), cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+  return {
+    file: join(dir, 'bench.db'),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  }
 }
 
 async function schemaOnly(file: string): Promise<void> {
@@ -46,7 +49,8 @@ async function schemaOnly(file: string): Promise<void> {
 }
 
 const INSTANCES = 100
-const ts = (n: number) => new Date(Date.UTC(2026, 0, 1) + n).toISOString().replace('Z', '000').slice(0, 26)
+const ts = (n: number) =>
+  new Date(Date.UTC(2026, 0, 1) + n).toISOString().replace('Z', '000').slice(0, 26)
 
 /**
  * A fresh database file with the schema, the benchmark's instances, and the durability settings
@@ -58,7 +62,9 @@ async function rawDatabase(file: string): Promise<BetterSqlite3.Database> {
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = FULL')
   db.pragma('foreign_keys = ON')
-  const insInstance = db.prepare('INSERT INTO instances (uuid, name, project_id, user_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+  const insInstance = db.prepare(
+    'INSERT INTO instances (uuid, name, project_id, user_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+  )
   db.transaction(() => {
     for (let i = 0; i < INSTANCES; i++) insInstance.run(uuid(i), `vm-${i}`, 'p', 'u', ts(0), ts(0))
   })()
@@ -81,14 +87,24 @@ export async function rawFloor(actions: number): Promise<Measurement> {
     const chunk = db.transaction((from: number, to: number) => {
       for (let n = from; n < to; n++) {
         const t = ts(n)
-        const id = Number(insAction.run(uuid(n % INSTANCES), 'reboot', `req-${n}`, 'u', 'p', t, t, t).lastInsertRowid)
-        for (let e = 0; e < EVENTS_PER_ACTION; e++) insEvent.run(id, `compute_step_${e}`, t, t, 'Success', 'compute-1', t, t)
+        const id = Number(
+          insAction.run(uuid(n % INSTANCES), 'reboot', `req-${n}`, 'u', 'p', t, t, t)
+            .lastInsertRowid,
+        )
+        for (let e = 0; e < EVENTS_PER_ACTION; e++)
+          insEvent.run(id, `compute_step_${e}`, t, t, 'Success', 'compute-1', t, t)
       }
     })
     for (let n = 0; n < actions; n += 1000) chunk(n, Math.min(actions, n + 1000))
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
     db.close()
-    return { name: '(a) raw floor: prepared INSERTs, 1000 actions/txn', seconds, rows: actions * (1 + EVENTS_PER_ACTION), eventOps: actions * EVENTS_PER_ACTION * 2, writeOps: actions * (1 + EVENTS_PER_ACTION * 2) }
+    return {
+      name: '(a) raw floor: prepared INSERTs, 1000 actions/txn',
+      seconds,
+      rows: actions * (1 + EVENTS_PER_ACTION),
+      eventOps: actions * EVENTS_PER_ACTION * 2,
+      writeOps: actions * (1 + EVENTS_PER_ACTION * 2),
+    }
   } finally {
     cleanup()
   }
@@ -107,15 +123,22 @@ export async function rawSequence(actions: number): Promise<Measurement> {
     const insEvent = db.prepare(
       'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, traceback, host, details, created_at, updated_at) VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL)',
     )
-    const finishEvent = db.prepare('UPDATE instance_actions_events SET finish_time = ?, result = ?, updated_at = ? WHERE id = ?')
+    const finishEvent = db.prepare(
+      'UPDATE instance_actions_events SET finish_time = ?, result = ?, updated_at = ? WHERE id = ?',
+    )
     const bump = db.prepare('UPDATE instance_actions SET updated_at = ? WHERE id = ?')
     const started = process.hrtime.bigint()
     const chunk = db.transaction((from: number, to: number) => {
       for (let n = from; n < to; n++) {
         const t = ts(n)
-        const id = Number(insAction.run(uuid(n % INSTANCES), 'reboot', `req-${n}`, 'u', 'p', t, t, t).lastInsertRowid)
+        const id = Number(
+          insAction.run(uuid(n % INSTANCES), 'reboot', `req-${n}`, 'u', 'p', t, t, t)
+            .lastInsertRowid,
+        )
         for (let e = 0; e < EVENTS_PER_ACTION; e++) {
-          const eventId = Number(insEvent.run(id, `compute_step_${e}`, t, 'compute-1', t).lastInsertRowid)
+          const eventId = Number(
+            insEvent.run(id, `compute_step_${e}`, t, 'compute-1', t).lastInsertRowid,
+          )
           bump.run(t, id)
           finishEvent.run(t, 'Success', t, eventId)
           bump.run(t, id)
@@ -125,7 +148,13 @@ export async function rawSequence(actions: number): Promise<Measurement> {
     for (let n = 0; n < actions; n += 200) chunk(n, Math.min(actions, n + 200))
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
     db.close()
-    return { name: "(a') raw SQL of the same write sequence (start, then finish), 1000 ops/txn", seconds, rows: actions * (1 + EVENTS_PER_ACTION), eventOps: actions * EVENTS_PER_ACTION * 2, writeOps: actions * (1 + EVENTS_PER_ACTION * 2) }
+    return {
+      name: "(a') raw SQL of the same write sequence (start, then finish), 1000 ops/txn",
+      seconds,
+      rows: actions * (1 + EVENTS_PER_ACTION),
+      eventOps: actions * EVENTS_PER_ACTION * 2,
+      writeOps: actions * (1 + EVENTS_PER_ACTION * 2),
+    }
   } finally {
     cleanup()
   }
@@ -137,7 +166,8 @@ export async function recorderLocal(actions: number, concurrency: number): Promi
   try {
     const store = await openStore(file)
     const service = createActionService(store)
-    for (let i = 0; i < INSTANCES; i++) await service.putInstance({ uuid: uuid(i), name: `vm-${i}`, projectId: 'p', userId: 'u' })
+    for (let i = 0; i < INSTANCES; i++)
+      await service.putInstance({ uuid: uuid(i), name: `vm-${i}`, projectId: 'p', userId: 'u' })
     const recorder = new ActionRecorder({ writer: service, host: 'compute-1' })
     let next = 0
     const started = process.hrtime.bigint()
@@ -147,14 +177,25 @@ export async function recorderLocal(actions: number, concurrency: number): Promi
         const instance = uuid(n % INSTANCES)
         await recorder.actionStart(ctx, instance, 'reboot')
         for (let e = 0; e < EVENTS_PER_ACTION; e++) {
-          await recorder.withInstanceEvent(ctx, instance, `compute_step_${e}`, async () => undefined)
+          await recorder.withInstanceEvent(
+            ctx,
+            instance,
+            `compute_step_${e}`,
+            async () => undefined,
+          )
         }
       }
     }
     await Promise.all(Array.from({ length: concurrency }, worker))
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
     await store.close()
-    return { name: `(b) recorder, local SQLite store, ${concurrency} concurrent`, seconds, rows: actions * (1 + EVENTS_PER_ACTION), eventOps: actions * EVENTS_PER_ACTION * 2, writeOps: actions * (1 + EVENTS_PER_ACTION * 2) }
+    return {
+      name: `(b) recorder, local SQLite store, ${concurrency} concurrent`,
+      seconds,
+      rows: actions * (1 + EVENTS_PER_ACTION),
+      eventOps: actions * EVENTS_PER_ACTION * 2,
+      writeOps: actions * (1 + EVENTS_PER_ACTION * 2),
+    }
   } finally {
     cleanup()
   }

@@ -16,7 +16,13 @@ import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startChildServer } from './child-server.js'
-import { EVENTS_PER_ACTION, rawFloor, rawSequence, recorderLocal, type Measurement } from './ingest-local.js'
+import {
+  EVENTS_PER_ACTION,
+  rawFloor,
+  rawSequence,
+  recorderLocal,
+  type Measurement,
+} from './ingest-local.js'
 import { percentile, runLoad, send, type LoadRequest } from './load.js'
 import http from 'node:http'
 
@@ -38,15 +44,37 @@ function uuid(i: number): string {
   return `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`
 }
 
-const ts = (n: number, step = 0) => new Date(Date.UTC(2026, 0, 1) + n * 10 + step).toISOString().replace('Z', '000').slice(0, 26)
+const ts = (n: number, step = 0) =>
+  new Date(Date.UTC(2026, 0, 1) + n * 10 + step).toISOString().replace('Z', '000').slice(0, 26)
 
 /** The write operations of action n, as wire ops. */
 function opsOf(n: number): Record<string, unknown>[] {
   const base = { instance_uuid: uuid(n % INSTANCES), request_id: `req-${n}` }
-  const ops: Record<string, unknown>[] = [{ op: 'action_start', ...base, action: 'reboot', user_id: 'u', project_id: 'p', start_time: ts(n) }]
+  const ops: Record<string, unknown>[] = [
+    {
+      op: 'action_start',
+      ...base,
+      action: 'reboot',
+      user_id: 'u',
+      project_id: 'p',
+      start_time: ts(n),
+    },
+  ]
   for (let e = 0; e < EVENTS_PER_ACTION; e++) {
-    ops.push({ op: 'event_start', ...base, event: `compute_step_${e}`, host: 'compute-1', start_time: ts(n, 2 * e + 1) })
-    ops.push({ op: 'event_finish', ...base, event: `compute_step_${e}`, result: 'Success', finish_time: ts(n, 2 * e + 2) })
+    ops.push({
+      op: 'event_start',
+      ...base,
+      event: `compute_step_${e}`,
+      host: 'compute-1',
+      start_time: ts(n, 2 * e + 1),
+    })
+    ops.push({
+      op: 'event_finish',
+      ...base,
+      event: `compute_step_${e}`,
+      result: 'Success',
+      finish_time: ts(n, 2 * e + 2),
+    })
   }
   return ops
 }
@@ -55,26 +83,68 @@ function opsOf(n: number): Record<string, unknown>[] {
 function requestsOf(n: number): LoadRequest[] {
   const headers = { 'x-auth-token': TOKEN }
   return opsOf(n).map((op) => {
-    const { op: kind, instance_uuid: inst, request_id: rid, event, ...body } = op as Record<string, string>
+    const {
+      op: kind,
+      instance_uuid: inst,
+      request_id: rid,
+      event,
+      ...body
+    } = op as Record<string, string>
     const actions = `/v1/instances/${inst}/actions`
-    if (kind === 'action_start') return { method: 'POST', path: actions, body: JSON.stringify({ ...body, request_id: rid }), headers }
-    if (kind === 'event_start') return { method: 'POST', path: `${actions}/${rid}/events`, body: JSON.stringify({ ...body, event }), headers }
-    return { method: 'POST', path: `${actions}/${rid}/events/${event}/finish`, body: JSON.stringify(body), headers }
+    if (kind === 'action_start')
+      return {
+        method: 'POST',
+        path: actions,
+        body: JSON.stringify({ ...body, request_id: rid }),
+        headers,
+      }
+    if (kind === 'event_start')
+      return {
+        method: 'POST',
+        path: `${actions}/${rid}/events`,
+        body: JSON.stringify({ ...body, event }),
+        headers,
+      }
+    return {
+      method: 'POST',
+      path: `${actions}/${rid}/events/${event}/finish`,
+      body: JSON.stringify(body),
+      headers,
+    }
   })
 }
 
 async function withActionTrail<T>(fn: (url: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'actiontrail-bench-http-'))
   const tokens = join(dir, 'tokens.json')
-  writeFileSync(tokens, JSON.stringify({ tokens: [{ token: TOKEN, user_id: 'bench', project_id: 'p', roles: ['service'] }] }))
-  const server = await startChildServer(
-    [join(root, 'bin', 'actiontrail.js'), 'serve', '--db', join(dir, 'bench.db'), '--tokens', tokens, '--port', '0', '--log-level', 'warn'],
+  writeFileSync(
+    tokens,
+    JSON.stringify({
+      tokens: [{ token: TOKEN, user_id: 'bench', project_id: 'p', roles: ['service'] }],
+    }),
   )
+  const server = await startChildServer([
+    join(root, 'bin', 'actiontrail.js'),
+    'serve',
+    '--db',
+    join(dir, 'bench.db'),
+    '--tokens',
+    tokens,
+    '--port',
+    '0',
+    '--log-level',
+    'warn',
+  ])
   try {
     const agent = new http.Agent({ keepAlive: true })
     const base = new URL(server.url)
     for (let i = 0; i < INSTANCES; i++) {
-      const r = await send(agent, base, { method: 'PUT', path: `/v1/instances/${uuid(i)}`, body: JSON.stringify({ name: `vm-${i}`, project_id: 'p', user_id: 'u' }), headers: { 'x-auth-token': TOKEN } })
+      const r = await send(agent, base, {
+        method: 'PUT',
+        path: `/v1/instances/${uuid(i)}`,
+        body: JSON.stringify({ name: `vm-${i}`, project_id: 'p', user_id: 'u' }),
+        headers: { 'x-auth-token': TOKEN },
+      })
       if (r.status >= 300) throw new Error(`instance put failed: ${r.status} ${r.body}`)
     }
     agent.destroy()
@@ -106,21 +176,53 @@ async function singleWrites(url: string, name: string, actions: number): Promise
   let next = 0
   const r = await runLoad(url, CLIENTS, () => units[next++])
   if (r.failures > 0) throw new Error(`${name}: ${r.failures} failed requests`)
-  return { name, seconds: r.seconds, rows: actions * (1 + EVENTS_PER_ACTION), eventOps: actions * EVENTS_PER_ACTION * 2, writeOps: r.requests, requests: r.requests, p50: percentile(r.latencies, 50), p99: percentile(r.latencies, 99) }
+  return {
+    name,
+    seconds: r.seconds,
+    rows: actions * (1 + EVENTS_PER_ACTION),
+    eventOps: actions * EVENTS_PER_ACTION * 2,
+    writeOps: r.requests,
+    requests: r.requests,
+    p50: percentile(r.latencies, 50),
+    p99: percentile(r.latencies, 99),
+  }
 }
 
-async function batchWrites(url: string, name: string, actions: number, connections: number): Promise<Row> {
+async function batchWrites(
+  url: string,
+  name: string,
+  actions: number,
+  connections: number,
+): Promise<Row> {
   const perBatch = Math.max(1, Math.floor(BATCH / (1 + 2 * EVENTS_PER_ACTION)))
   const bodies: LoadRequest[][] = []
-  for (let n = 0; n < actions; ) {
+  for (let n = 0; n < actions;) {
     const lines: string[] = []
-    for (let k = 0; k < perBatch && n < actions; k++) for (const op of opsOf(n++)) lines.push(JSON.stringify(op))
-    bodies.push([{ method: 'POST', path: '/v1/batch', body: `${lines.join('\n')}\n`, contentType: 'application/x-ndjson', headers: { 'x-auth-token': TOKEN } }])
+    for (let k = 0; k < perBatch && n < actions; k++)
+      for (const op of opsOf(n++)) lines.push(JSON.stringify(op))
+    bodies.push([
+      {
+        method: 'POST',
+        path: '/v1/batch',
+        body: `${lines.join('\n')}\n`,
+        contentType: 'application/x-ndjson',
+        headers: { 'x-auth-token': TOKEN },
+      },
+    ])
   }
   let next = 0
   const r = await runLoad(url, connections, () => bodies[next++])
   if (r.failures > 0) throw new Error(`${name}: ${r.failures} failed requests`)
-  return { name, seconds: r.seconds, rows: actions * (1 + EVENTS_PER_ACTION), eventOps: actions * EVENTS_PER_ACTION * 2, writeOps: actions * (1 + 2 * EVENTS_PER_ACTION), requests: r.requests, p50: percentile(r.latencies, 50), p99: percentile(r.latencies, 99) }
+  return {
+    name,
+    seconds: r.seconds,
+    rows: actions * (1 + EVENTS_PER_ACTION),
+    eventOps: actions * EVENTS_PER_ACTION * 2,
+    writeOps: actions * (1 + 2 * EVENTS_PER_ACTION),
+    requests: r.requests,
+    p50: percentile(r.latencies, 50),
+    p99: percentile(r.latencies, 99),
+  }
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
@@ -131,17 +233,44 @@ rows.push(a)
 rows.push(await rawSequence(ACTIONS * 2))
 rows.push(await recorderLocal(ACTIONS, CLIENTS))
 rows.push(await recorderLocal(ACTIONS, CLIENTS * 16))
-rows.push(await withHello((url) => singleWrites(url, '(c0) hello-world HTTP floor, single requests', ACTIONS / 2)))
-rows.push(await withActionTrail((url) => singleWrites(url, `(c) /v1 single writes, ${CLIENTS} clients`, ACTIONS / 2)))
-rows.push(await withHello((url) => batchWrites(url, `(d0) hello-world HTTP floor, ${BATCH}-op bodies`, ACTIONS * 2, 2)))
-rows.push(await withActionTrail((url) => batchWrites(url, `(d) /v1/batch NDJSON, ${BATCH} ops/request, 2 connections`, ACTIONS * 2, 2)))
+rows.push(
+  await withHello((url) =>
+    singleWrites(url, '(c0) hello-world HTTP floor, single requests', ACTIONS / 2),
+  ),
+)
+rows.push(
+  await withActionTrail((url) =>
+    singleWrites(url, `(c) /v1 single writes, ${CLIENTS} clients`, ACTIONS / 2),
+  ),
+)
+rows.push(
+  await withHello((url) =>
+    batchWrites(url, `(d0) hello-world HTTP floor, ${BATCH}-op bodies`, ACTIONS * 2, 2),
+  ),
+)
+rows.push(
+  await withActionTrail((url) =>
+    batchWrites(url, `(d) /v1/batch NDJSON, ${BATCH} ops/request, 2 connections`, ACTIONS * 2, 2),
+  ),
+)
 
 const floorRows = a.rows / a.seconds
-console.log(`\nActionTrail ingest benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`)
-console.log(`workload: 1 action + ${EVENTS_PER_ACTION} events (each started and finished) per unit; ${INSTANCES} instances; SQLite WAL, synchronous=FULL\n`)
-console.log('| measurement | rows/s | write ops/s | event ops/s | % of (a) rows/s | p50 ms | p99 ms |')
+console.log(
+  `\nActionTrail ingest benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
+)
+console.log(
+  `workload: 1 action + ${EVENTS_PER_ACTION} events (each started and finished) per unit; ${INSTANCES} instances; SQLite WAL, synchronous=FULL\n`,
+)
+console.log(
+  '| measurement | rows/s | write ops/s | event ops/s | % of (a) rows/s | p50 ms | p99 ms |',
+)
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
 for (const r of rows) {
-  const pct = r.name.startsWith('(c0)') || r.name.startsWith('(d0)') ? '' : `${((r.rows / r.seconds / floorRows) * 100).toFixed(1)} %`
-  console.log(`| ${r.name} | ${fmt(r.rows / r.seconds)} | ${fmt(r.writeOps / r.seconds)} | ${fmt(r.eventOps / r.seconds)} | ${pct} | ${r.p50?.toFixed(2) ?? ''} | ${r.p99?.toFixed(2) ?? ''} |`)
+  const pct =
+    r.name.startsWith('(c0)') || r.name.startsWith('(d0)')
+      ? ''
+      : `${((r.rows / r.seconds / floorRows) * 100).toFixed(1)} %`
+  console.log(
+    `| ${r.name} | ${fmt(r.rows / r.seconds)} | ${fmt(r.writeOps / r.seconds)} | ${fmt(r.eventOps / r.seconds)} | ${pct} | ${r.p50?.toFixed(2) ?? ''} | ${r.p99?.toFixed(2) ?? ''} |`,
+  )
 }

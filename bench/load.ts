@@ -14,7 +14,11 @@ export interface LoadRequest {
 }
 
 /** Sends a request on a keep-alive agent; resolves with status and body text. */
-export function send(agent: http.Agent, base: URL, r: LoadRequest): Promise<{ status: number; body: string }> {
+export function send(
+  agent: http.Agent,
+  base: URL,
+  r: LoadRequest,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
@@ -24,14 +28,21 @@ export function send(agent: http.Agent, base: URL, r: LoadRequest): Promise<{ st
         method: r.method,
         path: r.path,
         headers: {
-          ...(r.body !== undefined ? { 'content-type': r.contentType ?? 'application/json', 'content-length': Buffer.byteLength(r.body) } : {}),
+          ...(r.body !== undefined
+            ? {
+                'content-type': r.contentType ?? 'application/json',
+                'content-length': Buffer.byteLength(r.body),
+              }
+            : {}),
           ...r.headers,
         },
       },
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }))
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        )
         res.on('error', reject)
       },
     )
@@ -78,7 +89,10 @@ export async function runLoad(
           requests++
           if (!okStatus(res.status)) {
             failures++
-            if (failures <= 3) console.error(`request failed: ${step.method} ${step.path} → ${res.status} ${res.body.slice(0, 200)}`)
+            if (failures <= 3)
+              console.error(
+                `request failed: ${step.method} ${step.path} → ${res.status} ${res.body.slice(0, 200)}`,
+              )
           }
         }
       }

@@ -15,7 +15,8 @@ import type { NativeDb, Row } from './scale-native.js'
  * The keyset predicate of a page after a marker, with the plain `created_at <= ?` bound (the OR
  * alone is no index range for SQLite or PostgreSQL; docs/storage.md finding 1).
  */
-export const AFTER_MARKER = 'instance_uuid = ? AND created_at <= ? AND (created_at < ? OR (created_at = ? AND id < ?))'
+export const AFTER_MARKER =
+  'instance_uuid = ? AND created_at <= ? AND (created_at < ? OR (created_at = ? AND id < ?))'
 /** MariaDB/MySQL: the store reads pages after a marker through the created index (finding 1). */
 export const FORCE_CREATED_INDEX = ' FORCE INDEX (instance_actions_instance_created_idx)'
 
@@ -48,20 +49,39 @@ function sha256(text: string): string {
 
 async function seedIdempotency(native: NativeDb, nowMicros: number): Promise<void> {
   const columns = ['key_hash', 'request_hash', 'status', 'body', 'created_at']
-  const body = JSON.stringify({ action: { request_id: 'req-00000000-0000-4000-8000-000000000000', action: 'reboot', start_time: ts(nowMicros) } })
+  const body = JSON.stringify({
+    action: {
+      request_id: 'req-00000000-0000-4000-8000-000000000000',
+      action: 'reboot',
+      start_time: ts(nowMicros),
+    },
+  })
   for (let from = 0; from < IDEMPOTENCY_ROWS; from += 500) {
     const rows: unknown[][] = []
     for (let i = from; i < Math.min(IDEMPOTENCY_ROWS, from + 500); i++) {
-      rows.push([sha256(`key-${i}`), sha256(`request-${i}`), 201, body, ts(nowMicros - 86_400_000_000 + Math.floor((i / IDEMPOTENCY_ROWS) * 86_400_000_000))])
+      rows.push([
+        sha256(`key-${i}`),
+        sha256(`request-${i}`),
+        201,
+        body,
+        ts(nowMicros - 86_400_000_000 + Math.floor((i / IDEMPOTENCY_ROWS) * 86_400_000_000)),
+      ])
     }
     const tuple = `(${columns.map(() => '?').join(', ')})`
-    await native.transaction([{ sql: native.insertPrefix('idempotency_keys', columns) + rows.map(() => tuple).join(', '), params: rows.flat() }])
+    await native.transaction([
+      {
+        sql: native.insertPrefix('idempotency_keys', columns) + rows.map(() => tuple).join(', '),
+        params: rows.flat(),
+      },
+    ])
   }
   await native.analyze()
 }
 
-const ACTION_COLUMNS = 'id, instance_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, created_at, updated_at'
-const EVENT_COLUMNS = 'id, action_id, event, start_time, finish_time, result, traceback, host, details, created_at, updated_at'
+const ACTION_COLUMNS =
+  'id, instance_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, created_at, updated_at'
+const EVENT_COLUMNS =
+  'id, action_id, event, start_time, finish_time, result, traceback, host, details, created_at, updated_at'
 
 /** Runs EXPLAIN for every API statement; returns markdown. */
 export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise<string> {
@@ -72,17 +92,31 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
     return row
   }
   const markerRow = async (requestId: string) =>
-    first('SELECT id, created_at FROM instance_actions WHERE instance_uuid = ? AND request_id = ?', [ctx.hotUuid, requestId])
+    first(
+      'SELECT id, created_at FROM instance_actions WHERE instance_uuid = ? AND request_id = ?',
+      [ctx.hotUuid, requestId],
+    )
   const sample = ctx.markers[0] as { depth: number; requestId: string }
   const action = await markerRow(sample.requestId)
-  const event = await first('SELECT id, event, start_time FROM instance_actions_events WHERE action_id = ? ORDER BY id LIMIT 1', [action.id])
+  const event = await first(
+    'SELECT id, event, start_time FROM instance_actions_events WHERE action_id = ? ORDER BY id LIMIT 1',
+    [action.id],
+  )
   const key = sha256(`key-${IDEMPOTENCY_ROWS - 10}`)
   const now = ts(ctx.nowMicros)
   const nameFilter =
-    ctx.backend === 'postgres' ? "name ILIKE ? ESCAPE '!'" : ctx.backend === 'mysql' ? "LOWER(name) LIKE LOWER(?) ESCAPE '!'" : "name LIKE ? ESCAPE '!'"
+    ctx.backend === 'postgres'
+      ? "name ILIKE ? ESCAPE '!'"
+      : ctx.backend === 'mysql'
+        ? "LOWER(name) LIKE LOWER(?) ESCAPE '!'"
+        : "name LIKE ? ESCAPE '!'"
 
   const list: Explained[] = [
-    { title: 'R1 instance lookup (every os-instance-actions and server request): getInstance', sql: 'SELECT * FROM instances WHERE uuid = ?', params: [ctx.hotUuid] },
+    {
+      title: 'R1 instance lookup (every os-instance-actions and server request): getInstance',
+      sql: 'SELECT * FROM instances WHERE uuid = ?',
+      params: [ctx.hotUuid],
+    },
     {
       title: 'R2 servers list/detail in a project: listInstances',
       sql: 'SELECT * FROM instances WHERE project_id = ? AND deleted_at IS NULL ORDER BY name, uuid LIMIT 1000',
@@ -145,19 +179,22 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
       params: [ctx.hotUuid, ctx.window.since, ctx.window.before],
     },
     {
-      title: 'R9 changes-since only (open end), since the start of the history (every action of the hot instance matches): listActions',
+      title:
+        'R9 changes-since only (open end), since the start of the history (every action of the hot instance matches): listActions',
       sql: 'SELECT * FROM instance_actions WHERE instance_uuid = ? AND updated_at >= ? ORDER BY created_at DESC, id DESC LIMIT 1000',
       params: [ctx.hotUuid, ctx.window.since],
     },
     ...(ctx.backend === 'sqlite'
       ? [
           {
-            title: 'R8/R9-count SQLite: the bounded count that chooses the plan of a window (docs/storage.md finding 2)',
+            title:
+              'R8/R9-count SQLite: the bounded count that chooses the plan of a window (docs/storage.md finding 2)',
             sql: `SELECT count(*) AS n FROM (SELECT 1 FROM instance_actions WHERE instance_uuid = ? AND updated_at >= ? LIMIT ${WINDOW_WALK_THRESHOLD})`,
             params: [ctx.hotUuid, ctx.window.since],
           },
           {
-            title: 'R9-walk SQLite: a wide window (count at the bound) reads the created index newest-first',
+            title:
+              'R9-walk SQLite: a wide window (count at the bound) reads the created index newest-first',
             sql: 'SELECT * FROM instance_actions WHERE instance_uuid = ? AND +updated_at >= ? ORDER BY created_at DESC, id DESC LIMIT 1000',
             params: [ctx.hotUuid, ctx.window.since],
           },
@@ -178,7 +215,11 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
       sql: 'UPDATE instances SET name = ?, project_id = ?, user_id = ?, updated_at = ? WHERE uuid = ?',
       params: ['vm-0', ctx.projectId, 'u', now, ctx.hotUuid],
     },
-    { title: 'W3 action_start: the instance exists', sql: 'SELECT uuid FROM instances WHERE uuid = ?', params: [ctx.hotUuid] },
+    {
+      title: 'W3 action_start: the instance exists',
+      sql: 'SELECT uuid FROM instances WHERE uuid = ?',
+      params: [ctx.hotUuid],
+    },
     {
       title: 'W4 action_start: insert the action (after the lookup R6 found none)',
       sql: 'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)',
@@ -218,7 +259,11 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
       sql: 'UPDATE instance_actions SET updated_at = ?, message = ? WHERE id = ?',
       params: [now, 'Error', action.id],
     },
-    { title: 'I1 Idempotency-Key lookup: getIdempotency', sql: 'SELECT * FROM idempotency_keys WHERE key_hash = ?', params: [key] },
+    {
+      title: 'I1 Idempotency-Key lookup: getIdempotency',
+      sql: 'SELECT * FROM idempotency_keys WHERE key_hash = ?',
+      params: [key],
+    },
     {
       title: 'I2 remember an answer (first writer wins): putIdempotency',
       sql:
@@ -236,7 +281,18 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
   )
   const out: string[] = []
   for (const e of list) {
-    out.push(`#### ${e.title}`, '', '```sql', e.sql, '```', '', '```', await native.explain(e.sql, e.params), '```', '')
+    out.push(
+      `#### ${e.title}`,
+      '',
+      '```sql',
+      e.sql,
+      '```',
+      '',
+      '```',
+      await native.explain(e.sql, e.params),
+      '```',
+      '',
+    )
   }
   return out.join('\n')
 }

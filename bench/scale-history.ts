@@ -51,7 +51,18 @@ export const HISTORY_START_MICROS = Date.UTC(2025, 0, 1) * 1000
 /** The history spans one year, whatever the number of actions. */
 export const HISTORY_SPAN_MICROS = 365 * 24 * 3600 * 1_000_000
 
-const ACTION_NAMES = ['create', 'reboot', 'stop', 'start', 'resize', 'confirmResize', 'live-migration', 'rebuild', 'pause', 'unpause']
+const ACTION_NAMES = [
+  'create',
+  'reboot',
+  'stop',
+  'start',
+  'resize',
+  'confirmResize',
+  'live-migration',
+  'rebuild',
+  'pause',
+  'unpause',
+]
 
 const TRACEBACK =
   'Traceback (most recent call last):\n' +
@@ -121,7 +132,8 @@ export class History {
   readonly #jitter: number
 
   constructor(shape: HistoryShape) {
-    if (shape.hot < 1 || shape.hot > shape.actions) throw new Error('--hot must be between 1 and --actions')
+    if (shape.hot < 1 || shape.hot > shape.actions)
+      throw new Error('--hot must be between 1 and --actions')
     if (shape.instances < 2) throw new Error('--instances must be at least 2')
     this.shape = shape
     this.k = Math.floor(shape.actions / shape.hot)
@@ -204,7 +216,13 @@ export function instanceOps(shape: HistoryShape): StoreWrite[] {
   const now = ts(HISTORY_START_MICROS - 86_400_000_000)
   return Array.from({ length: shape.instances }, (_, i) => ({
     op: 'instance_put' as const,
-    values: { uuid: instanceUuid(i), name: `vm-${i}`, projectId: projectOf(i), userId: 'u'.repeat(32), now },
+    values: {
+      uuid: instanceUuid(i),
+      name: `vm-${i}`,
+      projectId: projectOf(i),
+      userId: 'u'.repeat(32),
+      now,
+    },
   }))
 }
 
@@ -215,13 +233,40 @@ export function instanceOps(shape: HistoryShape): StoreWrite[] {
 export function actionOps(a: PlannedAction): StoreWrite[] {
   const key = { instanceUuid: a.instanceUuid, requestId: a.requestId }
   const ops: StoreWrite[] = [
-    { op: 'action_start', values: { ...key, action: a.action, userId: a.userId, projectId: a.projectId, startTime: a.startTime, createdAt: a.createdAt } },
+    {
+      op: 'action_start',
+      values: {
+        ...key,
+        action: a.action,
+        userId: a.userId,
+        projectId: a.projectId,
+        startTime: a.startTime,
+        createdAt: a.createdAt,
+      },
+    },
   ]
   for (const e of a.events) {
-    ops.push({ op: 'event_start', values: { ...key, event: e.event, host: e.host, startTime: e.startTime, createdAt: e.createdAt } })
+    ops.push({
+      op: 'event_start',
+      values: {
+        ...key,
+        event: e.event,
+        host: e.host,
+        startTime: e.startTime,
+        createdAt: e.createdAt,
+      },
+    })
     ops.push({
       op: 'event_finish',
-      values: { ...key, event: e.event, finishTime: e.finishTime, result: e.result, traceback: e.traceback, details: e.details, updatedAt: e.updatedAt },
+      values: {
+        ...key,
+        event: e.event,
+        finishTime: e.finishTime,
+        result: e.result,
+        traceback: e.traceback,
+        details: e.details,
+        updatedAt: e.updatedAt,
+      },
     })
   }
   ops.push({ op: 'action_finish', values: { ...key, finishTime: a.finishTime } })
@@ -230,20 +275,64 @@ export function actionOps(a: PlannedAction): StoreWrite[] {
 
 /** Columns of the `instance_actions` rows built by {@link actionRow}. */
 export const ACTION_ROW_COLUMNS = [
-  'id', 'instance_uuid', 'action', 'request_id', 'user_id', 'project_id', 'start_time', 'finish_time', 'message', 'created_at', 'updated_at',
+  'id',
+  'instance_uuid',
+  'action',
+  'request_id',
+  'user_id',
+  'project_id',
+  'start_time',
+  'finish_time',
+  'message',
+  'created_at',
+  'updated_at',
 ] as const
 
 /** Columns of the `instance_actions_events` rows built by {@link eventRows}. */
 export const EVENT_ROW_COLUMNS = [
-  'id', 'action_id', 'event', 'start_time', 'finish_time', 'result', 'traceback', 'host', 'details', 'created_at', 'updated_at',
+  'id',
+  'action_id',
+  'event',
+  'start_time',
+  'finish_time',
+  'result',
+  'traceback',
+  'host',
+  'details',
+  'created_at',
+  'updated_at',
 ] as const
 
 /** The final `instance_actions` row the write path leaves for an action (updated_at = finish). */
 export function actionRow(a: PlannedAction, id: number): unknown[] {
-  return [id, a.instanceUuid, a.action, a.requestId, a.userId, a.projectId, a.startTime, a.finishTime, a.failed ? 'Error' : null, a.createdAt, a.finishTime]
+  return [
+    id,
+    a.instanceUuid,
+    a.action,
+    a.requestId,
+    a.userId,
+    a.projectId,
+    a.startTime,
+    a.finishTime,
+    a.failed ? 'Error' : null,
+    a.createdAt,
+    a.finishTime,
+  ]
 }
 
 /** The final event rows of an action, with ids from `firstId`. */
 export function eventRows(a: PlannedAction, actionId: number, firstId: number): unknown[][] {
-  return a.events.map((e, i) => [firstId + i, actionId, e.event, e.startTime, e.finishTime, e.result, e.traceback, e.host, e.details, e.createdAt, e.updatedAt])
+  return a.events.map((e, i) => [
+    firstId + i,
+    actionId,
+    e.event,
+    e.startTime,
+    e.finishTime,
+    e.result,
+    e.traceback,
+    e.host,
+    e.details,
+    e.createdAt,
+    e.updatedAt,
+  ])
 }

@@ -87,7 +87,11 @@ export function sqliteNative(file: string): NativeDb {
     insertPrefix: (table, columns) => `INSERT INTO ${table} (${columns.join(', ')}) VALUES `,
     resetSequences: () => Promise.resolve(),
     explain: (sql, params) => {
-      const rows = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { id: number; parent: number; detail: string }[]
+      const rows = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as {
+        id: number
+        parent: number
+        detail: string
+      }[]
       const depth = new Map<number, number>([[0, 0]])
       return Promise.resolve(
         rows
@@ -127,7 +131,9 @@ function numbered(sql: string): string {
 // markers compare on.
 const pgTypes: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === 1114 || oid === 1184 ? (v: string) => v : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+    oid === 1114 || oid === 1184
+      ? (v: string) => v
+      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 }
 
 /** A URL naming database `name` on the server of `url`. */
@@ -171,7 +177,9 @@ export async function pgNative(url: string, poolSize: number): Promise<NativeDb>
   const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes })
   const client = new pg.Client({ connectionString: url, types: pgTypes })
   await client.connect()
-  const version = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? '?'
+  const version =
+    (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]
+      ?.v ?? '?'
   return {
     version: `PostgreSQL ${version.split(' ')[0] ?? version}`,
     query: async (sql, params = []) => (await pool.query(numbered(sql), [...params])).rows as Row[],
@@ -193,7 +201,8 @@ export async function pgNative(url: string, poolSize: number): Promise<NativeDb>
       const c = await pool.connect()
       try {
         await c.query('BEGIN')
-        const rows = (await c.query(`EXPLAIN (ANALYZE, BUFFERS) ${numbered(sql)}`, [...params])).rows as Row[]
+        const rows = (await c.query(`EXPLAIN (ANALYZE, BUFFERS) ${numbered(sql)}`, [...params]))
+          .rows as Row[]
         return rows.map((r) => String(r['QUERY PLAN'])).join('\n')
       } finally {
         await c.query('ROLLBACK').catch(() => undefined)
@@ -201,10 +210,13 @@ export async function pgNative(url: string, poolSize: number): Promise<NativeDb>
       }
     },
     // Explicit ids also work when the id is an identity column GENERATED ALWAYS.
-    insertPrefix: (table, columns) => `INSERT INTO ${table} (${columns.join(', ')}) OVERRIDING SYSTEM VALUE VALUES `,
+    insertPrefix: (table, columns) =>
+      `INSERT INTO ${table} (${columns.join(', ')}) OVERRIDING SYSTEM VALUE VALUES `,
     resetSequences: async () => {
       for (const table of ['instance_actions', 'instance_actions_events']) {
-        await pool.query(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), (SELECT max(id) FROM ${table}))`)
+        await pool.query(
+          `SELECT setval(pg_get_serial_sequence('${table}', 'id'), (SELECT max(id) FROM ${table}))`,
+        )
       }
     },
     // Autovacuum would do this shortly after a bulk load (insert-triggered vacuum, PG ≥ 13); the
@@ -216,14 +228,19 @@ export async function pgNative(url: string, poolSize: number): Promise<NativeDb>
       await pool.query('CHECKPOINT')
     },
     size: async () => {
-      const rows = (await pool.query<{ db: string; t: string; i: string }>(
-        `SELECT pg_database_size(current_database())::text AS db,
+      const rows = (
+        await pool.query<{ db: string; t: string; i: string }>(
+          `SELECT pg_database_size(current_database())::text AS db,
                 sum(pg_table_size(c.oid))::text AS t, sum(pg_indexes_size(c.oid))::text AS i
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')`,
-      )).rows[0]
+        )
+      ).rows[0]
       const db = Number(rows?.db ?? 0)
-      return { bytes: db, detail: `pg_database_size; tables ${mib(Number(rows?.t ?? 0))} + indexes ${mib(Number(rows?.i ?? 0))}` }
+      return {
+        bytes: db,
+        detail: `pg_database_size; tables ${mib(Number(rows?.t ?? 0))} + indexes ${mib(Number(rows?.i ?? 0))}`,
+      }
     },
     close: async () => {
       await client.end()
@@ -237,9 +254,21 @@ function textTable(rows: readonly Row[]): string {
   const first = rows[0]
   if (!first) return '(no rows)'
   const columns = Object.keys(first)
-  const cells = [columns, ...rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? 'NULL' : String(r[c]))))]
+  const cells = [
+    columns,
+    ...rows.map((r) =>
+      columns.map((c) => (r[c] === null || r[c] === undefined ? 'NULL' : String(r[c]))),
+    ),
+  ]
   const widths = columns.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)))
-  return cells.map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ').trimEnd()).join('\n')
+  return cells
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join(' | ')
+        .trimEnd(),
+    )
+    .join('\n')
 }
 
 /** Creates database `name` on a MariaDB/MySQL server. */
@@ -265,13 +294,20 @@ export async function dropMysqlDatabase(adminUrl: string, name: string): Promise
 
 /** MariaDB/MySQL: a pool for set-up and loading, one connection for server-side prepared statements. */
 export async function mysqlNative(url: string, poolSize: number): Promise<NativeDb> {
-  const options = { uri: url, dateStrings: true as const, supportBigNumbers: true, bigNumberStrings: false }
+  const options = {
+    uri: url,
+    dateStrings: true as const,
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+  }
   const pool = mysql.createPool({ ...options, connectionLimit: poolSize })
   const conn = await mysql.createConnection(options)
   const [versionRows] = await conn.query('SELECT VERSION() AS v')
   const version = String((versionRows as Row[])[0]?.v ?? '?')
   return {
-    version: /mariadb/i.test(version) ? `MariaDB ${version.split('-')[0] ?? version}` : `MySQL ${version}`,
+    version: /mariadb/i.test(version)
+      ? `MariaDB ${version.split('-')[0] ?? version}`
+      : `MySQL ${version}`,
     query: async (sql, params = []) => {
       const [rows] = await pool.query(sql, [...params])
       return Array.isArray(rows) ? (rows as Row[]) : []
@@ -300,7 +336,9 @@ export async function mysqlNative(url: string, poolSize: number): Promise<Native
       try {
         await c.beginTransaction()
         // MariaDB's ANALYZE runs the statement and reports the rows each step really read.
-        const [rows] = await c.query(`${/mariadb/i.test(version) ? 'ANALYZE' : 'EXPLAIN'} ${sql}`, [...params])
+        const [rows] = await c.query(`${/mariadb/i.test(version) ? 'ANALYZE' : 'EXPLAIN'} ${sql}`, [
+          ...params,
+        ])
         return textTable(rows as Row[])
       } finally {
         await c.rollback().catch(() => undefined)
@@ -317,8 +355,14 @@ export async function mysqlNative(url: string, poolSize: number): Promise<Native
         const [rows] = await pool.query(
           "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_buffer_pool_pages_dirty', 'Innodb_buffer_pool_pages_total')",
         )
-        const status = new Map((rows as Row[]).map((r) => [String(r.Variable_name), Number(r.Value)]))
-        if ((status.get('Innodb_buffer_pool_pages_dirty') ?? 0) < (status.get('Innodb_buffer_pool_pages_total') ?? 0) / 100) return
+        const status = new Map(
+          (rows as Row[]).map((r) => [String(r.Variable_name), Number(r.Value)]),
+        )
+        if (
+          (status.get('Innodb_buffer_pool_pages_dirty') ?? 0) <
+          (status.get('Innodb_buffer_pool_pages_total') ?? 0) / 100
+        )
+          return
         await new Promise((resolve) => setTimeout(resolve, 1000))
       }
     },

@@ -104,7 +104,8 @@ const BACKEND: Backend = (() => {
 const ACTIONS = Number(values.actions)
 const EVENTS = Number(values.events)
 const INSTANCES = Number(values.instances)
-const HOT = values.hot !== undefined ? Number(values.hot) : Math.min(100_000, Math.floor(ACTIONS / 10))
+const HOT =
+  values.hot !== undefined ? Number(values.hot) : Math.min(100_000, Math.floor(ACTIONS / 10))
 const LOADER = (values.load ?? (BACKEND === 'sqlite' ? 'store' : 'sql')) === 'sql' ? 'sql' : 'store'
 const TAIL = LOADER === 'sql' ? Math.min(Number(values.tail), ACTIONS) : 0
 const CHUNK_OPS = Number(values.chunk)
@@ -127,7 +128,11 @@ const log = (text: string) => process.stderr.write(`[bench:scale] ${text}\n`)
 /** Busy and total CPU time of the whole machine so far (Linux /proc/stat; zeros elsewhere). */
 function machineCpu(): { busy: number; total: number } {
   try {
-    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number)
+    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number)
     const total = fields.reduce((a, b) => a + b, 0)
     const idle = (fields[3] ?? 0) + (fields[4] ?? 0)
     return { busy: total - idle, total }
@@ -151,16 +156,27 @@ async function prepareTarget(): Promise<Target> {
   const name = `actiontrail_scale_${process.pid}`
   const pool = INFLIGHT + 2
   if (BACKEND === 'postgres') {
-    const admin = process.env.ACTIONTRAIL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+    const admin =
+      process.env.ACTIONTRAIL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
     await createPgDatabase(admin, name)
     const url = withDatabase(admin, name)
-    return { database: url, location: url, native: () => pgNative(url, pool), drop: () => dropPgDatabase(admin, name) }
+    return {
+      database: url,
+      location: url,
+      native: () => pgNative(url, pool),
+      drop: () => dropPgDatabase(admin, name),
+    }
   }
   if (BACKEND === 'mysql') {
     const admin = process.env.ACTIONTRAIL_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/mysql'
     await createMysqlDatabase(admin, name)
     const url = withDatabase(admin, name)
-    return { database: url, location: url, native: () => mysqlNative(url, pool), drop: () => dropMysqlDatabase(admin, name) }
+    return {
+      database: url,
+      location: url,
+      native: () => mysqlNative(url, pool),
+      drop: () => dropMysqlDatabase(admin, name),
+    }
   }
   const dir = mkdtempSync(join(tmpdir(), 'actiontrail-scale-'))
   const file = join(dir, 'scale.db')
@@ -185,11 +201,17 @@ interface LoadReport {
 
 function checkOutcomes(outcomes: Awaited<ReturnType<ActionStore['write']>>): void {
   const failed = outcomes.find((o) => !o.ok)
-  if (failed && !failed.ok) throw new Error(`load: a write failed: ${failed.error.code} ${failed.error.message}`)
+  if (failed && !failed.ok)
+    throw new Error(`load: a write failed: ${failed.error.code} ${failed.error.message}`)
 }
 
 /** Runs `work(i)` for i in [0, count) with `parallel` workers; logs progress every ~10 %. */
-async function inParallel(count: number, parallel: number, label: string, work: (i: number, worker: number) => Promise<void>): Promise<void> {
+async function inParallel(
+  count: number,
+  parallel: number,
+  label: string,
+  work: (i: number, worker: number) => Promise<void>,
+): Promise<void> {
   let next = 0
   let done = 0
   let reported = 0
@@ -212,18 +234,29 @@ async function inParallel(count: number, parallel: number, label: string, work: 
  * The write path: store.write() with whole action lifecycles per chunk (a chunk never depends on
  * another one, so chunks may commit in any order, on any writer).
  */
-async function loadThroughStore(stores: ActionStore[], history: History, from: number, withInstances: boolean): Promise<LoadReport> {
+async function loadThroughStore(
+  stores: ActionStore[],
+  history: History,
+  from: number,
+  withInstances: boolean,
+): Promise<LoadReport> {
   const opsPerAction = 2 + 2 * EVENTS
   const actionsPerChunk = Math.max(1, Math.floor(CHUNK_OPS / opsPerAction))
   const started = now()
   if (withInstances) {
     const instances = instanceOps(history.shape)
-    for (let i = 0; i < instances.length; i += CHUNK_OPS) checkOutcomes(await (stores[0] as ActionStore).write(instances.slice(i, i + CHUNK_OPS)))
+    for (let i = 0; i < instances.length; i += CHUNK_OPS)
+      checkOutcomes(await (stores[0] as ActionStore).write(instances.slice(i, i + CHUNK_OPS)))
   }
   const chunks = Math.ceil((ACTIONS - from) / actionsPerChunk)
   await inParallel(chunks, INFLIGHT, 'load (store.write)', async (c, worker) => {
     const ops: StoreWrite[] = []
-    for (let n = from + c * actionsPerChunk; n < Math.min(ACTIONS, from + (c + 1) * actionsPerChunk); n++) ops.push(...actionOps(history.action(n)))
+    for (
+      let n = from + c * actionsPerChunk;
+      n < Math.min(ACTIONS, from + (c + 1) * actionsPerChunk);
+      n++
+    )
+      ops.push(...actionOps(history.action(n)))
     checkOutcomes(await (stores[worker % stores.length] as ActionStore).write(ops))
   })
   const writers = stores.length > 1 ? `, ${stores.length} store instances` : ''
@@ -236,12 +269,21 @@ async function loadThroughStore(stores: ActionStore[], history: History, from: n
   }
 }
 
-function multiRowInserts(native: NativeDb, table: string, columns: readonly string[], rows: unknown[][], perStatement: number): Statement[] {
+function multiRowInserts(
+  native: NativeDb,
+  table: string,
+  columns: readonly string[],
+  rows: unknown[][],
+  perStatement: number,
+): Statement[] {
   const out: Statement[] = []
   const tuple = `(${columns.map(() => '?').join(', ')})`
   for (let i = 0; i < rows.length; i += perStatement) {
     const part = rows.slice(i, i + perStatement)
-    out.push({ sql: native.insertPrefix(table, columns) + part.map(() => tuple).join(', '), params: part.flat() })
+    out.push({
+      sql: native.insertPrefix(table, columns) + part.map(() => tuple).join(', '),
+      params: part.flat(),
+    })
   }
   return out
 }
@@ -250,7 +292,11 @@ function multiRowInserts(native: NativeDb, table: string, columns: readonly stri
  * Plain multi-row INSERTs of the final rows with explicit ids, several transactions in flight,
  * for all but the last TAIL actions; those then go through store.write on the loaded database.
  */
-async function loadThroughSql(native: NativeDb, stores: ActionStore[], history: History): Promise<LoadReport> {
+async function loadThroughSql(
+  native: NativeDb,
+  stores: ActionStore[],
+  history: History,
+): Promise<LoadReport> {
   const sqlActions = ACTIONS - TAIL
   const perChunk = 2000
   const perStatement = 500
@@ -260,8 +306,18 @@ async function loadThroughSql(native: NativeDb, stores: ActionStore[], history: 
     const v = w.values
     return [v.uuid, v.name, v.projectId, v.userId, v.now, v.now, null]
   })
-  const instanceColumns = ['uuid', 'name', 'project_id', 'user_id', 'created_at', 'updated_at', 'deleted_at']
-  await native.transaction(multiRowInserts(native, 'instances', instanceColumns, instanceRows, perStatement))
+  const instanceColumns = [
+    'uuid',
+    'name',
+    'project_id',
+    'user_id',
+    'created_at',
+    'updated_at',
+    'deleted_at',
+  ]
+  await native.transaction(
+    multiRowInserts(native, 'instances', instanceColumns, instanceRows, perStatement),
+  )
   const chunks = Math.ceil(sqlActions / perChunk)
   await inParallel(chunks, INFLIGHT, 'load (plain SQL)', async (c) => {
     const actions: unknown[][] = []
@@ -273,7 +329,13 @@ async function loadThroughSql(native: NativeDb, stores: ActionStore[], history: 
     }
     await native.transaction([
       ...multiRowInserts(native, 'instance_actions', ACTION_ROW_COLUMNS, actions, perStatement),
-      ...multiRowInserts(native, 'instance_actions_events', EVENT_ROW_COLUMNS, events, perStatement),
+      ...multiRowInserts(
+        native,
+        'instance_actions_events',
+        EVENT_ROW_COLUMNS,
+        events,
+        perStatement,
+      ),
     ])
   })
   await native.resetSequences()
@@ -306,33 +368,58 @@ async function timeRuns(fn: (i: number) => Promise<unknown>): Promise<number[]> 
 }
 
 // The raw floor: exactly the statements ActionTrail's store sends, written by hand.
-const SELECT_ACTION = 'SELECT * FROM instance_actions WHERE instance_uuid = ? AND request_id = ? ORDER BY created_at DESC, id DESC LIMIT 1'
-const pageSql = (limit: number) => `SELECT * FROM instance_actions WHERE instance_uuid = ? ORDER BY created_at DESC, id DESC LIMIT ${limit}`
+const SELECT_ACTION =
+  'SELECT * FROM instance_actions WHERE instance_uuid = ? AND request_id = ? ORDER BY created_at DESC, id DESC LIMIT 1'
+const pageSql = (limit: number) =>
+  `SELECT * FROM instance_actions WHERE instance_uuid = ? ORDER BY created_at DESC, id DESC LIMIT ${limit}`
 const pageAfterSql = (limit: number, hint = '') =>
   `SELECT * FROM instance_actions${hint} WHERE ${AFTER_MARKER} ORDER BY created_at DESC, id DESC LIMIT ${limit}`
-const windowSql = (cond: string) => `SELECT * FROM instance_actions WHERE instance_uuid = ? AND ${cond} ORDER BY created_at DESC, id DESC LIMIT ${API_DEFAULT_LIMIT}`
-const countSql = (cond: string) => `SELECT count(*) AS n FROM (SELECT 1 FROM instance_actions WHERE instance_uuid = ? AND ${cond} LIMIT ${WINDOW_WALK_THRESHOLD})`
+const windowSql = (cond: string) =>
+  `SELECT * FROM instance_actions WHERE instance_uuid = ? AND ${cond} ORDER BY created_at DESC, id DESC LIMIT ${API_DEFAULT_LIMIT}`
+const countSql = (cond: string) =>
+  `SELECT count(*) AS n FROM (SELECT 1 FROM instance_actions WHERE instance_uuid = ? AND ${cond} LIMIT ${WINDOW_WALK_THRESHOLD})`
 
 /**
  * A changes-since/-before page as the store reads it: on SQLite, a bounded count first and, for a
  * wide window, `+updated_at` so that SQLite walks the created index (docs/storage.md finding 2).
  */
-async function floorWindow(native: NativeDb, instance: string, since: string, before?: string): Promise<Row[]> {
+async function floorWindow(
+  native: NativeDb,
+  instance: string,
+  since: string,
+  before?: string,
+): Promise<Row[]> {
   const params = before === undefined ? [instance, since] : [instance, since, before]
-  const cond = (col: string) => (before === undefined ? `${col} >= ?` : `${col} >= ? AND ${col} <= ?`)
+  const cond = (col: string) =>
+    before === undefined ? `${col} >= ?` : `${col} >= ? AND ${col} <= ?`
   if (BACKEND !== 'sqlite') return native.floor(windowSql(cond('updated_at')), params)
   const n = Number((await native.floor(countSql(cond('updated_at')), params))[0]?.n)
-  return native.floor(windowSql(cond(n >= WINDOW_WALK_THRESHOLD ? '+updated_at' : 'updated_at')), params)
+  return native.floor(
+    windowSql(cond(n >= WINDOW_WALK_THRESHOLD ? '+updated_at' : 'updated_at')),
+    params,
+  )
 }
-const EVENTS_SQL = 'SELECT * FROM instance_actions_events WHERE action_id = ? ORDER BY created_at DESC, id DESC'
+const EVENTS_SQL =
+  'SELECT * FROM instance_actions_events WHERE action_id = ? ORDER BY created_at DESC, id DESC'
 const INSTANCE_SQL = 'SELECT * FROM instances WHERE uuid = ?'
 
-async function floorList(native: NativeDb, instance: string, limit: number, marker: string | undefined): Promise<Row[]> {
+async function floorList(
+  native: NativeDb,
+  instance: string,
+  limit: number,
+  marker: string | undefined,
+): Promise<Row[]> {
   if (marker === undefined) return native.floor(pageSql(limit), [instance])
   const m = (await native.floor(SELECT_ACTION, [instance, marker]))[0]
   if (!m) throw new Error(`floor: marker ${marker} not found`)
   const hint = BACKEND === 'mysql' ? FORCE_CREATED_INDEX : ''
-  return native.floor(pageAfterSql(limit, hint), [instance, m.created_at, m.created_at, m.created_at, m.id])
+  return native.floor(pageAfterSql(limit, hint), [
+    instance,
+    m.created_at,
+    m.created_at,
+    m.created_at,
+    m.id,
+  ])
 }
 
 async function floorShow(native: NativeDb, instance: string, requestId: string): Promise<Row[]> {
@@ -354,18 +441,30 @@ interface Line {
 function sameIds(what: string, store: readonly { id: number }[], floor: readonly Row[]): void {
   const a = store.map((r) => r.id).join(',')
   const b = floor.map((r) => Number(r.id)).join(',')
-  if (a !== b) throw new Error(`${what}: the store and the floor disagree (${store.length} vs ${floor.length} rows)`)
+  if (a !== b)
+    throw new Error(
+      `${what}: the store and the floor disagree (${store.length} vs ${floor.length} rows)`,
+    )
 }
 
 async function main(): Promise<void> {
-  const history = new History({ actions: ACTIONS, eventsPerAction: EVENTS, instances: INSTANCES, hot: HOT })
+  const history = new History({
+    actions: ACTIONS,
+    eventsPerAction: EVENTS,
+    instances: INSTANCES,
+    hot: HOT,
+  })
   const hotUuid = instanceUuid(0)
   const hotCount = history.hotActions
   // 0, 1k and 90k of a 100k hot instance (issue 4), and 10k: MariaDB's plan choice changes in
   // between (docs/storage.md finding 1).
-  const depths = [0, 0.01, 0.1, 0.9].map((f) => Math.min(Math.round(hotCount * f), Math.max(0, hotCount - LIMIT - RUNS)))
+  const depths = [0, 0.01, 0.1, 0.9].map((f) =>
+    Math.min(Math.round(hotCount * f), Math.max(0, hotCount - LIMIT - RUNS)),
+  )
   const deepest = depths[depths.length - 1] ?? 0
-  log(`${BACKEND}: ${fmt(ACTIONS)} actions, ${fmt(ACTIONS * EVENTS)} events, ${fmt(INSTANCES)} instances, hot ${fmt(hotCount)}; loader ${LOADER}`)
+  log(
+    `${BACKEND}: ${fmt(ACTIONS)} actions, ${fmt(ACTIONS * EVENTS)} events, ${fmt(INSTANCES)} instances, hot ${fmt(hotCount)}; loader ${LOADER}`,
+  )
 
   const target = await prepareTarget()
   const stores: ActionStore[] = []
@@ -375,7 +474,10 @@ async function main(): Promise<void> {
     const store = stores[0] as ActionStore
     native = await target.native()
 
-    const load = LOADER === 'store' ? await loadThroughStore(stores, history, 0, true) : await loadThroughSql(native, stores, history)
+    const load =
+      LOADER === 'store'
+        ? await loadThroughStore(stores, history, 0, true)
+        : await loadThroughSql(native, stores, history)
     for (const extra of stores.splice(1)) await extra.close()
     log(`loaded in ${(load.seconds + (load.tail?.seconds ?? 0)).toFixed(1)} s`)
     const maintenanceStarted = now()
@@ -383,7 +485,12 @@ async function main(): Promise<void> {
     const maintenance = seconds(maintenanceStarted)
     await native.settle()
 
-    const counts = (await native.query('SELECT (SELECT count(*) FROM instance_actions) AS a, (SELECT count(*) FROM instance_actions_events) AS e'))[0] ?? {}
+    const counts =
+      (
+        await native.query(
+          'SELECT (SELECT count(*) FROM instance_actions) AS a, (SELECT count(*) FROM instance_actions_events) AS e',
+        )
+      )[0] ?? {}
     if (Number(counts.a) !== ACTIONS || Number(counts.e) !== ACTIONS * EVENTS) {
       throw new Error(`load left ${String(counts.a)} actions and ${String(counts.e)} events`)
     }
@@ -393,7 +500,12 @@ async function main(): Promise<void> {
     // consecutive pages starting at each depth (so runs do not all hit the same cached rows).
     const samples = RUNS + WARMUP
     const hotOrder = async (offset: number, count: number) =>
-      (await native!.query(`SELECT request_id FROM instance_actions WHERE instance_uuid = ? ORDER BY created_at DESC, id DESC LIMIT ${count} OFFSET ${offset}`, [hotUuid])).map((r) => String(r.request_id))
+      (
+        await native!.query(
+          `SELECT request_id FROM instance_actions WHERE instance_uuid = ? ORDER BY created_at DESC, id DESC LIMIT ${count} OFFSET ${offset}`,
+          [hotUuid],
+        )
+      ).map((r) => String(r.request_id))
     const markers = new Map<number, string[]>()
     for (const d of depths) if (d > 0) markers.set(d, await hotOrder(d - 1, samples))
     const expectedFirst = new Map<number, string>()
@@ -405,16 +517,23 @@ async function main(): Promise<void> {
       showSamples.push({ instance: a.instanceUuid, requestId: a.requestId })
     }
     const windows = Array.from({ length: samples }, (_, i) => {
-      const start = HISTORY_START_MICROS + Math.floor((((i * 40503) % 65536) / 65536) * (HISTORY_SPAN_MICROS - HOUR_MICROS))
+      const start =
+        HISTORY_START_MICROS +
+        Math.floor((((i * 40503) % 65536) / 65536) * (HISTORY_SPAN_MICROS - HOUR_MICROS))
       return { since: ts(start), before: ts(start + HOUR_MICROS) }
     })
 
     const lines: Line[] = []
     const listLine = async (depth: number, limit: number, targeted: boolean, label: string) => {
-      const marker = (i: number) => (depth === 0 ? undefined : (markers.get(depth) as string[])[i % samples])
-      const query = (i: number) => ({ limit, ...(depth === 0 ? {} : { marker: marker(i) as string }) })
+      const marker = (i: number) =>
+        depth === 0 ? undefined : (markers.get(depth) as string[])[i % samples]
+      const query = (i: number) => ({
+        limit,
+        ...(depth === 0 ? {} : { marker: marker(i) as string }),
+      })
       const first = await store.listActions(hotUuid, query(0))
-      if (first[0]?.requestId !== expectedFirst.get(depth) || first.length !== limit) throw new Error(`list at depth ${depth}: wrong page`)
+      if (first[0]?.requestId !== expectedFirst.get(depth) || first.length !== limit)
+        throw new Error(`list at depth ${depth}: wrong page`)
       sameIds(`list at depth ${depth}`, first, await floorList(native!, hotUuid, limit, marker(0)))
       log(`measuring ${label}`)
       lines.push({
@@ -447,21 +566,32 @@ async function main(): Promise<void> {
 
     const window = (i: number) => windows[i % samples] as { since: Timestamp; before: Timestamp }
     const changes = (i: number) =>
-      store.listActions(hotUuid, { limit: API_DEFAULT_LIMIT, changesSince: window(i).since, changesBefore: window(i).before })
-    sameIds('changes-since', await changes(0), await floorWindow(native, hotUuid, window(0).since, window(0).before))
+      store.listActions(hotUuid, {
+        limit: API_DEFAULT_LIMIT,
+        changesSince: window(i).since,
+        changesBefore: window(i).before,
+      })
+    sameIds(
+      'changes-since',
+      await changes(0),
+      await floorWindow(native, hotUuid, window(0).since, window(0).before),
+    )
     log('measuring changes-since')
     const changeRows = await changes(1)
     lines.push({
       name: `changes-since/-before, 1 h window of the hot instance (~${changeRows.length} rows), limit ${API_DEFAULT_LIMIT}`,
       targeted: false,
       store: await timeRuns(changes),
-      floor: await timeRuns((i) => floorWindow(native!, hotUuid, window(i).since, window(i).before)),
+      floor: await timeRuns((i) =>
+        floorWindow(native!, hotUuid, window(i).since, window(i).before),
+      ),
     })
 
     // The worst case of an open-ended changes-since: every action of the hot instance matches, and
     // the API's default page of 1000 is the newest of them.
     const sinceStart = ts(HISTORY_START_MICROS)
-    const sinceOnly = () => store.listActions(hotUuid, { limit: API_DEFAULT_LIMIT, changesSince: sinceStart })
+    const sinceOnly = () =>
+      store.listActions(hotUuid, { limit: API_DEFAULT_LIMIT, changesSince: sinceStart })
     sameIds('changes-since only', await sinceOnly(), await floorWindow(native, hotUuid, sinceStart))
     log('measuring changes-since, open end')
     lines.push({
@@ -479,25 +609,45 @@ async function main(): Promise<void> {
       store: await timeRuns((i) => store.getInstance(instanceOf(i))),
       floor: await timeRuns((i) => native!.floor(INSTANCE_SQL, [instanceOf(i)])),
     })
-    await listLine(0, API_DEFAULT_LIMIT, false, `list, limit ${API_DEFAULT_LIMIT} (the API's page without ?limit), depth 0`)
+    await listLine(
+      0,
+      API_DEFAULT_LIMIT,
+      false,
+      `list, limit ${API_DEFAULT_LIMIT} (the API's page without ?limit), depth 0`,
+    )
     const cpuAfter = machineCpu()
-    const busy = cpuAfter.total > cpuBefore.total ? (cpuAfter.busy - cpuBefore.busy) / (cpuAfter.total - cpuBefore.total) : 0
+    const busy =
+      cpuAfter.total > cpuBefore.total
+        ? (cpuAfter.busy - cpuBefore.busy) / (cpuAfter.total - cpuBefore.total)
+        : 0
 
     // The table.
     const cpu = cpus()[0]?.model.trim() ?? 'cpu'
     const out: string[] = []
-    out.push(`ActionTrail scale benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpu}, Node ${process.version}, ${native.version}`)
+    out.push(
+      `ActionTrail scale benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpu}, Node ${process.version}, ${native.version}`,
+    )
     out.push('')
-    out.push(`- history: ${fmt(ACTIONS)} actions, ${fmt(ACTIONS * EVENTS)} events, ${fmt(INSTANCES)} instances over one year; hot instance: ${fmt(hotCount)} actions (every ${history.k}th), ${fmt(Math.floor((hotCount + 48) / 50))} created_at ties`)
+    out.push(
+      `- history: ${fmt(ACTIONS)} actions, ${fmt(ACTIONS * EVENTS)} events, ${fmt(INSTANCES)} instances over one year; hot instance: ${fmt(hotCount)} actions (every ${history.k}th), ${fmt(Math.floor((hotCount + 48) / 50))} created_at ties`,
+    )
     const rate = (r: LoadReport) =>
       r.ops === undefined
         ? `${fmt(r.rows)} rows in ${r.seconds.toFixed(1)} s = **${fmt(r.rows / r.seconds)} rows/s**`
         : `${fmt(r.ops)} ops, ${fmt(r.rows)} rows in ${r.seconds.toFixed(1)} s = **${fmt(r.ops / r.seconds)} ops/s, ${fmt(r.rows / r.seconds)} rows/s**`
     out.push(`- load: ${load.description}: ${rate(load)}`)
-    if (load.tail) out.push(`- then the last ${fmt(TAIL)} actions through ${load.tail.description}: ${rate(load.tail)}`)
-    if (BACKEND !== 'sqlite') out.push(`- after the load: ${BACKEND === 'postgres' ? 'VACUUM (ANALYZE)' : 'ANALYZE TABLE'} ${maintenance.toFixed(1)} s`)
+    if (load.tail)
+      out.push(
+        `- then the last ${fmt(TAIL)} actions through ${load.tail.description}: ${rate(load.tail)}`,
+      )
+    if (BACKEND !== 'sqlite')
+      out.push(
+        `- after the load: ${BACKEND === 'postgres' ? 'VACUUM (ANALYZE)' : 'ANALYZE TABLE'} ${maintenance.toFixed(1)} s`,
+      )
     out.push(`- database size: **${mib(size.bytes)}** (${size.detail})`)
-    out.push(`- reads: one at a time through the store's methods (Kysely), ${WARMUP} warm-up + ${RUNS} measured runs per line; the floor runs the same statements hand-written on the native driver. List pages: limit ${LIMIT} (a typical client page), hot instance, keyset marker = last action of the previous page, ${RUNS} consecutive pages from each depth. Machine CPU busy during the reads: ${(busy * 100).toFixed(0)} % of ${cpus().length} cores (the benchmark and its database server alone keep about one core busy; more means other work shared the machine).`)
+    out.push(
+      `- reads: one at a time through the store's methods (Kysely), ${WARMUP} warm-up + ${RUNS} measured runs per line; the floor runs the same statements hand-written on the native driver. List pages: limit ${LIMIT} (a typical client page), hot instance, keyset marker = last action of the previous page, ${RUNS} consecutive pages from each depth. Machine CPU busy during the reads: ${(busy * 100).toFixed(0)} % of ${cpus().length} cores (the benchmark and its database server alone keep about one core busy; more means other work shared the machine).`,
+    )
     out.push('')
     out.push('| query | p50 ms | p99 ms | floor p50 ms | floor p99 ms | p99 vs floor |')
     out.push('| --- | ---: | ---: | ---: | ---: | ---: |')
@@ -509,20 +659,26 @@ async function main(): Promise<void> {
         continue
       }
       const p99 = percentile(l.store, 99)
-      out.push(`| ${l.name} | ${ms(percentile(l.store, 50))} | ${ms(p99)} | ${floor} | ${(p99 / f99).toFixed(2)}× |`)
+      out.push(
+        `| ${l.name} | ${ms(percentile(l.store, 50))} | ${ms(p99)} | ${floor} | ${(p99 / f99).toFixed(2)}× |`,
+      )
     }
     out.push('')
     out.push('| target | measured | |')
     out.push('| --- | --- | --- |')
     for (const l of lines.filter((x) => x.targeted)) {
       const p99 = percentile(l.store ?? [], 99)
-      out.push(`| ${l.name}: p99 < ${TARGET_P99_MS} ms | ${ms(p99)} ms | ${p99 < TARGET_P99_MS ? 'met' : '**missed**'} |`)
+      out.push(
+        `| ${l.name}: p99 < ${TARGET_P99_MS} ms | ${ms(p99)} ms | ${p99 < TARGET_P99_MS ? 'met' : '**missed**'} |`,
+      )
     }
     const deep = lines[depths.length - 1]?.store
     const top = lines[0]?.store
     if (deep && top) {
       const ratio = percentile(deep, 99) / percentile(top, 99)
-      out.push(`| list p99 at depth ${fmt(deepest)} within 2× of depth 0 | ${ratio.toFixed(2)}× | ${ratio <= 2 ? 'met' : '**missed**'} |`)
+      out.push(
+        `| list p99 at depth ${fmt(deepest)} within 2× of depth 0 | ${ratio.toFixed(2)}× | ${ratio <= 2 ? 'met' : '**missed**'} |`,
+      )
     }
     console.log(`\n${out.join('\n')}`)
     if (values.explain) {
@@ -532,7 +688,9 @@ async function main(): Promise<void> {
         hotUuid,
         projectId: projectOf(0),
         limit: LIMIT,
-        markers: depths.filter((d) => d > 0).map((d) => ({ depth: d, requestId: (markers.get(d) as string[])[0] as string })),
+        markers: depths
+          .filter((d) => d > 0)
+          .map((d) => ({ depth: d, requestId: (markers.get(d) as string[])[0] as string })),
         window: window(0),
         nowMicros: HISTORY_START_MICROS + HISTORY_SPAN_MICROS,
       })

@@ -40,10 +40,16 @@ export const DATABASE_OPTION_HELP =
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 /** Resolves the serve configuration from flags and an environment. */
-export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServeConfig {
+export function resolveServeConfig(
+  flags: ServeFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): ServeConfig {
   const portText = flags.port ?? env.ACTIONTRAIL_PORT ?? '8774'
   if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
-    throw new AppError('invalid_input', `port must be an integer from 0 to 65535, got ${JSON.stringify(portText)}`)
+    throw new AppError(
+      'invalid_input',
+      `port must be an integer from 0 to 65535, got ${JSON.stringify(portText)}`,
+    )
   }
   const logLevel = flags.logLevel ?? env.ACTIONTRAIL_LOG_LEVEL ?? 'info'
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -63,6 +69,9 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
 }
 
 /** Resolves just the database setting (migrate, demo). */
-export function resolveDatabase(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+export function resolveDatabase(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   return flag ?? env.ACTIONTRAIL_DB ?? DEFAULT_DATABASE
 }

@@ -12,13 +12,21 @@ export * from './domain/action-names.js'
 export { PublicError, failureDetails, truncateUtf8, MAX_DETAILS_BYTES } from './domain/details.js'
 export { ActionService, type ActionWithEvents } from './domain/action-service.js'
 export { parseTimestamp, systemClock, type Clock, type Timestamp } from './domain/timestamp.js'
-export { ActionRecorder, type ActionRecorderOptions, type InstanceEventOptions } from './recorder/action-recorder.js'
+export {
+  ActionRecorder,
+  type ActionRecorderOptions,
+  type InstanceEventOptions,
+} from './recorder/action-recorder.js'
 export type { RequestContext } from './recorder/request-context.js'
 export { createActionService } from './local-service.js'
 export type { ActionStore, ActionListQuery } from './store/action-store.js'
 export type { IdempotencyRecord, IdempotencyStore } from './store/idempotency-store.js'
 export { openStore, openStores, type Stores } from './store/open-store.js'
-export { sanitizeTraceback, maskSecrets, MAX_TRACEBACK_BYTES } from './security/sanitize-traceback.js'
+export {
+  sanitizeTraceback,
+  maskSecrets,
+  MAX_TRACEBACK_BYTES,
+} from './security/sanitize-traceback.js'
 export { hostId } from './security/host-id.js'
 export { createLogger } from './security/redacting-logger.js'
 export { buildApp, type AppDeps } from './api/app.js'

@@ -8,7 +8,10 @@ import { maskSecrets, sanitizeTraceback } from './security/sanitize-traceback.js
 import type { ActionStore } from './store/action-store.js'
 
 /** Builds the ActionService for a store; `clock` is injectable for tests. */
-export function createActionService(store: ActionStore, clock: Clock = systemClock()): ActionService {
+export function createActionService(
+  store: ActionStore,
+  clock: Clock = systemClock(),
+): ActionService {
   return new ActionService({
     store,
     clock,

@@ -28,15 +28,31 @@ export interface RunningServer {
 }
 
 /** Starts the server for a configuration; `authenticator` overrides the token file (tests). */
-export async function startServer(config: ServeConfig, authenticator?: Authenticator): Promise<RunningServer> {
-  const auth = authenticator ?? (config.tokenFile ? await loadTokenFile(config.tokenFile) : undefined)
-  if (!auth) throw new AppError('invalid_input', 'a token file is required: set ACTIONTRAIL_TOKENS or --tokens')
-  const { logger } = createLogger({ level: config.logLevel, ...(config.logKey ? { key: config.logKey } : {}) })
+export async function startServer(
+  config: ServeConfig,
+  authenticator?: Authenticator,
+): Promise<RunningServer> {
+  const auth =
+    authenticator ?? (config.tokenFile ? await loadTokenFile(config.tokenFile) : undefined)
+  if (!auth)
+    throw new AppError(
+      'invalid_input',
+      'a token file is required: set ACTIONTRAIL_TOKENS or --tokens',
+    )
+  const { logger } = createLogger({
+    level: config.logLevel,
+    ...(config.logKey ? { key: config.logKey } : {}),
+  })
   // One database, two stores: the audit trail behind the service, remembered answers for the
   // write API's Idempotency-Keys; closing the stores closes both.
   const stores = await openStores(config.database)
   const service = createActionService(stores.actions)
-  const app = await buildApp({ service, authenticator: auth, logger, idempotency: stores.idempotency })
+  const app = await buildApp({
+    service,
+    authenticator: auth,
+    logger,
+    idempotency: stores.idempotency,
+  })
   try {
     await app.listen({ host: config.host, port: config.port })
   } catch (err) {

@@ -30,11 +30,19 @@ export interface ErrorAnswer {
 export function appErrorAnswer(err: AppError): ErrorAnswer {
   const status = STATUS_BY_CODE[err.code]
   if (status < 500) return { status, code: err.code, message: err.message }
-  return { status, code: err.code, message: status === 503 ? SERVICE_UNAVAILABLE_MESSAGE : UNEXPECTED_ERROR_MESSAGE }
+  return {
+    status,
+    code: err.code,
+    message: status === 503 ? SERVICE_UNAVAILABLE_MESSAGE : UNEXPECTED_ERROR_MESSAGE,
+  }
 }
 
 /** The answer for a failure nobody expected (the cause is logged, never shown). */
-export const INTERNAL_ANSWER: Readonly<ErrorAnswer> = { status: 500, code: 'internal', message: UNEXPECTED_ERROR_MESSAGE }
+export const INTERNAL_ANSWER: Readonly<ErrorAnswer> = {
+  status: 500,
+  code: 'internal',
+  message: UNEXPECTED_ERROR_MESSAGE,
+}
 
 // Fastify's own client errors that have an ActionTrail code of their own.
 const CODE_BY_FRAMEWORK_CODE: Readonly<Record<string, ErrorCode>> = {
@@ -50,7 +58,11 @@ const CODE_BY_FRAMEWORK_CODE: Readonly<Record<string, ErrorCode>> = {
  * The answer for one of Fastify's own client errors (bad JSON, body too large, wrong media type,
  * schema validation), which keep their 4xx status and message; undefined for anything else.
  */
-export function clientErrorAnswer(err: { statusCode?: number; code?: string; message: string }): ErrorAnswer | undefined {
+export function clientErrorAnswer(err: {
+  statusCode?: number
+  code?: string
+  message: string
+}): ErrorAnswer | undefined {
   const status = err.statusCode
   if (status === undefined || status < 400 || status >= 500) return undefined
   const code =
@@ -62,7 +74,11 @@ export function clientErrorAnswer(err: { statusCode?: number; code?: string; mes
 }
 
 /** The answer for an unknown path or method. */
-export const NOT_FOUND_ANSWER: Readonly<ErrorAnswer> = { status: 404, code: 'not_found', message: 'The resource could not be found.' }
+export const NOT_FOUND_ANSWER: Readonly<ErrorAnswer> = {
+  status: 404,
+  code: 'not_found',
+  message: 'The resource could not be found.',
+}
 
 /** The answer for any thrown value: typed errors keep their code, the rest is a logged 500. */
 export function answerFor(err: unknown, log: FastifyBaseLogger): ErrorAnswer {

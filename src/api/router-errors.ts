@@ -22,7 +22,8 @@ interface Surface {
 }
 
 function surfaceOf(path: string): Surface {
-  if (path === V1_PREFIX || path.startsWith(`${V1_PREFIX}/`)) return { render: sendV1Error, negotiate: false }
+  if (path === V1_PREFIX || path.startsWith(`${V1_PREFIX}/`))
+    return { render: sendV1Error, negotiate: false }
   return { render: sendFault, negotiate: path.startsWith('/v2.1/') }
 }
 
@@ -36,7 +37,8 @@ export function routerErrorHandler(authenticator: Authenticator) {
         await authenticateRequest(authenticator, request, reply)
         if (surface.negotiate) negotiateRequest(request, reply)
         // An over-long segment cannot be an id Nova knows: its router would find no such resource.
-        if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') throw new AppError('not_found', 'The resource could not be found.')
+        if (err.code === 'FST_ERR_MAX_PARAM_LENGTH')
+          throw new AppError('not_found', 'The resource could not be found.')
         throw new AppError('invalid_input', 'Malformed request URL.')
       } catch (failure) {
         surface.render(reply, answerFor(failure, request.log))

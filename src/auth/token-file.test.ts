@@ -10,8 +10,14 @@ import { loadTokenFile, parseTokenEntries } from './token-file.js'
 test('token files load from JSON and YAML; roles are expanded admin → member → reader', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'at-tokens-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
-  writeFileSync(join(dir, 't.json'), JSON.stringify({ tokens: [{ token: 'j1', user_id: 'u', project_id: 'p', roles: ['admin'] }] }))
-  writeFileSync(join(dir, 't.yaml'), 'tokens:\n  - token: y1\n    user_id: u2\n    project_id: p2\n    roles: [member, service]\n')
+  writeFileSync(
+    join(dir, 't.json'),
+    JSON.stringify({ tokens: [{ token: 'j1', user_id: 'u', project_id: 'p', roles: ['admin'] }] }),
+  )
+  writeFileSync(
+    join(dir, 't.yaml'),
+    'tokens:\n  - token: y1\n    user_id: u2\n    project_id: p2\n    roles: [member, service]\n',
+  )
   const json = await loadTokenFile(join(dir, 't.json'))
   const admin = await json.authenticate('j1')
   assert.deepEqual([...(admin?.roles ?? [])].sort(), ['admin', 'member', 'reader'])
@@ -21,7 +27,10 @@ test('token files load from JSON and YAML; roles are expanded admin → member �
   const member = await yaml.authenticate('y1')
   assert.equal(member?.projectId, 'p2')
   assert.deepEqual([...(member?.roles ?? [])].sort(), ['member', 'reader', 'service'])
-  await assert.rejects(loadTokenFile(join(dir, 'missing.json')), (e) => isAppError(e, 'invalid_input') && /cannot be read: ENOENT/.test(e.message))
+  await assert.rejects(
+    loadTokenFile(join(dir, 'missing.json')),
+    (e) => isAppError(e, 'invalid_input') && /cannot be read: ENOENT/.test(e.message),
+  )
 })
 
 test('malformed token files are rejected without echoing tokens', () => {
@@ -31,15 +40,27 @@ test('malformed token files are rejected without echoing tokens', () => {
     { tokens: [{ token: '', user_id: 'u', project_id: 'p', roles: [] }] },
     { tokens: [{ token: 'secret-1', user_id: 'u\n', project_id: 'p', roles: [] }] },
     { tokens: [{ token: 'secret-2', user_id: 'u', project_id: 'p', roles: ['superuser'] }] },
-    { tokens: [{ token: 'dup', user_id: 'u', project_id: 'p', roles: [] }, { token: 'dup', user_id: 'v', project_id: 'p', roles: [] }] },
+    {
+      tokens: [
+        { token: 'dup', user_id: 'u', project_id: 'p', roles: [] },
+        { token: 'dup', user_id: 'v', project_id: 'p', roles: [] },
+      ],
+    },
   ]
   for (const content of bad) {
-    assert.throws(() => parseTokenEntries(content), (e) => isAppError(e, 'invalid_input') && !/secret-|dup\b/.test(e.message))
+    assert.throws(
+      () => parseTokenEntries(content),
+      (e) => isAppError(e, 'invalid_input') && !/secret-|dup\b/.test(e.message),
+    )
   }
 })
 
 test('Nova default policy: project readers and admins read; only admins see internals; service writes', () => {
-  const p = (roles: string[], projectId = 'p1') => ({ userId: 'u', projectId, roles: new Set(roles) as Set<never> })
+  const p = (roles: string[], projectId = 'p1') => ({
+    userId: 'u',
+    projectId,
+    roles: new Set(roles) as Set<never>,
+  })
   assert.ok(canReadActions(p(['reader']), 'p1'))
   assert.ok(!canReadActions(p(['reader']), 'p2'))
   assert.ok(canReadActions(p(['admin'], 'p9'), 'p2'))

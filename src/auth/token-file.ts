@@ -28,7 +28,11 @@ function invalid(where: string, why: string): AppError {
 
 /** Validates the parsed content of a token file. Error messages never include a token. */
 export function parseTokenEntries(content: unknown): TokenEntry[] {
-  if (content === null || typeof content !== 'object' || !Array.isArray((content as { tokens?: unknown }).tokens)) {
+  if (
+    content === null ||
+    typeof content !== 'object' ||
+    !Array.isArray((content as { tokens?: unknown }).tokens)
+  ) {
     throw invalid('root', 'expected an object with a "tokens" array')
   }
   const entries = (content as { tokens: unknown[] }).tokens
@@ -40,7 +44,10 @@ export function parseTokenEntries(content: unknown): TokenEntry[] {
     for (const field of ['token', 'user_id', 'project_id'] as const) {
       const v = e[field]
       if (typeof v !== 'string' || v.length === 0 || v.length > 255 || !isPrintable(v)) {
-        throw invalid(where, `${field} must be a non-empty printable string of at most 255 characters`)
+        throw invalid(
+          where,
+          `${field} must be a non-empty printable string of at most 255 characters`,
+        )
       }
     }
     if (!Array.isArray(e.roles) || e.roles.some((r) => !ROLES.includes(r as Role))) {
@@ -49,7 +56,12 @@ export function parseTokenEntries(content: unknown): TokenEntry[] {
     const token = e.token as string
     if (seen.has(token)) throw invalid(where, 'duplicate token')
     seen.add(token)
-    return { token, user_id: e.user_id as string, project_id: e.project_id as string, roles: e.roles as Role[] }
+    return {
+      token,
+      user_id: e.user_id as string,
+      project_id: e.project_id as string,
+      roles: e.roles as Role[],
+    }
   })
 }
 
@@ -59,7 +71,10 @@ export class StaticTokenAuthenticator implements Authenticator {
 
   constructor(entries: readonly TokenEntry[]) {
     this.#byDigest = new Map(
-      entries.map((e) => [digest(e.token), { userId: e.user_id, projectId: e.project_id, roles: expandRoles(e.roles) }]),
+      entries.map((e) => [
+        digest(e.token),
+        { userId: e.user_id, projectId: e.project_id, roles: expandRoles(e.roles) },
+      ]),
     )
   }
 
@@ -74,7 +89,10 @@ export async function loadTokenFile(path: string): Promise<StaticTokenAuthentica
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
-    throw new AppError('invalid_input', `token file ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+    throw new AppError(
+      'invalid_input',
+      `token file ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+    )
   }
   let content: unknown
   try {

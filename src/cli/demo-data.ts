@@ -33,10 +33,31 @@ interface DemoInstance {
 export const DEMO_INSTANCES: readonly DemoInstance[] = [
   { uuid: '1f3b5d7e-0a2c-4e6f-8a1b-3c5d7e9f0a21', name: 'web-1', project: 'demo', user: 'alice' },
   { uuid: '2a4c6e80-1b3d-4f5a-9b2c-4d6e8f0a1b32', name: 'web-2', project: 'demo', user: 'alice' },
-  { uuid: '3b5d7f91-2c4e-4a6b-8c3d-5e7f9a1b2c43', name: 'db-primary', project: 'demo', user: 'bob' },
-  { uuid: '4c6e8a02-3d5f-4b7c-9d4e-6f8a0b2c3d54', name: 'old-build', project: 'demo', user: 'bob', deleted: true },
-  { uuid: '5d7f9b13-4e6a-4c8d-8e5f-7a9b1c3d4e65', name: 'monitoring', project: 'ops', user: 'admin' },
-  { uuid: '6e8a0c24-5f7b-4d9e-9f6a-8b0c2d4e5f76', name: 'gpu-trainer', project: 'research', user: 'bob' },
+  {
+    uuid: '3b5d7f91-2c4e-4a6b-8c3d-5e7f9a1b2c43',
+    name: 'db-primary',
+    project: 'demo',
+    user: 'bob',
+  },
+  {
+    uuid: '4c6e8a02-3d5f-4b7c-9d4e-6f8a0b2c3d54',
+    name: 'old-build',
+    project: 'demo',
+    user: 'bob',
+    deleted: true,
+  },
+  {
+    uuid: '5d7f9b13-4e6a-4c8d-8e5f-7a9b1c3d4e65',
+    name: 'monitoring',
+    project: 'ops',
+    user: 'admin',
+  },
+  {
+    uuid: '6e8a0c24-5f7b-4d9e-9f6a-8b0c2d4e5f76',
+    name: 'gpu-trainer',
+    project: 'research',
+    user: 'bob',
+  },
 ]
 
 /** Events Nova records for each action (docs/nova-behaviour.md §3.2), in order. */
@@ -48,8 +69,18 @@ const EVENTS: Readonly<Record<string, readonly string[]>> = {
   reboot: ['compute_reboot_instance'],
   rebuild: ['rebuild_server', 'compute_rebuild_instance'],
   evacuate: ['rebuild_server', 'compute_rebuild_instance'],
-  resize: ['conductor_migrate_server', 'compute_prep_resize', 'compute_resize_instance', 'compute_finish_resize'],
-  migrate: ['conductor_migrate_server', 'compute_prep_resize', 'compute_resize_instance', 'compute_finish_resize'],
+  resize: [
+    'conductor_migrate_server',
+    'compute_prep_resize',
+    'compute_resize_instance',
+    'compute_finish_resize',
+  ],
+  migrate: [
+    'conductor_migrate_server',
+    'compute_prep_resize',
+    'compute_resize_instance',
+    'compute_finish_resize',
+  ],
   confirmResize: ['compute_confirm_resize'],
   revertResize: ['compute_revert_resize', 'compute_finish_revert_resize'],
   'live-migration': [
@@ -84,7 +115,11 @@ const EVENTS: Readonly<Record<string, readonly string[]>> = {
 }
 
 function hostFor(event: string, computeHost: string): string {
-  if (event.startsWith('conductor_') || ['rebuild_server', 'get_image_info', 'schedule_instances'].includes(event)) return 'controller-1'
+  if (
+    event.startsWith('conductor_') ||
+    ['rebuild_server', 'get_image_info', 'schedule_instances'].includes(event)
+  )
+    return 'controller-1'
   if (event.startsWith('api_')) return 'api-1'
   return computeHost
 }
@@ -123,7 +158,8 @@ const LIVE_MIGRATION_FAILURE: Failure = {
 
 const CREATE_FAILURE: Failure = {
   event: 'compute__do_build_and_run_instance',
-  details: 'Build of instance 6e8a0c24-5f7b-4d9e-9f6a-8b0c2d4e5f76 aborted: Failed to allocate the network(s), not rescheduling.',
+  details:
+    'Build of instance 6e8a0c24-5f7b-4d9e-9f6a-8b0c2d4e5f76 aborted: Failed to allocate the network(s), not rescheduling.',
   traceback: `  File "/usr/lib/python3/dist-packages/nova/compute/manager.py", line 2668, in _build_and_run_instance
     with self._build_resources(context, instance,
   File "/usr/lib/python3/dist-packages/nova/compute/manager.py", line 2905, in _build_resources
@@ -142,26 +178,62 @@ interface DemoAction {
 
 const A = (instance: number, action: string, host: string, failure?: Failure): DemoAction => {
   const inst = DEMO_INSTANCES[instance] as DemoInstance
-  return { instance, action, user: inst.user, project: inst.project, host, ...(failure ? { failure } : {}) }
+  return {
+    instance,
+    action,
+    user: inst.user,
+    project: inst.project,
+    host,
+    ...(failure ? { failure } : {}),
+  }
 }
 
 /** The demo history, oldest first. */
 export const DEMO_ACTIONS: readonly DemoAction[] = [
-  A(0, 'create', 'compute-01'), A(0, 'stop', 'compute-01'), A(0, 'start', 'compute-01'),
-  A(0, 'reboot', 'compute-01'), A(0, 'resize', 'compute-01', RESIZE_FAILURE), A(0, 'resize', 'compute-02'),
-  A(0, 'confirmResize', 'compute-02'), A(0, 'attach_volume', 'compute-02'), A(0, 'extend_volume', 'compute-02'),
-  A(0, 'createImage', 'compute-02'), A(0, 'lock', 'compute-02'), A(0, 'unlock', 'compute-02'),
-  A(1, 'create', 'compute-02'), A(1, 'pause', 'compute-02'), A(1, 'unpause', 'compute-02'),
-  A(1, 'suspend', 'compute-02'), A(1, 'resume', 'compute-02'), A(1, 'live-migration', 'compute-02', LIVE_MIGRATION_FAILURE),
-  A(1, 'live-migration', 'compute-02'), A(1, 'attach_interface', 'compute-03'), A(1, 'detach_interface', 'compute-03'),
-  A(1, 'rescue', 'compute-03'), A(1, 'unrescue', 'compute-03'), A(1, 'changePassword', 'compute-03'),
-  A(2, 'create', 'compute-03'), A(2, 'createBackup', 'compute-03'), A(2, 'migrate', 'compute-03'),
-  A(2, 'revertResize', 'compute-01'), A(2, 'shelve', 'compute-03'), A(2, 'shelveOffload', 'compute-03'),
-  A(2, 'unshelve', 'compute-01'), A(2, 'rebuild', 'compute-01'), A(2, 'attach_volume', 'compute-01'),
-  A(2, 'swap_volume', 'compute-01'), A(2, 'detach_volume', 'compute-01'), A(2, 'trigger_crash_dump', 'compute-01'),
-  A(3, 'create', 'compute-01'), A(3, 'stop', 'compute-01'), A(3, 'delete', 'compute-01'),
-  A(4, 'create', 'compute-02'), A(4, 'evacuate', 'compute-03'), A(4, 'reboot', 'compute-03'),
-  A(5, 'create', 'compute-01', CREATE_FAILURE), A(5, 'create', 'compute-02'),
+  A(0, 'create', 'compute-01'),
+  A(0, 'stop', 'compute-01'),
+  A(0, 'start', 'compute-01'),
+  A(0, 'reboot', 'compute-01'),
+  A(0, 'resize', 'compute-01', RESIZE_FAILURE),
+  A(0, 'resize', 'compute-02'),
+  A(0, 'confirmResize', 'compute-02'),
+  A(0, 'attach_volume', 'compute-02'),
+  A(0, 'extend_volume', 'compute-02'),
+  A(0, 'createImage', 'compute-02'),
+  A(0, 'lock', 'compute-02'),
+  A(0, 'unlock', 'compute-02'),
+  A(1, 'create', 'compute-02'),
+  A(1, 'pause', 'compute-02'),
+  A(1, 'unpause', 'compute-02'),
+  A(1, 'suspend', 'compute-02'),
+  A(1, 'resume', 'compute-02'),
+  A(1, 'live-migration', 'compute-02', LIVE_MIGRATION_FAILURE),
+  A(1, 'live-migration', 'compute-02'),
+  A(1, 'attach_interface', 'compute-03'),
+  A(1, 'detach_interface', 'compute-03'),
+  A(1, 'rescue', 'compute-03'),
+  A(1, 'unrescue', 'compute-03'),
+  A(1, 'changePassword', 'compute-03'),
+  A(2, 'create', 'compute-03'),
+  A(2, 'createBackup', 'compute-03'),
+  A(2, 'migrate', 'compute-03'),
+  A(2, 'revertResize', 'compute-01'),
+  A(2, 'shelve', 'compute-03'),
+  A(2, 'shelveOffload', 'compute-03'),
+  A(2, 'unshelve', 'compute-01'),
+  A(2, 'rebuild', 'compute-01'),
+  A(2, 'attach_volume', 'compute-01'),
+  A(2, 'swap_volume', 'compute-01'),
+  A(2, 'detach_volume', 'compute-01'),
+  A(2, 'trigger_crash_dump', 'compute-01'),
+  A(3, 'create', 'compute-01'),
+  A(3, 'stop', 'compute-01'),
+  A(3, 'delete', 'compute-01'),
+  A(4, 'create', 'compute-02'),
+  A(4, 'evacuate', 'compute-03'),
+  A(4, 'reboot', 'compute-03'),
+  A(5, 'create', 'compute-01', CREATE_FAILURE),
+  A(5, 'create', 'compute-02'),
 ]
 
 /** Deterministic request id of the n-th demo action. */
@@ -177,14 +249,22 @@ export interface DemoLoadResult {
 }
 
 /** Loads the demo history through the service; actions already present are skipped. */
-export async function loadDemo(service: ActionService, base: Timestamp = '2026-11-01T08:00:00.000000' as Timestamp): Promise<DemoLoadResult> {
+export async function loadDemo(
+  service: ActionService,
+  base: Timestamp = '2026-11-01T08:00:00.000000' as Timestamp,
+): Promise<DemoLoadResult> {
   let t = toEpochMicros(base)
   const tick = (seconds: number): string => {
     t += BigInt(Math.round(seconds * 1_000_000)) + 123_457n
     return fromEpochMicros(t)
   }
   for (const inst of DEMO_INSTANCES) {
-    await service.putInstance({ uuid: inst.uuid, name: inst.name, projectId: DEMO_PROJECTS[inst.project], userId: DEMO_USERS[inst.user] })
+    await service.putInstance({
+      uuid: inst.uuid,
+      name: inst.name,
+      projectId: DEMO_PROJECTS[inst.project],
+      userId: DEMO_USERS[inst.user],
+    })
   }
   let actionsAdded = 0
   // Nova's create is recorded again (with a new request id) when a build is retried.
@@ -203,7 +283,13 @@ export async function loadDemo(service: ActionService, base: Timestamp = '2026-1
     })
     actionsAdded++
     for (const event of EVENTS[a.action] ?? []) {
-      await service.eventStart({ instanceUuid: inst.uuid, requestId, event, host: hostFor(event, a.host), startTime: tick(0.2) })
+      await service.eventStart({
+        instanceUuid: inst.uuid,
+        requestId,
+        event,
+        host: hostFor(event, a.host),
+        startTime: tick(0.2),
+      })
       const failed = a.failure?.event === event
       await service.eventFinish({
         instanceUuid: inst.uuid,
@@ -211,7 +297,9 @@ export async function loadDemo(service: ActionService, base: Timestamp = '2026-1
         event,
         result: failed ? 'Error' : 'Success',
         finishTime: tick(failed ? 1.5 : 4),
-        ...(failed && a.failure ? { details: a.failure.details, traceback: a.failure.traceback } : {}),
+        ...(failed && a.failure
+          ? { details: a.failure.details, traceback: a.failure.traceback }
+          : {}),
       })
       if (failed) break
     }

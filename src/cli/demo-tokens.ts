@@ -20,9 +20,19 @@ export async function ensureDemoTokens(path: string): Promise<TokenEntry[]> {
   if (existsSync(path)) return parseTokenEntries(JSON.parse(await readFile(path, 'utf8')))
   const entries: TokenEntry[] = [
     { token: token(), user_id: DEMO_USERS.admin, project_id: DEMO_PROJECTS.ops, roles: ['admin'] },
-    { token: token(), user_id: DEMO_USERS.alice, project_id: DEMO_PROJECTS.demo, roles: ['member'] },
+    {
+      token: token(),
+      user_id: DEMO_USERS.alice,
+      project_id: DEMO_PROJECTS.demo,
+      roles: ['member'],
+    },
     { token: token(), user_id: DEMO_USERS.bob, project_id: DEMO_PROJECTS.demo, roles: ['reader'] },
-    { token: token(), user_id: DEMO_USERS.bob, project_id: DEMO_PROJECTS.research, roles: ['member'] },
+    {
+      token: token(),
+      user_id: DEMO_USERS.bob,
+      project_id: DEMO_PROJECTS.research,
+      roles: ['member'],
+    },
     { token: token(), user_id: DEMO_USERS.nova, project_id: DEMO_PROJECTS.ops, roles: ['service'] },
   ]
   await mkdir(dirname(path), { recursive: true })

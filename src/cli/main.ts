@@ -8,6 +8,8 @@ try {
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode)
   // Known failures print their safe message; anything else prints only its class.
-  console.error(`actiontrail: ${isAppError(err) ? err.message : err instanceof Error ? `${err.constructor.name}: ${err.message}` : 'failed'}`)
+  console.error(
+    `actiontrail: ${isAppError(err) ? err.message : err instanceof Error ? `${err.constructor.name}: ${err.message}` : 'failed'}`,
+  )
   process.exit(isAppError(err) && err.code === 'invalid_input' ? 2 : 1)
 }

@@ -16,4 +16,3 @@ export function buildProgram(): Command {
   demoCommand(program)
   return program
 }
-

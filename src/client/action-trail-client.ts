@@ -20,7 +20,13 @@ import type {
 import { systemClock, type Clock } from '../domain/timestamp.js'
 import { ClientClosedError, ClientHttpError } from './client-errors.js'
 import type { NovaInstanceActionDetail, NovaInstanceActionList } from './read-types.js'
-import { HttpTransport, type TransportAnswer, type TransportDeps, type TransportOptions, type TransportRequest } from './transport.js'
+import {
+  HttpTransport,
+  type TransportAnswer,
+  type TransportDeps,
+  type TransportOptions,
+  type TransportRequest,
+} from './transport.js'
 import { batchResultsFromBody, type BatchResult, type WireOp } from './wire.js'
 
 /** Options of an ActionTrailClient: where and how to send (TransportOptions), plus what to send. */
@@ -127,19 +133,30 @@ export class ActionTrailClient implements ActionWriter {
       project_id: input.projectId,
       start_time: input.startTime ?? this.#clock.now(),
     }
-    await this.#write('action_start', 'POST', `/v1/instances/${segment(input.instanceUuid)}/actions`, body)
+    await this.#write(
+      'action_start',
+      'POST',
+      `/v1/instances/${segment(input.instanceUuid)}/actions`,
+      body,
+    )
   }
 
   /** Finishes an action; `action_not_found` when there is none. */
   async actionFinish(input: ActionFinishInput): Promise<void> {
     const path = `/v1/instances/${segment(input.instanceUuid)}/actions/${segment(input.requestId)}/finish`
-    await this.#write('action_finish', 'POST', path, { finish_time: input.finishTime ?? this.#clock.now() })
+    await this.#write('action_finish', 'POST', path, {
+      finish_time: input.finishTime ?? this.#clock.now(),
+    })
   }
 
   /** Starts an event of an action; `action_not_found` when the action does not exist. */
   async eventStart(input: EventStartInput): Promise<void> {
     const path = `/v1/instances/${segment(input.instanceUuid)}/actions/${segment(input.requestId)}/events`
-    const body = { event: input.event, host: input.host, start_time: input.startTime ?? this.#clock.now() }
+    const body = {
+      event: input.event,
+      host: input.host,
+      start_time: input.startTime ?? this.#clock.now(),
+    }
     await this.#write('event_start', 'POST', path, body)
   }
 
@@ -182,7 +199,10 @@ export class ActionTrailClient implements ActionWriter {
     let from = 0
     for (let round = 0; ; round += 1) {
       const part = stamped.slice(from)
-      const key = round === 0 && options.idempotencyKey !== undefined ? options.idempotencyKey : newIdempotencyKey()
+      const key =
+        round === 0 && options.idempotencyKey !== undefined
+          ? options.idempotencyKey
+          : newIdempotencyKey()
       const answer = await this.#transport.send({
         label: 'batch',
         method: 'POST',
@@ -201,7 +221,10 @@ export class ActionTrailClient implements ActionWriter {
   }
 
   /** A page of a server's actions, newest first, as the read API shows them. */
-  async listActions(serverId: string, options: ListActionsOptions = {}): Promise<NovaInstanceActionList> {
+  async listActions(
+    serverId: string,
+    options: ListActionsOptions = {},
+  ): Promise<NovaInstanceActionList> {
     const query = new URLSearchParams()
     if (options.limit !== undefined) query.set('limit', String(options.limit))
     if (options.marker !== undefined) query.set('marker', options.marker)
@@ -218,7 +241,11 @@ export class ActionTrailClient implements ActionWriter {
   }
 
   /** One action of a server with its events, as the read API shows it to this client's token. */
-  async getAction(serverId: string, requestId: string, version: string = DEFAULT_VERSION): Promise<NovaInstanceActionDetail> {
+  async getAction(
+    serverId: string,
+    requestId: string,
+    version: string = DEFAULT_VERSION,
+  ): Promise<NovaInstanceActionDetail> {
     const answer = await this.#send({
       label: 'get_action',
       method: 'GET',
@@ -253,8 +280,18 @@ export class ActionTrailClient implements ActionWriter {
   }
 
   /** A single write: JSON body, and one Idempotency-Key for the logical call and all its retries. */
-  async #write(label: string, method: 'PUT' | 'POST' | 'DELETE', path: string, body?: object): Promise<void> {
-    const request: TransportRequest = { label, method, path, headers: { 'idempotency-key': newIdempotencyKey() } }
+  async #write(
+    label: string,
+    method: 'PUT' | 'POST' | 'DELETE',
+    path: string,
+    body?: object,
+  ): Promise<void> {
+    const request: TransportRequest = {
+      label,
+      method,
+      path,
+      headers: { 'idempotency-key': newIdempotencyKey() },
+    }
     if (body !== undefined) {
       request.body = JSON.stringify(body)
       request.contentType = JSON_TYPE
@@ -281,5 +318,7 @@ export class ActionTrailClient implements ActionWriter {
 
 /** The error of a failed batch result, or undefined for a 2xx. */
 export function resultError(result: BatchResult): ClientHttpError | undefined {
-  return result.status >= 200 && result.status < 300 ? undefined : ClientHttpError.fromWire(result.status, result.error)
+  return result.status >= 200 && result.status < 300
+    ? undefined
+    : ClientHttpError.fromWire(result.status, result.error)
 }

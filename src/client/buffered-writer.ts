@@ -233,7 +233,8 @@ export class BufferedActionWriter implements ActionWriter {
     this.#queuedBytes += entry.bytes
     this.#last = entry
     if (this.#queue.length >= this.#maxOps || this.#queuedBytes >= this.#maxBatchBytes) this.#kick()
-    else if (!this.#draining && !this.#timer) this.#timer = setTimeout(() => this.#kick(), this.#flushIntervalMs)
+    else if (!this.#draining && !this.#timer)
+      this.#timer = setTimeout(() => this.#kick(), this.#flushIntervalMs)
     return promise
   }
 
@@ -265,7 +266,10 @@ export class BufferedActionWriter implements ActionWriter {
       }
       batch.forEach((entry, i) => {
         const result = results[i]
-        if (!result) entry.reject(new AppError('internal', 'the batch answer has no result for this operation'))
+        if (!result)
+          entry.reject(
+            new AppError('internal', 'the batch answer has no result for this operation'),
+          )
         else if (result.status >= 200 && result.status < 300) entry.resolve()
         else entry.reject(ClientHttpError.fromWire(result.status, result.error))
       })

@@ -33,8 +33,14 @@ export class ClientHttpError extends AppError {
   /** The server's `x-openstack-request-id`, for finding the request in the server's logs. */
   readonly serverRequestId: string | undefined
 
-  constructor(status: number, serverCode: string | undefined, message: string, serverRequestId?: string) {
-    const code = serverCode !== undefined && isErrorCode(serverCode) ? serverCode : codeForStatus(status)
+  constructor(
+    status: number,
+    serverCode: string | undefined,
+    message: string,
+    serverRequestId?: string,
+  ) {
+    const code =
+      serverCode !== undefined && isErrorCode(serverCode) ? serverCode : codeForStatus(status)
     super(code, message)
     this.name = 'ClientHttpError'
     this.status = status
@@ -43,22 +49,45 @@ export class ClientHttpError extends AppError {
   }
 
   /** The error of one failed batch result. */
-  static fromWire(status: number, error: WireError | undefined, serverRequestId?: string): ClientHttpError {
-    return new ClientHttpError(status, error?.code, error?.message || `batch operation failed with status ${status}`, serverRequestId)
+  static fromWire(
+    status: number,
+    error: WireError | undefined,
+    serverRequestId?: string,
+  ): ClientHttpError {
+    return new ClientHttpError(
+      status,
+      error?.code,
+      error?.message || `batch operation failed with status ${status}`,
+      serverRequestId,
+    )
   }
 
   /**
    * The error of a non-2xx answer: `/v1`'s `{"error": …}`, a Nova fault `{"<name>": {code,
    * message}}`, or (from a proxy, say) anything else, of which a short single-line excerpt is kept.
    */
-  static fromAnswer(status: number, body: unknown, text: string, serverRequestId?: string): ClientHttpError {
+  static fromAnswer(
+    status: number,
+    body: unknown,
+    text: string,
+    serverRequestId?: string,
+  ): ClientHttpError {
     if (typeof body === 'object' && body !== null) {
       const record = body as Record<string, unknown>
       const v1 = wireErrorOf(record.error)
       if (v1) return new ClientHttpError(status, v1.code, v1.message, serverRequestId)
       const [fault] = Object.values(record)
-      if (typeof fault === 'object' && fault !== null && typeof (fault as { message?: unknown }).message === 'string') {
-        return new ClientHttpError(status, undefined, (fault as { message: string }).message, serverRequestId)
+      if (
+        typeof fault === 'object' &&
+        fault !== null &&
+        typeof (fault as { message?: unknown }).message === 'string'
+      ) {
+        return new ClientHttpError(
+          status,
+          undefined,
+          (fault as { message: string }).message,
+          serverRequestId,
+        )
       }
     }
     const excerpt = text.replace(/\s+/g, ' ').trim().slice(0, 200)

@@ -33,7 +33,9 @@ const NETWORK_CODES = new Set([
 ])
 
 function field(value: unknown, key: 'name' | 'code' | 'message' | 'cause'): unknown {
-  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined
+  return typeof value === 'object' && value !== null
+    ? (value as Record<string, unknown>)[key]
+    : undefined
 }
 
 function text(value: unknown, key: 'name' | 'code' | 'message'): string | undefined {
@@ -62,7 +64,8 @@ export function thrownKind(err: unknown): 'network' | 'timeout' | 'final' {
   // with another message is a bad request (e.g. an invalid header value): sending it again cannot help.
   if (text(err, 'name') === 'TypeError') {
     const message = text(err, 'message') ?? ''
-    return cause !== undefined || /^(fetch failed|terminated|failed to fetch|load failed)$|^networkerror/i.test(message)
+    return cause !== undefined ||
+      /^(fetch failed|terminated|failed to fetch|load failed)$|^networkerror/i.test(message)
       ? 'network'
       : 'final'
   }
@@ -78,5 +81,7 @@ export function describeThrown(err: unknown): string {
   const code = text(err, 'code') ?? text(cause, 'code')
   const message = text(err, 'message') ?? String(err)
   const causeMessage = text(cause, 'message')
-  return [message, causeMessage && causeMessage !== message ? causeMessage : undefined, code].filter(Boolean).join(': ')
+  return [message, causeMessage && causeMessage !== message ? causeMessage : undefined, code]
+    .filter(Boolean)
+    .join(': ')
 }

@@ -13,7 +13,11 @@ export {
   type BatchOptions,
   type ListActionsOptions,
 } from './action-trail-client.js'
-export { BufferedActionWriter, type BatchSender, type BufferedActionWriterOptions } from './buffered-writer.js'
+export {
+  BufferedActionWriter,
+  type BatchSender,
+  type BufferedActionWriterOptions,
+} from './buffered-writer.js'
 export { ClientClosedError, ClientHttpError, ClientNetworkError } from './client-errors.js'
 export type { FailureKind } from './failure-kind.js'
 export type {

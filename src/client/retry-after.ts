@@ -16,7 +16,10 @@ const DELAY_SECONDS = /^\d+$/
  * parseRetryAfter('Wed, 21 Oct 2026 07:28:00 GMT', Date.now())  // ms until then, or 0
  * ```
  */
-export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
+export function parseRetryAfter(
+  value: string | null | undefined,
+  nowMs: number,
+): number | undefined {
   const text = value?.trim()
   if (!text) return undefined
   if (DELAY_SECONDS.test(text)) return Number(text) * 1000

@@ -69,14 +69,20 @@ export interface TransportAnswer {
 
 type Attempt =
   | { ok: true; answer: TransportAnswer }
-  | { ok: false; kind: 'retryable_status'; error: ClientHttpError; retryAfterMs: number | undefined }
+  | {
+      ok: false
+      kind: 'retryable_status'
+      error: ClientHttpError
+      retryAfterMs: number | undefined
+    }
   | { ok: false; kind: 'network' | 'timeout'; thrown: unknown }
 
 const JSON_TYPE = 'application/json'
 
 function defaultUserAgent(): string {
   // Read through globalThis: `process` does not exist outside Node.
-  const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node
+  const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions
+    ?.node
   return node ? `actiontrail-client (node v${node})` : 'actiontrail-client'
 }
 
@@ -152,7 +158,10 @@ export class HttpTransport {
       const outcome = await this.#attempt(url, request, headers)
       if (outcome.ok) return outcome.answer
       if (attempt >= this.#policy.retries) throw this.#finalError(request, outcome, attempt + 1)
-      const wait = this.#policy.delay(attempt, outcome.kind === 'retryable_status' ? outcome.retryAfterMs : undefined)
+      const wait = this.#policy.delay(
+        attempt,
+        outcome.kind === 'retryable_status' ? outcome.retryAfterMs : undefined,
+      )
       // The server asked for a longer pause than this client may take: its answer is the result.
       if (wait === undefined && outcome.kind === 'retryable_status') throw outcome.error
       await this.#sleep(wait ?? 0)
@@ -160,7 +169,11 @@ export class HttpTransport {
   }
 
   /** One attempt; throws only for final failures. */
-  async #attempt(url: string, request: TransportRequest, headers: Record<string, string>): Promise<Attempt> {
+  async #attempt(
+    url: string,
+    request: TransportRequest,
+    headers: Record<string, string>,
+  ): Promise<Attempt> {
     let response: Response
     let text: string
     try {
@@ -176,8 +189,11 @@ export class HttpTransport {
       if (kind !== 'final') return { ok: false, kind, thrown: err }
       // Fails the same way on every attempt: report it at once. Its message stays in `cause`
       // only: fetch quotes an invalid header value, i.e. possibly the token.
-      const what = typeof err === 'object' && err !== null && 'name' in err ? String(err.name) : typeof err
-      throw new AppError('internal', `ActionTrail ${request.label} could not be sent (${what})`, { cause: err })
+      const what =
+        typeof err === 'object' && err !== null && 'name' in err ? String(err.name) : typeof err
+      throw new AppError('internal', `ActionTrail ${request.label} could not be sent (${what})`, {
+        cause: err,
+      })
     }
     const serverRequestId = response.headers.get('x-openstack-request-id') ?? undefined
     const body = parseJson(text)
@@ -185,20 +201,36 @@ export class HttpTransport {
       const error = ClientHttpError.fromAnswer(response.status, body, text, serverRequestId)
       if (statusKind(response.status) === 'final') throw error
       const honoured = response.status === 429 || response.status === 503
-      const retryAfterMs = honoured ? parseRetryAfter(response.headers.get('retry-after'), Date.now()) : undefined
+      const retryAfterMs = honoured
+        ? parseRetryAfter(response.headers.get('retry-after'), Date.now())
+        : undefined
       return { ok: false, kind: 'retryable_status', error, retryAfterMs }
     }
     if (body === undefined) {
-      throw new AppError('internal', `malformed ActionTrail response: ${request.label} answered ${response.status} without JSON`)
+      throw new AppError(
+        'internal',
+        `malformed ActionTrail response: ${request.label} answered ${response.status} without JSON`,
+      )
     }
     return { ok: true, answer: { status: response.status, body, serverRequestId } }
   }
 
-  #finalError(request: TransportRequest, failure: Exclude<Attempt, { ok: true }>, attempts: number): AppError {
+  #finalError(
+    request: TransportRequest,
+    failure: Exclude<Attempt, { ok: true }>,
+    attempts: number,
+  ): AppError {
     if (failure.kind === 'retryable_status') return failure.error
     const timedOut = failure.kind === 'timeout'
-    const what = timedOut ? `timed out after ${this.#timeoutMs} ms` : `failed: ${describeThrown(failure.thrown)}`
+    const what = timedOut
+      ? `timed out after ${this.#timeoutMs} ms`
+      : `failed: ${describeThrown(failure.thrown)}`
     // The label, not the path: paths carry request and instance ids, and this message ends up in logs.
-    return new ClientNetworkError(`ActionTrail ${request.label} ${what} (${attempts} attempts)`, attempts, timedOut, failure.thrown)
+    return new ClientNetworkError(
+      `ActionTrail ${request.label} ${what} (${attempts} attempts)`,
+      attempts,
+      timedOut,
+      failure.thrown,
+    )
   }
 }

@@ -21,7 +21,14 @@ export type WireOp =
       start_time?: string
     }
   | { op: 'action_finish'; instance_uuid: string; request_id: string; finish_time?: string }
-  | { op: 'event_start'; instance_uuid: string; request_id: string; event: string; host?: string | null; start_time?: string }
+  | {
+      op: 'event_start'
+      instance_uuid: string
+      request_id: string
+      event: string
+      host?: string | null
+      start_time?: string
+    }
   | {
       op: 'event_finish'
       instance_uuid: string

@@ -39,7 +39,8 @@ export interface ActionWithEvents {
 
 function timeOrNow(field: string, value: string | undefined, clock: Clock): Timestamp {
   if (value === undefined) return clock.now()
-  if (typeof value !== 'string') throw new AppError('invalid_input', `${field} must be an ISO 8601 string`)
+  if (typeof value !== 'string')
+    throw new AppError('invalid_input', `${field} must be an ISO 8601 string`)
   const ts = parseTimestamp(value)
   if (!ts) throw new AppError('invalid_input', `${field} is not a valid ISO 8601 date-time`)
   return ts
@@ -133,7 +134,11 @@ export class ActionService implements ActionWriter {
           },
         }
       case 'instance_delete':
-        return { op: 'instance_delete', uuid: requireUuid('instance_uuid', w.input.uuid), at: clock.now() }
+        return {
+          op: 'instance_delete',
+          uuid: requireUuid('instance_uuid', w.input.uuid),
+          at: clock.now(),
+        }
       case 'action_start':
         return {
           op: 'action_start',
@@ -171,7 +176,10 @@ export class ActionService implements ActionWriter {
       case 'event_finish':
         return { op: 'event_finish', values: this.#prepareEventFinish(w.input) }
       default:
-        throw new AppError('invalid_input', `unknown operation ${JSON.stringify((w as { op?: unknown }).op)}`)
+        throw new AppError(
+          'invalid_input',
+          `unknown operation ${JSON.stringify((w as { op?: unknown }).op)}`,
+        )
     }
   }
 
@@ -181,7 +189,10 @@ export class ActionService implements ActionWriter {
     }
     const failed = input.result === 'Error'
     // Nova writes no traceback or details on success, even when given.
-    const traceback = failed && input.traceback != null ? this.#deps.sanitizeTraceback(String(input.traceback)) : null
+    const traceback =
+      failed && input.traceback != null
+        ? this.#deps.sanitizeTraceback(String(input.traceback))
+        : null
     const details =
       failed && input.details != null
         ? truncateUtf8(this.#deps.maskSecrets(String(input.details)), MAX_DETAILS_BYTES)
@@ -204,7 +215,11 @@ export class ActionService implements ActionWriter {
   }
 
   /** Instances visible in a project (all projects when `projectId` is undefined). */
-  async listInstances(filter: { projectId?: string; nameContains?: string; limit: number }): Promise<Instance[]> {
+  async listInstances(filter: {
+    projectId?: string
+    nameContains?: string
+    limit: number
+  }): Promise<Instance[]> {
     return this.#deps.store.listInstances({ ...filter, includeDeleted: false })
   }
 

@@ -7,9 +7,15 @@ class ConnectionRefused extends Error {}
 
 test('details: strings and public errors give their message, anything else its class name', () => {
   assert.equal(failureDetails('Quota exceeded'), 'Quota exceeded')
-  assert.equal(failureDetails(new PublicError('No valid host was found.')), 'No valid host was found.')
+  assert.equal(
+    failureDetails(new PublicError('No valid host was found.')),
+    'No valid host was found.',
+  )
   assert.equal(failureDetails(new AppError('conflict', 'Instance is locked')), 'Instance is locked')
-  assert.equal(failureDetails(new ConnectionRefused('ECONNREFUSED 10.0.0.5:5432 password=x')), 'ConnectionRefused')
+  assert.equal(
+    failureDetails(new ConnectionRefused('ECONNREFUSED 10.0.0.5:5432 password=x')),
+    'ConnectionRefused',
+  )
   assert.equal(failureDetails(new TypeError('secret stuff')), 'TypeError')
   assert.equal(failureDetails(42), 'Error')
 })

@@ -42,7 +42,8 @@ export function failureDetails(failure: unknown): string {
   if (typeof failure === 'string') text = failure
   else if (failure instanceof PublicError || isAppError(failure)) text = failure.message
   else if (failure instanceof Error) text = failure.constructor.name || failure.name || 'Error'
-  else if (failure !== null && typeof failure === 'object') text = failure.constructor?.name ?? 'Object'
+  else if (failure !== null && typeof failure === 'object')
+    text = failure.constructor?.name ?? 'Object'
   else text = 'Error'
   return truncateUtf8(text, MAX_DETAILS_BYTES)
 }

@@ -13,7 +13,10 @@ export function instanceNotFound(uuid: string): AppError {
 
 /** Nova's `InstanceActionNotFound`: no action with this request id on the instance. */
 export function actionNotFound(requestId: string, instanceUuid: string): AppError {
-  return new AppError('action_not_found', `Action for request_id ${requestId} on instance ${instanceUuid} not found`)
+  return new AppError(
+    'action_not_found',
+    `Action for request_id ${requestId} on instance ${instanceUuid} not found`,
+  )
 }
 
 /** Nova's `InstanceActionEventNotFound`: no event of this name in the action. */
@@ -33,8 +36,15 @@ export function markerNotFound(): AppError {
  * ActionTrail's own (Nova has no unique request id): the request id already started a different
  * action on the instance.
  */
-export function requestIdConflict(requestId: string, startedAction: string, instanceUuid: string): AppError {
-  return new AppError('conflict', `Request ${requestId} already started action '${startedAction}' on instance ${instanceUuid}`)
+export function requestIdConflict(
+  requestId: string,
+  startedAction: string,
+  instanceUuid: string,
+): AppError {
+  return new AppError(
+    'conflict',
+    `Request ${requestId} already started action '${startedAction}' on instance ${instanceUuid}`,
+  )
 }
 
 /** What Nova's os-instance-actions `show` answers for an unknown request id (its API's own text). */

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { fromEpochMicros, parseTimestamp, systemClock, toEpochMicros, type Timestamp } from './timestamp.js'
+import {
+  fromEpochMicros,
+  parseTimestamp,
+  systemClock,
+  toEpochMicros,
+  type Timestamp,
+} from './timestamp.js'
 
 test('parses Python iso8601 forms to canonical UTC with microseconds', () => {
   const cases: [string, string | undefined][] = [

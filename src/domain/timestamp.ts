@@ -75,7 +75,8 @@ export function parseTimestamp(value: string): Timestamp | undefined {
     offsetMinutes = sign * (oh * 60 + om)
   }
   const micros =
-    BigInt(check.getTime() - offsetMinutes * 60_000) * 1000n + BigInt(frac.padEnd(6, '0').slice(0, 6))
+    BigInt(check.getTime() - offsetMinutes * 60_000) * 1000n +
+    BigInt(frac.padEnd(6, '0').slice(0, 6))
   if (micros < -62135596800000000n || micros > 253402300799999999n) return undefined
   return fromEpochMicros(micros)
 }

@@ -46,7 +46,11 @@ export function requireName(field: string, value: unknown, maxLength = MAX_NAME_
 }
 
 /** Like requireName, but `null`/`undefined` pass through as `null`. */
-export function optionalName(field: string, value: unknown, maxLength = MAX_NAME_LENGTH): string | null {
+export function optionalName(
+  field: string,
+  value: unknown,
+  maxLength = MAX_NAME_LENGTH,
+): string | null {
   return value === null || value === undefined ? null : requireName(field, value, maxLength)
 }
 

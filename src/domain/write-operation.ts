@@ -2,12 +2,25 @@
  * One write of the write path, as a value: what the write API's single endpoints and `/v1/batch`
  * carry, and what the group committer coalesces. Each operation succeeds or fails on its own.
  */
-import type { ActionFinishInput, ActionStartInput, EventFinishInput, EventStartInput, InstanceInput } from './action-writer.js'
+import type {
+  ActionFinishInput,
+  ActionStartInput,
+  EventFinishInput,
+  EventStartInput,
+  InstanceInput,
+} from './action-writer.js'
 import { AppError } from './errors.js'
 import type { ActionEvent, Instance, InstanceAction } from './instance-action.js'
 
 /** The operation names of the write API (`op` in a batch). */
-export const WRITE_OPS = ['instance_put', 'instance_delete', 'action_start', 'action_finish', 'event_start', 'event_finish'] as const
+export const WRITE_OPS = [
+  'instance_put',
+  'instance_delete',
+  'action_start',
+  'action_finish',
+  'event_start',
+  'event_finish',
+] as const
 
 /** A write operation name. */
 export type WriteOpName = (typeof WRITE_OPS)[number]
@@ -31,16 +44,21 @@ export type WriteRecord =
  * What became of one operation: applied (`created` tells a new record from an existing or updated
  * one, so a retried start reports 200 rather than 201), or failed with a typed error.
  */
-export type WriteOutcome = { ok: true; created: boolean; record: WriteRecord } | { ok: false; error: AppError }
+export type WriteOutcome =
+  { ok: true; created: boolean; record: WriteRecord } | { ok: false; error: AppError }
 
 /**
  * The record a single write left, when it is of `kind`. A failed write throws its own typed error
  * (so a caller of one write sees the same error as the API reports); no outcome, or a record of
  * another kind, is a bug and throws `internal`.
  */
-export function recordOf<K extends WriteRecord['kind']>(outcome: WriteOutcome | undefined, kind: K): Extract<WriteRecord, { kind: K }> {
+export function recordOf<K extends WriteRecord['kind']>(
+  outcome: WriteOutcome | undefined,
+  kind: K,
+): Extract<WriteRecord, { kind: K }> {
   if (!outcome) throw new AppError('internal', 'write produced no outcome')
   if (!outcome.ok) throw outcome.error
-  if (outcome.record.kind !== kind) throw new AppError('internal', `write produced a ${outcome.record.kind}, not a ${kind}`)
+  if (outcome.record.kind !== kind)
+    throw new AppError('internal', `write produced a ${outcome.record.kind}, not a ${kind}`)
   return outcome.record as Extract<WriteRecord, { kind: K }>
 }

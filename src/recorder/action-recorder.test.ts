@@ -9,7 +9,11 @@ import { ActionRecorder } from './action-recorder.js'
 
 const UUID = '0e4a7b1c-2d3e-4f50-8a61-7b8c9d0e1f23'
 const UUID2 = '1f5b8c2d-3e4f-4061-9b72-8c9d0e1f2a34'
-const ctx = { requestId: 'req-9f1e2d3c-4b5a-4968-8776-655443322110', userId: 'user-1', projectId: 'proj-1' }
+const ctx = {
+  requestId: 'req-9f1e2d3c-4b5a-4968-8776-655443322110',
+  userId: 'user-1',
+  projectId: 'proj-1',
+}
 
 async function setup(t: TestContext) {
   const store = await openStore(':memory:')
@@ -27,7 +31,12 @@ class DiskFull extends Error {}
 test('withInstanceEvent records Success around a resolved function and returns its value', async (t) => {
   const { recorder, events, service } = await setup(t)
   await recorder.actionStart(ctx, UUID, 'reboot')
-  const value = await recorder.withInstanceEvent(ctx, UUID, 'compute_reboot_instance', async () => 42)
+  const value = await recorder.withInstanceEvent(
+    ctx,
+    UUID,
+    'compute_reboot_instance',
+    async () => 42,
+  )
   assert.equal(value, 42)
   const [ev] = await events()
   assert.equal(ev?.event, 'compute_reboot_instance')
@@ -41,7 +50,12 @@ test('on a throw the event is finished Error with class-name details and sanitiz
   const { recorder, events, service } = await setup(t)
   await recorder.actionStart(ctx, UUID, 'resize')
   const err = new DiskFull('disk full at postgres://admin:hunter2@db/prod for user alice')
-  await assert.rejects(recorder.withInstanceEvent(ctx, UUID, 'compute_resize_instance', () => { throw err }), (e) => e === err)
+  await assert.rejects(
+    recorder.withInstanceEvent(ctx, UUID, 'compute_resize_instance', () => {
+      throw err
+    }),
+    (e) => e === err,
+  )
   const [ev] = await events()
   assert.equal(ev?.result, 'Error')
   // Not a PublicError: only the class name is public.
@@ -57,7 +71,11 @@ test('a PublicError contributes its message, cut to 255 UTF-8 bytes on a charact
   const { recorder, events } = await setup(t)
   await recorder.actionStart(ctx, UUID, 'resize')
   const message = `No valid host: ${'é'.repeat(200)}`
-  await assert.rejects(recorder.withInstanceEvent(ctx, UUID, 'compute_prep_resize', async () => { throw new PublicError(message) }))
+  await assert.rejects(
+    recorder.withInstanceEvent(ctx, UUID, 'compute_prep_resize', async () => {
+      throw new PublicError(message)
+    }),
+  )
   const [ev] = await events()
   assert.ok(Buffer.byteLength(ev?.details ?? '', 'utf8') <= 255)
   assert.ok(message.startsWith(ev?.details ?? 'x'))
@@ -68,7 +86,9 @@ test('the event is started before the function runs; a missing action stops it f
   const { recorder } = await setup(t)
   let ran = false
   await assert.rejects(
-    recorder.withInstanceEvent(ctx, UUID, 'compute_stop_instance', () => { ran = true }),
+    recorder.withInstanceEvent(ctx, UUID, 'compute_stop_instance', () => {
+      ran = true
+    }),
     (e) => isAppError(e, 'action_not_found'),
   )
   assert.equal(ran, false)
@@ -78,7 +98,12 @@ test('several instances each get the event', async (t) => {
   const { recorder, events } = await setup(t)
   await recorder.actionStart(ctx, UUID, 'stop')
   await recorder.actionStart(ctx, UUID2, 'stop')
-  await recorder.withInstanceEvent(ctx, [UUID, UUID2], 'compute_stop_instance', async () => undefined)
+  await recorder.withInstanceEvent(
+    ctx,
+    [UUID, UUID2],
+    'compute_stop_instance',
+    async () => undefined,
+  )
   assert.equal((await events(UUID))[0]?.result, 'Success')
   assert.equal((await events(UUID2))[0]?.result, 'Success')
 })
@@ -92,24 +117,50 @@ test('gracefulExit swallows a vanished action at finish, and with it the functio
     eventFinish: () => Promise.reject(new AppError('action_not_found', 'gone')),
   }
   const graceful = new ActionRecorder({ writer })
-  const result = await graceful.withInstanceEvent(ctx, UUID, 'conductor_revert_snapshot_based_resize', () => { throw new Error('x') }, { gracefulExit: true })
+  const result = await graceful.withInstanceEvent(
+    ctx,
+    UUID,
+    'conductor_revert_snapshot_based_resize',
+    () => {
+      throw new Error('x')
+    },
+    { gracefulExit: true },
+  )
   assert.equal(result, undefined)
-  await assert.rejects(graceful.withInstanceEvent(ctx, UUID, 'e', async () => 1), (e) => isAppError(e, 'action_not_found'))
+  await assert.rejects(
+    graceful.withInstanceEvent(ctx, UUID, 'e', async () => 1),
+    (e) => isAppError(e, 'action_not_found'),
+  )
   // event_not_found is never swallowed.
-  const strict = new ActionRecorder({ writer: { ...writer, eventFinish: () => Promise.reject(new AppError('event_not_found', 'no')) } })
-  await assert.rejects(strict.withInstanceEvent(ctx, UUID, 'e', async () => 1, { gracefulExit: true }), (e) => isAppError(e, 'event_not_found'))
+  const strict = new ActionRecorder({
+    writer: { ...writer, eventFinish: () => Promise.reject(new AppError('event_not_found', 'no')) },
+  })
+  await assert.rejects(
+    strict.withInstanceEvent(ctx, UUID, 'e', async () => 1, { gracefulExit: true }),
+    (e) => isAppError(e, 'event_not_found'),
+  )
 })
 
 test('actionStart uses the context; actionFinish sets finish_time; eventFinishWithFailure takes a string', async (t) => {
   const { recorder, events, service } = await setup(t)
   const stored = async () => (await service.getAction(UUID, ctx.requestId))?.action
-  await recorder.actionStart({ ...ctx, timestamp: '2026-03-01T10:00:00.123456Z' }, UUID, 'resetState')
+  await recorder.actionStart(
+    { ...ctx, timestamp: '2026-03-01T10:00:00.123456Z' },
+    UUID,
+    'resetState',
+  )
   const started = await stored()
   assert.equal(started?.startTime, '2026-03-01T10:00:00.123456')
   assert.equal(started?.userId, 'user-1')
   assert.equal(started?.projectId, 'proj-1')
   await recorder.eventStart(ctx, UUID, 'compute_x')
-  await recorder.eventFinishWithFailure(ctx, UUID, 'compute_x', 'Quota exceeded for cores', '  File "/opt/app/x.py", line 1, in f\n    token=abc123')
+  await recorder.eventFinishWithFailure(
+    ctx,
+    UUID,
+    'compute_x',
+    'Quota exceeded for cores',
+    '  File "/opt/app/x.py", line 1, in f\n    token=abc123',
+  )
   const [ev] = await events()
   assert.equal(ev?.details, 'Quota exceeded for cores')
   assert.ok(ev?.traceback?.includes('token=***'))
@@ -125,7 +176,10 @@ test('the recorder calls resolve with nothing: a writer need not know the stored
   assert.equal(await recorder.actionFinish(ctx, UUID), undefined)
   // A writer that acknowledges without any record (as the buffered writer does) is enough.
   const acknowledging = { ...recorderWriter(recorder), actionStart: () => Promise.resolve() }
-  assert.equal(await new ActionRecorder({ writer: acknowledging }).actionStart(ctx, UUID, 'stop'), undefined)
+  assert.equal(
+    await new ActionRecorder({ writer: acknowledging }).actionStart(ctx, UUID, 'stop'),
+    undefined,
+  )
 })
 
 test('ActionService.close() leaves the store to its owner: the service and the store stay usable', async (t) => {
@@ -139,5 +193,13 @@ test('ActionService.close() leaves the store to its owner: the service and the s
 
 function recorderWriter(_r: ActionRecorder): ActionWriter {
   const fail = () => Promise.reject(new Error('unused'))
-  return { putInstance: fail, deleteInstance: fail, actionStart: fail, actionFinish: fail, eventStart: fail, eventFinish: fail, close: () => Promise.resolve() }
+  return {
+    putInstance: fail,
+    deleteInstance: fail,
+    actionStart: fail,
+    actionFinish: fail,
+    eventStart: fail,
+    eventFinish: fail,
+    close: () => Promise.resolve(),
+  }
 }

@@ -67,13 +67,23 @@ export class ActionRecorder {
   }
 
   /** Starts an event of the context's action; fails with `action_not_found` when there is none. */
-  eventStart(ctx: RequestContext, instanceUuid: string, event: string, host: string | null = this.#host): Promise<void> {
+  eventStart(
+    ctx: RequestContext,
+    instanceUuid: string,
+    event: string,
+    host: string | null = this.#host,
+  ): Promise<void> {
     return this.#writer.eventStart({ instanceUuid, requestId: ctx.requestId, event, host })
   }
 
   /** Finishes an event with result Success. */
   eventFinish(ctx: RequestContext, instanceUuid: string, event: string): Promise<void> {
-    return this.#writer.eventFinish({ instanceUuid, requestId: ctx.requestId, event, result: 'Success' })
+    return this.#writer.eventFinish({
+      instanceUuid,
+      requestId: ctx.requestId,
+      event,
+      result: 'Success',
+    })
   }
 
   /**

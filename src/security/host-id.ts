@@ -10,5 +10,7 @@ import { createHash } from 'node:crypto'
  */
 export function hostId(projectId: string | null, host: string | null): string {
   if (!host) return ''
-  return createHash('sha224').update(`${projectId ?? ''}${host}`, 'utf8').digest('hex')
+  return createHash('sha224')
+    .update(`${projectId ?? ''}${host}`, 'utf8')
+    .digest('hex')
 }

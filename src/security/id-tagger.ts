@@ -14,5 +14,6 @@ export type IdTagger = (id: string) => string
  */
 export function createIdTagger(key?: string): IdTagger {
   const secret = key && key.length > 0 ? Buffer.from(key, 'utf8') : randomBytes(32)
-  return (id: string) => `id:${createHmac('sha256', secret).update(id, 'utf8').digest('hex').slice(0, 16)}`
+  return (id: string) =>
+    `id:${createHmac('sha256', secret).update(id, 'utf8').digest('hex').slice(0, 16)}`
 }

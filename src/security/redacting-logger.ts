@@ -11,8 +11,19 @@ import { isSecretKey } from './sanitize/secret-keys.js'
 
 /** Keys whose values are identifiers of people, projects or requests: logged as tags. */
 export const ID_KEYS: ReadonlySet<string> = new Set([
-  'user_id', 'userId', 'project_id', 'projectId', 'tenant_id', 'tenantId', 'request_id', 'requestId',
-  'reqId', 'marker', 'global_request_id', 'x-openstack-request-id', 'x-compute-request-id',
+  'user_id',
+  'userId',
+  'project_id',
+  'projectId',
+  'tenant_id',
+  'tenantId',
+  'request_id',
+  'requestId',
+  'reqId',
+  'marker',
+  'global_request_id',
+  'x-openstack-request-id',
+  'x-compute-request-id',
 ])
 
 const REDACTED = '[redacted]'
@@ -31,7 +42,9 @@ export interface LoggerOptions {
 
 /** Replaces ids and secrets inside free text. */
 export function scrubText(text: string, tag: IdTagger): string {
-  return maskSecrets(text).replace(REQUEST_ID, (m) => tag(m)).replace(HEX_ID, (m) => tag(m))
+  return maskSecrets(text)
+    .replace(REQUEST_ID, (m) => tag(m))
+    .replace(HEX_ID, (m) => tag(m))
 }
 
 /** Deep-copies a log object with ids tagged and secrets removed. */
@@ -40,7 +53,11 @@ export function redactValue(value: unknown, tag: IdTagger, depth = 0): unknown {
   if (typeof value === 'string') return scrubText(value, tag)
   if (Array.isArray(value)) return value.map((v) => redactValue(v, tag, depth + 1))
   if (value instanceof Error) {
-    return { type: value.constructor.name, message: scrubText(value.message, tag), stack: value.stack && scrubText(value.stack, tag) }
+    return {
+      type: value.constructor.name,
+      message: scrubText(value.message, tag),
+      stack: value.stack && scrubText(value.stack, tag),
+    }
   }
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {}
@@ -81,6 +98,9 @@ export function redactingDestination(target: DestinationStream, tag: IdTagger): 
 export function createLogger(options: LoggerOptions = {}): { logger: Logger; tag: IdTagger } {
   const tag = createIdTagger(options.key)
   const target = options.destination ?? pino.destination({ fd: 1, sync: false })
-  const logger = pino({ level: options.level ?? 'info', base: undefined }, redactingDestination(target, tag))
+  const logger = pino(
+    { level: options.level ?? 'info', base: undefined },
+    redactingDestination(target, tag),
+  )
   return { logger, tag }
 }

@@ -21,7 +21,8 @@ function forbiddenChars(text: string): string[] {
   const found: string[] = []
   for (const char of text) {
     const code = char.codePointAt(0) ?? 0
-    const control = (code < 0x20 && code !== 0x09 && code !== 0x0a) || (code >= 0x7f && code <= 0x9f)
+    const control =
+      (code < 0x20 && code !== 0x09 && code !== 0x0a) || (code >= 0x7f && code <= 0x9f)
     const bidi = (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069)
     const zeroWidth = (code >= 0x200b && code <= 0x200d) || code === 0xfeff
     if (control || bidi || zeroWidth) found.push(`U+${code.toString(16).padStart(4, '0')}`)
@@ -52,11 +53,19 @@ describe('sanitizeTraceback fixtures', () => {
       assert.deepEqual(forbiddenChars(out), [])
       assert.ok(!out.includes('\r'))
       assert.ok(byteLength(out) <= MAX_TRACEBACK_BYTES)
-      assert.doesNotMatch(out, /(?<![\w.-])\/(?:home|Users)\/[\w.-]+\//, 'a home directory survived')
+      assert.doesNotMatch(
+        out,
+        /(?<![\w.-])\/(?:home|Users)\/[\w.-]+\//,
+        'a home directory survived',
+      )
       assert.doesNotMatch(out, /(?<![\w.-])(?<!:\/)\/root\//, '/root/ survived')
       assert.doesNotMatch(out, /(?<![\w])[A-Za-z]:\\/, 'a Windows drive path survived')
       assert.doesNotMatch(out, /File "(?:\/|[A-Za-z]:)/, 'an absolute Python frame path survived')
-      assert.doesNotMatch(out, /\((?:\/|[A-Za-z]:|file:)[^()\n]*:\d+:\d+\)/, 'an absolute Node frame path survived')
+      assert.doesNotMatch(
+        out,
+        /\((?:\/|[A-Za-z]:|file:)[^()\n]*:\d+:\d+\)/,
+        'an absolute Node frame path survived',
+      )
 
       assert.equal(sanitizeTraceback(out, options), out, 'not idempotent')
     })
@@ -72,8 +81,28 @@ describe('idempotence beyond the fixtures', () => {
       return seed / 2147483648
     }
     const sources = TRACEBACK_CASES.map((c) => c.input)
-    const glue = ['password=', "'", '"', ': ', '=', '\n', '/', '\\', '(', ')', '[', '@', '://', 'Cookie: ',
-      '\\n', '-----BEGIN RSA PRIVATE KEY-----', '-----END RSA PRIVATE KEY-----', 'C:\\', '/home/x/', 'file:///']
+    const glue = [
+      'password=',
+      "'",
+      '"',
+      ': ',
+      '=',
+      '\n',
+      '/',
+      '\\',
+      '(',
+      ')',
+      '[',
+      '@',
+      '://',
+      'Cookie: ',
+      '\\n',
+      '-----BEGIN RSA PRIVATE KEY-----',
+      '-----END RSA PRIVATE KEY-----',
+      'C:\\',
+      '/home/x/',
+      'file:///',
+    ]
     for (let i = 0; i < 3000; i++) {
       let input = ''
       const pieces = 1 + Math.floor(random() * 6)
@@ -96,7 +125,7 @@ describe('idempotence beyond the fixtures', () => {
 })
 
 describe('secret masking rules', () => {
-  const cases: ReadonlyArray<{ input: string, expected: string }> = [
+  const cases: ReadonlyArray<{ input: string; expected: string }> = [
     { input: 'password=hunter2', expected: 'password=***' },
     { input: "admin_password: 's3cr3t'", expected: "admin_password: '***'" },
     { input: '{"password": "x", "user": "nova"}', expected: '{"password": "***", "user": "nova"}' },
@@ -104,10 +133,22 @@ describe('secret masking rules', () => {
     { input: 'pwd=x pass=y passphrase=z', expected: 'pwd=*** pass=*** passphrase=***' },
     { input: 'secret=a token=b auth_token=c', expected: 'secret=*** token=*** auth_token=***' },
     { input: 'access_token=a&refresh_token=b', expected: 'access_token=***&refresh_token=***' },
-    { input: 'api_key=a apikey=b api-key=c apiKey=d', expected: 'api_key=*** apikey=*** api-key=*** apiKey=***' },
-    { input: 'access_key=a secret_key=b private_key=c', expected: 'access_key=*** secret_key=*** private_key=***' },
-    { input: 'client_secret=a credential=b credentials=c', expected: 'client_secret=*** credential=*** credentials=***' },
-    { input: 'session_id=a sessionid=b cookie=c', expected: 'session_id=*** sessionid=*** cookie=***' },
+    {
+      input: 'api_key=a apikey=b api-key=c apiKey=d',
+      expected: 'api_key=*** apikey=*** api-key=*** apiKey=***',
+    },
+    {
+      input: 'access_key=a secret_key=b private_key=c',
+      expected: 'access_key=*** secret_key=*** private_key=***',
+    },
+    {
+      input: 'client_secret=a credential=b credentials=c',
+      expected: 'client_secret=*** credential=*** credentials=***',
+    },
+    {
+      input: 'session_id=a sessionid=b cookie=c',
+      expected: 'session_id=*** sessionid=*** cookie=***',
+    },
     { input: 'PASSWORD=x Password: y', expected: 'PASSWORD=*** Password: ***' },
     { input: '--password hunter2 --os-password=x', expected: '--password *** --os-password=***' },
     { input: "--token 'a b'", expected: "--token '***'" },
@@ -121,12 +162,18 @@ describe('secret masking rules', () => {
     { input: 'curl -H "Authorization: Bearer x1" -v', expected: 'curl -H "Authorization: ***" -v' },
     { input: 'token=Bearer abc123 next', expected: 'token=*** next' },
     { input: 'postgres://nova:pw@db:5432/nova', expected: 'postgres://nova:***@db:5432/nova' },
-    { input: 'mysql+pymysql://root:secret@10.0.0.1/nova', expected: 'mysql+pymysql://root:***@10.0.0.1/nova' },
+    {
+      input: 'mysql+pymysql://root:secret@10.0.0.1/nova',
+      expected: 'mysql+pymysql://root:***@10.0.0.1/nova',
+    },
     { input: 'amqp://guest:guest@rabbit:5672/', expected: 'amqp://guest:***@rabbit:5672/' },
     { input: 'https://user:tok@github.com/x', expected: 'https://user:***@github.com/x' },
     { input: 'mysql://root:p@ss@db/nova', expected: 'mysql://root:***@db/nova' },
     { input: 'redis://:pw@cache:6379/0', expected: 'redis://:***@cache:6379/0' },
-    { input: 'https://user@host/x https://host:8443/x', expected: 'https://user@host/x https://host:8443/x' },
+    {
+      input: 'https://user@host/x https://host:8443/x',
+      expected: 'https://user@host/x https://host:8443/x',
+    },
     {
       input: 'rabbit://u:p1@h1:5672,u:p2@h2:5672/',
       expected: 'rabbit://u:***@h1:5672,u:***@h2:5672/',
@@ -178,8 +225,14 @@ describe('secret masking rules', () => {
     { input: 'password="a \\" b" next', expected: 'password="***" next' },
     { input: "password='unterminated and more", expected: "password='***" },
     { input: 'PGPASSWORD=x SECRET_KEY_BASE=y', expected: 'PGPASSWORD=*** SECRET_KEY_BASE=***' },
-    { input: 'ACTIONTRAIL_LOG_KEY=x --log-key y', expected: 'ACTIONTRAIL_LOG_KEY=*** --log-key ***' },
-    { input: 'X-Amz-Signature=abc&X-Amz-Credential=def', expected: 'X-Amz-Signature=***&X-Amz-Credential=***' },
+    {
+      input: 'ACTIONTRAIL_LOG_KEY=x --log-key y',
+      expected: 'ACTIONTRAIL_LOG_KEY=*** --log-key ***',
+    },
+    {
+      input: 'X-Amz-Signature=abc&X-Amz-Credential=def',
+      expected: 'X-Amz-Signature=***&X-Amz-Credential=***',
+    },
     { input: "'set-cookie': [ 'a=1', 'b=2' ]", expected: "'set-cookie': [ '***', '***' ]" },
     { input: 'self.token = token', expected: 'self.token = ***' },
   ]
@@ -223,7 +276,9 @@ describe('secret masking rules', () => {
   test('maskSecrets masks a plain message but rewrites no paths and caps nothing', () => {
     const message = `Rebuild failed for /home/bob/images/x.qcow2 with admin_password=Hunter2! ${'z'.repeat(70000)}`
     const out = maskSecrets(message)
-    assert.ok(out.startsWith('Rebuild failed for /home/bob/images/x.qcow2 with admin_password=*** '))
+    assert.ok(
+      out.startsWith('Rebuild failed for /home/bob/images/x.qcow2 with admin_password=*** '),
+    )
     assert.ok(!out.includes('Hunter2'))
     assert.ok(byteLength(out) > MAX_TRACEBACK_BYTES)
   })
@@ -240,7 +295,7 @@ describe('secret masking rules', () => {
 })
 
 describe('path rules', () => {
-  const cases: ReadonlyArray<{ input: string, expected: string, projectRoots?: string[] }> = [
+  const cases: ReadonlyArray<{ input: string; expected: string; projectRoots?: string[] }> = [
     {
       input: 'File "/usr/lib/python3/dist-packages/nova/compute/manager.py", line 10, in f',
       expected: 'File "nova/compute/manager.py", line 10, in f',
@@ -249,7 +304,10 @@ describe('path rules', () => {
       input: 'File "/opt/stack/venv/lib/python3.11/site-packages/oslo_db/api.py", line 1, in g',
       expected: 'File "oslo_db/api.py", line 1, in g',
     },
-    { input: 'File "/usr/lib/python3.11/threading.py", line 1, in run', expected: 'File "threading.py", line 1, in run' },
+    {
+      input: 'File "/usr/lib/python3.11/threading.py", line 1, in run',
+      expected: 'File "threading.py", line 1, in run',
+    },
     {
       input: 'File "/opt/stack/nova/nova/compute/manager.py", line 1, in f',
       expected: 'File "nova/compute/manager.py", line 1, in f',
@@ -268,9 +326,18 @@ describe('path rules', () => {
       expected: 'File "opt/stack/nova-extra/x.py"',
       projectRoots: ['/opt/stack/nova'],
     },
-    { input: 'File "<frozen importlib._bootstrap>", line 1', expected: 'File "<frozen importlib._bootstrap>", line 1' },
-    { input: '    at Foo.bar (/home/app/svc/src/x.ts:10:5)', expected: '    at Foo.bar (src/x.ts:10:5)' },
-    { input: '    at file:///srv/app/node_modules/pkg/index.js:1:2', expected: '    at node_modules/pkg/index.js:1:2' },
+    {
+      input: 'File "<frozen importlib._bootstrap>", line 1',
+      expected: 'File "<frozen importlib._bootstrap>", line 1',
+    },
+    {
+      input: '    at Foo.bar (/home/app/svc/src/x.ts:10:5)',
+      expected: '    at Foo.bar (src/x.ts:10:5)',
+    },
+    {
+      input: '    at file:///srv/app/node_modules/pkg/index.js:1:2',
+      expected: '    at node_modules/pkg/index.js:1:2',
+    },
     {
       input: '    at x (/srv/app/node_modules/a/node_modules/b/index.js:1:2)',
       expected: '    at x (node_modules/b/index.js:1:2)',
@@ -279,11 +346,20 @@ describe('path rules', () => {
       input: '    at processTicksAndRejections (node:internal/process/task_queues:95:5)',
       expected: '    at processTicksAndRejections (node:internal/process/task_queues:95:5)',
     },
-    { input: '    at a (C:\\Users\\bob\\proj\\src\\a.ts:3:9)', expected: '    at a (src\\a.ts:3:9)' },
+    {
+      input: '    at a (C:\\Users\\bob\\proj\\src\\a.ts:3:9)',
+      expected: '    at a (src\\a.ts:3:9)',
+    },
     { input: '    at a (/Users/bob/proj/app.js:3:9)', expected: '    at a (proj/app.js:3:9)' },
     { input: '    at a (/usr/src/app/src/index.ts:1:1)', expected: '    at a (src/index.ts:1:1)' },
-    { input: '    at a (/usr/src/app/dist/index.js:1:1)', expected: '    at a (dist/index.js:1:1)' },
-    { input: 'open /var/lib/nova/instances/x/disk', expected: 'open var/lib/nova/instances/x/disk' },
+    {
+      input: '    at a (/usr/src/app/dist/index.js:1:1)',
+      expected: '    at a (dist/index.js:1:1)',
+    },
+    {
+      input: 'open /var/lib/nova/instances/x/disk',
+      expected: 'open var/lib/nova/instances/x/disk',
+    },
     { input: 'read /etc/nova/nova.conf', expected: 'read etc/nova/nova.conf' },
     { input: 'cd /home/bob/work/x && ls /root/.ssh', expected: 'cd work/x && ls .ssh' },
     { input: 'HOME=/home/bob', expected: 'HOME=~' },
@@ -291,8 +367,14 @@ describe('path rules', () => {
     { input: 'log 2>/home/bob/err.log', expected: 'log 2>err.log' },
     { input: "open 'C:\\Users\\Bob Smith\\docs\\a.txt'", expected: "open 'docs\\a.txt'" },
     { input: 'file:///C:/Users/bob/proj/src/a.ts:1:2', expected: 'src/a.ts:1:2' },
-    { input: 'see https://example.com/home/bob/x and ~/x and nova/compute', expected: 'see https://example.com/home/bob/x and ~/x and nova/compute' },
-    { input: 'ratio = used / total; and/or $HOME/x', expected: 'ratio = used / total; and/or $HOME/x' },
+    {
+      input: 'see https://example.com/home/bob/x and ~/x and nova/compute',
+      expected: 'see https://example.com/home/bob/x and ~/x and nova/compute',
+    },
+    {
+      input: 'ratio = used / total; and/or $HOME/x',
+      expected: 'ratio = used / total; and/or $HOME/x',
+    },
   ]
   for (const { input, expected, projectRoots } of cases) {
     test(`rewrites ${JSON.stringify(input).slice(0, 70)}`, () => {
@@ -304,7 +386,7 @@ describe('path rules', () => {
 })
 
 describe('control characters', () => {
-  const cases: ReadonlyArray<{ input: string, expected: string }> = [
+  const cases: ReadonlyArray<{ input: string; expected: string }> = [
     { input: 'a\r\nb\rc\nd', expected: 'a\nb\nc\nd' },
     { input: '\u001b[31mred\u001b[0m \u001b[1;38;5;196mbold\u001b[m', expected: 'red bold' },
     { input: 'x\u001b]0;title\u0007y', expected: 'xy' },
@@ -331,7 +413,9 @@ describe('size cap', () => {
   function bigPythonTraceback(frames: number): string {
     const lines = ['Traceback (most recent call last):']
     for (let i = 0; i < frames; i++) {
-      lines.push(`  File "/usr/lib/python3/dist-packages/nova/compute/mgr_${i}.py", line ${i}, in fn_${i}`)
+      lines.push(
+        `  File "/usr/lib/python3/dist-packages/nova/compute/mgr_${i}.py", line ${i}, in fn_${i}`,
+      )
       lines.push(`    raise Ärger("日本語 ${i} 😀 ü")`)
     }
     lines.push('nova.exception.InnermostFailure: the innermost frame failed 😀')
@@ -348,7 +432,11 @@ describe('size cap', () => {
     const out = sanitizeTraceback(input)
     assert.ok(byteLength(out) <= MAX_TRACEBACK_BYTES, `${byteLength(out)} bytes`)
     assert.ok(byteLength(out) > MAX_TRACEBACK_BYTES - 1024, 'the cap should be used, not wasted')
-    assert.ok(out.startsWith('Traceback (most recent call last):\n  File "nova/compute/mgr_0.py", line 0, in fn_0'))
+    assert.ok(
+      out.startsWith(
+        'Traceback (most recent call last):\n  File "nova/compute/mgr_0.py", line 0, in fn_0',
+      ),
+    )
     assert.ok(out.endsWith('nova.exception.InnermostFailure: the innermost frame failed 😀'))
     assert.ok(out.includes('File "nova/compute/mgr_4999.py", line 4999, in fn_4999'))
     assert.match(out, MARKER_RE)
@@ -404,7 +492,10 @@ describe('size cap', () => {
 
     const key = `-----BEGIN RSA PRIVATE KEY-----\n${'QUJD\n'.repeat(50000)}-----END RSA PRIVATE KEY-----`
     const capped = sanitizeTraceback(`head\n${key}\ntail`, { maxBytes: 2000 })
-    assert.equal(capped, 'head\n-----BEGIN RSA PRIVATE KEY-----\n***\n-----END RSA PRIVATE KEY-----\ntail')
+    assert.equal(
+      capped,
+      'head\n-----BEGIN RSA PRIVATE KEY-----\n***\n-----END RSA PRIVATE KEY-----\ntail',
+    )
   })
 
   test('a cut through a masked PEM block stays idempotent', () => {
@@ -444,7 +535,10 @@ describe('pathological input', () => {
     ['jwt dots', 'eyJaaaaa.eyJ'.repeat(80000)],
     ['fernet-ish', 'gAAAAA'.repeat(150000)],
     ['pem headers', '-----BEGIN RSA PRIVATE KEY-----\\n'.repeat(30000)],
-    ['pem body of blanks', `-----BEGIN PRIVATE KEY-----${' \n'.repeat(300000)}x-----END PRIVATE KEY-----`],
+    [
+      'pem body of blanks',
+      `-----BEGIN PRIVATE KEY-----${' \n'.repeat(300000)}x-----END PRIVATE KEY-----`,
+    ],
     ['escape sequences', '\u001b['.repeat(400000)],
     ['osc without terminator', '\u001b]'.repeat(400000)],
     ['cookie lists', "cookie: ['".repeat(100000)],

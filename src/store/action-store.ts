@@ -6,7 +6,12 @@
  * only after the write is durable. Remembered HTTP answers are not audit data and have their own
  * contract (idempotency-store.ts).
  */
-import type { ActionEvent, EventResult, Instance, InstanceAction } from '../domain/instance-action.js'
+import type {
+  ActionEvent,
+  EventResult,
+  Instance,
+  InstanceAction,
+} from '../domain/instance-action.js'
 import type { Timestamp } from '../domain/timestamp.js'
 import type { WriteOutcome } from '../domain/write-operation.js'
 

@@ -62,7 +62,9 @@ export class KyselyActionStore implements ActionStore {
 
   async getInstance(uuid: string): Promise<Instance | undefined> {
     if (!this.#storable(uuid)) return undefined
-    const row = await this.#read(() => this.#db.selectFrom('instances').selectAll().where('uuid', '=', uuid).executeTakeFirst())
+    const row = await this.#read(() =>
+      this.#db.selectFrom('instances').selectAll().where('uuid', '=', uuid).executeTakeFirst(),
+    )
     return row && toInstance(row)
   }
 
@@ -74,7 +76,9 @@ export class KyselyActionStore implements ActionStore {
       if (!this.#storable(filter.nameContains)) return []
       q = q.where(nameContains(this.#database.dialect, filter.nameContains))
     }
-    const rows = await this.#read(() => q.orderBy('name').orderBy('uuid').limit(filter.limit).execute())
+    const rows = await this.#read(() =>
+      q.orderBy('name').orderBy('uuid').limit(filter.limit).execute(),
+    )
     return rows.map(toInstance)
   }
 
@@ -90,27 +94,37 @@ export class KyselyActionStore implements ActionStore {
   async #listActions(instanceUuid: string, query: ActionListQuery): Promise<InstanceAction[]> {
     if (query.limit === 0) return []
     if (!this.#storable(instanceUuid)) return []
-    let q = this.#db.selectFrom('instance_actions').selectAll().where('instance_uuid', '=', instanceUuid)
+    let q = this.#db
+      .selectFrom('instance_actions')
+      .selectAll()
+      .where('instance_uuid', '=', instanceUuid)
     // SQLite always ranges over (instance_uuid, updated_at) for a window and sorts every match:
     // 189 ms for 100,000 matches (docs/storage.md, finding 2). When a bounded, index-only count
     // says many rows match, `+updated_at` (no index for that term) makes it walk the created
     // index newest-first instead and stop after one page.
-    const walk = this.#database.choosesWindowPlan === true && (await this.#windowMatches(instanceUuid, query)) >= WINDOW_WALK_THRESHOLD
+    const walk =
+      this.#database.choosesWindowPlan === true &&
+      (await this.#windowMatches(instanceUuid, query)) >= WINDOW_WALK_THRESHOLD
     q = inWindow(q, query, walk ? sql<Timestamp>`+updated_at` : sql.ref<Timestamp>('updated_at'))
     if (query.marker !== undefined) {
-      const m = this.#storable(query.marker) ? await findAction(this.#db, instanceUuid, query.marker) : undefined
+      const m = this.#storable(query.marker)
+        ? await findAction(this.#db, instanceUuid, query.marker)
+        : undefined
       if (!m) throw markerNotFound()
       // The `<=` bound is implied by the OR, but planners only start an index range scan from a
       // plain bound; without it SQLite and PostgreSQL filter every newer row (docs/storage.md).
-      q = q.where('created_at', '<=', m.createdAt).where((eb) =>
-        eb.or([
-          eb('created_at', '<', m.createdAt),
-          eb.and([eb('created_at', '=', m.createdAt), eb('id', '<', m.id)]),
-        ]),
-      )
+      q = q
+        .where('created_at', '<=', m.createdAt)
+        .where((eb) =>
+          eb.or([
+            eb('created_at', '<', m.createdAt),
+            eb.and([eb('created_at', '=', m.createdAt), eb('id', '<', m.id)]),
+          ]),
+        )
     }
     const hint = this.#database.markerPagePlugin
-    if (hint && query.marker !== undefined && !query.changesSince && !query.changesBefore) q = q.withPlugin(hint)
+    if (hint && query.marker !== undefined && !query.changesSince && !query.changesBefore)
+      q = q.withPlugin(hint)
     q = q.orderBy('created_at', 'desc').orderBy('id', 'desc')
     if (query.limit !== undefined) q = q.limit(query.limit)
     const rows = await q.execute()
@@ -120,9 +134,16 @@ export class KyselyActionStore implements ActionStore {
   /** Actions of the instance in the query's window, counted up to WINDOW_WALK_THRESHOLD (0 without a window). */
   async #windowMatches(instanceUuid: string, query: ActionListQuery): Promise<number> {
     if (!query.changesSince && !query.changesBefore) return 0
-    const matches = this.#db.selectFrom('instance_actions').select(sql.lit(1).as('one')).where('instance_uuid', '=', instanceUuid)
+    const matches = this.#db
+      .selectFrom('instance_actions')
+      .select(sql.lit(1).as('one'))
+      .where('instance_uuid', '=', instanceUuid)
     const row = await this.#db
-      .selectFrom(inWindow(matches, query, sql.ref<Timestamp>('updated_at')).limit(WINDOW_WALK_THRESHOLD).as('w'))
+      .selectFrom(
+        inWindow(matches, query, sql.ref<Timestamp>('updated_at'))
+          .limit(WINDOW_WALK_THRESHOLD)
+          .as('w'),
+      )
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow()
     return Number(row.n)
@@ -167,7 +188,11 @@ function nameContains(dialect: DialectName, text: string) {
   }
 }
 
-async function findAction(db: Kysely<Database>, instanceUuid: string, requestId: string): Promise<InstanceAction | undefined> {
+async function findAction(
+  db: Kysely<Database>,
+  instanceUuid: string,
+  requestId: string,
+): Promise<InstanceAction | undefined> {
   const row = await db
     .selectFrom('instance_actions')
     .selectAll()

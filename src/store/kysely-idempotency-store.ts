@@ -20,20 +20,34 @@ export class KyselyIdempotencyStore implements IdempotencyStore {
   async getIdempotency(keyHash: string): Promise<IdempotencyRecord | undefined> {
     if (!isStorableKey(this.#database, keyHash)) return undefined
     const { db } = this.#database
-    const row = await withMappedErrors(this.#database, () => db.selectFrom('idempotency_keys').selectAll().where('key_hash', '=', keyHash).executeTakeFirst())
-    return row && {
-      keyHash: row.key_hash,
-      requestHash: row.request_hash,
-      status: Number(row.status),
-      body: row.body,
-      createdAt: canonicalTime(row.created_at),
-    }
+    const row = await withMappedErrors(this.#database, () =>
+      db
+        .selectFrom('idempotency_keys')
+        .selectAll()
+        .where('key_hash', '=', keyHash)
+        .executeTakeFirst(),
+    )
+    return (
+      row && {
+        keyHash: row.key_hash,
+        requestHash: row.request_hash,
+        status: Number(row.status),
+        body: row.body,
+        createdAt: canonicalTime(row.created_at),
+      }
+    )
   }
 
   async putIdempotency(r: IdempotencyRecord): Promise<void> {
     const insert = this.#database.db
       .insertInto('idempotency_keys')
-      .values({ key_hash: r.keyHash, request_hash: r.requestHash, status: r.status, body: r.body, created_at: r.createdAt })
+      .values({
+        key_hash: r.keyHash,
+        request_hash: r.requestHash,
+        status: r.status,
+        body: r.body,
+        created_at: r.createdAt,
+      })
     // First writer wins. MySQL has no ON CONFLICT; a no-op ON DUPLICATE KEY UPDATE keeps the
     // existing row without INSERT IGNORE's habit of turning other errors into warnings.
     await withMappedErrors(this.#database, () =>
@@ -46,7 +60,9 @@ export class KyselyIdempotencyStore implements IdempotencyStore {
 
   async purgeIdempotency(before: Timestamp): Promise<number> {
     const { db } = this.#database
-    const result = await withMappedErrors(this.#database, () => db.deleteFrom('idempotency_keys').where('created_at', '<', before).executeTakeFirst())
+    const result = await withMappedErrors(this.#database, () =>
+      db.deleteFrom('idempotency_keys').where('created_at', '<', before).executeTakeFirst(),
+    )
     return Number(result.numDeletedRows)
   }
 }

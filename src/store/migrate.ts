@@ -22,7 +22,9 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
  */
 async function migrationSchema(db: Kysely<unknown>): Promise<string | undefined> {
   if (dialectOf(db) !== 'postgres') return undefined
-  const { rows } = await sql<{ schema: string | null }>`SELECT current_schema() AS schema`.execute(db)
+  const { rows } = await sql<{ schema: string | null }>`SELECT current_schema() AS schema`.execute(
+    db,
+  )
   return rows[0]?.schema ?? undefined
 }
 
@@ -92,7 +94,12 @@ export async function requireCurrentSchema<DB>(database: Kysely<DB>): Promise<vo
 async function appliedUnknown(db: Kysely<unknown>, known: Set<string>): Promise<string[]> {
   const schema = await migrationSchema(db)
   const tables = await db.introspection.getTables({ withInternalKyselyTables: true })
-  if (!tables.some((t) => t.name === 'kysely_migration' && (schema === undefined || t.schema === schema))) return []
+  if (
+    !tables.some(
+      (t) => t.name === 'kysely_migration' && (schema === undefined || t.schema === schema),
+    )
+  )
+    return []
   const scoped = schema === undefined ? db : db.withSchema(schema)
   const rows = await (scoped as Kysely<{ kysely_migration: { name: string } }>)
     .selectFrom('kysely_migration')

@@ -39,7 +39,11 @@ function poolMax(text: string, source: string): number {
   return Number(text)
 }
 
-function serverTarget(kind: 'postgres' | 'mysql', value: string, env: NodeJS.ProcessEnv): DatabaseTarget {
+function serverTarget(
+  kind: 'postgres' | 'mysql',
+  value: string,
+  env: NodeJS.ProcessEnv,
+): DatabaseTarget {
   let url: URL
   try {
     url = new URL(value)
@@ -64,13 +68,18 @@ function serverTarget(kind: 'postgres' | 'mysql', value: string, env: NodeJS.Pro
  * `postgres://…` / `postgresql://…`, or `mysql://…` / `mariadb://…`. Server URLs may carry
  * `pool_max=<n>` (connections per process); otherwise ACTIONTRAIL_DB_POOL_MAX or 10.
  */
-export function parseDatabaseTarget(value: string, env: NodeJS.ProcessEnv = process.env): DatabaseTarget {
+export function parseDatabaseTarget(
+  value: string,
+  env: NodeJS.ProcessEnv = process.env,
+): DatabaseTarget {
   const v = value.trim()
   if (v === '') throw new AppError('invalid_input', 'database setting is empty')
   if (/^postgres(ql)?:\/\//i.test(v)) return serverTarget('postgres', v, env)
   if (/^(mysql|mariadb):\/\//i.test(v)) return serverTarget('mysql', v, env)
-  if (/^sqlite:/i.test(v)) return { kind: 'sqlite', filename: v.replace(/^sqlite:(\/\/)?/i, '') || ':memory:' }
-  if (/^file:/i.test(v)) return { kind: 'sqlite', filename: decodeURIComponent(v.replace(/^file:(\/\/)?/i, '')) }
+  if (/^sqlite:/i.test(v))
+    return { kind: 'sqlite', filename: v.replace(/^sqlite:(\/\/)?/i, '') || ':memory:' }
+  if (/^file:/i.test(v))
+    return { kind: 'sqlite', filename: decodeURIComponent(v.replace(/^file:(\/\/)?/i, '')) }
   return { kind: 'sqlite', filename: v }
 }
 
@@ -120,7 +129,10 @@ export function openDatabase(database: string): StoreDatabase {
 }
 
 /** Opens both stores for a database setting, migrated to (or checked against) this build's schema. */
-export async function openStores(database: string, options: OpenStoreOptions = {}): Promise<Stores> {
+export async function openStores(
+  database: string,
+  options: OpenStoreOptions = {},
+): Promise<Stores> {
   const opened = openDatabase(database)
   try {
     if (options.migrate === false) await requireCurrentSchema(opened.db)
@@ -134,6 +146,9 @@ export async function openStores(database: string, options: OpenStoreOptions = {
 }
 
 /** Opens the audit-trail store for a database setting (see openStores); its close closes the database. */
-export async function openStore(database: string, options: OpenStoreOptions = {}): Promise<ActionStore> {
+export async function openStore(
+  database: string,
+  options: OpenStoreOptions = {},
+): Promise<ActionStore> {
   return (await openStores(database, options)).actions
 }

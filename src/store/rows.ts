@@ -3,7 +3,12 @@
  * read from a database become canonical Timestamps again.
  */
 import type { Selectable } from 'kysely'
-import type { ActionEvent, EventResult, Instance, InstanceAction } from '../domain/instance-action.js'
+import type {
+  ActionEvent,
+  EventResult,
+  Instance,
+  InstanceAction,
+} from '../domain/instance-action.js'
 import type { Timestamp } from '../domain/timestamp.js'
 import type { ActionsTable, EventsTable, InstancesTable } from './schema.js'
 

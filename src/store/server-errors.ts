@@ -5,7 +5,16 @@
 import { AppError } from '../domain/errors.js'
 
 /** Node socket errors after which a new connection may well succeed. */
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'])
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+])
 
 /** The error and its causes (drivers and Kysely wrap errors), at most a few levels deep. */
 export function errorChain(err: unknown): Record<string, unknown>[] {
@@ -28,6 +37,12 @@ export function isNetworkError(err: unknown): boolean {
  * A mapper for read failures: the ones `unavailable` recognizes become `store_unavailable`
  * (HTTP 503, worth retrying), anything else is left as it is.
  */
-export function unavailableMapper(name: string, unavailable: (err: unknown) => boolean): (err: unknown) => unknown {
-  return (err) => (err instanceof AppError || !unavailable(err) ? err : new AppError('store_unavailable', `${name} unavailable`, { cause: err }))
+export function unavailableMapper(
+  name: string,
+  unavailable: (err: unknown) => boolean,
+): (err: unknown) => unknown {
+  return (err) =>
+    err instanceof AppError || !unavailable(err)
+      ? err
+      : new AppError('store_unavailable', `${name} unavailable`, { cause: err })
 }

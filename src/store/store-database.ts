@@ -35,7 +35,10 @@ export interface StoreDatabase {
 }
 
 /** Runs a statement on the database outside the write executor, mapping its failure with `mapError`. */
-export async function withMappedErrors<T>(database: StoreDatabase, query: () => Promise<T>): Promise<T> {
+export async function withMappedErrors<T>(
+  database: StoreDatabase,
+  query: () => Promise<T>,
+): Promise<T> {
   try {
     return await query()
   } catch (err) {

@@ -28,10 +28,23 @@ function statuses(rs: Result[]): number[] {
   return rs.map((r) => r.status)
 }
 
-const PUT_VM = { op: 'instance_put', instance_uuid: VM, name: 'vm-1', project_id: 'p', user_id: 'u' }
+const PUT_VM = {
+  op: 'instance_put',
+  instance_uuid: VM,
+  name: 'vm-1',
+  project_id: 'p',
+  user_id: 'u',
+}
 
 function start(requestId: string, action = 'reboot'): Record<string, unknown> {
-  return { op: 'action_start', instance_uuid: VM, action, request_id: requestId, user_id: 'u', project_id: 'p' }
+  return {
+    op: 'action_start',
+    instance_uuid: VM,
+    action,
+    request_id: requestId,
+    user_id: 'u',
+    project_id: 'p',
+  }
 }
 
 describe('POST /v1/batch (JSON array)', () => {
@@ -43,24 +56,63 @@ describe('POST /v1/batch (JSON array)', () => {
       start('req-1'),
       start('req-1'),
       start('req-1', 'stop'),
-      { op: 'event_start', instance_uuid: VM, request_id: 'req-1', event: 'e1', host: 'c1', start_time: '2026-01-01T00:00:00Z' },
-      { op: 'event_start', instance_uuid: VM, request_id: 'req-1', event: 'e1', host: 'c1', start_time: '2026-01-01T00:00:00Z' },
-      { op: 'event_finish', instance_uuid: VM, request_id: 'req-1', event: 'e1', result: 'Error', details: 'bad', traceback: 'password=hunter2' },
+      {
+        op: 'event_start',
+        instance_uuid: VM,
+        request_id: 'req-1',
+        event: 'e1',
+        host: 'c1',
+        start_time: '2026-01-01T00:00:00Z',
+      },
+      {
+        op: 'event_start',
+        instance_uuid: VM,
+        request_id: 'req-1',
+        event: 'e1',
+        host: 'c1',
+        start_time: '2026-01-01T00:00:00Z',
+      },
+      {
+        op: 'event_finish',
+        instance_uuid: VM,
+        request_id: 'req-1',
+        event: 'e1',
+        result: 'Error',
+        details: 'bad',
+        traceback: 'password=hunter2',
+      },
       { op: 'event_finish', instance_uuid: VM, request_id: 'req-1', event: 'e9', result: 'Error' },
       { op: 'action_finish', instance_uuid: VM, request_id: 'req-1' },
       { op: 'action_finish', instance_uuid: VM, request_id: 'req-none' },
-      { op: 'action_start', instance_uuid: UNKNOWN_VM, action: 'a', request_id: 'r', user_id: null, project_id: null },
+      {
+        op: 'action_start',
+        instance_uuid: UNKNOWN_VM,
+        action: 'a',
+        request_id: 'r',
+        user_id: null,
+        project_id: null,
+      },
       { op: 'instance_delete', instance_uuid: VM },
       { op: 'instance_delete', instance_uuid: UNKNOWN_VM },
     ]
     const rs = results(ok(await v1(h, 'POST', '/v1/batch', ops), 200))
-    assert.deepEqual(statuses(rs), [201, 200, 201, 200, 409, 201, 200, 200, 404, 200, 404, 404, 200, 404])
+    assert.deepEqual(
+      statuses(rs),
+      [201, 200, 201, 200, 409, 201, 200, 200, 404, 200, 404, 404, 200, 404],
+    )
     assert.equal(rs[0]?.error, undefined)
     assert.deepEqual(Object.keys(rs[0] as object), ['status'], 'a success carries only its status')
     assert.equal(rs[4]?.error?.code, 'conflict')
     assert.equal(rs[8]?.error?.code, 'event_not_found')
-    assert.equal(rs[10]?.error?.message, `Action for request_id req-none on instance ${VM} not found`)
-    assert.deepEqual(rs[11]?.error, { status: 404, code: 'instance_not_found', message: `Instance ${UNKNOWN_VM} could not be found.` })
+    assert.equal(
+      rs[10]?.error?.message,
+      `Action for request_id req-none on instance ${VM} not found`,
+    )
+    assert.deepEqual(rs[11]?.error, {
+      status: 404,
+      code: 'instance_not_found',
+      message: `Instance ${UNKNOWN_VM} could not be found.`,
+    })
 
     const found = await h.service.getAction(VM, 'req-1')
     assert.equal(found?.action.message, 'Error')
@@ -75,14 +127,30 @@ describe('POST /v1/batch (JSON array)', () => {
     const ops: unknown[] = [
       PUT_VM,
       start('req-1'),
-      { op: 'action_start', instance_uuid: VM, action: 'x', request_id: 'req-bad', user_id: 'u', project_id: 'p', colour: 'red' },
+      {
+        op: 'action_start',
+        instance_uuid: VM,
+        action: 'x',
+        request_id: 'req-bad',
+        user_id: 'u',
+        project_id: 'p',
+        colour: 'red',
+      },
       { op: 'teleport', instance_uuid: VM },
       'not an object',
       { instance_uuid: VM },
       { op: 'action_start', instance_uuid: VM, request_id: 'req-2', user_id: 'u', project_id: 'p' },
       { op: 'event_start', instance_uuid: VM, request_id: 'req-1', event: 42 },
       { op: 'event_finish', instance_uuid: VM, request_id: 'req-1', event: 'e', result: 'Maybe' },
-      { op: 'action_start', instance_uuid: VM, action: 'a', request_id: 'req-3', user_id: 'u', project_id: 'p', start_time: 'soon' },
+      {
+        op: 'action_start',
+        instance_uuid: VM,
+        action: 'a',
+        request_id: 'req-3',
+        user_id: 'u',
+        project_id: 'p',
+        start_time: 'soon',
+      },
       { op: 'instance_put', instance_uuid: 'nope', name: 'n', project_id: 'p', user_id: 'u' },
       start('req-4'),
     ]
@@ -99,15 +167,23 @@ describe('POST /v1/batch (JSON array)', () => {
     assert.equal(messages[9], 'start_time is not a valid ISO 8601 date-time')
     assert.equal(messages[10], 'instance_uuid must be a UUID')
     for (const r of rs.filter((x) => x.status === 400)) assert.equal(r.error?.code, 'invalid_input')
-    assert.deepEqual(
-      (await h.service.listActions(VM, {})).map((a) => a.requestId).sort(),
-      ['req-1', 'req-4'],
-    )
+    assert.deepEqual((await h.service.listActions(VM, {})).map((a) => a.requestId).sort(), [
+      'req-1',
+      'req-4',
+    ])
   })
 
   test('a field of another operation is unknown here (400)', async (t) => {
     const h = await buildHarness(t)
-    const rs = results(ok(await v1(h, 'POST', '/v1/batch', [{ ...PUT_VM, host: 'c1' }, { op: 'instance_delete', instance_uuid: VM, name: 'x' }]), 200))
+    const rs = results(
+      ok(
+        await v1(h, 'POST', '/v1/batch', [
+          { ...PUT_VM, host: 'c1' },
+          { op: 'instance_delete', instance_uuid: VM, name: 'x' },
+        ]),
+        200,
+      ),
+    )
     assert.deepEqual(statuses(rs), [400, 400])
   })
 
@@ -119,13 +195,30 @@ describe('POST /v1/batch (JSON array)', () => {
   test('a body that is not a JSON array → 400 for the whole request', async (t) => {
     const h = await buildHarness(t)
     for (const body of [PUT_VM, 'null', '"ops"', '{}']) {
-      const res = await v1(h, 'POST', '/v1/batch', typeof body === 'string' ? body : JSON.stringify(body), {
-        headers: { 'content-type': 'application/json' },
-      })
+      const res = await v1(
+        h,
+        'POST',
+        '/v1/batch',
+        typeof body === 'string' ? body : JSON.stringify(body),
+        {
+          headers: { 'content-type': 'application/json' },
+        },
+      )
       assertV1Error(res, 400, 'invalid_input', 'body must be a JSON array of operations')
     }
-    assertV1Error(await v1(h, 'POST', '/v1/batch', '[{"op":', { headers: { 'content-type': 'application/json' } }), 400, 'invalid_input')
-    assertV1Error(await v1(h, 'POST', '/v1/batch'), 400, 'invalid_input', 'body must be a JSON array of operations')
+    assertV1Error(
+      await v1(h, 'POST', '/v1/batch', '[{"op":', {
+        headers: { 'content-type': 'application/json' },
+      }),
+      400,
+      'invalid_input',
+    )
+    assertV1Error(
+      await v1(h, 'POST', '/v1/batch'),
+      400,
+      'invalid_input',
+      'body must be a JSON array of operations',
+    )
     assert.equal(await h.service.getInstance(VM), undefined)
   })
 
@@ -138,7 +231,10 @@ describe('POST /v1/batch (JSON array)', () => {
     const rs = results(ok(await v1(h, 'POST', '/v1/batch', ops), 200))
     assert.equal(rs.length, 2.5 * C)
     assert.ok(rs.every((r) => r.status === 201))
-    assert.deepEqual(apply.mock.calls.map((c) => c.arguments[0].length), [C, C, C / 2])
+    assert.deepEqual(
+      apply.mock.calls.map((c) => c.arguments[0].length),
+      [C, C, C / 2],
+    )
     assert.equal((await h.service.listActions(VM, {})).length, 2.5 * C - 1)
   })
 
@@ -158,7 +254,11 @@ describe('POST /v1/batch (JSON array)', () => {
     const rs = results(ok(await v1(h, 'POST', '/v1/batch', ops, { headers: key }), 200))
     assert.ok(rs.slice(0, C).every((r) => r.status === 201))
     assert.ok(rs.slice(C, 2.1 * C).every((r) => r.status === 503))
-    assert.deepEqual(rs[C]?.error, { status: 503, code: 'store_unavailable', message: 'The service is unavailable.' })
+    assert.deepEqual(rs[C]?.error, {
+      status: 503,
+      code: 'store_unavailable',
+      message: 'The service is unavailable.',
+    })
     assert.equal(rs[2.1 * C]?.status, 400, 'an invalid operation keeps its own 400')
     assert.ok(rs.slice(2.1 * C + 1).every((r) => r.status === 503))
     assert.equal((await h.service.listActions(VM, {})).length, C - 1)
@@ -191,15 +291,23 @@ describe('POST /v1/batch (NDJSON)', () => {
     ].join('\n')
     const rs = results(ok(await v1(h, 'POST', '/v1/batch', text, { headers: NDJSON }), 200))
     assert.deepEqual(statuses(rs), [201, 201, 400, 400, 201])
-    assert.deepEqual(rs[2]?.error, { status: 400, code: 'invalid_input', message: 'line 4 is not valid JSON' })
+    assert.deepEqual(rs[2]?.error, {
+      status: 400,
+      code: 'invalid_input',
+      message: 'line 4 is not valid JSON',
+    })
     assert.equal(rs[3]?.error?.message, 'operation must be object')
     assert.equal((await h.service.listActions(VM, {})).length, 2)
   })
 
   test('an empty NDJSON body → 200 {"results": []}', async (t) => {
     const h = await buildHarness(t)
-    assert.deepEqual(ok(await v1(h, 'POST', '/v1/batch', '', { headers: NDJSON }), 200), { results: [] })
-    assert.deepEqual(ok(await v1(h, 'POST', '/v1/batch', '\n\n  \n', { headers: NDJSON }), 200), { results: [] })
+    assert.deepEqual(ok(await v1(h, 'POST', '/v1/batch', '', { headers: NDJSON }), 200), {
+      results: [],
+    })
+    assert.deepEqual(ok(await v1(h, 'POST', '/v1/batch', '\n\n  \n', { headers: NDJSON }), 200), {
+      results: [],
+    })
   })
 
   test('a 10 MB NDJSON batch (~33k operations) is applied completely', async (t) => {
@@ -212,15 +320,33 @@ describe('POST /v1/batch (NDJSON)', () => {
       for (let k = 0; k < 1000; k++) {
         const rid = `req-${String(actions).padStart(6, '0')}`
         lines.push(JSON.stringify({ ...start(rid), action: `reboot-${pad}` }))
-        lines.push(JSON.stringify({ op: 'event_start', instance_uuid: VM, request_id: rid, event: 'compute_reboot_instance', host: `compute-${pad}` }))
         lines.push(
-          JSON.stringify({ op: 'event_finish', instance_uuid: VM, request_id: rid, event: 'compute_reboot_instance', result: 'Error', details: pad }),
+          JSON.stringify({
+            op: 'event_start',
+            instance_uuid: VM,
+            request_id: rid,
+            event: 'compute_reboot_instance',
+            host: `compute-${pad}`,
+          }),
+        )
+        lines.push(
+          JSON.stringify({
+            op: 'event_finish',
+            instance_uuid: VM,
+            request_id: rid,
+            event: 'compute_reboot_instance',
+            result: 'Error',
+            details: pad,
+          }),
         )
         actions++
       }
     }
     const text = lines.join('\n') + '\n'
-    assert.ok(Buffer.byteLength(text) >= 10 * 1024 * 1024, `body is ${Buffer.byteLength(text)} bytes`)
+    assert.ok(
+      Buffer.byteLength(text) >= 10 * 1024 * 1024,
+      `body is ${Buffer.byteLength(text)} bytes`,
+    )
     assert.ok(lines.length > 30_000)
     const res = await v1(h, 'POST', '/v1/batch', text, { headers: NDJSON })
     const rs = results(ok(res, 200))

@@ -33,7 +33,11 @@ describe('replay', () => {
     assert.equal(again.body, first.body)
     assert.equal(again.headers['idempotent-replayed'], 'true')
     assert.equal(again.headers['content-type'], 'application/json; charset=utf-8')
-    assert.notEqual(again.headers['x-openstack-request-id'], first.headers['x-openstack-request-id'], 'a request id of its own')
+    assert.notEqual(
+      again.headers['x-openstack-request-id'],
+      first.headers['x-openstack-request-id'],
+      'a request id of its own',
+    )
     assert.equal(apply.mock.callCount(), 0, 'not executed again')
   })
 
@@ -64,7 +68,9 @@ describe('replay', () => {
     const d2 = await v1(h, 'DELETE', `/v1/instances/${VM}`, undefined, { headers: key('del') })
     assert.equal(d2.headers['idempotent-replayed'], 'true')
     assert.equal(d2.body, d1.body)
-    const ops = [{ op: 'instance_put', instance_uuid: VM, name: 'vm-2', project_id: 'p', user_id: 'u' }]
+    const ops = [
+      { op: 'instance_put', instance_uuid: VM, name: 'vm-2', project_id: 'p', user_id: 'u' },
+    ]
     const b1 = await v1(h, 'POST', '/v1/batch', ops, { headers: key('batch') })
     const b2 = await v1(h, 'POST', '/v1/batch', ops, { headers: key('batch') })
     assert.equal(b2.headers['idempotent-replayed'], 'true')
@@ -86,9 +92,21 @@ describe('reuse', () => {
     const h = await buildHarness(t)
     await putVm(h)
     ok(await v1(h, 'POST', ACTIONS, startBody('req-1'), { headers: key('k') }), 201)
-    assertV1Error(await v1(h, 'POST', ACTIONS, startBody('req-2'), { headers: key('k') }), 422, 'idempotency_key_reused')
-    assertV1Error(await v1(h, 'POST', `${ACTIONS}/req-1/finish`, startBody('req-1'), { headers: key('k') }), 422, 'idempotency_key_reused')
-    assertV1Error(await v1(h, 'PUT', ACTIONS, startBody('req-1'), { headers: key('k') }), 404, 'not_found')
+    assertV1Error(
+      await v1(h, 'POST', ACTIONS, startBody('req-2'), { headers: key('k') }),
+      422,
+      'idempotency_key_reused',
+    )
+    assertV1Error(
+      await v1(h, 'POST', `${ACTIONS}/req-1/finish`, startBody('req-1'), { headers: key('k') }),
+      422,
+      'idempotency_key_reused',
+    )
+    assertV1Error(
+      await v1(h, 'PUT', ACTIONS, startBody('req-1'), { headers: key('k') }),
+      404,
+      'not_found',
+    )
     assert.equal((await h.service.listActions(VM, {})).length, 1)
     // The refusal did not replace the remembered answer.
     const replay = await v1(h, 'POST', ACTIONS, startBody('req-1'), { headers: key('k') })
@@ -100,8 +118,23 @@ describe('reuse', () => {
     const h = await buildHarness(t)
     await putVm(h)
     const json = { 'content-type': 'application/json', ...key('k') }
-    ok(await v1(h, 'POST', ACTIONS, '{"action":"a","request_id":"r","user_id":"u","project_id":"p"}', { headers: json }), 201)
-    const spaced = await v1(h, 'POST', ACTIONS, '{"action": "a", "request_id": "r", "user_id": "u", "project_id": "p"}', { headers: json })
+    ok(
+      await v1(
+        h,
+        'POST',
+        ACTIONS,
+        '{"action":"a","request_id":"r","user_id":"u","project_id":"p"}',
+        { headers: json },
+      ),
+      201,
+    )
+    const spaced = await v1(
+      h,
+      'POST',
+      ACTIONS,
+      '{"action": "a", "request_id": "r", "user_id": "u", "project_id": "p"}',
+      { headers: json },
+    )
     assertV1Error(spaced, 422, 'idempotency_key_reused')
   })
 
@@ -109,7 +142,10 @@ describe('reuse', () => {
     const h = await buildHarness(t)
     await putVm(h)
     ok(await v1(h, 'POST', ACTIONS, startBody('req-1'), { headers: key('shared') }), 201)
-    const admin = await v1(h, 'POST', ACTIONS, startBody('req-2'), { token: TOKENS.admin, headers: key('shared') })
+    const admin = await v1(h, 'POST', ACTIONS, startBody('req-2'), {
+      token: TOKENS.admin,
+      headers: key('shared'),
+    })
     ok(admin, 201)
     assert.equal(admin.headers['idempotent-replayed'], undefined)
   })
@@ -125,7 +161,11 @@ describe('expiry', () => {
     clock.advance(hours(23))
     const replay = await v1(h, 'POST', ACTIONS, startBody('req-1'), { headers: key('k') })
     assert.equal(replay.headers['idempotent-replayed'], 'true', 'still remembered after 23 h')
-    assertV1Error(await v1(h, 'POST', ACTIONS, startBody('req-2'), { headers: key('k') }), 422, 'idempotency_key_reused')
+    assertV1Error(
+      await v1(h, 'POST', ACTIONS, startBody('req-2'), { headers: key('k') }),
+      422,
+      'idempotency_key_reused',
+    )
 
     clock.advance(hours(1))
     const fresh = await v1(h, 'POST', ACTIONS, startBody('req-2'), { headers: key('k') })
@@ -141,12 +181,16 @@ describe('expiry', () => {
     const h = await buildHarness(t, ':memory:', { clock })
     await putVm(h)
     ok(await v1(h, 'POST', ACTIONS, startBody('req-1'), { headers: key('old') }), 201)
-    const hash = idempotencyKeyHash({ userId: USER_A, projectId: PROJECT_A, roles: new Set(['service']) }, 'old')
+    const hash = idempotencyKeyHash(
+      { userId: USER_A, projectId: PROJECT_A, roles: new Set(['service']) },
+      'old',
+    )
     assert.ok(await h.idempotency.getIdempotency(hash))
 
     clock.advance(hours(25))
     ok(await v1(h, 'POST', ACTIONS, startBody('req-2')), 201)
-    for (let i = 0; i < 50 && (await h.idempotency.getIdempotency(hash)); i++) await new Promise((r) => setTimeout(r, 10))
+    for (let i = 0; i < 50 && (await h.idempotency.getIdempotency(hash)); i++)
+      await new Promise((r) => setTimeout(r, 10))
     assert.equal(await h.idempotency.getIdempotency(hash), undefined)
   })
 })
@@ -161,8 +205,15 @@ describe('key format', () => {
     test(`${name} → 400 invalid_input`, async (t) => {
       const h = await buildHarness(t)
       await putVm(h)
-      const res = await v1(h, 'POST', ACTIONS, startBody('req-1'), { headers: { 'idempotency-key': value } })
-      assertV1Error(res, 400, 'invalid_input', 'Idempotency-Key must be 1 to 255 printable ASCII characters')
+      const res = await v1(h, 'POST', ACTIONS, startBody('req-1'), {
+        headers: { 'idempotency-key': value },
+      })
+      assertV1Error(
+        res,
+        400,
+        'invalid_input',
+        'Idempotency-Key must be 1 to 255 printable ASCII characters',
+      )
       assert.equal((await h.service.listActions(VM, {})).length, 0)
     })
   }
@@ -170,13 +221,20 @@ describe('key format', () => {
   test('255 printable characters are fine', async (t) => {
     const h = await buildHarness(t)
     await putVm(h)
-    ok(await v1(h, 'POST', ACTIONS, startBody('req-1'), { headers: key(`${'~'.repeat(250)} a!"#`) }), 201)
+    ok(
+      await v1(h, 'POST', ACTIONS, startBody('req-1'), { headers: key(`${'~'.repeat(250)} a!"#`) }),
+      201,
+    )
   })
 
   test('an empty key → 400', async (t) => {
     const h = await buildHarness(t)
     await putVm(h)
-    assertV1Error(await v1(h, 'POST', ACTIONS, startBody('req-1'), { headers: key('') }), 400, 'invalid_input')
+    assertV1Error(
+      await v1(h, 'POST', ACTIONS, startBody('req-1'), { headers: key('') }),
+      400,
+      'invalid_input',
+    )
   })
 })
 
@@ -186,9 +244,14 @@ describe('concurrency', () => {
     await putVm(h)
     const apply = t.mock.method(h.service, 'apply')
     const responses = await Promise.all(
-      Array.from({ length: 5 }, () => v1(h, 'POST', ACTIONS, startBody('req-1'), { headers: key('race') })),
+      Array.from({ length: 5 }, () =>
+        v1(h, 'POST', ACTIONS, startBody('req-1'), { headers: key('race') }),
+      ),
     )
-    assert.deepEqual(responses.map((r) => r.statusCode), [201, 201, 201, 201, 201])
+    assert.deepEqual(
+      responses.map((r) => r.statusCode),
+      [201, 201, 201, 201, 201],
+    )
     assert.equal(responses.filter((r) => r.headers['idempotent-replayed'] === 'true').length, 4)
     assert.equal(new Set(responses.map((r) => r.body)).size, 1)
     assert.equal(apply.mock.callCount(), 1)

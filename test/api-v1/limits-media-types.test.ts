@@ -11,11 +11,24 @@ import { assertV1Error, ok, putVm, v1, VM } from './v1-helpers.js'
 const MiB = 1024 * 1024
 
 describe('single endpoints', () => {
-  const others = ['text/plain', 'text/plain; charset=utf-8', 'application/x-ndjson', 'application/xml', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']
+  const others = [
+    'text/plain',
+    'text/plain; charset=utf-8',
+    'application/x-ndjson',
+    'application/xml',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+  ]
   for (const type of others) {
     test(`${type} → 415 unsupported_media_type`, async (t) => {
       const h = await buildHarness(t)
-      const res = await v1(h, 'PUT', `/v1/instances/${VM}`, '{"name":"a","project_id":"p","user_id":"u"}', { headers: { 'content-type': type } })
+      const res = await v1(
+        h,
+        'PUT',
+        `/v1/instances/${VM}`,
+        '{"name":"a","project_id":"p","user_id":"u"}',
+        { headers: { 'content-type': type } },
+      )
       assertV1Error(res, 415, 'unsupported_media_type')
       assert.equal(await h.service.getInstance(VM), undefined)
     })
@@ -23,7 +36,12 @@ describe('single endpoints', () => {
 
   test('a body without a content type → 415', async (t) => {
     const h = await buildHarness(t)
-    const res = await h.app.inject({ method: 'PUT', url: `/v1/instances/${VM}`, headers: { 'x-auth-token': TOKENS.serviceA }, payload: Buffer.from('{}') })
+    const res = await h.app.inject({
+      method: 'PUT',
+      url: `/v1/instances/${VM}`,
+      headers: { 'x-auth-token': TOKENS.serviceA },
+      payload: Buffer.from('{}'),
+    })
     assertV1Error(res, 415, 'unsupported_media_type')
   })
 
@@ -32,46 +50,90 @@ describe('single endpoints', () => {
     await putVm(h)
     const url = `/v1/instances/${VM}/actions/req-1/events/e/finish`
     const over = JSON.stringify({ result: 'Error', traceback: 't'.repeat(MiB) })
-    assertV1Error(await v1(h, 'POST', url, over, { headers: { 'content-type': 'application/json' } }), 413, 'payload_too_large')
+    assertV1Error(
+      await v1(h, 'POST', url, over, { headers: { 'content-type': 'application/json' } }),
+      413,
+      'payload_too_large',
+    )
     const under = JSON.stringify({ result: 'Error', traceback: 't'.repeat(MiB - 100) })
-    assertV1Error(await v1(h, 'POST', url, under, { headers: { 'content-type': 'application/json' } }), 404, 'action_not_found')
+    assertV1Error(
+      await v1(h, 'POST', url, under, { headers: { 'content-type': 'application/json' } }),
+      404,
+      'action_not_found',
+    )
   })
 
-  test('Nova\'s /v2.1 API keeps its own fault format', async (t) => {
+  test("Nova's /v2.1 API keeps its own fault format", async (t) => {
     const h = await buildHarness(t)
-    const res = await h.app.inject({ method: 'GET', url: '/v2.1/nothing', headers: { 'x-auth-token': TOKENS.admin } })
+    const res = await h.app.inject({
+      method: 'GET',
+      url: '/v2.1/nothing',
+      headers: { 'x-auth-token': TOKENS.admin },
+    })
     assert.equal(res.statusCode, 404)
-    assert.deepEqual(JSON.parse(res.body), { itemNotFound: { code: 404, message: 'The resource could not be found.' } })
+    assert.deepEqual(JSON.parse(res.body), {
+      itemNotFound: { code: 404, message: 'The resource could not be found.' },
+    })
   })
 })
 
 describe('batch', () => {
   test('text/plain → 415', async (t) => {
     const h = await buildHarness(t)
-    assertV1Error(await v1(h, 'POST', '/v1/batch', '[]', { headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type')
+    assertV1Error(
+      await v1(h, 'POST', '/v1/batch', '[]', { headers: { 'content-type': 'text/plain' } }),
+      415,
+      'unsupported_media_type',
+    )
   })
 
   test('a body over 64 MiB → 413 (JSON and NDJSON)', async (t) => {
     const h = await buildHarness(t)
     const big = `[${' '.repeat(64 * MiB)}]`
-    assertV1Error(await v1(h, 'POST', '/v1/batch', big, { headers: { 'content-type': 'application/json' } }), 413, 'payload_too_large')
-    assertV1Error(await v1(h, 'POST', '/v1/batch', big, { headers: { 'content-type': 'application/x-ndjson' } }), 413, 'payload_too_large')
+    assertV1Error(
+      await v1(h, 'POST', '/v1/batch', big, { headers: { 'content-type': 'application/json' } }),
+      413,
+      'payload_too_large',
+    )
+    assertV1Error(
+      await v1(h, 'POST', '/v1/batch', big, {
+        headers: { 'content-type': 'application/x-ndjson' },
+      }),
+      413,
+      'payload_too_large',
+    )
   })
 
   test('a 2 MiB batch is fine (over the single-endpoint limit)', async (t) => {
     const h = await buildHarness(t)
     const text = `${'\n'.repeat(2 * MiB)}${JSON.stringify({ op: 'instance_put', instance_uuid: VM, name: 'n', project_id: 'p', user_id: 'u' })}`
-    const body = ok(await v1(h, 'POST', '/v1/batch', text, { headers: { 'content-type': 'application/x-ndjson' } }), 200)
+    const body = ok(
+      await v1(h, 'POST', '/v1/batch', text, {
+        headers: { 'content-type': 'application/x-ndjson' },
+      }),
+      200,
+    )
     assert.deepEqual(body, { results: [{ status: 201 }] })
   })
 
   test('more than 100000 operations → 413; exactly 100000 are accepted', async (t) => {
     const h = await buildHarness(t)
-    const over = await v1(h, 'POST', '/v1/batch', '{}\n'.repeat(100_001), { headers: { 'content-type': 'application/x-ndjson' } })
-    assertV1Error(over, 413, 'payload_too_large', 'The batch has 100001 operations; at most 100000 are allowed')
-    const overJson = await v1(h, 'POST', '/v1/batch', `[${Array(100_001).fill('{}').join(',')}]`, { headers: { 'content-type': 'application/json' } })
+    const over = await v1(h, 'POST', '/v1/batch', '{}\n'.repeat(100_001), {
+      headers: { 'content-type': 'application/x-ndjson' },
+    })
+    assertV1Error(
+      over,
+      413,
+      'payload_too_large',
+      'The batch has 100001 operations; at most 100000 are allowed',
+    )
+    const overJson = await v1(h, 'POST', '/v1/batch', `[${Array(100_001).fill('{}').join(',')}]`, {
+      headers: { 'content-type': 'application/json' },
+    })
     assertV1Error(overJson, 413, 'payload_too_large')
-    const max = await v1(h, 'POST', '/v1/batch', '{}\n'.repeat(100_000), { headers: { 'content-type': 'application/x-ndjson' } })
+    const max = await v1(h, 'POST', '/v1/batch', '{}\n'.repeat(100_000), {
+      headers: { 'content-type': 'application/x-ndjson' },
+    })
     const results = ok(max, 200).results as { status: number }[]
     assert.equal(results.length, 100_000)
     assert.ok(results.every((r) => r.status === 400))

@@ -5,7 +5,12 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { ActionStartBody, BATCH_OPERATIONS, EventFinishBody, InstancePutBody } from '../../src/api/v1/schemas.js'
+import {
+  ActionStartBody,
+  BATCH_OPERATIONS,
+  EventFinishBody,
+  InstancePutBody,
+} from '../../src/api/v1/schemas.js'
 import { WRITE_OPS } from '../../src/domain/write-operation.js'
 import { buildHarness } from '../helpers/build-app.js'
 import { ok, v1 } from './v1-helpers.js'
@@ -18,7 +23,10 @@ type Doc = {
 
 async function fetchDoc(t: Parameters<typeof buildHarness>[0]): Promise<Doc> {
   const h = await buildHarness(t)
-  return ok(await v1(h, 'GET', '/v1/openapi.json', undefined, { token: null }), 200) as unknown as Doc
+  return ok(
+    await v1(h, 'GET', '/v1/openapi.json', undefined, { token: null }),
+    200,
+  ) as unknown as Doc
 }
 
 // The schema as JSON (what the document can carry), for comparisons.
@@ -27,7 +35,9 @@ const plain = (schema: unknown): unknown => JSON.parse(JSON.stringify(schema))
 test('is served without a token and lists every write route', async (t) => {
   const doc = await fetchDoc(t)
   assert.equal(doc.openapi, '3.1.0')
-  const operations = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
+  const operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`),
+  )
   assert.deepEqual(operations.sort(), [
     'DELETE /v1/instances/{uuid}',
     'POST /v1/batch',
@@ -41,32 +51,71 @@ test('is served without a token and lists every write route', async (t) => {
 
 test('request bodies are the schemas the routes validate with', async (t) => {
   const doc = await fetchDoc(t)
-  const body = (path: string, method: string) => doc.paths[path]?.[method]?.requestBody as { required: boolean; content: Record<string, { schema: unknown }> }
-  assert.deepEqual(body('/v1/instances/{uuid}', 'put').content['application/json']?.schema, plain(InstancePutBody))
-  assert.deepEqual(body('/v1/instances/{uuid}/actions', 'post').content['application/json']?.schema, plain(ActionStartBody))
+  const body = (path: string, method: string) =>
+    doc.paths[path]?.[method]?.requestBody as {
+      required: boolean
+      content: Record<string, { schema: unknown }>
+    }
   assert.deepEqual(
-    body('/v1/instances/{uuid}/actions/{request_id}/events/{event}/finish', 'post').content['application/json']?.schema,
+    body('/v1/instances/{uuid}', 'put').content['application/json']?.schema,
+    plain(InstancePutBody),
+  )
+  assert.deepEqual(
+    body('/v1/instances/{uuid}/actions', 'post').content['application/json']?.schema,
+    plain(ActionStartBody),
+  )
+  assert.deepEqual(
+    body('/v1/instances/{uuid}/actions/{request_id}/events/{event}/finish', 'post').content[
+      'application/json'
+    ]?.schema,
     plain(EventFinishBody),
   )
-  assert.equal(body('/v1/instances/{uuid}/actions/{request_id}/finish', 'post').required, false, 'the finish body may be left out')
+  assert.equal(
+    body('/v1/instances/{uuid}/actions/{request_id}/finish', 'post').required,
+    false,
+    'the finish body may be left out',
+  )
   assert.equal(body('/v1/instances/{uuid}/actions', 'post').required, true)
   const batch = body('/v1/batch', 'post')
   assert.deepEqual(Object.keys(batch.content), ['application/json', 'application/x-ndjson'])
-  const items = (batch.content['application/json']?.schema as { items: { anyOf: { properties: Record<string, unknown> }[] } }).items.anyOf
+  const items = (
+    batch.content['application/json']?.schema as {
+      items: { anyOf: { properties: Record<string, unknown> }[] }
+    }
+  ).items.anyOf
   // The generator writes `op`'s const as a one-value enum; every other field is the route's own.
   const withoutOp = (schema: unknown) => {
     const copy = plain(schema) as { properties: Record<string, unknown> }
     delete copy.properties.op
     return copy
   }
-  assert.deepEqual(items.map((item) => item.properties.op), WRITE_OPS.map((op) => ({ type: 'string', enum: [op] })))
-  assert.deepEqual(items.map(withoutOp), WRITE_OPS.map((op) => withoutOp(BATCH_OPERATIONS[op])))
+  assert.deepEqual(
+    items.map((item) => item.properties.op),
+    WRITE_OPS.map((op) => ({ type: 'string', enum: [op] })),
+  )
+  assert.deepEqual(
+    items.map(withoutOp),
+    WRITE_OPS.map((op) => withoutOp(BATCH_OPERATIONS[op])),
+  )
 })
 
 test('every operation documents its statuses, path parameters and the Idempotency-Key header', async (t) => {
   const doc = await fetchDoc(t)
   const startAction = doc.paths['/v1/instances/{uuid}/actions']?.post as Record<string, unknown>
-  assert.deepEqual(Object.keys(startAction.responses as object).sort(), ['200', '201', '400', '401', '403', '404', '409', '413', '415', '422', '500', '503'])
+  assert.deepEqual(Object.keys(startAction.responses as object).sort(), [
+    '200',
+    '201',
+    '400',
+    '401',
+    '403',
+    '404',
+    '409',
+    '413',
+    '415',
+    '422',
+    '500',
+    '503',
+  ])
   const params = startAction.parameters as Record<string, unknown>[]
   const uuid = params.find((p) => p.name === 'uuid')
   assert.deepEqual(uuid, {
@@ -97,7 +146,8 @@ test('every $ref resolves', async (t) => {
   }
   for (const ref of walk(doc, [])) {
     let node: unknown = doc
-    for (const part of ref.replace(/^#\//, '').split('/')) node = (node as Record<string, unknown> | undefined)?.[part]
+    for (const part of ref.replace(/^#\//, '').split('/'))
+      node = (node as Record<string, unknown> | undefined)?.[part]
     assert.ok(node !== undefined, `${ref} resolves`)
   }
 })

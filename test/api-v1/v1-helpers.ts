@@ -4,7 +4,13 @@
  */
 import assert from 'node:assert/strict'
 import type { LightMyRequestResponse } from 'fastify'
-import { fromEpochMicros, parseTimestamp, toEpochMicros, type Clock, type Timestamp } from '../../src/domain/timestamp.js'
+import {
+  fromEpochMicros,
+  parseTimestamp,
+  toEpochMicros,
+  type Clock,
+  type Timestamp,
+} from '../../src/domain/timestamp.js'
 import { TOKENS, type Harness } from '../helpers/build-app.js'
 import { assertRequestId, json } from '../helpers/seed.js'
 
@@ -48,7 +54,12 @@ export function ok(res: LightMyRequestResponse, status: number): Record<string, 
  * The response is a /v1 error `{"error": {"status", "code", "message"}}` with the given status and
  * code, the message exact or matching; returns the message.
  */
-export function assertV1Error(res: LightMyRequestResponse, status: number, code: string, message?: string | RegExp): string {
+export function assertV1Error(
+  res: LightMyRequestResponse,
+  status: number,
+  code: string,
+  message?: string | RegExp,
+): string {
   assert.equal(res.statusCode, status, `status ${res.statusCode}: ${res.body.slice(0, 500)}`)
   assert.equal(res.headers['content-type'], 'application/json; charset=utf-8')
   const body = json(res)
@@ -67,12 +78,24 @@ export function assertV1Error(res: LightMyRequestResponse, status: number, code:
 
 /** Registers VM (or `uuid`) through the API. */
 export async function putVm(h: Harness, uuid = VM): Promise<void> {
-  ok(await v1(h, 'PUT', `/v1/instances/${uuid}`, { name: 'vm-1', project_id: 'project-a', user_id: 'user-a' }), 201)
+  ok(
+    await v1(h, 'PUT', `/v1/instances/${uuid}`, {
+      name: 'vm-1',
+      project_id: 'project-a',
+      user_id: 'user-a',
+    }),
+    201,
+  )
 }
 
 /** Starts action `requestId` (a reboot) on VM through the API. */
 export async function startAction(h: Harness, requestId: string, action = 'reboot'): Promise<void> {
-  const res = await v1(h, 'POST', `/v1/instances/${VM}/actions`, { action, request_id: requestId, user_id: 'u', project_id: 'p' })
+  const res = await v1(h, 'POST', `/v1/instances/${VM}/actions`, {
+    action,
+    request_id: requestId,
+    user_id: 'u',
+    project_id: 'p',
+  })
   ok(res, 201)
 }
 

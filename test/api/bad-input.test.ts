@@ -11,12 +11,25 @@ import { assertFault, json, seedCreateStop, SERVER, STOP_REQ } from '../helpers/
 
 const LIST = `/v2.1/servers/${SERVER}/os-instance-actions`
 
-async function get(h: Harness, url: string, version?: string, extra: Record<string, string> = {}): Promise<LightMyRequestResponse> {
-  return h.app.inject({ method: 'GET', url, headers: { ...headers(TOKENS.memberA, version), ...extra } })
+async function get(
+  h: Harness,
+  url: string,
+  version?: string,
+  extra: Record<string, string> = {},
+): Promise<LightMyRequestResponse> {
+  return h.app.inject({
+    method: 'GET',
+    url,
+    headers: { ...headers(TOKENS.memberA, version), ...extra },
+  })
 }
 
 /** A 4xx fault, no stack trace or source path in the body. */
-function assertClientFault(res: LightMyRequestResponse, status: number, message?: string | RegExp): string {
+function assertClientFault(
+  res: LightMyRequestResponse,
+  status: number,
+  message?: string | RegExp,
+): string {
   const text = assertFault(res, status, message)
   assert.doesNotMatch(res.body, /\.ts:\d+|\.js:\d+|node_modules|\bat [\w.<>]+ \(/, 'no stack trace')
   return text
@@ -29,16 +42,51 @@ function queryError(name: string, value: string, detail: string): string {
 describe('bad server ids', () => {
   const cases: { name: string; segment: string; status: number; message?: string | RegExp }[] = [
     { name: 'abc', segment: 'abc', status: 404, message: 'Instance abc could not be found.' },
-    { name: 'encoded ../../etc', segment: '..%2F..%2Fetc', status: 404, message: 'Instance ../../etc could not be found.' },
+    {
+      name: 'encoded ../../etc',
+      segment: '..%2F..%2Fetc',
+      status: 404,
+      message: 'Instance ../../etc could not be found.',
+    },
     { name: 'raw ../../etc (normalized away by the router)', segment: '../../etc', status: 404 },
-    { name: 'almost a uuid', segment: `${SERVER}0`, status: 404, message: `Instance ${SERVER}0 could not be found.` },
-    { name: 'a uuid with a trailing space', segment: `${SERVER}%20`, status: 404, message: `Instance ${SERVER}  could not be found.` },
-    { name: '1000 characters', segment: 'a'.repeat(1000), status: 404, message: `Instance ${'a'.repeat(1000)} could not be found.` },
+    {
+      name: 'almost a uuid',
+      segment: `${SERVER}0`,
+      status: 404,
+      message: `Instance ${SERVER}0 could not be found.`,
+    },
+    {
+      name: 'a uuid with a trailing space',
+      segment: `${SERVER}%20`,
+      status: 404,
+      message: `Instance ${SERVER}  could not be found.`,
+    },
+    {
+      name: '1000 characters',
+      segment: 'a'.repeat(1000),
+      status: 404,
+      message: `Instance ${'a'.repeat(1000)} could not be found.`,
+    },
     { name: '2000 characters', segment: 'a'.repeat(2000), status: 404 },
-    { name: 'NUL', segment: 'ab%00cd', status: 404, message: 'Instance ab\u0000cd could not be found.' },
-    { name: 'newline', segment: 'ab%0Acd', status: 404, message: 'Instance ab\ncd could not be found.' },
+    {
+      name: 'NUL',
+      segment: 'ab%00cd',
+      status: 404,
+      message: 'Instance ab\u0000cd could not be found.',
+    },
+    {
+      name: 'newline',
+      segment: 'ab%0Acd',
+      status: 404,
+      message: 'Instance ab\ncd could not be found.',
+    },
     { name: 'CRLF', segment: '%0D%0AX-Injected:%201', status: 404 },
-    { name: 'encoded unicode', segment: '%E2%98%83', status: 404, message: 'Instance \u2603 could not be found.' },
+    {
+      name: 'encoded unicode',
+      segment: '%E2%98%83',
+      status: 404,
+      message: 'Instance \u2603 could not be found.',
+    },
     { name: 'raw unicode', segment: '\u2603\u202e', status: 404 },
     { name: 'an undecodable escape', segment: '%zz', status: 400 },
     { name: 'a lone surrogate escape', segment: '%ED%A0%80', status: 400 },
@@ -60,7 +108,10 @@ describe('bad server ids', () => {
   test('an over-long or undecodable path still needs a token', async (t) => {
     const h = await buildHarness(t)
     for (const segment of ['a'.repeat(2000), '%zz']) {
-      const res = await h.app.inject({ method: 'GET', url: `/v2.1/servers/${segment}/os-instance-actions` })
+      const res = await h.app.inject({
+        method: 'GET',
+        url: `/v2.1/servers/${segment}/os-instance-actions`,
+      })
       assertClientFault(res, 401)
     }
   })
@@ -84,7 +135,11 @@ describe('bad server ids', () => {
 describe('servers/detail name filter', () => {
   test('300 characters → 400', async (t) => {
     const h = await buildHarness(t)
-    assertClientFault(await get(h, `/v2.1/servers/detail?name=${'n'.repeat(300)}`), 400, /^Invalid input for query parameters name\./)
+    assertClientFault(
+      await get(h, `/v2.1/servers/detail?name=${'n'.repeat(300)}`),
+      400,
+      /^Invalid input for query parameters name\./,
+    )
   })
 
   for (const [label, value] of [
@@ -95,8 +150,16 @@ describe('servers/detail name filter', () => {
   ]) {
     test(`control character (${label}) → 400`, async (t) => {
       const h = await buildHarness(t)
-      assertClientFault(await get(h, `/v2.1/servers/detail?name=${value}`), 400, /^Invalid input for query parameters name\./)
-      assertClientFault(await get(h, `/v2.1/servers?name=${value}`), 400, /^Invalid input for query parameters name\./)
+      assertClientFault(
+        await get(h, `/v2.1/servers/detail?name=${value}`),
+        400,
+        /^Invalid input for query parameters name\./,
+      )
+      assertClientFault(
+        await get(h, `/v2.1/servers?name=${value}`),
+        400,
+        /^Invalid input for query parameters name\./,
+      )
     })
   }
 
@@ -154,11 +217,36 @@ describe('list query validation (2.58+)', () => {
       query: "it's=1",
       message: 'Additional properties are not allowed ("it\'s" was unexpected)',
     },
-    { name: 'limit=x', version: '2.58', query: 'limit=x', message: queryError('limit', 'x', "'x' does not match '^[0-9]*$'") },
-    { name: 'limit=-1', version: '2.58', query: 'limit=-1', message: queryError('limit', '-1', "'-1' does not match '^[0-9]*$'") },
-    { name: 'limit=1.5', version: '2.58', query: 'limit=1.5', message: queryError('limit', '1.5', "'1.5' does not match '^[0-9]*$'") },
-    { name: 'limit= (empty)', version: '2.58', query: 'limit=', message: /^Invalid input for query parameters limit\. Value: \. '' / },
-    { name: 'limit=+1 (a space)', version: '2.58', query: 'limit=+1', message: queryError('limit', ' 1', "' 1' does not match '^[0-9]*$'") },
+    {
+      name: 'limit=x',
+      version: '2.58',
+      query: 'limit=x',
+      message: queryError('limit', 'x', "'x' does not match '^[0-9]*$'"),
+    },
+    {
+      name: 'limit=-1',
+      version: '2.58',
+      query: 'limit=-1',
+      message: queryError('limit', '-1', "'-1' does not match '^[0-9]*$'"),
+    },
+    {
+      name: 'limit=1.5',
+      version: '2.58',
+      query: 'limit=1.5',
+      message: queryError('limit', '1.5', "'1.5' does not match '^[0-9]*$'"),
+    },
+    {
+      name: 'limit= (empty)',
+      version: '2.58',
+      query: 'limit=',
+      message: /^Invalid input for query parameters limit\. Value: \. '' /,
+    },
+    {
+      name: 'limit=+1 (a space)',
+      version: '2.58',
+      query: 'limit=+1',
+      message: queryError('limit', ' 1', "' 1' does not match '^[0-9]*$'"),
+    },
     {
       name: 'changes-since=wrong_time',
       version: '2.58',
@@ -175,13 +263,21 @@ describe('list query validation (2.58+)', () => {
       name: 'changes-since=2018-02-30T00:00:00',
       version: '2.58',
       query: 'changes-since=2018-02-30T00:00:00',
-      message: queryError('changes-since', '2018-02-30T00:00:00', "'2018-02-30T00:00:00' is not a 'date-time'"),
+      message: queryError(
+        'changes-since',
+        '2018-02-30T00:00:00',
+        "'2018-02-30T00:00:00' is not a 'date-time'",
+      ),
     },
     {
       name: 'changes-since=2018-01-01T24:00:00',
       version: '2.58',
       query: 'changes-since=2018-01-01T24:00:00',
-      message: queryError('changes-since', '2018-01-01T24:00:00', "'2018-01-01T24:00:00' is not a 'date-time'"),
+      message: queryError(
+        'changes-since',
+        '2018-01-01T24:00:00',
+        "'2018-01-01T24:00:00' is not a 'date-time'",
+      ),
     },
     {
       name: 'changes-before=wrong_time',
@@ -201,8 +297,18 @@ describe('list query validation (2.58+)', () => {
       query: 'changes-before=2018-04-25T01:00:00',
       message: "Additional properties are not allowed ('changes-before' was unexpected)",
     },
-    { name: 'unknown marker', version: '2.58', query: 'marker=req-unknown', message: 'Marker None could not be found.' },
-    { name: 'empty marker', version: '2.58', query: 'marker=', message: 'Marker None could not be found.' },
+    {
+      name: 'unknown marker',
+      version: '2.58',
+      query: 'marker=req-unknown',
+      message: 'Marker None could not be found.',
+    },
+    {
+      name: 'empty marker',
+      version: '2.58',
+      query: 'marker=',
+      message: 'Marker None could not be found.',
+    },
   ]
   for (const c of cases) {
     test(`${c.name} → 400`, async (t) => {
@@ -253,7 +359,14 @@ describe('bodies, methods and routes', () => {
   test('unknown routes → 404 fault', async (t) => {
     const h = await buildHarness(t)
     await seedCreateStop(h)
-    for (const url of ['/v2.1/nope', '/v3/servers', `/v2.1/NOT_A_PROJECT/servers/${SERVER}/os-instance-actions`, `/v2.1/servers/${SERVER}/os-instance-actions/${STOP_REQ}/events`, '/favicon.ico', `/v2.1/servers/${SERVER}/action`]) {
+    for (const url of [
+      '/v2.1/nope',
+      '/v3/servers',
+      `/v2.1/NOT_A_PROJECT/servers/${SERVER}/os-instance-actions`,
+      `/v2.1/servers/${SERVER}/os-instance-actions/${STOP_REQ}/events`,
+      '/favicon.ico',
+      `/v2.1/servers/${SERVER}/action`,
+    ]) {
       assertClientFault(await get(h, url), 404, 'The resource could not be found.')
     }
   })
@@ -262,7 +375,12 @@ describe('bodies, methods and routes', () => {
     test(`${method} on a GET-only route → 4xx fault`, async (t) => {
       const h = await buildHarness(t)
       await seedCreateStop(h)
-      for (const url of [LIST, `${LIST}/${STOP_REQ}`, `/v2.1/servers/${SERVER}`, '/v2.1/servers/detail']) {
+      for (const url of [
+        LIST,
+        `${LIST}/${STOP_REQ}`,
+        `/v2.1/servers/${SERVER}`,
+        '/v2.1/servers/detail',
+      ]) {
         for (const [contentType, payload] of [
           ['application/json', '{"os-stop": null}'],
           ['application/json', '{bad'],
@@ -274,7 +392,10 @@ describe('bodies, methods and routes', () => {
             headers: { ...headers(TOKENS.memberA), 'content-type': contentType as string },
             payload: payload as string,
           })
-          assert.ok(res.statusCode >= 400 && res.statusCode < 500, `${method} ${url}: ${res.statusCode}`)
+          assert.ok(
+            res.statusCode >= 400 && res.statusCode < 500,
+            `${method} ${url}: ${res.statusCode}`,
+          )
           assertClientFault(res, res.statusCode)
         }
       }

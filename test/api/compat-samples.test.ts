@@ -11,7 +11,15 @@ import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { buildHarness, PROJECT_A, PROJECT_B, TOKENS } from '../helpers/build-app.js'
 import { shapeDiff } from '../helpers/json-shape.js'
-import { CREATE_REQ, json, SAMPLE_PROJECT, seedCreateStop, SERVER, STOP_REQ, TIMES } from '../helpers/seed.js'
+import {
+  CREATE_REQ,
+  json,
+  SAMPLE_PROJECT,
+  seedCreateStop,
+  SERVER,
+  STOP_REQ,
+  TIMES,
+} from '../helpers/seed.js'
 
 const ROOT = fileURLToPath(new URL('../fixtures/nova-api-samples/', import.meta.url))
 const ACTIONS_DIR = `${ROOT}os-instance-actions`
@@ -20,7 +28,18 @@ const VERSIONS_DIR = `${ROOT}versions`
 const SAMPLE_HOST = 'openstack.example.com'
 
 /** Values that are constants of the seeded situation and must equal the sample's. */
-const SAME_VALUE = new Set(['action', 'event', 'result', 'host', 'hostId', 'project_id', 'message', 'traceback', 'details', 'rel'])
+const SAME_VALUE = new Set([
+  'action',
+  'event',
+  'result',
+  'host',
+  'hostId',
+  'project_id',
+  'message',
+  'traceback',
+  'details',
+  'rel',
+])
 /** Nova's datetime form: wherever the sample has it, ours must too. */
 const NOVA_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/
 
@@ -46,7 +65,10 @@ function actionsUrl(project: string, query = ''): string {
 /** The next link of with-limit: the sample's href with our project, server and marker. */
 function checkNextLink(body: Record<string, unknown>, sample: Record<string, unknown>): void {
   const [sampleLink] = sample.links as { href: string }[]
-  const m = /^http:\/\/([^/]+)\/v2\.1\/([^/]+)\/servers\/([^/]+)\/os-instance-actions\?limit=1&marker=(.+)$/.exec(sampleLink?.href ?? '')
+  const m =
+    /^http:\/\/([^/]+)\/v2\.1\/([^/]+)\/servers\/([^/]+)\/os-instance-actions\?limit=1&marker=(.+)$/.exec(
+      sampleLink?.href ?? '',
+    )
   assert.ok(m, `sample href has the expected form: ${sampleLink?.href}`)
   const [, host, project, server, marker] = m
   const expected = (sampleLink?.href ?? '')
@@ -60,7 +82,10 @@ function checkNextLink(body: Record<string, unknown>, sample: Record<string, unk
 function checkRequestIds(expected: string[]) {
   return (body: Record<string, unknown>): void => {
     const items = body.instanceActions as { request_id: string; instance_uuid: string }[]
-    assert.deepEqual(items.map((a) => a.request_id), expected)
+    assert.deepEqual(
+      items.map((a) => a.request_id),
+      expected,
+    )
     for (const a of items) assert.equal(a.instance_uuid, SERVER)
   }
 }
@@ -68,7 +93,8 @@ function checkRequestIds(expected: string[]) {
 /** The request that reproduces an instance-actions sample, by file name. */
 function actionsCase(file: string, version: string): SampleCase | undefined {
   // Show: admin unless the file says non-admin (then a member of the server's project).
-  if (file === 'instance-action-get-resp.json') return { url: actionsUrl(PROJECT_B, `/${STOP_REQ}`), token: TOKENS.admin, version }
+  if (file === 'instance-action-get-resp.json')
+    return { url: actionsUrl(PROJECT_B, `/${STOP_REQ}`), token: TOKENS.admin, version }
   if (file === 'instance-action-get-non-admin-resp.json') {
     return { url: actionsUrl(PROJECT_A, `/${STOP_REQ}`), token: TOKENS.memberA, version }
   }
@@ -94,7 +120,10 @@ function actionsCase(file: string, version: string): SampleCase | undefined {
       return list(`?changes-since=${TIMES.stopStart}`, checkRequestIds([STOP_REQ]))
     case 'instance-actions-list-with-changes-before.json':
       // After stop's last update: both.
-      return list('?changes-before=2018-04-25T01:26:30.000000', checkRequestIds([STOP_REQ, CREATE_REQ]))
+      return list(
+        '?changes-before=2018-04-25T01:26:30.000000',
+        checkRequestIds([STOP_REQ, CREATE_REQ]),
+      )
     default:
       return undefined
   }
@@ -102,7 +131,8 @@ function actionsCase(file: string, version: string): SampleCase | undefined {
 
 /** The request that reproduces a version-discovery sample. */
 function versionsCase(file: string): SampleCase | undefined {
-  const exact = (body: Record<string, unknown>, sample: Record<string, unknown>) => assert.deepEqual(body, sample)
+  const exact = (body: Record<string, unknown>, sample: Record<string, unknown>) =>
+    assert.deepEqual(body, sample)
   switch (file) {
     case 'versions-get-resp.json':
       return { url: '/', check: exact }
@@ -124,7 +154,11 @@ interface SampleFile {
 
 function collect(): SampleFile[] {
   const out: SampleFile[] = []
-  const walk = (dir: string, rel: string, map: (rel: string, file: string) => SampleCase | undefined) => {
+  const walk = (
+    dir: string,
+    rel: string,
+    map: (rel: string, file: string) => SampleCase | undefined,
+  ) => {
     for (const entry of readdirSync(dir).sort()) {
       const path = `${dir}/${entry}`
       const relPath = rel ? `${rel}/${entry}` : entry
@@ -142,7 +176,8 @@ function collect(): SampleFile[] {
   for (const f of out.slice(actionsCount)) f.name = `versions/${f.name}`
   // Anything else in the samples root is a new sample family without cases.
   for (const entry of readdirSync(ROOT)) {
-    if (entry !== 'os-instance-actions' && entry !== 'versions') out.push({ name: entry, path: `${ROOT}${entry}`, case: undefined })
+    if (entry !== 'os-instance-actions' && entry !== 'versions')
+      out.push({ name: entry, path: `${ROOT}${entry}`, case: undefined })
   }
   return out
 }

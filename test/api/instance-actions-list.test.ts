@@ -7,17 +7,38 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
 import type { Timestamp } from '../../src/domain/timestamp.js'
-import { buildHarness, headers, PROJECT_A, PROJECT_B, TOKENS, USER_A, type Harness } from '../helpers/build-app.js'
+import {
+  buildHarness,
+  headers,
+  PROJECT_A,
+  PROJECT_B,
+  TOKENS,
+  USER_A,
+  type Harness,
+} from '../helpers/build-app.js'
 import { assertFault, HOST, json, seedAction, seedServer, SERVER } from '../helpers/seed.js'
 
-const BASE_KEYS = ['action', 'instance_uuid', 'message', 'project_id', 'request_id', 'start_time', 'user_id']
+const BASE_KEYS = [
+  'action',
+  'instance_uuid',
+  'message',
+  'project_id',
+  'request_id',
+  'start_time',
+  'user_id',
+]
 const KEYS_258 = [...BASE_KEYS, 'updated_at'].sort()
 
 function listUrl(server = SERVER, query = '', project?: string): string {
   return `/v2.1${project ? `/${project}` : ''}/servers/${server}/os-instance-actions${query ? `?${query}` : ''}`
 }
 
-async function get(h: Harness, url: string, version?: string, token: string = TOKENS.memberA): Promise<LightMyRequestResponse> {
+async function get(
+  h: Harness,
+  url: string,
+  version?: string,
+  token: string = TOKENS.memberA,
+): Promise<LightMyRequestResponse> {
   return h.app.inject({ method: 'GET', url, headers: { ...headers(token, version), host: HOST } })
 }
 
@@ -46,7 +67,11 @@ function follow(href: string): string {
 async function seedThree(h: Harness): Promise<void> {
   await seedServer(h)
   for (const n of [1, 2, 3]) {
-    await seedAction(h, { action: `action-${n}`, requestId: `req-${n}`, startTime: `2018-01-01T00:00:0${n}.000000` })
+    await seedAction(h, {
+      action: `action-${n}`,
+      requestId: `req-${n}`,
+      startTime: `2018-01-01T00:00:0${n}.000000`,
+    })
   }
 }
 
@@ -54,11 +79,27 @@ describe('list: ordering and keys', () => {
   test('newest first by created_at, not by start_time', async (t) => {
     const h = await buildHarness(t)
     await seedServer(h)
-    await seedAction(h, { action: 'create', requestId: 'req-late-start', startTime: '2030-01-01T00:00:00' })
-    await seedAction(h, { action: 'reboot', requestId: 'req-early-start', startTime: '2010-01-01T00:00:00' })
-    await seedAction(h, { action: 'stop', requestId: 'req-mid-start', startTime: '2020-01-01T00:00:00' })
+    await seedAction(h, {
+      action: 'create',
+      requestId: 'req-late-start',
+      startTime: '2030-01-01T00:00:00',
+    })
+    await seedAction(h, {
+      action: 'reboot',
+      requestId: 'req-early-start',
+      startTime: '2010-01-01T00:00:00',
+    })
+    await seedAction(h, {
+      action: 'stop',
+      requestId: 'req-mid-start',
+      startTime: '2020-01-01T00:00:00',
+    })
     for (const v of [undefined, '2.58']) {
-      assert.deepEqual(ids(body(await get(h, listUrl(), v))), ['req-mid-start', 'req-early-start', 'req-late-start'])
+      assert.deepEqual(ids(body(await get(h, listUrl(), v))), [
+        'req-mid-start',
+        'req-early-start',
+        'req-late-start',
+      ])
     }
   })
 
@@ -97,7 +138,13 @@ describe('list: ordering and keys', () => {
         action: 'stop',
         requestId: 'req-stop',
         startTime: '2018-04-25T01:26:29.074293',
-        events: [{ event: 'compute_stop_instance', result: 'Success', finishTime: '2018-04-25T01:26:29.585618' }],
+        events: [
+          {
+            event: 'compute_stop_instance',
+            result: 'Success',
+            finishTime: '2018-04-25T01:26:29.585618',
+          },
+        ],
       })
       const b = body(await get(h, listUrl(), version))
       assert.deepEqual(Object.keys(b), ['instanceActions'])
@@ -123,7 +170,11 @@ describe('list: ordering and keys', () => {
   test('message is "Error" once an event failed', async (t) => {
     const h = await buildHarness(t)
     await seedServer(h)
-    await seedAction(h, { action: 'resize', requestId: 'req-r', events: [{ event: 'compute_resize', result: 'Error' }] })
+    await seedAction(h, {
+      action: 'resize',
+      requestId: 'req-r',
+      events: [{ event: 'compute_resize', result: 'Error' }],
+    })
     assert.equal(body(await get(h, listUrl())).instanceActions[0]?.message, 'Error')
   })
 
@@ -135,7 +186,7 @@ describe('list: ordering and keys', () => {
     }
   })
 
-  test('an unknown server is 404 with Nova\'s message', async (t) => {
+  test("an unknown server is 404 with Nova's message", async (t) => {
     const h = await buildHarness(t)
     const unknown = '0e44cc9c-e052-415d-afbf-469b0d384170'
     assertFault(await get(h, listUrl(unknown)), 404, `Instance ${unknown} could not be found.`)
@@ -147,7 +198,14 @@ describe('list before 2.58', () => {
     const h = await buildHarness(t)
     await seedThree(h)
     for (const v of [undefined, '2.21', '2.57']) {
-      for (const q of ['limit=1', 'marker=req-unknown', 'changes-since=wrong_time', 'foo=bar&foo=baz', 'limit=x&limit=y', 'changes-before=2000-01-01']) {
+      for (const q of [
+        'limit=1',
+        'marker=req-unknown',
+        'changes-since=wrong_time',
+        'foo=bar&foo=baz',
+        'limit=x&limit=y',
+        'changes-before=2000-01-01',
+      ]) {
         const b = body(await get(h, listUrl(SERVER, q), v))
         assert.deepEqual(ids(b), ['req-3', 'req-2', 'req-1'], `${v} ${q}`)
         assert.equal('links' in b, false)
@@ -163,7 +221,10 @@ describe('list pagination (2.58+)', () => {
     const first = body(await get(h, listUrl(SERVER, 'limit=2'), '2.58'))
     assert.deepEqual(ids(first), ['req-3', 'req-2'])
     assert.deepEqual(first.links, [
-      { href: `http://${HOST}/v2.1/servers/${SERVER}/os-instance-actions?limit=2&marker=req-2`, rel: 'next' },
+      {
+        href: `http://${HOST}/v2.1/servers/${SERVER}/os-instance-actions?limit=2&marker=req-2`,
+        rel: 'next',
+      },
     ])
     const second = body(await get(h, follow(first.links?.[0]?.href ?? ''), '2.58'))
     assert.deepEqual(ids(second), ['req-1'])
@@ -176,7 +237,10 @@ describe('list pagination (2.58+)', () => {
     const page = body(await get(h, listUrl(SERVER, 'limit=3'), '2.58'))
     assert.equal(page.instanceActions.length, 3)
     assert.deepEqual(page.links, [
-      { href: `http://${HOST}/v2.1/servers/${SERVER}/os-instance-actions?limit=3&marker=req-1`, rel: 'next' },
+      {
+        href: `http://${HOST}/v2.1/servers/${SERVER}/os-instance-actions?limit=3&marker=req-1`,
+        rel: 'next',
+      },
     ])
     const next = await get(h, follow(page.links?.[0]?.href ?? ''), '2.58')
     assert.deepEqual(json(next), { instanceActions: [] })
@@ -195,15 +259,22 @@ describe('list pagination (2.58+)', () => {
   test('marker starts after the given action', async (t) => {
     const h = await buildHarness(t)
     await seedThree(h)
-    assert.deepEqual(ids(body(await get(h, listUrl(SERVER, 'marker=req-3'), '2.58'))), ['req-2', 'req-1'])
+    assert.deepEqual(ids(body(await get(h, listUrl(SERVER, 'marker=req-3'), '2.58'))), [
+      'req-2',
+      'req-1',
+    ])
     assert.deepEqual(ids(body(await get(h, listUrl(SERVER, 'marker=req-1'), '2.58'))), [])
   })
 
   test('limit=0 returns an empty list without links and without resolving the marker', async (t) => {
     const h = await buildHarness(t)
     await seedThree(h)
-    assert.deepEqual(json(await get(h, listUrl(SERVER, 'limit=0'), '2.58')), { instanceActions: [] })
-    assert.deepEqual(json(await get(h, listUrl(SERVER, 'limit=0&marker=req-unknown'), '2.58')), { instanceActions: [] })
+    assert.deepEqual(json(await get(h, listUrl(SERVER, 'limit=0'), '2.58')), {
+      instanceActions: [],
+    })
+    assert.deepEqual(json(await get(h, listUrl(SERVER, 'limit=0&marker=req-unknown'), '2.58')), {
+      instanceActions: [],
+    })
   })
 
   test('limit accepts leading zeros', async (t) => {
@@ -211,7 +282,10 @@ describe('list pagination (2.58+)', () => {
     await seedThree(h)
     const b = body(await get(h, listUrl(SERVER, 'limit=002'), '2.58'))
     assert.deepEqual(ids(b), ['req-3', 'req-2'])
-    assert.equal(b.links?.[0]?.href, `http://${HOST}/v2.1/servers/${SERVER}/os-instance-actions?limit=002&marker=req-2`)
+    assert.equal(
+      b.links?.[0]?.href,
+      `http://${HOST}/v2.1/servers/${SERVER}/os-instance-actions?limit=002&marker=req-2`,
+    )
   })
 
   test('a marker of another server is unknown here', async (t) => {
@@ -219,7 +293,11 @@ describe('list pagination (2.58+)', () => {
     await seedThree(h)
     const other = await seedServer(h, { uuid: '33333333-4444-4555-8666-777777777777' })
     await seedAction(h, { server: other, action: 'create', requestId: 'req-other' })
-    assertFault(await get(h, listUrl(SERVER, 'marker=req-other'), '2.58'), 400, 'Marker None could not be found.')
+    assertFault(
+      await get(h, listUrl(SERVER, 'marker=req-other'), '2.58'),
+      400,
+      'Marker None could not be found.',
+    )
   })
 
   test('max_limit caps pages at 1000; before 2.58 the list is unbounded', async (t) => {
@@ -227,7 +305,11 @@ describe('list pagination (2.58+)', () => {
     await seedServer(h)
     const total = 1005
     for (let n = 1; n <= total; n++) {
-      await seedAction(h, { action: 'reboot', requestId: `req-${String(n).padStart(4, '0')}`, startTime: '2018-01-01T00:00:00' })
+      await seedAction(h, {
+        action: 'reboot',
+        requestId: `req-${String(n).padStart(4, '0')}`,
+        startTime: '2018-01-01T00:00:00',
+      })
     }
     const all = body(await get(h, listUrl()))
     assert.equal(all.instanceActions.length, total)
@@ -237,14 +319,20 @@ describe('list pagination (2.58+)', () => {
     const noLimit = body(await get(h, listUrl(), '2.58'))
     assert.equal(noLimit.instanceActions.length, 1000)
     assert.deepEqual(noLimit.links, [
-      { href: `http://${HOST}/v2.1/servers/${SERVER}/os-instance-actions?marker=req-0006`, rel: 'next' },
+      {
+        href: `http://${HOST}/v2.1/servers/${SERVER}/os-instance-actions?marker=req-0006`,
+        rel: 'next',
+      },
     ])
 
     const capped = body(await get(h, listUrl(SERVER, 'limit=5000'), '2.58'))
     assert.equal(capped.instanceActions.length, 1000)
     assert.equal(capped.instanceActions[999]?.request_id, 'req-0006')
     const href = capped.links?.[0]?.href ?? ''
-    assert.equal(href, `http://${HOST}/v2.1/servers/${SERVER}/os-instance-actions?limit=5000&marker=req-0006`)
+    assert.equal(
+      href,
+      `http://${HOST}/v2.1/servers/${SERVER}/os-instance-actions?limit=5000&marker=req-0006`,
+    )
     const rest = body(await get(h, follow(href), '2.58'))
     assert.deepEqual(ids(rest), ['req-0005', 'req-0004', 'req-0003', 'req-0002', 'req-0001'])
     assert.equal('links' in rest, false)
@@ -255,7 +343,14 @@ describe('next href format', () => {
   test('all query parameters sorted by name, quote_plus encoded, marker last', async (t) => {
     const h = await buildHarness(t)
     await seedThree(h)
-    const res = await get(h, listUrl(SERVER, 'limit=1&changes-before=2019-01-01T00:00:00&changes-since=2018-01-01T00:00:00Z'), '2.66')
+    const res = await get(
+      h,
+      listUrl(
+        SERVER,
+        'limit=1&changes-before=2019-01-01T00:00:00&changes-since=2018-01-01T00:00:00Z',
+      ),
+      '2.66',
+    )
     assert.deepEqual(body(res).links, [
       {
         href:
@@ -271,16 +366,29 @@ describe('next href format', () => {
     await seedThree(h)
     const b = body(await get(h, listUrl(SERVER, 'marker=req-3&limit=1'), '2.58'))
     assert.deepEqual(ids(b), ['req-2'])
-    assert.equal(b.links?.[0]?.href, `http://${HOST}/v2.1/servers/${SERVER}/os-instance-actions?limit=1&marker=req-2`)
+    assert.equal(
+      b.links?.[0]?.href,
+      `http://${HOST}/v2.1/servers/${SERVER}/os-instance-actions?limit=1&marker=req-2`,
+    )
   })
 
   test('+ as %2B, : as %3A and a space as +; the link round-trips', async (t) => {
     const h = await buildHarness(t)
     await seedServer(h)
-    await seedAction(h, { action: 'create', requestId: 'req:a +b/c', startTime: '2018-01-01T00:00:01' })
+    await seedAction(h, {
+      action: 'create',
+      requestId: 'req:a +b/c',
+      startTime: '2018-01-01T00:00:01',
+    })
     await seedAction(h, { action: 'stop', requestId: 'req-last', startTime: '2018-01-01T00:00:02' })
     // A space-separated date and an offset whose + is sent as %2B.
-    const first = body(await get(h, listUrl(SERVER, 'changes-since=2018-01-01+01:00:00%2B01:00&limit=1&marker=req-last'), '2.58'))
+    const first = body(
+      await get(
+        h,
+        listUrl(SERVER, 'changes-since=2018-01-01+01:00:00%2B01:00&limit=1&marker=req-last'),
+        '2.58',
+      ),
+    )
     assert.deepEqual(ids(first), ['req:a +b/c'])
     const href = first.links?.[0]?.href ?? ''
     assert.equal(
@@ -297,7 +405,10 @@ describe('next href format', () => {
     const upper = SERVER.toUpperCase()
     const b = body(await get(h, listUrl(upper, 'limit=1'), '2.58'))
     assert.deepEqual(ids(b), ['req-3'])
-    assert.equal(b.links?.[0]?.href, `http://${HOST}/v2.1/servers/${upper}/os-instance-actions?limit=1&marker=req-3`)
+    assert.equal(
+      b.links?.[0]?.href,
+      `http://${HOST}/v2.1/servers/${upper}/os-instance-actions?limit=1&marker=req-3`,
+    )
   })
 })
 
@@ -309,23 +420,66 @@ describe('time filters', () => {
       action: 'migrate',
       requestId: 'req-old-start',
       startTime: '2017-01-01T00:00:00',
-      events: [{ event: 'compute_migrate', startTime: '2017-01-01T00:00:01', result: 'Success', finishTime: '2018-01-01T00:00:05' }],
+      events: [
+        {
+          event: 'compute_migrate',
+          startTime: '2017-01-01T00:00:01',
+          result: 'Success',
+          finishTime: '2018-01-01T00:00:05',
+        },
+      ],
     })
   }
 
   const cases: { version: string; query: string; expect: string[] }[] = [
-    { version: '2.58', query: 'changes-since=2018-01-01T00:00:02', expect: ['req-old-start', 'req-3', 'req-2'] },
-    { version: '2.58', query: 'changes-since=2018-01-01T00:00:02.000001', expect: ['req-old-start', 'req-3'] },
+    {
+      version: '2.58',
+      query: 'changes-since=2018-01-01T00:00:02',
+      expect: ['req-old-start', 'req-3', 'req-2'],
+    },
+    {
+      version: '2.58',
+      query: 'changes-since=2018-01-01T00:00:02.000001',
+      expect: ['req-old-start', 'req-3'],
+    },
     { version: '2.58', query: 'changes-since=2018-01-01T00:00:04', expect: ['req-old-start'] },
-    { version: '2.58', query: 'changes-since=2018-01-01T01:00:02%2B01:00', expect: ['req-old-start', 'req-3', 'req-2'] },
-    { version: '2.58', query: 'changes-since=2017-12-31T23:00:03-01:00', expect: ['req-old-start', 'req-3'] },
-    { version: '2.58', query: 'changes-since=2018', expect: ['req-old-start', 'req-3', 'req-2', 'req-1'] },
+    {
+      version: '2.58',
+      query: 'changes-since=2018-01-01T01:00:02%2B01:00',
+      expect: ['req-old-start', 'req-3', 'req-2'],
+    },
+    {
+      version: '2.58',
+      query: 'changes-since=2017-12-31T23:00:03-01:00',
+      expect: ['req-old-start', 'req-3'],
+    },
+    {
+      version: '2.58',
+      query: 'changes-since=2018',
+      expect: ['req-old-start', 'req-3', 'req-2', 'req-1'],
+    },
     { version: '2.58', query: 'changes-since=20180101T000003', expect: ['req-old-start', 'req-3'] },
     { version: '2.66', query: 'changes-before=2018-01-01T00:00:02', expect: ['req-2', 'req-1'] },
-    { version: '2.66', query: 'changes-before=2018-01-01T00:00:05', expect: ['req-old-start', 'req-3', 'req-2', 'req-1'] },
-    { version: '2.66', query: 'changes-since=2018-01-01T00:00:02&changes-before=2018-01-01T00:00:02', expect: ['req-2'] },
-    { version: '2.66', query: 'changes-since=2018-01-01T00:00:02&changes-before=2018-01-01T00:00:03', expect: ['req-3', 'req-2'] },
-    { version: '2.66', query: 'changes-since=2018-01-01T00:00:02&limit=1&marker=req-3', expect: ['req-2'] },
+    {
+      version: '2.66',
+      query: 'changes-before=2018-01-01T00:00:05',
+      expect: ['req-old-start', 'req-3', 'req-2', 'req-1'],
+    },
+    {
+      version: '2.66',
+      query: 'changes-since=2018-01-01T00:00:02&changes-before=2018-01-01T00:00:02',
+      expect: ['req-2'],
+    },
+    {
+      version: '2.66',
+      query: 'changes-since=2018-01-01T00:00:02&changes-before=2018-01-01T00:00:03',
+      expect: ['req-3', 'req-2'],
+    },
+    {
+      version: '2.66',
+      query: 'changes-since=2018-01-01T00:00:02&limit=1&marker=req-3',
+      expect: ['req-2'],
+    },
   ]
   for (const c of cases) {
     test(`${c.version} ${decodeURIComponent(c.query)}`, async (t) => {
@@ -349,7 +503,11 @@ describe('time filters', () => {
     const h = await buildHarness(t)
     await seedTimes(h)
     assertFault(
-      await get(h, listUrl(SERVER, 'changes-since=2018-01-01T00:00:03&changes-before=2018-01-01T00:00:02'), '2.66'),
+      await get(
+        h,
+        listUrl(SERVER, 'changes-since=2018-01-01T00:00:03&changes-before=2018-01-01T00:00:02'),
+        '2.66',
+      ),
       400,
       'The value of changes-since must be less than or equal to changes-before.',
     )
@@ -363,7 +521,10 @@ describe('project-prefixed URLs', () => {
     const b = body(await get(h, listUrl(SERVER, 'limit=1', PROJECT_A), '2.58'))
     assert.deepEqual(ids(b), ['req-3'])
     assert.deepEqual(b.links, [
-      { href: `http://${HOST}/v2.1/${PROJECT_A}/servers/${SERVER}/os-instance-actions?limit=1&marker=req-3`, rel: 'next' },
+      {
+        href: `http://${HOST}/v2.1/${PROJECT_A}/servers/${SERVER}/os-instance-actions?limit=1&marker=req-3`,
+        rel: 'next',
+      },
     ])
     const next = body(await get(h, follow(b.links?.[0]?.href ?? ''), '2.58'))
     assert.deepEqual(ids(next), ['req-2'])
@@ -373,7 +534,7 @@ describe('project-prefixed URLs', () => {
     assert.equal(show.statusCode, 200)
   })
 
-  test('a project id that is not the token\'s → 400 Malformed request URL', async (t) => {
+  test("a project id that is not the token's → 400 Malformed request URL", async (t) => {
     const h = await buildHarness(t)
     await seedThree(h)
     const message = `Malformed request URL: URL's project_id '${PROJECT_B}' doesn't match Context's project_id '${PROJECT_A}'`
@@ -394,7 +555,11 @@ describe('deleted servers', () => {
   test('404 up to 2.20, readable from 2.21', async (t) => {
     const h = await buildHarness(t)
     await seedThree(h)
-    await seedAction(h, { action: 'delete', requestId: 'req-delete', startTime: '2018-01-01T00:00:09' })
+    await seedAction(h, {
+      action: 'delete',
+      requestId: 'req-delete',
+      startTime: '2018-01-01T00:00:09',
+    })
     await h.service.deleteInstance(SERVER)
     const missing = `Instance ${SERVER} could not be found.`
     for (const v of [undefined, '2.20']) {
@@ -402,7 +567,12 @@ describe('deleted servers', () => {
       assertFault(await get(h, `${listUrl()}/req-1`, v), 404, missing)
     }
     for (const v of ['2.21', '2.58', '2.104']) {
-      assert.deepEqual(ids(body(await get(h, listUrl(), v))), ['req-delete', 'req-3', 'req-2', 'req-1'])
+      assert.deepEqual(ids(body(await get(h, listUrl(), v))), [
+        'req-delete',
+        'req-3',
+        'req-2',
+        'req-1',
+      ])
       const show = await get(h, `${listUrl()}/req-delete`, v)
       assert.equal(show.statusCode, 200)
     }

@@ -5,7 +5,15 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
-import { buildHarness, headers, PROJECT_A, PROJECT_B, TOKENS, USER_A, type Harness } from '../helpers/build-app.js'
+import {
+  buildHarness,
+  headers,
+  PROJECT_A,
+  PROJECT_B,
+  TOKENS,
+  USER_A,
+  type Harness,
+} from '../helpers/build-app.js'
 import {
   assertFault,
   json,
@@ -24,8 +32,18 @@ function showUrl(requestId: string, server = SERVER): string {
   return `/v2.1/servers/${server}/os-instance-actions/${encodeURIComponent(requestId)}`
 }
 
-async function show(h: Harness, requestId: string, token: string, version?: string, query = ''): Promise<LightMyRequestResponse> {
-  return h.app.inject({ method: 'GET', url: `${showUrl(requestId)}${query}`, headers: headers(token, version) })
+async function show(
+  h: Harness,
+  requestId: string,
+  token: string,
+  version?: string,
+  query = '',
+): Promise<LightMyRequestResponse> {
+  return h.app.inject({
+    method: 'GET',
+    url: `${showUrl(requestId)}${query}`,
+    headers: headers(token, version),
+  })
 }
 
 function action(res: LightMyRequestResponse): Record<string, unknown> {
@@ -41,10 +59,21 @@ function events(res: LightMyRequestResponse): Record<string, unknown>[] {
   return a.events as Record<string, unknown>[]
 }
 
-const BASE = ['action', 'instance_uuid', 'message', 'project_id', 'request_id', 'start_time', 'user_id']
+const BASE = [
+  'action',
+  'instance_uuid',
+  'message',
+  'project_id',
+  'request_id',
+  'start_time',
+  'user_id',
+]
 
 /** Expected action keys (sorted) and event keys (in the order of docs/nova-behaviour.md §8.2), or null for no `events`. */
-function expected(role: 'admin' | 'member' | 'reader', minor: number): { action: string[]; event: string[] | null } {
+function expected(
+  role: 'admin' | 'member' | 'reader',
+  minor: number,
+): { action: string[]; event: string[] | null } {
   const admin = role === 'admin'
   const actionKeys = [...BASE, ...(minor >= 58 ? ['updated_at'] : [])]
   if (!admin && minor < 51) return { action: actionKeys.sort(), event: null }
@@ -56,7 +85,19 @@ function expected(role: 'admin' | 'member' | 'reader', minor: number): { action:
   return { action: [...actionKeys, 'events'].sort(), event }
 }
 
-const VERSIONS = ['2.1', '2.50', '2.51', '2.58', '2.61', '2.62', '2.83', '2.84', '2.101', '2.102', '2.104']
+const VERSIONS = [
+  '2.1',
+  '2.50',
+  '2.51',
+  '2.58',
+  '2.61',
+  '2.62',
+  '2.83',
+  '2.84',
+  '2.101',
+  '2.102',
+  '2.104',
+]
 const ROLES = { admin: TOKENS.admin, member: TOKENS.memberA, reader: TOKENS.readerA } as const
 
 describe('show: visibility matrix', () => {
@@ -118,7 +159,8 @@ describe('show: visibility matrix', () => {
           event: 'compute_resize_instance',
           host: 'compute-7',
           result: 'Error',
-          traceback: '  File "/usr/lib/python3/dist-packages/nova/compute/manager.py", line 10, in resize\n    raise Boom()\n',
+          traceback:
+            '  File "/usr/lib/python3/dist-packages/nova/compute/manager.py", line 10, in resize\n    raise Boom()\n',
           details: 'Instance failed to resize',
         },
       ],
@@ -138,7 +180,8 @@ describe('show: visibility matrix', () => {
       for (const version of ['2.51', '2.62', '2.84', '2.104']) {
         const [ev] = events(await show(h, 'req-fail', token, version))
         assert.ok(ev)
-        for (const hidden of ['traceback', 'details', 'host']) assert.equal(hidden in ev, false, `${hidden} at ${version}`)
+        for (const hidden of ['traceback', 'details', 'host'])
+          assert.equal(hidden in ev, false, `${hidden} at ${version}`)
       }
     }
   })
@@ -146,7 +189,11 @@ describe('show: visibility matrix', () => {
   test('a running event has null finish_time and result', async (t) => {
     const h = await buildHarness(t)
     await seedServer(h)
-    await seedAction(h, { action: 'reboot', requestId: 'req-run', events: [{ event: 'compute_reboot_instance' }] })
+    await seedAction(h, {
+      action: 'reboot',
+      requestId: 'req-run',
+      events: [{ event: 'compute_reboot_instance' }],
+    })
     const [ev] = events(await show(h, 'req-run', TOKENS.admin, '2.84'))
     assert.ok(ev)
     assert.equal(ev.finish_time, null)
@@ -168,7 +215,11 @@ describe('show: hostId', () => {
   test('"" when the host is null; admins see host null', async (t) => {
     const h = await buildHarness(t)
     await seedServer(h)
-    await seedAction(h, { action: 'stop', requestId: 'req-nohost', events: [{ event: 'compute_stop_instance', host: null, result: 'Success' }] })
+    await seedAction(h, {
+      action: 'stop',
+      requestId: 'req-nohost',
+      events: [{ event: 'compute_stop_instance', host: null, result: 'Success' }],
+    })
     const [adminEvent] = events(await show(h, 'req-nohost', TOKENS.admin, '2.62'))
     assert.equal(adminEvent?.host, null)
     assert.equal(adminEvent?.hostId, '')
@@ -176,7 +227,7 @@ describe('show: hostId', () => {
     assert.equal(memberEvent?.hostId, '')
   })
 
-  test('hashes the action\'s (initiator\'s) project: an admin acting on another project\'s server', async (t) => {
+  test("hashes the action's (initiator's) project: an admin acting on another project's server", async (t) => {
     const h = await buildHarness(t)
     await seedServer(h)
     await seedAction(h, {
@@ -191,7 +242,7 @@ describe('show: hostId', () => {
     assert.notEqual(ev?.hostId, sha224(`${PROJECT_A}compute-2`))
   })
 
-  test('falls back to the instance\'s project when the action has none', async (t) => {
+  test("falls back to the instance's project when the action has none", async (t) => {
     const h = await buildHarness(t)
     await seedServer(h)
     await seedAction(h, {
@@ -204,7 +255,10 @@ describe('show: hostId', () => {
     const a = action(await show(h, 'req-manage', TOKENS.admin, '2.62'))
     assert.equal(a.project_id, null)
     assert.equal(a.user_id, null)
-    assert.equal((a.events as Record<string, unknown>[])[0]?.hostId, sha224(`${PROJECT_A}compute-3`))
+    assert.equal(
+      (a.events as Record<string, unknown>[])[0]?.hostId,
+      sha224(`${PROJECT_A}compute-3`),
+    )
   })
 })
 
@@ -246,19 +300,34 @@ describe('show: events order and not-found', () => {
     }
   })
 
-  test('the request id of another server\'s action is not found', async (t) => {
+  test("the request id of another server's action is not found", async (t) => {
     const h = await buildHarness(t)
     await seedCreateStop(h)
-    const other = await seedServer(h, { uuid: '33333333-4444-4555-8666-777777777777', name: 'vm-2' })
+    const other = await seedServer(h, {
+      uuid: '33333333-4444-4555-8666-777777777777',
+      name: 'vm-2',
+    })
     await seedAction(h, { server: other, action: 'create', requestId: 'req-of-other' })
-    assertFault(await show(h, 'req-of-other', TOKENS.memberA, '2.58'), 404, 'Action req-of-other not found')
-    assertFault(await show(h, 'req-of-other', TOKENS.admin, '2.58'), 404, 'Action req-of-other not found')
+    assertFault(
+      await show(h, 'req-of-other', TOKENS.memberA, '2.58'),
+      404,
+      'Action req-of-other not found',
+    )
+    assertFault(
+      await show(h, 'req-of-other', TOKENS.admin, '2.58'),
+      404,
+      'Action req-of-other not found',
+    )
   })
 
   test('an unknown server → instance 404 before the action lookup', async (t) => {
     const h = await buildHarness(t)
     const unknown = '0e44cc9c-e052-415d-afbf-469b0d384170'
-    const res = await h.app.inject({ method: 'GET', url: showUrl('999', unknown), headers: headers(TOKENS.admin) })
+    const res = await h.app.inject({
+      method: 'GET',
+      url: showUrl('999', unknown),
+      headers: headers(TOKENS.admin),
+    })
     assertFault(res, 404, `Instance ${unknown} could not be found.`)
   })
 })

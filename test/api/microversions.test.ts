@@ -6,12 +6,26 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
 import { buildHarness, TOKENS, type Harness } from '../helpers/build-app.js'
-import { assertFault, assertRequestId, json, seedCreateStop, SERVER, UNKNOWN_SERVER } from '../helpers/seed.js'
+import {
+  assertFault,
+  assertRequestId,
+  json,
+  seedCreateStop,
+  SERVER,
+  UNKNOWN_SERVER,
+} from '../helpers/seed.js'
 
 const LIST = `/v2.1/servers/${SERVER}/os-instance-actions`
 
-async function list(h: Harness, extra: Record<string, string | string[]>): Promise<LightMyRequestResponse> {
-  return h.app.inject({ method: 'GET', url: LIST, headers: { 'x-auth-token': TOKENS.memberA, ...extra } })
+async function list(
+  h: Harness,
+  extra: Record<string, string | string[]>,
+): Promise<LightMyRequestResponse> {
+  return h.app.inject({
+    method: 'GET',
+    url: LIST,
+    headers: { 'x-auth-token': TOKENS.memberA, ...extra },
+  })
 }
 
 /** The response was negotiated at `version`: both headers echo it and Vary names both. */
@@ -66,18 +80,46 @@ describe('microversion negotiation', () => {
       hdrs: { 'OpenStack-API-Version': 'placement 1.30', 'X-OpenStack-Nova-API-Version': '2.59' },
       version: '2.59',
     },
-    { name: 'last compute entry wins', hdrs: { 'OpenStack-API-Version': 'compute 2.50, compute 2.61' }, version: '2.61' },
+    {
+      name: 'last compute entry wins',
+      hdrs: { 'OpenStack-API-Version': 'compute 2.50, compute 2.61' },
+      version: '2.61',
+    },
     {
       name: 'other services are skipped',
       hdrs: { 'OpenStack-API-Version': 'compute 2.62, placement 1.10, identity 3.0' },
       version: '2.62',
     },
-    { name: 'repeated header lines fold, last wins', hdrs: { 'OpenStack-API-Version': ['compute 2.20', 'compute 2.63'] }, version: '2.63' },
-    { name: 'service name is case-insensitive', hdrs: { 'OpenStack-API-Version': 'COMPUTE 2.64' }, version: '2.64' },
-    { name: 'mixed-case service name', hdrs: { 'OpenStack-API-Version': 'Compute 2.65' }, version: '2.65' },
-    { name: 'legacy folded: last value wins', hdrs: { 'X-OpenStack-Nova-API-Version': '2.20, 2.66' }, version: '2.66' },
-    { name: 'latest → 2.104', hdrs: { 'OpenStack-API-Version': 'compute latest' }, version: '2.104' },
-    { name: 'legacy latest → 2.104', hdrs: { 'X-OpenStack-Nova-API-Version': 'latest' }, version: '2.104' },
+    {
+      name: 'repeated header lines fold, last wins',
+      hdrs: { 'OpenStack-API-Version': ['compute 2.20', 'compute 2.63'] },
+      version: '2.63',
+    },
+    {
+      name: 'service name is case-insensitive',
+      hdrs: { 'OpenStack-API-Version': 'COMPUTE 2.64' },
+      version: '2.64',
+    },
+    {
+      name: 'mixed-case service name',
+      hdrs: { 'OpenStack-API-Version': 'Compute 2.65' },
+      version: '2.65',
+    },
+    {
+      name: 'legacy folded: last value wins',
+      hdrs: { 'X-OpenStack-Nova-API-Version': '2.20, 2.66' },
+      version: '2.66',
+    },
+    {
+      name: 'latest → 2.104',
+      hdrs: { 'OpenStack-API-Version': 'compute latest' },
+      version: '2.104',
+    },
+    {
+      name: 'legacy latest → 2.104',
+      hdrs: { 'X-OpenStack-Nova-API-Version': 'latest' },
+      version: '2.104',
+    },
     { name: 'minimum 2.1', hdrs: { 'OpenStack-API-Version': 'compute 2.1' }, version: '2.1' },
     { name: 'maximum 2.104', hdrs: { 'OpenStack-API-Version': 'compute 2.104' }, version: '2.104' },
   ]
@@ -131,7 +173,11 @@ describe('microversion negotiation', () => {
 
   test('authentication comes first: no token with a bad version → 401', async (t) => {
     const h = await buildHarness(t)
-    const res = await h.app.inject({ method: 'GET', url: LIST, headers: { 'OpenStack-API-Version': 'compute abc' } })
+    const res = await h.app.inject({
+      method: 'GET',
+      url: LIST,
+      headers: { 'OpenStack-API-Version': 'compute abc' },
+    })
     assertFault(res, 401)
   })
 
@@ -139,7 +185,11 @@ describe('microversion negotiation', () => {
     const h = await buildHarness(t)
     await seedCreateStop(h)
     const cases: { url: string; token: string; status: number }[] = [
-      { url: `/v2.1/servers/${UNKNOWN_SERVER}/os-instance-actions`, token: TOKENS.memberA, status: 404 },
+      {
+        url: `/v2.1/servers/${UNKNOWN_SERVER}/os-instance-actions`,
+        token: TOKENS.memberA,
+        status: 404,
+      },
       { url: `${LIST}/req-unknown`, token: TOKENS.memberA, status: 404 },
       { url: `${LIST}?limit=x`, token: TOKENS.memberA, status: 400 },
       { url: LIST, token: TOKENS.serviceA, status: 403 },

@@ -6,15 +6,35 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
-import { buildHarness, headers, PROJECT_A, PROJECT_B, TOKENS, USER_B, type Harness } from '../helpers/build-app.js'
-import { assertFault, CREATE_REQ, json, seedCreateStop, seedServer, SERVER, STOP_REQ } from '../helpers/seed.js'
+import {
+  buildHarness,
+  headers,
+  PROJECT_A,
+  PROJECT_B,
+  TOKENS,
+  USER_B,
+  type Harness,
+} from '../helpers/build-app.js'
+import {
+  assertFault,
+  CREATE_REQ,
+  json,
+  seedCreateStop,
+  seedServer,
+  SERVER,
+  STOP_REQ,
+} from '../helpers/seed.js'
 
 const LIST = `/v2.1/servers/${SERVER}/os-instance-actions`
 const SHOW = `${LIST}/${STOP_REQ}`
 const SERVER_URL = `/v2.1/servers/${SERVER}`
 const UNAUTHORIZED = 'The request you have made requires authentication.'
 
-async function get(h: Harness, url: string, hdrs: Record<string, string>): Promise<LightMyRequestResponse> {
+async function get(
+  h: Harness,
+  url: string,
+  hdrs: Record<string, string>,
+): Promise<LightMyRequestResponse> {
   return h.app.inject({ method: 'GET', url, headers: hdrs })
 }
 
@@ -24,7 +44,14 @@ function names(res: LightMyRequestResponse): string[] {
 }
 
 describe('authentication', () => {
-  const urls = [LIST, SHOW, SERVER_URL, '/v2.1/servers/detail', '/v2.1/servers', `/v2.1/${PROJECT_A}/servers/${SERVER}/os-instance-actions`]
+  const urls = [
+    LIST,
+    SHOW,
+    SERVER_URL,
+    '/v2.1/servers/detail',
+    '/v2.1/servers',
+    `/v2.1/${PROJECT_A}/servers/${SERVER}/os-instance-actions`,
+  ]
   const cases: { name: string; hdrs: Record<string, string> }[] = [
     { name: 'no token', hdrs: {} },
     { name: 'a wrong token', hdrs: { 'x-auth-token': 'tok-forged' } },
@@ -51,7 +78,7 @@ describe('authentication', () => {
 })
 
 describe('tenant isolation', () => {
-  test('another project\'s server is 404, not 403 (list, show, GET /servers/{id})', async (t) => {
+  test("another project's server is 404, not 403 (list, show, GET /servers/{id})", async (t) => {
     const h = await buildHarness(t)
     await seedCreateStop(h)
     const missing = `Instance ${SERVER} could not be found.`
@@ -62,20 +89,29 @@ describe('tenant isolation', () => {
     }
   })
 
-  test('the 404 for another project\'s server equals the one for an unknown server', async (t) => {
+  test("the 404 for another project's server equals the one for an unknown server", async (t) => {
     const h = await buildHarness(t)
     await seedCreateStop(h)
     const unknown = '0e44cc9c-e052-415d-afbf-469b0d384170'
     const a = json(await get(h, LIST, headers(TOKENS.memberB)))
-    const b = json(await get(h, `/v2.1/servers/${unknown}/os-instance-actions`, headers(TOKENS.memberB)))
-    assert.deepEqual(JSON.stringify(a).replace(SERVER, 'X'), JSON.stringify(b).replace(unknown, 'X'))
+    const b = json(
+      await get(h, `/v2.1/servers/${unknown}/os-instance-actions`, headers(TOKENS.memberB)),
+    )
+    assert.deepEqual(
+      JSON.stringify(a).replace(SERVER, 'X'),
+      JSON.stringify(b).replace(unknown, 'X'),
+    )
   })
 
-  test('another project\'s deleted server stays 404 at 2.21+', async (t) => {
+  test("another project's deleted server stays 404 at 2.21+", async (t) => {
     const h = await buildHarness(t)
     await seedCreateStop(h)
     await h.service.deleteInstance(SERVER)
-    assertFault(await get(h, LIST, headers(TOKENS.memberB, '2.21')), 404, `Instance ${SERVER} could not be found.`)
+    assertFault(
+      await get(h, LIST, headers(TOKENS.memberB, '2.21')),
+      404,
+      `Instance ${SERVER} could not be found.`,
+    )
     assert.equal((await get(h, LIST, headers(TOKENS.memberA, '2.21'))).statusCode, 200)
   })
 
@@ -84,14 +120,17 @@ describe('tenant isolation', () => {
     await seedCreateStop(h)
     const list = await get(h, LIST, headers(TOKENS.admin, '2.58'))
     assert.equal(list.statusCode, 200)
-    assert.deepEqual((json(list).instanceActions as { request_id: string }[]).map((a) => a.request_id), [STOP_REQ, CREATE_REQ])
+    assert.deepEqual(
+      (json(list).instanceActions as { request_id: string }[]).map((a) => a.request_id),
+      [STOP_REQ, CREATE_REQ],
+    )
     assert.equal((await get(h, SHOW, headers(TOKENS.admin))).statusCode, 200)
     const server = await get(h, SERVER_URL, headers(TOKENS.admin))
     assert.equal(server.statusCode, 200)
     assert.equal((json(server).server as { tenant_id: string }).tenant_id, PROJECT_A)
   })
 
-  test('a reader and a member see their own project\'s server', async (t) => {
+  test("a reader and a member see their own project's server", async (t) => {
     const h = await buildHarness(t)
     await seedCreateStop(h)
     for (const token of [TOKENS.readerA, TOKENS.memberA]) {
@@ -103,7 +142,7 @@ describe('tenant isolation', () => {
 })
 
 describe('policy', () => {
-  test('the service role alone is not a reader: 403 on list and show of its own project\'s server', async (t) => {
+  test("the service role alone is not a reader: 403 on list and show of its own project's server", async (t) => {
     const h = await buildHarness(t)
     await seedCreateStop(h)
     for (const version of [undefined, '2.58', '2.104']) {
@@ -124,11 +163,23 @@ describe('policy', () => {
     const h = await buildHarness(t)
     await seedCreateStop(h)
     // Unknown action on a visible server: still 403.
-    assertFault(await get(h, `${LIST}/999`, headers(TOKENS.serviceA)), 403, /os-instance-actions:show/)
-    // Another project's server: 404 first.
-    await seedServer(h, { uuid: '33333333-4444-4555-8666-777777777777', projectId: PROJECT_B, userId: USER_B })
     assertFault(
-      await get(h, '/v2.1/servers/33333333-4444-4555-8666-777777777777/os-instance-actions', headers(TOKENS.serviceA)),
+      await get(h, `${LIST}/999`, headers(TOKENS.serviceA)),
+      403,
+      /os-instance-actions:show/,
+    )
+    // Another project's server: 404 first.
+    await seedServer(h, {
+      uuid: '33333333-4444-4555-8666-777777777777',
+      projectId: PROJECT_B,
+      userId: USER_B,
+    })
+    assertFault(
+      await get(
+        h,
+        '/v2.1/servers/33333333-4444-4555-8666-777777777777/os-instance-actions',
+        headers(TOKENS.serviceA),
+      ),
       404,
       'Instance 33333333-4444-4555-8666-777777777777 could not be found.',
     )
@@ -148,31 +199,54 @@ describe('GET /v2.1/servers/detail?name=', () => {
     await seedServer(h, { uuid: '00000000-0000-4000-8000-000000000003', name: 'db-1' })
     await seedServer(h, { uuid: '00000000-0000-4000-8000-000000000004', name: 'web-old' })
     await h.service.deleteInstance('00000000-0000-4000-8000-000000000004')
-    await seedServer(h, { uuid: '00000000-0000-4000-8000-000000000005', name: 'web-b', projectId: PROJECT_B, userId: USER_B })
+    await seedServer(h, {
+      uuid: '00000000-0000-4000-8000-000000000005',
+      name: 'web-b',
+      projectId: PROJECT_B,
+      userId: USER_B,
+    })
   }
 
-  test('lists only the caller\'s project, without deleted servers, by substring', async (t) => {
+  test("lists only the caller's project, without deleted servers, by substring", async (t) => {
     const h = await buildHarness(t)
     await seedServers(h)
     for (const token of [TOKENS.memberA, TOKENS.readerA]) {
-      assert.deepEqual(names(await get(h, '/v2.1/servers/detail?name=web', headers(token))), ['web-1', 'web-2'])
-      assert.deepEqual(names(await get(h, '/v2.1/servers/detail?name=eb-', headers(token))), ['web-1', 'web-2'])
-      assert.deepEqual(names(await get(h, '/v2.1/servers/detail', headers(token))), ['db-1', 'web-1', 'web-2'])
+      assert.deepEqual(names(await get(h, '/v2.1/servers/detail?name=web', headers(token))), [
+        'web-1',
+        'web-2',
+      ])
+      assert.deepEqual(names(await get(h, '/v2.1/servers/detail?name=eb-', headers(token))), [
+        'web-1',
+        'web-2',
+      ])
+      assert.deepEqual(names(await get(h, '/v2.1/servers/detail', headers(token))), [
+        'db-1',
+        'web-1',
+        'web-2',
+      ])
       assert.deepEqual(names(await get(h, '/v2.1/servers/detail?name=nothing', headers(token))), [])
     }
-    assert.deepEqual(names(await get(h, '/v2.1/servers/detail?name=web', headers(TOKENS.memberB))), ['web-b'])
+    assert.deepEqual(
+      names(await get(h, '/v2.1/servers/detail?name=web', headers(TOKENS.memberB))),
+      ['web-b'],
+    )
   })
 
   test('a member asking for all_tenants still sees only its own project', async (t) => {
     const h = await buildHarness(t)
     await seedServers(h)
-    assert.deepEqual(names(await get(h, '/v2.1/servers/detail?all_tenants=1&name=web', headers(TOKENS.memberA))), ['web-1', 'web-2'])
+    assert.deepEqual(
+      names(await get(h, '/v2.1/servers/detail?all_tenants=1&name=web', headers(TOKENS.memberA))),
+      ['web-1', 'web-2'],
+    )
   })
 
   test('an admin sees its own project, or every project with all_tenants=1', async (t) => {
     const h = await buildHarness(t)
     await seedServers(h)
-    assert.deepEqual(names(await get(h, '/v2.1/servers/detail?name=web', headers(TOKENS.admin))), ['web-b'])
+    assert.deepEqual(names(await get(h, '/v2.1/servers/detail?name=web', headers(TOKENS.admin))), [
+      'web-b',
+    ])
     assert.deepEqual(
       names(await get(h, '/v2.1/servers/detail?name=web&all_tenants=1', headers(TOKENS.admin))),
       ['web-1', 'web-2', 'web-b'],
@@ -186,25 +260,43 @@ describe('GET /v2.1/servers/detail?name=', () => {
   test('detail items carry id, name, tenant_id and links; /servers lists id, name and links', async (t) => {
     const h = await buildHarness(t)
     await seedServers(h)
-    const detail = json(await get(h, '/v2.1/servers/detail?name=db', { ...headers(TOKENS.memberA), host: 'nova.example:8774' }))
+    const detail = json(
+      await get(h, '/v2.1/servers/detail?name=db', {
+        ...headers(TOKENS.memberA),
+        host: 'nova.example:8774',
+      }),
+    )
     const [server] = detail.servers as Record<string, unknown>[]
     assert.ok(server)
     assert.equal(server.id, '00000000-0000-4000-8000-000000000003')
     assert.equal(server.name, 'db-1')
     assert.equal(server.tenant_id, PROJECT_A)
-    assert.deepEqual((server.links as { rel: string }[]).map((l) => l.rel), ['self', 'bookmark'])
+    assert.deepEqual(
+      (server.links as { rel: string }[]).map((l) => l.rel),
+      ['self', 'bookmark'],
+    )
     assert.equal(
       (server.links as { href: string }[])[0]?.href,
       'http://nova.example:8774/v2.1/servers/00000000-0000-4000-8000-000000000003',
     )
     const index = json(await get(h, '/v2.1/servers?name=db', headers(TOKENS.memberA)))
-    assert.deepEqual(Object.keys((index.servers as Record<string, unknown>[])[0] ?? {}).sort(), ['id', 'links', 'name'])
+    assert.deepEqual(Object.keys((index.servers as Record<string, unknown>[])[0] ?? {}).sort(), [
+      'id',
+      'links',
+      'name',
+    ])
   })
 
   test('the name filter is plain text: LIKE wildcards match literally', async (t) => {
     const h = await buildHarness(t)
     await seedServers(h)
-    assert.deepEqual(names(await get(h, '/v2.1/servers/detail?name=%25', headers(TOKENS.memberA))), [])
-    assert.deepEqual(names(await get(h, '/v2.1/servers/detail?name=_', headers(TOKENS.memberA))), [])
+    assert.deepEqual(
+      names(await get(h, '/v2.1/servers/detail?name=%25', headers(TOKENS.memberA))),
+      [],
+    )
+    assert.deepEqual(
+      names(await get(h, '/v2.1/servers/detail?name=_', headers(TOKENS.memberA))),
+      [],
+    )
   })
 })

@@ -17,7 +17,9 @@ function sample(name: string): unknown {
 
 /** The sample with its `http://openstack.example.com` links pointing at `base` instead. */
 function sampleAt(name: string, base: string): unknown {
-  return JSON.parse(readFileSync(new URL(name, SAMPLES), 'utf8').replaceAll('http://openstack.example.com', base))
+  return JSON.parse(
+    readFileSync(new URL(name, SAMPLES), 'utf8').replaceAll('http://openstack.example.com', base),
+  )
 }
 
 describe('version discovery', () => {
@@ -57,7 +59,11 @@ describe('version discovery', () => {
 
   test('the self href follows whatever Host the client used', async (t) => {
     const h = await buildHarness(t)
-    const res = await h.app.inject({ method: 'GET', url: '/v2.1/', headers: { host: '10.0.0.5:9999' } })
+    const res = await h.app.inject({
+      method: 'GET',
+      url: '/v2.1/',
+      headers: { host: '10.0.0.5:9999' },
+    })
     const version = json(res).version as { links: { rel: string; href: string }[] }
     assert.equal(version.links[0]?.href, 'http://10.0.0.5:9999/v2.1/')
   })
@@ -65,14 +71,22 @@ describe('version discovery', () => {
   test('discovery is not microversioned: a bad version header is ignored there', async (t) => {
     const h = await buildHarness(t)
     for (const url of ['/', '/v2.1', '/v2.1/']) {
-      const res = await h.app.inject({ method: 'GET', url, headers: { 'openstack-api-version': 'compute abc' } })
+      const res = await h.app.inject({
+        method: 'GET',
+        url,
+        headers: { 'openstack-api-version': 'compute abc' },
+      })
       assert.equal(res.statusCode, 200, url)
     }
   })
 
   test('a token is accepted but not needed', async (t) => {
     const h = await buildHarness(t)
-    const res = await h.app.inject({ method: 'GET', url: '/v2.1/', headers: headers('not-a-token') })
+    const res = await h.app.inject({
+      method: 'GET',
+      url: '/v2.1/',
+      headers: headers('not-a-token'),
+    })
     assert.equal(res.statusCode, 200)
   })
 })
@@ -84,15 +98,43 @@ describe('request ids', () => {
     const cases: { url: string; hdrs: Record<string, string>; status: number }[] = [
       { url: '/', hdrs: {}, status: 200 },
       { url: '/v2.1/', hdrs: {}, status: 200 },
-      { url: `/v2.1/servers/${SERVER}/os-instance-actions`, hdrs: headers(TOKENS.memberA), status: 200 },
+      {
+        url: `/v2.1/servers/${SERVER}/os-instance-actions`,
+        hdrs: headers(TOKENS.memberA),
+        status: 200,
+      },
       { url: `/v2.1/servers/${SERVER}/os-instance-actions`, hdrs: {}, status: 401 },
-      { url: `/v2.1/servers/${SERVER}/os-instance-actions`, hdrs: headers('wrong-token'), status: 401 },
+      {
+        url: `/v2.1/servers/${SERVER}/os-instance-actions`,
+        hdrs: headers('wrong-token'),
+        status: 401,
+      },
       { url: '/v2.1/no-such-thing', hdrs: headers(TOKENS.memberA), status: 404 },
-      { url: `/v2.1/servers/${SERVER}/os-instance-actions/req-x`, hdrs: headers(TOKENS.memberA), status: 404 },
-      { url: `/v2.1/servers/${SERVER}/os-instance-actions`, hdrs: headers(TOKENS.memberA, '2.01'), status: 400 },
-      { url: `/v2.1/servers/${SERVER}/os-instance-actions?limit=x`, hdrs: headers(TOKENS.memberA, '2.58'), status: 400 },
-      { url: `/v2.1/servers/${SERVER}/os-instance-actions`, hdrs: headers(TOKENS.serviceA), status: 403 },
-      { url: `/v2.1/servers/${SERVER}/os-instance-actions`, hdrs: headers(TOKENS.memberA, '2.200'), status: 406 },
+      {
+        url: `/v2.1/servers/${SERVER}/os-instance-actions/req-x`,
+        hdrs: headers(TOKENS.memberA),
+        status: 404,
+      },
+      {
+        url: `/v2.1/servers/${SERVER}/os-instance-actions`,
+        hdrs: headers(TOKENS.memberA, '2.01'),
+        status: 400,
+      },
+      {
+        url: `/v2.1/servers/${SERVER}/os-instance-actions?limit=x`,
+        hdrs: headers(TOKENS.memberA, '2.58'),
+        status: 400,
+      },
+      {
+        url: `/v2.1/servers/${SERVER}/os-instance-actions`,
+        hdrs: headers(TOKENS.serviceA),
+        status: 403,
+      },
+      {
+        url: `/v2.1/servers/${SERVER}/os-instance-actions`,
+        hdrs: headers(TOKENS.memberA, '2.200'),
+        status: 406,
+      },
     ]
     const seen = new Set<string>()
     for (const c of cases) {
@@ -107,7 +149,11 @@ describe('request ids', () => {
 
   test('a client-sent request id header is not echoed back', async (t) => {
     const h = await buildHarness(t)
-    const res = await h.app.inject({ method: 'GET', url: '/', headers: { 'x-openstack-request-id': 'req-mine' } })
+    const res = await h.app.inject({
+      method: 'GET',
+      url: '/',
+      headers: { 'x-openstack-request-id': 'req-mine' },
+    })
     assert.notEqual(assertRequestId(res), 'req-mine')
   })
 })

@@ -19,14 +19,22 @@ interface Result {
 
 async function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [join(ROOT, 'bin', 'actiontrail.js'), ...args], {
-      env: { ...process.env, ...env },
-      timeout: 60_000,
-    })
+    const { stdout, stderr } = await exec(
+      process.execPath,
+      [join(ROOT, 'bin', 'actiontrail.js'), ...args],
+      {
+        env: { ...process.env, ...env },
+        timeout: 60_000,
+      },
+    )
     return { code: 0, stdout, stderr }
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string }
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
+    return {
+      code: typeof e.code === 'number' ? e.code : 1,
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? '',
+    }
   }
 }
 
@@ -39,8 +47,13 @@ function tempDir(t: TestContext): string {
 test('--help works on the program and on every command', async () => {
   const top = await cli(['--help'])
   assert.equal(top.code, 0)
-  for (const cmd of ['serve', 'migrate', 'demo']) assert.match(top.stdout, new RegExp(`\\b${cmd}\\b`))
-  for (const [cmd, flag] of [['serve', '--tokens'], ['migrate', '--check'], ['demo', '--db']]) {
+  for (const cmd of ['serve', 'migrate', 'demo'])
+    assert.match(top.stdout, new RegExp(`\\b${cmd}\\b`))
+  for (const [cmd, flag] of [
+    ['serve', '--tokens'],
+    ['migrate', '--check'],
+    ['demo', '--db'],
+  ]) {
     const r = await cli([cmd as string, '--help'])
     assert.equal(r.code, 0, cmd)
     assert.match(r.stdout, new RegExp(`Usage: actiontrail ${cmd}`))
@@ -65,12 +78,18 @@ test('a database with a newer schema is refused with a clear message', async (t)
   const db = join(tempDir(t), 'new.db')
   assert.equal((await cli(['migrate', '--db', db])).code, 0)
   const native = new BetterSqlite3(db)
-  native.prepare('INSERT INTO kysely_migration (name, timestamp) VALUES (?, ?)').run('9999-from-the-future', new Date().toISOString())
+  native
+    .prepare('INSERT INTO kysely_migration (name, timestamp) VALUES (?, ?)')
+    .run('9999-from-the-future', new Date().toISOString())
   native.close()
   for (const args of [['demo'], ['migrate'], ['migrate', '--check']]) {
     const r = await cli([...args, '--db', db])
     assert.notEqual(r.code, 0, args.join(' '))
-    assert.match(r.stderr, /schema is newer than this ActionTrail.*9999-from-the-future/, args.join(' '))
+    assert.match(
+      r.stderr,
+      /schema is newer than this ActionTrail.*9999-from-the-future/,
+      args.join(' '),
+    )
   }
 })
 
@@ -82,7 +101,11 @@ test('demo loads the history once: running it twice adds nothing', async (t) => 
   const second = await cli(['demo'], { ACTIONTRAIL_DB: db })
   assert.match(second.stdout, /6 instances, 0 actions added/)
   const native = new BetterSqlite3(db, { readonly: true })
-  const counts = native.prepare('SELECT (SELECT count(*) FROM instance_actions) a, (SELECT count(*) FROM instance_actions_events) e, (SELECT count(*) FROM instances WHERE deleted_at IS NOT NULL) d').get() as { a: number; e: number; d: number }
+  const counts = native
+    .prepare(
+      'SELECT (SELECT count(*) FROM instance_actions) a, (SELECT count(*) FROM instance_actions_events) e, (SELECT count(*) FROM instances WHERE deleted_at IS NOT NULL) d',
+    )
+    .get() as { a: number; e: number; d: number }
   native.close()
   assert.equal(counts.a, 44)
   assert.ok(counts.e > 44)
@@ -98,10 +121,24 @@ test('serve refuses to start without a token file, and on bad settings, with a c
   assert.equal(badPort.code, 2)
   assert.match(badPort.stderr, /port must be an integer/)
   const badFile = join(dir, 'tokens.yaml')
-  writeFileSync(badFile, 'tokens:\n  - token: abc\n    user_id: u\n    project_id: p\n    roles: [root]\n')
-  const badRoles = await cli(['serve', '--db', join(dir, 'x.db'), '--tokens', badFile, '--port', '0'])
+  writeFileSync(
+    badFile,
+    'tokens:\n  - token: abc\n    user_id: u\n    project_id: p\n    roles: [root]\n',
+  )
+  const badRoles = await cli([
+    'serve',
+    '--db',
+    join(dir, 'x.db'),
+    '--tokens',
+    badFile,
+    '--port',
+    '0',
+  ])
   assert.equal(badRoles.code, 2)
-  assert.match(badRoles.stderr, /tokens\[0\]: roles must be a list of admin, member, reader, service/)
+  assert.match(
+    badRoles.stderr,
+    /tokens\[0\]: roles must be a list of admin, member, reader, service/,
+  )
   assert.ok(!badRoles.stderr.includes('abc'), 'the token itself is not echoed')
   const badLevel = await cli(['serve', '--log-level', 'loud'])
   assert.match(badLevel.stderr, /log level must be one of/)

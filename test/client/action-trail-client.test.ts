@@ -5,7 +5,12 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { ClientClosedError, ClientHttpError, resultError, type WireOp } from '../../src/client/index.js'
+import {
+  ClientClosedError,
+  ClientHttpError,
+  resultError,
+  type WireOp,
+} from '../../src/client/index.js'
 import { isAppError } from '../../src/domain/errors.js'
 import { isCanonicalTimestamp, type Clock, type Timestamp } from '../../src/domain/timestamp.js'
 import { ActionTrailClient } from '../../src/client/index.js'
@@ -35,7 +40,10 @@ function httpError(status: number, code: string) {
 test('putInstance registers an instance and resolves with nothing; a second put updates its name', async (t) => {
   const { h, baseUrl } = await startActionTrail(t)
   const client = serviceClient(baseUrl)
-  assert.equal(await client.putInstance({ uuid: VM, name: 'vm-1', projectId: PROJECT_A, userId: USER_A }), undefined)
+  assert.equal(
+    await client.putInstance({ uuid: VM, name: 'vm-1', projectId: PROJECT_A, userId: USER_A }),
+    undefined,
+  )
   const created = await h.service.getInstance(VM)
   assert.equal(created?.name, 'vm-1')
   assert.equal(created?.projectId, PROJECT_A)
@@ -55,7 +63,10 @@ test('deleteInstance marks the instance deleted; an unknown instance is 404 inst
   assert.equal(await client.deleteInstance(VM), undefined)
   const deletedAt = (await h.service.getInstance(VM))?.deletedAt
   assert.ok(deletedAt && isCanonicalTimestamp(deletedAt))
-  await assert.rejects(client.deleteInstance('00000000-0000-4000-8000-00000000dead'), httpError(404, 'instance_not_found'))
+  await assert.rejects(
+    client.deleteInstance('00000000-0000-4000-8000-00000000dead'),
+    httpError(404, 'instance_not_found'),
+  )
 })
 
 test('actionStart and actionFinish send explicit times and resolve with nothing; a repeat is the same action', async (t) => {
@@ -63,7 +74,13 @@ test('actionStart and actionFinish send explicit times and resolve with nothing;
   await seedVm(h)
   // The clock gives the start time (the context has none) and then the finish time.
   const client = serviceClient(baseUrl, { clock: fixedClock(T0, T1) })
-  const input = { instanceUuid: VM, action: 'reboot', requestId: CTX.requestId, userId: USER_A, projectId: PROJECT_A }
+  const input = {
+    instanceUuid: VM,
+    action: 'reboot',
+    requestId: CTX.requestId,
+    userId: USER_A,
+    projectId: PROJECT_A,
+  }
   assert.equal(await client.actionStart(input), undefined)
   const stored = async () => (await h.service.getAction(VM, CTX.requestId))?.action
   const started = await stored()
@@ -89,22 +106,47 @@ test('another action under the same request id is 409 conflict; an unknown insta
   const { h, baseUrl } = await startActionTrail(t)
   await seedVm(h)
   const client = serviceClient(baseUrl)
-  const input = { instanceUuid: VM, action: 'reboot', requestId: CTX.requestId, userId: USER_A, projectId: PROJECT_A }
+  const input = {
+    instanceUuid: VM,
+    action: 'reboot',
+    requestId: CTX.requestId,
+    userId: USER_A,
+    projectId: PROJECT_A,
+  }
   await client.actionStart(input)
-  await assert.rejects(client.actionStart({ ...input, action: 'resize' }), httpError(409, 'conflict'))
+  await assert.rejects(
+    client.actionStart({ ...input, action: 'resize' }),
+    httpError(409, 'conflict'),
+  )
   await assert.rejects(
     client.actionStart({ ...input, instanceUuid: '00000000-0000-4000-8000-00000000dead' }),
     httpError(404, 'instance_not_found'),
   )
-  await assert.rejects(client.actionFinish({ instanceUuid: VM, requestId: 'req-none' }), httpError(404, 'action_not_found'))
+  await assert.rejects(
+    client.actionFinish({ instanceUuid: VM, requestId: 'req-none' }),
+    httpError(404, 'action_not_found'),
+  )
 })
 
 test('eventStart and eventFinish record events; the server sanitizes what a failure carries', async (t) => {
   const { h, baseUrl } = await startActionTrail(t)
   await seedVm(h)
   const client = serviceClient(baseUrl)
-  await client.actionStart({ instanceUuid: VM, action: 'resize', requestId: CTX.requestId, userId: USER_A, projectId: PROJECT_A, startTime: T0 })
-  const input = { instanceUuid: VM, requestId: CTX.requestId, event: 'compute_prep_resize', host: 'compute-7', startTime: T1 }
+  await client.actionStart({
+    instanceUuid: VM,
+    action: 'resize',
+    requestId: CTX.requestId,
+    userId: USER_A,
+    projectId: PROJECT_A,
+    startTime: T0,
+  })
+  const input = {
+    instanceUuid: VM,
+    requestId: CTX.requestId,
+    event: 'compute_prep_resize',
+    host: 'compute-7',
+    startTime: T1,
+  }
   assert.equal(await client.eventStart(input), undefined)
   const storedEvent = async () => (await h.service.getAction(VM, CTX.requestId))?.events[0]
   const ev = await storedEvent()
@@ -128,7 +170,10 @@ test('eventStart and eventFinish record events; the server sanitizes what a fail
   assert.equal(done?.result, 'Error')
   assert.equal(done?.finishTime, T2)
   assert.equal(done?.details, 'NoValidHost')
-  assert.ok(done?.traceback?.includes('db.js') && !done.traceback.includes('hunter2'), 'the stored traceback is sanitized')
+  assert.ok(
+    done?.traceback?.includes('db.js') && !done.traceback.includes('hunter2'),
+    'the stored traceback is sanitized',
+  )
   assert.equal((await h.service.getAction(VM, CTX.requestId))?.action.message, 'Error')
 })
 
@@ -137,12 +182,27 @@ test('a finish without a start is 404 event_not_found; a start without an action
   await seedVm(h)
   const client = serviceClient(baseUrl)
   await assert.rejects(
-    client.eventStart({ instanceUuid: VM, requestId: CTX.requestId, event: 'compute_stop_instance' }),
+    client.eventStart({
+      instanceUuid: VM,
+      requestId: CTX.requestId,
+      event: 'compute_stop_instance',
+    }),
     httpError(404, 'action_not_found'),
   )
-  await client.actionStart({ instanceUuid: VM, action: 'stop', requestId: CTX.requestId, userId: USER_A, projectId: PROJECT_A })
+  await client.actionStart({
+    instanceUuid: VM,
+    action: 'stop',
+    requestId: CTX.requestId,
+    userId: USER_A,
+    projectId: PROJECT_A,
+  })
   await assert.rejects(
-    client.eventFinish({ instanceUuid: VM, requestId: CTX.requestId, event: 'compute_stop_instance', result: 'Success' }),
+    client.eventFinish({
+      instanceUuid: VM,
+      requestId: CTX.requestId,
+      event: 'compute_stop_instance',
+      result: 'Success',
+    }),
     httpError(404, 'event_not_found'),
   )
 })
@@ -152,13 +212,26 @@ test('bad input is 400 invalid_input; a wrong token is 401; a reader may not wri
   await seedVm(h)
   const client = serviceClient(baseUrl)
   await assert.rejects(
-    client.actionStart({ instanceUuid: VM, action: 'reboot', requestId: CTX.requestId, userId: USER_A, projectId: PROJECT_A, startTime: 'yesterday' }),
+    client.actionStart({
+      instanceUuid: VM,
+      action: 'reboot',
+      requestId: CTX.requestId,
+      userId: USER_A,
+      projectId: PROJECT_A,
+      startTime: 'yesterday',
+    }),
     httpError(400, 'invalid_input'),
   )
   const stranger = new ActionTrailClient({ baseUrl, token: 'not-a-token', retries: 0 })
-  await assert.rejects(stranger.putInstance({ uuid: VM, name: 'x', projectId: PROJECT_A, userId: USER_A }), httpError(401, 'unauthorized'))
+  await assert.rejects(
+    stranger.putInstance({ uuid: VM, name: 'x', projectId: PROJECT_A, userId: USER_A }),
+    httpError(401, 'unauthorized'),
+  )
   const reader = new ActionTrailClient({ baseUrl, token: TOKENS.readerA, retries: 0 })
-  await assert.rejects(reader.putInstance({ uuid: VM, name: 'x', projectId: PROJECT_A, userId: USER_A }), httpError(403, 'forbidden'))
+  await assert.rejects(
+    reader.putInstance({ uuid: VM, name: 'x', projectId: PROJECT_A, userId: USER_A }),
+    httpError(403, 'forbidden'),
+  )
 })
 
 test('request ids and event names are sent as encoded path segments', async (t) => {
@@ -167,7 +240,13 @@ test('request ids and event names are sent as encoded path segments', async (t) 
   const client = serviceClient(baseUrl)
   const requestId = 'req-a/b?c#d e%zz é'
   const event = 'compute/../odd event?x=1#frag'
-  await client.actionStart({ instanceUuid: VM, action: 'reboot', requestId, userId: USER_A, projectId: PROJECT_A })
+  await client.actionStart({
+    instanceUuid: VM,
+    action: 'reboot',
+    requestId,
+    userId: USER_A,
+    projectId: PROJECT_A,
+  })
   await client.eventStart({ instanceUuid: VM, requestId, event })
   await client.eventFinish({ instanceUuid: VM, requestId, event, result: 'Success' })
   await client.actionFinish({ instanceUuid: VM, requestId })
@@ -183,15 +262,55 @@ test('batch applies operations in order and reports each one (JSON array and NDJ
   const { h, baseUrl } = await startActionTrail(t)
   for (const ndjson of [false, true]) {
     const client = serviceClient(baseUrl, { ndjson })
-    const uuid = ndjson ? '7b2e1d4f-63c5-4d9e-8f80-1b2c3d4e5f60' : '8c3f2e5a-74d6-4eaf-9a91-2c3d4e5f6071'
+    const uuid = ndjson
+      ? '7b2e1d4f-63c5-4d9e-8f80-1b2c3d4e5f60'
+      : '8c3f2e5a-74d6-4eaf-9a91-2c3d4e5f6071'
     const requestId = `req-batch-${String(ndjson)}`
     const ops: WireOp[] = [
-      { op: 'instance_put', instance_uuid: uuid, name: 'vm-b', project_id: PROJECT_A, user_id: USER_A },
-      { op: 'action_start', instance_uuid: uuid, action: 'reboot', request_id: requestId, user_id: USER_A, project_id: PROJECT_A },
-      { op: 'event_start', instance_uuid: uuid, request_id: requestId, event: 'compute_reboot_instance', host: 'c-1' },
-      { op: 'event_finish', instance_uuid: uuid, request_id: requestId, event: 'compute_missing', result: 'Success' },
-      { op: 'action_start', instance_uuid: uuid, action: 'resize', request_id: requestId, user_id: USER_A, project_id: PROJECT_A },
-      { op: 'event_finish', instance_uuid: uuid, request_id: requestId, event: 'compute_reboot_instance', result: 'Success' },
+      {
+        op: 'instance_put',
+        instance_uuid: uuid,
+        name: 'vm-b',
+        project_id: PROJECT_A,
+        user_id: USER_A,
+      },
+      {
+        op: 'action_start',
+        instance_uuid: uuid,
+        action: 'reboot',
+        request_id: requestId,
+        user_id: USER_A,
+        project_id: PROJECT_A,
+      },
+      {
+        op: 'event_start',
+        instance_uuid: uuid,
+        request_id: requestId,
+        event: 'compute_reboot_instance',
+        host: 'c-1',
+      },
+      {
+        op: 'event_finish',
+        instance_uuid: uuid,
+        request_id: requestId,
+        event: 'compute_missing',
+        result: 'Success',
+      },
+      {
+        op: 'action_start',
+        instance_uuid: uuid,
+        action: 'resize',
+        request_id: requestId,
+        user_id: USER_A,
+        project_id: PROJECT_A,
+      },
+      {
+        op: 'event_finish',
+        instance_uuid: uuid,
+        request_id: requestId,
+        event: 'compute_reboot_instance',
+        result: 'Success',
+      },
       { op: 'action_finish', instance_uuid: uuid, request_id: requestId },
     ]
     const results = await client.batch(ops)
@@ -215,23 +334,55 @@ test('listActions and getAction return the read API bodies at the requested micr
   await seedVm(h)
   const writer = serviceClient(baseUrl)
   for (const [i, action] of ['create', 'stop', 'start'].entries()) {
-    await writer.actionStart({ instanceUuid: VM, action, requestId: `req-${i}`, userId: USER_A, projectId: PROJECT_A, startTime: `2026-11-25T10:0${i}:00.000000` })
+    await writer.actionStart({
+      instanceUuid: VM,
+      action,
+      requestId: `req-${i}`,
+      userId: USER_A,
+      projectId: PROJECT_A,
+      startTime: `2026-11-25T10:0${i}:00.000000`,
+    })
   }
-  await writer.eventStart({ instanceUuid: VM, requestId: 'req-2', event: 'compute_start_instance', host: 'c-9', startTime: T0 })
-  await writer.eventFinish({ instanceUuid: VM, requestId: 'req-2', event: 'compute_start_instance', result: 'Error', details: 'Boom', traceback: '    at x (y.js:1:1)' })
+  await writer.eventStart({
+    instanceUuid: VM,
+    requestId: 'req-2',
+    event: 'compute_start_instance',
+    host: 'c-9',
+    startTime: T0,
+  })
+  await writer.eventFinish({
+    instanceUuid: VM,
+    requestId: 'req-2',
+    event: 'compute_start_instance',
+    result: 'Error',
+    details: 'Boom',
+    traceback: '    at x (y.js:1:1)',
+  })
 
   const reader = adminClient(baseUrl)
   const page = await reader.listActions(VM, { limit: 2 })
-  assert.deepEqual(page.instanceActions.map((a) => a.request_id), ['req-2', 'req-1'])
+  assert.deepEqual(
+    page.instanceActions.map((a) => a.request_id),
+    ['req-2', 'req-1'],
+  )
   assert.ok('updated_at' in page.instanceActions[0]!, 'updated_at from 2.58 (default 2.84)')
   assert.equal(page.links?.[0]?.rel, 'next')
   const next = await reader.listActions(VM, { limit: 2, marker: 'req-1' })
-  assert.deepEqual(next.instanceActions.map((a) => a.request_id), ['req-0'])
+  assert.deepEqual(
+    next.instanceActions.map((a) => a.request_id),
+    ['req-0'],
+  )
   const old = await reader.listActions(VM, { version: '2.1' })
   assert.equal(old.instanceActions.length, 3)
   assert.ok(!('updated_at' in old.instanceActions[0]!))
-  const since = await reader.listActions(VM, { changesSince: '2026-11-25T10:01:00Z', changesBefore: '2026-11-25T10:01:30Z' })
-  assert.deepEqual(since.instanceActions.map((a) => a.request_id), ['req-1'])
+  const since = await reader.listActions(VM, {
+    changesSince: '2026-11-25T10:01:00Z',
+    changesBefore: '2026-11-25T10:01:30Z',
+  })
+  assert.deepEqual(
+    since.instanceActions.map((a) => a.request_id),
+    ['req-1'],
+  )
 
   const { instanceAction } = await reader.getAction(VM, 'req-2')
   assert.equal(instanceAction.action, 'start')
@@ -250,7 +401,10 @@ test('read API faults map to AppErrors with the HTTP status', async (t) => {
   const { h, baseUrl } = await startActionTrail(t)
   await seedVm(h)
   const reader = adminClient(baseUrl)
-  await assert.rejects(reader.listActions('00000000-0000-4000-8000-00000000dead'), httpError(404, 'not_found'))
+  await assert.rejects(
+    reader.listActions('00000000-0000-4000-8000-00000000dead'),
+    httpError(404, 'not_found'),
+  )
   await assert.rejects(reader.getAction(VM, 'req-none'), httpError(404, 'not_found'))
   await assert.rejects(reader.listActions(VM, { limit: -1 }), httpError(400, 'invalid_input'))
   await assert.rejects(reader.listActions(VM, { version: '3.0' }), httpError(406, 'not_acceptable'))
@@ -260,13 +414,28 @@ test('close() waits for requests under way and refuses later calls', async (t) =
   const { h, baseUrl } = await startActionTrail(t)
   await seedVm(h)
   const client = serviceClient(baseUrl)
-  const pending = client.actionStart({ instanceUuid: VM, action: 'stop', requestId: CTX.requestId, userId: USER_A, projectId: PROJECT_A })
+  const pending = client.actionStart({
+    instanceUuid: VM,
+    action: 'stop',
+    requestId: CTX.requestId,
+    userId: USER_A,
+    projectId: PROJECT_A,
+  })
   await client.close()
   // The write under way was sent and committed before close() resolved.
   assert.equal((await h.service.getAction(VM, CTX.requestId))?.action.action, 'stop')
   assert.equal(await pending, undefined)
-  await assert.rejects(client.listActions(VM), (err) => err instanceof ClientClosedError && isAppError(err, 'internal'))
-  await assert.rejects(client.actionFinish({ instanceUuid: VM, requestId: CTX.requestId }), ClientClosedError)
-  await assert.rejects(client.batch([{ op: 'instance_delete', instance_uuid: VM }]), ClientClosedError)
+  await assert.rejects(
+    client.listActions(VM),
+    (err) => err instanceof ClientClosedError && isAppError(err, 'internal'),
+  )
+  await assert.rejects(
+    client.actionFinish({ instanceUuid: VM, requestId: CTX.requestId }),
+    ClientClosedError,
+  )
+  await assert.rejects(
+    client.batch([{ op: 'instance_delete', instance_uuid: VM }]),
+    ClientClosedError,
+  )
   await client.close()
 })

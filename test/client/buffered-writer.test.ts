@@ -8,9 +8,23 @@ import { test } from 'node:test'
 import { BufferedActionWriter, ClientClosedError, ClientHttpError } from '../../src/client/index.js'
 import { isAppError } from '../../src/domain/errors.js'
 import { PROJECT_A, USER_A } from '../helpers/build-app.js'
-import { batches, CTX, seedVm, serviceClient, startActionTrail, startInjector, VM } from './support.js'
+import {
+  batches,
+  CTX,
+  seedVm,
+  serviceClient,
+  startActionTrail,
+  startInjector,
+  VM,
+} from './support.js'
 
-const START = { instanceUuid: VM, action: 'reboot', requestId: CTX.requestId, userId: USER_A, projectId: PROJECT_A }
+const START = {
+  instanceUuid: VM,
+  action: 'reboot',
+  requestId: CTX.requestId,
+  userId: USER_A,
+  projectId: PROJECT_A,
+}
 const EVENT = { instanceUuid: VM, requestId: CTX.requestId }
 const LONG = 60_000
 
@@ -18,7 +32,10 @@ test('a batch is sent as soon as maxOps operations are queued, without waiting f
   const { h, baseUrl } = await startActionTrail(t)
   await seedVm(h)
   const injector = await startInjector(t, baseUrl)
-  const writer = new BufferedActionWriter(serviceClient(injector.url), { maxOps: 3, flushIntervalMs: LONG })
+  const writer = new BufferedActionWriter(serviceClient(injector.url), {
+    maxOps: 3,
+    flushIntervalMs: LONG,
+  })
   t.after(() => writer.close())
   const calls = [
     writer.actionStart(START),
@@ -34,7 +51,10 @@ test('a batch is sent as soon as maxOps operations are queued, without waiting f
   // The last batch holds one operation: it is sent right after the second, whose round trip it
   // has already waited, not after the (long) interval.
   await Promise.all(calls)
-  assert.deepEqual(batches(injector).map((b) => b.length), [3, 3, 1])
+  assert.deepEqual(
+    batches(injector).map((b) => b.length),
+    [3, 3, 1],
+  )
   const events = (await h.service.getAction(VM, CTX.requestId))?.events ?? []
   assert.equal(events.filter((e) => e.result === 'Success').length, 3)
 })
@@ -52,7 +72,10 @@ test('a batch is sent flushIntervalMs after the first queued operation', async (
   assert.equal(injector.seen.length, 0, 'nothing is sent before the interval')
   await Promise.all([action, event])
   assert.ok(Date.now() - began >= 35)
-  assert.deepEqual(batches(injector).map((b) => b.length), [2])
+  assert.deepEqual(
+    batches(injector).map((b) => b.length),
+    [2],
+  )
   assert.equal((await h.service.getAction(VM, CTX.requestId))?.events.length, 1)
 })
 
@@ -64,7 +87,11 @@ test('flush() sends at once and resolves when everything queued before it is set
   t.after(() => writer.close())
   let settled = 0
   void writer.actionStart(START).then(() => settled++)
-  const failing = writer.eventFinish({ ...EVENT, event: 'compute_never_started', result: 'Success' })
+  const failing = writer.eventFinish({
+    ...EVENT,
+    event: 'compute_never_started',
+    result: 'Success',
+  })
   void failing.catch(() => settled++)
   await writer.flush()
   assert.equal(settled, 2)
@@ -88,7 +115,10 @@ test('close() flushes, stops the timer, and later calls reject; the client it wa
   const stored = await h.service.getAction(VM, CTX.requestId)
   assert.equal(stored?.action.action, 'reboot')
   assert.equal(stored.events[0]?.event, 'compute_stop_instance')
-  await assert.rejects(writer.actionFinish({ instanceUuid: VM, requestId: CTX.requestId }), ClientClosedError)
+  await assert.rejects(
+    writer.actionFinish({ instanceUuid: VM, requestId: CTX.requestId }),
+    ClientClosedError,
+  )
   await writer.close()
   // The client may be shared: closing the writer leaves it to its owner.
   await client.actionFinish({ instanceUuid: VM, requestId: CTX.requestId })
@@ -101,7 +131,10 @@ test('order holds across batches: one batch in flight at a time, operations in c
   await seedVm(h)
   // Slow answers: a second concurrent batch would have every chance to overtake the first.
   const injector = await startInjector(t, baseUrl, () => 'pass', { delayMs: 25 })
-  const writer = new BufferedActionWriter(serviceClient(injector.url), { maxOps: 2, flushIntervalMs: 1 })
+  const writer = new BufferedActionWriter(serviceClient(injector.url), {
+    maxOps: 2,
+    flushIntervalMs: 1,
+  })
   t.after(() => writer.close())
   const names = ['e1', 'e2', 'e3', 'e4']
   const calls: Promise<unknown>[] = [writer.actionStart(START)]
@@ -114,7 +147,12 @@ test('order holds across batches: one batch in flight at a time, operations in c
   assert.ok(sent.length >= 5, `at least five batches of two, got ${sent.length}`)
   assert.deepEqual(
     sent.flat().map((op) => `${String(op.op)}:${String(op.event ?? '')}`),
-    ['action_start:', ...names.map((e) => `event_start:${e}`), ...names.map((e) => `event_finish:${e}`), 'action_finish:'],
+    [
+      'action_start:',
+      ...names.map((e) => `event_start:${e}`),
+      ...names.map((e) => `event_finish:${e}`),
+      'action_finish:',
+    ],
   )
   const stored = await h.service.getAction(VM, CTX.requestId)
   assert.ok(stored?.action.finishTime)
@@ -145,9 +183,14 @@ test('a batch that fails after all retries rejects every operation in it; later 
   const { h, baseUrl } = await startActionTrail(t)
   await seedVm(h)
   const injector = await startInjector(t, baseUrl, (n) => (n < 3 ? '503' : 'pass'))
-  const writer = new BufferedActionWriter(serviceClient(injector.url, { retries: 2 }), { flushIntervalMs: 5 })
+  const writer = new BufferedActionWriter(serviceClient(injector.url, { retries: 2 }), {
+    flushIntervalMs: 5,
+  })
   t.after(() => writer.close())
-  const lost = await Promise.allSettled([writer.actionStart(START), writer.eventStart({ ...EVENT, event: 'e1' })])
+  const lost = await Promise.allSettled([
+    writer.actionStart(START),
+    writer.eventStart({ ...EVENT, event: 'e1' }),
+  ])
   for (const outcome of lost) {
     assert.ok(outcome.status === 'rejected' && outcome.reason instanceof ClientHttpError)
     assert.equal(outcome.reason.status, 503)
@@ -164,14 +207,33 @@ test('calls resolve with nothing; the server stores the times stamped at queue t
   const { h, baseUrl } = await startActionTrail(t)
   await seedVm(h)
   const injector = await startInjector(t, baseUrl)
-  const writer = new BufferedActionWriter(serviceClient(injector.url, { ndjson: true }), { flushIntervalMs: 5 })
+  const writer = new BufferedActionWriter(serviceClient(injector.url, { ndjson: true }), {
+    flushIntervalMs: 5,
+  })
   t.after(() => writer.close())
   // No made-up record (no id 0, no guessed server times): only "the server has it".
-  assert.equal(await writer.putInstance({ uuid: VM, name: 'vm-renamed', projectId: PROJECT_A, userId: USER_A }), undefined)
-  assert.equal(await writer.actionStart({ ...START, startTime: '2026-11-25T10:11:12.345678Z' }), undefined)
+  assert.equal(
+    await writer.putInstance({
+      uuid: VM,
+      name: 'vm-renamed',
+      projectId: PROJECT_A,
+      userId: USER_A,
+    }),
+    undefined,
+  )
+  assert.equal(
+    await writer.actionStart({ ...START, startTime: '2026-11-25T10:11:12.345678Z' }),
+    undefined,
+  )
   const started = writer.eventStart({ ...EVENT, event: 'compute_reboot_instance', host: 'c-1' })
   assert.equal(await started, undefined)
-  const finished = writer.eventFinish({ ...EVENT, event: 'compute_reboot_instance', result: 'Error', details: 'Boom', traceback: '    at x (/srv/app/x.js:1:1) token=abc123' })
+  const finished = writer.eventFinish({
+    ...EVENT,
+    event: 'compute_reboot_instance',
+    result: 'Error',
+    details: 'Boom',
+    traceback: '    at x (/srv/app/x.js:1:1) token=abc123',
+  })
   assert.equal(await finished, undefined)
   assert.equal(await writer.actionFinish({ instanceUuid: VM, requestId: CTX.requestId }), undefined)
 
@@ -184,11 +246,17 @@ test('calls resolve with nothing; the server stores the times stamped at queue t
   assert.equal(event?.details, 'Boom')
   assert.ok(event?.traceback?.includes('token=***'), 'the server sanitized the traceback')
   // The stored start time is the one the writer stamped on the operation, not the server's clock.
-  const startOp = batches(injector).flat().find((op) => op.op === 'event_start')
+  const startOp = batches(injector)
+    .flat()
+    .find((op) => op.op === 'event_start')
   assert.equal(event?.startTime, startOp?.start_time)
   assert.equal((await h.service.getInstance(VM))?.name, 'vm-renamed')
   // Sent as NDJSON.
-  assert.ok(injector.seen.every((r) => String(r.headers['content-type']).startsWith('application/x-ndjson')))
+  assert.ok(
+    injector.seen.every((r) =>
+      String(r.headers['content-type']).startsWith('application/x-ndjson'),
+    ),
+  )
 })
 
 test('maxBatchBytes splits large operations into separate batches', async (t) => {
@@ -196,7 +264,10 @@ test('maxBatchBytes splits large operations into separate batches', async (t) =>
   await seedVm(h)
   await h.service.actionStart(START)
   const injector = await startInjector(t, baseUrl)
-  const writer = new BufferedActionWriter(serviceClient(injector.url), { flushIntervalMs: 5, maxBatchBytes: 3000 })
+  const writer = new BufferedActionWriter(serviceClient(injector.url), {
+    flushIntervalMs: 5,
+    maxBatchBytes: 3000,
+  })
   t.after(() => writer.close())
   const frames = '    at work (/srv/app/worker.js:1:1)\n'.repeat(60)
   const calls = []
@@ -209,6 +280,9 @@ test('maxBatchBytes splits large operations into separate batches', async (t) =>
   assert.ok(sent.length >= 3, `large operations were spread over ${sent.length} batches`)
   for (const r of injector.seen) {
     const ops = JSON.parse(r.body) as unknown[]
-    assert.ok(ops.length === 1 || Buffer.byteLength(r.body) <= 3001, 'only a single operation may exceed the limit')
+    assert.ok(
+      ops.length === 1 || Buffer.byteLength(r.body) <= 3001,
+      'only a single operation may exceed the limit',
+    )
   }
 })

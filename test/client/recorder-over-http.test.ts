@@ -33,7 +33,10 @@ async function setup(t: TestContext, kind: string): Promise<Setup> {
   await seedVm(h)
   const make = WRITERS[kind]
   assert.ok(make)
-  const recorder = new ActionRecorder({ writer: make(serviceClient(baseUrl), t), host: 'compute-7' })
+  const recorder = new ActionRecorder({
+    writer: make(serviceClient(baseUrl), t),
+    host: 'compute-7',
+  })
   return { recorder, reader: adminClient(baseUrl) }
 }
 
@@ -46,7 +49,12 @@ for (const kind of Object.keys(WRITERS)) {
   test(`${kind}: withInstanceEvent records Success around a resolved function`, async (t) => {
     const { recorder, reader } = await setup(t, kind)
     await recorder.actionStart(CTX, VM, 'reboot')
-    const value = await recorder.withInstanceEvent(CTX, VM, 'compute_reboot_instance', async () => 42)
+    const value = await recorder.withInstanceEvent(
+      CTX,
+      VM,
+      'compute_reboot_instance',
+      async () => 42,
+    )
     assert.equal(value, 42)
     await recorder.actionFinish(CTX, VM)
     const { action, event } = await eventOf(reader)

@@ -7,12 +7,33 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
-import { ActionTrailClient, ClientHttpError, ClientNetworkError, type WireOp } from '../../src/client/index.js'
+import {
+  ActionTrailClient,
+  ClientHttpError,
+  ClientNetworkError,
+  type WireOp,
+} from '../../src/client/index.js'
 import { isAppError } from '../../src/domain/errors.js'
 import { PROJECT_A, TOKENS, USER_A } from '../helpers/build-app.js'
-import { batchOps, CTX, jsonBody, seedVm, serviceClient, startActionTrail, startInjector, VM, type Fault } from './support.js'
+import {
+  batchOps,
+  CTX,
+  jsonBody,
+  seedVm,
+  serviceClient,
+  startActionTrail,
+  startInjector,
+  VM,
+  type Fault,
+} from './support.js'
 
-const START = { instanceUuid: VM, action: 'reboot', requestId: CTX.requestId, userId: USER_A, projectId: PROJECT_A }
+const START = {
+  instanceUuid: VM,
+  action: 'reboot',
+  requestId: CTX.requestId,
+  userId: USER_A,
+  projectId: PROJECT_A,
+}
 const EVENT = { instanceUuid: VM, requestId: CTX.requestId, event: 'compute_reboot_instance' }
 
 /** The first `count` requests get `fault`, the rest pass through. */
@@ -20,7 +41,10 @@ function first(count: number, fault: Fault): (n: number) => Fault {
   return (n) => (n < count ? fault : 'pass')
 }
 
-function assertSameRequests(seen: { headers: Record<string, unknown>; body: string }[], count: number): void {
+function assertSameRequests(
+  seen: { headers: Record<string, unknown>; body: string }[],
+  count: number,
+): void {
   assert.equal(seen.length, count)
   const key = seen[0]?.headers['idempotency-key']
   assert.equal(typeof key, 'string')
@@ -66,7 +90,9 @@ test('when the answer is lost after the write happened, the retry gets the same 
   await h.service.eventStart({ ...EVENT, startTime: '2026-11-25T10:00:02.000000' })
   // Every request reaches the server; the first answer to the start and to the finish never
   // reaches the client.
-  const injector = await startInjector(t, baseUrl, (n) => (n === 0 || n === 2 ? 'pass-then-reset' : 'pass'))
+  const injector = await startInjector(t, baseUrl, (n) =>
+    n === 0 || n === 2 ? 'pass-then-reset' : 'pass',
+  )
   const client = serviceClient(injector.url)
   await client.eventStart(EVENT)
   assertSameRequests(injector.seen.slice(0, 2), 2)
@@ -79,7 +105,10 @@ test('when the answer is lost after the write happened, the retry gets the same 
   // first answer) keeps the retried finish from finishing a second one.
   assert.equal(events.length, 3)
   assert.equal(events.filter((e) => e.startTime === startTime).length, 1)
-  assert.deepEqual(events.filter((e) => e.finishTime !== null).map((e) => e.result), ['Success'])
+  assert.deepEqual(
+    events.filter((e) => e.finishTime !== null).map((e) => e.result),
+    ['Success'],
+  )
 })
 
 test('a 503 that outlasts the retries is thrown as a ClientHttpError store_unavailable', async (t) => {
@@ -102,20 +131,32 @@ test('4xx answers are final: no retry', async (t) => {
   await h.service.actionStart(START)
   const injector = await startInjector(t, baseUrl)
   const client = serviceClient(injector.url, { retries: 5 })
-  await assert.rejects(client.eventFinish({ ...EVENT, result: 'Success' }), (err) => isAppError(err, 'event_not_found'))
-  await assert.rejects(client.actionStart({ ...START, action: 'resize' }), (err) => isAppError(err, 'conflict'))
+  await assert.rejects(client.eventFinish({ ...EVENT, result: 'Success' }), (err) =>
+    isAppError(err, 'event_not_found'),
+  )
+  await assert.rejects(client.actionStart({ ...START, action: 'resize' }), (err) =>
+    isAppError(err, 'conflict'),
+  )
   assert.equal(injector.seen.length, 2)
 
-  const canned = await startInjector(t, baseUrl, () => ({ status: 422, body: { error: { status: 422, code: 'idempotency_key_reused', message: 'reused' } } }))
+  const canned = await startInjector(t, baseUrl, () => ({
+    status: 422,
+    body: { error: { status: 422, code: 'idempotency_key_reused', message: 'reused' } },
+  }))
   const reused = serviceClient(canned.url, { retries: 5 })
-  await assert.rejects(reused.actionFinish({ instanceUuid: VM, requestId: CTX.requestId }), (err) => isAppError(err, 'idempotency_key_reused'))
+  await assert.rejects(reused.actionFinish({ instanceUuid: VM, requestId: CTX.requestId }), (err) =>
+    isAppError(err, 'idempotency_key_reused'),
+  )
   assert.equal(canned.seen.length, 1)
 })
 
 test('429 is retried like a 503; one that outlasts the retries keeps the server code and message', async (t) => {
   const { h, baseUrl } = await startActionTrail(t)
   await seedVm(h)
-  const slowDown = { status: 429, body: { error: { status: 429, code: 'too_many_requests', message: 'slow down' } } }
+  const slowDown = {
+    status: 429,
+    body: { error: { status: 429, code: 'too_many_requests', message: 'slow down' } },
+  }
   const recovering = await startInjector(t, baseUrl, first(2, slowDown))
   await serviceClient(recovering.url).actionStart(START)
   assertSameRequests(recovering.seen, 3)
@@ -123,15 +164,18 @@ test('429 is retried like a 503; one that outlasts the retries keeps the server 
 
   const canned = await startInjector(t, baseUrl, () => slowDown)
   const limited = serviceClient(canned.url, { retries: 2 })
-  await assert.rejects(limited.actionFinish({ instanceUuid: VM, requestId: CTX.requestId }), (err) => {
-    assert.ok(err instanceof ClientHttpError)
-    assert.equal(err.status, 429)
-    // Not one of ActionTrail's codes: the status decides, the server's code is kept.
-    assert.equal(err.code, 'invalid_input')
-    assert.equal(err.serverCode, 'too_many_requests')
-    assert.equal(err.message, 'slow down')
-    return true
-  })
+  await assert.rejects(
+    limited.actionFinish({ instanceUuid: VM, requestId: CTX.requestId }),
+    (err) => {
+      assert.ok(err instanceof ClientHttpError)
+      assert.equal(err.status, 429)
+      // Not one of ActionTrail's codes: the status decides, the server's code is kept.
+      assert.equal(err.code, 'invalid_input')
+      assert.equal(err.serverCode, 'too_many_requests')
+      assert.equal(err.message, 'slow down')
+      return true
+    },
+  )
   assertSameRequests(canned.seen, 3)
 })
 
@@ -147,14 +191,17 @@ test('an attempt that gets no answer in timeoutMs is retried; when all time out,
 
   const silent = await startInjector(t, baseUrl, () => 'hang')
   const patient = serviceClient(silent.url, { timeoutMs: 100, retries: 1 })
-  await assert.rejects(patient.actionFinish({ instanceUuid: VM, requestId: CTX.requestId }), (err) => {
-    assert.ok(err instanceof ClientNetworkError)
-    assert.equal(err.code, 'store_unavailable')
-    assert.equal(err.timedOut, true)
-    assert.equal(err.attempts, 2)
-    assert.ok(!err.message.includes(CTX.requestId), 'no ids in the message')
-    return true
-  })
+  await assert.rejects(
+    patient.actionFinish({ instanceUuid: VM, requestId: CTX.requestId }),
+    (err) => {
+      assert.ok(err instanceof ClientNetworkError)
+      assert.equal(err.code, 'store_unavailable')
+      assert.equal(err.timedOut, true)
+      assert.equal(err.attempts, 2)
+      assert.ok(!err.message.includes(CTX.requestId), 'no ids in the message')
+      return true
+    },
+  )
   assertSameRequests(silent.seen, 2)
 })
 
@@ -188,18 +235,39 @@ test('a refused connection is retried, then reported as ClientNetworkError', asy
 test('a batch is retried on 503 and reset with the same Idempotency-Key and body', async (t) => {
   const { h, baseUrl } = await startActionTrail(t)
   await seedVm(h)
-  const injector = await startInjector(t, baseUrl, (n) => (n === 0 ? '503' : n === 1 ? 'pass-then-reset' : 'pass'))
+  const injector = await startInjector(t, baseUrl, (n) =>
+    n === 0 ? '503' : n === 1 ? 'pass-then-reset' : 'pass',
+  )
   const client = serviceClient(injector.url)
   const ops: WireOp[] = [
-    { op: 'action_start', instance_uuid: VM, action: 'reboot', request_id: CTX.requestId, user_id: USER_A, project_id: PROJECT_A },
-    { op: 'event_start', instance_uuid: VM, request_id: CTX.requestId, event: 'compute_reboot_instance' },
+    {
+      op: 'action_start',
+      instance_uuid: VM,
+      action: 'reboot',
+      request_id: CTX.requestId,
+      user_id: USER_A,
+      project_id: PROJECT_A,
+    },
+    {
+      op: 'event_start',
+      instance_uuid: VM,
+      request_id: CTX.requestId,
+      event: 'compute_reboot_instance',
+    },
   ]
   const results = await client.batch(ops)
   // The second attempt was applied and its answer remembered under the key: the third replays it.
-  assert.deepEqual(results.map((r) => r.status), [201, 201])
+  assert.deepEqual(
+    results.map((r) => r.status),
+    [201, 201],
+  )
   assertSameRequests(injector.seen, 3)
   for (const op of batchOps(injector.seen[0]!)) {
-    assert.equal(typeof op.start_time, 'string', 'start times are stamped once, before the first attempt')
+    assert.equal(
+      typeof op.start_time,
+      'string',
+      'start times are stamped once, before the first attempt',
+    )
   }
   assert.equal((await h.service.getAction(VM, CTX.requestId))?.events.length, 1)
 })
@@ -209,10 +277,20 @@ test('operations a batch reports as not attempted (5xx results) are sent again, 
   await seedVm(h)
   // The first answer claims that the store failed from the second operation on; the server did
   // apply everything, so the resend also checks that repeating them is harmless.
-  const unavailable = { status: 503, error: { status: 503, code: 'store_unavailable', message: 'The service is unavailable.' } }
+  const unavailable = {
+    status: 503,
+    error: { status: 503, code: 'store_unavailable', message: 'The service is unavailable.' },
+  }
   const injector = await startInjector(t, baseUrl, (n) =>
     n === 0
-      ? { rewrite: (status, body) => ({ status, body: { results: [(body as { results: unknown[] }).results[0], unavailable, unavailable] } }) }
+      ? {
+          rewrite: (status, body) => ({
+            status,
+            body: {
+              results: [(body as { results: unknown[] }).results[0], unavailable, unavailable],
+            },
+          }),
+        }
       : 'pass',
   )
   // The pause between rounds is the transport's jittered backoff, observed through its sleep.
@@ -222,15 +300,39 @@ test('operations a batch reports as not attempted (5xx results) are sent again, 
     { sleep: (ms) => (waits.push(ms), Promise.resolve()), random: () => 0.5 },
   )
   const results = await client.batch([
-    { op: 'action_start', instance_uuid: VM, action: 'reboot', request_id: CTX.requestId, user_id: USER_A, project_id: PROJECT_A },
-    { op: 'event_start', instance_uuid: VM, request_id: CTX.requestId, event: 'compute_reboot_instance' },
-    { op: 'event_finish', instance_uuid: VM, request_id: CTX.requestId, event: 'compute_reboot_instance', result: 'Success' },
+    {
+      op: 'action_start',
+      instance_uuid: VM,
+      action: 'reboot',
+      request_id: CTX.requestId,
+      user_id: USER_A,
+      project_id: PROJECT_A,
+    },
+    {
+      op: 'event_start',
+      instance_uuid: VM,
+      request_id: CTX.requestId,
+      event: 'compute_reboot_instance',
+    },
+    {
+      op: 'event_finish',
+      instance_uuid: VM,
+      request_id: CTX.requestId,
+      event: 'compute_reboot_instance',
+      result: 'Success',
+    },
   ])
-  assert.deepEqual(results.map((r) => r.status), [201, 200, 200])
+  assert.deepEqual(
+    results.map((r) => r.status),
+    [201, 200, 200],
+  )
   assert.equal(injector.seen.length, 2)
   const [firstOps, resent] = [batchOps(injector.seen[0]!), batchOps(injector.seen[1]!)]
   assert.deepEqual(resent, firstOps.slice(1), 'the same operations, same times')
-  assert.notEqual(injector.seen[1]?.headers['idempotency-key'], injector.seen[0]?.headers['idempotency-key'])
+  assert.notEqual(
+    injector.seen[1]?.headers['idempotency-key'],
+    injector.seen[0]?.headers['idempotency-key'],
+  )
   assert.deepEqual(waits, [20])
   const stored = await h.service.getAction(VM, CTX.requestId)
   assert.equal(stored?.events.length, 1)

@@ -16,7 +16,11 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const ENTRY = 'src/client/index.ts'
 
 // The domain files the client may load: each imports nothing with side effects and nothing of node.
-const ALLOWED_DOMAIN_FILES = new Set(['src/domain/errors.ts', 'src/domain/error-status.ts', 'src/domain/timestamp.ts'])
+const ALLOWED_DOMAIN_FILES = new Set([
+  'src/domain/errors.ts',
+  'src/domain/error-status.ts',
+  'src/domain/timestamp.ts',
+])
 
 // Files the bundle must contain, so that an empty or partial bundle cannot pass for a clean one.
 const EXPECTED_FILES = [
@@ -55,7 +59,8 @@ async function bundle(options: BuildOptions): Promise<{ text: string; metafile: 
     assert.ok(output && result.metafile, 'esbuild produced a bundle and a metafile')
     return { text: output.text, metafile: result.metafile }
   } catch (err) {
-    const errors = (err as { errors?: { text: string; location?: { file: string } | null }[] }).errors ?? []
+    const errors =
+      (err as { errors?: { text: string; location?: { file: string } | null }[] }).errors ?? []
     const detail = errors.map((e) => `${e.location?.file ?? '?'}: ${e.text}`).join('\n')
     assert.fail(`bundling ${ENTRY} failed:\n${detail || String(err)}`)
   }
@@ -67,12 +72,20 @@ test('the client bundles for the browser from its own files and dependency-free 
   // Every problem at once, so that a failure names all the files to fix.
   const problems = [
     ...inputs
-      .filter((file) => file.includes('node_modules') || !(file.startsWith('src/client/') || ALLOWED_DOMAIN_FILES.has(file)))
+      .filter(
+        (file) =>
+          file.includes('node_modules') ||
+          !(file.startsWith('src/client/') || ALLOWED_DOMAIN_FILES.has(file)),
+      )
       .map((file) => `${file}: outside src/client and the allowed domain files`),
     ...Object.entries(metafile.inputs).flatMap(([file, input]) =>
-      input.imports.filter((i) => i.path.startsWith('node:') || i.external).map((i) => `${file}: imports ${i.path}`),
+      input.imports
+        .filter((i) => i.path.startsWith('node:') || i.external)
+        .map((i) => `${file}: imports ${i.path}`),
     ),
-    ...EXPECTED_FILES.filter((file) => !inputs.includes(file)).map((file) => `${file}: missing from the bundle`),
+    ...EXPECTED_FILES.filter((file) => !inputs.includes(file)).map(
+      (file) => `${file}: missing from the bundle`,
+    ),
   ]
   assert.deepEqual(problems, [])
 })
@@ -97,21 +110,46 @@ test('the bundle runs with web globals only and records through the real server'
     URLSearchParams,
   })
   vm.runInContext(text, sandbox)
-  const lib = (sandbox as { actiontrailClient?: typeof import('../../src/client/index.js') }).actiontrailClient
+  const lib = (sandbox as { actiontrailClient?: typeof import('../../src/client/index.js') })
+    .actiontrailClient
   assert.ok(lib, 'the bundle defines its global')
 
-  const client = new lib.ActionTrailClient({ baseUrl, token: TOKENS.serviceA, retries: 1, backoffMs: 1 })
-  const writer = new lib.BufferedActionWriter(client, { flushIntervalMs: 1 })
-  const START = { instanceUuid: VM, action: 'reboot', requestId: CTX.requestId, userId: USER_A, projectId: PROJECT_A }
-  await client.actionStart(START)
-  await writer.eventStart({ instanceUuid: VM, requestId: CTX.requestId, event: 'compute_reboot_instance', host: 'c-1' })
-  await writer.eventFinish({ instanceUuid: VM, requestId: CTX.requestId, event: 'compute_reboot_instance', result: 'Success' })
-  await writer.close()
-  await assert.rejects(client.actionStart({ ...START, action: 'resize' }), (err: { name?: string; code?: string }) => {
-    assert.equal(err.name, 'ClientHttpError')
-    assert.equal(err.code, 'conflict')
-    return true
+  const client = new lib.ActionTrailClient({
+    baseUrl,
+    token: TOKENS.serviceA,
+    retries: 1,
+    backoffMs: 1,
   })
+  const writer = new lib.BufferedActionWriter(client, { flushIntervalMs: 1 })
+  const START = {
+    instanceUuid: VM,
+    action: 'reboot',
+    requestId: CTX.requestId,
+    userId: USER_A,
+    projectId: PROJECT_A,
+  }
+  await client.actionStart(START)
+  await writer.eventStart({
+    instanceUuid: VM,
+    requestId: CTX.requestId,
+    event: 'compute_reboot_instance',
+    host: 'c-1',
+  })
+  await writer.eventFinish({
+    instanceUuid: VM,
+    requestId: CTX.requestId,
+    event: 'compute_reboot_instance',
+    result: 'Success',
+  })
+  await writer.close()
+  await assert.rejects(
+    client.actionStart({ ...START, action: 'resize' }),
+    (err: { name?: string; code?: string }) => {
+      assert.equal(err.name, 'ClientHttpError')
+      assert.equal(err.code, 'conflict')
+      return true
+    },
+  )
   await client.close()
 
   const reader = new lib.ActionTrailClient({ baseUrl, token: TOKENS.admin, retries: 0 })

@@ -6,7 +6,13 @@
  * every request it lets through is answered by the real server.
  */
 import assert from 'node:assert/strict'
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { TestContext } from 'node:test'
 import { ActionTrailClient, type ActionTrailClientOptions } from '../../src/client/index.js'
@@ -16,7 +22,11 @@ import { buildHarness, PROJECT_A, TOKENS, USER_A, type Harness } from '../helper
 export const VM = '6a1f0c3e-52b4-4c8d-9e7f-0a1b2c3d4e5f'
 
 /** A request context of project A. */
-export const CTX = { requestId: 'req-7c0d6a52-1e3b-4f9a-8d2c-5b6e7f8a9b0c', userId: USER_A, projectId: PROJECT_A }
+export const CTX = {
+  requestId: 'req-7c0d6a52-1e3b-4f9a-8d2c-5b6e7f8a9b0c',
+  userId: USER_A,
+  projectId: PROJECT_A,
+}
 
 /** The real app, listening on 127.0.0.1 (closed by the harness after the test). */
 export interface LiveServer {
@@ -33,8 +43,18 @@ export async function startActionTrail(t: TestContext): Promise<LiveServer> {
 }
 
 /** A client with the service token of project A; short backoff so that retry tests stay quick. */
-export function serviceClient(baseUrl: string, options: Partial<ActionTrailClientOptions> = {}): ActionTrailClient {
-  return new ActionTrailClient({ baseUrl, token: TOKENS.serviceA, retries: 3, backoffMs: 5, timeoutMs: 5000, ...options })
+export function serviceClient(
+  baseUrl: string,
+  options: Partial<ActionTrailClientOptions> = {},
+): ActionTrailClient {
+  return new ActionTrailClient({
+    baseUrl,
+    token: TOKENS.serviceA,
+    retries: 3,
+    backoffMs: 5,
+    timeoutMs: 5000,
+    ...options,
+  })
 }
 
 /** A client with the admin token, for reading back what was written (events with details at 2.84). */
@@ -104,17 +124,29 @@ function forward(target: string, seen: SeenRequest): Promise<Forwarded> {
   headers['content-length'] = String(Buffer.byteLength(seen.body, 'utf8'))
   return new Promise((resolve, reject) => {
     const out = httpRequest(`${target}${seen.url}`, { method: seen.method, headers }, (res) => {
-      readBody(res).then((body) => resolve({ status: res.statusCode ?? 502, headers: res.headers, body }), reject)
+      readBody(res).then(
+        (body) => resolve({ status: res.statusCode ?? 502, headers: res.headers, body }),
+        reject,
+      )
     })
     out.on('error', reject)
     out.end(seen.body)
   })
 }
 
-function send(res: ServerResponse, status: number, body: string, headers: IncomingHttpHeaders = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: IncomingHttpHeaders = {},
+): void {
   const out: Record<string, string | string[]> = {}
   for (const [k, v] of Object.entries(headers)) {
-    if (v !== undefined && !['connection', 'keep-alive', 'transfer-encoding', 'content-length'].includes(k)) out[k] = v
+    if (
+      v !== undefined &&
+      !['connection', 'keep-alive', 'transfer-encoding', 'content-length'].includes(k)
+    )
+      out[k] = v
   }
   out['content-type'] ??= 'application/json; charset=utf-8'
   out['content-length'] = String(Buffer.byteLength(body, 'utf8'))
@@ -143,16 +175,32 @@ export async function startInjector(
     })
     void (async () => {
       const body = await readBody(req)
-      const request: SeenRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body }
+      const request: SeenRequest = {
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        headers: req.headers,
+        body,
+      }
       const n = seen.push(request) - 1
       if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs))
       const fault = plan(n, request)
       if (fault === 'hang') return
       if (fault === 'reset') return req.socket.destroy()
       if (fault === '503') {
-        return send(res, 503, JSON.stringify({ error: { status: 503, code: 'store_unavailable', message: 'The service is unavailable.' } }))
+        return send(
+          res,
+          503,
+          JSON.stringify({
+            error: {
+              status: 503,
+              code: 'store_unavailable',
+              message: 'The service is unavailable.',
+            },
+          }),
+        )
       }
-      if (typeof fault === 'object' && 'status' in fault) return send(res, fault.status, JSON.stringify(fault.body))
+      if (typeof fault === 'object' && 'status' in fault)
+        return send(res, fault.status, JSON.stringify(fault.body))
       const answer = await forward(target, request)
       if (fault === 'pass-then-reset') return req.socket.destroy()
       if (fault === 'pass') return send(res, answer.status, answer.body, answer.headers)

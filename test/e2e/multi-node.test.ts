@@ -23,11 +23,29 @@ const EVENTS = ['compute_prep', 'compute_run']
 const CLIENTS_PER_NODE = 6
 
 /** Starts `actiontrail serve` on the database; resolves with its URL once it listens. */
-async function serve(t: TestContext, database: string, tokens: string): Promise<{ url: string; stop: () => Promise<void> }> {
+async function serve(
+  t: TestContext,
+  database: string,
+  tokens: string,
+): Promise<{ url: string; stop: () => Promise<void> }> {
   const child = spawn(
     process.execPath,
-    [join(ROOT, 'bin', 'actiontrail.js'), 'serve', '--db', database, '--tokens', tokens, '--port', '0', '--log-level', 'warn'],
-    { env: { ...process.env, ACTIONTRAIL_LOG_KEY: 'multi-node-key', ACTIONTRAIL_DB_POOL_MAX: '4' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    [
+      join(ROOT, 'bin', 'actiontrail.js'),
+      'serve',
+      '--db',
+      database,
+      '--tokens',
+      tokens,
+      '--port',
+      '0',
+      '--log-level',
+      'warn',
+    ],
+    {
+      env: { ...process.env, ACTIONTRAIL_LOG_KEY: 'multi-node-key', ACTIONTRAIL_DB_POOL_MAX: '4' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   )
   let output = ''
   child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')))
@@ -63,10 +81,20 @@ interface Answer {
 
 const statuses: number[] = []
 
-async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+async function call(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: { 'x-auth-token': SERVICE, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    headers: {
+      'x-auth-token': SERVICE,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   })
   const text = await res.text()
@@ -75,17 +103,37 @@ async function call(base: string, method: string, path: string, body?: unknown, 
   return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined }
 }
 
-const time = (action: number, step: number) => `2026-03-01T00:${String(Math.floor(action / 60)).padStart(2, '0')}:${String(action % 60).padStart(2, '0')}.${String(step * 1000 + 7).padStart(6, '0')}`
+const time = (action: number, step: number) =>
+  `2026-03-01T00:${String(Math.floor(action / 60)).padStart(2, '0')}:${String(action % 60).padStart(2, '0')}.${String(step * 1000 + 7).padStart(6, '0')}`
 
 /** The writes of one action's whole life, as batch operations with explicit times. */
 function lifecycle(k: number): Record<string, unknown>[] {
   const base = { instance_uuid: INSTANCES[k % INSTANCES.length], request_id: `req-${k}` }
   const ops: Record<string, unknown>[] = [
-    { op: 'action_start', ...base, action: 'reboot', user_id: 'u-1', project_id: 'p-1', start_time: time(k, 0) },
+    {
+      op: 'action_start',
+      ...base,
+      action: 'reboot',
+      user_id: 'u-1',
+      project_id: 'p-1',
+      start_time: time(k, 0),
+    },
   ]
   EVENTS.forEach((event, e) => {
-    ops.push({ op: 'event_start', ...base, event, host: `compute-${e}`, start_time: time(k, 1 + 2 * e) })
-    ops.push({ op: 'event_finish', ...base, event, result: 'Success', finish_time: time(k, 2 + 2 * e) })
+    ops.push({
+      op: 'event_start',
+      ...base,
+      event,
+      host: `compute-${e}`,
+      start_time: time(k, 1 + 2 * e),
+    })
+    ops.push({
+      op: 'event_finish',
+      ...base,
+      event,
+      result: 'Success',
+      finish_time: time(k, 2 + 2 * e),
+    })
   })
   ops.push({ op: 'action_finish', ...base, finish_time: time(k, 9) })
   return ops
@@ -93,7 +141,13 @@ function lifecycle(k: number): Record<string, unknown>[] {
 
 /** Sends one operation through the single endpoint it belongs to. */
 async function single(base: string, op: Record<string, unknown>): Promise<Answer> {
-  const { op: name, instance_uuid: uuid, request_id: rid, event, ...body } = op as Record<string, string>
+  const {
+    op: name,
+    instance_uuid: uuid,
+    request_id: rid,
+    event,
+    ...body
+  } = op as Record<string, string>
   const actions = `/v1/instances/${uuid}/actions`
   switch (name) {
     case 'action_start':
@@ -122,19 +176,31 @@ test('two nodes on one PostgreSQL database lose nothing and duplicate nothing un
     await database.drop()
   })
   const tokens = join(dir, 'tokens.json')
-  writeFileSync(tokens, JSON.stringify({
-    tokens: [
-      { token: SERVICE, user_id: 'u-1', project_id: 'p-1', roles: ['service'] },
-      { token: ADMIN, user_id: 'u-admin', project_id: 'p-admin', roles: ['admin'] },
-    ],
-  }))
+  writeFileSync(
+    tokens,
+    JSON.stringify({
+      tokens: [
+        { token: SERVICE, user_id: 'u-1', project_id: 'p-1', roles: ['service'] },
+        { token: ADMIN, user_id: 'u-admin', project_id: 'p-admin', roles: ['admin'] },
+      ],
+    }),
+  )
   // Both nodes start at once on the empty database: their migrations race too.
   const nodes = await Promise.all([serve(t, database.url, tokens), serve(t, database.url, tokens)])
   const urls = nodes.map((n) => n.url)
 
   // Both nodes register every instance at once.
-  await Promise.all(urls.flatMap((url) => INSTANCES.map((uuid) =>
-    call(url, 'PUT', `/v1/instances/${uuid}`, { name: `vm-${uuid.slice(-1)}`, project_id: 'p-1', user_id: 'u-1' }))))
+  await Promise.all(
+    urls.flatMap((url) =>
+      INSTANCES.map((uuid) =>
+        call(url, 'PUT', `/v1/instances/${uuid}`, {
+          name: `vm-${uuid.slice(-1)}`,
+          project_id: 'p-1',
+          user_id: 'u-1',
+        }),
+      ),
+    ),
+  )
 
   // Every action's life is written twice, through both nodes at once: the same operations with
   // the same times, in batches or one by one, some batches under a shared Idempotency-Key.
@@ -145,18 +211,24 @@ test('two nodes on one PostgreSQL database lose nothing and duplicate nothing un
       work.push(async () => {
         const ops = lifecycle(k)
         if ((k + n) % 3 === 0) {
-          const headers: Record<string, string> = k % 6 === 0 ? { 'idempotency-key': `life-${k}` } : {}
+          const headers: Record<string, string> =
+            k % 6 === 0 ? { 'idempotency-key': `life-${k}` } : {}
           const { body } = await call(url, 'POST', '/v1/batch', ops, headers)
           const results = (body as { results: { status: number }[] }).results
           results.forEach((r, i) => {
-            assert.ok(r.status === 200 || r.status === 201, `batch op ${i} of req-${k}: ${JSON.stringify(r)}`)
-            if (ops[i]?.op === 'event_start') acknowledged.add(`req-${k}/${String(ops[i]?.event)}/${String(ops[i]?.start_time)}`)
+            assert.ok(
+              r.status === 200 || r.status === 201,
+              `batch op ${i} of req-${k}: ${JSON.stringify(r)}`,
+            )
+            if (ops[i]?.op === 'event_start')
+              acknowledged.add(`req-${k}/${String(ops[i]?.event)}/${String(ops[i]?.start_time)}`)
           })
         } else {
           for (const op of ops) {
             const { status } = await single(url, op)
             assert.ok(status === 200 || status === 201, `${String(op.op)} of req-${k} → ${status}`)
-            if (op.op === 'event_start') acknowledged.add(`req-${k}/${String(op.event)}/${String(op.start_time)}`)
+            if (op.op === 'event_start')
+              acknowledged.add(`req-${k}/${String(op.event)}/${String(op.start_time)}`)
           }
         }
       })
@@ -173,22 +245,51 @@ test('two nodes on one PostgreSQL database lose nothing and duplicate nothing un
   const read = { 'x-auth-token': ADMIN, 'openstack-api-version': 'compute 2.84' }
   for (const url of urls) {
     for (const [i, uuid] of INSTANCES.entries()) {
-      const { body } = await call(url, 'GET', `/v2.1/servers/${uuid}/os-instance-actions`, undefined, read)
-      const listed = (body as { instanceActions: { request_id: string }[] }).instanceActions.map((a) => a.request_id)
-      const expected = Array.from({ length: ACTIONS }, (_, k) => k).filter((k) => k % INSTANCES.length === i).map((k) => `req-${k}`)
+      const { body } = await call(
+        url,
+        'GET',
+        `/v2.1/servers/${uuid}/os-instance-actions`,
+        undefined,
+        read,
+      )
+      const listed = (body as { instanceActions: { request_id: string }[] }).instanceActions.map(
+        (a) => a.request_id,
+      )
+      const expected = Array.from({ length: ACTIONS }, (_, k) => k)
+        .filter((k) => k % INSTANCES.length === i)
+        .map((k) => `req-${k}`)
       assert.equal(new Set(listed).size, listed.length, 'no duplicate actions')
       assert.deepEqual([...listed].sort(), expected.sort())
     }
     for (let k = 0; k < ACTIONS; k++) {
       const uuid = INSTANCES[k % INSTANCES.length] as string
-      const { status, body } = await call(url, 'GET', `/v2.1/servers/${uuid}/os-instance-actions/req-${k}`, undefined, read)
+      const { status, body } = await call(
+        url,
+        'GET',
+        `/v2.1/servers/${uuid}/os-instance-actions/req-${k}`,
+        undefined,
+        read,
+      )
       assert.equal(status, 200)
-      const action = (body as { instanceAction: { message: string | null; events: { event: string; start_time: string; result: string | null }[] } }).instanceAction
+      const action = (
+        body as {
+          instanceAction: {
+            message: string | null
+            events: { event: string; start_time: string; result: string | null }[]
+          }
+        }
+      ).instanceAction
       assert.equal(action.message, null)
       const events = action.events.map((e) => `req-${k}/${e.event}/${e.start_time}`)
       assert.equal(new Set(events).size, events.length, `req-${k}: no duplicate events`)
-      assert.deepEqual(events.sort(), [...acknowledged].filter((a) => a.startsWith(`req-${k}/`)).sort())
-      assert.ok(action.events.every((e) => e.result === 'Success'), `req-${k}: every event finished once, with Success`)
+      assert.deepEqual(
+        events.sort(),
+        [...acknowledged].filter((a) => a.startsWith(`req-${k}/`)).sort(),
+      )
+      assert.ok(
+        action.events.every((e) => e.result === 'Success'),
+        `req-${k}: every event finished once, with Success`,
+      )
     }
   }
   assert.ok(statuses.every((s) => s < 500))

@@ -27,7 +27,12 @@ export type BackendName = 'sqlite-memory' | 'sqlite-file' | 'postgres' | 'mysql'
 export type ServerKind = 'postgres' | 'mysql'
 
 /** Every backend, in the order the suites run them. */
-export const BACKEND_NAMES: readonly BackendName[] = ['sqlite-memory', 'sqlite-file', 'postgres', 'mysql']
+export const BACKEND_NAMES: readonly BackendName[] = [
+  'sqlite-memory',
+  'sqlite-file',
+  'postgres',
+  'mysql',
+]
 
 /** Admin connection URLs of the test servers. */
 export const ADMIN_URLS: Readonly<Record<ServerKind, string>> = {
@@ -47,7 +52,10 @@ const reachable = new Map<ServerKind, Promise<string | undefined>>()
 async function probe(kind: ServerKind): Promise<string | undefined> {
   try {
     if (kind === 'postgres') {
-      const client = new pg.Client({ connectionString: ADMIN_URLS.postgres, connectionTimeoutMillis: 3000 })
+      const client = new pg.Client({
+        connectionString: ADMIN_URLS.postgres,
+        connectionTimeoutMillis: 3000,
+      })
       client.on('error', () => undefined)
       await client.connect()
       try {
@@ -56,7 +64,10 @@ async function probe(kind: ServerKind): Promise<string | undefined> {
         await client.end()
       }
     } else {
-      const conn = await createConnection({ uri: ADMIN_URLS.mysql.replace(/^mariadb:/i, 'mysql:'), connectTimeout: 3000 })
+      const conn = await createConnection({
+        uri: ADMIN_URLS.mysql.replace(/^mariadb:/i, 'mysql:'),
+        connectTimeout: 3000,
+      })
       try {
         await conn.query('SELECT 1')
       } finally {
@@ -79,7 +90,9 @@ export function serverProblem(kind: ServerKind): Promise<string | undefined> {
     p = probe(kind).then((problem) => {
       if (problem) {
         const bar = '!'.repeat(100)
-        console.warn(`\n${bar}\n!! ${problem}\n!! The ${kind} backend is ${REQUIRE_BACKENDS ? 'REQUIRED (ACTIONTRAIL_REQUIRE_BACKENDS=1): failing' : 'SKIPPED'}.\n${bar}\n`)
+        console.warn(
+          `\n${bar}\n!! ${problem}\n!! The ${kind} backend is ${REQUIRE_BACKENDS ? 'REQUIRED (ACTIONTRAIL_REQUIRE_BACKENDS=1): failing' : 'SKIPPED'}.\n${bar}\n`,
+        )
       }
       return problem
     })
@@ -129,16 +142,21 @@ function ensureSharedPg(): Promise<void> {
         if (code !== '42P04' && code !== '23505') throw err
       }
     })
-    await withAdmin('postgres', async (q) => {
-      const { rows } = (await q(
-        "SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE 'at\\_test\\_%'",
-      )) as { rows: { name: string }[] }
-      const now = Date.now() / 1000
-      for (const { name } of rows) {
-        const born = Number(name.split('_')[2])
-        if (Number.isFinite(born) && now - born > STALE_SCHEMA_SECONDS) await q(`DROP SCHEMA IF EXISTS "${name}" CASCADE`).catch(() => undefined)
-      }
-    }, SHARED_PG_DATABASE)
+    await withAdmin(
+      'postgres',
+      async (q) => {
+        const { rows } = (await q(
+          "SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE 'at\\_test\\_%'",
+        )) as { rows: { name: string }[] }
+        const now = Date.now() / 1000
+        for (const { name } of rows) {
+          const born = Number(name.split('_')[2])
+          if (Number.isFinite(born) && now - born > STALE_SCHEMA_SECONDS)
+            await q(`DROP SCHEMA IF EXISTS "${name}" CASCADE`).catch(() => undefined)
+        }
+      },
+      SHARED_PG_DATABASE,
+    )
   })()
   return sharedPg
 }
@@ -150,7 +168,11 @@ function databaseUrl(admin: string, name: string, params: Record<string, string>
   return url.toString()
 }
 
-async function withAdmin<T>(kind: ServerKind, fn: (query: (sql: string) => Promise<unknown>) => Promise<T>, database?: string): Promise<T> {
+async function withAdmin<T>(
+  kind: ServerKind,
+  fn: (query: (sql: string) => Promise<unknown>) => Promise<T>,
+  database?: string,
+): Promise<T> {
   if (kind === 'postgres') {
     const url = database ? databaseUrl(ADMIN_URLS.postgres, database) : ADMIN_URLS.postgres
     const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 })
@@ -162,7 +184,10 @@ async function withAdmin<T>(kind: ServerKind, fn: (query: (sql: string) => Promi
       await client.end()
     }
   }
-  const conn = await createConnection({ uri: ADMIN_URLS.mysql.replace(/^mariadb:/i, 'mysql:'), connectTimeout: 10_000 })
+  const conn = await createConnection({
+    uri: ADMIN_URLS.mysql.replace(/^mariadb:/i, 'mysql:'),
+    connectTimeout: 10_000,
+  })
   try {
     return await fn((sql) => conn.query(sql))
   } finally {
@@ -179,15 +204,26 @@ export async function createServerDatabase(kind: ServerKind): Promise<TestDataba
   if (problem) throw new Error(problem)
   const name = `at_test_${randomBytes(6).toString('hex')}`
   await withAdmin(kind, (q) =>
-    q(kind === 'postgres' ? `CREATE DATABASE "${name}"` : `CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`),
+    q(
+      kind === 'postgres'
+        ? `CREATE DATABASE "${name}"`
+        : `CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`,
+    ),
   )
   return {
-    url: databaseUrl(ADMIN_URLS[kind], name, { pool_max: String(TEST_POOL_MAX), ...(kind === 'postgres' ? { application_name: name } : {}) }),
+    url: databaseUrl(ADMIN_URLS[kind], name, {
+      pool_max: String(TEST_POOL_MAX),
+      ...(kind === 'postgres' ? { application_name: name } : {}),
+    }),
     killConnections: () => killConnections(kind, name),
     drop: () =>
       withAdmin(kind, (q) =>
         // FORCE: a connection left open by a failed test must not keep the database alive.
-        q(kind === 'postgres' ? `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)` : `DROP DATABASE IF EXISTS \`${name}\``),
+        q(
+          kind === 'postgres'
+            ? `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`
+            : `DROP DATABASE IF EXISTS \`${name}\``,
+        ),
       ).then(() => undefined),
   }
 }
@@ -196,10 +232,14 @@ export async function createServerDatabase(kind: ServerKind): Promise<TestDataba
 async function killConnections(kind: ServerKind, name: string): Promise<number> {
   return withAdmin(kind, async (q) => {
     if (kind === 'postgres') {
-      const { rows } = (await q(`SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE application_name = '${name}'`)) as { rows: unknown[] }
+      const { rows } = (await q(
+        `SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE application_name = '${name}'`,
+      )) as { rows: unknown[] }
       return rows.length
     }
-    const [rows] = (await q(`SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = '${name}'`)) as [{ id: number }[]]
+    const [rows] = (await q(
+      `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = '${name}'`,
+    )) as [{ id: number }[]]
     for (const { id } of rows) await q(`KILL CONNECTION ${Number(id)}`).catch(() => undefined)
     return rows.length
   })
@@ -218,9 +258,18 @@ export async function createTestDatabase(kind: ServerKind): Promise<TestDatabase
   await withAdmin(kind, (q) => q(`CREATE SCHEMA "${schema}"`), SHARED_PG_DATABASE)
   return {
     // The application name tells this test's connections apart from the other schemas' ones.
-    url: databaseUrl(ADMIN_URLS.postgres, SHARED_PG_DATABASE, { pool_max: String(TEST_POOL_MAX), options: `-c search_path=${schema}`, application_name: schema }),
+    url: databaseUrl(ADMIN_URLS.postgres, SHARED_PG_DATABASE, {
+      pool_max: String(TEST_POOL_MAX),
+      options: `-c search_path=${schema}`,
+      application_name: schema,
+    }),
     killConnections: () => killConnections(kind, schema),
-    drop: () => withAdmin(kind, (q) => q(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`), SHARED_PG_DATABASE).then(() => undefined),
+    drop: () =>
+      withAdmin(
+        kind,
+        (q) => q(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`),
+        SHARED_PG_DATABASE,
+      ).then(() => undefined),
   }
 }
 
@@ -233,7 +282,10 @@ export async function freshDatabase(backend: BackendName): Promise<TestDatabase>
   if (kind) return createTestDatabase(kind)
   if (backend === 'sqlite-memory') return { url: ':memory:', drop: () => Promise.resolve() }
   const dir = mkdtempSync(join(tmpdir(), 'actiontrail-store-'))
-  return { url: join(dir, 'db.sqlite'), drop: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })) }
+  return {
+    url: join(dir, 'db.sqlite'),
+    drop: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
+  }
 }
 
 /**
@@ -241,7 +293,11 @@ export async function freshDatabase(backend: BackendName): Promise<TestDatabase>
  * separate pools, separate group committers). All are closed and the database dropped after the
  * test. An in-memory SQLite database cannot be shared, so there every set is the same one.
  */
-export async function openFreshStores(t: TestContext, backend: BackendName, count = 1): Promise<Stores[]> {
+export async function openFreshStores(
+  t: TestContext,
+  backend: BackendName,
+  count = 1,
+): Promise<Stores[]> {
   const database = await freshDatabase(backend)
   const opened: Stores[] = []
   t.after(async () => {
@@ -251,7 +307,9 @@ export async function openFreshStores(t: TestContext, backend: BackendName, coun
   opened.push(await openStores(database.url))
   for (let i = 1; i < count; i++) {
     // Migrated already: open the others as a second node would.
-    opened.push(database.url === ':memory:' ? (opened[0] as Stores) : await openStores(database.url))
+    opened.push(
+      database.url === ':memory:' ? (opened[0] as Stores) : await openStores(database.url),
+    )
   }
   return opened
 }

@@ -25,7 +25,9 @@ export const TEST_BACKEND: 'sqlite' | ServerKind = testBackend(process.env.ACTIO
 function testBackend(value: string | undefined): 'sqlite' | ServerKind {
   if (value === undefined || value === '' || value === 'sqlite') return 'sqlite'
   if (value === 'postgres' || value === 'mysql') return value
-  throw new Error(`ACTIONTRAIL_TEST_BACKEND must be sqlite, postgres or mysql, not ${JSON.stringify(value)}`)
+  throw new Error(
+    `ACTIONTRAIL_TEST_BACKEND must be sqlite, postgres or mysql, not ${JSON.stringify(value)}`,
+  )
 }
 
 /** Projects used by the fixtures (Keystone-style ids). */
@@ -75,7 +77,11 @@ export interface HarnessOptions {
  * Builds the app on a fresh store; closed in `t.after`. `:memory:` (the default) means a fresh
  * database of the test backend; any other value is opened as given.
  */
-export async function buildHarness(t: TestContext, database = ':memory:', options: HarnessOptions = {}): Promise<Harness> {
+export async function buildHarness(
+  t: TestContext,
+  database = ':memory:',
+  options: HarnessOptions = {},
+): Promise<Harness> {
   const chunks: string[] = []
   const destination = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -84,7 +90,10 @@ export async function buildHarness(t: TestContext, database = ':memory:', option
     },
   })
   const { logger } = createLogger({ level: 'debug', key: 'test-log-key', destination })
-  const fresh: TestDatabase | undefined = database === ':memory:' && TEST_BACKEND !== 'sqlite' ? await createTestDatabase(TEST_BACKEND) : undefined
+  const fresh: TestDatabase | undefined =
+    database === ':memory:' && TEST_BACKEND !== 'sqlite'
+      ? await createTestDatabase(TEST_BACKEND)
+      : undefined
   let stores: Stores
   try {
     stores = await openStores(fresh ? fresh.url : database)
@@ -108,9 +117,16 @@ export async function buildHarness(t: TestContext, database = ':memory:', option
     await stores.close()
     await fresh?.drop()
     const violations = responses.violations()
-    if (violations.length > 0) throw new Error(`answers that do not match the OpenAPI documents:\n${violations.join('\n')}`)
+    if (violations.length > 0)
+      throw new Error(`answers that do not match the OpenAPI documents:\n${violations.join('\n')}`)
   })
-  return { app, store: new TestStore(stores.actions), idempotency: stores.idempotency, service, logs: () => chunks.slice(firstLine).join('') }
+  return {
+    app,
+    store: new TestStore(stores.actions),
+    idempotency: stores.idempotency,
+    service,
+    logs: () => chunks.slice(firstLine).join(''),
+  }
 }
 
 /** Headers for a request as `role` at microversion `version` (none → 2.1). */

@@ -20,7 +20,12 @@ export interface ShapeOptions {
 }
 
 /** Differences between `actual` and the `sample` shape; empty when they match. */
-export function shapeDiff(actual: unknown, sample: unknown, opts: ShapeOptions = {}, path = '$'): string[] {
+export function shapeDiff(
+  actual: unknown,
+  sample: unknown,
+  opts: ShapeOptions = {},
+  path = '$',
+): string[] {
   const ta = jsonType(actual)
   const ts = jsonType(sample)
   if (ta !== ts) return [`${path}: type ${ta}, sample has ${ts}`]
@@ -39,15 +44,23 @@ export function shapeDiff(actual: unknown, sample: unknown, opts: ShapeOptions =
     for (const key of Object.keys(s)) {
       if (!(key in a)) continue
       diffs.push(...shapeDiff(a[key], s[key], opts, `${path}.${key}`))
-      if (opts.sameValue?.has(key) && jsonType(s[key]) !== 'object' && jsonType(s[key]) !== 'array' && a[key] !== s[key]) {
-        diffs.push(`${path}.${key}: value ${JSON.stringify(a[key])}, sample has ${JSON.stringify(s[key])}`)
+      if (
+        opts.sameValue?.has(key) &&
+        jsonType(s[key]) !== 'object' &&
+        jsonType(s[key]) !== 'array' &&
+        a[key] !== s[key]
+      ) {
+        diffs.push(
+          `${path}.${key}: value ${JSON.stringify(a[key])}, sample has ${JSON.stringify(s[key])}`,
+        )
       }
     }
     return diffs
   }
   if (ts === 'string') {
     const format = opts.formats?.find((f) => f.test(sample as string))
-    if (format && !format.test(actual as string)) return [`${path}: ${JSON.stringify(actual)} does not match ${format}`]
+    if (format && !format.test(actual as string))
+      return [`${path}: ${JSON.stringify(actual)} does not match ${format}`]
   }
   return []
 }

@@ -18,22 +18,37 @@ interface Operation {
 // Routes that are in no document on purpose: the documents themselves and the health probe.
 const UNDOCUMENTED = new Set(['/openapi.json', '/v1/openapi.json', '/healthz'])
 
-function operationsOf(doc: { paths: Record<string, Record<string, Operation['responses'] | unknown>> }): Operation[] {
+function operationsOf(doc: {
+  paths: Record<string, Record<string, Operation['responses'] | unknown>>
+}): Operation[] {
   const out: Operation[] = []
   for (const [template, methods] of Object.entries(doc.paths)) {
-    const pattern = new RegExp(`^${template.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`)
+    const pattern = new RegExp(
+      `^${template.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`,
+    )
     for (const [method, op] of Object.entries(methods)) {
-      out.push({ method: method.toUpperCase(), pattern, template, responses: (op as { responses: Operation['responses'] }).responses })
+      out.push({
+        method: method.toUpperCase(),
+        pattern,
+        template,
+        responses: (op as { responses: Operation['responses'] }).responses,
+      })
     }
   }
   // A literal segment wins over a parameter (`/servers/detail` before `/servers/{server_id}`).
-  return out.sort((a, b) => (b.template.match(/\{/g)?.length ?? 0) < (a.template.match(/\{/g)?.length ?? 0) ? 1 : -1)
+  return out.sort((a, b) =>
+    (b.template.match(/\{/g)?.length ?? 0) < (a.template.match(/\{/g)?.length ?? 0) ? 1 : -1,
+  )
 }
 
 /** Checks every injected answer of `app` against its documents; `violations()` lists what failed. */
-export async function checkResponses(app: FastifyInstance): Promise<{ violations: () => string[] }> {
+export async function checkResponses(
+  app: FastifyInstance,
+): Promise<{ violations: () => string[] }> {
   const violations: string[] = []
-  const docs = await Promise.all(['/openapi.json', '/v1/openapi.json'].map(async (url) => (await app.inject(url)).json()))
+  const docs = await Promise.all(
+    ['/openapi.json', '/v1/openapi.json'].map(async (url) => (await app.inject(url)).json()),
+  )
   const operations = docs.flatMap(operationsOf)
   const ajv = new Ajv({ strict: false, allowUnionTypes: true, allErrors: true })
   addFormats.default(ajv)
@@ -43,8 +58,10 @@ export async function checkResponses(app: FastifyInstance): Promise<{ violations
     if (!v) compiled.set(schema, (v = ajv.compile(schema as object)))
     return v
   }
-  const fault = docs[0].paths['/v2.1/servers'].get.responses['404'].content['application/json'].schema
-  const v1Error = docs[1].paths['/v1/instances/{uuid}'].put.responses['400'].content['application/json'].schema
+  const fault =
+    docs[0].paths['/v2.1/servers'].get.responses['404'].content['application/json'].schema
+  const v1Error =
+    docs[1].paths['/v1/instances/{uuid}'].put.responses['400'].content['application/json'].schema
 
   const check = (options: InjectOptions | string, res: LightMyRequestResponse): void => {
     const method = (typeof options === 'string' ? 'GET' : (options.method ?? 'GET')).toUpperCase()
@@ -74,11 +91,16 @@ export async function checkResponses(app: FastifyInstance): Promise<{ violations
       return
     }
     const validate = validatorOf(schema)
-    if (!validate(body)) violations.push(`${where}: ${ajv.errorsText(validate.errors)} in ${res.body.slice(0, 300)}`)
+    if (!validate(body))
+      violations.push(`${where}: ${ajv.errorsText(validate.errors)} in ${res.body.slice(0, 300)}`)
   }
 
-  const inject = app.inject.bind(app) as (o: InjectOptions | string) => Promise<LightMyRequestResponse>
-  ;(app as unknown as { inject: typeof inject }).inject = async (options: InjectOptions | string) => {
+  const inject = app.inject.bind(app) as (
+    o: InjectOptions | string,
+  ) => Promise<LightMyRequestResponse>
+  ;(app as unknown as { inject: typeof inject }).inject = async (
+    options: InjectOptions | string,
+  ) => {
     const res = await inject(options)
     check(options, res)
     return res

@@ -115,7 +115,14 @@ export async function seedCreateStop(
   })
   const projectId = opts.actionProjectId ?? opts.projectId ?? PROJECT_A
   const userId = opts.userId ?? USER_A
-  await seedAction(h, { server, action: 'create', requestId: CREATE_REQ, projectId, userId, startTime: TIMES.createStart })
+  await seedAction(h, {
+    server,
+    action: 'create',
+    requestId: CREATE_REQ,
+    projectId,
+    userId,
+    startTime: TIMES.createStart,
+  })
   await seedAction(h, {
     server,
     action: 'stop',
@@ -176,7 +183,11 @@ const FAULT_NAMES: Record<number, string> = {
  * the given status, and (when given) the exact message or a message matching the pattern.
  * Returns the message.
  */
-export function assertFault(res: LightMyRequestResponse, status: number, message?: string | RegExp): string {
+export function assertFault(
+  res: LightMyRequestResponse,
+  status: number,
+  message?: string | RegExp,
+): string {
   assert.equal(res.statusCode, status, `status ${res.statusCode}: ${res.body.slice(0, 300)}`)
   assert.equal(res.headers['content-type'], 'application/json; charset=UTF-8')
   const body = json(res)

@@ -24,12 +24,28 @@ export interface SpawnedServer {
 }
 
 /** Runs `actiontrail serve --demo` with extra args; resolves once it prints its URL. */
-export async function spawnDemoServer(t: TestContext, extraArgs: string[] = []): Promise<SpawnedServer> {
+export async function spawnDemoServer(
+  t: TestContext,
+  extraArgs: string[] = [],
+): Promise<SpawnedServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'actiontrail-e2e-'))
   const child = spawn(
     process.execPath,
-    [join(ROOT, 'bin', 'actiontrail.js'), 'serve', '--demo', '--port', '0', '--db', join(dataDir, 'actiontrail.db'), ...extraArgs],
-    { cwd: dataDir, env: { ...process.env, ACTIONTRAIL_LOG_KEY: 'e2e-key' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    [
+      join(ROOT, 'bin', 'actiontrail.js'),
+      'serve',
+      '--demo',
+      '--port',
+      '0',
+      '--db',
+      join(dataDir, 'actiontrail.db'),
+      ...extraArgs,
+    ],
+    {
+      cwd: dataDir,
+      env: { ...process.env, ACTIONTRAIL_LOG_KEY: 'e2e-key' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   )
   let output = ''
   child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')))
@@ -57,6 +73,8 @@ export async function spawnDemoServer(t: TestContext, extraArgs: string[] = []):
       reject(new Error(`server exited with ${code}:\n${output}`))
     })
   })
-  const tokens = (JSON.parse(readFileSync(join(dataDir, 'tokens.json'), 'utf8')) as { tokens: TokenEntry[] }).tokens
+  const tokens = (
+    JSON.parse(readFileSync(join(dataDir, 'tokens.json'), 'utf8')) as { tokens: TokenEntry[] }
+  ).tokens
   return { url, dataDir, tokens, output: () => output, process: child }
 }

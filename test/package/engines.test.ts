@@ -4,7 +4,15 @@
  * may use APIs Node 20 lacks. package.json `overrides` is where such a package gets pinned.
  */
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -32,7 +40,9 @@ function packageDirs(nodeModules: string): string[] {
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue
     const dir = join(nodeModules, entry.name)
     if (!entry.name.startsWith('@')) dirs.push(dir)
-    else for (const scoped of readdirSync(dir, { withFileTypes: true })) if (scoped.isDirectory()) dirs.push(join(dir, scoped.name))
+    else
+      for (const scoped of readdirSync(dir, { withFileTypes: true }))
+        if (scoped.isDirectory()) dirs.push(join(dir, scoped.name))
   }
   return dirs
 }
@@ -48,10 +58,19 @@ function engineMismatches(nodeModules: string, nodeVersion: string): EngineMisma
     for (const dir of packageDirs(folder)) {
       const manifest = join(dir, 'package.json')
       if (existsSync(manifest)) {
-        const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string; version?: string; engines?: { node?: unknown } }
+        const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as {
+          name?: string
+          version?: string
+          engines?: { node?: unknown }
+        }
         const node = pkg.engines?.node
         if (typeof node === 'string' && !semver.satisfies(nodeVersion, node)) {
-          found.push({ path: dir.slice(nodeModules.length + 1), name: pkg.name ?? '?', version: pkg.version ?? '?', node })
+          found.push({
+            path: dir.slice(nodeModules.length + 1),
+            name: pkg.name ?? '?',
+            version: pkg.version ?? '?',
+            node,
+          })
         }
       }
       const nested = join(dir, 'node_modules')
@@ -76,8 +95,18 @@ test('the walk finds a refusing package at the top, in a scope and nested', (t) 
   write('cookie', { name: 'cookie', version: '2.0.2', engines: { node: '>=22' } })
   write('fine', { name: 'fine', version: '1.0.0', engines: { node: '>=18' } })
   write('no-engines', { name: 'no-engines', version: '1.0.0' })
-  write('@scope/pkg', { name: '@scope/pkg', version: '1.0.0', engines: { node: '^22.12.0 || >=24' } })
+  write('@scope/pkg', {
+    name: '@scope/pkg',
+    version: '1.0.0',
+    engines: { node: '^22.12.0 || >=24' },
+  })
   write('fine/node_modules/inner', { name: 'inner', version: '3.0.0', engines: { node: '>=22' } })
-  const names = engineMismatches(root, 'v20.19.0').map((m) => `${m.path} ${m.node}`).sort()
-  assert.deepEqual(names, ['@scope/pkg ^22.12.0 || >=24', 'cookie >=22', 'fine/node_modules/inner >=22'])
+  const names = engineMismatches(root, 'v20.19.0')
+    .map((m) => `${m.path} ${m.node}`)
+    .sort()
+  assert.deepEqual(names, [
+    '@scope/pkg ^22.12.0 || >=24',
+    'cookie >=22',
+    'fine/node_modules/inner >=22',
+  ])
 })

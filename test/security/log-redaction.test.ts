@@ -10,15 +10,42 @@ import { StaticTokenAuthenticator } from '../../src/auth/token-file.js'
 import { createActionService } from '../../src/local-service.js'
 import { createLogger } from '../../src/security/redacting-logger.js'
 import { openStores } from '../../src/store/open-store.js'
-import { buildHarness, headers, PROJECT_A, PROJECT_B, TOKEN_ENTRIES, TOKENS, USER_A, ADMIN_USER, USER_B } from '../helpers/build-app.js'
+import {
+  buildHarness,
+  headers,
+  PROJECT_A,
+  PROJECT_B,
+  TOKEN_ENTRIES,
+  TOKENS,
+  USER_A,
+  ADMIN_USER,
+  USER_B,
+} from '../helpers/build-app.js'
 
 /** A logger writing into an array, with the parsed lines. */
-function captureLogger(): { logger: ReturnType<typeof createLogger>['logger']; lines: () => Record<string, unknown>[]; text: () => string } {
+function captureLogger(): {
+  logger: ReturnType<typeof createLogger>['logger']
+  lines: () => Record<string, unknown>[]
+  text: () => string
+} {
   const chunks: string[] = []
-  const destination = new Writable({ write(c: Buffer, _e, cb) { chunks.push(c.toString()); cb() } })
+  const destination = new Writable({
+    write(c: Buffer, _e, cb) {
+      chunks.push(c.toString())
+      cb()
+    },
+  })
   const { logger } = createLogger({ level: 'info', key: 'k', destination })
   const text = () => chunks.join('')
-  return { logger, text, lines: () => text().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) }
+  return {
+    logger,
+    text,
+    lines: () =>
+      text()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  }
 }
 
 const SERVER = '3c1d2e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f'
@@ -27,9 +54,27 @@ const RID = 'req-6d8e0f1a-2b3c-4d5e-8f6a-7b8c9d0e1f2a'
 test('a full API run logs no raw id or token', async (t) => {
   const h = await buildHarness(t)
   await h.service.putInstance({ uuid: SERVER, name: 'vm', projectId: PROJECT_A, userId: USER_A })
-  await h.service.actionStart({ instanceUuid: SERVER, action: 'reboot', requestId: RID, userId: USER_A, projectId: PROJECT_A })
-  await h.service.eventStart({ instanceUuid: SERVER, requestId: RID, event: 'compute_reboot_instance', host: 'c1' })
-  await h.service.eventFinish({ instanceUuid: SERVER, requestId: RID, event: 'compute_reboot_instance', result: 'Error', details: 'x', traceback: 'tb' })
+  await h.service.actionStart({
+    instanceUuid: SERVER,
+    action: 'reboot',
+    requestId: RID,
+    userId: USER_A,
+    projectId: PROJECT_A,
+  })
+  await h.service.eventStart({
+    instanceUuid: SERVER,
+    requestId: RID,
+    event: 'compute_reboot_instance',
+    host: 'c1',
+  })
+  await h.service.eventFinish({
+    instanceUuid: SERVER,
+    requestId: RID,
+    event: 'compute_reboot_instance',
+    result: 'Error',
+    details: 'x',
+    traceback: 'tb',
+  })
   const responseIds: string[] = []
   const urls = [
     `/v2.1/servers/${SERVER}/os-instance-actions`,
@@ -50,19 +95,34 @@ test('a full API run logs no raw id or token', async (t) => {
   const logs = h.logs()
   assert.ok(logs.split('\n').length > urls.length * 4, 'every request is logged')
   const secrets = [
-    ...Object.values(TOKENS), 'not-a-token-0d9f', PROJECT_A, PROJECT_B, USER_A, USER_B, ADMIN_USER, RID,
+    ...Object.values(TOKENS),
+    'not-a-token-0d9f',
+    PROJECT_A,
+    PROJECT_B,
+    USER_A,
+    USER_B,
+    ADMIN_USER,
+    RID,
     ...responseIds,
   ]
   for (const s of secrets) assert.ok(!logs.includes(s), `log contains ${s}`)
   // Tags correlate: the lines of one request id carry one tag, every line has one.
-  const tags = logs.trim().split('\n').map((l) => (JSON.parse(l) as { reqId?: string }).reqId)
+  const tags = logs
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { reqId?: string }).reqId)
   assert.ok(tags.every((tag) => typeof tag === 'string' && /^id:[0-9a-f]{16}$/.test(tag)))
   assert.equal(new Set(tags).size, responseIds.length)
 })
 
 test('an unexpected failure is a generic 500 and its logged error is scrubbed', async (t) => {
   const chunks: string[] = []
-  const destination = new Writable({ write(c: Buffer, _e, cb) { chunks.push(c.toString()); cb() } })
+  const destination = new Writable({
+    write(c: Buffer, _e, cb) {
+      chunks.push(c.toString())
+      cb()
+    },
+  })
   const { logger } = createLogger({ level: 'info', key: 'k', destination })
   const { actions: store, idempotency, close } = await openStores(':memory:')
   t.after(close)
@@ -75,25 +135,63 @@ test('an unexpected failure is a generic 500 and its logged error is scrubbed', 
     idempotency,
   })
   t.after(() => app.close())
-  const r = await app.inject({ url: `/v2.1/servers/${SERVER}/os-instance-actions`, headers: headers(TOKENS.memberA) })
+  const r = await app.inject({
+    url: `/v2.1/servers/${SERVER}/os-instance-actions`,
+    headers: headers(TOKENS.memberA),
+  })
   assert.equal(r.statusCode, 500)
-  assert.deepEqual(r.json(), { computeFault: { code: 500, message: 'Unexpected API Error. Please contact the administrator' } })
+  assert.deepEqual(r.json(), {
+    computeFault: { code: 500, message: 'Unexpected API Error. Please contact the administrator' },
+  })
   const logs = chunks.join('')
   assert.match(logs, /lookup failed for id:[0-9a-f]{16}/)
-  for (const s of [RID, PROJECT_A, TOKENS.memberA, 'pw-123']) assert.ok(!logs.includes(s), `log contains ${s}`)
+  for (const s of [RID, PROJECT_A, TOKENS.memberA, 'pw-123'])
+    assert.ok(!logs.includes(s), `log contains ${s}`)
 })
 
 // The logger and the traceback sanitizer share one set of key rules (src/security/sanitize/secret-keys.ts):
 // each case is a key the logger once wrote in clear.
 const SECRET_FIELDS: { name: string; fields: Record<string, unknown>; secrets: string[] }[] = [
-  { name: 'suffix and env-style keys', fields: { db_password: 'dbpw-11', OS_PASSWORD: 'ospw-12', accessToken: 'at-13' }, secrets: ['dbpw-11', 'ospw-12', 'at-13'] },
-  { name: 'header case variants', fields: { 'X-Auth-Token': 'xat-21', 'X-AUTH-TOKEN': 'xat-22', Authorization: 'Bearer ab-23', 'Set-Cookie': 'sid=ck-24', 'X-Service-Token': 'xst-25', 'Proxy-Authorization': 'pa-26' }, secrets: ['xat-21', 'xat-22', 'ab-23', 'ck-24', 'xst-25', 'pa-26'] },
-  { name: 'api keys and client secrets', fields: { apiKey: 'ak-31', API_KEY: 'ak-32', client_secret: 'cs-33', ClientSecret: 'cs-34', private_key_pem: 'pk-35' }, secrets: ['ak-31', 'ak-32', 'cs-33', 'cs-34', 'pk-35'] },
-  { name: 'the log tag key itself', fields: { logKey: 'lk-41', ACTIONTRAIL_LOG_KEY: 'lk-42' }, secrets: ['lk-41', 'lk-42'] },
+  {
+    name: 'suffix and env-style keys',
+    fields: { db_password: 'dbpw-11', OS_PASSWORD: 'ospw-12', accessToken: 'at-13' },
+    secrets: ['dbpw-11', 'ospw-12', 'at-13'],
+  },
+  {
+    name: 'header case variants',
+    fields: {
+      'X-Auth-Token': 'xat-21',
+      'X-AUTH-TOKEN': 'xat-22',
+      Authorization: 'Bearer ab-23',
+      'Set-Cookie': 'sid=ck-24',
+      'X-Service-Token': 'xst-25',
+      'Proxy-Authorization': 'pa-26',
+    },
+    secrets: ['xat-21', 'xat-22', 'ab-23', 'ck-24', 'xst-25', 'pa-26'],
+  },
+  {
+    name: 'api keys and client secrets',
+    fields: {
+      apiKey: 'ak-31',
+      API_KEY: 'ak-32',
+      client_secret: 'cs-33',
+      ClientSecret: 'cs-34',
+      private_key_pem: 'pk-35',
+    },
+    secrets: ['ak-31', 'ak-32', 'cs-33', 'cs-34', 'pk-35'],
+  },
+  {
+    name: 'the log tag key itself',
+    fields: { logKey: 'lk-41', ACTIONTRAIL_LOG_KEY: 'lk-42' },
+    secrets: ['lk-41', 'lk-42'],
+  },
   {
     name: 'nested objects and arrays',
     fields: {
-      config: { database: { db_password: 'dbpw-51', url: 'sqlite:x.db' }, auth: { os_password: 'ospw-52' } },
+      config: {
+        database: { db_password: 'dbpw-51', url: 'sqlite:x.db' },
+        auth: { os_password: 'ospw-52' },
+      },
       req: { headers: { 'x-subject-token': 'xst-53', 'X-Auth-Token': 'xat-54' } },
       clients: [{ client_secret: 'cs-55' }, { credentials: { accessToken: 'at-56' } }],
     },
@@ -114,10 +212,19 @@ for (const c of SECRET_FIELDS) {
 
 test('keys that merely look alike, and ids, keep their values', () => {
   const log = captureLogger()
-  log.logger.info({
-    token_count: 3, keystone_url: 'http://keystone:5000', bypass: 'on', monkey: 'kong', 'idempotency-key': 'ik-1',
-    nested: { host: 'c1', tokens_issued: 4 }, user_id: USER_A, deep: { project_id: PROJECT_A },
-  }, 'kept')
+  log.logger.info(
+    {
+      token_count: 3,
+      keystone_url: 'http://keystone:5000',
+      bypass: 'on',
+      monkey: 'kong',
+      'idempotency-key': 'ik-1',
+      nested: { host: 'c1', tokens_issued: 4 },
+      user_id: USER_A,
+      deep: { project_id: PROJECT_A },
+    },
+    'kept',
+  )
   const [line] = log.lines()
   assert.ok(line)
   assert.equal(line.token_count, 3)

@@ -50,19 +50,38 @@ async function rig(t: TestContext, retryable = true): Promise<Rig> {
     isRetryable: (err) => retryable && err instanceof Error && err.message.includes('injected'),
   }
   const executor = new AsyncWriteExecutor(db, sql, { maxAttempts: 4, backoffMs: 1 })
-  await executor.execute([{ op: 'instance_put', values: { uuid: UUID, name: 'vm', projectId: 'p', userId: 'u', now: ts('00.000000') } }])
+  await executor.execute([
+    {
+      op: 'instance_put',
+      values: { uuid: UUID, name: 'vm', projectId: 'p', userId: 'u', now: ts('00.000000') },
+    },
+  ])
   return { executor, failures, attempts }
 }
 
 function startOp(requestId: string): StoreWrite {
-  return { op: 'action_start', values: { instanceUuid: UUID, action: 'reboot', requestId, userId: 'u', projectId: 'p', startTime: ts('01.000000'), createdAt: ts('01.000000') } }
+  return {
+    op: 'action_start',
+    values: {
+      instanceUuid: UUID,
+      action: 'reboot',
+      requestId,
+      userId: 'u',
+      projectId: 'p',
+      startTime: ts('01.000000'),
+      createdAt: ts('01.000000'),
+    },
+  }
 }
 
 test('a transient failure retries the whole transaction, which then commits', async (t) => {
   const { executor, failures, attempts } = await rig(t)
   failures.set('req-2', 2)
   const outcomes = await executor.execute([startOp('req-1'), startOp('req-2')])
-  assert.deepEqual(outcomes.map((o) => expectRecord(o, 'action').created), [true, true])
+  assert.deepEqual(
+    outcomes.map((o) => expectRecord(o, 'action').created),
+    [true, true],
+  )
   assert.equal(attempts.get('req-2'), 3)
   // req-1 was inserted in each attempt but committed once.
   const again = await executor.execute([startOp('req-1')])
@@ -72,11 +91,24 @@ test('a transient failure retries the whole transaction, which then commits', as
 test('after the bound the write fails with store_unavailable, and nothing of it remains', async (t) => {
   const { executor, failures, attempts } = await rig(t)
   failures.set('boom', 100)
-  await assert.rejects(executor.execute([startOp('req-1'), startOp('boom')]), (e) => isAppError(e, 'store_unavailable') && e.cause instanceof Error)
+  await assert.rejects(
+    executor.execute([startOp('req-1'), startOp('boom')]),
+    (e) => isAppError(e, 'store_unavailable') && e.cause instanceof Error,
+  )
   assert.equal(attempts.get('boom'), 4)
   // The id cached for req-1 in the rolled-back attempts is forgotten: its event has no parent.
   const [outcome] = await executor.execute([
-    { op: 'event_start', values: { instanceUuid: UUID, requestId: 'req-1', event: 'e', host: null, startTime: ts('02.000000'), createdAt: ts('02.000000') } },
+    {
+      op: 'event_start',
+      values: {
+        instanceUuid: UUID,
+        requestId: 'req-1',
+        event: 'e',
+        host: null,
+        startTime: ts('02.000000'),
+        createdAt: ts('02.000000'),
+      },
+    },
   ])
   assert.ok(outcome && !outcome.ok && outcome.error.code === 'action_not_found')
 })
@@ -84,16 +116,35 @@ test('after the bound the write fails with store_unavailable, and nothing of it 
 test('a failure that is not transient rejects at once, as it is', async (t) => {
   const { executor, failures, attempts } = await rig(t, false)
   failures.set('boom', 1)
-  await assert.rejects(executor.execute([startOp('boom')]), (e) => !isAppError(e) && /injected/.test((e as Error).message))
+  await assert.rejects(
+    executor.execute([startOp('boom')]),
+    (e) => !isAppError(e) && /injected/.test((e as Error).message),
+  )
   assert.equal(attempts.get('boom'), 1)
 })
 
-test('an expected failure before a write is that write\'s outcome; the others commit', async (t) => {
+test("an expected failure before a write is that write's outcome; the others commit", async (t) => {
   const { executor } = await rig(t)
   const outcomes = await executor.execute([
     startOp('req-1'),
-    { op: 'action_finish', values: { instanceUuid: UUID, requestId: 'nope', finishTime: ts('02.000000') } },
-    { op: 'event_start', values: { instanceUuid: UUID, requestId: 'req-1', event: 'e', host: null, startTime: ts('02.000000'), createdAt: ts('02.000000') } },
+    {
+      op: 'action_finish',
+      values: { instanceUuid: UUID, requestId: 'nope', finishTime: ts('02.000000') },
+    },
+    {
+      op: 'event_start',
+      values: {
+        instanceUuid: UUID,
+        requestId: 'req-1',
+        event: 'e',
+        host: null,
+        startTime: ts('02.000000'),
+        createdAt: ts('02.000000'),
+      },
+    },
   ])
-  assert.deepEqual(outcomes.map((o) => (o.ok ? 'ok' : o.error.code)), ['ok', 'action_not_found', 'ok'])
+  assert.deepEqual(
+    outcomes.map((o) => (o.ok ? 'ok' : o.error.code)),
+    ['ok', 'action_not_found', 'ok'],
+  )
 })

@@ -2,34 +2,72 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { isAppError } from '../../src/domain/errors.js'
-import { DEFAULT_POOL_MAX, describeDatabase, parseDatabaseTarget } from '../../src/store/open-store.js'
+import {
+  DEFAULT_POOL_MAX,
+  describeDatabase,
+  parseDatabaseTarget,
+} from '../../src/store/open-store.js'
 
 test('paths and sqlite:/file: URLs select SQLite', () => {
-  assert.deepEqual(parseDatabaseTarget('./data/x.db', {}), { kind: 'sqlite', filename: './data/x.db' })
+  assert.deepEqual(parseDatabaseTarget('./data/x.db', {}), {
+    kind: 'sqlite',
+    filename: './data/x.db',
+  })
   assert.deepEqual(parseDatabaseTarget(':memory:', {}), { kind: 'sqlite', filename: ':memory:' })
-  assert.deepEqual(parseDatabaseTarget('sqlite:///tmp/a.db', {}), { kind: 'sqlite', filename: '/tmp/a.db' })
-  assert.deepEqual(parseDatabaseTarget('file:/tmp/a%20b.db', {}), { kind: 'sqlite', filename: '/tmp/a b.db' })
+  assert.deepEqual(parseDatabaseTarget('sqlite:///tmp/a.db', {}), {
+    kind: 'sqlite',
+    filename: '/tmp/a.db',
+  })
+  assert.deepEqual(parseDatabaseTarget('file:/tmp/a%20b.db', {}), {
+    kind: 'sqlite',
+    filename: '/tmp/a b.db',
+  })
 })
 
 test('postgres:// and postgresql:// select PostgreSQL; mysql:// and mariadb:// MariaDB/MySQL', () => {
-  assert.deepEqual(parseDatabaseTarget('postgres://u:pw@db:5432/at', {}), { kind: 'postgres', url: 'postgres://u:pw@db:5432/at', poolMax: DEFAULT_POOL_MAX })
+  assert.deepEqual(parseDatabaseTarget('postgres://u:pw@db:5432/at', {}), {
+    kind: 'postgres',
+    url: 'postgres://u:pw@db:5432/at',
+    poolMax: DEFAULT_POOL_MAX,
+  })
   assert.equal(parseDatabaseTarget('postgresql://db/at', {}).kind, 'postgres')
-  assert.deepEqual(parseDatabaseTarget('mysql://root@db:3306/at', {}), { kind: 'mysql', url: 'mysql://root@db:3306/at', poolMax: DEFAULT_POOL_MAX })
+  assert.deepEqual(parseDatabaseTarget('mysql://root@db:3306/at', {}), {
+    kind: 'mysql',
+    url: 'mysql://root@db:3306/at',
+    poolMax: DEFAULT_POOL_MAX,
+  })
   assert.equal(parseDatabaseTarget('MariaDB://root@db/at', {}).kind, 'mysql')
 })
 
 test('the pool size comes from pool_max in the URL, then ACTIONTRAIL_DB_POOL_MAX', () => {
   const env = { ACTIONTRAIL_DB_POOL_MAX: '25' }
-  assert.deepEqual(parseDatabaseTarget('postgres://db/at?sslmode=disable&pool_max=3', env), { kind: 'postgres', url: 'postgres://db/at?sslmode=disable', poolMax: 3 })
-  assert.deepEqual(parseDatabaseTarget('mysql://db/at', env), { kind: 'mysql', url: 'mysql://db/at', poolMax: 25 })
+  assert.deepEqual(parseDatabaseTarget('postgres://db/at?sslmode=disable&pool_max=3', env), {
+    kind: 'postgres',
+    url: 'postgres://db/at?sslmode=disable',
+    poolMax: 3,
+  })
+  assert.deepEqual(parseDatabaseTarget('mysql://db/at', env), {
+    kind: 'mysql',
+    url: 'mysql://db/at',
+    poolMax: 25,
+  })
   for (const bad of ['0', '-1', 'ten', '1001']) {
-    assert.throws(() => parseDatabaseTarget(`postgres://db/at?pool_max=${bad}`, {}), (e) => isAppError(e, 'invalid_input'))
-    assert.throws(() => parseDatabaseTarget('mysql://db/at', { ACTIONTRAIL_DB_POOL_MAX: bad }), (e) => isAppError(e, 'invalid_input') && /ACTIONTRAIL_DB_POOL_MAX/.test(e.message))
+    assert.throws(
+      () => parseDatabaseTarget(`postgres://db/at?pool_max=${bad}`, {}),
+      (e) => isAppError(e, 'invalid_input'),
+    )
+    assert.throws(
+      () => parseDatabaseTarget('mysql://db/at', { ACTIONTRAIL_DB_POOL_MAX: bad }),
+      (e) => isAppError(e, 'invalid_input') && /ACTIONTRAIL_DB_POOL_MAX/.test(e.message),
+    )
   }
 })
 
 test('a bad URL is refused without echoing it; descriptions mask passwords', () => {
-  assert.throws(() => parseDatabaseTarget('postgres://u:s3cret@[bad/at', {}), (e) => isAppError(e, 'invalid_input') && !e.message.includes('s3cret'))
+  assert.throws(
+    () => parseDatabaseTarget('postgres://u:s3cret@[bad/at', {}),
+    (e) => isAppError(e, 'invalid_input') && !e.message.includes('s3cret'),
+  )
   assert.equal(describeDatabase('postgres://u:s3cret@db/at'), 'postgres://u:***@db/at')
   assert.equal(describeDatabase('mysql://root@db/at'), 'mysql://root@db/at')
   assert.equal(describeDatabase('./data/actiontrail.db'), './data/actiontrail.db')

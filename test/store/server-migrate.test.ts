@@ -11,23 +11,39 @@ import { promisify } from 'node:util'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { openDatabase } from '../../src/store/open-store.js'
-import { createTestDatabase, REQUIRE_BACKENDS, serverProblem, type ServerKind } from '../helpers/backends.js'
+import {
+  createTestDatabase,
+  REQUIRE_BACKENDS,
+  serverProblem,
+  type ServerKind,
+} from '../helpers/backends.js'
 import { ROOT } from '../helpers/spawn-server.js'
 
 const exec = promisify(execFile)
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [join(ROOT, 'bin', 'actiontrail.js'), ...args], { timeout: 60_000 })
+    const { stdout, stderr } = await exec(
+      process.execPath,
+      [join(ROOT, 'bin', 'actiontrail.js'), ...args],
+      { timeout: 60_000 },
+    )
     return { code: 0, stdout, stderr }
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string }
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
+    return {
+      code: typeof e.code === 'number' ? e.code : 1,
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? '',
+    }
   }
 }
 
 // What each server reports for the columns that matter: a time, an id, a key.
-const COLUMN_QUERY: Record<ServerKind, ReturnType<typeof sql<{ column: string; type: string; collation: string | null }>>> = {
+const COLUMN_QUERY: Record<
+  ServerKind,
+  ReturnType<typeof sql<{ column: string; type: string; collation: string | null }>>
+> = {
   postgres: sql`
     SELECT column_name AS column, data_type || coalesce('(' || datetime_precision || ')', '') AS type, collation_name AS collation
     FROM information_schema.columns
@@ -40,7 +56,10 @@ const COLUMN_QUERY: Record<ServerKind, ReturnType<typeof sql<{ column: string; t
     ORDER BY COLUMN_NAME`,
 }
 
-const EXPECTED_COLUMNS: Record<ServerKind, { column: string; type: string; collation: string | null }[]> = {
+const EXPECTED_COLUMNS: Record<
+  ServerKind,
+  { column: string; type: string; collation: string | null }[]
+> = {
   postgres: [
     { column: 'created_at', type: 'timestamp without time zone(6)', collation: null },
     { column: 'id', type: 'bigint', collation: null },
@@ -56,7 +75,8 @@ const EXPECTED_COLUMNS: Record<ServerKind, { column: string; type: string; colla
 for (const kind of ['postgres', 'mysql'] as const) {
   const problem = await serverProblem(kind)
   if (problem && REQUIRE_BACKENDS) {
-    test(`actiontrail migrate on ${kind} (required by ACTIONTRAIL_REQUIRE_BACKENDS=1)`, () => assert.fail(problem))
+    test(`actiontrail migrate on ${kind} (required by ACTIONTRAIL_REQUIRE_BACKENDS=1)`, () =>
+      assert.fail(problem))
     continue
   }
   describe(`actiontrail migrate on ${kind}`, { skip: problem ?? false }, () => {
@@ -75,27 +95,38 @@ for (const kind of ['postgres', 'mysql'] as const) {
       const { db } = openDatabase(database.url)
       try {
         const { rows } = await COLUMN_QUERY[kind].execute(db)
-        const columns = rows.map((r) => ({ column: r.column, type: r.type, collation: r.collation }))
+        const columns = rows.map((r) => ({
+          column: r.column,
+          type: r.type,
+          collation: r.collation,
+        }))
         if (kind === 'mysql') {
           // MySQL 8 names its no-pad binary collation differently; older servers pad.
           const c = columns.find((r) => r.column === 'request_id')
-          if (c && /^utf8mb4_(0900_)?bin$/.test(c.collation ?? '')) c.collation = 'utf8mb4_nopad_bin'
+          if (c && /^utf8mb4_(0900_)?bin$/.test(c.collation ?? ''))
+            c.collation = 'utf8mb4_nopad_bin'
           const id = columns.find((r) => r.column === 'id')
           if (id) id.type = id.type.replace(/^bigint$/, 'bigint(20)')
         }
         assert.deepEqual(columns, EXPECTED_COLUMNS[kind])
-        await sql`INSERT INTO kysely_migration (name, timestamp) VALUES ('9999-from-the-future', 'x')`.execute(db)
+        await sql`INSERT INTO kysely_migration (name, timestamp) VALUES ('9999-from-the-future', 'x')`.execute(
+          db,
+        )
       } finally {
         await db.destroy()
       }
       for (const args of [['migrate'], ['migrate', '--check'], ['demo']]) {
         const refused = await cli([...args, '--db', database.url])
         assert.notEqual(refused.code, 0, args.join(' '))
-        assert.match(refused.stderr, /schema is newer than this ActionTrail.*9999-from-the-future/, args.join(' '))
+        assert.match(
+          refused.stderr,
+          /schema is newer than this ActionTrail.*9999-from-the-future/,
+          args.join(' '),
+        )
       }
     })
 
-    test('times come back as text with every microsecond, without touching the driver\'s global parsers', async (t) => {
+    test("times come back as text with every microsecond, without touching the driver's global parsers", async (t) => {
       const database = await createTestDatabase(kind)
       // The stores' own pool, with its type parsers.
       const { db } = openDatabase(database.url)
@@ -103,9 +134,10 @@ for (const kind of ['postgres', 'mysql'] as const) {
         await db.destroy()
         await database.drop()
       })
-      const { rows: typed } = await (kind === 'postgres'
-        ? sql<{ t: unknown }>`SELECT CAST('2026-01-02 03:04:05.000123' AS timestamp(6)) AS t`
-        : sql<{ t: unknown }>`SELECT CAST('2026-01-02 03:04:05.000123' AS datetime(6)) AS t`
+      const { rows: typed } = await (
+        kind === 'postgres'
+          ? sql<{ t: unknown }>`SELECT CAST('2026-01-02 03:04:05.000123' AS timestamp(6)) AS t`
+          : sql<{ t: unknown }>`SELECT CAST('2026-01-02 03:04:05.000123' AS datetime(6)) AS t`
       ).execute(db)
       assert.equal(typed[0]?.t, '2026-01-02 03:04:05.000123')
       // pg's global parser still makes Dates for every other pool in the process.

@@ -16,7 +16,8 @@ import { TestStore } from '../helpers/store-ops.js'
 const UUID = '11111111-2222-4333-8444-555555555555'
 const at = '2026-01-01T00:00:00.000000' as Timestamp
 
-const unavailable = (e: unknown) => isAppError(e, 'store_unavailable') && /SQLITE_CORRUPT/.test(e.message)
+const unavailable = (e: unknown) =>
+  isAppError(e, 'store_unavailable') && /SQLITE_CORRUPT/.test(e.message)
 
 test('reads and writes on a database damaged under the store fail with store_unavailable', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'actiontrail-damaged-'))
@@ -28,8 +29,22 @@ test('reads and writes on a database damaged under the store fail with store_una
   })
   const store = new TestStore(stores.actions)
   await store.putInstance({ uuid: UUID, name: 'vm', projectId: 'p', userId: 'u', now: at })
-  await store.startAction({ instanceUuid: UUID, action: 'reboot', requestId: 'req-1', userId: 'u', projectId: 'p', startTime: at, createdAt: at })
-  await stores.idempotency.putIdempotency({ keyHash: 'k', requestHash: 'r', status: 201, body: '{}', createdAt: at })
+  await store.startAction({
+    instanceUuid: UUID,
+    action: 'reboot',
+    requestId: 'req-1',
+    userId: 'u',
+    projectId: 'p',
+    startTime: at,
+    createdAt: at,
+  })
+  await stores.idempotency.putIdempotency({
+    keyHash: 'k',
+    requestHash: 'r',
+    status: 201,
+    body: '{}',
+    createdAt: at,
+  })
   assert.equal((await store.getInstance(UUID))?.uuid, UUID)
 
   // Another process damages the file: everything is checkpointed into it, every page but the
@@ -51,5 +66,16 @@ test('reads and writes on a database damaged under the store fail with store_una
   await assert.rejects(store.listActions(UUID, {}), unavailable)
   await assert.rejects(store.listEvents(1), unavailable)
   await assert.rejects(stores.idempotency.getIdempotency('k'), unavailable)
-  await assert.rejects(store.startAction({ instanceUuid: UUID, action: 'reboot', requestId: 'req-2', userId: 'u', projectId: 'p', startTime: at, createdAt: at }), unavailable)
+  await assert.rejects(
+    store.startAction({
+      instanceUuid: UUID,
+      action: 'reboot',
+      requestId: 'req-2',
+      userId: 'u',
+      projectId: 'p',
+      startTime: at,
+      createdAt: at,
+    }),
+    unavailable,
+  )
 })

@@ -16,7 +16,10 @@ export interface ComputeApiOptions {
 }
 
 /** Registers the compute API; mount it with a `prefix`. */
-export const computeApi: FastifyPluginAsyncTypebox<ComputeApiOptions> = async (app, { service }) => {
+export const computeApi: FastifyPluginAsyncTypebox<ComputeApiOptions> = async (
+  app,
+  { service },
+) => {
   // Runs after authentication (a root hook), also for unknown paths, as Nova does.
   app.addHook('onRequest', async (request, reply) => {
     negotiateRequest(request, reply)

@@ -20,7 +20,9 @@ export interface ProjectParams {
 }
 
 /** What the helpers read of a compute request (any route's typed request fits). */
-export type ProjectRequest = Pick<FastifyRequest, 'principal' | 'protocol' | 'host'> & { params: ProjectParams }
+export type ProjectRequest = Pick<FastifyRequest, 'principal' | 'protocol' | 'host'> & {
+  params: ProjectParams
+}
 
 /** The negotiated microversion. */
 export function versionOf(request: FastifyRequest): ApiVersion {

@@ -29,11 +29,17 @@ export function faultName(status: number): string {
 }
 
 /** Nova's fault body for a status and message. */
-export function faultBody(status: number, message: string): Record<string, { code: number; message: string }> {
+export function faultBody(
+  status: number,
+  message: string,
+): Record<string, { code: number; message: string }> {
   return { [faultName(status)]: { code: status, message } }
 }
 
 /** Sends an answer as a Nova fault. */
 export function sendFault(reply: FastifyReply, answer: ErrorAnswer): FastifyReply {
-  return reply.code(answer.status).type(FAULT_CONTENT_TYPE).send(faultBody(answer.status, answer.message))
+  return reply
+    .code(answer.status)
+    .type(FAULT_CONTENT_TYPE)
+    .send(faultBody(answer.status, answer.message))
 }

@@ -39,23 +39,41 @@ function pathParamsOf(url: string, schema: Record<string, unknown>): Record<stri
   const params = schema.params as { properties?: Record<string, unknown> } | undefined
   if (!params?.properties) return schema
   const names = new Set([...url.matchAll(/[:{](\w+)/g)].map((m) => m[1]))
-  const properties = Object.fromEntries(Object.entries(params.properties).filter(([name]) => names.has(name)))
+  const properties = Object.fromEntries(
+    Object.entries(params.properties).filter(([name]) => names.has(name)),
+  )
   return { ...schema, params: { ...params, properties } }
 }
 
 /** Registers the compute surface at the root. */
-export const computeSurface: FastifyPluginAsyncTypebox<ComputeSurfaceOptions> = async (app, { service }) => {
+export const computeSurface: FastifyPluginAsyncTypebox<ComputeSurfaceOptions> = async (
+  app,
+  { service },
+) => {
   installErrorFormat(app, sendFault)
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'ActionTrail compute API (Nova-compatible)', version: formatVersion(MAX_VERSION), description: DESCRIPTION },
-      components: { securitySchemes: { authToken: { type: 'apiKey', in: 'header', name: 'X-Auth-Token' } } },
+      info: {
+        title: 'ActionTrail compute API (Nova-compatible)',
+        version: formatVersion(MAX_VERSION),
+        description: DESCRIPTION,
+      },
+      components: {
+        securitySchemes: { authToken: { type: 'apiKey', in: 'header', name: 'X-Auth-Token' } },
+      },
       security: [{ authToken: [] }],
     },
-    transform: ({ schema, url }) => ({ schema: schema ? (pathParamsOf(url, schema as Record<string, unknown>) as typeof schema) : schema, url }),
+    transform: ({ schema, url }) => ({
+      schema: schema
+        ? (pathParamsOf(url, schema as Record<string, unknown>) as typeof schema)
+        : schema,
+      url,
+    }),
   })
-  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger())
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  )
   await app.register(versionRoutes)
   for (const prefix of COMPUTE_PREFIXES) await app.register(computeApi, { prefix, service })
 }

@@ -34,7 +34,10 @@ function additionalProperties(unknown: string[]): string {
 }
 
 function valueError(name: string, value: string, detail: string): SchemaError {
-  return { depth: 2, message: `Invalid input for query parameters ${name}. Value: ${value}. ${detail}` }
+  return {
+    depth: 2,
+    message: `Invalid input for query parameters ${name}. Value: ${value}. ${detail}`,
+  }
 }
 
 // jsonschema's best_match prefers the error with the shortest path: unknown parameters (depth 0),
@@ -49,7 +52,12 @@ function firstError(errors: SchemaError[]): SchemaError | undefined {
 export function parseListQuery(params: QueryParams, version: ApiVersion): ListQuery {
   // Before 2.58 every parameter is dropped and the list is unbounded.
   if (!atLeast(version, 58)) return {}
-  const allowed = ['limit', 'marker', 'changes-since', ...(atLeast(version, 66) ? ['changes-before'] : [])]
+  const allowed = [
+    'limit',
+    'marker',
+    'changes-since',
+    ...(atLeast(version, 66) ? ['changes-before'] : []),
+  ]
   const errors: SchemaError[] = []
   const unknown = [...params.keys()].filter((k) => !allowed.includes(k))
   if (unknown.length > 0) errors.push({ depth: 0, message: additionalProperties(unknown) })
@@ -58,15 +66,21 @@ export function parseListQuery(params: QueryParams, version: ApiVersion): ListQu
     const values = params.get(name)
     if (!values) continue
     if (values.length > 1) {
-      errors.push({ depth: 1, message: `Invalid input for query parameters ${name}. Value: ${pyListRepr(values)}. ${pyListRepr(values)} is too long` })
+      errors.push({
+        depth: 1,
+        message: `Invalid input for query parameters ${name}. Value: ${pyListRepr(values)}. ${pyListRepr(values)} is too long`,
+      })
       continue
     }
     const value = values[0] as string
     if (name === 'limit') {
-      if (!/^[0-9]*$/.test(value)) errors.push(valueError(name, value, `${pyRepr(value)} does not match '^[0-9]*$'`))
-      else if (value.length < 1) errors.push(valueError(name, value, `${pyRepr(value)} is too short`))
+      if (!/^[0-9]*$/.test(value))
+        errors.push(valueError(name, value, `${pyRepr(value)} does not match '^[0-9]*$'`))
+      else if (value.length < 1)
+        errors.push(valueError(name, value, `${pyRepr(value)} is too short`))
     } else if (name === 'changes-since' || name === 'changes-before') {
-      if (parseTimestamp(value) === undefined) errors.push(valueError(name, value, `${pyRepr(value)} is not a 'date-time'`))
+      if (parseTimestamp(value) === undefined)
+        errors.push(valueError(name, value, `${pyRepr(value)} is not a 'date-time'`))
     }
     single.set(name, value)
   }
@@ -90,5 +104,6 @@ export function parseListQuery(params: QueryParams, version: ApiVersion): ListQu
 
 /** Validates the show query: ignored before 2.102, no parameters allowed from 2.102. */
 export function checkShowQuery(params: QueryParams, version: ApiVersion): void {
-  if (atLeast(version, 102) && params.size > 0) throw badRequest(additionalProperties([...params.keys()]))
+  if (atLeast(version, 102) && params.size > 0)
+    throw badRequest(additionalProperties([...params.keys()]))
 }

@@ -33,8 +33,11 @@ export function atLeast(v: ApiVersion, minor: number, major = 2): boolean {
 }
 
 /** The requested version string from the headers, or undefined when none names one. */
-export function requestedVersion(headers: Record<string, string | string[] | undefined>): string | undefined {
-  const join = (h: string | string[] | undefined): string | undefined => (Array.isArray(h) ? h.join(',') : h)
+export function requestedVersion(
+  headers: Record<string, string | string[] | undefined>,
+): string | undefined {
+  const join = (h: string | string[] | undefined): string | undefined =>
+    Array.isArray(h) ? h.join(',') : h
   const standard = join(headers['openstack-api-version'])
   if (standard !== undefined) {
     let found: string | undefined
@@ -69,13 +72,18 @@ export class UnsupportedVersionError extends AppError {
  * Negotiates the microversion: none → 2.1, `latest` → the maximum, malformed → `invalid_input`
  * (400), out of range → UnsupportedVersionError (406).
  */
-export function negotiateVersion(headers: Record<string, string | string[] | undefined>): ApiVersion {
+export function negotiateVersion(
+  headers: Record<string, string | string[] | undefined>,
+): ApiVersion {
   const text = requestedVersion(headers)
   if (text === undefined) return MIN_VERSION
   if (text === 'latest') return MAX_VERSION
   const m = VERSION_PATTERN.exec(text)
   if (!m) {
-    throw new AppError('invalid_input', `API Version String ${text} is of invalid format. Must be of format MajorNum.MinorNum.`)
+    throw new AppError(
+      'invalid_input',
+      `API Version String ${text} is of invalid format. Must be of format MajorNum.MinorNum.`,
+    )
   }
   const v = { major: Number(m[1]), minor: Number(m[2]) }
   if (compareVersions(v, MIN_VERSION) < 0 || compareVersions(v, MAX_VERSION) > 0) {

@@ -4,7 +4,12 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import '../fastify-augment.js'
-import { formatVersion, negotiateVersion, UnsupportedVersionError, type ApiVersion } from './microversion.js'
+import {
+  formatVersion,
+  negotiateVersion,
+  UnsupportedVersionError,
+  type ApiVersion,
+} from './microversion.js'
 
 function setVersionHeaders(reply: FastifyReply, version: ApiVersion): void {
   const text = formatVersion(version)

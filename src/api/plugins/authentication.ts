@@ -27,7 +27,10 @@ export async function authenticateRequest(
   reply: FastifyReply,
 ): Promise<Principal> {
   const token = request.headers['x-auth-token']
-  const principal = typeof token === 'string' && token.length > 0 ? await authenticator.authenticate(token) : undefined
+  const principal =
+    typeof token === 'string' && token.length > 0
+      ? await authenticator.authenticate(token)
+      : undefined
   if (!principal) {
     reply.header('WWW-Authenticate', `Keystone uri="${request.protocol}://${request.host}/"`)
     throw new AppError('unauthorized', UNAUTHORIZED_MESSAGE)

@@ -13,7 +13,10 @@ export interface HealthOptions {
   timeoutMs?: number
 }
 
-const HealthBody = Type.Object({ status: Type.String({ enum: ['ok', 'unavailable'] }) }, { additionalProperties: false })
+const HealthBody = Type.Object(
+  { status: Type.String({ enum: ['ok', 'unavailable'] }) },
+  { additionalProperties: false },
+)
 
 /** Runs `probe` with a deadline; true when it resolved in time. */
 async function answersWithin(probe: () => Promise<unknown>, timeoutMs: number): Promise<boolean> {
@@ -22,14 +25,23 @@ async function answersWithin(probe: () => Promise<unknown>, timeoutMs: number): 
     timer = setTimeout(() => resolve(false), timeoutMs)
   })
   try {
-    return await Promise.race([probe().then(() => true, () => false), deadline])
+    return await Promise.race([
+      probe().then(
+        () => true,
+        () => false,
+      ),
+      deadline,
+    ])
   } finally {
     clearTimeout(timer)
   }
 }
 
 /** Registers `/healthz`. */
-export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app, { probe, timeoutMs = 2000 }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (
+  app,
+  { probe, timeoutMs = 2000 },
+) => {
   app.get(
     '/healthz',
     {

@@ -20,7 +20,10 @@ export function successStatus(created: boolean): number {
 }
 
 /** Applies one operation; answers its status and body, or throws its AppError. */
-export async function applyOne(service: ActionService, operation: WriteOperation): Promise<{ status: number; body: object }> {
+export async function applyOne(
+  service: ActionService,
+  operation: WriteOperation,
+): Promise<{ status: number; body: object }> {
   const [outcome] = await service.apply([operation])
   if (!outcome) throw new AppError('internal', 'write produced no outcome')
   if (!outcome.ok) throw outcome.error
@@ -31,7 +34,11 @@ export async function applyOne(service: ActionService, operation: WriteOperation
  * Answers a single endpoint: its URL fields and body as one batch-style operation, applied alone.
  * (The schemas have checked both, so the operation is well-formed.)
  */
-export async function sendWrite(service: ActionService, reply: FastifyReply, operation: BatchOperation): Promise<FastifyReply> {
+export async function sendWrite(
+  service: ActionService,
+  reply: FastifyReply,
+  operation: BatchOperation,
+): Promise<FastifyReply> {
   const { status, body } = await applyOne(service, toWriteOperation(operation))
   return reply.code(status).send(body)
 }

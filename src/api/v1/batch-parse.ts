@@ -22,12 +22,16 @@ export class NdjsonBody {
 }
 
 function tooMany(count: number): AppError {
-  return new AppError('payload_too_large', `The batch has ${count} operations; at most ${MAX_BATCH_OPS} are allowed`)
+  return new AppError(
+    'payload_too_large',
+    `The batch has ${count} operations; at most ${MAX_BATCH_OPS} are allowed`,
+  )
 }
 
 /** The items of an `application/json` batch; the body must be an array. */
 export function jsonArrayItems(body: unknown): BatchItem[] {
-  if (!Array.isArray(body)) throw new AppError('invalid_input', 'body must be a JSON array of operations')
+  if (!Array.isArray(body))
+    throw new AppError('invalid_input', 'body must be a JSON array of operations')
   if (body.length > MAX_BATCH_OPS) throw tooMany(body.length)
   return body.map((value: unknown) => ({ ok: true, value }))
 }

@@ -116,15 +116,26 @@ export function installIdempotency(app: FastifyInstance, deps: IdempotencyDeps):
     const key = request.headers[IDEMPOTENCY_KEY_HEADER]
     if (key === undefined || !KEYED_METHODS.has(request.method)) return
     if (typeof key !== 'string' || !VALID_KEY.test(key)) {
-      throw new AppError('invalid_input', 'Idempotency-Key must be 1 to 255 printable ASCII characters')
+      throw new AppError(
+        'invalid_input',
+        'Idempotency-Key must be 1 to 255 printable ASCII characters',
+      )
     }
-    request.idempotency = { keyHash: idempotencyKeyHash(principalOf(request), key), remember: false, release: () => undefined }
+    request.idempotency = {
+      keyHash: idempotencyKeyHash(principalOf(request), key),
+      remember: false,
+      release: () => undefined,
+    }
   })
 
   app.addHook('preValidation', async (request: FastifyRequest, reply: FastifyReply) => {
     const state = request.idempotency
     if (!state) return
-    state.requestHash = idempotencyRequestHash(request.method, request.url.split('?')[0] ?? '', request.rawBody ?? '')
+    state.requestHash = idempotencyRequestHash(
+      request.method,
+      request.url.split('?')[0] ?? '',
+      request.rawBody ?? '',
+    )
     state.release = await acquire(state.keyHash)
     let record
     try {
@@ -178,7 +189,8 @@ export function installIdempotency(app: FastifyInstance, deps: IdempotencyDeps):
   app.addHook('onResponse', async (request) => {
     request.idempotency?.release()
     const now = toEpochMicros(deps.clock.now())
-    if (lastPurge === undefined || now - lastPurge >= PURGE_INTERVAL_MICROS) void purge(now, request.log)
+    if (lastPurge === undefined || now - lastPurge >= PURGE_INTERVAL_MICROS)
+      void purge(now, request.log)
   })
 
   app.addHook('onRequestAbort', async (request) => {

@@ -35,8 +35,10 @@ const DESCRIPTION =
 function markOptionalBodies(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
   for (const item of Object.values(doc.paths ?? {})) {
     for (const op of Object.values(item ?? {})) {
-      const body = (op as OpenAPIV3_1.OperationObject | undefined)?.requestBody as OpenAPIV3_1.RequestBodyObject | undefined
-      const schema = body?.content['application/json']?.schema as { required?: string[] } | undefined
+      const body = (op as OpenAPIV3_1.OperationObject | undefined)?.requestBody as
+        OpenAPIV3_1.RequestBodyObject | undefined
+      const schema = body?.content['application/json']?.schema as
+        { required?: string[] } | undefined
       if (body && schema && (schema.required ?? []).length === 0) body.required = false
     }
   }
@@ -50,12 +52,23 @@ export const v1Surface: FastifyPluginAsyncTypebox<V1SurfaceOptions> = async (app
     openapi: {
       openapi: '3.1.0',
       info: { title: 'ActionTrail API', version: '1', description: DESCRIPTION },
-      components: { securitySchemes: { authToken: { type: 'apiKey', in: 'header', name: 'X-Auth-Token' } } },
+      components: {
+        securitySchemes: { authToken: { type: 'apiKey', in: 'header', name: 'X-Auth-Token' } },
+      },
       security: [{ authToken: [] }],
     },
-    transformObject: (doc) => ('openapiObject' in doc ? markOptionalBodies(doc.openapiObject as OpenAPIV3_1.Document) : doc.swaggerObject),
+    transformObject: (doc) =>
+      'openapiObject' in doc
+        ? markOptionalBodies(doc.openapiObject as OpenAPIV3_1.Document)
+        : doc.swaggerObject,
   })
-  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger())
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  )
   // Not `deps` itself: it carries this plugin's own `prefix`, which would apply twice.
-  await app.register(writeRoutes, { service: deps.service, idempotency: deps.idempotency, clock: deps.clock })
+  await app.register(writeRoutes, {
+    service: deps.service,
+    idempotency: deps.idempotency,
+    clock: deps.clock,
+  })
 }

@@ -9,7 +9,9 @@ export const V1Error = Type.Object(
     error: Type.Object(
       {
         status: Type.Integer({ description: 'The HTTP status.' }),
-        code: Type.String({ description: 'Stable error code, e.g. `invalid_input`, `action_not_found`.' }),
+        code: Type.String({
+          description: 'Stable error code, e.g. `invalid_input`, `action_not_found`.',
+        }),
         message: Type.String({ description: 'What went wrong, for humans.' }),
       },
       closed,
@@ -21,7 +23,9 @@ export const V1Error = Type.Object(
 /** What became of one batch operation. */
 export const BatchResultSchema = Type.Object(
   {
-    status: Type.Integer({ description: "The status the operation's single endpoint would have answered." }),
+    status: Type.Integer({
+      description: "The status the operation's single endpoint would have answered.",
+    }),
     error: Type.Optional(V1Error.properties.error),
   },
   { ...closed, title: 'BatchResult' },
@@ -52,9 +56,12 @@ export function v1ErrorResponse(description: string) {
 }
 
 /** A write route's responses: its own, plus every error any write can answer. */
-export function v1Responses<T extends Record<number, TSchema>>(own: T): T & Record<number, TSchema> {
+export function v1Responses<T extends Record<number, TSchema>>(
+  own: T,
+): T & Record<number, TSchema> {
   const out: Record<number, TSchema> = { ...own }
-  for (const [status, description] of Object.entries(COMMON_ERRORS)) out[Number(status)] ??= v1ErrorResponse(description)
+  for (const [status, description] of Object.entries(COMMON_ERRORS))
+    out[Number(status)] ??= v1ErrorResponse(description)
   return out as T & Record<number, TSchema>
 }
 

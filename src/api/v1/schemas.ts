@@ -63,7 +63,11 @@ export const InstanceParams = Type.Object({ uuid: INSTANCE_UUID })
 /** Path parameters of `/instances/{uuid}/actions/{request_id}/…`. */
 export const ActionParams = Type.Object({ uuid: INSTANCE_UUID, request_id: REQUEST_ID })
 /** Path parameters of `/instances/{uuid}/actions/{request_id}/events/{event}/…`. */
-export const EventParams = Type.Object({ uuid: INSTANCE_UUID, request_id: REQUEST_ID, event: EVENT })
+export const EventParams = Type.Object({
+  uuid: INSTANCE_UUID,
+  request_id: REQUEST_ID,
+  event: EVENT,
+})
 
 /** Body of `PUT /instances/{uuid}`. */
 export const InstancePutBody = Type.Object(
@@ -88,14 +92,19 @@ export const ActionStartBody = Type.Object(
 )
 
 /** Body of `POST …/actions/{request_id}/finish` (may be left out). */
-export const ActionFinishBody = Type.Object({ finish_time: Type.Optional(time('When the action finished.')) }, closed)
+export const ActionFinishBody = Type.Object(
+  { finish_time: Type.Optional(time('When the action finished.')) },
+  closed,
+)
 
 /** Body of `POST …/actions/{request_id}/events`. */
 export const EventStartBody = Type.Object(
   {
     event: EVENT,
     host: Type.Optional(nullableName('The service host that runs the event.')),
-    start_time: Type.Optional(time('When the event started; a retry with the same event and start_time is a no-op.')),
+    start_time: Type.Optional(
+      time('When the event started; a retry with the same event and start_time is a no-op.'),
+    ),
   },
   closed,
 )
@@ -103,7 +112,11 @@ export const EventStartBody = Type.Object(
 /** Body of `POST …/events/{event}/finish`. */
 export const EventFinishBody = Type.Object(
   {
-    result: Type.Unsafe<'Success' | 'Error'>({ type: 'string', enum: ['Success', 'Error'], description: 'The outcome of the event.' }),
+    result: Type.Unsafe<'Success' | 'Error'>({
+      type: 'string',
+      enum: ['Success', 'Error'],
+      description: 'The outcome of the event.',
+    }),
     finish_time: Type.Optional(time('When the event finished.')),
     details: Type.Optional(
       nullable(
@@ -137,13 +150,18 @@ export const BATCH_OPERATIONS = {
   instance_put: batchOperation('instance_put', { ...INSTANCE_PATH, ...InstancePutBody.properties }),
   instance_delete: batchOperation('instance_delete', INSTANCE_PATH),
   action_start: batchOperation('action_start', { ...INSTANCE_PATH, ...ActionStartBody.properties }),
-  action_finish: batchOperation('action_finish', { ...ACTION_PATH, ...ActionFinishBody.properties }),
+  action_finish: batchOperation('action_finish', {
+    ...ACTION_PATH,
+    ...ActionFinishBody.properties,
+  }),
   event_start: batchOperation('event_start', { ...ACTION_PATH, ...EventStartBody.properties }),
   event_finish: batchOperation('event_finish', { ...EVENT_PATH, ...EventFinishBody.properties }),
 } satisfies Record<WriteOpName, TObject>
 
 /** One operation of a batch, after validation. */
-export type BatchOperation = { [Op in WriteOpName]: Static<(typeof BATCH_OPERATIONS)[Op]> }[WriteOpName]
+export type BatchOperation = {
+  [Op in WriteOpName]: Static<(typeof BATCH_OPERATIONS)[Op]>
+}[WriteOpName]
 
 /** The batch request, for the document: an array of operations (NDJSON carries one per line). */
 export const BatchRequest = Type.Array(Type.Union(WRITE_OPS.map((op) => BATCH_OPERATIONS[op])), {
@@ -177,7 +195,8 @@ const validateOperation = Object.fromEntries(
 ) as Record<WriteOpName, ValidateFunction>
 
 /** A batch item after validation: a write operation, or why it is not one. */
-export type ParsedOperation = { ok: true; operation: WriteOperation } | { ok: false; message: string }
+export type ParsedOperation =
+  { ok: true; operation: WriteOperation } | { ok: false; message: string }
 
 /** Validates one batch item (already parsed JSON) by its operation's rules. */
 export function parseOperation(value: unknown): ParsedOperation {
@@ -185,7 +204,8 @@ export function parseOperation(value: unknown): ParsedOperation {
     return { ok: false, message: formatValidationErrors(validateOpName.errors ?? [], 'operation') }
   }
   const validate = validateOperation[(value as { op: WriteOpName }).op]
-  if (!validate(value)) return { ok: false, message: formatValidationErrors(validate.errors ?? [], 'operation') }
+  if (!validate(value))
+    return { ok: false, message: formatValidationErrors(validate.errors ?? [], 'operation') }
   return { ok: true, operation: toWriteOperation(value as BatchOperation) }
 }
 
@@ -193,7 +213,10 @@ export function parseOperation(value: unknown): ParsedOperation {
 export function toWriteOperation(f: BatchOperation): WriteOperation {
   switch (f.op) {
     case 'instance_put':
-      return { op: f.op, input: { uuid: f.instance_uuid, name: f.name, projectId: f.project_id, userId: f.user_id } }
+      return {
+        op: f.op,
+        input: { uuid: f.instance_uuid, name: f.name, projectId: f.project_id, userId: f.user_id },
+      }
     case 'instance_delete':
       return { op: f.op, input: { uuid: f.instance_uuid } }
     case 'action_start':
@@ -209,7 +232,14 @@ export function toWriteOperation(f: BatchOperation): WriteOperation {
         },
       }
     case 'action_finish':
-      return { op: f.op, input: { instanceUuid: f.instance_uuid, requestId: f.request_id, finishTime: f.finish_time } }
+      return {
+        op: f.op,
+        input: {
+          instanceUuid: f.instance_uuid,
+          requestId: f.request_id,
+          finishTime: f.finish_time,
+        },
+      }
     case 'event_start':
       return {
         op: f.op,

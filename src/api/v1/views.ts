@@ -37,7 +37,9 @@ export const ActionViewSchema = Type.Object(
     project_id: NULLABLE_STRING,
     start_time: TIME,
     finish_time: NULLABLE_TIME,
-    message: Type.Union([Type.String(), Type.Null()], { description: '`Error` once an event of the action failed.' }),
+    message: Type.Union([Type.String(), Type.Null()], {
+      description: '`Error` once an event of the action failed.',
+    }),
     created_at: TIME,
     updated_at: NULLABLE_TIME,
   },
@@ -123,7 +125,9 @@ export function eventView(e: ActionEvent): EventView {
 }
 
 /** The response body for the record a write left: `{"instance"|"action"|"event": view}`. */
-export function recordBody(r: WriteRecord): { instance: InstanceView } | { action: ActionView } | { event: EventView } {
+export function recordBody(
+  r: WriteRecord,
+): { instance: InstanceView } | { action: ActionView } | { event: EventView } {
   switch (r.kind) {
     case 'instance':
       return { instance: instanceView(r.instance) }

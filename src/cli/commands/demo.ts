@@ -15,7 +15,9 @@ export function demoCommand(program: Command): void {
       const store = await openStore(resolveDatabase(opts.db))
       try {
         const result = await loadDemo(createActionService(store))
-        console.log(`demo history: ${result.instances} instances, ${result.actionsAdded} actions added`)
+        console.log(
+          `demo history: ${result.instances} instances, ${result.actionsAdded} actions added`,
+        )
       } finally {
         await store.close()
       }

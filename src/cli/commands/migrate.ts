@@ -19,13 +19,21 @@ export function migrateCommand(program: Command): void {
       try {
         if (opts.check) {
           const pending = await pendingMigrations(db)
-          console.log(pending.length === 0 ? 'schema is up to date' : `pending migrations: ${pending.join(', ')}`)
+          console.log(
+            pending.length === 0
+              ? 'schema is up to date'
+              : `pending migrations: ${pending.join(', ')}`,
+          )
           process.exitCode = pending.length === 0 ? 0 : 1
           return
         }
         const result = await migrateToLatest(db)
-        const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
-        console.log(applied.length === 0 ? 'schema is up to date' : `applied: ${applied.join(', ')}`)
+        const applied = (result.results ?? [])
+          .filter((r) => r.status === 'Success')
+          .map((r) => r.migrationName)
+        console.log(
+          applied.length === 0 ? 'schema is up to date' : `applied: ${applied.join(', ')}`,
+        )
       } finally {
         await db.destroy()
       }

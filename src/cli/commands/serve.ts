@@ -21,9 +21,15 @@ export function serveCommand(program: Command): void {
     .option('--host <host>', 'address to listen on (env ACTIONTRAIL_HOST, default 127.0.0.1)')
     .option('--port <port>', 'port to listen on (env ACTIONTRAIL_PORT, default 8774)')
     .option('--tokens <file>', 'token file, JSON or YAML (env ACTIONTRAIL_TOKENS)')
-    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env ACTIONTRAIL_LOG_LEVEL)')
+    .option(
+      '--log-level <level>',
+      'fatal|error|warn|info|debug|trace|silent (env ACTIONTRAIL_LOG_LEVEL)',
+    )
     .option('--log-key <key>', 'HMAC key for id tags in logs (env ACTIONTRAIL_LOG_KEY)')
-    .option('--demo', 'load the demo history on first start and create demo tokens next to the database')
+    .option(
+      '--demo',
+      'load the demo history on first start and create demo tokens next to the database',
+    )
     .action(async (opts: ServeOptions) => {
       const config = resolveServeConfig(opts)
       let authenticator: StaticTokenAuthenticator | undefined
@@ -40,23 +46,32 @@ export function serveCommand(program: Command): void {
         const known = await server.store.getInstance(DEMO_INSTANCES[0]?.uuid ?? '')
         if (!known) {
           const result = await loadDemo(server.service)
-          console.log(`Loaded the demo history: ${result.instances} instances, ${result.actionsAdded} actions.`)
+          console.log(
+            `Loaded the demo history: ${result.instances} instances, ${result.actionsAdded} actions.`,
+          )
         }
       }
-      console.log(`ActionTrail is listening on ${server.url} (database ${describeDatabase(config.database)})`)
+      console.log(
+        `ActionTrail is listening on ${server.url} (database ${describeDatabase(config.database)})`,
+      )
       console.log(`Compute API: ${server.url}/v2.1/`)
       if (demoTokens) {
         console.log(`Demo tokens (from ${config.tokenFile}):`)
-        for (const t of demoTokens) console.log(`  ${t.roles.join(',').padEnd(8)} project ${t.project_id}  token ${t.token}`)
+        for (const t of demoTokens)
+          console.log(`  ${t.roles.join(',').padEnd(8)} project ${t.project_id}  token ${t.token}`)
         const member = demoTokens.find((t) => t.roles.includes('member'))
         const admin = demoTokens.find((t) => t.roles.includes('admin'))
         const server0 = DEMO_INSTANCES[0]?.uuid
         if (member) {
           console.log('Try:')
-          console.log(`  curl -s -H 'X-Auth-Token: ${member.token}' -H 'OpenStack-API-Version: compute 2.84' ${server.url}/v2.1/servers/${server0}/os-instance-actions`)
+          console.log(
+            `  curl -s -H 'X-Auth-Token: ${member.token}' -H 'OpenStack-API-Version: compute 2.84' ${server.url}/v2.1/servers/${server0}/os-instance-actions`,
+          )
         }
         if (admin) {
-          console.log(`  openstack --os-auth-type admin_token --os-endpoint ${server.url}/v2.1 --os-token=${admin.token} server event list ${server0}`)
+          console.log(
+            `  openstack --os-auth-type admin_token --os-endpoint ${server.url}/v2.1 --os-token=${admin.token} server event list ${server0}`,
+          )
         }
       }
       const stop = () => {

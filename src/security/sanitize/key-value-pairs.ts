@@ -14,7 +14,8 @@ import { isSensitiveKey, LINE_VALUE_KEYS } from './secret-keys.js'
  * keeps the scan linear on long runs of word characters; `/` is excluded so
  * the user of `scheme://token:***@host` is not read as a key.
  */
-export const KEY_VALUE_RE = /(?:(?<![\w.\-/\\])|(?<=\\[nrt]))((?:\\?["'`])?)(-{0,2}[A-Za-z_$][\w.-]*)((?:\\?["'`])?)[ \t]*(=>|:=|=(?!=)|:(?!:))[ \t]*/g
+export const KEY_VALUE_RE =
+  /(?:(?<![\w.\-/\\])|(?<=\\[nrt]))((?:\\?["'`])?)(-{0,2}[A-Za-z_$][\w.-]*)((?:\\?["'`])?)[ \t]*(=>|:=|=(?!=)|:(?!:))[ \t]*/g
 
 /** CLI flags with a separate value: `--password hunter2`, `--os-token "abc"`. */
 export const CLI_FLAG_RE = /(?<![\w-])()(--[A-Za-z][\w-]*)()(?=[ \t]+[^\s-])([ \t]+)/g
@@ -34,7 +35,8 @@ const PLACEHOLDER_VALUES = new Set([
   'NO',
 ])
 
-const AUTH_SCHEME_RE = /(?:Bearer|Basic|Digest|Token|Negotiate|NTLM|OAuth|AWS4-HMAC-SHA256)[ \t]+(?=\S)/iy
+const AUTH_SCHEME_RE =
+  /(?:Bearer|Basic|Digest|Token|Negotiate|NTLM|OAuth|AWS4-HMAC-SHA256)[ \t]+(?=\S)/iy
 /** A hash label in front of a value, as keystoneauth logs tokens: `{SHA256}3f5e...`. */
 const HASH_PREFIX_RE = /\{[A-Za-z0-9-]{1,16}\}/y
 
@@ -53,7 +55,7 @@ function findValueSpans(
   separator: string,
   unclosedQuote: string,
   lineEndAt: LineEnd,
-): { spans: Span[], resume: number } {
+): { spans: Span[]; resume: number } {
   const none = { spans: [], resume: pos }
   const lineEnd = lineEndAt(pos)
   if (pos >= lineEnd) return none
@@ -132,7 +134,14 @@ export function maskKeyValuePairs(text: string, pattern: RegExp): string {
     const quoted = openQuote !== '' && closeQuote !== ''
     if (!isSensitiveKey(key, { quoted, separator: separator.trim() })) continue
     const unclosed = openQuote !== '' && closeQuote === '' ? openQuote : ''
-    const value = findValueSpans(text, match.index + whole.length, key, separator.trim(), unclosed, lineEndAt)
+    const value = findValueSpans(
+      text,
+      match.index + whole.length,
+      key,
+      separator.trim(),
+      unclosed,
+      lineEndAt,
+    )
     for (const span of value.spans) {
       parts.push(text.slice(copied, span.start), MASK)
       copied = span.end

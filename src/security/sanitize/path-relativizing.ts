@@ -29,7 +29,8 @@ const FILE_URL_RE = /(?<!\w)file:\/\/(?:localhost)?\/(?:[A-Za-z]:\/)?[^\s'"`<>()
  * slashes. A user folder may contain spaces (`C:\Users\Bob Smith\`), so
  * after `Users` one segment may run through spaces up to the next separator.
  */
-const WINDOWS_PATH_RE = /(?<![\w\\/.:-])[A-Za-z]:[\\/]+(?:[Uu][Ss][Ee][Rr][Ss][\\/]+[^\\/\n'"`<>:|?*]+(?=[\\/]))?[^\s'"`<>()[\]{}|;,*?:]+/
+const WINDOWS_PATH_RE =
+  /(?<![\w\\/.:-])[A-Za-z]:[\\/]+(?:[Uu][Ss][Ee][Rr][Ss][\\/]+[^\\/\n'"`<>:|?*]+(?=[\\/]))?[^\s'"`<>()[\]{}|;,*?:]+/
 /**
  * POSIX absolute paths. The look-behind keeps relative paths (`nova/compute`),
  * URLs (`host/path`, `//host`), `~/x`, `$HOME/x` and `2>/dev/null` out.
@@ -41,7 +42,10 @@ const PAREN_RE = /\(([^()\n]+)\)/
 
 const GENERIC_PATH_SOURCE = `${FILE_URL_RE.source}|${WINDOWS_PATH_RE.source}|${POSIX_PATH_RE.source}`
 const GENERIC_PATH_RE = new RegExp(GENERIC_PATH_SOURCE, 'g')
-const TOP_PATH_RE = new RegExp(`${PYTHON_FRAME_RE.source}|${PAREN_RE.source}|(${GENERIC_PATH_SOURCE})`, 'g')
+const TOP_PATH_RE = new RegExp(
+  `${PYTHON_FRAME_RE.source}|${PAREN_RE.source}|(${GENERIC_PATH_SOURCE})`,
+  'g',
+)
 const LOCATION_SUFFIX_RE = /:\d+(?::\d+)?$/
 const ABSOLUTE_RE = /^(?:file:\/\/|\/|[A-Za-z]:[\\/]|\\\\)/
 const PYTHON_DIR_RE = /^python\d+(?:\.\d+)?$/
@@ -53,7 +57,8 @@ const MARKER_DIRS = new Set(['src', 'lib', 'dist'])
  */
 const HOME_POSIX_RE = /(?<![\w.-])(?<!:\/)\/(?:home|Users)\/[^\s/\\'"`<>()|;,:]+(\/?)/g
 const HOME_ROOT_RE = /(?<![\w.-])(?<!:\/)\/root(?:(\/)|(?=[\s'"`<>()|;,:]|$))/g
-const HOME_WINDOWS_RE = /(?<![\w\\/])[A-Za-z]:(?:\\+|\/)Users(?:\\+|\/)[^\\/\n'"`<>:|?*]+((?:\\+|\/)?)/gi
+const HOME_WINDOWS_RE =
+  /(?<![\w\\/])[A-Za-z]:(?:\\+|\/)Users(?:\\+|\/)[^\\/\n'"`<>:|?*]+((?:\\+|\/)?)/gi
 
 /**
  * Whether the first `count` segments are `/`, `/usr`, `/usr/local` or `/var`,
@@ -136,7 +141,10 @@ function rewriteGenericPaths(text: string, roots: readonly string[]): string {
 
 function stripHomeDirectories(text: string): string {
   const unhome = (_match: string, separator: string | undefined): string => (separator ? '' : '~')
-  return text.replace(HOME_POSIX_RE, unhome).replace(HOME_ROOT_RE, unhome).replace(HOME_WINDOWS_RE, unhome)
+  return text
+    .replace(HOME_POSIX_RE, unhome)
+    .replace(HOME_ROOT_RE, unhome)
+    .replace(HOME_WINDOWS_RE, unhome)
 }
 
 /**

@@ -71,7 +71,7 @@ export function maskPemBlocks(text: string): string {
     }
     const body = text.slice(contentStart, endAt)
     const trail = trailingSeparator(body)
-    parts.push(lead || '\n', MASK, trail || (lead || '\n'))
+    parts.push(lead || '\n', MASK, trail || lead || '\n')
     copied = endAt
     re.lastIndex = endAt + endMarker.length
   }

@@ -16,7 +16,10 @@ export interface Span {
 }
 
 /** The opening quote of a value at `pos`, if any: `'`, `"`, `` ` ``, `\"`, or Python's `b'`. */
-export function openingQuote(text: string, pos: number): { delimiter: string, contentStart: number } | undefined {
+export function openingQuote(
+  text: string,
+  pos: number,
+): { delimiter: string; contentStart: number } | undefined {
   let i = pos
   if ('bBuUrRfF'.includes(text[i] ?? '') && QUOTES.has(text[i + 1] ?? '')) i++
   const char = text[i] ?? ''
@@ -27,7 +30,12 @@ export function openingQuote(text: string, pos: number): { delimiter: string, co
 }
 
 /** Index of the closing delimiter on the same line, skipping backslash escapes; -1 if none. */
-export function closingQuote(text: string, from: number, lineEnd: number, delimiter: string): number {
+export function closingQuote(
+  text: string,
+  from: number,
+  lineEnd: number,
+  delimiter: string,
+): number {
   if (delimiter.length === 2) {
     for (let j = from; j < lineEnd - 1; j++) {
       if (text[j] === '\\' && text[j + 1] === delimiter[1]) return j
@@ -46,7 +54,11 @@ export function closingQuote(text: string, from: number, lineEnd: number, delimi
 const MAX_LIST_SCAN = 16384
 
 /** Every non-empty string literal inside a `[...]` value starting at `pos`, and where the list ends. */
-export function listStringSpans(text: string, pos: number, lineEndAt: LineEnd): { spans: Span[], end: number } {
+export function listStringSpans(
+  text: string,
+  pos: number,
+  lineEndAt: LineEnd,
+): { spans: Span[]; end: number } {
   const spans: Span[] = []
   const limit = Math.min(text.length, pos + MAX_LIST_SCAN)
   let j = pos + 1

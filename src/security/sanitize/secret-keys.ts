@@ -40,7 +40,12 @@ const SENSITIVE_PAIRS = new Set([
 ])
 
 /** Headers whose value is free text up to the end of the line (`Bearer x`, `a=b; c=d`). */
-export const LINE_VALUE_KEYS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie'])
+export const LINE_VALUE_KEYS: ReadonlySet<string> = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+])
 
 /** How a key was written, which tells a key from an exception class name. */
 export interface KeyContext {
@@ -104,7 +109,11 @@ export function isSensitiveKey(rawKey: string, context: KeyContext): boolean {
   const segment = lastSegment(rawKey)
   // `cryptography.fernet.InvalidToken: Signature did not match digest.` is an
   // exception class and its message, the commonest shape in a traceback.
-  if (!context.quoted && context.separator === ':' && /^[A-Z][A-Za-z0-9]*[a-z0-9][A-Z]/.test(segment)) {
+  if (
+    !context.quoted &&
+    context.separator === ':' &&
+    /^[A-Z][A-Za-z0-9]*[a-z0-9][A-Z]/.test(segment)
+  ) {
     if (!/[_-]/.test(segment)) return false
   }
   return wordsAreSecret(keyWords(segment))

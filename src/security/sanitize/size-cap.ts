@@ -46,7 +46,7 @@ function markerFor(removedBytes: number): string {
 }
 
 /** UTF-8 size of the code point ending or starting at a position, and its length in code units. */
-function utf8Size(code: number, pairs: boolean): { bytes: number, units: number } {
+function utf8Size(code: number, pairs: boolean): { bytes: number; units: number } {
   if (code < 0x80) return { bytes: 1, units: 1 }
   if (code < 0x800) return { bytes: 2, units: 1 }
   return pairs ? { bytes: 4, units: 2 } : { bytes: 3, units: 1 }
@@ -72,7 +72,10 @@ function tailCut(text: string, budget: number): number {
   let i = text.length
   while (i > 0) {
     const code = text.charCodeAt(i - 1)
-    const size = utf8Size(code, isLowSurrogate(code) && i >= 2 && isHighSurrogate(text.charCodeAt(i - 2)))
+    const size = utf8Size(
+      code,
+      isLowSurrogate(code) && i >= 2 && isHighSurrogate(text.charCodeAt(i - 2)),
+    )
     if (bytes + size.bytes > budget) break
     bytes += size.bytes
     i -= size.units

@@ -46,5 +46,8 @@ function maskAuthority(authority: string): string {
  */
 export function maskUrlCredentials(text: string): string {
   if (!text.includes('://')) return text
-  return text.replace(URL_AUTHORITY_RE, (_match, scheme: string, authority: string) => scheme + maskAuthority(authority))
+  return text.replace(
+    URL_AUTHORITY_RE,
+    (_match, scheme: string, authority: string) => scheme + maskAuthority(authority),
+  )
 }

@@ -23,13 +23,19 @@ export const init: Migration = {
       .addColumn('updated_at', t.time, (c) => c.notNull())
       .addColumn('deleted_at', t.time)
       .execute()
-    await db.schema.createIndex('instances_project_name_idx').on('instances').columns(['project_id', 'name']).execute()
+    await db.schema
+      .createIndex('instances_project_name_idx')
+      .on('instances')
+      .columns(['project_id', 'name'])
+      .execute()
     await db.schema.createIndex('instances_name_idx').on('instances').column('name').execute()
 
     let actions = t
       .table(db.schema.createTable('instance_actions'))
       .addColumn('id', t.key, (c) => t.generatedKey(c))
-      .addColumn('instance_uuid', t.name(36), (c) => (inlineKeys ? c.notNull().references('instances.uuid') : c.notNull()))
+      .addColumn('instance_uuid', t.name(36), (c) =>
+        inlineKeys ? c.notNull().references('instances.uuid') : c.notNull(),
+      )
       .addColumn('action', t.name(255), (c) => c.notNull())
       .addColumn('request_id', t.name(255), (c) => c.notNull())
       .addColumn('user_id', t.name(255))
@@ -40,7 +46,13 @@ export const init: Migration = {
       .addColumn('created_at', t.time, (c) => c.notNull())
       .addColumn('updated_at', t.time)
       .addUniqueConstraint('instance_actions_instance_request_uq', ['instance_uuid', 'request_id'])
-    if (!inlineKeys) actions = actions.addForeignKeyConstraint('instance_actions_instance_fk', ['instance_uuid'], 'instances', ['uuid'])
+    if (!inlineKeys)
+      actions = actions.addForeignKeyConstraint(
+        'instance_actions_instance_fk',
+        ['instance_uuid'],
+        'instances',
+        ['uuid'],
+      )
     await actions.execute()
     // Newest-first keyset listing per instance, and changes-since/-before windows.
     await db.schema
@@ -57,7 +69,9 @@ export const init: Migration = {
     let events = t
       .table(db.schema.createTable('instance_actions_events'))
       .addColumn('id', t.key, (c) => t.generatedKey(c))
-      .addColumn('action_id', t.key, (c) => (inlineKeys ? c.notNull().references('instance_actions.id') : c.notNull()))
+      .addColumn('action_id', t.key, (c) =>
+        inlineKeys ? c.notNull().references('instance_actions.id') : c.notNull(),
+      )
       .addColumn('event', t.name(255), (c) => c.notNull())
       .addColumn('start_time', t.time, (c) => c.notNull())
       .addColumn('finish_time', t.time)
@@ -67,7 +81,13 @@ export const init: Migration = {
       .addColumn('details', t.longText)
       .addColumn('created_at', t.time, (c) => c.notNull())
       .addColumn('updated_at', t.time)
-    if (!inlineKeys) events = events.addForeignKeyConstraint('instance_actions_events_action_fk', ['action_id'], 'instance_actions', ['id'])
+    if (!inlineKeys)
+      events = events.addForeignKeyConstraint(
+        'instance_actions_events_action_fk',
+        ['action_id'],
+        'instance_actions',
+        ['id'],
+      )
     await events.execute()
     await db.schema
       .createIndex('instance_actions_events_action_event_idx')

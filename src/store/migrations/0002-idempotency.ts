@@ -14,7 +14,11 @@ export const idempotency: Migration = {
       .addColumn('body', t.longText, (c) => c.notNull())
       .addColumn('created_at', t.time, (c) => c.notNull())
       .execute()
-    await db.schema.createIndex('idempotency_keys_created_idx').on('idempotency_keys').column('created_at').execute()
+    await db.schema
+      .createIndex('idempotency_keys_created_idx')
+      .on('idempotency_keys')
+      .column('created_at')
+      .execute()
   },
   async down(db: Kysely<unknown>) {
     await db.schema.dropTable('idempotency_keys').execute()

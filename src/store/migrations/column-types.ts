@@ -6,7 +6,14 @@
  * case-sensitive everywhere, and PostgreSQL orders names the same way as SQLite (collation "C")
  * whatever the database's locale.
  */
-import { sql, type ColumnDataType, type ColumnDefinitionBuilder, type CreateTableBuilder, type Expression, type Kysely } from 'kysely'
+import {
+  sql,
+  type ColumnDataType,
+  type ColumnDefinitionBuilder,
+  type CreateTableBuilder,
+  type Expression,
+  type Kysely,
+} from 'kysely'
 import { dialectOf, type DialectName } from '../dialect.js'
 
 /** A column type as Kysely's addColumn takes it: a known type name or raw SQL. */
@@ -26,7 +33,9 @@ export interface ColumnTypes {
   /** Makes a key column the generated primary key. */
   generatedKey(column: ColumnDefinitionBuilder): ColumnDefinitionBuilder
   /** Adds storage options (engine, character set) to a CREATE TABLE. */
-  table<TB extends string, C extends string>(builder: CreateTableBuilder<TB, C>): CreateTableBuilder<TB, C>
+  table<TB extends string, C extends string>(
+    builder: CreateTableBuilder<TB, C>,
+  ): CreateTableBuilder<TB, C>
 }
 
 /**
@@ -80,7 +89,12 @@ export async function columnTypes(db: Kysely<unknown>): Promise<ColumnTypes> {
         key: 'bigint',
         generatedKey: (c) => c.primaryKey().autoIncrement(),
         // DYNAMIC rows allow index keys up to 3072 bytes: (instance_uuid, request_id) needs 1164.
-        table: (b) => b.modifyEnd(sql.raw(` engine = InnoDB default charset = utf8mb4 collate = ${collation} row_format = dynamic`)),
+        table: (b) =>
+          b.modifyEnd(
+            sql.raw(
+              ` engine = InnoDB default charset = utf8mb4 collate = ${collation} row_format = dynamic`,
+            ),
+          ),
       }
     }
   }

@@ -27,7 +27,10 @@ test('the hinted table is read through the named index; the rest of the query is
   const hinted = q.withPlugin(hint).compile()
   assert.equal(
     hinted.sql,
-    plain.sql.replace('from `instance_actions`', 'from `instance_actions` FORCE INDEX (`instance_actions_instance_created_idx`)'),
+    plain.sql.replace(
+      'from `instance_actions`',
+      'from `instance_actions` FORCE INDEX (`instance_actions_instance_created_idx`)',
+    ),
   )
   assert.match(hinted.sql, /FORCE INDEX/)
   assert.deepEqual(hinted.parameters, plain.parameters)
@@ -37,12 +40,22 @@ test('other tables and subqueries keep their plain references', () => {
   const q = db
     .selectFrom('instance_actions_events')
     .selectAll()
-    .where('action_id', 'in', db.selectFrom('instances').select((eb) => eb.val(1).as('id')))
+    .where(
+      'action_id',
+      'in',
+      db.selectFrom('instances').select((eb) => eb.val(1).as('id')),
+    )
     .withPlugin(hint)
   assert.doesNotMatch(q.compile().sql, /FORCE INDEX/)
 })
 
 test('only plain identifiers are accepted', () => {
-  assert.throws(() => new ForceIndexPlugin('instance_actions`; DROP TABLE x; --', 'i'), /plain identifier/)
-  assert.throws(() => new ForceIndexPlugin('instance_actions', 'idx) UNION SELECT'), /plain identifier/)
+  assert.throws(
+    () => new ForceIndexPlugin('instance_actions`; DROP TABLE x; --', 'i'),
+    /plain identifier/,
+  )
+  assert.throws(
+    () => new ForceIndexPlugin('instance_actions', 'idx) UNION SELECT'),
+    /plain identifier/,
+  )
 })

@@ -32,7 +32,9 @@ class ForceIndexTransformer extends OperationNodeTransformer {
   protected override transformFrom(node: FromNode): FromNode {
     return FromNode.create(
       node.froms.map((from) =>
-        TableNode.is(from) && from.table.schema === undefined && from.table.identifier.name === this.#table
+        TableNode.is(from) &&
+        from.table.schema === undefined &&
+        from.table.identifier.name === this.#table
           ? this.#hinted
           : this.transformNode(from),
       ),
@@ -46,7 +48,8 @@ export class ForceIndexPlugin implements KyselyPlugin {
 
   constructor(table: string, index: string) {
     // Both names end up in SQL text: only plain identifiers are accepted.
-    if (!IDENTIFIER.test(table) || !IDENTIFIER.test(index)) throw new Error(`not a plain identifier: ${table}, ${index}`)
+    if (!IDENTIFIER.test(table) || !IDENTIFIER.test(index))
+      throw new Error(`not a plain identifier: ${table}, ${index}`)
     this.#transformer = new ForceIndexTransformer(table, index)
   }
 

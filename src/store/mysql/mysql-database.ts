@@ -51,7 +51,8 @@ export function openMysqlDatabase({ url, poolMax }: MysqlOptions): StoreDatabase
     dialect: new MysqlDialect({
       pool,
       onCreateConnection: async (connection) => {
-        for (const statement of SESSION) await connection.executeQuery(CompiledQuery.raw(statement, []))
+        for (const statement of SESSION)
+          await connection.executeQuery(CompiledQuery.raw(statement, []))
       },
     }),
   })
@@ -59,10 +60,15 @@ export function openMysqlDatabase({ url, poolMax }: MysqlOptions): StoreDatabase
   return {
     db,
     dialect: 'mysql',
-    writeExecutor: new AsyncWriteExecutor(db, MYSQL_SQL, { concurrency: writeConcurrency(poolMax) }),
+    writeExecutor: new AsyncWriteExecutor(db, MYSQL_SQL, {
+      concurrency: writeConcurrency(poolMax),
+    }),
     mapError: unavailableMapper('MariaDB/MySQL', isMysqlUnavailable),
     // Without the hint MariaDB reads every newer action of the instance before the marker's page
     // at depths of ~1k-20k (docs/storage.md, finding 1).
-    markerPagePlugin: new ForceIndexPlugin('instance_actions', 'instance_actions_instance_created_idx'),
+    markerPagePlugin: new ForceIndexPlugin(
+      'instance_actions',
+      'instance_actions_instance_created_idx',
+    ),
   }
 }

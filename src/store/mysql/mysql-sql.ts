@@ -11,16 +11,23 @@ const UNAVAILABLE_ERRNOS = new Set([1040, 1053, 1047, 1927, 4031, 2002, 2003, 20
 // Deadlock, lock wait timeout, duplicate key (a concurrent writer inserted first: the programs
 // look before they insert), "record has changed since last read" (MariaDB snapshot isolation).
 const RACE_ERRNOS = new Set([1213, 1205, 1062, 1020])
-const LOST_CODES = new Set(['PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN'])
+const LOST_CODES = new Set([
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+])
 const LOST = /connection is in closed state|Pool is closed/i
 
 /** True for failures of the connection or server rather than of the statement. */
 export function isMysqlUnavailable(err: unknown): boolean {
   if (isNetworkError(err)) return true
-  return errorChain(err).some((e) =>
-    (typeof e.errno === 'number' && UNAVAILABLE_ERRNOS.has(e.errno)) ||
-    (typeof e.code === 'string' && LOST_CODES.has(e.code)) ||
-    (e.code === undefined && typeof e.message === 'string' && LOST.test(e.message)))
+  return errorChain(err).some(
+    (e) =>
+      (typeof e.errno === 'number' && UNAVAILABLE_ERRNOS.has(e.errno)) ||
+      (typeof e.code === 'string' && LOST_CODES.has(e.code)) ||
+      (e.code === undefined && typeof e.message === 'string' && LOST.test(e.message)),
+  )
 }
 
 /** The MariaDB/MySQL part of the write executor. */
@@ -32,5 +39,6 @@ export const MYSQL_SQL: ServerSql = {
   lockActionSql: 'SELECT id FROM instance_actions WHERE id = ? FOR UPDATE',
   insertId: (result) => Number(result.insertId ?? 0n),
   isRetryable: (err) =>
-    isMysqlUnavailable(err) || errorChain(err).some((e) => typeof e.errno === 'number' && RACE_ERRNOS.has(e.errno)),
+    isMysqlUnavailable(err) ||
+    errorChain(err).some((e) => typeof e.errno === 'number' && RACE_ERRNOS.has(e.errno)),
 }

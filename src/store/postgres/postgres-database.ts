@@ -60,7 +60,9 @@ export function openPostgresDatabase({ url, poolMax }: PostgresOptions): StoreDa
   return {
     db,
     dialect: 'postgres',
-    writeExecutor: new AsyncWriteExecutor(db, POSTGRES_SQL, { concurrency: writeConcurrency(poolMax) }),
+    writeExecutor: new AsyncWriteExecutor(db, POSTGRES_SQL, {
+      concurrency: writeConcurrency(poolMax),
+    }),
     mapError: unavailableMapper('PostgreSQL', isPostgresUnavailable),
   }
 }

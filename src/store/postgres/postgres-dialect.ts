@@ -34,7 +34,9 @@ export class CurrentSchemaIntrospector implements DatabaseIntrospector {
     return this.#schemas.getSchemas()
   }
 
-  async getTables(options: DatabaseMetadataOptions = { withInternalKyselyTables: false }): Promise<TableMetadata[]> {
+  async getTables(
+    options: DatabaseMetadataOptions = { withInternalKyselyTables: false },
+  ): Promise<TableMetadata[]> {
     const { rows } = await sql<{ name: string; schema: string; is_view: boolean }>`
       SELECT c.relname AS name, n.nspname AS schema, c.relkind = 'v' AS is_view
       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

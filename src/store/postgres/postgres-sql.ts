@@ -11,14 +11,17 @@ const UNAVAILABLE_STATES = /^(08...|53300|57P01|57P02|57P03)$/
 // (the programs look before they insert, so only a concurrent writer can cause one).
 const RACE_STATES = new Set(['40001', '40P01', '55P03', '23505'])
 // pg reports a lost or timed-out connection by message, without a SQLSTATE.
-const LOST = /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed/i
+const LOST =
+  /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed/i
 
 /** True for failures of the connection or server rather than of the statement. */
 export function isPostgresUnavailable(err: unknown): boolean {
   if (isNetworkError(err)) return true
-  return errorChain(err).some((e) =>
-    (typeof e.code === 'string' && UNAVAILABLE_STATES.test(e.code)) ||
-    (e.code === undefined && typeof e.message === 'string' && LOST.test(e.message)))
+  return errorChain(err).some(
+    (e) =>
+      (typeof e.code === 'string' && UNAVAILABLE_STATES.test(e.code)) ||
+      (e.code === undefined && typeof e.message === 'string' && LOST.test(e.message)),
+  )
 }
 
 /** Translates `?` placeholders to `$1, $2, …` (program statements hold no `?` in literals). */
@@ -39,5 +42,6 @@ export const POSTGRES_SQL: ServerSql = {
   lockActionSql: 'SELECT id FROM instance_actions WHERE id = ? FOR NO KEY UPDATE',
   insertId: (result) => Number(result.rows[0]?.id ?? 0),
   isRetryable: (err) =>
-    isPostgresUnavailable(err) || errorChain(err).some((e) => typeof e.code === 'string' && RACE_STATES.has(e.code)),
+    isPostgresUnavailable(err) ||
+    errorChain(err).some((e) => typeof e.code === 'string' && RACE_STATES.has(e.code)),
 }

@@ -20,7 +20,10 @@ export interface SqliteOptions {
 }
 
 /** Opens (creating if needed) a SQLite database for the stores (not yet migrated). */
-export function openSqliteDatabase({ filename, busyTimeoutMs = 5000 }: SqliteOptions): StoreDatabase {
+export function openSqliteDatabase({
+  filename,
+  busyTimeoutMs = 5000,
+}: SqliteOptions): StoreDatabase {
   if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true })
   const native = new BetterSqlite3(filename)
   native.pragma('journal_mode = WAL')

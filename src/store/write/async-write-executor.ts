@@ -12,7 +12,13 @@
  * transaction learns (locks held, pending touches, new action ids) is its own until it commits.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { CompiledQuery, type IsolationLevel, type Kysely, type QueryResult, type Transaction } from 'kysely'
+import {
+  CompiledQuery,
+  type IsolationLevel,
+  type Kysely,
+  type QueryResult,
+  type Transaction,
+} from 'kysely'
 import { AppError } from '../../domain/errors.js'
 import type { WriteOutcome } from '../../domain/write-operation.js'
 import type { StoreWrite } from '../action-store.js'
@@ -101,12 +107,19 @@ export class AsyncWriteExecutor implements WriteExecutor {
   readonly #maxAttempts: number
   readonly #backoffMs: number
   /** Translated statements: those that report their generated key apart from the others. */
-  readonly #translated = { plain: new Map<string, string>(), returningId: new Map<string, string>() }
+  readonly #translated = {
+    plain: new Map<string, string>(),
+    returningId: new Map<string, string>(),
+  }
   /** Action ids of committed rows only (see TransactionActionIds). */
   readonly #ids = new BoundedActionIdCache()
   readonly concurrency: number
 
-  constructor(db: Kysely<Database>, sql: ServerSql, { maxAttempts = 5, backoffMs = 10, concurrency = 1 }: AsyncWriteExecutorOptions = {}) {
+  constructor(
+    db: Kysely<Database>,
+    sql: ServerSql,
+    { maxAttempts = 5, backoffMs = 10, concurrency = 1 }: AsyncWriteExecutorOptions = {},
+  ) {
     this.#db = db
     this.#sql = sql
     this.#maxAttempts = Math.max(1, maxAttempts)
@@ -120,13 +133,19 @@ export class AsyncWriteExecutor implements WriteExecutor {
       try {
         let tx = this.#db.transaction()
         if (this.#sql.isolation) tx = tx.setIsolationLevel(this.#sql.isolation)
-        const outcomes = await tx.execute((trx) => this.#runAll({ trx, ids, touches: new PendingTouches(), locked: new Set() }, ops))
+        const outcomes = await tx.execute((trx) =>
+          this.#runAll({ trx, ids, touches: new PendingTouches(), locked: new Set() }, ops),
+        )
         ids.publish()
         return outcomes
       } catch (err) {
         if (!this.#sql.isRetryable(err)) throw err
         if (attempt >= this.#maxAttempts) {
-          throw new AppError('store_unavailable', `${this.#sql.name} write failed after ${attempt} attempts`, { cause: err })
+          throw new AppError(
+            'store_unavailable',
+            `${this.#sql.name} write failed after ${attempt} attempts`,
+            { cause: err },
+          )
         }
         // Full jitter, so that two nodes that collided do not collide again in lock step.
         await sleep(Math.random() * this.#backoffMs * 2 ** (attempt - 1))
@@ -186,7 +205,12 @@ export class AsyncWriteExecutor implements WriteExecutor {
     }
   }
 
-  #query(trx: Transaction<Database>, sql: string, params: readonly unknown[], returnsId = false): Promise<QueryResult<Row>> {
+  #query(
+    trx: Transaction<Database>,
+    sql: string,
+    params: readonly unknown[],
+    returnsId = false,
+  ): Promise<QueryResult<Row>> {
     const cache = returnsId ? this.#translated.returningId : this.#translated.plain
     let text = cache.get(sql)
     if (text === undefined) {

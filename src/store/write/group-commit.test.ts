@@ -6,14 +6,25 @@ import type { StoreWrite } from '../action-store.js'
 import { GroupCommitter } from './group-commit.js'
 import type { WriteExecutor } from './write-executor.js'
 
-const op = (uuid: string): StoreWrite => ({ op: 'instance_delete', uuid, at: '2026-01-01T00:00:00.000000' as never })
+const op = (uuid: string): StoreWrite => ({
+  op: 'instance_delete',
+  uuid,
+  at: '2026-01-01T00:00:00.000000' as never,
+})
 const echo = (ops: readonly StoreWrite[]): WriteOutcome[] =>
-  ops.map((o) => ({ ok: false, error: new AppError('instance_not_found', o.op === 'instance_delete' ? o.uuid : '?') }))
+  ops.map((o) => ({
+    ok: false,
+    error: new AppError('instance_not_found', o.op === 'instance_delete' ? o.uuid : '?'),
+  }))
 const tag = (outcomes: WriteOutcome[]) => outcomes.map((o) => (o.ok ? 'ok' : o.error.message))
 
 /** An executor whose transactions finish when the test says, recording what each one held. */
 function gatedExecutor(concurrency?: number) {
-  const transactions: { ops: readonly StoreWrite[]; finish: () => void; fail: (err: unknown) => void }[] = []
+  const transactions: {
+    ops: readonly StoreWrite[]
+    finish: () => void
+    fail: (err: unknown) => void
+  }[] = []
   let running = 0
   let maxRunning = 0
   const executor: WriteExecutor = {
@@ -24,8 +35,14 @@ function gatedExecutor(concurrency?: number) {
       return new Promise((resolve, reject) => {
         transactions.push({
           ops,
-          finish: () => { running--; resolve(echo(ops)) },
-          fail: (err) => { running--; reject(err) },
+          finish: () => {
+            running--
+            resolve(echo(ops))
+          },
+          fail: (err) => {
+            running--
+            reject(err)
+          },
         })
       })
     },
@@ -42,7 +59,10 @@ test('writes submitted in one turn share one transaction, and each submitter get
   const b = committer.submit([op('b1')])
   await turn()
   assert.equal(g.transactions.length, 1)
-  assert.deepEqual(g.transactions[0]?.ops.map((o) => (o.op === 'instance_delete' ? o.uuid : '')), ['a1', 'a2', 'b1'])
+  assert.deepEqual(
+    g.transactions[0]?.ops.map((o) => (o.op === 'instance_delete' ? o.uuid : '')),
+    ['a1', 'a2', 'b1'],
+  )
   g.transactions[0]?.finish()
   assert.deepEqual(tag(await a), ['a1', 'a2'])
   assert.deepEqual(tag(await b), ['b1'])
@@ -78,7 +98,11 @@ test('an executor with concurrency 3 gets up to three transactions at once, neve
   await done[0]
   await turn()
   assert.equal(g.transactions.length, 4)
-  assert.deepEqual(g.transactions[3]?.ops.map((o) => (o.op === 'instance_delete' ? o.uuid : '')), ['w3', 'w4'], 'what queued meanwhile commits together')
+  assert.deepEqual(
+    g.transactions[3]?.ops.map((o) => (o.op === 'instance_delete' ? o.uuid : '')),
+    ['w3', 'w4'],
+    'what queued meanwhile commits together',
+  )
   for (const t of g.transactions.slice(1)) t.finish()
   assert.deepEqual((await Promise.all(done)).map(tag), [['w0'], ['w1'], ['w2'], ['w3'], ['w4']])
   assert.equal(g.maxRunning(), 3)

@@ -55,7 +55,8 @@ export class GroupCommitter {
     // setImmediate lets every writer that is ready in this turn join the same transaction.
     setImmediate(() => {
       this.#scheduled = false
-      while (this.#queue.length > 0 && this.#inFlight < this.#maxInFlight) void this.#commit(this.#nextGroup())
+      while (this.#queue.length > 0 && this.#inFlight < this.#maxInFlight)
+        void this.#commit(this.#nextGroup())
     })
   }
 
@@ -63,7 +64,10 @@ export class GroupCommitter {
   #nextGroup(): Pending[] {
     let count = 0
     let n = 0
-    while (n < this.#queue.length && (n === 0 || count + (this.#queue[n]?.ops.length ?? 0) <= this.#maxOps)) {
+    while (
+      n < this.#queue.length &&
+      (n === 0 || count + (this.#queue[n]?.ops.length ?? 0) <= this.#maxOps)
+    ) {
       count += this.#queue[n]?.ops.length ?? 0
       n++
     }

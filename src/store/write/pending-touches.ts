@@ -18,7 +18,12 @@ export class PendingTouches {
     for (const [id, t] of this.#byAction) {
       steps.push(
         t.failed
-          ? run('UPDATE instance_actions SET updated_at = ?, message = ? WHERE id = ?', t.updatedAt, ACTION_ERROR_MESSAGE, id)
+          ? run(
+              'UPDATE instance_actions SET updated_at = ?, message = ? WHERE id = ?',
+              t.updatedAt,
+              ACTION_ERROR_MESSAGE,
+              id,
+            )
           : run('UPDATE instance_actions SET updated_at = ? WHERE id = ?', t.updatedAt, id),
       )
     }

@@ -20,7 +20,13 @@ export type Row = Record<string, unknown>
  * entry many times.
  */
 export type SqlStep =
-  | { mode: 'get'; sql: string; params: readonly unknown[]; readsActions: boolean; lockAction?: number }
+  | {
+      mode: 'get'
+      sql: string
+      params: readonly unknown[]
+      readsActions: boolean
+      lockAction?: number
+    }
   | { mode: 'run'; sql: string; params: readonly unknown[]; returnsId: boolean }
   | { mode: 'touch'; actionId: number; updatedAt: string; failed: boolean }
 

@@ -5,14 +5,36 @@
  * unfinished event, repeated finishes as no-ops.
  */
 import type { Selectable } from 'kysely'
-import { actionNotFound, eventNotFound, instanceNotFound, requestIdConflict } from '../../domain/record-errors.js'
+import {
+  actionNotFound,
+  eventNotFound,
+  instanceNotFound,
+  requestIdConflict,
+} from '../../domain/record-errors.js'
 import type { ActionEvent, InstanceAction } from '../../domain/instance-action.js'
 import type { Timestamp } from '../../domain/timestamp.js'
 import type { WriteOutcome } from '../../domain/write-operation.js'
-import type { ActionFinish, ActionStart, EventFinish, EventStart, InstancePut, StoreWrite } from '../action-store.js'
+import type {
+  ActionFinish,
+  ActionStart,
+  EventFinish,
+  EventStart,
+  InstancePut,
+  StoreWrite,
+} from '../action-store.js'
 import { toAction, toEvent, toInstance } from '../rows.js'
 import type { ActionsTable, EventsTable, InstancesTable } from '../schema.js'
-import { get, getActions, getLocked, insertReturningId, run, touch, type Row, type RunResult, type WriteProgram } from './sql-step.js'
+import {
+  get,
+  getActions,
+  getLocked,
+  insertReturningId,
+  run,
+  touch,
+  type Row,
+  type RunResult,
+  type WriteProgram,
+} from './sql-step.js'
 
 type Out = WriteProgram<WriteOutcome>
 
@@ -22,7 +44,10 @@ const EVENT_COLUMNS =
   'id, action_id, event, start_time, finish_time, result, traceback, host, details, created_at, updated_at'
 const SELECT_ACTION = `SELECT ${ACTION_COLUMNS} FROM instance_actions WHERE instance_uuid = ? AND request_id = ? ORDER BY created_at DESC, id DESC LIMIT 1`
 
-function* findAction(instanceUuid: string, requestId: string): WriteProgram<InstanceAction | undefined> {
+function* findAction(
+  instanceUuid: string,
+  requestId: string,
+): WriteProgram<InstanceAction | undefined> {
   const row = (yield getActions(SELECT_ACTION, instanceUuid, requestId)) as Row | undefined
   return row && toAction(row as unknown as Selectable<ActionsTable>)
 }
@@ -37,7 +62,11 @@ function* requireAction(instanceUuid: string, requestId: string): WriteProgram<I
  * The id of the action an event belongs to. (instance, request id) → id never changes once the
  * action exists, so executors may answer from a cache and skip the lookup.
  */
-function* requireActionId(cache: ActionIdCache, instanceUuid: string, requestId: string): WriteProgram<number> {
+function* requireActionId(
+  cache: ActionIdCache,
+  instanceUuid: string,
+  requestId: string,
+): WriteProgram<number> {
   const cached = cache.get(instanceUuid, requestId)
   if (cached !== undefined) return cached
   const action = yield* requireAction(instanceUuid, requestId)
@@ -46,36 +75,78 @@ function* requireActionId(cache: ActionIdCache, instanceUuid: string, requestId:
 }
 
 function* instancePut(v: InstancePut): Out {
-  const row = (yield get('SELECT uuid, name, project_id, user_id, created_at, updated_at, deleted_at FROM instances WHERE uuid = ?', v.uuid)) as Row | undefined
+  const row = (yield get(
+    'SELECT uuid, name, project_id, user_id, created_at, updated_at, deleted_at FROM instances WHERE uuid = ?',
+    v.uuid,
+  )) as Row | undefined
   if (row) {
     const current = toInstance(row as unknown as Selectable<InstancesTable>)
-    if (current.name === v.name && current.projectId === v.projectId && current.userId === v.userId) {
+    if (
+      current.name === v.name &&
+      current.projectId === v.projectId &&
+      current.userId === v.userId
+    ) {
       return { ok: true, created: false, record: { kind: 'instance', instance: current } }
     }
-    yield run('UPDATE instances SET name = ?, project_id = ?, user_id = ?, updated_at = ? WHERE uuid = ?', v.name, v.projectId, v.userId, v.now, v.uuid)
-    const instance = { ...current, name: v.name, projectId: v.projectId, userId: v.userId, updatedAt: v.now }
+    yield run(
+      'UPDATE instances SET name = ?, project_id = ?, user_id = ?, updated_at = ? WHERE uuid = ?',
+      v.name,
+      v.projectId,
+      v.userId,
+      v.now,
+      v.uuid,
+    )
+    const instance = {
+      ...current,
+      name: v.name,
+      projectId: v.projectId,
+      userId: v.userId,
+      updatedAt: v.now,
+    }
     return { ok: true, created: false, record: { kind: 'instance', instance } }
   }
   yield run(
     'INSERT INTO instances (uuid, name, project_id, user_id, created_at, updated_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, NULL)',
-    v.uuid, v.name, v.projectId, v.userId, v.now, v.now,
+    v.uuid,
+    v.name,
+    v.projectId,
+    v.userId,
+    v.now,
+    v.now,
   )
-  const instance = { uuid: v.uuid, name: v.name, projectId: v.projectId, userId: v.userId, createdAt: v.now, updatedAt: v.now, deletedAt: null }
+  const instance = {
+    uuid: v.uuid,
+    name: v.name,
+    projectId: v.projectId,
+    userId: v.userId,
+    createdAt: v.now,
+    updatedAt: v.now,
+    deletedAt: null,
+  }
   return { ok: true, created: true, record: { kind: 'instance', instance } }
 }
 
 function* instanceDelete(uuid: string, at: Timestamp): Out {
-  const row = (yield get('SELECT uuid, name, project_id, user_id, created_at, updated_at, deleted_at FROM instances WHERE uuid = ?', uuid)) as Row | undefined
+  const row = (yield get(
+    'SELECT uuid, name, project_id, user_id, created_at, updated_at, deleted_at FROM instances WHERE uuid = ?',
+    uuid,
+  )) as Row | undefined
   if (!row) throw instanceNotFound(uuid)
   const current = toInstance(row as unknown as Selectable<InstancesTable>)
   // Deleting twice keeps the first deletion time: a retried delete changes nothing.
-  if (current.deletedAt !== null) return { ok: true, created: false, record: { kind: 'instance', instance: current } }
+  if (current.deletedAt !== null)
+    return { ok: true, created: false, record: { kind: 'instance', instance: current } }
   yield run('UPDATE instances SET deleted_at = ?, updated_at = ? WHERE uuid = ?', at, at, uuid)
-  return { ok: true, created: false, record: { kind: 'instance', instance: { ...current, deletedAt: at, updatedAt: at } } }
+  return {
+    ok: true,
+    created: false,
+    record: { kind: 'instance', instance: { ...current, deletedAt: at, updatedAt: at } },
+  }
 }
 
 function* actionStart(v: ActionStart, cache: ActionIdCache): Out {
-  const instance = (yield get('SELECT uuid FROM instances WHERE uuid = ?', v.instanceUuid)) as Row | undefined
+  const instance = (yield get('SELECT uuid FROM instances WHERE uuid = ?', v.instanceUuid)) as
+    Row | undefined
   if (!instance) throw instanceNotFound(v.instanceUuid)
   const existing = yield* findAction(v.instanceUuid, v.requestId)
   if (existing) {
@@ -86,7 +157,14 @@ function* actionStart(v: ActionStart, cache: ActionIdCache): Out {
   }
   const inserted = (yield insertReturningId(
     'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)',
-    v.instanceUuid, v.action, v.requestId, v.userId, v.projectId, v.startTime, v.createdAt, v.startTime,
+    v.instanceUuid,
+    v.action,
+    v.requestId,
+    v.userId,
+    v.projectId,
+    v.startTime,
+    v.createdAt,
+    v.startTime,
   )) as RunResult
   cache.set(v.instanceUuid, v.requestId, inserted.insertId)
   const action: InstanceAction = {
@@ -108,9 +186,22 @@ function* actionStart(v: ActionStart, cache: ActionIdCache): Out {
 function* actionFinish(v: ActionFinish): Out {
   const action = yield* requireAction(v.instanceUuid, v.requestId)
   // A retried finish keeps the first finish time.
-  if (action.finishTime !== null) return { ok: true, created: false, record: { kind: 'action', action } }
-  yield run('UPDATE instance_actions SET finish_time = ?, updated_at = ? WHERE id = ?', v.finishTime, v.finishTime, action.id)
-  return { ok: true, created: false, record: { kind: 'action', action: { ...action, finishTime: v.finishTime, updatedAt: v.finishTime } } }
+  if (action.finishTime !== null)
+    return { ok: true, created: false, record: { kind: 'action', action } }
+  yield run(
+    'UPDATE instance_actions SET finish_time = ?, updated_at = ? WHERE id = ?',
+    v.finishTime,
+    v.finishTime,
+    action.id,
+  )
+  return {
+    ok: true,
+    created: false,
+    record: {
+      kind: 'action',
+      action: { ...action, finishTime: v.finishTime, updatedAt: v.finishTime },
+    },
+  }
 }
 
 function* eventStart(v: EventStart, cache: ActionIdCache): Out {
@@ -119,12 +210,23 @@ function* eventStart(v: EventStart, cache: ActionIdCache): Out {
   const same = (yield getLocked(
     actionId,
     `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? AND start_time = ? ORDER BY id LIMIT 1`,
-    actionId, v.event, v.startTime,
+    actionId,
+    v.event,
+    v.startTime,
   )) as Row | undefined
-  if (same) return { ok: true, created: false, record: { kind: 'event', event: toEvent(same as unknown as Selectable<EventsTable>) } }
+  if (same)
+    return {
+      ok: true,
+      created: false,
+      record: { kind: 'event', event: toEvent(same as unknown as Selectable<EventsTable>) },
+    }
   const inserted = (yield insertReturningId(
     'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, traceback, host, details, created_at, updated_at) VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL)',
-    actionId, v.event, v.startTime, v.host, v.createdAt,
+    actionId,
+    v.event,
+    v.startTime,
+    v.host,
+    v.createdAt,
   )) as RunResult
   yield touch(actionId, v.startTime)
   const event: ActionEvent = {
@@ -151,21 +253,37 @@ function* eventFinish(v: EventFinish, cache: ActionIdCache): Out {
   const row = ((yield getLocked(
     actionId,
     `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? AND finish_time IS NULL ORDER BY id LIMIT 1`,
-    actionId, v.event,
-  )) ?? (yield getLocked(
     actionId,
-    `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? ORDER BY id DESC LIMIT 1`,
-    actionId, v.event,
-  ))) as Row | undefined
+    v.event,
+  )) ??
+    (yield getLocked(
+      actionId,
+      `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? ORDER BY id DESC LIMIT 1`,
+      actionId,
+      v.event,
+    ))) as Row | undefined
   if (!row) throw eventNotFound(v.event, actionId)
   const target = toEvent(row as unknown as Selectable<EventsTable>)
-  if (target.finishTime !== null) return { ok: true, created: false, record: { kind: 'event', event: target } }
+  if (target.finishTime !== null)
+    return { ok: true, created: false, record: { kind: 'event', event: target } }
   yield run(
     'UPDATE instance_actions_events SET finish_time = ?, result = ?, traceback = ?, details = ?, updated_at = ? WHERE id = ?',
-    v.finishTime, v.result, v.traceback, v.details, v.updatedAt, target.id,
+    v.finishTime,
+    v.result,
+    v.traceback,
+    v.details,
+    v.updatedAt,
+    target.id,
   )
   yield touch(actionId, v.finishTime, v.result.toLowerCase() === 'error')
-  const event = { ...target, finishTime: v.finishTime, result: v.result, traceback: v.traceback, details: v.details, updatedAt: v.updatedAt }
+  const event = {
+    ...target,
+    finishTime: v.finishTime,
+    result: v.result,
+    traceback: v.traceback,
+    details: v.details,
+    updatedAt: v.updatedAt,
+  }
   return { ok: true, created: false, record: { kind: 'event', event } }
 }
 

@@ -9,7 +9,12 @@ import type { ActionService } from '../../../domain/action-service.js'
 import { AppError } from '../../../domain/errors.js'
 import { shownActionNotFound } from '../../../domain/record-errors.js'
 import { principalOf } from '../../plugins/authentication.js'
-import { checkUrlProject, computeBaseUrl, findVisibleInstance, versionOf } from '../compute-request.js'
+import {
+  checkUrlProject,
+  computeBaseUrl,
+  findVisibleInstance,
+  versionOf,
+} from '../compute-request.js'
 import { checkShowQuery, parseListQuery } from '../instance-actions-query.js'
 import { atLeast } from '../microversion.js'
 import { quotePlus } from '../python-repr.js'
@@ -26,7 +31,10 @@ import { computeResponses } from '../schemas/responses.js'
 import { actionView, actionWithEventsView } from '../views/instance-action-view.js'
 
 function policyError(rule: 'list' | 'show'): AppError {
-  return new AppError('forbidden', `Policy doesn't allow os_compute_api:os-instance-actions:${rule} to be performed.`)
+  return new AppError(
+    'forbidden',
+    `Policy doesn't allow os_compute_api:os-instance-actions:${rule} to be performed.`,
+  )
 }
 
 /** Nova's next link: every query parameter sorted by name, with marker = the last item's request id. */
@@ -34,7 +42,9 @@ function nextHref(base: string, serverId: string, params: QueryParams, marker: s
   const hadMarker = params.has('marker')
   const keys = [...params.keys()].sort()
   if (!hadMarker) keys.push('marker')
-  const query = keys.map((k) => `${quotePlus(k)}=${quotePlus(k === 'marker' ? marker : (params.get(k)?.[0] ?? ''))}`)
+  const query = keys.map(
+    (k) => `${quotePlus(k)}=${quotePlus(k === 'marker' ? marker : (params.get(k)?.[0] ?? ''))}`,
+  )
   return `${base}/servers/${serverId}/os-instance-actions?${query.join('&')}`
 }
 
@@ -44,7 +54,10 @@ export interface InstanceActionRoutesOptions {
 }
 
 /** Registers list and show. */
-export const instanceActionRoutes: FastifyPluginAsyncTypebox<InstanceActionRoutesOptions> = async (app, { service }) => {
+export const instanceActionRoutes: FastifyPluginAsyncTypebox<InstanceActionRoutesOptions> = async (
+  app,
+  { service },
+) => {
   app.get(
     '/servers/:server_id/os-instance-actions',
     {
@@ -63,13 +76,30 @@ export const instanceActionRoutes: FastifyPluginAsyncTypebox<InstanceActionRoute
       const params = parseQuery(request.raw.url ?? '')
       const query = parseListQuery(params, version)
       const principal = principalOf(request)
-      const instance = await findVisibleInstance(service, principal, request.params.server_id, atLeast(version, 21))
+      const instance = await findVisibleInstance(
+        service,
+        principal,
+        request.params.server_id,
+        atLeast(version, 21),
+      )
       if (!canReadActions(principal, instance.projectId)) throw policyError('list')
       const actions = await service.listActions(instance.uuid, query)
-      const body: NovaInstanceActionList = { instanceActions: actions.map((a) => actionView(a, version)) }
+      const body: NovaInstanceActionList = {
+        instanceActions: actions.map((a) => actionView(a, version)),
+      }
       const last = actions[actions.length - 1]
       if (atLeast(version, 58) && query.limit && last && actions.length === query.limit) {
-        body.links = [{ href: nextHref(computeBaseUrl(request), request.params.server_id, params, last.requestId), rel: 'next' }]
+        body.links = [
+          {
+            href: nextHref(
+              computeBaseUrl(request),
+              request.params.server_id,
+              params,
+              last.requestId,
+            ),
+            rel: 'next',
+          },
+        ]
       }
       return body
     },
@@ -91,12 +121,28 @@ export const instanceActionRoutes: FastifyPluginAsyncTypebox<InstanceActionRoute
       const version = versionOf(request)
       checkShowQuery(parseQuery(request.raw.url ?? ''), version)
       const principal = principalOf(request)
-      const instance = await findVisibleInstance(service, principal, request.params.server_id, atLeast(version, 21))
+      const instance = await findVisibleInstance(
+        service,
+        principal,
+        request.params.server_id,
+        atLeast(version, 21),
+      )
       if (!canReadActions(principal, instance.projectId)) throw policyError('show')
       const found = await service.getAction(instance.uuid, request.params.request_id)
       if (!found) throw shownActionNotFound(request.params.request_id)
-      const visibility = { internals: canSeeEventInternals(principal), details: canSeeEventDetails(principal) }
-      return { instanceAction: actionWithEventsView(found.action, found.events, instance.projectId, version, visibility) }
+      const visibility = {
+        internals: canSeeEventInternals(principal),
+        details: canSeeEventDetails(principal),
+      }
+      return {
+        instanceAction: actionWithEventsView(
+          found.action,
+          found.events,
+          instance.projectId,
+          version,
+          visibility,
+        ),
+      }
     },
   )
 }

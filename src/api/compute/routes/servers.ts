@@ -10,7 +10,12 @@ import { AppError } from '../../../domain/errors.js'
 import type { Instance } from '../../../domain/instance-action.js'
 import { isPrintable, MAX_NAME_LENGTH } from '../../../domain/validation.js'
 import { principalOf } from '../../plugins/authentication.js'
-import { checkUrlProject, computeBaseUrl, findVisibleInstance, type ProjectRequest } from '../compute-request.js'
+import {
+  checkUrlProject,
+  computeBaseUrl,
+  findVisibleInstance,
+  type ProjectRequest,
+} from '../compute-request.js'
 import { MAX_LIMIT } from '../instance-actions-query.js'
 import { pyListRepr } from '../python-repr.js'
 import { parseQuery } from '../query-params.js'
@@ -59,7 +64,10 @@ function single(name: string, values: string[] | undefined): string | undefined 
   return values[0]
 }
 
-async function listServers(service: ActionService, request: ProjectRequest & { raw: { url?: string } }): Promise<Instance[]> {
+async function listServers(
+  service: ActionService,
+  request: ProjectRequest & { raw: { url?: string } },
+): Promise<Instance[]> {
   checkUrlProject(request)
   const principal = principalOf(request)
   const params = parseQuery(request.raw.url ?? '')
@@ -71,8 +79,11 @@ async function listServers(service: ActionService, request: ProjectRequest & { r
         `must be at most ${MAX_NAME_LENGTH} printable characters`,
     )
   }
-  const allTenants = single('all_tenants', params.get('all_tenants')) ?? single('all_projects', params.get('all_projects'))
-  const everyProject = isAdmin(principal) && allTenants !== undefined && !/^(0|false|no|off)$/i.test(allTenants)
+  const allTenants =
+    single('all_tenants', params.get('all_tenants')) ??
+    single('all_projects', params.get('all_projects'))
+  const everyProject =
+    isAdmin(principal) && allTenants !== undefined && !/^(0|false|no|off)$/i.test(allTenants)
   return service.listInstances({
     ...(everyProject ? {} : { projectId: principal.projectId }),
     ...(name ? { nameContains: name } : {}),
@@ -86,7 +97,10 @@ export interface ServerRoutesOptions {
 }
 
 /** Registers server show, list and detail. */
-export const serverRoutes: FastifyPluginAsyncTypebox<ServerRoutesOptions> = async (app, { service }) => {
+export const serverRoutes: FastifyPluginAsyncTypebox<ServerRoutesOptions> = async (
+  app,
+  { service },
+) => {
   const tags = ['servers']
   app.get(
     '/servers/detail',
@@ -119,7 +133,9 @@ export const serverRoutes: FastifyPluginAsyncTypebox<ServerRoutesOptions> = asyn
     },
     async (request) => {
       const instances = await listServers(service, request)
-      return { servers: instances.map((i) => ({ id: i.uuid, name: i.name, links: links(request, i) })) }
+      return {
+        servers: instances.map((i) => ({ id: i.uuid, name: i.name, links: links(request, i) })),
+      }
     },
   )
   app.get(
@@ -135,7 +151,12 @@ export const serverRoutes: FastifyPluginAsyncTypebox<ServerRoutesOptions> = asyn
     },
     async (request) => {
       checkUrlProject(request)
-      const instance = await findVisibleInstance(service, principalOf(request), request.params.server_id, false)
+      const instance = await findVisibleInstance(
+        service,
+        principalOf(request),
+        request.params.server_id,
+        false,
+      )
       return { server: serverView(request, instance) }
     },
   )

@@ -44,8 +44,16 @@ function detailed(entry: VersionEntryView, mediaVersion: string): { version: Ver
   return {
     version: {
       ...entry,
-      links: [...entry.links, { rel: 'describedby', type: 'text/html', href: 'http://docs.openstack.org/' }],
-      'media-types': [{ base: 'application/json', type: `application/vnd.openstack.compute+json;version=${mediaVersion}` }],
+      links: [
+        ...entry.links,
+        { rel: 'describedby', type: 'text/html', href: 'http://docs.openstack.org/' },
+      ],
+      'media-types': [
+        {
+          base: 'application/json',
+          type: `application/vnd.openstack.compute+json;version=${mediaVersion}`,
+        },
+      ],
     },
   }
 }

@@ -13,7 +13,10 @@ export function Nullable<T extends TSchema>(schema: T, description?: string) {
 }
 
 /** A link as Nova writes it. */
-export const Link = Type.Object({ rel: Type.String(), href: Type.String() }, { additionalProperties: false })
+export const Link = Type.Object(
+  { rel: Type.String(), href: Type.String() },
+  { additionalProperties: false },
+)
 
 /** Nova's fault body: one key, the fault name (`itemNotFound`, `badRequest`, …), holding code and message. */
 export const Fault = Type.Object(
@@ -30,4 +33,6 @@ export const Fault = Type.Object(
 )
 
 /** Path parameter of the `/v2.1/{project_id}/…` form. */
-export const ProjectParam = Type.Optional(Type.String({ description: "The caller's project (the `/v2.1/{project_id}/…` URL form)." }))
+export const ProjectParam = Type.Optional(
+  Type.String({ description: "The caller's project (the `/v2.1/{project_id}/…` URL form)." }),
+)

@@ -23,7 +23,10 @@ const UPDATED_AT = Nullable(NovaTime, 'Last change of the action or its events (
 const closed = { additionalProperties: false } as const
 
 /** An action before 2.58. */
-export const InstanceAction_2_1 = Type.Object(ACTION_FIELDS, { ...closed, title: 'InstanceAction_2_1' })
+export const InstanceAction_2_1 = Type.Object(ACTION_FIELDS, {
+  ...closed,
+  title: 'InstanceAction_2_1',
+})
 
 /** An action from 2.58: adds `updated_at`. */
 export const InstanceAction_2_58 = Type.Object(
@@ -32,7 +35,10 @@ export const InstanceAction_2_58 = Type.Object(
 )
 
 /** An action at any microversion. */
-export const InstanceActionAny = Type.Object({ ...ACTION_FIELDS, updated_at: Type.Optional(UPDATED_AT) }, closed)
+export const InstanceActionAny = Type.Object(
+  { ...ACTION_FIELDS, updated_at: Type.Optional(UPDATED_AT) },
+  closed,
+)
 
 const EVENT_FIELDS = {
   event: Type.String({ description: 'The event name, e.g. `compute_reboot_instance`.' }),
@@ -42,12 +48,22 @@ const EVENT_FIELDS = {
 }
 
 const TRACEBACK = Type.Optional(
-  Nullable(Type.String(), 'Sanitized stack frames of a failure; only with the `events` policy (admins).'),
+  Nullable(
+    Type.String(),
+    'Sanitized stack frames of a failure; only with the `events` policy (admins).',
+  ),
 )
-const HOST = Type.Optional(Nullable(Type.String(), 'Service host of the event; only with the `events` policy (since 2.62).'))
-const HOST_ID = Type.String({ description: 'Obfuscated host, unique per project and host (since 2.62).' })
+const HOST = Type.Optional(
+  Nullable(Type.String(), 'Service host of the event; only with the `events` policy (since 2.62).'),
+)
+const HOST_ID = Type.String({
+  description: 'Obfuscated host, unique per project and host (since 2.62).',
+})
 const DETAILS = Type.Optional(
-  Nullable(Type.String(), 'Public fault message; only with the `events:details` policy (since 2.84).'),
+  Nullable(
+    Type.String(),
+    'Public fault message; only with the `events:details` policy (since 2.84).',
+  ),
 )
 
 /** An event before 2.62. */
@@ -70,7 +86,13 @@ export const InstanceActionEvent_2_84 = Type.Object(
 
 /** An event at any microversion. */
 export const InstanceActionEventAny = Type.Object(
-  { ...EVENT_FIELDS, traceback: TRACEBACK, host: HOST, hostId: Type.Optional(HOST_ID), details: DETAILS },
+  {
+    ...EVENT_FIELDS,
+    traceback: TRACEBACK,
+    host: HOST,
+    hostId: Type.Optional(HOST_ID),
+    details: DETAILS,
+  },
   closed,
 )
 
@@ -78,11 +100,19 @@ export const InstanceActionEventAny = Type.Object(
 export const InstanceActionDetail = Type.Union([
   Type.Object(
     { ...ACTION_FIELDS, events: Type.Optional(Type.Array(InstanceActionEvent_2_1)) },
-    { ...closed, title: 'InstanceActionDetail_2_1', description: 'Before 2.51: `events` only with the `events` policy.' },
+    {
+      ...closed,
+      title: 'InstanceActionDetail_2_1',
+      description: 'Before 2.51: `events` only with the `events` policy.',
+    },
   ),
   Type.Object(
     { ...ACTION_FIELDS, events: Type.Array(InstanceActionEvent_2_1) },
-    { ...closed, title: 'InstanceActionDetail_2_51', description: 'From 2.51: `events` for everyone.' },
+    {
+      ...closed,
+      title: 'InstanceActionDetail_2_51',
+      description: 'From 2.51: `events` for everyone.',
+    },
   ),
   Type.Object(
     { ...ACTION_FIELDS, updated_at: UPDATED_AT, events: Type.Array(InstanceActionEvent_2_1) },
@@ -90,11 +120,19 @@ export const InstanceActionDetail = Type.Union([
   ),
   Type.Object(
     { ...ACTION_FIELDS, updated_at: UPDATED_AT, events: Type.Array(InstanceActionEvent_2_62) },
-    { ...closed, title: 'InstanceActionDetail_2_62', description: 'From 2.62: events add `host` and `hostId`.' },
+    {
+      ...closed,
+      title: 'InstanceActionDetail_2_62',
+      description: 'From 2.62: events add `host` and `hostId`.',
+    },
   ),
   Type.Object(
     { ...ACTION_FIELDS, updated_at: UPDATED_AT, events: Type.Array(InstanceActionEvent_2_84) },
-    { ...closed, title: 'InstanceActionDetail_2_84', description: 'From 2.84: events add `details`.' },
+    {
+      ...closed,
+      title: 'InstanceActionDetail_2_84',
+      description: 'From 2.84: events add `details`.',
+    },
   ),
 ])
 
@@ -106,18 +144,26 @@ export const InstanceActionDetailAny = Type.Object(
 
 /** The list answer. */
 export const InstanceActionListResponse = Type.Union([
-  Type.Object({ instanceActions: Type.Array(InstanceAction_2_1) }, { ...closed, description: 'Before 2.58.' }),
+  Type.Object(
+    { instanceActions: Type.Array(InstanceAction_2_1) },
+    { ...closed, description: 'Before 2.58.' },
+  ),
   Type.Object(
     {
       instanceActions: Type.Array(InstanceAction_2_58),
-      links: Type.Optional(Type.Array(Link, { description: 'A `next` link when the page is full.' })),
+      links: Type.Optional(
+        Type.Array(Link, { description: 'A `next` link when the page is full.' }),
+      ),
     },
     { ...closed, description: 'From 2.58 (paging, changes-since; changes-before from 2.66).' },
   ),
 ])
 
 /** The show answer. */
-export const InstanceActionShowResponse = Type.Object({ instanceAction: InstanceActionDetail }, closed)
+export const InstanceActionShowResponse = Type.Object(
+  { instanceAction: InstanceActionDetail },
+  closed,
+)
 
 /** Path parameters of list. */
 export const ListParams = Type.Object({
@@ -133,10 +179,26 @@ export const ShowParams = Type.Object({
 
 /** Query parameters of list, for the document (validated by Nova's own rules, not by this schema). */
 export const ListQuerystring = Type.Object({
-  limit: Type.Optional(Type.String({ pattern: '^[0-9]*$', description: 'Page size, at most 1000 (since 2.58).' })),
-  marker: Type.Optional(Type.String({ description: 'Request id of the last action of the previous page (since 2.58).' })),
-  'changes-since': Type.Optional(Type.String({ format: 'date-time', description: 'Only actions updated at or after (since 2.58).' })),
-  'changes-before': Type.Optional(Type.String({ format: 'date-time', description: 'Only actions updated at or before (since 2.66).' })),
+  limit: Type.Optional(
+    Type.String({ pattern: '^[0-9]*$', description: 'Page size, at most 1000 (since 2.58).' }),
+  ),
+  marker: Type.Optional(
+    Type.String({
+      description: 'Request id of the last action of the previous page (since 2.58).',
+    }),
+  ),
+  'changes-since': Type.Optional(
+    Type.String({
+      format: 'date-time',
+      description: 'Only actions updated at or after (since 2.58).',
+    }),
+  ),
+  'changes-before': Type.Optional(
+    Type.String({
+      format: 'date-time',
+      description: 'Only actions updated at or before (since 2.66).',
+    }),
+  ),
 })
 
 /** An action as the list shows it (any microversion). */

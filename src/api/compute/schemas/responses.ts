@@ -19,7 +19,9 @@ export function computeResponses<T extends Record<number, TSchema>>(
   description = 'Success.',
 ): Record<number, TSchema> {
   const out: Record<number, TSchema> = {}
-  for (const [status, schema] of Object.entries(success)) out[Number(status)] = { ...schema, description }
-  for (const [status, text] of Object.entries(ERRORS)) out[Number(status)] ??= { ...Fault, description: text }
+  for (const [status, schema] of Object.entries(success))
+    out[Number(status)] = { ...schema, description }
+  for (const [status, text] of Object.entries(ERRORS))
+    out[Number(status)] ??= { ...Fault, description: text }
   return out
 }

@@ -15,7 +15,10 @@ export const Server = Type.Object(
   {
     id: Type.String(),
     name: Type.String(),
-    status: Type.String({ enum: ['ACTIVE', 'DELETED'], description: 'ActionTrail knows only whether the server is deleted.' }),
+    status: Type.String({
+      enum: ['ACTIVE', 'DELETED'],
+      description: 'ActionTrail knows only whether the server is deleted.',
+    }),
     tenant_id: Type.String(),
     user_id: Type.String(),
     created: Type.String({ description: 'UTC, `YYYY-MM-DDTHH:MM:SSZ`.' }),
@@ -42,7 +45,10 @@ export const ServerListQuerystring = Type.Object({
 /** Path parameters of the lists. */
 export const ServerListParams = Type.Object({ project_id: Type.Optional(Type.String()) })
 /** Path parameters of show. */
-export const ServerShowParams = Type.Object({ project_id: Type.Optional(Type.String()), server_id: Type.String() })
+export const ServerShowParams = Type.Object({
+  project_id: Type.Optional(Type.String()),
+  server_id: Type.String(),
+})
 
 /** A server as detail and show answer it. */
 export type ServerView = Static<typeof Server>

@@ -7,12 +7,21 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { sendWrite } from '../apply.js'
 import { described } from '../described.js'
 import { IdempotencyHeaders, v1ErrorResponse, v1Responses } from '../responses.js'
-import { ActionFinishBody, ActionParams, ActionStartBody, InstanceParams, SINGLE_BODY_LIMIT } from '../schemas.js'
+import {
+  ActionFinishBody,
+  ActionParams,
+  ActionStartBody,
+  InstanceParams,
+  SINGLE_BODY_LIMIT,
+} from '../schemas.js'
 import { ActionResponse } from '../views.js'
 import type { WriteRoutesOptions } from './instances.js'
 
 /** Registers the action routes. */
-export const actionRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async (app, { service }) => {
+export const actionRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async (
+  app,
+  { service },
+) => {
   app.post(
     '/instances/:uuid/actions',
     {
@@ -32,7 +41,12 @@ export const actionRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async
         }),
       },
     },
-    (request, reply) => sendWrite(service, reply, { op: 'action_start', instance_uuid: request.params.uuid, ...request.body }),
+    (request, reply) =>
+      sendWrite(service, reply, {
+        op: 'action_start',
+        instance_uuid: request.params.uuid,
+        ...request.body,
+      }),
   )
 
   app.post(

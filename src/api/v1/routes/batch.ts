@@ -22,13 +22,18 @@ const DOCUMENTED_BODY = {
   content: {
     'application/json': { schema: BatchRequest },
     [NDJSON_MEDIA_TYPE]: {
-      schema: Type.String({ description: 'One operation per line, as in the JSON array; blank lines are ignored.' }),
+      schema: Type.String({
+        description: 'One operation per line, as in the JSON array; blank lines are ignored.',
+      }),
     },
   },
 }
 
 /** Registers the batch route, with its NDJSON parser (accepted here only). */
-export const batchRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async (app, { service }) => {
+export const batchRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async (
+  app,
+  { service },
+) => {
   app.addContentTypeParser(NDJSON_MEDIA_TYPE, { parseAs: 'string' }, (request, body, done) => {
     request.rawBody = body as string
     done(null, new NdjsonBody(body as string))
@@ -39,7 +44,10 @@ export const batchRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async 
     {
       bodyLimit: BATCH_BODY_LIMIT,
       config: {
-        swaggerTransform: ({ schema, url }) => ({ schema: { ...schema, body: DOCUMENTED_BODY }, url }),
+        swaggerTransform: ({ schema, url }) => ({
+          schema: { ...schema, body: DOCUMENTED_BODY },
+          url,
+        }),
       },
       schema: {
         operationId: 'batch',
@@ -54,13 +62,20 @@ export const batchRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async 
         headers: IdempotencyHeaders,
         response: v1Responses({
           200: described(BatchResponse, 'One result per operation, in request order.'),
-          413: v1ErrorResponse(`Body over ${BATCH_BODY_LIMIT} bytes or more than ${MAX_BATCH_OPS} operations.`),
+          413: v1ErrorResponse(
+            `Body over ${BATCH_BODY_LIMIT} bytes or more than ${MAX_BATCH_OPS} operations.`,
+          ),
         }),
       },
     },
     async (request, reply) => {
-      const items = request.body instanceof NdjsonBody ? ndjsonItems(request.body.text) : jsonArrayItems(request.body)
-      const operations = items.map((item): ParsedOperation => (item.ok ? parseOperation(item.value) : item))
+      const items =
+        request.body instanceof NdjsonBody
+          ? ndjsonItems(request.body.text)
+          : jsonArrayItems(request.body)
+      const operations = items.map((item): ParsedOperation =>
+        item.ok ? parseOperation(item.value) : item,
+      )
       const { results, complete } = await applyBatch(service, operations, request.log)
       // A batch cut short by a store failure must run again on retry, not replay the failure.
       if (!complete) doNotRemember(request)

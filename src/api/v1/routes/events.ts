@@ -6,12 +6,21 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { sendWrite } from '../apply.js'
 import { described } from '../described.js'
 import { IdempotencyHeaders, v1ErrorResponse, v1Responses } from '../responses.js'
-import { ActionParams, EventFinishBody, EventParams, EventStartBody, SINGLE_BODY_LIMIT } from '../schemas.js'
+import {
+  ActionParams,
+  EventFinishBody,
+  EventParams,
+  EventStartBody,
+  SINGLE_BODY_LIMIT,
+} from '../schemas.js'
 import { EventResponse } from '../views.js'
 import type { WriteRoutesOptions } from './instances.js'
 
 /** Registers the event routes. */
-export const eventRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async (app, { service }) => {
+export const eventRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async (
+  app,
+  { service },
+) => {
   app.post(
     '/instances/:uuid/actions/:request_id/events',
     {
@@ -55,7 +64,9 @@ export const eventRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async 
         body: EventFinishBody,
         response: v1Responses({
           200: described(EventResponse, 'Finished.'),
-          404: v1ErrorResponse('Unknown action (`action_not_found`) or event never started (`event_not_found`).'),
+          404: v1ErrorResponse(
+            'Unknown action (`action_not_found`) or event never started (`event_not_found`).',
+          ),
         }),
       },
     },

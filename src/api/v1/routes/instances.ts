@@ -16,7 +16,10 @@ export interface WriteRoutesOptions {
 }
 
 /** Registers the instance routes. */
-export const instanceRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async (app, { service }) => {
+export const instanceRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async (
+  app,
+  { service },
+) => {
   app.put(
     '/instances/:uuid',
     {
@@ -34,7 +37,12 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = asy
         }),
       },
     },
-    (request, reply) => sendWrite(service, reply, { op: 'instance_put', instance_uuid: request.params.uuid, ...request.body }),
+    (request, reply) =>
+      sendWrite(service, reply, {
+        op: 'instance_put',
+        instance_uuid: request.params.uuid,
+        ...request.body,
+      }),
   )
 
   app.delete(
@@ -54,6 +62,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = asy
         }),
       },
     },
-    (request, reply) => sendWrite(service, reply, { op: 'instance_delete', instance_uuid: request.params.uuid }),
+    (request, reply) =>
+      sendWrite(service, reply, { op: 'instance_delete', instance_uuid: request.params.uuid }),
   )
 }
