@@ -39,15 +39,13 @@ export class KyselyIdempotencyStore implements IdempotencyStore {
   }
 
   async putIdempotency(r: IdempotencyRecord): Promise<void> {
-    const insert = this.#database.db
-      .insertInto('idempotency_keys')
-      .values({
-        key_hash: r.keyHash,
-        request_hash: r.requestHash,
-        status: r.status,
-        body: r.body,
-        created_at: r.createdAt,
-      })
+    const insert = this.#database.db.insertInto('idempotency_keys').values({
+      key_hash: r.keyHash,
+      request_hash: r.requestHash,
+      status: r.status,
+      body: r.body,
+      created_at: r.createdAt,
+    })
     // First writer wins. MySQL has no ON CONFLICT; a no-op ON DUPLICATE KEY UPDATE keeps the
     // existing row without INSERT IGNORE's habit of turning other errors into warnings.
     await withMappedErrors(this.#database, () =>
