@@ -24,6 +24,7 @@ export default tseslint.config(
       '@typescript-eslint/await-thenable': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-console': 'off',
+      'max-len': ['error', { code: 120, ignoreUrls: false }],
     },
   },
 )

@@ -72,7 +72,9 @@ async function rawDatabase(file: string): Promise<BetterSqlite3.Database> {
 }
 
 const INSERT_ACTION =
-  'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)'
+  'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, ' +
+  'start_time, finish_time, message, created_at, updated_at) ' +
+  'VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)'
 
 /** (a) Raw floor: the final rows, prepared statements, 1000 actions per transaction. */
 export async function rawFloor(actions: number): Promise<Measurement> {
@@ -81,7 +83,9 @@ export async function rawFloor(actions: number): Promise<Measurement> {
     const db = await rawDatabase(file)
     const insAction = db.prepare(INSERT_ACTION)
     const insEvent = db.prepare(
-      'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, traceback, host, details, created_at, updated_at) VALUES (?, ?, ?, ?, ?, NULL, ?, NULL, ?, ?)',
+      'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, ' +
+        'traceback, host, details, created_at, updated_at) ' +
+        'VALUES (?, ?, ?, ?, ?, NULL, ?, NULL, ?, ?)',
     )
     const started = process.hrtime.bigint()
     const chunk = db.transaction((from: number, to: number) => {
@@ -121,7 +125,9 @@ export async function rawSequence(actions: number): Promise<Measurement> {
     const db = await rawDatabase(file)
     const insAction = db.prepare(INSERT_ACTION)
     const insEvent = db.prepare(
-      'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, traceback, host, details, created_at, updated_at) VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL)',
+      'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, ' +
+        'traceback, host, details, created_at, updated_at) ' +
+        'VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL)',
     )
     const finishEvent = db.prepare(
       'UPDATE instance_actions_events SET finish_time = ?, result = ?, updated_at = ? WHERE id = ?',

@@ -256,10 +256,12 @@ rows.push(
 
 const floorRows = a.rows / a.seconds
 console.log(
-  `\nActionTrail ingest benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
+  `\nActionTrail ingest benchmark — ${new Date().toISOString().slice(0, 10)}, ` +
+    `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
 )
 console.log(
-  `workload: 1 action + ${EVENTS_PER_ACTION} events (each started and finished) per unit; ${INSTANCES} instances; SQLite WAL, synchronous=FULL\n`,
+  `workload: 1 action + ${EVENTS_PER_ACTION} events (each started and finished) per ` +
+    `unit; ${INSTANCES} instances; SQLite WAL, synchronous=FULL\n`,
 )
 console.log(
   '| measurement | rows/s | write ops/s | event ops/s | % of (a) rows/s | p50 ms | p99 ms |',
@@ -271,6 +273,8 @@ for (const r of rows) {
       ? ''
       : `${((r.rows / r.seconds / floorRows) * 100).toFixed(1)} %`
   console.log(
-    `| ${r.name} | ${fmt(r.rows / r.seconds)} | ${fmt(r.writeOps / r.seconds)} | ${fmt(r.eventOps / r.seconds)} | ${pct} | ${r.p50?.toFixed(2) ?? ''} | ${r.p99?.toFixed(2) ?? ''} |`,
+    `| ${r.name} | ${fmt(r.rows / r.seconds)} | ${fmt(r.writeOps / r.seconds)} ` +
+      `| ${fmt(r.eventOps / r.seconds)} | ${pct} | ${r.p50?.toFixed(2) ?? ''} ` +
+      `| ${r.p99?.toFixed(2) ?? ''} |`,
   )
 }

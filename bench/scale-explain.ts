@@ -124,7 +124,9 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
     },
     {
       title: 'R3 servers list/detail by name (`?name=`): listInstances',
-      sql: `SELECT * FROM instances WHERE project_id = ? AND deleted_at IS NULL AND ${nameFilter} ORDER BY name, uuid LIMIT 1000`,
+      sql:
+        `SELECT * FROM instances WHERE project_id = ? AND deleted_at IS NULL ` +
+        `AND ${nameFilter} ORDER BY name, uuid LIMIT 1000`,
       params: [ctx.projectId, '%vm-12%'],
     },
     {
@@ -134,12 +136,16 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
     },
     {
       title: `R5 list, first page (limit ${ctx.limit}), hot instance: listActions`,
-      sql: `SELECT * FROM instance_actions WHERE instance_uuid = ? ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
+      sql:
+        `SELECT * FROM instance_actions WHERE instance_uuid = ? ` +
+        `ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
       params: [ctx.hotUuid],
     },
     {
       title: 'R6 marker / show / write-path action lookup: getAction, findAction',
-      sql: `SELECT ${ACTION_COLUMNS} FROM instance_actions WHERE instance_uuid = ? AND request_id = ? ORDER BY created_at DESC, id DESC LIMIT 1`,
+      sql:
+        `SELECT ${ACTION_COLUMNS} FROM instance_actions WHERE instance_uuid = ? ` +
+        `AND request_id = ? ORDER BY created_at DESC, id DESC LIMIT 1`,
       params: [ctx.hotUuid, sample.requestId],
     },
   ]
@@ -148,7 +154,9 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
     const r = await markerRow(m.requestId)
     list.push({
       title: `R7 list after a marker at depth ${m.depth.toLocaleString('en-US')}: listActions`,
-      sql: `SELECT * FROM instance_actions${hint} WHERE ${AFTER_MARKER} ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
+      sql:
+        `SELECT * FROM instance_actions${hint} WHERE ${AFTER_MARKER} ` +
+        `ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
       params: [ctx.hotUuid, r.created_at, r.created_at, r.created_at, r.id],
     })
   }
@@ -157,8 +165,12 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
     // For the record: the predicate before the `created_at <= ?` bound (commit 56eb9a5).
     const r = await markerRow(deepest.requestId)
     list.push({
-      title: `R7-before list after a marker at depth ${deepest.depth.toLocaleString('en-US')}, the keyset predicate without the plain bound (before 56eb9a5)`,
-      sql: `SELECT * FROM instance_actions WHERE instance_uuid = ? AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
+      title:
+        `R7-before list after a marker at depth ${deepest.depth.toLocaleString('en-US')}, ` +
+        `the keyset predicate without the plain bound (before 56eb9a5)`,
+      sql:
+        `SELECT * FROM instance_actions WHERE instance_uuid = ? AND (created_at < ? ` +
+        `OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
       params: [ctx.hotUuid, r.created_at, r.created_at, r.id],
     })
   }
@@ -166,8 +178,12 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
     for (const m of ctx.markers) {
       const r = await markerRow(m.requestId)
       list.push({
-        title: `R7-unhinted list after a marker at depth ${m.depth.toLocaleString('en-US')} without FORCE INDEX (before this hint)`,
-        sql: `SELECT * FROM instance_actions WHERE ${AFTER_MARKER} ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
+        title:
+          `R7-unhinted list after a marker at depth ${m.depth.toLocaleString('en-US')} ` +
+          `without FORCE INDEX (before this hint)`,
+        sql:
+          `SELECT * FROM instance_actions WHERE ${AFTER_MARKER} ` +
+          `ORDER BY created_at DESC, id DESC LIMIT ${ctx.limit}`,
         params: [ctx.hotUuid, r.created_at, r.created_at, r.created_at, r.id],
       })
     }
@@ -175,13 +191,18 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
   list.push(
     {
       title: 'R8 changes-since/-before, 1 hour window, hot instance: listActions',
-      sql: 'SELECT * FROM instance_actions WHERE instance_uuid = ? AND updated_at >= ? AND updated_at <= ? ORDER BY created_at DESC, id DESC LIMIT 1000',
+      sql:
+        'SELECT * FROM instance_actions WHERE instance_uuid = ? AND updated_at >= ? ' +
+        'AND updated_at <= ? ORDER BY created_at DESC, id DESC LIMIT 1000',
       params: [ctx.hotUuid, ctx.window.since, ctx.window.before],
     },
     {
       title:
-        'R9 changes-since only (open end), since the start of the history (every action of the hot instance matches): listActions',
-      sql: 'SELECT * FROM instance_actions WHERE instance_uuid = ? AND updated_at >= ? ORDER BY created_at DESC, id DESC LIMIT 1000',
+        'R9 changes-since only (open end), since the start of the history (every action of the ' +
+        'hot instance matches): listActions',
+      sql:
+        'SELECT * FROM instance_actions WHERE instance_uuid = ? AND updated_at >= ? ' +
+        'ORDER BY created_at DESC, id DESC LIMIT 1000',
       params: [ctx.hotUuid, ctx.window.since],
     },
     ...(ctx.backend === 'sqlite'
@@ -189,13 +210,17 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
           {
             title:
               'R8/R9-count SQLite: the bounded count that chooses the plan of a window (docs/storage.md finding 2)',
-            sql: `SELECT count(*) AS n FROM (SELECT 1 FROM instance_actions WHERE instance_uuid = ? AND updated_at >= ? LIMIT ${WINDOW_WALK_THRESHOLD})`,
+            sql:
+              `SELECT count(*) AS n FROM (SELECT 1 FROM instance_actions ` +
+              `WHERE instance_uuid = ? AND updated_at >= ? LIMIT ${WINDOW_WALK_THRESHOLD})`,
             params: [ctx.hotUuid, ctx.window.since],
           },
           {
             title:
               'R9-walk SQLite: a wide window (count at the bound) reads the created index newest-first',
-            sql: 'SELECT * FROM instance_actions WHERE instance_uuid = ? AND +updated_at >= ? ORDER BY created_at DESC, id DESC LIMIT 1000',
+            sql:
+              'SELECT * FROM instance_actions WHERE instance_uuid = ? AND +updated_at >= ? ' +
+              'ORDER BY created_at DESC, id DESC LIMIT 1000',
             params: [ctx.hotUuid, ctx.window.since],
           },
         ]
@@ -222,36 +247,51 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
     },
     {
       title: 'W4 action_start: insert the action (after the lookup R6 found none)',
-      sql: 'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)',
+      sql:
+        'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, ' +
+        'project_id, start_time, finish_time, message, created_at, updated_at) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)',
       params: [ctx.hotUuid, 'reboot', 'req-explain', 'u', ctx.projectId, now, now, now],
     },
   )
   if (ctx.backend !== 'sqlite') {
     list.push({
       title: 'W5 event_start / event_finish on a server database: lock the action row',
-      sql: `SELECT id FROM instance_actions WHERE id = ? FOR ${ctx.backend === 'postgres' ? 'NO KEY UPDATE' : 'UPDATE'}`,
+      sql:
+        `SELECT id FROM instance_actions WHERE id = ? ` +
+        `FOR ${ctx.backend === 'postgres' ? 'NO KEY UPDATE' : 'UPDATE'}`,
       params: [action.id],
     })
   }
   list.push(
     {
       title: 'W6 event_start: a retried start of the same event',
-      sql: `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? AND start_time = ? ORDER BY id LIMIT 1`,
+      sql:
+        `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? ` +
+        `AND event = ? AND start_time = ? ORDER BY id LIMIT 1`,
       params: [action.id, event.event, event.start_time],
     },
     {
       title: 'W7 event_start: insert the event',
-      sql: 'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, traceback, host, details, created_at, updated_at) VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL)',
+      sql:
+        'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, ' +
+        'result, traceback, host, details, created_at, updated_at) ' +
+        'VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL)',
       params: [action.id, 'compute_explain', now, 'compute-1', now],
     },
     {
       title: 'W8 event_finish: the oldest unfinished event of that name',
-      sql: `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? ORDER BY CASE WHEN finish_time IS NULL THEN 0 ELSE 1 END, CASE WHEN finish_time IS NULL THEN id ELSE -id END LIMIT 1`,
+      sql:
+        `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? ` +
+        `ORDER BY CASE WHEN finish_time IS NULL THEN 0 ELSE 1 END, ` +
+        `CASE WHEN finish_time IS NULL THEN id ELSE -id END LIMIT 1`,
       params: [action.id, event.event],
     },
     {
       title: 'W9 event_finish: finish the event',
-      sql: 'UPDATE instance_actions_events SET finish_time = ?, result = ?, traceback = ?, details = ?, updated_at = ? WHERE id = ?',
+      sql:
+        'UPDATE instance_actions_events ' +
+        'SET finish_time = ?, result = ?, traceback = ?, details = ?, updated_at = ? WHERE id = ?',
       params: [now, 'Success', null, null, now, event.id],
     },
     {
@@ -268,8 +308,10 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
       title: 'I2 remember an answer (first writer wins): putIdempotency',
       sql:
         ctx.backend === 'mysql'
-          ? 'INSERT INTO idempotency_keys (key_hash, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE key_hash = key_hash'
-          : 'INSERT INTO idempotency_keys (key_hash, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_hash) DO NOTHING',
+          ? 'INSERT INTO idempotency_keys (key_hash, request_hash, status, body, created_at) ' +
+            'VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE key_hash = key_hash'
+          : 'INSERT INTO idempotency_keys (key_hash, request_hash, status, body, created_at) ' +
+            'VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_hash) DO NOTHING',
       params: [key, sha256('other'), 201, '{}', now],
     },
     {

@@ -353,7 +353,9 @@ export async function mysqlNative(url: string, poolSize: number): Promise<Native
     settle: async () => {
       for (let i = 0; i < 120; i++) {
         const [rows] = await pool.query(
-          "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_buffer_pool_pages_dirty', 'Innodb_buffer_pool_pages_total')",
+          'SHOW GLOBAL STATUS ' +
+            "WHERE Variable_name IN ('Innodb_buffer_pool_pages_dirty', " +
+            "'Innodb_buffer_pool_pages_total')",
         )
         const status = new Map(
           (rows as Row[]).map((r) => [String(r.Variable_name), Number(r.Value)]),
@@ -369,7 +371,8 @@ export async function mysqlNative(url: string, poolSize: number): Promise<Native
     size: async () => {
       await pool.query('ANALYZE TABLE instances, instance_actions, instance_actions_events')
       const [rows] = await pool.query(
-        'SELECT SUM(data_length) AS d, SUM(index_length) AS i FROM information_schema.tables WHERE table_schema = DATABASE()',
+        'SELECT SUM(data_length) AS d, SUM(index_length) AS i FROM information_schema.tables ' +
+          'WHERE table_schema = DATABASE()',
       )
       const r = (rows as Row[])[0] ?? {}
       const d = Number(r.d ?? 0)

@@ -262,7 +262,10 @@ async function loadThroughStore(
   const writers = stores.length > 1 ? `, ${stores.length} store instances` : ''
   const instanceCount = withInstances ? INSTANCES : 0
   return {
-    description: `store.write (the write path: action start, event start + finish × ${EVENTS}, action finish), ${actionsPerChunk * opsPerAction}-op chunks, ${INFLIGHT} in flight${writers}`,
+    description:
+      `store.write (the write path: action start, event start + finish × ${EVENTS}, ` +
+      `action finish), ${actionsPerChunk * opsPerAction}-op chunks, ` +
+      `${INFLIGHT} in flight${writers}`,
     seconds: seconds(started),
     rows: instanceCount + (ACTIONS - from) * (1 + EVENTS),
     ops: instanceCount + (ACTIONS - from) * opsPerAction,
@@ -340,7 +343,9 @@ async function loadThroughSql(
   })
   await native.resetSequences()
   const report: LoadReport = {
-    description: `plain SQL: multi-row INSERTs of the final rows (${perStatement} rows/statement, ${perChunk} actions/transaction, ${INFLIGHT} in flight)`,
+    description:
+      `plain SQL: multi-row INSERTs of the final rows (${perStatement} ` +
+      `rows/statement, ${perChunk} actions/transaction, ${INFLIGHT} in flight)`,
     seconds: seconds(started),
     rows: INSTANCES + sqlActions * (1 + EVENTS),
   }
@@ -375,9 +380,11 @@ const pageSql = (limit: number) =>
 const pageAfterSql = (limit: number, hint = '') =>
   `SELECT * FROM instance_actions${hint} WHERE ${AFTER_MARKER} ORDER BY created_at DESC, id DESC LIMIT ${limit}`
 const windowSql = (cond: string) =>
-  `SELECT * FROM instance_actions WHERE instance_uuid = ? AND ${cond} ORDER BY created_at DESC, id DESC LIMIT ${API_DEFAULT_LIMIT}`
+  `SELECT * FROM instance_actions WHERE instance_uuid = ? AND ${cond} ` +
+  `ORDER BY created_at DESC, id DESC LIMIT ${API_DEFAULT_LIMIT}`
 const countSql = (cond: string) =>
-  `SELECT count(*) AS n FROM (SELECT 1 FROM instance_actions WHERE instance_uuid = ? AND ${cond} LIMIT ${WINDOW_WALK_THRESHOLD})`
+  `SELECT count(*) AS n FROM (SELECT 1 FROM instance_actions WHERE instance_uuid = ? AND ${cond} ` +
+  `LIMIT ${WINDOW_WALK_THRESHOLD})`
 
 /**
  * A changes-since/-before page as the store reads it: on SQLite, a bounded count first and, for a
@@ -463,7 +470,8 @@ async function main(): Promise<void> {
   )
   const deepest = depths[depths.length - 1] ?? 0
   log(
-    `${BACKEND}: ${fmt(ACTIONS)} actions, ${fmt(ACTIONS * EVENTS)} events, ${fmt(INSTANCES)} instances, hot ${fmt(hotCount)}; loader ${LOADER}`,
+    `${BACKEND}: ${fmt(ACTIONS)} actions, ${fmt(ACTIONS * EVENTS)} events, ${fmt(INSTANCES)} ` +
+      `instances, hot ${fmt(hotCount)}; loader ${LOADER}`,
   )
 
   const target = await prepareTarget()
@@ -502,7 +510,8 @@ async function main(): Promise<void> {
     const hotOrder = async (offset: number, count: number) =>
       (
         await native!.query(
-          `SELECT request_id FROM instance_actions WHERE instance_uuid = ? ORDER BY created_at DESC, id DESC LIMIT ${count} OFFSET ${offset}`,
+          `SELECT request_id FROM instance_actions WHERE instance_uuid = ? ` +
+            `ORDER BY created_at DESC, id DESC LIMIT ${count} OFFSET ${offset}`,
           [hotUuid],
         )
       ).map((r) => String(r.request_id))
@@ -579,7 +588,9 @@ async function main(): Promise<void> {
     log('measuring changes-since')
     const changeRows = await changes(1)
     lines.push({
-      name: `changes-since/-before, 1 h window of the hot instance (~${changeRows.length} rows), limit ${API_DEFAULT_LIMIT}`,
+      name:
+        `changes-since/-before, 1 h window of the hot instance (~${changeRows.length} rows), ` +
+        `limit ${API_DEFAULT_LIMIT}`,
       targeted: false,
       store: await timeRuns(changes),
       floor: await timeRuns((i) =>
@@ -595,7 +606,9 @@ async function main(): Promise<void> {
     sameIds('changes-since only', await sinceOnly(), await floorWindow(native, hotUuid, sinceStart))
     log('measuring changes-since, open end')
     lines.push({
-      name: `changes-since only, since the start of the history (all ${fmt(hotCount)} actions match), limit ${API_DEFAULT_LIMIT}`,
+      name:
+        `changes-since only, since the start of the history (all ${fmt(hotCount)} actions ` +
+        `match), limit ${API_DEFAULT_LIMIT}`,
       targeted: false,
       store: await timeRuns(sinceOnly),
       floor: await timeRuns(() => floorWindow(native!, hotUuid, sinceStart)),
@@ -625,16 +638,20 @@ async function main(): Promise<void> {
     const cpu = cpus()[0]?.model.trim() ?? 'cpu'
     const out: string[] = []
     out.push(
-      `ActionTrail scale benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpu}, Node ${process.version}, ${native.version}`,
+      `ActionTrail scale benchmark — ${new Date().toISOString().slice(0, 10)}, ` +
+        `${cpus().length} × ${cpu}, Node ${process.version}, ${native.version}`,
     )
     out.push('')
     out.push(
-      `- history: ${fmt(ACTIONS)} actions, ${fmt(ACTIONS * EVENTS)} events, ${fmt(INSTANCES)} instances over one year; hot instance: ${fmt(hotCount)} actions (every ${history.k}th), ${fmt(Math.floor((hotCount + 48) / 50))} created_at ties`,
+      `- history: ${fmt(ACTIONS)} actions, ${fmt(ACTIONS * EVENTS)} events, ${fmt(INSTANCES)} ` +
+        `instances over one year; hot instance: ${fmt(hotCount)} actions ` +
+        `(every ${history.k}th), ${fmt(Math.floor((hotCount + 48) / 50))} created_at ties`,
     )
     const rate = (r: LoadReport) =>
       r.ops === undefined
         ? `${fmt(r.rows)} rows in ${r.seconds.toFixed(1)} s = **${fmt(r.rows / r.seconds)} rows/s**`
-        : `${fmt(r.ops)} ops, ${fmt(r.rows)} rows in ${r.seconds.toFixed(1)} s = **${fmt(r.ops / r.seconds)} ops/s, ${fmt(r.rows / r.seconds)} rows/s**`
+        : `${fmt(r.ops)} ops, ${fmt(r.rows)} rows in ${r.seconds.toFixed(1)} s = ` +
+          `**${fmt(r.ops / r.seconds)} ops/s, ${fmt(r.rows / r.seconds)} rows/s**`
     out.push(`- load: ${load.description}: ${rate(load)}`)
     if (load.tail)
       out.push(
@@ -642,11 +659,18 @@ async function main(): Promise<void> {
       )
     if (BACKEND !== 'sqlite')
       out.push(
-        `- after the load: ${BACKEND === 'postgres' ? 'VACUUM (ANALYZE)' : 'ANALYZE TABLE'} ${maintenance.toFixed(1)} s`,
+        `- after the load: ${BACKEND === 'postgres' ? 'VACUUM (ANALYZE)' : 'ANALYZE TABLE'} ` +
+          `${maintenance.toFixed(1)} s`,
       )
     out.push(`- database size: **${mib(size.bytes)}** (${size.detail})`)
     out.push(
-      `- reads: one at a time through the store's methods (Kysely), ${WARMUP} warm-up + ${RUNS} measured runs per line; the floor runs the same statements hand-written on the native driver. List pages: limit ${LIMIT} (a typical client page), hot instance, keyset marker = last action of the previous page, ${RUNS} consecutive pages from each depth. Machine CPU busy during the reads: ${(busy * 100).toFixed(0)} % of ${cpus().length} cores (the benchmark and its database server alone keep about one core busy; more means other work shared the machine).`,
+      `- reads: one at a time through the store's methods (Kysely), ${WARMUP} warm-up + ${RUNS} ` +
+        `measured runs per line; the floor runs the same statements hand-written on the native ` +
+        `driver. List pages: limit ${LIMIT} (a typical client page), hot instance, keyset ` +
+        `marker = last action of the previous page, ${RUNS} consecutive pages from each depth. ` +
+        `Machine CPU busy during the reads: ${(busy * 100).toFixed(0)} % of ${cpus().length} ` +
+        `cores (the benchmark and its database server alone keep about one core busy; more means ` +
+        `other work shared the machine).`,
     )
     out.push('')
     out.push('| query | p50 ms | p99 ms | floor p50 ms | floor p99 ms | p99 vs floor |')
@@ -677,7 +701,8 @@ async function main(): Promise<void> {
     if (deep && top) {
       const ratio = percentile(deep, 99) / percentile(top, 99)
       out.push(
-        `| list p99 at depth ${fmt(deepest)} within 2× of depth 0 | ${ratio.toFixed(2)}× | ${ratio <= 2 ? 'met' : '**missed**'} |`,
+        `| list p99 at depth ${fmt(deepest)} within 2× of depth 0 | ${ratio.toFixed(2)}× ` +
+          `| ${ratio <= 2 ? 'met' : '**missed**'} |`,
       )
     }
     console.log(`\n${out.join('\n')}`)

@@ -104,5 +104,6 @@ await writer.close()
 await client.close()
 console.log(`\n${rounds} actions recorded, ${failures} failed. See them with:`)
 console.log(
-  `  openstack --os-auth-type admin_token --os-endpoint ${values.url}/v2.1 --os-token=${owner.token} server event list ${instances[0]!.name} --long`,
+  `  openstack --os-auth-type admin_token --os-endpoint ${values.url}/v2.1 ` +
+    `--os-token=${owner.token} server event list ${instances[0]!.name} --long`,
 )

@@ -147,19 +147,23 @@ const RESIZE_FAILURE: Failure = {
 const LIVE_MIGRATION_FAILURE: Failure = {
   event: 'compute_pre_live_migration',
   details: 'MigrationPreCheckError',
-  traceback: `  File "/opt/stack/venv/lib/python3.11/site-packages/nova/compute/manager.py", line 8855, in pre_live_migration
+  traceback:
+    `  File "/opt/stack/venv/lib/python3.11/site-packages/nova/compute/manager.py", ` +
+    `line 8855, in pre_live_migration
     migrate_data = self.driver.pre_live_migration(context,
   File "/opt/stack/venv/lib/python3.11/site-packages/nova/virt/libvirt/driver.py", line 10734, in pre_live_migration
     self._connect_volume(context, connection_info, instance)
   File "/opt/stack/venv/lib/python3.11/site-packages/keystoneauth1/session.py", line 985, in request
-    headers = {'X-Auth-Token': 'gAAAAABnQk3x9Yd8d0PzX1lYwq5u3Bv7Qe2rT9mZkL4sH6jN8pR1cV0bW3yU5iO7aE9fG2hJ4kD6lA8sF0gH2jK4'}
+    headers = {'X-Auth-Token': ` +
+    `'gAAAAABnQk3x9Yd8d0PzX1lYwq5u3Bv7Qe2rT9mZkL4sH6jN8pR1cV0bW3yU5iO7aE9fG2hJ4kD6lA8sF0gH2jK4'}
 `,
 }
 
 const CREATE_FAILURE: Failure = {
   event: 'compute__do_build_and_run_instance',
   details:
-    'Build of instance 6e8a0c24-5f7b-4d9e-9f6a-8b0c2d4e5f76 aborted: Failed to allocate the network(s), not rescheduling.',
+    'Build of instance 6e8a0c24-5f7b-4d9e-9f6a-8b0c2d4e5f76 aborted: Failed to allocate the ' +
+    'network(s), not rescheduling.',
   traceback: `  File "/usr/lib/python3/dist-packages/nova/compute/manager.py", line 2668, in _build_and_run_instance
     with self._build_resources(context, instance,
   File "/usr/lib/python3/dist-packages/nova/compute/manager.py", line 2905, in _build_resources

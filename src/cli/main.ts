@@ -8,8 +8,11 @@ try {
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode)
   // Known failures print their safe message; anything else prints only its class.
-  console.error(
-    `actiontrail: ${isAppError(err) ? err.message : err instanceof Error ? `${err.constructor.name}: ${err.message}` : 'failed'}`,
-  )
+  const reason = isAppError(err)
+    ? err.message
+    : err instanceof Error
+      ? `${err.constructor.name}: ${err.message}`
+      : 'failed'
+  console.error(`actiontrail: ${reason}`)
   process.exit(isAppError(err) && err.code === 'invalid_input' ? 2 : 1)
 }

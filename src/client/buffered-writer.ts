@@ -65,8 +65,9 @@ const utf8 = new TextEncoder()
  * An ActionWriter over `/v1/batch`: every call queues an operation and resolves (with nothing)
  * once the batch that carries it has been acknowledged by the server; a failed operation rejects
  * with its own error (a ClientHttpError with the server's code, e.g. `action_not_found`), and a
- * batch that fails as a whole (retries exhausted, 401, 413) rejects every operation in it. Later batches are still sent: an operation that needed
- * a lost one then fails on its own (an event start whose action start was lost: `action_not_found`).
+ * batch that fails as a whole (retries exhausted, 401, 413) rejects every operation in it. Later
+ * batches are still sent: an operation that needed a lost one then fails on its own (an event
+ * start whose action start was lost: `action_not_found`).
  *
  * Times are stamped when a call is queued, not when its batch is sent, so they say when things
  * happened, and a retried batch carries the same times.

@@ -111,7 +111,11 @@ function parseJson(text: string): unknown {
  * @example
  * ```ts
  * const transport = new HttpTransport({ baseUrl: 'http://actiontrail:8774', token, retries: 3 })
- * const answer = await transport.send({ label: 'list_actions', method: 'GET', path: `/v2.1/servers/${id}/os-instance-actions` })
+ * const answer = await transport.send({
+ *   label: 'list_actions',
+ *   method: 'GET',
+ *   path: `/v2.1/servers/${id}/os-instance-actions`,
+ * })
  * ```
  */
 export class HttpTransport {

@@ -13,8 +13,11 @@ const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$/
 
 // Python iso8601's grammar: YYYY[-MM[-DD[(T| )hh[:mm[:ss[(.|,)frac]]]][Z|±hh[:mm]]]], plus the
 // compact form without separators.
-const ISO8601 =
-  /^(\d{4})(?:-?(\d{2})(?:-?(\d{2})(?:[T ](\d{2})(?::?(\d{2})(?::?(\d{2})(?:[.,](\d+))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?)?)?$/
+const ISO8601 = new RegExp(
+  String.raw`^(\d{4})(?:-?(\d{2})(?:-?(\d{2})` + // date
+    String.raw`(?:[T ](\d{2})(?::?(\d{2})(?::?(\d{2})(?:[.,](\d+))?)?)?` + // time
+    String.raw`(Z|[+-]\d{2}(?::?\d{2})?)?)?)?)?$`, // offset
+)
 
 /** True when `value` is already in canonical form. */
 export function isCanonicalTimestamp(value: string): value is Timestamp {

@@ -46,26 +46,30 @@ test('withInstanceEvent records Success around a resolved function and returns i
   assert.equal((await service.getAction(UUID, ctx.requestId))?.action.message, null)
 })
 
-test('on a throw the event is finished Error with class-name details and sanitized frames, then re-thrown', async (t) => {
-  const { recorder, events, service } = await setup(t)
-  await recorder.actionStart(ctx, UUID, 'resize')
-  const err = new DiskFull('disk full at postgres://admin:hunter2@db/prod for user alice')
-  await assert.rejects(
-    recorder.withInstanceEvent(ctx, UUID, 'compute_resize_instance', () => {
-      throw err
-    }),
-    (e) => e === err,
-  )
-  const [ev] = await events()
-  assert.equal(ev?.result, 'Error')
-  // Not a PublicError: only the class name is public.
-  assert.equal(ev?.details, 'DiskFull')
-  assert.ok(ev?.traceback && ev.traceback.includes('action-recorder.test.ts'))
-  assert.ok(!ev.traceback.includes('hunter2'))
-  assert.ok(!ev.traceback.includes('disk full'), 'the message line is not part of the traceback')
-  assert.ok(!ev.traceback.includes(process.cwd()), 'absolute paths are made relative')
-  assert.equal((await service.getAction(UUID, ctx.requestId))?.action.message, 'Error')
-})
+test(
+  'on a throw the event is finished Error with class-name details and sanitized frames, then ' +
+    're-thrown',
+  async (t) => {
+    const { recorder, events, service } = await setup(t)
+    await recorder.actionStart(ctx, UUID, 'resize')
+    const err = new DiskFull('disk full at postgres://admin:hunter2@db/prod for user alice')
+    await assert.rejects(
+      recorder.withInstanceEvent(ctx, UUID, 'compute_resize_instance', () => {
+        throw err
+      }),
+      (e) => e === err,
+    )
+    const [ev] = await events()
+    assert.equal(ev?.result, 'Error')
+    // Not a PublicError: only the class name is public.
+    assert.equal(ev?.details, 'DiskFull')
+    assert.ok(ev?.traceback && ev.traceback.includes('action-recorder.test.ts'))
+    assert.ok(!ev.traceback.includes('hunter2'))
+    assert.ok(!ev.traceback.includes('disk full'), 'the message line is not part of the traceback')
+    assert.ok(!ev.traceback.includes(process.cwd()), 'absolute paths are made relative')
+    assert.equal((await service.getAction(UUID, ctx.requestId))?.action.message, 'Error')
+  },
+)
 
 test('a PublicError contributes its message, cut to 255 UTF-8 bytes on a character boundary', async (t) => {
   const { recorder, events } = await setup(t)
@@ -141,32 +145,36 @@ test('gracefulExit swallows a vanished action at finish, and with it the functio
   )
 })
 
-test('actionStart uses the context; actionFinish sets finish_time; eventFinishWithFailure takes a string', async (t) => {
-  const { recorder, events, service } = await setup(t)
-  const stored = async () => (await service.getAction(UUID, ctx.requestId))?.action
-  await recorder.actionStart(
-    { ...ctx, timestamp: '2026-03-01T10:00:00.123456Z' },
-    UUID,
-    'resetState',
-  )
-  const started = await stored()
-  assert.equal(started?.startTime, '2026-03-01T10:00:00.123456')
-  assert.equal(started?.userId, 'user-1')
-  assert.equal(started?.projectId, 'proj-1')
-  await recorder.eventStart(ctx, UUID, 'compute_x')
-  await recorder.eventFinishWithFailure(
-    ctx,
-    UUID,
-    'compute_x',
-    'Quota exceeded for cores',
-    '  File "/opt/app/x.py", line 1, in f\n    token=abc123',
-  )
-  const [ev] = await events()
-  assert.equal(ev?.details, 'Quota exceeded for cores')
-  assert.ok(ev?.traceback?.includes('token=***'))
-  await recorder.actionFinish(ctx, UUID)
-  assert.notEqual((await stored())?.finishTime, null)
-})
+test(
+  'actionStart uses the context; actionFinish sets finish_time; eventFinishWithFailure takes ' +
+    'a string',
+  async (t) => {
+    const { recorder, events, service } = await setup(t)
+    const stored = async () => (await service.getAction(UUID, ctx.requestId))?.action
+    await recorder.actionStart(
+      { ...ctx, timestamp: '2026-03-01T10:00:00.123456Z' },
+      UUID,
+      'resetState',
+    )
+    const started = await stored()
+    assert.equal(started?.startTime, '2026-03-01T10:00:00.123456')
+    assert.equal(started?.userId, 'user-1')
+    assert.equal(started?.projectId, 'proj-1')
+    await recorder.eventStart(ctx, UUID, 'compute_x')
+    await recorder.eventFinishWithFailure(
+      ctx,
+      UUID,
+      'compute_x',
+      'Quota exceeded for cores',
+      '  File "/opt/app/x.py", line 1, in f\n    token=abc123',
+    )
+    const [ev] = await events()
+    assert.equal(ev?.details, 'Quota exceeded for cores')
+    assert.ok(ev?.traceback?.includes('token=***'))
+    await recorder.actionFinish(ctx, UUID)
+    assert.notEqual((await stored())?.finishTime, null)
+  },
+)
 
 test('the recorder calls resolve with nothing: a writer need not know the stored record', async (t) => {
   const { recorder } = await setup(t)

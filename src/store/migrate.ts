@@ -86,7 +86,8 @@ export async function requireCurrentSchema<DB>(database: Kysely<DB>): Promise<vo
   if (pending.length > 0) {
     throw new AppError(
       'store_unavailable',
-      `database schema is older than this ActionTrail (pending migrations: ${pending.join(', ')}); run actiontrail migrate`,
+      `database schema is older than this ActionTrail ` +
+        `(pending migrations: ${pending.join(', ')}); run actiontrail migrate`,
     )
   }
 }

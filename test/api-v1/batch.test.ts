@@ -238,42 +238,51 @@ describe('POST /v1/batch (JSON array)', () => {
     assert.equal((await h.service.listActions(VM, {})).length, 2.5 * C - 1)
   })
 
-  test('a store failure stops the batch: the failed chunk and the rest are reported, not applied, not remembered', async (t) => {
-    const h = await buildHarness(t)
-    const real = h.service.apply.bind(h.service)
-    let calls = 0
-    t.mock.method(h.service, 'apply', async (ops: readonly WriteOperation[]) => {
-      calls++
-      if (calls === 2) throw new AppError('store_unavailable', 'database is locked')
-      return real(ops)
-    })
-    const ops: unknown[] = [PUT_VM]
-    const C = BATCH_CHUNK_SIZE
-    for (let i = 1; i < 2.2 * C; i++) ops.push(i === 2.1 * C ? { op: 'bogus' } : start(`req-${i}`))
-    const key = { 'idempotency-key': 'batch-store-failure' }
-    const rs = results(ok(await v1(h, 'POST', '/v1/batch', ops, { headers: key }), 200))
-    assert.ok(rs.slice(0, C).every((r) => r.status === 201))
-    assert.ok(rs.slice(C, 2.1 * C).every((r) => r.status === 503))
-    assert.deepEqual(rs[C]?.error, {
-      status: 503,
-      code: 'store_unavailable',
-      message: 'The service is unavailable.',
-    })
-    assert.equal(rs[2.1 * C]?.status, 400, 'an invalid operation keeps its own 400')
-    assert.ok(rs.slice(2.1 * C + 1).every((r) => r.status === 503))
-    assert.equal((await h.service.listActions(VM, {})).length, C - 1)
-    assert.match(h.logs(), /batch chunk failed/)
-    assert.doesNotMatch(JSON.stringify(rs), /database is locked/, 'the store message is not shown')
+  test(
+    'a store failure stops the batch: the failed chunk and the rest are reported, not ' +
+      'applied, not remembered',
+    async (t) => {
+      const h = await buildHarness(t)
+      const real = h.service.apply.bind(h.service)
+      let calls = 0
+      t.mock.method(h.service, 'apply', async (ops: readonly WriteOperation[]) => {
+        calls++
+        if (calls === 2) throw new AppError('store_unavailable', 'database is locked')
+        return real(ops)
+      })
+      const ops: unknown[] = [PUT_VM]
+      const C = BATCH_CHUNK_SIZE
+      for (let i = 1; i < 2.2 * C; i++)
+        ops.push(i === 2.1 * C ? { op: 'bogus' } : start(`req-${i}`))
+      const key = { 'idempotency-key': 'batch-store-failure' }
+      const rs = results(ok(await v1(h, 'POST', '/v1/batch', ops, { headers: key }), 200))
+      assert.ok(rs.slice(0, C).every((r) => r.status === 201))
+      assert.ok(rs.slice(C, 2.1 * C).every((r) => r.status === 503))
+      assert.deepEqual(rs[C]?.error, {
+        status: 503,
+        code: 'store_unavailable',
+        message: 'The service is unavailable.',
+      })
+      assert.equal(rs[2.1 * C]?.status, 400, 'an invalid operation keeps its own 400')
+      assert.ok(rs.slice(2.1 * C + 1).every((r) => r.status === 503))
+      assert.equal((await h.service.listActions(VM, {})).length, C - 1)
+      assert.match(h.logs(), /batch chunk failed/)
+      assert.doesNotMatch(
+        JSON.stringify(rs),
+        /database is locked/,
+        'the store message is not shown',
+      )
 
-    // The same request with the same key runs again (the failure was not remembered).
-    const again = await v1(h, 'POST', '/v1/batch', ops, { headers: key })
-    assert.equal(again.headers['idempotent-replayed'], undefined)
-    const rs2 = results(ok(again, 200))
-    assert.equal(rs2[0]?.status, 200)
-    assert.equal(rs2[1]?.status, 200, 'already applied: retry')
-    assert.equal(rs2[1.5 * C]?.status, 201, 'not applied the first time: applied now')
-    assert.equal((await h.service.listActions(VM, {})).length, 2.2 * C - 2)
-  })
+      // The same request with the same key runs again (the failure was not remembered).
+      const again = await v1(h, 'POST', '/v1/batch', ops, { headers: key })
+      assert.equal(again.headers['idempotent-replayed'], undefined)
+      const rs2 = results(ok(again, 200))
+      assert.equal(rs2[0]?.status, 200)
+      assert.equal(rs2[1]?.status, 200, 'already applied: retry')
+      assert.equal(rs2[1.5 * C]?.status, 201, 'not applied the first time: applied now')
+      assert.equal((await h.service.listActions(VM, {})).length, 2.2 * C - 2)
+    },
+  )
 })
 
 describe('POST /v1/batch (NDJSON)', () => {

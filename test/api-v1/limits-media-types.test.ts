@@ -106,7 +106,8 @@ describe('batch', () => {
 
   test('a 2 MiB batch is fine (over the single-endpoint limit)', async (t) => {
     const h = await buildHarness(t)
-    const text = `${'\n'.repeat(2 * MiB)}${JSON.stringify({ op: 'instance_put', instance_uuid: VM, name: 'n', project_id: 'p', user_id: 'u' })}`
+    const put = { op: 'instance_put', instance_uuid: VM, name: 'n', project_id: 'p', user_id: 'u' }
+    const text = `${'\n'.repeat(2 * MiB)}${JSON.stringify(put)}`
     const body = ok(
       await v1(h, 'POST', '/v1/batch', text, {
         headers: { 'content-type': 'application/x-ndjson' },

@@ -495,7 +495,8 @@ describe('time filters', () => {
     assertFault(
       await get(h, listUrl(SERVER, 'changes-since=2018-01-01T01:00:02+01:00'), '2.58'),
       400,
-      "Invalid input for query parameters changes-since. Value: 2018-01-01T01:00:02 01:00. '2018-01-01T01:00:02 01:00' is not a 'date-time'",
+      'Invalid input for query parameters changes-since. Value: 2018-01-01T01:00:02 01:00. ' +
+        "'2018-01-01T01:00:02 01:00' is not a 'date-time'",
     )
   })
 
@@ -537,7 +538,9 @@ describe('project-prefixed URLs', () => {
   test("a project id that is not the token's → 400 Malformed request URL", async (t) => {
     const h = await buildHarness(t)
     await seedThree(h)
-    const message = `Malformed request URL: URL's project_id '${PROJECT_B}' doesn't match Context's project_id '${PROJECT_A}'`
+    const message =
+      `Malformed request URL: URL's project_id '${PROJECT_B}' doesn't match ` +
+      `Context's project_id '${PROJECT_A}'`
     assertFault(await get(h, listUrl(SERVER, '', PROJECT_B)), 400, message)
     assertFault(await get(h, `${listUrl(SERVER, '', PROJECT_B)}/req-1`), 400, message)
     // Checked before query validation and before the instance lookup.

@@ -69,7 +69,10 @@ const BASE = [
   'user_id',
 ]
 
-/** Expected action keys (sorted) and event keys (in the order of docs/nova-behaviour.md §8.2), or null for no `events`. */
+/**
+ * Expected action keys (sorted) and event keys (in the order of docs/nova-behaviour.md §8.2), or
+ * null for no `events`.
+ */
 function expected(
   role: 'admin' | 'member' | 'reader',
   minor: number,

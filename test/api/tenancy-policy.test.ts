@@ -1,7 +1,7 @@
 /**
- * Authentication, tenant isolation and policy (docs/nova-behaviour.md §4.2, §4.3, §5): 401 without a valid token, another
- * project's server is 404 (never 403), admins see every project, readers their own, and a token
- * without a reader role gets 403 from the os-instance-actions policies.
+ * Authentication, tenant isolation and policy (docs/nova-behaviour.md §4.2, §4.3, §5): 401 without
+ * a valid token, another project's server is 404 (never 403), admins see every project, readers
+ * their own, and a token without a reader role gets 403 from the os-instance-actions policies.
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'

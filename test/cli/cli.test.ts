@@ -103,7 +103,9 @@ test('demo loads the history once: running it twice adds nothing', async (t) => 
   const native = new BetterSqlite3(db, { readonly: true })
   const counts = native
     .prepare(
-      'SELECT (SELECT count(*) FROM instance_actions) a, (SELECT count(*) FROM instance_actions_events) e, (SELECT count(*) FROM instances WHERE deleted_at IS NOT NULL) d',
+      'SELECT (SELECT count(*) FROM instance_actions) a, ' +
+        '(SELECT count(*) FROM instance_actions_events) e, ' +
+        '(SELECT count(*) FROM instances WHERE deleted_at IS NOT NULL) d',
     )
     .get() as { a: number; e: number; d: number }
   native.close()

@@ -69,38 +69,45 @@ test('deleteInstance marks the instance deleted; an unknown instance is 404 inst
   )
 })
 
-test('actionStart and actionFinish send explicit times and resolve with nothing; a repeat is the same action', async (t) => {
-  const { h, baseUrl } = await startActionTrail(t)
-  await seedVm(h)
-  // The clock gives the start time (the context has none) and then the finish time.
-  const client = serviceClient(baseUrl, { clock: fixedClock(T0, T1) })
-  const input = {
-    instanceUuid: VM,
-    action: 'reboot',
-    requestId: CTX.requestId,
-    userId: USER_A,
-    projectId: PROJECT_A,
-  }
-  assert.equal(await client.actionStart(input), undefined)
-  const stored = async () => (await h.service.getAction(VM, CTX.requestId))?.action
-  const started = await stored()
-  assert.equal(started?.instanceUuid, VM)
-  assert.equal(started?.action, 'reboot')
-  assert.equal(started?.requestId, CTX.requestId)
-  assert.equal(started?.userId, USER_A)
-  assert.equal(started?.projectId, PROJECT_A)
-  assert.equal(started?.startTime, T0)
-  assert.equal(started?.finishTime, null)
-  assert.equal(started?.message, null)
+test(
+  'actionStart and actionFinish send explicit times and resolve with nothing; a repeat is the ' +
+    'same action',
+  async (t) => {
+    const { h, baseUrl } = await startActionTrail(t)
+    await seedVm(h)
+    // The clock gives the start time (the context has none) and then the finish time.
+    const client = serviceClient(baseUrl, { clock: fixedClock(T0, T1) })
+    const input = {
+      instanceUuid: VM,
+      action: 'reboot',
+      requestId: CTX.requestId,
+      userId: USER_A,
+      projectId: PROJECT_A,
+    }
+    assert.equal(await client.actionStart(input), undefined)
+    const stored = async () => (await h.service.getAction(VM, CTX.requestId))?.action
+    const started = await stored()
+    assert.equal(started?.instanceUuid, VM)
+    assert.equal(started?.action, 'reboot')
+    assert.equal(started?.requestId, CTX.requestId)
+    assert.equal(started?.userId, USER_A)
+    assert.equal(started?.projectId, PROJECT_A)
+    assert.equal(started?.startTime, T0)
+    assert.equal(started?.finishTime, null)
+    assert.equal(started?.message, null)
 
-  await client.actionStart({ ...input, startTime: T0 })
-  assert.equal((await stored())?.createdAt, started?.createdAt)
+    await client.actionStart({ ...input, startTime: T0 })
+    assert.equal((await stored())?.createdAt, started?.createdAt)
 
-  assert.equal(await client.actionFinish({ instanceUuid: VM, requestId: CTX.requestId }), undefined)
-  assert.equal((await stored())?.finishTime, T1)
-  // Exactly one action.
-  assert.equal((await h.service.listActions(VM, {})).length, 1)
-})
+    assert.equal(
+      await client.actionFinish({ instanceUuid: VM, requestId: CTX.requestId }),
+      undefined,
+    )
+    assert.equal((await stored())?.finishTime, T1)
+    // Exactly one action.
+    assert.equal((await h.service.listActions(VM, {})).length, 1)
+  },
+)
 
 test('another action under the same request id is 409 conflict; an unknown instance is 404', async (t) => {
   const { h, baseUrl } = await startActionTrail(t)
@@ -177,35 +184,39 @@ test('eventStart and eventFinish record events; the server sanitizes what a fail
   assert.equal((await h.service.getAction(VM, CTX.requestId))?.action.message, 'Error')
 })
 
-test('a finish without a start is 404 event_not_found; a start without an action is 404 action_not_found', async (t) => {
-  const { h, baseUrl } = await startActionTrail(t)
-  await seedVm(h)
-  const client = serviceClient(baseUrl)
-  await assert.rejects(
-    client.eventStart({
+test(
+  'a finish without a start is 404 event_not_found; a start without an action is 404 ' +
+    'action_not_found',
+  async (t) => {
+    const { h, baseUrl } = await startActionTrail(t)
+    await seedVm(h)
+    const client = serviceClient(baseUrl)
+    await assert.rejects(
+      client.eventStart({
+        instanceUuid: VM,
+        requestId: CTX.requestId,
+        event: 'compute_stop_instance',
+      }),
+      httpError(404, 'action_not_found'),
+    )
+    await client.actionStart({
       instanceUuid: VM,
+      action: 'stop',
       requestId: CTX.requestId,
-      event: 'compute_stop_instance',
-    }),
-    httpError(404, 'action_not_found'),
-  )
-  await client.actionStart({
-    instanceUuid: VM,
-    action: 'stop',
-    requestId: CTX.requestId,
-    userId: USER_A,
-    projectId: PROJECT_A,
-  })
-  await assert.rejects(
-    client.eventFinish({
-      instanceUuid: VM,
-      requestId: CTX.requestId,
-      event: 'compute_stop_instance',
-      result: 'Success',
-    }),
-    httpError(404, 'event_not_found'),
-  )
-})
+      userId: USER_A,
+      projectId: PROJECT_A,
+    })
+    await assert.rejects(
+      client.eventFinish({
+        instanceUuid: VM,
+        requestId: CTX.requestId,
+        event: 'compute_stop_instance',
+        result: 'Success',
+      }),
+      httpError(404, 'event_not_found'),
+    )
+  },
+)
 
 test('bad input is 400 invalid_input; a wrong token is 401; a reader may not write (403)', async (t) => {
   const { h, baseUrl } = await startActionTrail(t)

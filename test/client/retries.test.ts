@@ -82,34 +82,38 @@ test('a reset connection is retried with the same key and times', async (t) => {
   assert.equal(action.startTime, (jsonBody(injector.seen[0]) as { start_time: string }).start_time)
 })
 
-test('when the answer is lost after the write happened, the retry gets the same result and writes nothing twice', async (t) => {
-  const { h, baseUrl } = await startActionTrail(t)
-  await seedVm(h)
-  await h.service.actionStart({ ...START, startTime: '2026-11-25T10:00:00.000000' })
-  await h.service.eventStart({ ...EVENT, startTime: '2026-11-25T10:00:01.000000' })
-  await h.service.eventStart({ ...EVENT, startTime: '2026-11-25T10:00:02.000000' })
-  // Every request reaches the server; the first answer to the start and to the finish never
-  // reaches the client.
-  const injector = await startInjector(t, baseUrl, (n) =>
-    n === 0 || n === 2 ? 'pass-then-reset' : 'pass',
-  )
-  const client = serviceClient(injector.url)
-  await client.eventStart(EVENT)
-  assertSameRequests(injector.seen.slice(0, 2), 2)
-  const startTime = (jsonBody(injector.seen[0]) as { start_time: string }).start_time
-  await client.eventFinish({ ...EVENT, result: 'Success' })
-  assertSameRequests(injector.seen.slice(2), 2)
-  const events = (await h.service.getAction(VM, CTX.requestId))?.events ?? []
-  // Three events (two seeded, one started by the client) and exactly one of them finished: a
-  // finish applies to the oldest unfinished event, so only the Idempotency-Key (replaying the
-  // first answer) keeps the retried finish from finishing a second one.
-  assert.equal(events.length, 3)
-  assert.equal(events.filter((e) => e.startTime === startTime).length, 1)
-  assert.deepEqual(
-    events.filter((e) => e.finishTime !== null).map((e) => e.result),
-    ['Success'],
-  )
-})
+test(
+  'when the answer is lost after the write happened, the retry gets the same result and ' +
+    'writes nothing twice',
+  async (t) => {
+    const { h, baseUrl } = await startActionTrail(t)
+    await seedVm(h)
+    await h.service.actionStart({ ...START, startTime: '2026-11-25T10:00:00.000000' })
+    await h.service.eventStart({ ...EVENT, startTime: '2026-11-25T10:00:01.000000' })
+    await h.service.eventStart({ ...EVENT, startTime: '2026-11-25T10:00:02.000000' })
+    // Every request reaches the server; the first answer to the start and to the finish never
+    // reaches the client.
+    const injector = await startInjector(t, baseUrl, (n) =>
+      n === 0 || n === 2 ? 'pass-then-reset' : 'pass',
+    )
+    const client = serviceClient(injector.url)
+    await client.eventStart(EVENT)
+    assertSameRequests(injector.seen.slice(0, 2), 2)
+    const startTime = (jsonBody(injector.seen[0]) as { start_time: string }).start_time
+    await client.eventFinish({ ...EVENT, result: 'Success' })
+    assertSameRequests(injector.seen.slice(2), 2)
+    const events = (await h.service.getAction(VM, CTX.requestId))?.events ?? []
+    // Three events (two seeded, one started by the client) and exactly one of them finished: a
+    // finish applies to the oldest unfinished event, so only the Idempotency-Key (replaying the
+    // first answer) keeps the retried finish from finishing a second one.
+    assert.equal(events.length, 3)
+    assert.equal(events.filter((e) => e.startTime === startTime).length, 1)
+    assert.deepEqual(
+      events.filter((e) => e.finishTime !== null).map((e) => e.result),
+      ['Success'],
+    )
+  },
+)
 
 test('a 503 that outlasts the retries is thrown as a ClientHttpError store_unavailable', async (t) => {
   const { h, baseUrl } = await startActionTrail(t)

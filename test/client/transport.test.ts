@@ -217,24 +217,28 @@ test('a Retry-After longer than maxRetryAfterMs ends the request at once with th
   assert.deepEqual(waits, [])
 })
 
-test('retryable statuses are retried with full-jitter waits within their ceilings, then the answer is thrown', async (t) => {
-  const server = await startServer(t, [{ status: 503 }])
-  const { sleep, waits } = recordingSleep()
-  const transport = new HttpTransport(
-    { baseUrl: server.url, token: 't', retries: 6, backoffMs: 100, maxBackoffMs: 1000 },
-    { sleep },
-  )
-  await assert.rejects(
-    transport.send(GET),
-    (err) => err instanceof ClientHttpError && err.status === 503,
-  )
-  assert.equal(server.requests(), 7)
-  const ceilings = [100, 200, 400, 800, 1000, 1000]
-  assert.equal(waits.length, ceilings.length)
-  waits.forEach((w, i) =>
-    assert.ok(w >= 0 && w <= ceilings[i]!, `wait ${i}: ${w} ≤ ${ceilings[i]}`),
-  )
-})
+test(
+  'retryable statuses are retried with full-jitter waits within their ceilings, then the ' +
+    'answer is thrown',
+  async (t) => {
+    const server = await startServer(t, [{ status: 503 }])
+    const { sleep, waits } = recordingSleep()
+    const transport = new HttpTransport(
+      { baseUrl: server.url, token: 't', retries: 6, backoffMs: 100, maxBackoffMs: 1000 },
+      { sleep },
+    )
+    await assert.rejects(
+      transport.send(GET),
+      (err) => err instanceof ClientHttpError && err.status === 503,
+    )
+    assert.equal(server.requests(), 7)
+    const ceilings = [100, 200, 400, 800, 1000, 1000]
+    assert.equal(waits.length, ceilings.length)
+    waits.forEach((w, i) =>
+      assert.ok(w >= 0 && w <= ceilings[i]!, `wait ${i}: ${w} ≤ ${ceilings[i]}`),
+    )
+  },
+)
 
 test('final statuses are not retried; a 2xx that is not JSON is an internal error, not retried', async (t) => {
   for (const status of [400, 404, 409, 422, 501]) {

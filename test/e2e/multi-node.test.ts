@@ -104,7 +104,8 @@ async function call(
 }
 
 const time = (action: number, step: number) =>
-  `2026-03-01T00:${String(Math.floor(action / 60)).padStart(2, '0')}:${String(action % 60).padStart(2, '0')}.${String(step * 1000 + 7).padStart(6, '0')}`
+  `2026-03-01T00:${String(Math.floor(action / 60)).padStart(2, '0')}:` +
+  `${String(action % 60).padStart(2, '0')}.${String(step * 1000 + 7).padStart(6, '0')}`
 
 /** The writes of one action's whole life, as batch operations with explicit times. */
 function lifecycle(k: number): Record<string, unknown>[] {

@@ -76,7 +76,10 @@ async function probe(kind: ServerKind): Promise<string | undefined> {
     }
     return undefined
   } catch (err) {
-    return `${kind} is unreachable at ${describeDatabase(ADMIN_URLS[kind])}: ${err instanceof Error ? err.message : String(err)}`
+    return (
+      `${kind} is unreachable at ${describeDatabase(ADMIN_URLS[kind])}: ` +
+      `${err instanceof Error ? err.message : String(err)}`
+    )
   }
 }
 
@@ -91,7 +94,9 @@ export function serverProblem(kind: ServerKind): Promise<string | undefined> {
       if (problem) {
         const bar = '!'.repeat(100)
         console.warn(
-          `\n${bar}\n!! ${problem}\n!! The ${kind} backend is ${REQUIRE_BACKENDS ? 'REQUIRED (ACTIONTRAIL_REQUIRE_BACKENDS=1): failing' : 'SKIPPED'}.\n${bar}\n`,
+          `\n${bar}\n!! ${problem}\n!! The ${kind} backend is ` +
+            (REQUIRE_BACKENDS ? 'REQUIRED (ACTIONTRAIL_REQUIRE_BACKENDS=1): failing' : 'SKIPPED') +
+            `.\n${bar}\n`,
         )
       }
       return problem

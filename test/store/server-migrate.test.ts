@@ -39,20 +39,24 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   }
 }
 
-// What each server reports for the columns that matter: a time, an id, a key.
+// What each server reports for the columns that matter: a time, an id, a key. (A `\` at the end
+// of a line joins the next line to it: the query has no line break there.)
 const COLUMN_QUERY: Record<
   ServerKind,
   ReturnType<typeof sql<{ column: string; type: string; collation: string | null }>>
 > = {
   postgres: sql`
-    SELECT column_name AS column, data_type || coalesce('(' || datetime_precision || ')', '') AS type, collation_name AS collation
+    SELECT column_name AS column, data_type || coalesce('(' || datetime_precision || ')', '') AS type, \
+collation_name AS collation
     FROM information_schema.columns
-    WHERE table_schema = current_schema() AND table_name = 'instance_actions' AND column_name IN ('id', 'request_id', 'created_at')
+    WHERE table_schema = current_schema() AND table_name = 'instance_actions' \
+AND column_name IN ('id', 'request_id', 'created_at')
     ORDER BY column_name`,
   mysql: sql`
     SELECT COLUMN_NAME AS \`column\`, COLUMN_TYPE AS type, COLLATION_NAME AS collation
     FROM information_schema.COLUMNS
-    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'instance_actions' AND COLUMN_NAME IN ('id', 'request_id', 'created_at')
+    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'instance_actions' \
+AND COLUMN_NAME IN ('id', 'request_id', 'created_at')
     ORDER BY COLUMN_NAME`,
 }
 

@@ -36,7 +36,8 @@ export function checkUrlProject(request: ProjectRequest): void {
   if (urlProject !== undefined && urlProject !== principal.projectId) {
     throw new AppError(
       'invalid_input',
-      `Malformed request URL: URL's project_id '${urlProject}' doesn't match Context's project_id '${principal.projectId}'`,
+      `Malformed request URL: URL's project_id '${urlProject}' doesn't match Context's ` +
+        `project_id '${principal.projectId}'`,
     )
   }
 }

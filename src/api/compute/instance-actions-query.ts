@@ -68,7 +68,9 @@ export function parseListQuery(params: QueryParams, version: ApiVersion): ListQu
     if (values.length > 1) {
       errors.push({
         depth: 1,
-        message: `Invalid input for query parameters ${name}. Value: ${pyListRepr(values)}. ${pyListRepr(values)} is too long`,
+        message:
+          `Invalid input for query parameters ${name}. ` +
+          `Value: ${pyListRepr(values)}. ${pyListRepr(values)} is too long`,
       })
       continue
     }

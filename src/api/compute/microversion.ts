@@ -62,7 +62,8 @@ export class UnsupportedVersionError extends AppError {
   constructor(requested: ApiVersion, text: string) {
     super(
       'not_acceptable',
-      `Version ${text} is not supported by the API. Minimum is ${formatVersion(MIN_VERSION)} and maximum is ${formatVersion(MAX_VERSION)}.`,
+      `Version ${text} is not supported by the API. Minimum is ${formatVersion(MIN_VERSION)} and ` +
+        `maximum is ${formatVersion(MAX_VERSION)}.`,
     )
     this.requested = requested
   }

@@ -65,12 +65,14 @@ export function serveCommand(program: Command): void {
         if (member) {
           console.log('Try:')
           console.log(
-            `  curl -s -H 'X-Auth-Token: ${member.token}' -H 'OpenStack-API-Version: compute 2.84' ${server.url}/v2.1/servers/${server0}/os-instance-actions`,
+            `  curl -s -H 'X-Auth-Token: ${member.token}' -H 'OpenStack-API-Version: compute 2.84' ` +
+              `${server.url}/v2.1/servers/${server0}/os-instance-actions`,
           )
         }
         if (admin) {
           console.log(
-            `  openstack --os-auth-type admin_token --os-endpoint ${server.url}/v2.1 --os-token=${admin.token} server event list ${server0}`,
+            `  openstack --os-auth-type admin_token --os-endpoint ${server.url}/v2.1 ` +
+              `--os-token=${admin.token} server event list ${server0}`,
           )
         }
       }

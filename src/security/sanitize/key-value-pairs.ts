@@ -14,8 +14,12 @@ import { isSensitiveKey, LINE_VALUE_KEYS } from './secret-keys.js'
  * keeps the scan linear on long runs of word characters; `/` is excluded so
  * the user of `scheme://token:***@host` is not read as a key.
  */
-export const KEY_VALUE_RE =
-  /(?:(?<![\w.\-/\\])|(?<=\\[nrt]))((?:\\?["'`])?)(-{0,2}[A-Za-z_$][\w.-]*)((?:\\?["'`])?)[ \t]*(=>|:=|=(?!=)|:(?!:))[ \t]*/g
+export const KEY_VALUE_RE = new RegExp(
+  /(?:(?<![\w.\-/\\])|(?<=\\[nrt]))/.source + // start of a word, or after a literal \n, \r, \t
+    /((?:\\?["'`])?)(-{0,2}[A-Za-z_$][\w.-]*)((?:\\?["'`])?)/.source + // quote, key, quote
+    /[ \t]*(=>|:=|=(?!=)|:(?!:))[ \t]*/.source, // separator
+  'g',
+)
 
 /** CLI flags with a separate value: `--password hunter2`, `--os-token "abc"`. */
 export const CLI_FLAG_RE = /(?<![\w-])()(--[A-Za-z][\w-]*)()(?=[ \t]+[^\s-])([ \t]+)/g

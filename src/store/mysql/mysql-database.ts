@@ -24,7 +24,8 @@ export interface MysqlOptions {
 // NO_BACKSLASH_ESCAPES, because mysql2 escapes parameters with backslashes; without ANSI_QUOTES,
 // because Kysely quotes identifiers with backticks.
 const SESSION = [
-  "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'," +
+  "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE," +
+    "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'," +
     " time_zone = '+00:00', innodb_lock_wait_timeout = 10",
   // As on PostgreSQL: every statement sees what was committed before it started, so a read after
   // a row lock sees the previous holder's writes (REPEATABLE READ would show an older snapshot).

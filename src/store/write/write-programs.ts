@@ -42,7 +42,9 @@ const ACTION_COLUMNS =
   'id, instance_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, created_at, updated_at'
 const EVENT_COLUMNS =
   'id, action_id, event, start_time, finish_time, result, traceback, host, details, created_at, updated_at'
-const SELECT_ACTION = `SELECT ${ACTION_COLUMNS} FROM instance_actions WHERE instance_uuid = ? AND request_id = ? ORDER BY created_at DESC, id DESC LIMIT 1`
+const SELECT_ACTION =
+  `SELECT ${ACTION_COLUMNS} FROM instance_actions WHERE instance_uuid = ? ` +
+  `AND request_id = ? ORDER BY created_at DESC, id DESC LIMIT 1`
 
 function* findAction(
   instanceUuid: string,
@@ -106,7 +108,8 @@ function* instancePut(v: InstancePut): Out {
     return { ok: true, created: false, record: { kind: 'instance', instance } }
   }
   yield run(
-    'INSERT INTO instances (uuid, name, project_id, user_id, created_at, updated_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, NULL)',
+    'INSERT INTO instances (uuid, name, project_id, user_id, created_at, updated_at, deleted_at) ' +
+      'VALUES (?, ?, ?, ?, ?, ?, NULL)',
     v.uuid,
     v.name,
     v.projectId,
@@ -156,7 +159,9 @@ function* actionStart(v: ActionStart, cache: ActionIdCache): Out {
     return { ok: true, created: false, record: { kind: 'action', action: existing } }
   }
   const inserted = (yield insertReturningId(
-    'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)',
+    'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, ' +
+      'start_time, finish_time, message, created_at, updated_at) ' +
+      'VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)',
     v.instanceUuid,
     v.action,
     v.requestId,
@@ -209,7 +214,8 @@ function* eventStart(v: EventStart, cache: ActionIdCache): Out {
   // A retried start (same event, same start time) returns the event it already created.
   const same = (yield getLocked(
     actionId,
-    `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? AND start_time = ? ORDER BY id LIMIT 1`,
+    `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? ` +
+      `AND start_time = ? ORDER BY id LIMIT 1`,
     actionId,
     v.event,
     v.startTime,
@@ -221,7 +227,9 @@ function* eventStart(v: EventStart, cache: ActionIdCache): Out {
       record: { kind: 'event', event: toEvent(same as unknown as Selectable<EventsTable>) },
     }
   const inserted = (yield insertReturningId(
-    'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, traceback, host, details, created_at, updated_at) VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL)',
+    'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, ' +
+      'traceback, host, details, created_at, updated_at) ' +
+      'VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL)',
     actionId,
     v.event,
     v.startTime,
@@ -252,7 +260,8 @@ function* eventFinish(v: EventFinish, cache: ActionIdCache): Out {
   // SQLite sort in a temporary B-tree on every finish (a quarter of the write path's time).
   const row = ((yield getLocked(
     actionId,
-    `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? AND finish_time IS NULL ORDER BY id LIMIT 1`,
+    `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? ` +
+      `AND finish_time IS NULL ORDER BY id LIMIT 1`,
     actionId,
     v.event,
   )) ??
@@ -267,7 +276,8 @@ function* eventFinish(v: EventFinish, cache: ActionIdCache): Out {
   if (target.finishTime !== null)
     return { ok: true, created: false, record: { kind: 'event', event: target } }
   yield run(
-    'UPDATE instance_actions_events SET finish_time = ?, result = ?, traceback = ?, details = ?, updated_at = ? WHERE id = ?',
+    'UPDATE instance_actions_events ' +
+      'SET finish_time = ?, result = ?, traceback = ?, details = ?, updated_at = ? WHERE id = ?',
     v.finishTime,
     v.result,
     v.traceback,
