@@ -300,12 +300,12 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
       params: [now, 'Error', action.id],
     },
     {
-      title: 'I1 Idempotency-Key lookup: getIdempotency',
+      title: 'I1 Idempotency-Key lookup: get',
       sql: 'SELECT * FROM idempotency_keys WHERE key_hash = ?',
       params: [key],
     },
     {
-      title: 'I2 remember an answer (first writer wins): putIdempotency',
+      title: 'I2 remember an answer (first writer wins): put',
       sql:
         ctx.backend === 'mysql'
           ? 'INSERT INTO idempotency_keys (key_hash, request_hash, status, body, created_at) ' +
@@ -315,7 +315,7 @@ export async function explainAll(native: NativeDb, ctx: ExplainContext): Promise
       params: [key, sha256('other'), 201, '{}', now],
     },
     {
-      title: 'I3 purge expired answers (at most once a minute): purgeIdempotency',
+      title: 'I3 purge expired answers (at most once a minute): purge',
       sql: 'DELETE FROM idempotency_keys WHERE created_at < ?',
       // One minute's worth of expired answers, as the once-a-minute purge finds them.
       params: [ts(ctx.nowMicros - 86_400_000_000 + 60_000_000)],

@@ -21,9 +21,9 @@ export interface IdempotencyRecord {
 /** Persistent storage of remembered answers, by key digest. */
 export interface IdempotencyStore {
   /** The remembered answer for a key digest, if any (expired ones included). */
-  getIdempotency(keyHash: string): Promise<IdempotencyRecord | undefined>
+  get(keyHash: string): Promise<IdempotencyRecord | undefined>
   /** Remembers an answer; a concurrent first use of the same key keeps the earlier record. */
-  putIdempotency(record: IdempotencyRecord): Promise<void>
+  put(record: IdempotencyRecord): Promise<void>
   /** Forgets answers created before `before`; returns how many. */
-  purgeIdempotency(before: Timestamp): Promise<number>
+  purge(before: Timestamp): Promise<number>
 }

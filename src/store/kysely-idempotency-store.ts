@@ -17,7 +17,7 @@ export class KyselyIdempotencyStore implements IdempotencyStore {
     this.#database = database
   }
 
-  async getIdempotency(keyHash: string): Promise<IdempotencyRecord | undefined> {
+  async get(keyHash: string): Promise<IdempotencyRecord | undefined> {
     if (!isStorableKey(this.#database, keyHash)) return undefined
     const { db } = this.#database
     const row = await withMappedErrors(this.#database, () =>
@@ -38,7 +38,7 @@ export class KyselyIdempotencyStore implements IdempotencyStore {
     )
   }
 
-  async putIdempotency(r: IdempotencyRecord): Promise<void> {
+  async put(r: IdempotencyRecord): Promise<void> {
     const insert = this.#database.db.insertInto('idempotency_keys').values({
       key_hash: r.keyHash,
       request_hash: r.requestHash,
@@ -56,7 +56,7 @@ export class KyselyIdempotencyStore implements IdempotencyStore {
     )
   }
 
-  async purgeIdempotency(before: Timestamp): Promise<number> {
+  async purge(before: Timestamp): Promise<number> {
     const { db } = this.#database
     const result = await withMappedErrors(this.#database, () =>
       db.deleteFrom('idempotency_keys').where('created_at', '<', before).executeTakeFirst(),

@@ -185,13 +185,13 @@ describe('expiry', () => {
       { userId: USER_A, projectId: PROJECT_A, roles: new Set(['service']) },
       'old',
     )
-    assert.ok(await h.idempotency.getIdempotency(hash))
+    assert.ok(await h.idempotency.get(hash))
 
     clock.advance(hours(25))
     ok(await v1(h, 'POST', ACTIONS, startBody('req-2')), 201)
-    for (let i = 0; i < 50 && (await h.idempotency.getIdempotency(hash)); i++)
+    for (let i = 0; i < 50 && (await h.idempotency.get(hash)); i++)
       await new Promise((r) => setTimeout(r, 10))
-    assert.equal(await h.idempotency.getIdempotency(hash), undefined)
+    assert.equal(await h.idempotency.get(hash), undefined)
   })
 })
 

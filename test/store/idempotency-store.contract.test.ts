@@ -32,56 +32,56 @@ for (const name of BACKEND_NAMES) {
   describe(`IdempotencyStore contract: ${name}`, { skip: problem ?? false }, () => {
     test('first writer wins, purge by age', async (t) => {
       const store = await open(t)
-      await store.putIdempotency({
+      await store.put({
         keyHash: 'k1',
         requestHash: 'r1',
         status: 201,
         body: '{"a":1}',
         createdAt: ts('01.000000'),
       })
-      await store.putIdempotency({
+      await store.put({
         keyHash: 'k1',
         requestHash: 'r2',
         status: 200,
         body: '{}',
         createdAt: ts('02.000000'),
       })
-      await store.putIdempotency({
+      await store.put({
         keyHash: 'k2',
         requestHash: 'r3',
         status: 404,
         body: '{}',
         createdAt: ts('09.000000'),
       })
-      assert.deepEqual(await store.getIdempotency('k1'), {
+      assert.deepEqual(await store.get('k1'), {
         keyHash: 'k1',
         requestHash: 'r1',
         status: 201,
         body: '{"a":1}',
         createdAt: ts('01.000000'),
       })
-      assert.equal(await store.purgeIdempotency(ts('05.000000')), 1)
-      assert.equal(await store.getIdempotency('k1'), undefined)
-      assert.equal((await store.getIdempotency('k2'))?.status, 404)
+      assert.equal(await store.purge(ts('05.000000')), 1)
+      assert.equal(await store.get('k1'), undefined)
+      assert.equal((await store.get('k2'))?.status, 404)
     })
 
     test('keys compare exactly; a key no backend can hold is simply not found', async (t) => {
       const store = await open(t)
-      await store.putIdempotency({
+      await store.put({
         keyHash: 'K',
         requestHash: 'r1',
         status: 200,
         body: '{}',
         createdAt: ts('01.000000'),
       })
-      await store.putIdempotency({
+      await store.put({
         keyHash: 'k',
         requestHash: 'r2',
         status: 201,
         body: '{}',
         createdAt: ts('01.000000'),
       })
-      await store.putIdempotency({
+      await store.put({
         keyHash: 'k ',
         requestHash: 'r3',
         status: 202,
@@ -90,7 +90,7 @@ for (const name of BACKEND_NAMES) {
       })
       assert.deepEqual(
         await Promise.all(
-          ['k', 'K', 'k ', 'k\u0000'].map(async (k) => (await store.getIdempotency(k))?.status),
+          ['k', 'K', 'k ', 'k\u0000'].map(async (k) => (await store.get(k))?.status),
         ),
         [201, 200, 202, undefined],
       )
@@ -107,17 +107,17 @@ for (const name of BACKEND_NAMES) {
         userId: 'u',
         now: ts('00.000000'),
       })
-      await stores.idempotency.putIdempotency({
+      await stores.idempotency.put({
         keyHash: 'k',
         requestHash: 'r',
         status: 201,
         body: '{"x":1}',
         createdAt: ts('01.000000'),
       })
-      assert.equal((await stores.idempotency.getIdempotency('k'))?.body, '{"x":1}')
+      assert.equal((await stores.idempotency.get('k'))?.body, '{"x":1}')
       await stores.close()
       await stores.close()
-      await assert.rejects(stores.idempotency.getIdempotency('k'))
+      await assert.rejects(stores.idempotency.get('k'))
     })
   })
 }

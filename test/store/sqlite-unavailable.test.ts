@@ -38,7 +38,7 @@ test('reads and writes on a database damaged under the store fail with store_una
     startTime: at,
     createdAt: at,
   })
-  await stores.idempotency.putIdempotency({
+  await stores.idempotency.put({
     keyHash: 'k',
     requestHash: 'r',
     status: 201,
@@ -65,7 +65,7 @@ test('reads and writes on a database damaged under the store fail with store_una
   await assert.rejects(store.getAction(UUID, 'req-1'), unavailable)
   await assert.rejects(store.listActions(UUID, {}), unavailable)
   await assert.rejects(store.listEvents(1), unavailable)
-  await assert.rejects(stores.idempotency.getIdempotency('k'), unavailable)
+  await assert.rejects(stores.idempotency.get('k'), unavailable)
   await assert.rejects(
     store.startAction({
       instanceUuid: UUID,

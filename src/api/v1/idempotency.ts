@@ -85,7 +85,7 @@ export function installIdempotency(app: FastifyInstance, deps: IdempotencyDeps):
     lastPurge = now
     // `before` is exclusive: everything at least TTL old goes.
     const before = fromEpochMicros(now - IDEMPOTENCY_TTL_MICROS + 1n)
-    return deps.store.purgeIdempotency(before).then(
+    return deps.store.purge(before).then(
       (count) => {
         if (count > 0) log.debug({ count }, 'purged expired idempotency records')
       },
@@ -140,7 +140,7 @@ export function installIdempotency(app: FastifyInstance, deps: IdempotencyDeps):
     let record
     try {
       const now = toEpochMicros(deps.clock.now())
-      record = await deps.store.getIdempotency(state.keyHash)
+      record = await deps.store.get(state.keyHash)
       if (record && now - toEpochMicros(record.createdAt) >= IDEMPOTENCY_TTL_MICROS) {
         // Expired: forget it now, or the store would keep it over this request's fresh answer.
         await purge(now, request.log)
@@ -172,7 +172,7 @@ export function installIdempotency(app: FastifyInstance, deps: IdempotencyDeps):
     state.remember = false
     if (reply.statusCode >= 500 || typeof payload !== 'string') return payload
     try {
-      await deps.store.putIdempotency({
+      await deps.store.put({
         keyHash: state.keyHash,
         requestHash: state.requestHash,
         status: reply.statusCode,
