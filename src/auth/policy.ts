@@ -1,6 +1,6 @@
 /**
- * Nova's default policy for os-instance-actions (nova/policies/instance_actions.py), as pure
- * functions. Views call these; the store never filters by role.
+ * Nova's default policy for os-instance-actions and servers (nova/policies/instance_actions.py,
+ * servers.py), as pure functions. Views call these; the store never filters by role.
  */
 import type { Principal } from './principal.js'
 
@@ -18,11 +18,24 @@ export function canSeeInstance(p: Principal, ownerProject: string): boolean {
 }
 
 /**
- * `os_compute_api:os-instance-actions:list` and `:show`: `project_reader_or_admin`, i.e. a reader
- * (or member/admin by inference) of the instance's project, or an admin.
+ * Nova's `PROJECT_READER_OR_ADMIN`: a reader (or member/admin by inference) of `project`, or an
+ * admin. The `service` role alone does not pass: it is for writing, not for reading tenants' data.
  */
+export function isProjectReaderOrAdmin(p: Principal, project: string): boolean {
+  return isAdmin(p) || (p.roles.has('reader') && p.projectId === project)
+}
+
+/** `os_compute_api:os-instance-actions:list` and `:show`: project reader of the instance, or admin. */
 export function canReadActions(p: Principal, ownerProject: string): boolean {
-  return isAdmin(p) || (p.roles.has('reader') && p.projectId === ownerProject)
+  return isProjectReaderOrAdmin(p, ownerProject)
+}
+
+/**
+ * `os_compute_api:servers:index` and `:detail` (target: the caller's own project) and
+ * `os_compute_api:servers:show` (target: the server's project): project reader or admin.
+ */
+export function canReadServers(p: Principal, targetProject: string): boolean {
+  return isProjectReaderOrAdmin(p, targetProject)
 }
 
 /** `os_compute_api:os-instance-actions:events`: events before 2.51, tracebacks, hosts. */

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { isAppError } from '../domain/errors.js'
-import { canReadActions, canSeeEventInternals, canSeeInstance, canWrite } from './policy.js'
+import {
+  canReadActions,
+  canReadServers,
+  canSeeEventInternals,
+  canSeeInstance,
+  canWrite,
+} from './policy.js'
 import { loadTokenFile, parseTokenEntries } from './token-file.js'
 
 test('token files load from JSON and YAML; roles are expanded admin → member → reader', async (t) => {
@@ -66,6 +72,9 @@ test('Nova default policy: project readers and admins read; only admins see inte
   assert.ok(canReadActions(p(['admin'], 'p9'), 'p2'))
   assert.ok(!canReadActions(p(['service']), 'p1'))
   assert.ok(canSeeInstance(p(['service']), 'p1'))
+  assert.ok(!canReadServers(p(['service']), 'p1'))
+  assert.ok(canReadServers(p(['reader']), 'p1'))
+  assert.ok(!canReadServers(p(['reader']), 'p2'))
   assert.ok(!canSeeInstance(p(['member', 'reader']), 'p2'))
   assert.ok(canSeeEventInternals(p(['admin'])))
   assert.ok(!canSeeEventInternals(p(['member', 'reader'])))

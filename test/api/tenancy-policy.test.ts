@@ -1,7 +1,7 @@
 /**
  * Authentication, tenant isolation and policy (docs/nova-behaviour.md §4.2, §4.3, §5): 401 without
  * a valid token, another project's server is 404 (never 403), admins see every project, readers
- * their own, and a token without a reader role gets 403 from the os-instance-actions policies.
+ * their own, and a token without a reader role gets 403 from the os-instance-actions and servers policies.
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
@@ -183,6 +183,38 @@ describe('policy', () => {
       404,
       'Instance 33333333-4444-4555-8666-777777777777 could not be found.',
     )
+  })
+
+  test('the service role alone is not a reader: 403 on servers list, detail and show', async (t) => {
+    const h = await buildHarness(t)
+    await seedCreateStop(h)
+    const rules: [string, string][] = [
+      ['/v2.1/servers', 'index'],
+      ['/v2.1/servers/detail', 'detail'],
+      [`/v2.1/${PROJECT_A}/servers/detail?name=x`, 'detail'],
+      [SERVER_URL, 'show'],
+    ]
+    for (const [url, rule] of rules) {
+      assertFault(
+        await get(h, url, headers(TOKENS.serviceA)),
+        403,
+        `Policy doesn't allow os_compute_api:servers:${rule} to be performed.`,
+      )
+    }
+    // Another project's server stays 404: the lookup comes before the policy.
+    await seedServer(h, {
+      uuid: '33333333-4444-4555-8666-777777777777',
+      projectId: PROJECT_B,
+      userId: USER_B,
+    })
+    assertFault(
+      await get(h, '/v2.1/servers/33333333-4444-4555-8666-777777777777', headers(TOKENS.serviceA)),
+      404,
+    )
+    // A reader of the project passes the same rules.
+    for (const [url] of rules) {
+      assert.equal((await get(h, url, headers(TOKENS.readerA))).statusCode, 200, url)
+    }
   })
 
   test('query validation comes before the policy check', async (t) => {

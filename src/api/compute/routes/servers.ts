@@ -4,7 +4,8 @@
  * name. Answers come from the instances ActionTrail knows.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { isAdmin } from '../../../auth/policy.js'
+import type { Principal } from '../../../auth/principal.js'
+import { canReadServers, isAdmin } from '../../../auth/policy.js'
 import type { ActionService } from '../../../domain/action-service.js'
 import { AppError } from '../../../domain/errors.js'
 import type { Instance } from '../../../domain/instance-action.js'
@@ -53,6 +54,18 @@ function serverView(request: ProjectRequest, instance: Instance): ServerView {
   }
 }
 
+function policyError(rule: 'index' | 'detail' | 'show'): AppError {
+  return new AppError(
+    'forbidden',
+    `Policy doesn't allow os_compute_api:servers:${rule} to be performed.`,
+  )
+}
+
+// Nova checks index/detail against the caller's own project, before reading any query value.
+function checkListPolicy(principal: Principal, rule: 'index' | 'detail'): void {
+  if (!canReadServers(principal, principal.projectId)) throw policyError(rule)
+}
+
 function single(name: string, values: string[] | undefined): string | undefined {
   if (!values) return undefined
   if (values.length > 1) {
@@ -67,9 +80,11 @@ function single(name: string, values: string[] | undefined): string | undefined 
 async function listServers(
   service: ActionService,
   request: ProjectRequest & { raw: { url?: string } },
+  rule: 'index' | 'detail',
 ): Promise<Instance[]> {
   checkUrlProject(request)
   const principal = principalOf(request)
+  checkListPolicy(principal, rule)
   const params = parseQuery(request.raw.url ?? '')
   const name = single('name', params.get('name'))
   if (name !== undefined && (name.length > MAX_NAME_LENGTH || !isPrintable(name))) {
@@ -115,7 +130,7 @@ export const serverRoutes: FastifyPluginAsyncTypebox<ServerRoutesOptions> = asyn
       },
     },
     async (request) => {
-      const instances = await listServers(service, request)
+      const instances = await listServers(service, request, 'detail')
       return { servers: instances.map((i) => serverView(request, i)) }
     },
   )
@@ -132,7 +147,7 @@ export const serverRoutes: FastifyPluginAsyncTypebox<ServerRoutesOptions> = asyn
       },
     },
     async (request) => {
-      const instances = await listServers(service, request)
+      const instances = await listServers(service, request, 'index')
       return {
         servers: instances.map((i) => ({ id: i.uuid, name: i.name, links: links(request, i) })),
       }
@@ -151,12 +166,15 @@ export const serverRoutes: FastifyPluginAsyncTypebox<ServerRoutesOptions> = asyn
     },
     async (request) => {
       checkUrlProject(request)
+      const principal = principalOf(request)
+      // As in Nova: the lookup first (another project's server is 404), then the policy (403).
       const instance = await findVisibleInstance(
         service,
-        principalOf(request),
+        principal,
         request.params.server_id,
         false,
       )
+      if (!canReadServers(principal, instance.projectId)) throw policyError('show')
       return { server: serverView(request, instance) }
     },
   )
