@@ -16,6 +16,8 @@ export interface ServeConfig {
   port: number
   /** Token file path; required to serve (there is no auth bypass). */
   tokenFile?: string
+  /** Refuse a world-readable token file instead of logging a warning. */
+  tokensStrict?: boolean
   logLevel: string
   /** HMAC key for log id tags. */
   logKey?: string
@@ -27,6 +29,7 @@ export interface ServeFlags {
   host?: string
   port?: string
   tokens?: string
+  tokensStrict?: boolean
   logLevel?: string
   logKey?: string
 }
@@ -63,6 +66,12 @@ export function resolveServeConfig(
   }
   const tokenFile = flags.tokens ?? env.ACTIONTRAIL_TOKENS
   if (tokenFile) config.tokenFile = tokenFile
+  if (
+    flags.tokensStrict === true ||
+    /^(1|true|yes|on)$/i.test(env.ACTIONTRAIL_TOKENS_STRICT ?? '')
+  ) {
+    config.tokensStrict = true
+  }
   const logKey = flags.logKey ?? env.ACTIONTRAIL_LOG_KEY
   if (logKey) config.logKey = logKey
   return config

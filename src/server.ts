@@ -32,17 +32,24 @@ export async function startServer(
   config: ServeConfig,
   authenticator?: Authenticator,
 ): Promise<RunningServer> {
+  // The logger first, so that a warning about the token file reaches the server's log.
+  const { logger } = createLogger({
+    level: config.logLevel,
+    ...(config.logKey ? { key: config.logKey } : {}),
+  })
   const auth =
-    authenticator ?? (config.tokenFile ? await loadTokenFile(config.tokenFile) : undefined)
+    authenticator ??
+    (config.tokenFile
+      ? await loadTokenFile(config.tokenFile, {
+          strict: config.tokensStrict === true,
+          warn: (message) => logger.warn(message),
+        })
+      : undefined)
   if (!auth)
     throw new AppError(
       'invalid_input',
       'a token file is required: set ACTIONTRAIL_TOKENS or --tokens',
     )
-  const { logger } = createLogger({
-    level: config.logLevel,
-    ...(config.logKey ? { key: config.logKey } : {}),
-  })
   // One database, two stores: the audit trail behind the service, remembered answers for the
   // write API's Idempotency-Keys; closing the stores closes both.
   const stores = await openStores(config.database)

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -59,6 +59,48 @@ test('malformed token files are rejected without echoing tokens', () => {
       (e) => isAppError(e, 'invalid_input') && !/secret-|dup\b/.test(e.message),
     )
   }
+})
+
+test('tokens are printable ASCII without surrounding whitespace; errors name the index, never the token', () => {
+  const entry = (token: string) => ({ token, user_id: 'u', project_id: 'p', roles: ['reader'] })
+  const cases: [string, RegExp][] = [
+    [' secret-lead', /tokens\[1\]: token has leading or trailing whitespace/],
+    ['secret-trail\t', /tokens\[1\]: token has leading or trailing whitespace/],
+    ['secret-\u00e9t\u00e9', /tokens\[1\]: token must be printable ASCII/],
+    ['secret in-middle', /tokens\[1\]: token must be printable ASCII/],
+    ['secret-\u2603', /tokens\[1\]: token must be printable ASCII/],
+  ]
+  for (const [token, expected] of cases) {
+    assert.throws(
+      () => parseTokenEntries({ tokens: [entry('ok-1'), entry(token)] }),
+      (e) =>
+        isAppError(e, 'invalid_input') && expected.test(e.message) && !/secret/.test(e.message),
+      JSON.stringify(token),
+    )
+  }
+  assert.equal(parseTokenEntries({ tokens: [entry('!~azAZ09-_.')] }).length, 1)
+})
+
+test('a world-readable token file is a warning, or refused with strict', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'at-tokens-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const path = join(dir, 't.json')
+  const body = { tokens: [{ token: 'w1', user_id: 'u', project_id: 'p', roles: ['reader'] }] }
+  writeFileSync(path, JSON.stringify(body))
+  chmodSync(path, 0o644)
+  const warnings: string[] = []
+  const auth = await loadTokenFile(path, { warn: (m) => warnings.push(m) })
+  assert.equal((await auth.authenticate('w1'))?.userId, 'u')
+  assert.equal(warnings.length, 1)
+  assert.match(warnings[0] ?? '', /readable by every user/)
+  await assert.rejects(
+    loadTokenFile(path, { strict: true, warn: (m) => warnings.push(m) }),
+    (e) => isAppError(e, 'invalid_input') && /readable by every user/.test(e.message),
+  )
+  chmodSync(path, 0o600)
+  warnings.length = 0
+  await loadTokenFile(path, { strict: true, warn: (m) => warnings.push(m) })
+  assert.deepEqual(warnings, [])
 })
 
 test('Nova default policy: project readers and admins read; only admins see internals; service writes', () => {

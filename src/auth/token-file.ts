@@ -2,9 +2,11 @@
  * Static token file for standalone use: JSON or YAML
  * `{"tokens": [{"token", "user_id", "project_id", "roles": [...]}]}`. Tokens are kept only as
  * SHA-256 digests in memory, so lookups do not compare secret strings character by character.
+ * A token is 1–255 printable ASCII characters (0x21–0x7e): what every client can send in an
+ * `X-Auth-Token` header byte for byte.
  */
 import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
 import YAML from 'yaml'
 import { AppError } from '../domain/errors.js'
 import { isPrintable } from '../domain/validation.js'
@@ -21,6 +23,11 @@ export interface TokenEntry {
 function digest(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex')
 }
+
+// HTTP clients send header values as bytes; Node reads them as Latin-1, so a non-ASCII token would
+// only match clients that happen to encode it as Latin-1, and a space or tab around a token is
+// stripped from the header by every client and parser, so such a token could never match.
+const TOKEN_CHARS = /^[\x21-\x7e]{1,255}$/
 
 function invalid(where: string, why: string): AppError {
   return new AppError('invalid_input', `token file: ${where}: ${why}`)
@@ -41,7 +48,13 @@ export function parseTokenEntries(content: unknown): TokenEntry[] {
     const where = `tokens[${i}]`
     if (raw === null || typeof raw !== 'object') throw invalid(where, 'expected an object')
     const e = raw as Record<string, unknown>
-    for (const field of ['token', 'user_id', 'project_id'] as const) {
+    if (typeof e.token === 'string' && /^\s|\s$/.test(e.token)) {
+      throw invalid(where, 'token has leading or trailing whitespace, which no client can send')
+    }
+    if (typeof e.token !== 'string' || !TOKEN_CHARS.test(e.token)) {
+      throw invalid(where, 'token must be printable ASCII (0x21-0x7e), 1 to 255 characters')
+    }
+    for (const field of ['user_id', 'project_id'] as const) {
       const v = e[field]
       if (typeof v !== 'string' || v.length === 0 || v.length > 255 || !isPrintable(v)) {
         throw invalid(
@@ -83,16 +96,43 @@ export class StaticTokenAuthenticator implements Authenticator {
   }
 }
 
+/** Options of loadTokenFile. */
+export interface TokenFileOptions {
+  /** Refuse a file that every user of the host can read, instead of warning about it. */
+  strict?: boolean
+  /** Where warnings go (the server passes its logger); default `process.emitWarning`. */
+  warn?: (message: string) => void
+}
+
 /** Reads and validates a token file (JSON or YAML, chosen by content). */
-export async function loadTokenFile(path: string): Promise<StaticTokenAuthenticator> {
+export async function loadTokenFile(
+  path: string,
+  { strict = false, warn = (m) => process.emitWarning(m) }: TokenFileOptions = {},
+): Promise<StaticTokenAuthenticator> {
   let text: string
+  let mode: number
   try {
-    text = await readFile(path, 'utf8')
+    // Mode and content from one open file, so the checked file is the read one.
+    const file = await open(path, 'r')
+    try {
+      mode = (await file.stat()).mode
+      text = await file.readFile('utf8')
+    } finally {
+      await file.close()
+    }
   } catch (err) {
     throw new AppError(
       'invalid_input',
       `token file ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
     )
+  }
+  // Windows has no "others" permission bits; Node reports a fixed mode there.
+  if (process.platform !== 'win32' && (mode & 0o004) !== 0) {
+    const message =
+      `token file ${path} is readable by every user of this host (mode ` +
+      `${(mode & 0o777).toString(8)}); restrict it with chmod 600`
+    if (strict) throw new AppError('invalid_input', message)
+    warn(message)
   }
   let content: unknown
   try {

@@ -22,6 +22,10 @@ export function serveCommand(program: Command): void {
     .option('--port <port>', 'port to listen on (env ACTIONTRAIL_PORT, default 8774)')
     .option('--tokens <file>', 'token file, JSON or YAML (env ACTIONTRAIL_TOKENS)')
     .option(
+      '--tokens-strict',
+      'refuse a token file that every user can read (env ACTIONTRAIL_TOKENS_STRICT=1)',
+    )
+    .option(
       '--log-level <level>',
       'fatal|error|warn|info|debug|trace|silent (env ACTIONTRAIL_LOG_LEVEL)',
     )
