@@ -17,7 +17,7 @@ import { AppError } from './errors.js'
 import type { WriteOperation, WriteOutcome } from './write-operation.js'
 import type { ActionEvent, Instance, InstanceAction } from './instance-action.js'
 import { parseTimestamp, type Clock, type Timestamp } from './timestamp.js'
-import { optionalName, requireName, requireUuid } from './validation.js'
+import { optionalName, optionalText, requireName, requireUuid } from './validation.js'
 
 /** Turns raw failure text into what may be stored (see security/sanitize-traceback.ts). */
 export type TracebackSanitizer = (text: string) => string
@@ -189,14 +189,13 @@ export class ActionService implements ActionWriter {
     }
     const failed = input.result === 'Error'
     // Nova writes no traceback or details on success, even when given.
-    const traceback =
-      failed && input.traceback != null
-        ? this.#deps.sanitizeTraceback(String(input.traceback))
-        : null
+    const rawTraceback = failed ? optionalText('traceback', input.traceback) : null
+    const rawDetails = failed ? optionalText('details', input.details) : null
+    const traceback = rawTraceback === null ? null : this.#deps.sanitizeTraceback(rawTraceback)
     const details =
-      failed && input.details != null
-        ? truncateUtf8(this.#deps.maskSecrets(String(input.details)), MAX_DETAILS_BYTES)
-        : null
+      rawDetails === null
+        ? null
+        : truncateUtf8(this.#deps.maskSecrets(rawDetails), MAX_DETAILS_BYTES)
     return {
       instanceUuid: requireUuid('instance_uuid', input.instanceUuid),
       requestId: requireName('request_id', input.requestId),

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { isAppError } from './errors.js'
-import { isUuid, normalizeUuid, requireName, requireUuid } from './validation.js'
+import {
+  isUuid,
+  isWellFormed,
+  normalizeUuid,
+  optionalText,
+  requireName,
+  requireUuid,
+} from './validation.js'
 
 test('uuids: hyphenated or 32 hex, normalized to lower-case hyphenated', () => {
   assert.ok(isUuid('1F3B5D7E-0A2C-4E6F-8A1B-3C5D7E9F0A21'))
@@ -45,4 +52,22 @@ test('names: non-empty, printable, at most 255 characters', () => {
     () => requireName('action', 5),
     (e) => isAppError(e, 'invalid_input'),
   )
+})
+
+test('unpaired surrogates are refused in names and free text; pairs are fine', () => {
+  for (const bad of ['\ud800', 'a\udc00', '\ude00\ud83d', 'x\udbff']) {
+    assert.ok(!isWellFormed(bad))
+    assert.throws(
+      () => requireName('request_id', bad),
+      (e) => isAppError(e, 'invalid_input'),
+    )
+    assert.throws(
+      () => optionalText('details', bad),
+      (e) => isAppError(e, 'invalid_input'),
+    )
+  }
+  assert.ok(isWellFormed('req-\ud83d\ude00-\u00e9'))
+  assert.equal(requireName('request_id', 'req-\ud83d\ude00'), 'req-\ud83d\ude00')
+  assert.equal(optionalText('details', undefined), null)
+  assert.equal(optionalText('details', 'boom'), 'boom')
 })

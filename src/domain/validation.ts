@@ -12,6 +12,15 @@ const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$
 // eslint-disable-next-line no-control-regex
 const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/
 
+// An unpaired UTF-16 surrogate has no UTF-8 form: drivers store U+FFFD instead, so two different
+// ids would collide. With the `u` flag a proper pair is one code point, so only lone ones match.
+const LONE_SURROGATE = /\p{Cs}/u
+
+/** True when the text has no unpaired UTF-16 surrogate (`String.prototype.isWellFormed`, ES2024). */
+export function isWellFormed(value: string): boolean {
+  return !LONE_SURROGATE.test(value)
+}
+
 /** True for a UUID in Nova's accepted forms (hyphenated or 32 hex digits, any case). */
 export function isUuid(value: string): boolean {
   return UUID.test(value)
@@ -39,10 +48,26 @@ export function requireName(field: string, value: unknown, maxLength = MAX_NAME_
   if (value.length > maxLength) {
     throw new AppError('invalid_input', `${field} must be at most ${maxLength} characters`)
   }
+  if (!isWellFormed(value)) {
+    throw new AppError('invalid_input', `${field} must not contain an unpaired surrogate`)
+  }
   if (!isPrintable(value)) {
     throw new AppError('invalid_input', `${field} must not contain control characters`)
   }
   return value
+}
+
+/**
+ * Checks free text (an event's `details` or `traceback`): any string without an unpaired
+ * surrogate; `null`/`undefined` pass through as `null`. Throws `invalid_input` naming the field.
+ */
+export function optionalText(field: string, value: unknown): string | null {
+  if (value === null || value === undefined) return null
+  const text = String(value)
+  if (!isWellFormed(text)) {
+    throw new AppError('invalid_input', `${field} must not contain an unpaired surrogate`)
+  }
+  return text
 }
 
 /** Like requireName, but `null`/`undefined` pass through as `null`. */

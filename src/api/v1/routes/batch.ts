@@ -11,6 +11,7 @@ import { described } from '../described.js'
 import { doNotRemember } from '../idempotency.js'
 import { BatchResponse, IdempotencyHeaders, v1ErrorResponse, v1Responses } from '../responses.js'
 import { BATCH_BODY_LIMIT, BatchRequest, parseOperation, type ParsedOperation } from '../schemas.js'
+import { decodeUtf8Body } from '../utf8-body.js'
 import type { WriteRoutesOptions } from './instances.js'
 
 /** Media type of an NDJSON batch. */
@@ -34,9 +35,16 @@ export const batchRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async 
   app,
   { service },
 ) => {
-  app.addContentTypeParser(NDJSON_MEDIA_TYPE, { parseAs: 'string' }, (request, body, done) => {
-    request.rawBody = body as string
-    done(null, new NdjsonBody(body as string))
+  app.addContentTypeParser(NDJSON_MEDIA_TYPE, { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string
+    try {
+      text = decodeUtf8Body(body as Buffer)
+    } catch (err) {
+      done(err as Error, undefined)
+      return
+    }
+    request.rawBody = text
+    done(null, new NdjsonBody(text))
   })
 
   app.post(

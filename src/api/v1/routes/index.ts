@@ -11,6 +11,7 @@ import type { Clock } from '../../../domain/timestamp.js'
 import { principalOf } from '../../plugins/authentication.js'
 import { installIdempotency, type IdempotencyStore } from '../idempotency.js'
 import { v1Ajv } from '../schemas.js'
+import { decodeUtf8Body } from '../utf8-body.js'
 import { actionRoutes } from './actions.js'
 import { batchRoutes } from './batch.js'
 import { eventRoutes } from './events.js'
@@ -37,8 +38,14 @@ export const writeRoutes: FastifyPluginAsyncTypebox<WriteRoutesDeps> = async (ap
   // Only JSON here (the batch adds NDJSON). The text is kept for the idempotency request hash.
   const parseJson = app.getDefaultJsonParser('error', 'error')
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = body as string
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string
+    try {
+      text = decodeUtf8Body(body as Buffer)
+    } catch (err) {
+      done(err as Error, undefined)
+      return
+    }
     request.rawBody = text
     if (text.length === 0) {
       done(null, undefined)
