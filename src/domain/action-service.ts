@@ -17,7 +17,7 @@ import { AppError } from './errors.js'
 import type { WriteOperation, WriteOutcome } from './write-operation.js'
 import type { ActionEvent, Instance, InstanceAction } from './instance-action.js'
 import { parseTimestamp, type Clock, type Timestamp } from './timestamp.js'
-import { optionalName, optionalText, requireName, requireUuid } from './validation.js'
+import { optionalName, optionalText, requireName, requireUuid, stripNul } from './validation.js'
 
 /** Turns raw failure text into what may be stored (see security/sanitize-traceback.ts). */
 export type TracebackSanitizer = (text: string) => string
@@ -191,11 +191,14 @@ export class ActionService implements ActionWriter {
     // Nova writes no traceback or details on success, even when given.
     const rawTraceback = failed ? optionalText('traceback', input.traceback) : null
     const rawDetails = failed ? optionalText('details', input.details) : null
-    const traceback = rawTraceback === null ? null : this.#deps.sanitizeTraceback(rawTraceback)
+    // The NUL is removed here, on what is stored, whatever the injected sanitizer does: a failure
+    // record must be kept on every backend, not lost to a 400 or a 500 over one character.
+    const traceback =
+      rawTraceback === null ? null : stripNul(this.#deps.sanitizeTraceback(rawTraceback))
     const details =
       rawDetails === null
         ? null
-        : truncateUtf8(this.#deps.maskSecrets(rawDetails), MAX_DETAILS_BYTES)
+        : truncateUtf8(stripNul(this.#deps.maskSecrets(rawDetails)), MAX_DETAILS_BYTES)
     return {
       instanceUuid: requireUuid('instance_uuid', input.instanceUuid),
       requestId: requireName('request_id', input.requestId),

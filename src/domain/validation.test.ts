@@ -8,6 +8,7 @@ import {
   optionalText,
   requireName,
   requireUuid,
+  stripNul,
 } from './validation.js'
 
 test('uuids: hyphenated or 32 hex, normalized to lower-case hyphenated', () => {
@@ -70,4 +71,9 @@ test('unpaired surrogates are refused in names and free text; pairs are fine', (
   assert.equal(requireName('request_id', 'req-\ud83d\ude00'), 'req-\ud83d\ude00')
   assert.equal(optionalText('details', undefined), null)
   assert.equal(optionalText('details', 'boom'), 'boom')
+})
+
+test('stripNul removes every NUL and nothing else', () => {
+  assert.equal(stripNul('\u0000a\u0000\u0000b\tc\n\u0000'), 'ab\tc\n')
+  assert.equal(stripNul('plain'), 'plain')
 })

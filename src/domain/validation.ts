@@ -21,6 +21,14 @@ export function isWellFormed(value: string): boolean {
   return !LONE_SURROGATE.test(value)
 }
 
+/**
+ * Removes NUL characters from free text. PostgreSQL text cannot hold U+0000 (the insert fails, and
+ * with it the whole batch chunk), and a NUL carries nothing a reader of a failure message needs.
+ */
+export function stripNul(text: string): string {
+  return text.replaceAll('\u0000', '')
+}
+
 /** True for a UUID in Nova's accepted forms (hyphenated or 32 hex digits, any case). */
 export function isUuid(value: string): boolean {
   return UUID.test(value)
