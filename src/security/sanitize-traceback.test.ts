@@ -235,6 +235,39 @@ describe('secret masking rules', () => {
     },
     { input: "'set-cookie': [ 'a=1', 'b=2' ]", expected: "'set-cookie': [ '***', '***' ]" },
     { input: 'self.token = token', expected: 'self.token = ***' },
+    // Review H9, defect 1: a password with URL delimiters runs to the last `@` of the authority.
+    {
+      input: 'mysql+pymysql://nova:slA/shPw3@db/nova',
+      expected: 'mysql+pymysql://nova:***@db/nova',
+    },
+    { input: 'postgres://nova:a#b?c@db:5432/nova', expected: 'postgres://nova:***@db:5432/nova' },
+    { input: "(mysql://nova:p)w'x@db/nova)", expected: '(mysql://nova:***@db/nova)' },
+    { input: 'postgres://nova:my pass@db/nova x', expected: 'postgres://nova:***@db/nova x' },
+    {
+      input: 'see http://a/b?next=http://u:p@h/x',
+      expected: 'see http://a/b?next=http://u:***@h/x',
+    },
+    // A user info without a colon is a token when it looks like one (see url-credentials.ts).
+    {
+      input: 'clone https://ghp_1a2B3c4D5e6F7g8H9i0J1k2L3m@github.com/o/r.git',
+      expected: 'clone https://***@github.com/o/r.git',
+    },
+    {
+      input: 'https://0123456789abcdef0123456789abcdef@git.example/x',
+      expected: 'https://***@git.example/x',
+    },
+    {
+      input: 'https://glpat-Ab3dEf6hIj9kLm2nOp5q@gitlab.example/x',
+      expected: 'https://***@gitlab.example/x',
+    },
+    {
+      input: 'https://rZ8vQ2xW9kLp4mN7bT1yH6cF@host/x',
+      expected: 'https://***@host/x',
+    },
+    {
+      input: 'rabbit://u:p/1@h1:5672,u:p2@h2:5672/',
+      expected: 'rabbit://u:***@h1:5672,u:***@h2:5672/',
+    },
   ]
   for (const { input, expected } of cases) {
     test(`masks ${JSON.stringify(input).slice(0, 70)}`, () => {
@@ -262,6 +295,12 @@ describe('secret masking rules', () => {
     'the password is wrong',
     '-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----',
     'http://controller:5000/v3 and qemu+ssh://root@compute/system',
+    // Review H9: an `@` in a path or query is not user info, nor is a port before a path.
+    'https://host:8443/path?email=a@b.com',
+    'ssh://git@github.com/o/r.git git@github.com:o/r.git https://user@host/x',
+    'https://deploy-bot@host/x https://jane.doe@host/x https://svc_nova_compute01@host/x',
+    'https://github.com/org/repo/blob/main/x@v2.py then mail ops@example.com',
+    'http://controller:5000/v3 failed; ask admin@example.com',
   ]
   for (const input of untouched) {
     test(`leaves ${JSON.stringify(input).slice(0, 70)}`, () => {

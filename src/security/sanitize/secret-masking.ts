@@ -25,7 +25,11 @@ export { MASK }
  *   masked to the end of the text (to the end of the line when the key is in
  *   escaped one-line form, as its body cannot continue past it).
  * - Credentials in URLs: `scheme://user:password@host` keeps user and host,
- *   including oslo.messaging's comma-separated multi-host form.
+ *   including oslo.messaging's comma-separated multi-host form; the password
+ *   runs to the last `@` of the authority, so `/`, `#`, `?`, `)`, `'` or a
+ *   space in it do not end it. A user info without a colon is masked whole
+ *   when it looks like a token (`https://ghp_…@github.com`), never when it is
+ *   a user name (`ssh://git@github.com`).
  * - Key/value pairs (`key=value`, `key: value`, `"key": "value"`,
  *   `'key': 'value'`, `key => value`, `--key value`, also JSON-escaped and
  *   Python `b'...'` forms), case-insensitively, when the key's last word is
