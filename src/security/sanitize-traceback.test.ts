@@ -16,7 +16,7 @@ function isWellFormed(text: string): boolean {
   return decoded === text && !decoded.includes('\ufffd')
 }
 
-/** Code points the sanitizer promises to remove (everything but \t and \n in C0/C1, bidi, zero-width). */
+/** Code points the sanitizer promises to remove (C0/C1 but \t and \n, bidi, every default-ignorable). */
 function forbiddenChars(text: string): string[] {
   const found: string[] = []
   for (const char of text) {
@@ -25,7 +25,10 @@ function forbiddenChars(text: string): string[] {
       (code < 0x20 && code !== 0x09 && code !== 0x0a) || (code >= 0x7f && code <= 0x9f)
     const bidi = (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069)
     const zeroWidth = (code >= 0x200b && code <= 0x200d) || code === 0xfeff
-    if (control || bidi || zeroWidth) found.push(`U+${code.toString(16).padStart(4, '0')}`)
+    const ignorable = /\p{Default_Ignorable_Code_Point}/u.test(char)
+    if (control || bidi || zeroWidth || ignorable) {
+      found.push(`U+${code.toString(16).padStart(4, '0')}`)
+    }
   }
   return found
 }
@@ -440,6 +443,20 @@ describe('control characters', () => {
     { input: 'lone \ud800 high and \udc00 low', expected: 'lone \ufffd high and \ufffd low' },
     { input: 'emoji 😀 and 日本 and ü stay', expected: 'emoji 😀 and 日本 and ü stay' },
     { input: 'pass\u200bword=x \u001b[1mtoken\u001b[0m=y', expected: 'password=*** token=***' },
+    // Review H9, defect 3: every default-ignorable code point goes, compatibility forms fold (NFKC).
+    { input: '\uff50\uff41\uff53\uff53\uff57\uff4f\uff52\uff44=x', expected: 'password=***' },
+    { input: 'pass\u00adword=x', expected: 'password=***' },
+    { input: 'pass\u2060word=x pass\u2064wd=y', expected: 'password=*** passwd=***' },
+    { input: 'to\u034fken=x se\u180ecret=y', expected: 'token=*** secret=***' },
+    { input: 'pass\ufe0fword=x pass\u{e0041}word=y', expected: 'password=*** password=***' },
+    { input: 'pass\u3164word=x pass\uffa0word=y', expected: 'password=*** password=***' },
+    { input: '\uff30\uff21\uff33\uff33\uff37\uff2f\uff32\uff24\uff1dx', expected: 'PASSWORD=***' },
+    // What must stay: ordinary non-ASCII text, and compatibility forms outside keys only fold.
+    {
+      input: 'caf\u00e9 \u65e5\u672c \u00fc \u0416 \u05d0',
+      expected: 'caf\u00e9 \u65e5\u672c \u00fc \u0416 \u05d0',
+    },
+    { input: '\ufb01le \u2460 x\u00b2', expected: 'file 1 x2' },
   ]
   for (const { input, expected } of cases) {
     test(`cleans ${JSON.stringify(input).slice(0, 70)}`, () => {

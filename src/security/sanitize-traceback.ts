@@ -10,9 +10,15 @@
  * recorder's write path and be tested exhaustively.
  *
  * Pipeline, in this order (see {@link sanitizeTraceback}):
- * 1. Newlines are normalized and control, bidi and zero-width characters are
- *    removed, so that nothing invisible can split a key name or hide a secret
- *    from the masking rules.
+ * 1. Newlines are normalized and control and bidi characters and ANSI escape
+ *    sequences are removed; then every default-ignorable code point
+ *    (`\p{Default_Ignorable_Code_Point}`: zero-width characters, soft hyphen,
+ *    variation selectors, tags, Hangul fillers, …) is removed and the text is
+ *    folded to NFKC (fullwidth `ｐａｓｓｗｏｒｄ` → `password`), so that nothing
+ *    invisible or look-alike can split a key name or hide a secret from the
+ *    masking rules. The stored text keeps the folded form, so a reader sees
+ *    what the rules saw. NFKC does not fold cross-script look-alikes
+ *    (Cyrillic `р` for Latin `p`); those are not handled.
  * 2. Secrets are masked ({@link maskSecrets}).
  * 3. Absolute paths become relative ones (rules on {@link sanitizeTraceback}).
  * 4. The result is capped at {@link MAX_TRACEBACK_BYTES}; capping last means a
@@ -29,6 +35,7 @@
  * @module
  */
 import { stripControlChars } from './sanitize/control-chars.js'
+import { foldInvisibleChars } from './sanitize/invisible-chars.js'
 import { normalizeRoots, relativizePaths } from './sanitize/path-relativizing.js'
 import { MASK, maskSecrets } from './sanitize/secret-masking.js'
 import { capBytes, MAX_TRACEBACK_BYTES, resolveMaxBytes } from './sanitize/size-cap.js'
@@ -124,7 +131,7 @@ export function sanitizeTraceback(text: string, options: SanitizeOptions = {}): 
 const MAX_PASSES = 4
 
 function sanitizeOnce(text: string, roots: readonly string[], maxBytes: number): string {
-  const clean = stripControlChars(text)
+  const clean = foldInvisibleChars(stripControlChars(text))
   const masked = maskSecrets(clean)
   const relative = relativizePaths(masked, roots)
   return capBytes(relative, maxBytes)
