@@ -1,7 +1,13 @@
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 
-import { MASK, MAX_TRACEBACK_BYTES, maskSecrets, sanitizeTraceback } from './sanitize-traceback.js'
+import {
+  MASK,
+  MAX_TRACEBACK_BYTES,
+  maskSecrets,
+  sanitizeDetails,
+  sanitizeTraceback,
+} from './sanitize-traceback.js'
 import { TRACEBACK_CASES } from '../../test/fixtures/traceback-fixtures.js'
 
 const MARKER_RE = /\n\.\.\. \[(\d+) bytes removed\] \.\.\.\n/
@@ -612,4 +618,44 @@ describe('pathological input', () => {
       maskSecrets(input)
     })
   }
+})
+
+describe('details (review H9, defect 5: the same pipeline as tracebacks)', () => {
+  const cases: ReadonlyArray<{ input: string; expected: string }> = [
+    {
+      input: 'Build failed\u0000 \u001b[31mred\u001b[0m\u0007 done',
+      expected: 'Build failed red done',
+    },
+    { input: 'pass\u200bword=x and pass\u00adword=y', expected: 'password=*** and password=***' },
+    {
+      input: 'Cannot read /home/bob/images/x.qcow2 with admin_password=Hunter2!',
+      expected: 'Cannot read images/x.qcow2 with admin_password=***',
+    },
+    { input: 'C:\\Users\\bob\\x.iso missing', expected: 'x.iso missing' },
+    { input: 'a\r\nb', expected: 'a\nb' },
+    // What must stay.
+    { input: 'No valid host was found. There are not enough hosts available.', expected: '' },
+    {
+      input: 'Quota exceeded for cores: Requested 4, but already used 20 of 20 cores',
+      expected: '',
+    },
+    { input: 'Instance 5f0c2f8e-8a1e-4c39-9b7b-6a3c8d1e2f40 rebuilt in 12.5s', expected: '' },
+  ]
+  for (const { input, expected } of cases) {
+    test(`details ${JSON.stringify(input).slice(0, 70)}`, () => {
+      const want = expected === '' ? input : expected
+      const out = sanitizeDetails(input)
+      assert.equal(out, want)
+      assert.equal(sanitizeDetails(out), out, 'not idempotent')
+    })
+  }
+
+  test('details are capped at 255 bytes on a code point, after masking, idempotently', () => {
+    const out = sanitizeDetails(`password=${'S'.repeat(1000)} ${'😀'.repeat(200)}`)
+    assert.ok(byteLength(out) <= 255)
+    assert.ok(out.startsWith('password=*** 😀'))
+    assert.ok(isWellFormed(out))
+    assert.equal(sanitizeDetails(out), out)
+    assert.equal(sanitizeDetails('x'.repeat(300)), 'x'.repeat(255))
+  })
 })

@@ -23,6 +23,10 @@
  * 3. Absolute paths become relative ones (rules on {@link sanitizeTraceback}).
  * 4. The result is capped at {@link MAX_TRACEBACK_BYTES}; capping last means a
  *    cut can never leave half a secret that the masking rules no longer see.
+ *
+ * An event's `details` go through the same pipeline ({@link sanitizeDetails}):
+ * only the cap differs, the head cut to {@link MAX_DETAILS_BYTES} with no marker,
+ * as Nova's column holds 255 characters and a short message has no tail to keep.
  * The pipeline is repeated until its output no longer changes (see
  * {@link sanitizeTraceback}), which makes it idempotent.
  *
@@ -38,11 +42,13 @@ import { stripControlChars } from './sanitize/control-chars.js'
 import { foldInvisibleChars } from './sanitize/invisible-chars.js'
 import { normalizeRoots, relativizePaths } from './sanitize/path-relativizing.js'
 import { MASK, maskSecrets } from './sanitize/secret-masking.js'
-import { capBytes, MAX_TRACEBACK_BYTES, resolveMaxBytes } from './sanitize/size-cap.js'
+import { capBytes, capHead, MAX_TRACEBACK_BYTES, resolveMaxBytes } from './sanitize/size-cap.js'
+// One definition of the details cap: the domain's, which the store's column follows.
+import { MAX_DETAILS_BYTES } from '../domain/details.js'
 
 // Callers import the public names from this module; the stages behind it live in ./sanitize/ and
 // are free to move between files there.
-export { MASK, MAX_TRACEBACK_BYTES, maskSecrets }
+export { MASK, MAX_DETAILS_BYTES, MAX_TRACEBACK_BYTES, maskSecrets }
 
 /** Options for {@link sanitizeTraceback}. */
 export interface SanitizeOptions {
@@ -115,9 +121,34 @@ export function sanitizeTraceback(text: string, options: SanitizeOptions = {}): 
   // where the masking rules now see it. Re-running until nothing changes makes
   // the whole idempotent and closes such gaps; real tracebacks settle on the
   // second pass, which then only re-reads at most maxBytes.
-  let out = sanitizeOnce(text, roots, maxBytes)
-  for (let pass = 1; pass < MAX_PASSES; pass++) {
-    const again = sanitizeOnce(out, roots, maxBytes)
+  return untilStable(text, (input) => capBytes(sanitizeOnce(input, roots), maxBytes))
+}
+
+/**
+ * Returns the sanitized `details` of an event: the pipeline of {@link sanitizeTraceback}
+ * (control characters and escape sequences removed, invisible characters removed and NFKC
+ * folded, secrets masked, paths made relative and home directories removed), then the head cut
+ * to `maxBytes` on a code point, without a marker. Pure and idempotent.
+ *
+ * @example
+ * sanitizeDetails('Cannot read /home/bob/x.iso\u0007 password=hunter2') // 'Cannot read x.iso password=***'
+ *
+ * @param text - Raw details, any size.
+ * @param options - Project roots and size cap (default {@link MAX_DETAILS_BYTES}).
+ * @returns The sanitized details, at most `maxBytes` UTF-8 bytes.
+ * @throws RangeError when `maxBytes` is negative or NaN.
+ */
+export function sanitizeDetails(text: string, options: SanitizeOptions = {}): string {
+  const maxBytes = resolveMaxBytes(options.maxBytes ?? MAX_DETAILS_BYTES)
+  const roots = normalizeRoots(options.projectRoots ?? [])
+  return untilStable(text, (input) => capHead(sanitizeOnce(input, roots), maxBytes))
+}
+
+/** Runs one pipeline pass until its output no longer changes (at most {@link MAX_PASSES}). */
+function untilStable(text: string, pass: (input: string) => string): string {
+  let out = pass(text)
+  for (let n = 1; n < MAX_PASSES; n++) {
+    const again = pass(out)
     if (again === out) break
     out = again
   }
@@ -130,9 +161,9 @@ export function sanitizeTraceback(text: string, options: SanitizeOptions = {}): 
  */
 const MAX_PASSES = 4
 
-function sanitizeOnce(text: string, roots: readonly string[], maxBytes: number): string {
+/** Stages 1-3 of the pipeline; the caller applies its own cap (stage 4). */
+function sanitizeOnce(text: string, roots: readonly string[]): string {
   const clean = foldInvisibleChars(stripControlChars(text))
   const masked = maskSecrets(clean)
-  const relative = relativizePaths(masked, roots)
-  return capBytes(relative, maxBytes)
+  return relativizePaths(masked, roots)
 }

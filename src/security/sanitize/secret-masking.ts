@@ -14,8 +14,8 @@ export { MASK }
  * Masks secrets in any free text (used also for `details` messages and log
  * lines): same secret rules as `sanitizeTraceback` (../sanitize-traceback.ts),
  * no path rewriting, no size cap, no control-character stripping (callers that
- * store untrusted text verbatim should prefer sanitizeTraceback, which strips
- * first so that a zero-width character cannot split a key name).
+ * store untrusted text should use sanitizeTraceback or sanitizeDetails, which
+ * strip and fold first so that an invisible character cannot split a key name).
  *
  * Rules, applied in this order:
  * - PEM private-key blocks keep their BEGIN and END lines and the body becomes
