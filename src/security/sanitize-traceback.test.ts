@@ -363,7 +363,33 @@ describe('path rules', () => {
     },
     {
       input: 'File "/opt/stack/nova/nova/compute/manager.py", line 1, in f',
-      expected: 'File "opt/stack/nova/nova/compute/manager.py", line 1, in f',
+      expected: 'File "nova/compute/manager.py", line 1, in f',
+    },
+    // Review H9, defect 4: no customer, release, user or workspace directory stays.
+    {
+      input: 'File "/srv/deploy/releases/20261201/customer-acme/agent.py", line 7, in run',
+      expected: 'File "agent.py", line 7, in run',
+    },
+    {
+      input: '    at h (/srv/deploy/customer-acme/handler.js:12:3)',
+      expected: '    at h (handler.js:12:3)',
+    },
+    {
+      input: 'File "/srv/app/releases/v1.2.3/svc/handler.py", line 3, in handle',
+      expected: 'File "svc/handler.py", line 3, in handle',
+    },
+    {
+      input: 'File "/home/alice/customers/acme/deploy/agent.py", line 1, in main',
+      expected: 'File "agent.py", line 1, in main',
+    },
+    {
+      input: 'File "/data/jenkins/workspace/acme-build/tool.py", line 9, in f',
+      expected: 'File "tool.py", line 9, in f',
+    },
+    {
+      input:
+        'File "/opt/stack/nova/nova/compute/manager.py", line 1, in f and /opt/x/glance/glance/api.py',
+      expected: 'File "nova/compute/manager.py", line 1, in f and glance/api.py',
     },
     {
       input: 'File "/srv/a b/src/x.py", line 1, in f',
@@ -371,7 +397,7 @@ describe('path rules', () => {
     },
     {
       input: 'File "/opt/stack/nova-extra/x.py"',
-      expected: 'File "opt/stack/nova-extra/x.py"',
+      expected: 'File "x.py"',
       projectRoots: ['/opt/stack/nova'],
     },
     {
@@ -405,11 +431,13 @@ describe('path rules', () => {
       expected: '    at a (dist/index.js:1:1)',
     },
     {
-      input: 'open /var/lib/nova/instances/x/disk',
-      expected: 'open var/lib/nova/instances/x/disk',
+      input: 'open /var/lib/nova/instances/5f0c2f8e-8a1e-4c39-9b7b-6a3c8d1e2f40/disk',
+      expected: 'open disk',
     },
-    { input: 'read /etc/nova/nova.conf', expected: 'read etc/nova/nova.conf' },
-    { input: 'cd /home/bob/work/x && ls /root/.ssh', expected: 'cd work/x && ls .ssh' },
+    { input: 'open /var/lib/nova/instances/x/disk', expected: 'open x/disk' },
+    { input: 'read /etc/nova/nova.conf', expected: 'read nova/nova.conf' },
+    { input: 'cd /home/bob/work/x && ls /root/.ssh/id_rsa', expected: 'cd x && ls .ssh/id_rsa' },
+    { input: 'open C:\\Windows\\System32\\drivers\\etc\\hosts', expected: 'open etc\\hosts' },
     { input: 'HOME=/home/bob', expected: 'HOME=~' },
     { input: 'PATH=/usr/bin:/home/bob/bin', expected: 'PATH=usr/bin:bin' },
     { input: 'log 2>/home/bob/err.log', expected: 'log 2>err.log' },

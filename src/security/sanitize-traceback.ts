@@ -94,17 +94,26 @@ export interface SanitizeOptions {
  *    removed, keeping that directory, unless it sits directly under `/`,
  *    `/usr`, `/usr/local` or `/var` (so `/usr/src/app/src/x.ts` → `src/x.ts`
  *    and `/var/lib/nova/...` is not mistaken for a project);
- * 6. a home directory (`/home/<user>/`, `/Users/<user>/`, `/root/`,
- *    `C:\Users\<user>\`) and everything before it is removed;
- * 7. otherwise only the leading separator (and drive letter) is dropped, so
- *    `/etc/nova/nova.conf` → `etc/nova/nova.conf`.
+ * 6. a repository checked out under its own name keeps its top package: the
+ *    last directory followed by a same-named one starts the path
+ *    (`/opt/stack/nova/nova/compute/manager.py` → `nova/compute/manager.py`);
+ * 7. otherwise a home directory (`/home/<user>/`, `/Users/<user>/`, `/root/`,
+ *    `C:\Users\<user>\`) and everything before it is removed, and of the rest
+ *    only the file name stays, with its parent directory when that is a
+ *    lower-case identifier (a package or system directory: `compute`, `etc`)
+ *    and not a name for a person, customer, release or workspace (`home`,
+ *    `customers`, `releases`, `deploy`, `workspace`, `jenkins`, `tmp`, …):
+ *    `/srv/deploy/releases/20261201/customer-acme/agent.py` → `agent.py`,
+ *    `/etc/nova/nova.conf` → `nova/nova.conf`. Limit: a customer or user
+ *    directory named like an identifier (`/data/acme/agent.py`) cannot be
+ *    told from a package and stays as the parent (`acme/agent.py`); pass
+ *    `projectRoots` to do better. An HTTP request path in a log line is
+ *    reduced the same way (`POST /v2.1/servers` → `POST servers`).
  *
  * The result never starts with a separator, keeps the original separator
  * style (`src\a.ts` on Windows), and keeps `:line:col` suffixes. Paths that
  * are exactly a home directory become `~`; `node:internal/...` frames and
- * URLs (`https://host/path`), `~/x` and `$HOME/x` are left alone. An HTTP request
- * path in a log line (`POST /v2.1/servers`) looks like a path and loses its
- * leading slash; that is harmless and keeps the rule simple. A final pass
+ * URLs (`https://host/path`), `~/x` and `$HOME/x` are left alone. A final pass
  * removes any `/home/<user>/`, `/Users/<user>/` or `/root/` prefix the rules
  * did not see, so a home directory never survives.
  *
