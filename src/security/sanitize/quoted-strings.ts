@@ -53,7 +53,14 @@ export function closingQuote(
 /** Most characters a list value under a sensitive key is scanned for; bounds the work per key. */
 const MAX_LIST_SCAN = 16384
 
-/** Every non-empty string literal inside a `[...]` value starting at `pos`, and where the list ends. */
+/** Characters around and between list items, never part of an unquoted item. */
+const LIST_BLANKS = new Set([' ', '\t', '\n', '\r', ','])
+
+/**
+ * Every non-empty item inside a `[...]` value starting at `pos`, and where the list ends: the
+ * content of each string literal, and each unquoted item (`fernet_keys=[k1, k2]`) without the
+ * blanks around it.
+ */
 export function listStringSpans(
   text: string,
   pos: number,
@@ -65,6 +72,19 @@ export function listStringSpans(
   while (j < limit) {
     const char = text[j] ?? ''
     if (char === ']') return { spans, end: j + 1 }
+    if (!LIST_BLANKS.has(char) && !QUOTES.has(char)) {
+      const start = j
+      while (
+        j < limit &&
+        !LIST_BLANKS.has(text[j] ?? '') &&
+        text[j] !== ']' &&
+        !QUOTES.has(text[j] ?? '')
+      ) {
+        j++
+      }
+      spans.push({ start, end: j })
+      continue
+    }
     if (QUOTES.has(char)) {
       const lineEnd = Math.min(lineEndAt(j + 1), limit)
       let close = closingQuote(text, j + 1, lineEnd, char)
