@@ -256,6 +256,47 @@ describe('secret masking rules', () => {
       input: 'see http://a/b?next=http://u:p@h/x',
       expected: 'see http://a/b?next=http://u:***@h/x',
     },
+    // Review H9, defect 2: encoded pairs, short keys, lists, command lines, escapes, next-line values.
+    {
+      input: 'data=user%3Dbob%26password%3Ds3cr%21et%26x%3D1',
+      expected: 'data=user%3Dbob%26password%3D***%26x%3D1',
+    },
+    {
+      input: 'q=%7B%22password%22%3A%22s3cret%22%2C%22user%22%3A%22nova%22%7D',
+      expected: 'q=%7B%22password%22%3A%22***%22%2C%22user%22%3A%22nova%22%7D',
+    },
+    { input: 'body=PASSWORD%3Dhunter2 next', expected: 'body=PASSWORD%3D*** next' },
+    { input: 'b=token%3Dab%62%66cd%2Cx', expected: 'b=token%3D***%2Cx' },
+    { input: 'pw=hunter2 db_pw: x', expected: 'pw=*** db_pw: ***' },
+    {
+      input:
+        'DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=abc/def+g==;EndpointSuffix=x',
+      expected: 'DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=***;EndpointSuffix=x',
+    },
+    { input: 'fernet_keys=[abc1, def2]', expected: 'fernet_keys=[***, ***]' },
+    { input: "fernet_keys = ['a1', 'b2'] next", expected: "fernet_keys = ['***', '***'] next" },
+    { input: 'fernet_key=gAAAAx1', expected: 'fernet_key=***' },
+    { input: 'mysql -unova -ps3cret -h db nova', expected: 'mysql -unova -p*** -h db nova' },
+    { input: "mysqldump -p'se cret' nova", expected: "mysqldump -p'***' nova" },
+    { input: 'mysql --password=s3cret nova', expected: 'mysql --password=*** nova' },
+    { input: 'sshpass -p s3cret ssh root@h', expected: 'sshpass -p *** ssh root@h' },
+    {
+      input: 'sshpass -pp4ss ssh h; sshpass -p "a b" x',
+      expected: 'sshpass -p*** ssh h; sshpass -p "***" x',
+    },
+    { input: 'curl -u admin:s3cret https://h/x', expected: 'curl -u admin:*** https://h/x' },
+    {
+      input: 'curl -s --user admin:s3:cret https://h',
+      expected: 'curl -s --user admin:*** https://h',
+    },
+    {
+      input: String.raw`{\\"password\\": \\"s3cret\\"}`,
+      expected: String.raw`{\\"password\\": \\"***\\"}`,
+    },
+    { input: 'password:\n    s3cret\nuser: nova', expected: 'password:\n    ***\nuser: nova' },
+    { input: '  - token:\n      "abc def"\n', expected: '  - token:\n      "***"\n' },
+    { input: 'password="ab\\"cd" next', expected: 'password="***" next' },
+    { input: "password='it''s' next", expected: "password='***' next" },
     // A user info without a colon is a token when it looks like one (see url-credentials.ts).
     {
       input: 'clone https://ghp_1a2B3c4D5e6F7g8H9i0J1k2L3m@github.com/o/r.git',
@@ -307,6 +348,15 @@ describe('secret masking rules', () => {
     // Review H9: an `@` in a path or query is not user info, nor is a port before a path.
     'https://host:8443/path?email=a@b.com',
     'ssh://git@github.com/o/r.git git@github.com:o/r.git https://user@host/x',
+    // Review H9, defect 2: what the new rules must leave alone.
+    'data=a%3Db%26x%3D1 compass%3Dnorth password_length%3D12',
+    'pwr=1 pwm_level=3 AccountName=acme keys=[a, b]',
+    'mysql -p nova; mysql -P 3306 -h db; ssh -p 2222 host; curl -u admin https://h',
+    'echo -password; grep -p x',
+    'if password:\n    return None',
+    'password:\n  min_length: 8',
+    'password:\nuser: nova',
+    "password='' user='it''s'",
     'https://deploy-bot@host/x https://jane.doe@host/x https://svc_nova_compute01@host/x',
     'https://github.com/org/repo/blob/main/x@v2.py then mail ops@example.com',
     'http://controller:5000/v3 failed; ask admin@example.com',
