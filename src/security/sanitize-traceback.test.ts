@@ -111,6 +111,22 @@ describe('idempotence beyond the fixtures', () => {
       'C:\\',
       '/home/x/',
       'file:///',
+      // Review H9: pieces of the new rules.
+      '%3D',
+      '%26password%3D',
+      '%22',
+      '\u00ad',
+      '\uff50',
+      'password:\n    ',
+      "''",
+      'mysql -p',
+      'sshpass -p ',
+      'curl -u a:',
+      '\\\\"',
+      'fernet_keys=[',
+      ' ',
+      'ghp_1a2B3c4D5e6F7g8H9i0J1k2L',
+      '/nova/nova/',
     ]
     for (let i = 0; i < 3000; i++) {
       let input = ''
@@ -654,6 +670,11 @@ describe('size cap', () => {
   })
 })
 
+/** `unit` repeated to 1 MiB (1,048,576 UTF-16 code units, rounded up to whole units). */
+function mib(unit: string): string {
+  return unit.repeat(Math.ceil(1048576 / unit.length))
+}
+
 describe('pathological input', () => {
   // Only that these finish matters (no catastrophic backtracking); timing is not asserted.
   const inputs: ReadonlyArray<[string, string]> = [
@@ -687,13 +708,34 @@ describe('pathological input', () => {
     ['windows users', 'C:\\Users\\'.repeat(100000)],
     ['newlines', '\n'.repeat(1000000)],
     ['crlf', '\r\n'.repeat(500000)],
+    // Review H9, defect 6: 1 MiB adversarial inputs for the new rules.
+    ['1 MiB of password=', mib('password=')],
+    ['1 MiB of @', mib('@')],
+    ['1 MiB of /', mib('/')],
+    ['1 MiB of a URL user with spaces', 'x://u:' + mib('a ') + '@h'],
+    ['1 MiB of URLs with blanks', mib('x://u:p ')],
+    ['1 MiB of URL colons', 'x://' + mib('u:')],
+    ['1 MiB of encoded pairs', mib('%26password%3D')],
+    ['1 MiB of encoded quotes', mib('%22password%22%3A%22')],
+    ['1 MiB of mysql -p', mib('mysql -p')],
+    ['1 MiB of curl -u', 'curl' + mib(' -u a:')],
+    ['1 MiB of next-line keys', mib('password:\n ')],
+    ['1 MiB of escaped quotes', mib('password=\\\\"')],
+    ['1 MiB of doubled quotes', "password='" + mib("''")],
+    ['1 MiB of list openers', mib('fernet_keys=[')],
+    ['1 MiB of soft hyphens', mib('\u00ad')],
+    ['1 MiB of fullwidth', mib('\uff50')],
+    ['1 MiB of NFKC-expanding ligatures', mib('\ufdfa')],
+    ['1 MiB of same-named directories', '/' + mib('a/')],
   ]
   for (const [name, input] of inputs) {
     test(`completes on ${name}`, () => {
       const out = sanitizeTraceback(input)
       assert.ok(byteLength(out) <= MAX_TRACEBACK_BYTES)
       assert.ok(isWellFormed(out))
-      maskSecrets(input)
+      const details = sanitizeDetails(input)
+      assert.ok(byteLength(details) <= 255)
+      assert.ok(maskSecrets(input).length <= input.length * 2)
     })
   }
 })
