@@ -268,6 +268,7 @@ describe('secret masking rules', () => {
     { input: 'postgres://nova:a#b?c@db:5432/nova', expected: 'postgres://nova:***@db:5432/nova' },
     { input: "(mysql://nova:p)w'x@db/nova)", expected: '(mysql://nova:***@db/nova)' },
     { input: 'postgres://nova:my pass@db/nova x', expected: 'postgres://nova:***@db/nova x' },
+    { input: 'redis://:my pass@cache:6379/0', expected: 'redis://:***@cache:6379/0' },
     {
       input: 'see http://a/b?next=http://u:p@h/x',
       expected: 'see http://a/b?next=http://u:***@h/x',

@@ -19,7 +19,7 @@
  *    masking rules. The stored text keeps the folded form, so a reader sees
  *    what the rules saw. NFKC does not fold cross-script look-alikes
  *    (Cyrillic `р` for Latin `p`); those are not handled.
- * 2. Secrets are masked ({@link maskSecrets}).
+ * 2. Secrets are masked ({@link maskSecrets}), on the folded text.
  * 3. Absolute paths become relative ones (rules on {@link sanitizeTraceback}).
  * 4. The result is capped at {@link MAX_TRACEBACK_BYTES}; capping last means a
  *    cut can never leave half a secret that the masking rules no longer see.
@@ -33,8 +33,11 @@
  * Every regular expression in ./sanitize/ either starts at an anchor that
  * cannot occur inside its own repetition (a look-behind on the previous
  * character) or scans a character class that excludes its terminator, and
- * every hand-written scan consumes what it reads, so the work stays linear in
- * the input: a hostile traceback cannot stall the recorder.
+ * every hand-written scan consumes what it reads or looks ahead a bounded
+ * distance (a spaced URL password: 128 characters; a list value: 16 KiB; a
+ * next-line YAML value: one line, once per line), so the work stays linear in
+ * the input: a hostile traceback cannot stall the recorder. The 1 MiB rows in
+ * the test's "pathological input" table hold each rule to that.
  *
  * @module
  */

@@ -83,7 +83,7 @@ function authorityEnd(text: string, from: number, limit: number): number {
   while (end < limit && !isBlank(text[end])) end++
   const word = text.slice(from, end)
   const colon = word.indexOf(':')
-  if (colon <= 0 || end === limit || /[@/?#]/.test(word)) return end
+  if (colon < 0 || end === limit || /[@/?#]/.test(word)) return end
   if (!USER_RE.test(word.slice(0, colon)) || /^\d*$/.test(word.slice(colon + 1))) return end
   const bound = Math.min(limit, end + MAX_SPACED_PASSWORD)
   let wordStart = end
