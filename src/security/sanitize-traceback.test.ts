@@ -445,6 +445,16 @@ describe('path rules', () => {
       input: 'File "/srv/app/releases/v1.2.3/svc/handler.py", line 3, in handle',
       expected: 'File "svc/handler.py", line 3, in handle',
     },
+    // What must stay: the full depth under a recognised root, and paths that are already relative.
+    {
+      input:
+        'File "/srv/acme/venv/lib/python3.12/site-packages/oslo_db/sqlalchemy/engines.py", line 4, in f',
+      expected: 'File "oslo_db/sqlalchemy/engines.py", line 4, in f',
+    },
+    {
+      input: 'File "nova/compute/manager.py", line 3, in f; see nova/virt/libvirt/driver.py:12',
+      expected: 'File "nova/compute/manager.py", line 3, in f; see nova/virt/libvirt/driver.py:12',
+    },
     {
       input: 'File "/home/alice/customers/acme/deploy/agent.py", line 1, in main',
       expected: 'File "agent.py", line 1, in main',
