@@ -24,6 +24,7 @@ export type { IdempotencyRecord, IdempotencyStore } from './store/idempotency-st
 export { openStore, openStores, type Stores } from './store/open-store.js'
 export {
   sanitizeTraceback,
+  sanitizeDetails,
   maskSecrets,
   MAX_TRACEBACK_BYTES,
 } from './security/sanitize-traceback.js'

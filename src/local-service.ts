@@ -4,7 +4,7 @@
  */
 import { ActionService } from './domain/action-service.js'
 import { systemClock, type Clock } from './domain/timestamp.js'
-import { maskSecrets, sanitizeTraceback } from './security/sanitize-traceback.js'
+import { sanitizeDetails, sanitizeTraceback } from './security/sanitize-traceback.js'
 import type { ActionStore } from './store/action-store.js'
 
 /** Builds the ActionService for a store; `clock` is injectable for tests. */
@@ -16,6 +16,6 @@ export function createActionService(
     store,
     clock,
     sanitizeTraceback: (text) => sanitizeTraceback(text),
-    maskSecrets,
+    sanitizeDetails: (text) => sanitizeDetails(text),
   })
 }

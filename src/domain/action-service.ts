@@ -27,8 +27,11 @@ export interface ActionServiceDeps {
   store: ActionStore
   clock: Clock
   sanitizeTraceback: TracebackSanitizer
-  /** Masks secrets in short public text (details). */
-  maskSecrets: (text: string) => string
+  /**
+   * Turns raw `details` into what may be stored: the traceback pipeline (controls, invisible
+   * characters, secrets, paths) and the 255-byte cap (see security/sanitize-traceback.ts).
+   */
+  sanitizeDetails: (text: string) => string
 }
 
 /** An action with its events, as `show` returns it. */
@@ -198,7 +201,8 @@ export class ActionService implements ActionWriter {
     const details =
       rawDetails === null
         ? null
-        : truncateUtf8(stripNul(this.#deps.maskSecrets(rawDetails)), MAX_DETAILS_BYTES)
+        : // The cap is the domain's rule; the sanitizer already keeps to it, this only enforces it.
+          truncateUtf8(stripNul(this.#deps.sanitizeDetails(rawDetails)), MAX_DETAILS_BYTES)
     return {
       instanceUuid: requireUuid('instance_uuid', input.instanceUuid),
       requestId: requireName('request_id', input.requestId),

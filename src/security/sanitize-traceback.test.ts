@@ -1,7 +1,13 @@
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 
-import { MASK, MAX_TRACEBACK_BYTES, maskSecrets, sanitizeTraceback } from './sanitize-traceback.js'
+import {
+  MASK,
+  MAX_TRACEBACK_BYTES,
+  maskSecrets,
+  sanitizeDetails,
+  sanitizeTraceback,
+} from './sanitize-traceback.js'
 import { TRACEBACK_CASES } from '../../test/fixtures/traceback-fixtures.js'
 
 const MARKER_RE = /\n\.\.\. \[(\d+) bytes removed\] \.\.\.\n/
@@ -16,7 +22,7 @@ function isWellFormed(text: string): boolean {
   return decoded === text && !decoded.includes('\ufffd')
 }
 
-/** Code points the sanitizer promises to remove (everything but \t and \n in C0/C1, bidi, zero-width). */
+/** Code points the sanitizer promises to remove (C0/C1 but \t and \n, bidi, every default-ignorable). */
 function forbiddenChars(text: string): string[] {
   const found: string[] = []
   for (const char of text) {
@@ -25,7 +31,10 @@ function forbiddenChars(text: string): string[] {
       (code < 0x20 && code !== 0x09 && code !== 0x0a) || (code >= 0x7f && code <= 0x9f)
     const bidi = (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069)
     const zeroWidth = (code >= 0x200b && code <= 0x200d) || code === 0xfeff
-    if (control || bidi || zeroWidth) found.push(`U+${code.toString(16).padStart(4, '0')}`)
+    const ignorable = /\p{Default_Ignorable_Code_Point}/u.test(char)
+    if (control || bidi || zeroWidth || ignorable) {
+      found.push(`U+${code.toString(16).padStart(4, '0')}`)
+    }
   }
   return found
 }
@@ -102,6 +111,22 @@ describe('idempotence beyond the fixtures', () => {
       'C:\\',
       '/home/x/',
       'file:///',
+      // Review H9: pieces of the new rules.
+      '%3D',
+      '%26password%3D',
+      '%22',
+      '\u00ad',
+      '\uff50',
+      'password:\n    ',
+      "''",
+      'mysql -p',
+      'sshpass -p ',
+      'curl -u a:',
+      '\\\\"',
+      'fernet_keys=[',
+      ' ',
+      'ghp_1a2B3c4D5e6F7g8H9i0J1k2L',
+      '/nova/nova/',
     ]
     for (let i = 0; i < 3000; i++) {
       let input = ''
@@ -235,6 +260,81 @@ describe('secret masking rules', () => {
     },
     { input: "'set-cookie': [ 'a=1', 'b=2' ]", expected: "'set-cookie': [ '***', '***' ]" },
     { input: 'self.token = token', expected: 'self.token = ***' },
+    // Review H9, defect 1: a password with URL delimiters runs to the last `@` of the authority.
+    {
+      input: 'mysql+pymysql://nova:slA/shPw3@db/nova',
+      expected: 'mysql+pymysql://nova:***@db/nova',
+    },
+    { input: 'postgres://nova:a#b?c@db:5432/nova', expected: 'postgres://nova:***@db:5432/nova' },
+    { input: "(mysql://nova:p)w'x@db/nova)", expected: '(mysql://nova:***@db/nova)' },
+    { input: 'postgres://nova:my pass@db/nova x', expected: 'postgres://nova:***@db/nova x' },
+    { input: 'redis://:my pass@cache:6379/0', expected: 'redis://:***@cache:6379/0' },
+    {
+      input: 'see http://a/b?next=http://u:p@h/x',
+      expected: 'see http://a/b?next=http://u:***@h/x',
+    },
+    // Review H9, defect 2: encoded pairs, short keys, lists, command lines, escapes, next-line values.
+    {
+      input: 'data=user%3Dbob%26password%3Ds3cr%21et%26x%3D1',
+      expected: 'data=user%3Dbob%26password%3D***%26x%3D1',
+    },
+    {
+      input: 'q=%7B%22password%22%3A%22s3cret%22%2C%22user%22%3A%22nova%22%7D',
+      expected: 'q=%7B%22password%22%3A%22***%22%2C%22user%22%3A%22nova%22%7D',
+    },
+    { input: 'body=PASSWORD%3Dhunter2 next', expected: 'body=PASSWORD%3D*** next' },
+    { input: 'b=token%3Dab%62%66cd%2Cx', expected: 'b=token%3D***%2Cx' },
+    { input: 'pw=hunter2 db_pw: x', expected: 'pw=*** db_pw: ***' },
+    {
+      input:
+        'DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=abc/def+g==;EndpointSuffix=x',
+      expected: 'DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=***;EndpointSuffix=x',
+    },
+    { input: 'fernet_keys=[abc1, def2]', expected: 'fernet_keys=[***, ***]' },
+    { input: "fernet_keys = ['a1', 'b2'] next", expected: "fernet_keys = ['***', '***'] next" },
+    { input: 'fernet_key=gAAAAx1', expected: 'fernet_key=***' },
+    { input: 'mysql -unova -ps3cret -h db nova', expected: 'mysql -unova -p*** -h db nova' },
+    { input: "mysqldump -p'se cret' nova", expected: "mysqldump -p'***' nova" },
+    { input: 'mysql --password=s3cret nova', expected: 'mysql --password=*** nova' },
+    { input: 'sshpass -p s3cret ssh root@h', expected: 'sshpass -p *** ssh root@h' },
+    {
+      input: 'sshpass -pp4ss ssh h; sshpass -p "a b" x',
+      expected: 'sshpass -p*** ssh h; sshpass -p "***" x',
+    },
+    { input: 'curl -u admin:s3cret https://h/x', expected: 'curl -u admin:*** https://h/x' },
+    {
+      input: 'curl -s --user admin:s3:cret https://h',
+      expected: 'curl -s --user admin:*** https://h',
+    },
+    {
+      input: String.raw`{\\"password\\": \\"s3cret\\"}`,
+      expected: String.raw`{\\"password\\": \\"***\\"}`,
+    },
+    { input: 'password:\n    s3cret\nuser: nova', expected: 'password:\n    ***\nuser: nova' },
+    { input: '  - token:\n      "abc def"\n', expected: '  - token:\n      "***"\n' },
+    { input: 'password="ab\\"cd" next', expected: 'password="***" next' },
+    { input: "password='it''s' next", expected: "password='***' next" },
+    // A user info without a colon is a token when it looks like one (see url-credentials.ts).
+    {
+      input: 'clone https://ghp_1a2B3c4D5e6F7g8H9i0J1k2L3m@github.com/o/r.git',
+      expected: 'clone https://***@github.com/o/r.git',
+    },
+    {
+      input: 'https://0123456789abcdef0123456789abcdef@git.example/x',
+      expected: 'https://***@git.example/x',
+    },
+    {
+      input: 'https://glpat-Ab3dEf6hIj9kLm2nOp5q@gitlab.example/x',
+      expected: 'https://***@gitlab.example/x',
+    },
+    {
+      input: 'https://rZ8vQ2xW9kLp4mN7bT1yH6cF@host/x',
+      expected: 'https://***@host/x',
+    },
+    {
+      input: 'rabbit://u:p/1@h1:5672,u:p2@h2:5672/',
+      expected: 'rabbit://u:***@h1:5672,u:***@h2:5672/',
+    },
   ]
   for (const { input, expected } of cases) {
     test(`masks ${JSON.stringify(input).slice(0, 70)}`, () => {
@@ -262,6 +362,21 @@ describe('secret masking rules', () => {
     'the password is wrong',
     '-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----',
     'http://controller:5000/v3 and qemu+ssh://root@compute/system',
+    // Review H9: an `@` in a path or query is not user info, nor is a port before a path.
+    'https://host:8443/path?email=a@b.com',
+    'ssh://git@github.com/o/r.git git@github.com:o/r.git https://user@host/x',
+    // Review H9, defect 2: what the new rules must leave alone.
+    'data=a%3Db%26x%3D1 compass%3Dnorth password_length%3D12',
+    'pwr=1 pwm_level=3 AccountName=acme keys=[a, b]',
+    'mysql -p nova; mysql -P 3306 -h db; ssh -p 2222 host; curl -u admin https://h',
+    'echo -password; grep -p x',
+    'if password:\n    return None',
+    'password:\n  min_length: 8',
+    'password:\nuser: nova',
+    "password='' user='it''s'",
+    'https://deploy-bot@host/x https://jane.doe@host/x https://svc_nova_compute01@host/x',
+    'https://github.com/org/repo/blob/main/x@v2.py then mail ops@example.com',
+    'http://controller:5000/v3 failed; ask admin@example.com',
   ]
   for (const input of untouched) {
     test(`leaves ${JSON.stringify(input).slice(0, 70)}`, () => {
@@ -315,7 +430,43 @@ describe('path rules', () => {
     },
     {
       input: 'File "/opt/stack/nova/nova/compute/manager.py", line 1, in f',
-      expected: 'File "opt/stack/nova/nova/compute/manager.py", line 1, in f',
+      expected: 'File "nova/compute/manager.py", line 1, in f',
+    },
+    // Review H9, defect 4: no customer, release, user or workspace directory stays.
+    {
+      input: 'File "/srv/deploy/releases/20261201/customer-acme/agent.py", line 7, in run',
+      expected: 'File "agent.py", line 7, in run',
+    },
+    {
+      input: '    at h (/srv/deploy/customer-acme/handler.js:12:3)',
+      expected: '    at h (handler.js:12:3)',
+    },
+    {
+      input: 'File "/srv/app/releases/v1.2.3/svc/handler.py", line 3, in handle',
+      expected: 'File "svc/handler.py", line 3, in handle',
+    },
+    // What must stay: the full depth under a recognised root, and paths that are already relative.
+    {
+      input:
+        'File "/srv/acme/venv/lib/python3.12/site-packages/oslo_db/sqlalchemy/engines.py", line 4, in f',
+      expected: 'File "oslo_db/sqlalchemy/engines.py", line 4, in f',
+    },
+    {
+      input: 'File "nova/compute/manager.py", line 3, in f; see nova/virt/libvirt/driver.py:12',
+      expected: 'File "nova/compute/manager.py", line 3, in f; see nova/virt/libvirt/driver.py:12',
+    },
+    {
+      input: 'File "/home/alice/customers/acme/deploy/agent.py", line 1, in main',
+      expected: 'File "agent.py", line 1, in main',
+    },
+    {
+      input: 'File "/data/jenkins/workspace/acme-build/tool.py", line 9, in f',
+      expected: 'File "tool.py", line 9, in f',
+    },
+    {
+      input:
+        'File "/opt/stack/nova/nova/compute/manager.py", line 1, in f and /opt/x/glance/glance/api.py',
+      expected: 'File "nova/compute/manager.py", line 1, in f and glance/api.py',
     },
     {
       input: 'File "/srv/a b/src/x.py", line 1, in f',
@@ -323,7 +474,7 @@ describe('path rules', () => {
     },
     {
       input: 'File "/opt/stack/nova-extra/x.py"',
-      expected: 'File "opt/stack/nova-extra/x.py"',
+      expected: 'File "x.py"',
       projectRoots: ['/opt/stack/nova'],
     },
     {
@@ -357,11 +508,13 @@ describe('path rules', () => {
       expected: '    at a (dist/index.js:1:1)',
     },
     {
-      input: 'open /var/lib/nova/instances/x/disk',
-      expected: 'open var/lib/nova/instances/x/disk',
+      input: 'open /var/lib/nova/instances/5f0c2f8e-8a1e-4c39-9b7b-6a3c8d1e2f40/disk',
+      expected: 'open disk',
     },
-    { input: 'read /etc/nova/nova.conf', expected: 'read etc/nova/nova.conf' },
-    { input: 'cd /home/bob/work/x && ls /root/.ssh', expected: 'cd work/x && ls .ssh' },
+    { input: 'open /var/lib/nova/instances/x/disk', expected: 'open x/disk' },
+    { input: 'read /etc/nova/nova.conf', expected: 'read nova/nova.conf' },
+    { input: 'cd /home/bob/work/x && ls /root/.ssh/id_rsa', expected: 'cd x && ls .ssh/id_rsa' },
+    { input: 'open C:\\Windows\\System32\\drivers\\etc\\hosts', expected: 'open etc\\hosts' },
     { input: 'HOME=/home/bob', expected: 'HOME=~' },
     { input: 'PATH=/usr/bin:/home/bob/bin', expected: 'PATH=usr/bin:bin' },
     { input: 'log 2>/home/bob/err.log', expected: 'log 2>err.log' },
@@ -401,6 +554,20 @@ describe('control characters', () => {
     { input: 'lone \ud800 high and \udc00 low', expected: 'lone \ufffd high and \ufffd low' },
     { input: 'emoji 😀 and 日本 and ü stay', expected: 'emoji 😀 and 日本 and ü stay' },
     { input: 'pass\u200bword=x \u001b[1mtoken\u001b[0m=y', expected: 'password=*** token=***' },
+    // Review H9, defect 3: every default-ignorable code point goes, compatibility forms fold (NFKC).
+    { input: '\uff50\uff41\uff53\uff53\uff57\uff4f\uff52\uff44=x', expected: 'password=***' },
+    { input: 'pass\u00adword=x', expected: 'password=***' },
+    { input: 'pass\u2060word=x pass\u2064wd=y', expected: 'password=*** passwd=***' },
+    { input: 'to\u034fken=x se\u180ecret=y', expected: 'token=*** secret=***' },
+    { input: 'pass\ufe0fword=x pass\u{e0041}word=y', expected: 'password=*** password=***' },
+    { input: 'pass\u3164word=x pass\uffa0word=y', expected: 'password=*** password=***' },
+    { input: '\uff30\uff21\uff33\uff33\uff37\uff2f\uff32\uff24\uff1dx', expected: 'PASSWORD=***' },
+    // What must stay: ordinary non-ASCII text, and compatibility forms outside keys only fold.
+    {
+      input: 'caf\u00e9 \u65e5\u672c \u00fc \u0416 \u05d0',
+      expected: 'caf\u00e9 \u65e5\u672c \u00fc \u0416 \u05d0',
+    },
+    { input: '\ufb01le \u2460 x\u00b2', expected: 'file 1 x2' },
   ]
   for (const { input, expected } of cases) {
     test(`cleans ${JSON.stringify(input).slice(0, 70)}`, () => {
@@ -514,6 +681,11 @@ describe('size cap', () => {
   })
 })
 
+/** `unit` repeated to 1 MiB (1,048,576 UTF-16 code units, rounded up to whole units). */
+function mib(unit: string): string {
+  return unit.repeat(Math.ceil(1048576 / unit.length))
+}
+
 describe('pathological input', () => {
   // Only that these finish matters (no catastrophic backtracking); timing is not asserted.
   const inputs: ReadonlyArray<[string, string]> = [
@@ -547,13 +719,74 @@ describe('pathological input', () => {
     ['windows users', 'C:\\Users\\'.repeat(100000)],
     ['newlines', '\n'.repeat(1000000)],
     ['crlf', '\r\n'.repeat(500000)],
+    // Review H9, defect 6: 1 MiB adversarial inputs for the new rules.
+    ['1 MiB of password=', mib('password=')],
+    ['1 MiB of @', mib('@')],
+    ['1 MiB of /', mib('/')],
+    ['1 MiB of a URL user with spaces', 'x://u:' + mib('a ') + '@h'],
+    ['1 MiB of URLs with blanks', mib('x://u:p ')],
+    ['1 MiB of URL colons', 'x://' + mib('u:')],
+    ['1 MiB of encoded pairs', mib('%26password%3D')],
+    ['1 MiB of encoded quotes', mib('%22password%22%3A%22')],
+    ['1 MiB of mysql -p', mib('mysql -p')],
+    ['1 MiB of curl -u', 'curl' + mib(' -u a:')],
+    ['1 MiB of next-line keys', mib('password:\n ')],
+    ['1 MiB of escaped quotes', mib('password=\\\\"')],
+    ['1 MiB of doubled quotes', "password='" + mib("''")],
+    ['1 MiB of list openers', mib('fernet_keys=[')],
+    ['1 MiB of soft hyphens', mib('\u00ad')],
+    ['1 MiB of fullwidth', mib('\uff50')],
+    ['1 MiB of NFKC-expanding ligatures', mib('\ufdfa')],
+    ['1 MiB of same-named directories', '/' + mib('a/')],
   ]
   for (const [name, input] of inputs) {
     test(`completes on ${name}`, () => {
       const out = sanitizeTraceback(input)
       assert.ok(byteLength(out) <= MAX_TRACEBACK_BYTES)
       assert.ok(isWellFormed(out))
-      maskSecrets(input)
+      const details = sanitizeDetails(input)
+      assert.ok(byteLength(details) <= 255)
+      assert.ok(maskSecrets(input).length <= input.length * 2)
     })
   }
+})
+
+describe('details (review H9, defect 5: the same pipeline as tracebacks)', () => {
+  const cases: ReadonlyArray<{ input: string; expected: string }> = [
+    {
+      input: 'Build failed\u0000 \u001b[31mred\u001b[0m\u0007 done',
+      expected: 'Build failed red done',
+    },
+    { input: 'pass\u200bword=x and pass\u00adword=y', expected: 'password=*** and password=***' },
+    {
+      input: 'Cannot read /home/bob/images/x.qcow2 with admin_password=Hunter2!',
+      expected: 'Cannot read images/x.qcow2 with admin_password=***',
+    },
+    { input: 'C:\\Users\\bob\\x.iso missing', expected: 'x.iso missing' },
+    { input: 'a\r\nb', expected: 'a\nb' },
+    // What must stay.
+    { input: 'No valid host was found. There are not enough hosts available.', expected: '' },
+    {
+      input: 'Quota exceeded for cores: Requested 4, but already used 20 of 20 cores',
+      expected: '',
+    },
+    { input: 'Instance 5f0c2f8e-8a1e-4c39-9b7b-6a3c8d1e2f40 rebuilt in 12.5s', expected: '' },
+  ]
+  for (const { input, expected } of cases) {
+    test(`details ${JSON.stringify(input).slice(0, 70)}`, () => {
+      const want = expected === '' ? input : expected
+      const out = sanitizeDetails(input)
+      assert.equal(out, want)
+      assert.equal(sanitizeDetails(out), out, 'not idempotent')
+    })
+  }
+
+  test('details are capped at 255 bytes on a code point, after masking, idempotently', () => {
+    const out = sanitizeDetails(`password=${'S'.repeat(1000)} ${'😀'.repeat(200)}`)
+    assert.ok(byteLength(out) <= 255)
+    assert.ok(out.startsWith('password=*** 😀'))
+    assert.ok(isWellFormed(out))
+    assert.equal(sanitizeDetails(out), out)
+    assert.equal(sanitizeDetails('x'.repeat(300)), 'x'.repeat(255))
+  })
 })

@@ -16,7 +16,8 @@ import { isSensitiveKey, LINE_VALUE_KEYS } from './secret-keys.js'
  */
 export const KEY_VALUE_RE = new RegExp(
   /(?:(?<![\w.\-/\\])|(?<=\\[nrt]))/.source + // start of a word, or after a literal \n, \r, \t
-    /((?:\\?["'`])?)(-{0,2}[A-Za-z_$][\w.-]*)((?:\\?["'`])?)/.source + // quote, key, quote
+    // quote, key, quote; a quote may be escaped once (`\"`) or twice (`\\"`, JSON inside JSON)
+    /((?:\\{0,3}["'`])?)(-{0,2}[A-Za-z_$][\w.-]*)((?:\\{0,3}["'`])?)/.source +
     /[ \t]*(=>|:=|=(?!=)|:(?!:))[ \t]*/.source, // separator
   'g',
 )
@@ -59,10 +60,15 @@ function findValueSpans(
   separator: string,
   unclosedQuote: string,
   lineEndAt: LineEnd,
+  keyStart = -1,
 ): { spans: Span[]; resume: number } {
   const none = { spans: [], resume: pos }
   const lineEnd = lineEndAt(pos)
-  if (pos >= lineEnd) return none
+  if (pos >= lineEnd) {
+    return separator === ':' && keyStart >= 0
+      ? nextLineValue(text, keyStart, lineEnd, lineEndAt)
+      : none
+  }
 
   const quote = openingQuote(text, pos)
   if (quote !== undefined) {
@@ -118,6 +124,48 @@ function findValueSpans(
   return { spans: [{ start, end }], resume: end }
 }
 
+/** A YAML-ish `key:` line inside a nested mapping, or a list item: not a value. */
+const NESTED_LINE_RE = /^(?:-[ \t]|[\w.$"'-]+[ \t]*:(?:[ \t]|$))/
+
+/**
+ * The value of a `key:` with nothing after it on its line, written on the next line as YAML
+ * does (`password:\n    s3cret`). Only when the key is alone on its line (after indentation and
+ * an optional `- `) and the next line is indented deeper and is not itself a `key:` pair or a
+ * list item, so `if password:\n    return` and nested mappings stay. The whole next line (or its
+ * quoted string) is the value. Called at most once per line, so the scans stay linear.
+ */
+function nextLineValue(
+  text: string,
+  keyStart: number,
+  lineEnd: number,
+  lineEndAt: LineEnd,
+): { spans: Span[]; resume: number } {
+  const none = { spans: [], resume: lineEnd }
+  if (lineEnd >= text.length) return none
+  let lineStart = keyStart
+  while (lineStart > 0 && text[lineStart - 1] !== '\n') lineStart--
+  const lead = text.slice(lineStart, keyStart)
+  if (!/^[ \t]*(?:-[ \t]+)?$/.test(lead)) return none
+  const keyIndent = lead.length
+  const next = lineEnd + 1
+  let content = next
+  while (text[content] === ' ' || text[content] === '\t') content++
+  const nextEnd = lineEndAt(next)
+  if (content - next <= keyIndent || content >= nextEnd) return none
+  if (NESTED_LINE_RE.test(text.slice(content, Math.min(nextEnd, content + 256)))) return none
+  const quote = openingQuote(text, content)
+  if (quote !== undefined) {
+    const close = closingQuote(text, quote.contentStart, nextEnd, quote.delimiter)
+    const end = close === -1 ? nextEnd : close
+    if (end === quote.contentStart) return none
+    return { spans: [{ start: quote.contentStart, end }], resume: end }
+  }
+  let end = nextEnd
+  while (end > content && (text[end - 1] === ' ' || text[end - 1] === '\t')) end--
+  if (PLACEHOLDER_VALUES.has(text.slice(content, end))) return none
+  return { spans: [{ start: content, end }], resume: end }
+}
+
 /** Whether a key/value separator follows `from`, after blanks on the same line. */
 function startsSeparator(text: string, from: number, lineEnd: number): boolean {
   let i = from
@@ -145,6 +193,7 @@ export function maskKeyValuePairs(text: string, pattern: RegExp): string {
       separator.trim(),
       unclosed,
       lineEndAt,
+      match.index,
     )
     for (const span of value.spans) {
       parts.push(text.slice(copied, span.start), MASK)

@@ -99,6 +99,56 @@ function dependencyStart(names: readonly string[], windows: boolean): number {
   return -1
 }
 
+/**
+ * A parent directory worth keeping next to a file name: a lower-case identifier, as package and
+ * system directories are (`compute`, `nova`, `etc`, `.ssh`). Customer, release and build
+ * directories are usually not (`customer-acme`, `20261201`, `v1.2.3`, `agent-7`).
+ */
+const KEPT_PARENT_RE = /^\.?[a-z_][a-z0-9_]*$/
+/** Identifier-like directory names that still name a person, a customer, a release or a workspace. */
+const DROPPED_PARENTS = new Set([
+  'home',
+  'users',
+  'root',
+  'customer',
+  'customers',
+  'client',
+  'clients',
+  'tenant',
+  'tenants',
+  'deploy',
+  'deploys',
+  'deployment',
+  'deployments',
+  'release',
+  'releases',
+  'current',
+  'previous',
+  'shared',
+  'build',
+  'builds',
+  'workspace',
+  'workspaces',
+  'work',
+  'jenkins',
+  'runner',
+  'runners',
+  'tmp',
+  'temp',
+])
+
+/**
+ * Index of the first segment to keep for a path under no recognised root (rule 7 on
+ * `sanitizeTraceback`): the file name, with its parent directory when that looks like a package
+ * or system directory (see {@link KEPT_PARENT_RE} and {@link DROPPED_PARENTS}).
+ */
+function fallbackStart(folded: readonly string[], from: number): number {
+  const count = folded.length
+  if (count - from <= 1) return from
+  const parent = folded[count - 2] ?? ''
+  return KEPT_PARENT_RE.test(parent) && !DROPPED_PARENTS.has(parent) ? count - 2 : count - 1
+}
+
 /** Index of the first segment to keep for other code (rules 5-7 on `sanitizeTraceback`). */
 function projectStart(names: readonly string[], windows: boolean): number {
   const folded = windows ? names.map((name) => name.toLowerCase()) : names
@@ -106,8 +156,12 @@ function projectStart(names: readonly string[], windows: boolean): number {
   for (let i = 0; i < count - 1; i++) {
     if (MARKER_DIRS.has(folded[i] ?? '') && (windows ? i > 0 : !isSystemPrefix(folded, i))) return i
   }
+  // A repository checked out under its own name holds its top package: `…/nova/nova/compute/x.py`.
+  for (let i = count - 2; i > 0; i--) {
+    if (folded[i] === folded[i - 1]) return i
+  }
   const home = homeEnd(names, windows)
-  return home === -1 ? 0 : home
+  return fallbackStart(folded, home === -1 ? 0 : home)
 }
 
 function rewritePath(raw: string, roots: readonly string[]): string {

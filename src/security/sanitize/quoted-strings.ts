@@ -22,10 +22,13 @@ export function openingQuote(
 ): { delimiter: string; contentStart: number } | undefined {
   let i = pos
   if ('bBuUrRfF'.includes(text[i] ?? '') && QUOTES.has(text[i + 1] ?? '')) i++
-  const char = text[i] ?? ''
-  if (char === '\\' && QUOTES.has(text[i + 1] ?? '')) {
-    return { delimiter: text.slice(i, i + 2), contentStart: i + 2 }
+  // Escaped once (`\"`, JSON in a string) or up to three times (JSON in JSON in a string).
+  let q = i
+  while (q < i + 3 && text[q] === '\\') q++
+  if (q > i && QUOTES.has(text[q] ?? '')) {
+    return { delimiter: text.slice(i, q + 1), contentStart: q + 1 }
   }
+  const char = text[i] ?? ''
   return QUOTES.has(char) ? { delimiter: char, contentStart: i + 1 } : undefined
 }
 
@@ -36,15 +39,17 @@ export function closingQuote(
   lineEnd: number,
   delimiter: string,
 ): number {
-  if (delimiter.length === 2) {
-    for (let j = from; j < lineEnd - 1; j++) {
-      if (text[j] === '\\' && text[j + 1] === delimiter[1]) return j
+  if (delimiter.length >= 2) {
+    for (let j = from; j <= lineEnd - delimiter.length; j++) {
+      if (text[j] === '\\' && text.startsWith(delimiter, j)) return j
     }
     return -1
   }
   for (let j = from; j < lineEnd; j++) {
     const char = text[j]
     if (char === '\\') j++
+    // SQL and YAML write a quote inside single quotes doubled: 'it''s'.
+    else if (char === delimiter && delimiter === "'" && text[j + 1] === "'" && j > from) j++
     else if (char === delimiter) return j
   }
   return -1
@@ -53,7 +58,14 @@ export function closingQuote(
 /** Most characters a list value under a sensitive key is scanned for; bounds the work per key. */
 const MAX_LIST_SCAN = 16384
 
-/** Every non-empty string literal inside a `[...]` value starting at `pos`, and where the list ends. */
+/** Characters around and between list items, never part of an unquoted item. */
+const LIST_BLANKS = new Set([' ', '\t', '\n', '\r', ','])
+
+/**
+ * Every non-empty item inside a `[...]` value starting at `pos`, and where the list ends: the
+ * content of each string literal, and each unquoted item (`fernet_keys=[k1, k2]`) without the
+ * blanks around it.
+ */
 export function listStringSpans(
   text: string,
   pos: number,
@@ -65,6 +77,19 @@ export function listStringSpans(
   while (j < limit) {
     const char = text[j] ?? ''
     if (char === ']') return { spans, end: j + 1 }
+    if (!LIST_BLANKS.has(char) && !QUOTES.has(char)) {
+      const start = j
+      while (
+        j < limit &&
+        !LIST_BLANKS.has(text[j] ?? '') &&
+        text[j] !== ']' &&
+        !QUOTES.has(text[j] ?? '')
+      ) {
+        j++
+      }
+      spans.push({ start, end: j })
+      continue
+    }
     if (QUOTES.has(char)) {
       const lineEnd = Math.min(lineEndAt(j + 1), limit)
       let close = closingQuote(text, j + 1, lineEnd, char)

@@ -23,8 +23,8 @@ const SENSITIVE_SUFFIXES = [
   'accesskey',
 ]
 
-/** Last words that are sensitive only as a whole word (`pass` but not `bypass`). */
-const SENSITIVE_WORDS = new Set(['pass', 'signature', 'sig'])
+/** Last words that are sensitive only as a whole word (`pass` but not `bypass`, `pw` but not `pwr`). */
+const SENSITIVE_WORDS = new Set(['pass', 'pw', 'signature', 'sig'])
 
 /** Two adjacent words that together are sensitive anywhere in a key (`api_key`, `SECRET_KEY_BASE`). */
 const SENSITIVE_PAIRS = new Set([
@@ -35,6 +35,11 @@ const SENSITIVE_PAIRS = new Set([
   'sessionid',
   'authkey',
   'encryptionkey',
+  // Azure storage connection strings: `AccountKey=…`, `SharedAccessKey=…` (via accesskey).
+  'accountkey',
+  // Keystone's fernet and credential keys, often logged as a list: `fernet_keys=[…]`.
+  'fernetkey',
+  'fernetkeys',
   // The HMAC key of log id tags (ACTIONTRAIL_LOG_KEY, logKey): with it, tags can be reversed by guessing.
   'logkey',
 ])

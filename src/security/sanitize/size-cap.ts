@@ -135,3 +135,16 @@ export function capBytes(text: string, maxBytes: number): string {
   const removed = total - Buffer.byteLength(headText, 'utf8') - Buffer.byteLength(tailText, 'utf8')
   return headText + markerFor(removed) + tailText
 }
+
+/**
+ * Keeps the head of the text within `maxBytes`, cut on a code point, with no marker: for short
+ * public text such as `details`, where a marker would eat most of the budget.
+ *
+ * @param text - Sanitized text, any size.
+ * @param maxBytes - Cap in UTF-8 bytes, from {@link resolveMaxBytes}.
+ * @returns The text, at most `maxBytes` UTF-8 bytes.
+ */
+export function capHead(text: string, maxBytes: number): string {
+  if (text.length <= maxBytes / 3 || Buffer.byteLength(text, 'utf8') <= maxBytes) return text
+  return text.slice(0, headCut(text, maxBytes))
+}
