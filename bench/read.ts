@@ -1,5 +1,5 @@
 /**
- * `npm run bench:read [-- --actions N --clients C --requests R --page-requests P]`
+ * `npm run bench:read [-- --actions N --clients C --requests R --page-requests P --full-requests F]`
  *
  * HTTP read throughput and latency of the compute API (os-instance-actions), against a bare
  * node:http floor measured in the same run. Uses only the HTTP API and `actiontrail serve`, so the
@@ -9,13 +9,22 @@
  * started and finished and then the action finished, written through `/v1/batch` NDJSON (the
  * server's own write path); every 100th action has a failed event with details and a traceback.
  *
- * Lines, each after warm-up, C concurrent keep-alive clients (closed loop), fixed request counts:
- *  (r0) bare node:http floor returning the same bytes as (r1) / (r2) / (r3)
- *  (r1) list, microversion 2.84, `?limit=50` (newest page, with its next link)
- *  (r2) list, microversion 2.1, no limit (the page of 1,000)
- *  (r3) show, microversion 2.84, admin, with events; request ids spread over the whole history
- * The floor and ActionTrail lines alternate (floor, then ActionTrail, per kind) so that both
- * see the same machine; compare "% of floor" within one run.
+ * Lines, C concurrent keep-alive clients (closed loop), fixed request counts (defaults: C = 16,
+ * R = 20,000, P = 1,000, F = 200; about 40 s in all):
+ *  (r1) list, microversion 2.84, `?limit=50` (newest page, with its next link), R requests
+ *  (r2) list, microversion 2.84, no limit: the page of 1,000 (Nova's max_limit), P requests
+ *  (r3) list, microversion 2.1, no limit: before 2.58 Nova does not paginate, so this is the
+ *       whole history (N actions), F requests
+ *  (r4) show, microversion 2.84, admin, with events; request ids spread over the whole history,
+ *       R requests
+ *  (fK) the floor of (rK): a bare node:http server (child process too) answering the same bytes
+ *       that ActionTrail sent for the first request of (rK), with no parsing or routing; it gets
+ *       4 × as many requests (it is that much faster) so that its line is as long
+ * Every line is preceded by an untimed warm-up of 10 % of its requests. The first answer of each
+ * kind is checked (counts, next link, events, admin fields) and its size and sha256 (with the
+ * server's port taken out of the next link) are printed, so two commits can be compared on bytes.
+ * Each floor line runs just before its ActionTrail line so that both see the same machine;
+ * compare "% of floor" within one run.
  */
 import http from 'node:http'
 import { createHash } from 'node:crypto'
@@ -30,8 +39,9 @@ const { values } = parseArgs({
   options: {
     actions: { type: 'string', default: '5000' },
     clients: { type: 'string', default: '16' },
-    requests: { type: 'string', default: '10000' },
-    'page-requests': { type: 'string', default: '500' },
+    requests: { type: 'string', default: '20000' },
+    'page-requests': { type: 'string', default: '1000' },
+    'full-requests': { type: 'string', default: '200' },
     warmup: { type: 'string', default: '0.1' },
   },
 })
@@ -39,7 +49,11 @@ const ACTIONS = Number(values.actions)
 const CLIENTS = Number(values.clients)
 const REQUESTS = Number(values.requests)
 const PAGE_REQUESTS = Number(values['page-requests'])
+const FULL_REQUESTS = Number(values['full-requests'])
 const WARMUP = Number(values.warmup)
+// The floor answers 4–6 times faster: it gets more requests so that its line lasts long enough
+// to be steady.
+const FLOOR_TIMES = 4
 const EVENTS = 3
 const SERVICE_TOKEN = 'bench-service-token'
 const ADMIN_TOKEN = 'bench-admin-token'
@@ -149,7 +163,7 @@ async function loadHistory(url: string): Promise<number> {
 }
 
 interface Kind {
-  key: 'list50' | 'list1000' | 'show'
+  key: 'list50' | 'list1000' | 'listAll' | 'show'
   name: string
   count: number
   request: (i: number) => LoadRequest
@@ -161,35 +175,60 @@ const v21 = { 'x-auth-token': ADMIN_TOKEN, 'openstack-api-version': 'compute 2.1
 const listPath = `/v2.1/servers/${INSTANCE}/os-instance-actions`
 // Show: request ids picked across the whole history by a stride coprime with most sizes.
 const showId = (i: number) => requestId((i * 7919) % ACTIONS)
+const count = (b: unknown) => (b as { instanceActions?: unknown[] }).instanceActions?.length
 
+// Every request names its kind in `x-bench-kind` (ignored by ActionTrail) so that the floor
+// answers it with the matching body without parsing anything.
 const kinds: Kind[] = [
   {
     key: 'list50',
-    name: 'list, 2.84, ?limit=50',
+    name: '(r1) list, 2.84, ?limit=50',
     count: REQUESTS,
-    request: () => ({ method: 'GET', path: `${listPath}?limit=50`, headers: v284 }),
+    request: () => ({
+      method: 'GET',
+      path: `${listPath}?limit=50`,
+      headers: { ...v284, 'x-bench-kind': 'list50' },
+    }),
     check: (b) => {
-      const body = b as { instanceActions?: unknown[]; links?: unknown[] }
-      if (body.instanceActions?.length !== 50) return 'expected 50 actions'
-      if (body.links?.length !== 1) return 'expected a next link'
+      if (count(b) !== 50) return `expected 50 actions, got ${count(b)}`
+      if ((b as { links?: unknown[] }).links?.length !== 1) return 'expected a next link'
       return undefined
     },
   },
   {
     key: 'list1000',
-    name: 'list, 2.1, no limit (page of 1,000)',
+    name: '(r2) list, 2.84, no limit (page of 1,000)',
     count: PAGE_REQUESTS,
-    request: () => ({ method: 'GET', path: listPath, headers: v21 }),
+    request: () => ({
+      method: 'GET',
+      path: listPath,
+      headers: { ...v284, 'x-bench-kind': 'list1000' },
+    }),
     check: (b) =>
-      (b as { instanceActions?: unknown[] }).instanceActions?.length === Math.min(1000, ACTIONS)
+      count(b) === Math.min(1000, ACTIONS)
         ? undefined
-        : 'expected a page of 1,000',
+        : `expected a page of 1,000, got ${count(b)}`,
+  },
+  {
+    key: 'listAll',
+    name: `(r3) list, 2.1, no limit (all ${ACTIONS.toLocaleString('en-US')}: unbounded before 2.58)`,
+    count: FULL_REQUESTS,
+    request: () => ({
+      method: 'GET',
+      path: listPath,
+      headers: { ...v21, 'x-bench-kind': 'listAll' },
+    }),
+    check: (b) => (count(b) === ACTIONS ? undefined : `expected ${ACTIONS}, got ${count(b)}`),
   },
   {
     key: 'show',
-    name: 'show, 2.84, admin, with events',
+    name: '(r4) show, 2.84, admin, with events',
     count: REQUESTS,
-    request: (i) => ({ method: 'GET', path: `${listPath}/${showId(i)}`, headers: v284 }),
+    request: (i) => ({
+      method: 'GET',
+      path: `${listPath}/${showId(i)}`,
+      headers: { ...v284, 'x-bench-kind': 'show' },
+    }),
     check: (b) => {
       const a = (b as { instanceAction?: { events?: { traceback?: unknown }[] } }).instanceAction
       if (a?.events?.length !== EVENTS) return `expected ${EVENTS} events`
@@ -199,7 +238,7 @@ const kinds: Kind[] = [
   },
 ]
 
-/** A bare node:http server answering every GET with the body captured for its kind. */
+/** A bare node:http server answering every request with the body captured for its kind. */
 const FLOOR_SERVER = `
 const http = require('node:http')
 const fs = require('node:fs')
@@ -207,12 +246,7 @@ const bodies = JSON.parse(fs.readFileSync(process.argv[1], 'utf8'))
 const buf = {}
 for (const k of Object.keys(bodies)) buf[k] = Buffer.from(bodies[k], 'utf8')
 const server = http.createServer((req, res) => {
-  const url = req.url
-  const q = url.indexOf('?')
-  const path = q < 0 ? url : url.slice(0, q)
-  const body = path.endsWith('/os-instance-actions')
-    ? (q < 0 ? buf.list1000 : buf.list50)
-    : buf.show
+  const body = buf[req.headers['x-bench-kind']] ?? buf.show
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length })
   res.end(body)
 })
@@ -229,10 +263,16 @@ interface Row {
   bytes: number
 }
 
-async function measure(url: string, name: string, kind: Kind, bytes: number): Promise<Row> {
-  const requests = Array.from({ length: kind.count }, (_, i) => kind.request(i))
+async function measure(
+  url: string,
+  name: string,
+  kind: Kind,
+  bytes: number,
+  times = 1,
+): Promise<Row> {
+  const requests = Array.from({ length: kind.count * times }, (_, i) => kind.request(i))
   // Warm-up (JIT, SQLite page cache), not timed.
-  const warm = requests.slice(0, Math.max(CLIENTS, Math.floor(kind.count * WARMUP)))
+  const warm = requests.slice(0, Math.max(CLIENTS, Math.floor(requests.length * WARMUP)))
   let w = 0
   const wr = await runLoad(url, CLIENTS, () => (w < warm.length ? [warm[w++]!] : undefined))
   if (wr.failures > 0) throw new Error(`${name}: ${wr.failures} failed warm-up requests`)
@@ -251,6 +291,7 @@ async function measure(url: string, name: string, kind: Kind, bytes: number): Pr
   }
 }
 
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
 const dir = mkdtempSync(join(tmpdir(), 'actiontrail-bench-read-'))
 const servers: ChildServer[] = []
 try {
@@ -279,7 +320,10 @@ try {
     const problem = kind.check(JSON.parse(r.body))
     if (problem) throw new Error(`${kind.name}: ${problem}: ${r.body.slice(0, 300)}`)
     samples[kind.key] = r.body
-    digests.push(`${kind.key} ${Buffer.byteLength(r.body)} bytes`)
+    // The next link carries the server's (random) port: hashed without it, to compare commits.
+    const portless = r.body.replaceAll(at.url, 'http://server')
+    const sha = createHash('sha256').update(portless).digest('hex').slice(0, 12)
+    digests.push(`${kind.name.slice(0, 4)} ${fmt(Buffer.byteLength(r.body))} B sha256 ${sha}`)
   }
   agent.destroy()
   const bodies = join(dir, 'floor-bodies.json')
@@ -290,28 +334,20 @@ try {
   const rows: [Row, Row][] = []
   for (const kind of kinds) {
     const bytes = Buffer.byteLength(samples[kind.key] ?? '')
-    const f = await measure(
-      floor.url,
-      `(r0) node:http floor, same bytes as ${kind.name}`,
-      kind,
-      bytes,
-    )
+    const label = kind.name.slice(0, 4).replace('r', 'f')
+    const floorName = `${label} node:http floor, same ${bytes.toLocaleString('en-US')} bytes`
+    const f = await measure(floor.url, floorName, kind, bytes, FLOOR_TIMES)
     const a = await measure(at.url, kind.name, kind, bytes)
     rows.push([f, a])
   }
 
-  const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
-  const sha = createHash('sha256')
-    .update(samples.show ?? '')
-    .digest('hex')
-    .slice(0, 12)
-  console.log(
-    `\nActionTrail read benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
-  )
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`
+  console.log(`\nActionTrail read benchmark — ${new Date().toISOString().slice(0, 10)}, ${machine}`)
   console.log(
     `history: 1 instance, ${fmt(ACTIONS)} actions × ${EVENTS} events via /v1/batch in ${loadSeconds.toFixed(1)} s; ` +
-      `${CLIENTS} keep-alive clients; ${fmt(REQUESTS)} requests per list-50/show line, ${fmt(PAGE_REQUESTS)} per 1,000-page line; ` +
-      `bodies: ${digests.join(', ')} (show sample sha256 ${sha})\n`,
+      `${CLIENTS} keep-alive clients; requests per line: ${fmt(REQUESTS)} (r1, r4), ` +
+      `${fmt(PAGE_REQUESTS)} (r2), ${fmt(FULL_REQUESTS)} (r3); each floor line ${FLOOR_TIMES} × as many; ` +
+      `first answers: ${digests.join('; ')}\n`,
   )
   console.log('| measurement | requests/s | p50 ms | p99 ms | % of floor |')
   console.log('| --- | ---: | ---: | ---: | ---: |')
