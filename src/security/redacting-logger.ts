@@ -60,6 +60,11 @@ export function redactValue(value: unknown, tag: IdTagger, depth = 0): unknown {
     }
   }
   if (value !== null && typeof value === 'object') {
+    // A serialized Buffer (`{"type": "Buffer", "data": [71, 69, …]}`), e.g. the `rawPacket` that
+    // Node attaches to an HTTP parse error: raw request bytes, headers and tokens included, that no
+    // text rule can see. Only its size is kept.
+    const bytes = value as { type?: unknown; data?: unknown }
+    if (bytes.type === 'Buffer' && Array.isArray(bytes.data)) return `[${bytes.data.length} bytes]`
     const out: Record<string, unknown> = {}
     for (const [k, v] of Object.entries(value)) {
       const lower = k.toLowerCase()

@@ -3,6 +3,7 @@
  * in any log line, yet the same id must map to the same tag so lines still correlate.
  */
 import assert from 'node:assert/strict'
+import { connect, type AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { test } from 'node:test'
 import { buildApp } from '../../src/api/app.js'
@@ -237,4 +238,42 @@ test('keys that merely look alike, and ids, keep their values', () => {
   assert.match(String(line.user_id), /^id:[0-9a-f]{16}$/)
   assert.match(String((line.deep as { project_id: string }).project_id), /^id:[0-9a-f]{16}$/)
   assert.ok(!log.text().includes(USER_A) && !log.text().includes(PROJECT_A))
+})
+
+test('at trace level, a malformed request on the wire leaves none of its bytes in the log', async (t) => {
+  const chunks: string[] = []
+  const destination = new Writable({
+    write(c: Buffer, _e, cb) {
+      chunks.push(c.toString())
+      cb()
+    },
+  })
+  const { logger } = createLogger({ level: 'trace', key: 'k', destination })
+  const stores = await openStores(':memory:')
+  const app = await buildApp({
+    service: createActionService(stores.actions),
+    authenticator: new StaticTokenAuthenticator(TOKEN_ENTRIES),
+    logger,
+    idempotency: stores.idempotency,
+  })
+  t.after(async () => {
+    await app.close()
+    await stores.close()
+  })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = app.server.address() as AddressInfo
+  // A header line without a colon is an HTTP parse error: Fastify's client-error handler logs
+  // the error at trace level, and Node attaches the raw request to it (`rawPacket`).
+  const raw = `GET /v2.1/servers HTTP/1.1\r\nHost: x\r\nX-Auth-Token: ${TOKENS.admin}\r\nbroken header\r\n\r\n`
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(raw))
+    socket.on('data', () => undefined)
+    socket.on('close', () => resolve())
+    socket.on('error', reject)
+  })
+  const logs = chunks.join('')
+  assert.match(logs, /client error/, 'the client error is logged')
+  assert.ok(!logs.includes(TOKENS.admin), 'no token in clear')
+  const tokenBytes = [...Buffer.from(TOKENS.admin)].join(',')
+  assert.ok(!logs.includes(tokenBytes), 'no token as a byte array')
 })
