@@ -8,8 +8,6 @@ import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply } f
 import { CODE_BY_STATUS, STATUS_BY_CODE } from '../domain/error-status.js'
 import { isAppError, type AppError, type ErrorCode } from '../domain/errors.js'
 
-export { STATUS_BY_CODE } from '../domain/error-status.js'
-
 /** The text returned for any unexpected failure; the cause goes to the (redacted) log only. */
 export const UNEXPECTED_ERROR_MESSAGE = 'Unexpected API Error. Please contact the administrator'
 

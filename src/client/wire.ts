@@ -4,56 +4,20 @@
  * field by field, so that a server of another version fails loudly here rather than handing
  * `undefined` to code typed as string.
  */
+import type { BatchResult as ServerBatchResult, V1ErrorObject } from '../api/v1/responses.js'
+import type { BatchOperation } from '../api/v1/schemas.js'
 import { AppError } from '../domain/errors.js'
-import type { EventResult } from '../domain/instance-action.js'
+
+// The server's own schema types (src/api/v1), type-only so that the client bundle loads none of it.
 
 /** One operation of `POST /v1/batch`: the body of the matching single endpoint plus `op` and the ids of its path. */
-export type WireOp =
-  | { op: 'instance_put'; instance_uuid: string; name: string; project_id: string; user_id: string }
-  | { op: 'instance_delete'; instance_uuid: string }
-  | {
-      op: 'action_start'
-      instance_uuid: string
-      action: string
-      request_id: string
-      user_id: string | null
-      project_id: string | null
-      start_time?: string
-    }
-  | { op: 'action_finish'; instance_uuid: string; request_id: string; finish_time?: string }
-  | {
-      op: 'event_start'
-      instance_uuid: string
-      request_id: string
-      event: string
-      host?: string | null
-      start_time?: string
-    }
-  | {
-      op: 'event_finish'
-      instance_uuid: string
-      request_id: string
-      event: string
-      result: EventResult
-      finish_time?: string
-      details?: string | null
-      traceback?: string | null
-    }
+export type WireOp = BatchOperation
 
 /** The `error` member of every `/v1` error body and of failed batch results. */
-export interface WireError {
-  status: number
-  /** One of the server's error codes (src/domain/errors.ts), e.g. `event_not_found`. */
-  code: string
-  message: string
-}
+export type WireError = V1ErrorObject
 
 /** The outcome of one batch operation, in the order the operations were sent. No record body. */
-export interface BatchResult {
-  /** 201 created, 200 existing/updated, or the 4xx of the operation's failure. */
-  status: number
-  error?: WireError
-}
+export type BatchResult = ServerBatchResult
 
 function malformed(what: string): AppError {
   return new AppError('internal', `malformed ActionTrail response: ${what}`)

@@ -20,6 +20,9 @@ export const V1Error = Type.Object(
   { ...closed, title: 'Error' },
 )
 
+/** The `error` member of a /v1 error body. */
+export type V1ErrorObject = Static<typeof V1Error>['error']
+
 /** What became of one batch operation. */
 export const BatchResultSchema = Type.Object(
   {

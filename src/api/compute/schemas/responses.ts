@@ -1,5 +1,6 @@
 /** The responses every compute route documents besides its success. */
 import type { TSchema } from 'typebox'
+import { described } from '../../described.js'
 import { Fault } from './common.js'
 
 // What any compute route may answer.
@@ -20,8 +21,8 @@ export function computeResponses<T extends Record<number, TSchema>>(
 ): Record<number, TSchema> {
   const out: Record<number, TSchema> = {}
   for (const [status, schema] of Object.entries(success))
-    out[Number(status)] = { ...schema, description }
+    out[Number(status)] = described(schema, description)
   for (const [status, text] of Object.entries(ERRORS))
-    out[Number(status)] ??= { ...Fault, description: text }
+    out[Number(status)] ??= described(Fault, text)
   return out
 }

@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { sendWrite } from '../apply.js'
-import { described } from '../described.js'
+import { described } from '../../described.js'
 import { IdempotencyHeaders, v1ErrorResponse, v1Responses } from '../responses.js'
 import {
   ActionParams,

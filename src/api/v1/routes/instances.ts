@@ -5,7 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { ActionService } from '../../../domain/action-service.js'
 import { sendWrite } from '../apply.js'
-import { described } from '../described.js'
+import { described } from '../../described.js'
 import { IdempotencyHeaders, v1ErrorResponse, v1Responses } from '../responses.js'
 import { InstanceParams, InstancePutBody, SINGLE_BODY_LIMIT } from '../schemas.js'
 import { InstanceResponse } from '../views.js'
