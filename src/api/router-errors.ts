@@ -13,6 +13,7 @@ import { negotiateRequest } from './compute/negotiate.js'
 import { answerFor, type ErrorRenderer } from './errors.js'
 import { authenticateRequest } from './plugins/authentication.js'
 import { setRequestIdHeaders } from './plugins/request-id.js'
+import { closeIfBodyUnread } from './plugins/unread-body.js'
 import { sendV1Error } from './v1/error-body.js'
 import { V1_PREFIX } from './v1/index.js'
 
@@ -52,6 +53,7 @@ export function routerErrorHandler(authenticator: Authenticator) {
           throw new AppError('not_found', 'The resource could not be found.')
         throw new AppError('invalid_input', 'Malformed request URL.')
       } catch (failure) {
+        closeIfBodyUnread(request, reply)
         surface.render(reply, answerFor(failure, request.log))
       }
     }

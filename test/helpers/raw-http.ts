@@ -58,7 +58,7 @@ export async function openRaw(port: number): Promise<RawConnection> {
     async closedWithin(ms) {
       return Promise.race([closedPromise.then(() => true), sleep(ms).then(() => false)])
     },
-    async response(ms = 5000) {
+    async response(ms = 15_000) {
       const deadline = Date.now() + ms
       for (;;) {
         const parsed = parseResponse(data)

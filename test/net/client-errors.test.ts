@@ -40,7 +40,7 @@ async function listening(t: TestContext): Promise<number> {
 async function exchange(port: number, raw: string): Promise<RawResponse> {
   const conn = await openRaw(port)
   conn.write(raw)
-  assert.ok(await conn.closedWithin(5000), 'the server closes the connection after its answer')
+  assert.ok(await conn.closedWithin(15_000), 'the server closes the connection after its answer')
   const res = await conn.response(0)
   assert.ok(res, `a complete response, got ${JSON.stringify(conn.received().slice(0, 300))}`)
   assert.ok(!conn.received().includes(MARKER), 'nothing the client sent is echoed')

