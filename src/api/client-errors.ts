@@ -1,10 +1,11 @@
 /**
  * Answers for requests Node's HTTP parser rejects before Fastify sees them: headers over the size
- * limit (431), a malformed request line, header or chunked body (400), a request that did not
- * arrive in time (408). Fastify's `clientErrorHandler` receives only the error and the socket, so
- * the answer is written on the socket here, in the format of the surface the request's path names
- * (errorFormatOf, shared with the router's errors), with a fixed message: nothing the client sent
- * is echoed or logged. The connection is closed after the answer — the parser cannot go on.
+ * limit (431), a malformed request line, header or chunked body (400; 413 for chunk extensions
+ * over Node's limit), a request that did not arrive in time (408). Fastify's `clientErrorHandler`
+ * receives only the error and the socket, so the answer is written on the socket here, in the
+ * format of the surface the request's path names (errorFormatOf, shared with the router's errors),
+ * with a fixed message: nothing the client sent is echoed or logged. The connection is closed
+ * after the answer — the parser cannot go on.
  *
  * The path comes from, in order: the request whose headers were parsed and whose body is still
  * arriving on the socket (a 408 or a broken chunked body); the request line at the start of the
@@ -36,6 +37,11 @@ const ANSWERS: Readonly<Record<string, { code: ErrorCode; message: string }>> = 
   HPE_HEADER_OVERFLOW: {
     code: 'request_header_fields_too_large',
     message: 'Request header fields too large.',
+  },
+  // Node's limit on the extensions of one chunk of a chunked body (16 KiB); Node answers 413 too.
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: {
+    code: 'payload_too_large',
+    message: 'Chunk extensions too large.',
   },
   ERR_HTTP_REQUEST_TIMEOUT: {
     code: 'request_timeout',

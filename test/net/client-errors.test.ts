@@ -120,3 +120,12 @@ test('a broken chunked body under /v1 is a 400 /v1 error', async (t) => {
     `Transfer-Encoding: chunked\r\n\r\nzz${MARKER}\r\n`
   assertV1Error(await exchange(port, raw), 400, 'invalid_input')
 })
+
+test('chunk extensions over the limit under /v1 are a 413 /v1 error', async (t) => {
+  const port = await listening(t)
+  const raw =
+    'POST /v1/batch HTTP/1.1\r\nHost: localhost\r\n' +
+    `X-Auth-Token: ${TOKENS.serviceA}\r\nContent-Type: application/json\r\n` +
+    `Transfer-Encoding: chunked\r\n\r\n1;${MARKER}=${'x'.repeat(20_000)}\r\n[\r\n`
+  assertV1Error(await exchange(port, raw), 413, 'payload_too_large')
+})
