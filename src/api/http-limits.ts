@@ -2,7 +2,11 @@
  * Limits on HTTP connections, so that no client can hold the server's sockets: how long a client
  * may take to send its headers and its whole request, how long an idle keep-alive connection and
  * a silent socket stay open, and how many connections are held at once. Node's own defaults let a
- * client that sends one byte every 20 s keep its connection forever (issue 9).
+ * client that sends one byte every 20 s keep its connection forever (issue 9). Measured before
+ * these limits: a connection that sent nothing lived 90 s (Node's 60 s headers timeout, checked
+ * every 30 s); a body trickling in at one byte per 5 s, and the same upload after its 401, were
+ * still open after 150 s (Fastify's request timeout is off by default). With the defaults below:
+ * the silent connection is closed after 10.0 s, headers trickling in after 11.0 s.
  */
 import type { Server } from 'node:http'
 import type { FastifyBaseLogger } from 'fastify'

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import type { AddressInfo } from 'node:net'
+import { Writable } from 'node:stream'
 import { test, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { buildApp } from '../../src/api/app.js'
@@ -26,13 +27,24 @@ const SHORT: HttpLimits = {
   maxConnections: 50,
 }
 
+/** Log lines written since the last `listening` call (info level and up). */
+let logLines: string[] = []
+
 /** The real app on SQLite, listening on a free port with `limits`; closed after the test. */
 async function listening(t: TestContext, limits: Partial<HttpLimits> = {}): Promise<number> {
   const stores = await openStores(':memory:')
+  const lines: string[] = []
+  logLines = lines
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(chunk.toString('utf8'))
+      cb()
+    },
+  })
   const app = await buildApp({
     service: createActionService(stores.actions),
     authenticator: new StaticTokenAuthenticator(TOKEN_ENTRIES),
-    logger: createLogger({ level: process.env.NET_TEST_LOG ?? 'silent' }).logger,
+    logger: createLogger({ level: 'info', destination }).logger,
     idempotency: stores.idempotency,
     httpLimits: { ...SHORT, ...limits },
   })
@@ -131,6 +143,12 @@ test('connections over the cap are refused; clients are served again once the sl
   const over = await openRaw(port)
   assert.ok(await over.closedWithin(5000), 'the fifth connection is closed at once')
   assert.equal(over.received(), '', 'without an answer: nothing is read from it')
+  const second = await openRaw(port)
+  assert.ok(await second.closedWithin(5000), 'and so is the next one')
+  // Refusals are logged as a count, one line for a burst, never a line per connection.
+  const warnings = logLines.filter((l) => l.includes('connection cap reached'))
+  assert.equal(warnings.length, 1, logLines.join(''))
+  assert.match(warnings[0] ?? '', /"maxConnections":4/)
   // The client inside the cap is served while the slow ones still hold their connections.
   early.write(GET_HEALTH)
   assert.equal((await answered(early)).status, 200)
