@@ -12,13 +12,13 @@ import type { ActionService } from '../domain/action-service.js'
 import { systemClock, type Clock } from '../domain/timestamp.js'
 import { clientErrorAnswers } from './client-errors.js'
 import { computeSurface } from './compute/index.js'
-import { authenticationPlugin } from './plugins/authentication.js'
 import {
   applyConnectionCap,
   DEFAULT_HTTP_LIMITS,
   fastifyLimitOptions,
   type HttpLimits,
 } from './http-limits.js'
+import { authenticationPlugin } from './plugins/authentication.js'
 import { healthRoutes } from './plugins/health.js'
 import { generateRequestId, requestIdPlugin } from './plugins/request-id.js'
 import { responseLogPlugin } from './plugins/response-log.js'
@@ -64,12 +64,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors: routerErrorHandler(deps.authenticator),
   })
 
-  // Answers are serialized with JSON.stringify, not from the response schemas: Nova's key order
-  // and shapes vary by microversion and must come out exactly as the views build them. The schemas
-  // document the answers, and the API suites check every answer against them.
   clientErrors.track(app.server)
   applyConnectionCap(app.server, limits, app.log)
 
+  // Answers are serialized with JSON.stringify, not from the response schemas: Nova's key order
+  // and shapes vary by microversion and must come out exactly as the views build them. The schemas
+  // document the answers, and the API suites check every answer against them.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data))
 
   await app.register(requestIdPlugin)
