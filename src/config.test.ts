@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { DEFAULT_HTTP_LIMITS } from './api/http-limits.js'
 import { resolveServeConfig } from './config.js'
 
 test('--tokens-strict or ACTIONTRAIL_TOKENS_STRICT=1 makes the token file check strict', () => {
@@ -7,4 +8,47 @@ test('--tokens-strict or ACTIONTRAIL_TOKENS_STRICT=1 makes the token file check 
   assert.equal(resolveServeConfig({}, { ACTIONTRAIL_TOKENS_STRICT: '0' }).tokensStrict, undefined)
   assert.equal(resolveServeConfig({}, { ACTIONTRAIL_TOKENS_STRICT: '1' }).tokensStrict, true)
   assert.equal(resolveServeConfig({ tokensStrict: true }, {}).tokensStrict, true)
+})
+
+test('connection limits: defaults, from the environment, flags win', () => {
+  assert.deepEqual(resolveServeConfig({}, {}).httpLimits, DEFAULT_HTTP_LIMITS)
+  const env = {
+    ACTIONTRAIL_HEADERS_TIMEOUT_MS: '2000',
+    ACTIONTRAIL_REQUEST_TIMEOUT_MS: '30000',
+    ACTIONTRAIL_KEEP_ALIVE_TIMEOUT_MS: '1000',
+    ACTIONTRAIL_IDLE_TIMEOUT_MS: '90000',
+    ACTIONTRAIL_MAX_CONNECTIONS: '200',
+  }
+  assert.deepEqual(resolveServeConfig({}, env).httpLimits, {
+    headersTimeoutMs: 2000,
+    requestTimeoutMs: 30000,
+    keepAliveTimeoutMs: 1000,
+    idleTimeoutMs: 90000,
+    maxConnections: 200,
+  })
+  const flags = { headersTimeoutMs: '500', maxConnections: '7' }
+  const limits = resolveServeConfig(flags, env).httpLimits
+  assert.equal(limits?.headersTimeoutMs, 500)
+  assert.equal(limits?.maxConnections, 7)
+  assert.equal(limits?.requestTimeoutMs, 30000)
+})
+
+test('connection limits: none can be switched off or be nonsense', () => {
+  for (const bad of ['0', '-1', '1.5', 'abc', '', ' 10', '1e3', '99999999999']) {
+    assert.throws(
+      () => resolveServeConfig({}, { ACTIONTRAIL_MAX_CONNECTIONS: bad }),
+      /--max-connections \(ACTIONTRAIL_MAX_CONNECTIONS\) must be an integer from 1 to 1000000/,
+      bad,
+    )
+    assert.throws(() => resolveServeConfig({ idleTimeoutMs: bad }, {}), /--idle-timeout-ms/, bad)
+  }
+  assert.throws(
+    () => resolveServeConfig({}, { ACTIONTRAIL_REQUEST_TIMEOUT_MS: '3600001' }),
+    /from 1 to 3600000/,
+  )
+  // Node refuses a headers timeout longer than the request timeout; so does the configuration.
+  assert.throws(
+    () => resolveServeConfig({ headersTimeoutMs: '20000', requestTimeoutMs: '10000' }, {}),
+    /headers timeout \(20000 ms\) must not exceed the request timeout \(10000 ms\)/,
+  )
 })

@@ -2,6 +2,7 @@
  * Server configuration from `ACTIONTRAIL_*` environment variables, overridden by command-line
  * flags, validated into one typed object.
  */
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './api/http-limits.js'
 import { AppError } from './domain/errors.js'
 
 /** Everything `actiontrail serve` needs. */
@@ -21,6 +22,8 @@ export interface ServeConfig {
   logLevel: string
   /** HMAC key for log id tags. */
   logKey?: string
+  /** Connection timeouts and cap (DEFAULT_HTTP_LIMITS where unset). */
+  httpLimits?: HttpLimits
 }
 
 /** Flags as parsed by the CLI; absent flags fall back to the environment. */
@@ -32,6 +35,11 @@ export interface ServeFlags {
   tokensStrict?: boolean
   logLevel?: string
   logKey?: string
+  headersTimeoutMs?: string
+  requestTimeoutMs?: string
+  keepAliveTimeoutMs?: string
+  idleTimeoutMs?: string
+  maxConnections?: string
 }
 
 /** Default SQLite file, relative to the working directory. */
@@ -74,7 +82,78 @@ export function resolveServeConfig(
   }
   const logKey = flags.logKey ?? env.ACTIONTRAIL_LOG_KEY
   if (logKey) config.logKey = logKey
+  config.httpLimits = resolveHttpLimits(flags, env)
   return config
+}
+
+// Each limit: its flag, its variable, and the largest value accepted. No limit can be switched
+// off (Node's 0): an unbounded one is what let a slow client hold a connection forever.
+const HOUR_MS = 3_600_000
+const LIMIT_SETTINGS: readonly {
+  key: keyof HttpLimits
+  flag: keyof ServeFlags
+  variable: string
+  max: number
+}[] = [
+  {
+    key: 'headersTimeoutMs',
+    flag: 'headersTimeoutMs',
+    variable: 'ACTIONTRAIL_HEADERS_TIMEOUT_MS',
+    max: HOUR_MS,
+  },
+  {
+    key: 'requestTimeoutMs',
+    flag: 'requestTimeoutMs',
+    variable: 'ACTIONTRAIL_REQUEST_TIMEOUT_MS',
+    max: HOUR_MS,
+  },
+  {
+    key: 'keepAliveTimeoutMs',
+    flag: 'keepAliveTimeoutMs',
+    variable: 'ACTIONTRAIL_KEEP_ALIVE_TIMEOUT_MS',
+    max: HOUR_MS,
+  },
+  {
+    key: 'idleTimeoutMs',
+    flag: 'idleTimeoutMs',
+    variable: 'ACTIONTRAIL_IDLE_TIMEOUT_MS',
+    max: HOUR_MS,
+  },
+  {
+    key: 'maxConnections',
+    flag: 'maxConnections',
+    variable: 'ACTIONTRAIL_MAX_CONNECTIONS',
+    max: 1_000_000,
+  },
+]
+
+/** Resolves the connection timeouts and cap; each is a whole number from 1 to its maximum. */
+export function resolveHttpLimits(
+  flags: ServeFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): HttpLimits {
+  const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS }
+  for (const { key, flag, variable, max } of LIMIT_SETTINGS) {
+    const text = (flags[flag] as string | undefined) ?? env[variable]
+    if (text === undefined) continue
+    if (!/^\d{1,10}$/.test(text) || Number(text) < 1 || Number(text) > max) {
+      const option = `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+      throw new AppError(
+        'invalid_input',
+        `${option} (${variable}) must be an integer from 1 to ${max}, ` +
+          `got ${JSON.stringify(text.slice(0, 40))}`,
+      )
+    }
+    limits[key] = Number(text)
+  }
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new AppError(
+      'invalid_input',
+      `the headers timeout (${limits.headersTimeoutMs} ms) must not exceed the request timeout ` +
+        `(${limits.requestTimeoutMs} ms): the headers are part of the request`,
+    )
+  }
+  return limits
 }
 
 /** Resolves just the database setting (migrate, demo). */

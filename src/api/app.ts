@@ -10,11 +10,19 @@ import type { Logger } from 'pino'
 import type { Authenticator } from '../auth/principal.js'
 import type { ActionService } from '../domain/action-service.js'
 import { systemClock, type Clock } from '../domain/timestamp.js'
+import { clientErrorAnswers } from './client-errors.js'
 import { computeSurface } from './compute/index.js'
+import {
+  applyConnectionCap,
+  DEFAULT_HTTP_LIMITS,
+  fastifyLimitOptions,
+  type HttpLimits,
+} from './http-limits.js'
 import { authenticationPlugin } from './plugins/authentication.js'
 import { healthRoutes } from './plugins/health.js'
 import { generateRequestId, requestIdPlugin } from './plugins/request-id.js'
 import { responseLogPlugin } from './plugins/response-log.js'
+import { unreadBodyPlugin } from './plugins/unread-body.js'
 import { routerErrorHandler } from './router-errors.js'
 import type { IdempotencyStore } from './v1/idempotency.js'
 import { V1_PREFIX, v1Surface } from './v1/index.js'
@@ -30,6 +38,8 @@ export interface AppDeps {
   clock?: Clock
   /** The readiness probe of `/healthz`; by default a trivial store read through the service. */
   healthProbe?: () => Promise<unknown>
+  /** Connection timeouts and cap; DEFAULT_HTTP_LIMITS unless the configuration says otherwise. */
+  httpLimits?: HttpLimits
 }
 
 // A well-formed UUID that no instance has: looking it up is the cheapest real store query.
@@ -37,7 +47,12 @@ const PROBE_UUID = '00000000-0000-4000-8000-000000000000'
 
 /** Builds the ActionTrail HTTP application. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const limits = deps.httpLimits ?? DEFAULT_HTTP_LIMITS
+  const clientErrors = clientErrorAnswers(deps.logger as FastifyBaseLogger)
   const app = Fastify({
+    ...fastifyLimitOptions(limits),
+    // Headers too large, a malformed request, a request timeout: answered in the surface's format.
+    clientErrorHandler: clientErrors.handler,
     loggerInstance: deps.logger as FastifyBaseLogger,
     // responseLogPlugin logs the route template, never the raw URL with its ids.
     logController: new LogController({ disableRequestLogging: true }),
@@ -49,6 +64,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors: routerErrorHandler(deps.authenticator),
   })
 
+  clientErrors.track(app.server)
+  applyConnectionCap(app.server, limits, app.log)
+
   // Answers are serialized with JSON.stringify, not from the response schemas: Nova's key order
   // and shapes vary by microversion and must come out exactly as the views build them. The schemas
   // document the answers, and the API suites check every answer against them.
@@ -57,6 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(requestIdPlugin)
   await app.register(authenticationPlugin, { authenticator: deps.authenticator })
   await app.register(responseLogPlugin)
+  await app.register(unreadBodyPlugin)
 
   await app.register(healthRoutes, {
     probe: deps.healthProbe ?? (() => deps.service.getInstance(PROBE_UUID)),

@@ -13,6 +13,7 @@ import { negotiateRequest } from './compute/negotiate.js'
 import { answerFor, type ErrorRenderer } from './errors.js'
 import { authenticateRequest } from './plugins/authentication.js'
 import { setRequestIdHeaders } from './plugins/request-id.js'
+import { closeIfBodyUnread } from './plugins/unread-body.js'
 import { sendV1Error } from './v1/error-body.js'
 import { V1_PREFIX } from './v1/index.js'
 
@@ -21,9 +22,20 @@ interface Surface {
   negotiate: boolean
 }
 
+/** The error format of a surface: ActionTrail's own (/v1) or Nova's faults (compute, the root). */
+export type ErrorFormat = 'v1' | 'nova'
+
+/**
+ * The error format of the surface whose mount prefix `path` (without its query) starts with;
+ * Nova's, the root's format, for any other path. client-errors.ts picks the format of errors
+ * Node's HTTP parser raises with it too.
+ */
+export function errorFormatOf(path: string): ErrorFormat {
+  return path === V1_PREFIX || path.startsWith(`${V1_PREFIX}/`) ? 'v1' : 'nova'
+}
+
 function surfaceOf(path: string): Surface {
-  if (path === V1_PREFIX || path.startsWith(`${V1_PREFIX}/`))
-    return { render: sendV1Error, negotiate: false }
+  if (errorFormatOf(path) === 'v1') return { render: sendV1Error, negotiate: false }
   return { render: sendFault, negotiate: path.startsWith('/v2.1/') }
 }
 
@@ -41,6 +53,7 @@ export function routerErrorHandler(authenticator: Authenticator) {
           throw new AppError('not_found', 'The resource could not be found.')
         throw new AppError('invalid_input', 'Malformed request URL.')
       } catch (failure) {
+        closeIfBodyUnread(request, reply)
         surface.render(reply, answerFor(failure, request.log))
       }
     }

@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'not_acceptable'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'request_timeout'
+  | 'request_header_fields_too_large'
   | 'not_found'
   | 'method_not_allowed'
   | 'idempotency_key_reused'

@@ -109,10 +109,12 @@ test('every operation documents its statuses, path parameters and the Idempotenc
     '401',
     '403',
     '404',
+    '408',
     '409',
     '413',
     '415',
     '422',
+    '431',
     '500',
     '503',
   ])

@@ -219,3 +219,44 @@ describe('microversion negotiation', () => {
     assertVersion(res, '2.84')
   })
 })
+
+describe('an oversized version header is not echoed back whole', () => {
+  // 10 KB: under Node's 16 KiB header limit, so it reaches negotiation.
+  const invalid = `x${'9'.repeat(10_000)}`
+  const outOfRange = `2.${'1'.repeat(10_000)}`
+
+  function assertShort(text: string, start: string): void {
+    assert.ok(text.startsWith(start), text.slice(0, 100))
+    assert.ok(text.length < 200, `${text.length} characters echoed`)
+  }
+
+  for (const header of ['OpenStack-API-Version', 'X-OpenStack-Nova-API-Version']) {
+    const value = (v: string) => (header === 'OpenStack-API-Version' ? `compute ${v}` : v)
+
+    test(`${header}: a 10 KB malformed version → 400 with a capped message`, async (t) => {
+      const h = await buildHarness(t)
+      await seedCreateStop(h)
+      const res = await list(h, { [header]: value(invalid) })
+      const message = assertFault(res, 400)
+      assertShort(message, `API Version String ${invalid.slice(0, 32)}`)
+      assert.ok(message.endsWith('is of invalid format. Must be of format MajorNum.MinorNum.'))
+      assert.ok(res.body.length < 400, `${res.body.length} bytes of body`)
+      assertNoVersion(res)
+    })
+
+    test(`${header}: a 10 KB out-of-range version → 406 with capped message and headers`, async (t) => {
+      const h = await buildHarness(t)
+      await seedCreateStop(h)
+      const res = await list(h, { [header]: value(outOfRange) })
+      const message = assertFault(res, 406)
+      assertShort(message, `Version ${outOfRange.slice(0, 32)}`)
+      assert.ok(message.endsWith('Minimum is 2.1 and maximum is 2.104.'))
+      assert.ok(res.body.length < 400, `${res.body.length} bytes of body`)
+      assertShort(
+        String(res.headers['openstack-api-version']),
+        `compute ${outOfRange.slice(0, 32)}`,
+      )
+      assertShort(String(res.headers['x-openstack-nova-api-version']), outOfRange.slice(0, 32))
+    })
+  }
+})

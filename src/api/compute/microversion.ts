@@ -17,6 +17,21 @@ export const MAX_VERSION: ApiVersion = { major: 2, minor: 104 }
 
 const VERSION_PATTERN = /^([1-9]\d*)\.([1-9]\d*|0)$/
 
+/**
+ * How much of a requested version an answer repeats. Nova echoes the whole string, but a header
+ * may be ~16 KiB and a reflected 10 KB value only amplifies whatever the client sent; 64
+ * characters are far more than any real version (`2.104`) needs.
+ */
+export const ECHO_LIMIT = 64
+
+/**
+ * The requested version text as an answer may repeat it: whole up to ECHO_LIMIT characters,
+ * otherwise cut there and marked with `...` (ASCII, because it is also echoed in a header).
+ */
+export function echoedVersion(text: string): string {
+  return text.length <= ECHO_LIMIT ? text : `${text.slice(0, ECHO_LIMIT)}...`
+}
+
 /** Text form, e.g. "2.58". */
 export function formatVersion(v: ApiVersion): string {
   return `${v.major}.${v.minor}`
@@ -57,15 +72,19 @@ export function requestedVersion(
 
 /** Thrown for a version outside the supported range: carries the version to echo in headers. */
 export class UnsupportedVersionError extends AppError {
-  readonly requested: ApiVersion
+  /**
+   * The requested version as the answer's headers repeat it: the client's own text, capped by
+   * echoedVersion (its numbers may not even fit a double, e.g. `2.` and 10,000 digits).
+   */
+  readonly requested: string
 
-  constructor(requested: ApiVersion, text: string) {
+  constructor(text: string) {
     super(
       'not_acceptable',
-      `Version ${text} is not supported by the API. Minimum is ${formatVersion(MIN_VERSION)} and ` +
-        `maximum is ${formatVersion(MAX_VERSION)}.`,
+      `Version ${echoedVersion(text)} is not supported by the API. Minimum is ` +
+        `${formatVersion(MIN_VERSION)} and maximum is ${formatVersion(MAX_VERSION)}.`,
     )
-    this.requested = requested
+    this.requested = echoedVersion(text)
   }
 }
 
@@ -83,12 +102,13 @@ export function negotiateVersion(
   if (!m) {
     throw new AppError(
       'invalid_input',
-      `API Version String ${text} is of invalid format. Must be of format MajorNum.MinorNum.`,
+      `API Version String ${echoedVersion(text)} is of invalid format. Must be of format ` +
+        'MajorNum.MinorNum.',
     )
   }
   const v = { major: Number(m[1]), minor: Number(m[2]) }
   if (compareVersions(v, MIN_VERSION) < 0 || compareVersions(v, MAX_VERSION) > 0) {
-    throw new UnsupportedVersionError(v, text)
+    throw new UnsupportedVersionError(text)
   }
   return v
 }

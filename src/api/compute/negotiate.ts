@@ -4,15 +4,10 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import '../fastify-augment.js'
-import {
-  formatVersion,
-  negotiateVersion,
-  UnsupportedVersionError,
-  type ApiVersion,
-} from './microversion.js'
+import { formatVersion, negotiateVersion, UnsupportedVersionError } from './microversion.js'
 
-function setVersionHeaders(reply: FastifyReply, version: ApiVersion): void {
-  const text = formatVersion(version)
+// `text` is a negotiated version's formatVersion, or a refused one as the client wrote it (capped).
+function setVersionHeaders(reply: FastifyReply, text: string): void {
   reply.header('OpenStack-API-Version', `compute ${text}`)
   reply.header('X-OpenStack-Nova-API-Version', text)
   reply.header('Vary', 'OpenStack-API-Version, X-OpenStack-Nova-API-Version')
@@ -26,5 +21,5 @@ export function negotiateRequest(request: FastifyRequest, reply: FastifyReply): 
     if (err instanceof UnsupportedVersionError) setVersionHeaders(reply, err.requested)
     throw err
   }
-  setVersionHeaders(reply, request.apiVersion)
+  setVersionHeaders(reply, formatVersion(request.apiVersion))
 }

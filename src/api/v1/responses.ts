@@ -46,9 +46,11 @@ const COMMON_ERRORS: Readonly<Record<number, string>> = {
   401: 'No or unknown X-Auth-Token (`unauthorized`).',
   403: 'The caller has neither the service nor the admin role (`forbidden`).',
   404: 'No such route, or a path segment longer than any id (`not_found`).',
+  408: 'The request did not arrive within the request timeout (`request_timeout`); the connection is closed.',
   413: 'Body over the size limit (`payload_too_large`).',
   415: 'Unsupported Content-Type (`unsupported_media_type`).',
   422: 'The Idempotency-Key was used for a different request in the last 24 hours (`idempotency_key_reused`).',
+  431: 'Headers over 16 KiB (`request_header_fields_too_large`); the connection is closed.',
   500: 'Unexpected failure (`internal`); the cause is logged, never shown.',
   503: 'The store is unavailable (`store_unavailable`); safe to retry.',
 }

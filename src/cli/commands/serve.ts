@@ -31,6 +31,26 @@ export function serveCommand(program: Command): void {
     )
     .option('--log-key <key>', 'HMAC key for id tags in logs (env ACTIONTRAIL_LOG_KEY)')
     .option(
+      '--headers-timeout-ms <ms>',
+      "time for a request's headers (env ACTIONTRAIL_HEADERS_TIMEOUT_MS, default 10000)",
+    )
+    .option(
+      '--request-timeout-ms <ms>',
+      'time for a whole request, body included (env ACTIONTRAIL_REQUEST_TIMEOUT_MS, default 60000)',
+    )
+    .option(
+      '--keep-alive-timeout-ms <ms>',
+      'idle kept-alive connections close after (env ACTIONTRAIL_KEEP_ALIVE_TIMEOUT_MS, default 5000)',
+    )
+    .option(
+      '--idle-timeout-ms <ms>',
+      'connections with no traffic close after (env ACTIONTRAIL_IDLE_TIMEOUT_MS, default 120000)',
+    )
+    .option(
+      '--max-connections <n>',
+      'connections held at once; more are refused (env ACTIONTRAIL_MAX_CONNECTIONS, default 1000)',
+    )
+    .option(
       '--demo',
       'load the demo history on first start and create demo tokens next to the database',
     )
