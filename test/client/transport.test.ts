@@ -165,8 +165,9 @@ test('a 503 with Retry-After in seconds is retried after that long (real wait)',
   const waited = performance.now() - began
   assert.deepEqual(answer.body, { ok: true })
   assert.equal(server.requests(), 2)
+  // Only the lower bound: an upper one is a timing assertion that a loaded machine breaks (2 s seen
+  // at load 25). How much the wait exceeds Retry-After is checked with a recording sleep below.
   assert.ok(waited >= 990, `waited ${Math.round(waited)} ms`)
-  assert.ok(waited < 1800, `waited ${Math.round(waited)} ms, not much more than asked`)
 })
 
 test('a 429 with an HTTP-date Retry-After waits until that date plus at most the jittered backoff', async (t) => {
