@@ -32,6 +32,12 @@ export interface StoreDatabase {
    * (SQLite: the store never runs ANALYZE), so the store chooses (see KyselyActionStore).
    */
   readonly choosesWindowPlan?: boolean
+  /**
+   * Throws `store_unavailable` when the database can no longer keep what is written to it, as
+   * checked now (SQLite: its files were deleted or replaced under the process). Readiness probes
+   * call it; absent where there is nothing to check beyond a query.
+   */
+  readonly assertReady?: () => void
 }
 
 /** Runs a statement on the database outside the write executor, mapping its failure with `mapError`. */
