@@ -9,6 +9,7 @@
  * close ends both. Callers that only need the audit trail (the CLI, an embedding service) use
  * `openStore`; the server, which also answers Idempotency-Keys, uses `openStores`.
  */
+import { sql } from 'kysely'
 import { AppError } from '../domain/errors.js'
 import type { ActionStore } from './action-store.js'
 import type { IdempotencyStore } from './idempotency-store.js'
@@ -18,7 +19,7 @@ import { migrateToLatest, requireCurrentSchema } from './migrate.js'
 import { openMysqlDatabase } from './mysql/mysql-database.js'
 import { openPostgresDatabase } from './postgres/postgres-database.js'
 import { openSqliteDatabase } from './sqlite/sqlite-database.js'
-import type { StoreDatabase } from './store-database.js'
+import { withMappedErrors, type StoreDatabase } from './store-database.js'
 
 /** Which backend a database setting names, and its connection target. */
 export type DatabaseTarget =
@@ -102,6 +103,11 @@ export interface OpenStoreOptions {
    * pending migrations are an error as well as a newer schema (which is refused either way).
    */
   migrate?: boolean
+  /**
+   * Told once, with a message for operators, when the database stops being able to keep writes
+   * for a reason only an operator can fix (SQLite: its file deleted or replaced under the process).
+   */
+  onLost?: (message: string) => void
 }
 
 /** The stores on one opened database. */
@@ -110,17 +116,25 @@ export interface Stores {
   idempotency: IdempotencyStore
   /** Closes the database, and with it both stores (the same as `actions.close()`). */
   close(): Promise<void>
+  /**
+   * Readiness: resolves when the database answers a trivial query and (SQLite) its files are still
+   * the ones opened, checked now; rejects with `store_unavailable` otherwise.
+   */
+  ready(): Promise<void>
 }
 
 /**
  * Opens the database a setting names, neither migrated nor checked: for `actiontrail migrate`,
  * which manages the schema itself, and for tests. Close it with `db.destroy()`.
  */
-export function openDatabase(database: string): StoreDatabase {
+export function openDatabase(
+  database: string,
+  options: Pick<OpenStoreOptions, 'onLost'> = {},
+): StoreDatabase {
   const target = parseDatabaseTarget(database)
   switch (target.kind) {
     case 'sqlite':
-      return openSqliteDatabase({ filename: target.filename })
+      return openSqliteDatabase({ filename: target.filename, ...options })
     case 'postgres':
       return openPostgresDatabase(target)
     case 'mysql':
@@ -133,7 +147,7 @@ export async function openStores(
   database: string,
   options: OpenStoreOptions = {},
 ): Promise<Stores> {
-  const opened = openDatabase(database)
+  const opened = openDatabase(database, options.onLost ? { onLost: options.onLost } : {})
   try {
     if (options.migrate === false) await requireCurrentSchema(opened.db)
     else await migrateToLatest(opened.db)
@@ -142,7 +156,15 @@ export async function openStores(
     throw err
   }
   const actions = new KyselyActionStore(opened)
-  return { actions, idempotency: new KyselyIdempotencyStore(opened), close: () => actions.close() }
+  return {
+    actions,
+    idempotency: new KyselyIdempotencyStore(opened),
+    close: () => actions.close(),
+    async ready() {
+      opened.assertReady?.()
+      await withMappedErrors(opened, () => sql`select 1`.execute(opened.db))
+    },
+  }
 }
 
 /** Opens the audit-trail store for a database setting (see openStores); its close closes the database. */

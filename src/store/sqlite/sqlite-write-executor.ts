@@ -39,7 +39,10 @@ export interface SqliteWriteOptions {
    * then it fails with `store_unavailable` (HTTP 503 with Retry-After). Default 5000.
    */
   lockWaitMs?: number
-  /** The database files' identity, checked after each commit: writes into a lost file are refused. */
+  /**
+   * The database files' identity, checked before and after each transaction: nothing is written
+   * into, or acknowledged from, a lost file.
+   */
   files?: SqliteFileIdentity
 }
 
@@ -77,8 +80,10 @@ export class SqliteWriteExecutor implements WriteExecutor {
     const deadline = (options.queuedAt ?? performance.now()) + this.#lockWaitMs
     for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, MAX_PAUSE_MS)) {
       try {
+        // Before: nothing is written into a lost file. After: committed, but acknowledged only if
+        // it went to the file everyone else opens (the file may go during the transaction).
+        this.#files?.assertIntact()
         const outcomes = this.#batch(ops)
-        // Committed, but acknowledged only if it went to the file everyone else opens.
         this.#files?.assertIntact()
         return outcomes
       } catch (err) {
