@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { isAppError } from '../../src/domain/errors.js'
+import type { Timestamp } from '../../src/domain/timestamp.js'
+import { KyselyActionStore } from '../../src/store/kysely-action-store.js'
+import { migrateToLatest } from '../../src/store/migrate.js'
+import { openSqliteDatabase } from '../../src/store/sqlite/sqlite-database.js'
 import { buildHarness, headers, TOKENS, type Harness } from '../helpers/build-app.js'
+import { TestStore } from '../helpers/store-ops.js'
 import { assertV1Error, ok, putVm, v1, VM } from '../api-v1/v1-helpers.js'
 import { holdWriteLock } from './sqlite-lock-holder.js'
 
@@ -87,4 +93,48 @@ test('a write waiting for the lock commits once the other process releases it in
   await holder.release()
   ok(await write, 201)
   assert.deepEqual(await requestIds(h), ['req-waited'])
+})
+
+test('a write queued behind one waiting for the lock waits its own lock wait, not both', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'actiontrail-lock-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'actiontrail.sqlite')
+  const lockWaitMs = 2000
+  const database = openSqliteDatabase({ filename: file, lockWaitMs })
+  await migrateToLatest(database.db)
+  const store = new TestStore(new KyselyActionStore(database))
+  t.after(() => store.close())
+  const at = '2026-01-01T00:00:00.000000' as Timestamp
+  const start = (requestId: string) =>
+    store.startAction({
+      instanceUuid: VM,
+      action: 'reboot',
+      requestId,
+      userId: 'u',
+      projectId: 'p',
+      startTime: at,
+      createdAt: at,
+    })
+  await store.putInstance({ uuid: VM, name: 'vm', projectId: 'p', userId: 'u', now: at })
+  const holder = await holdWriteLock(file)
+  t.after(() => holder.release())
+
+  const unavailable = (e: unknown) => isAppError(e, 'store_unavailable')
+  const first = assert.rejects(start('req-1'), unavailable)
+  await sleep(600)
+  // Queued while the first waits: its transaction starts only when the first gives up.
+  const queued = performance.now()
+  await assert.rejects(start('req-2'), unavailable)
+  const waited = performance.now() - queued
+  await first
+  // Its own wait is 2000 ms from when it was queued; counted from when its transaction started
+  // it would be 3400 ms. The bound sits between the two.
+  assert.ok(waited < lockWaitMs + 700, `the queued write waited ${Math.round(waited)} ms`)
+
+  await holder.release()
+  await start('req-3')
+  assert.deepEqual(
+    (await store.listActions(VM, {})).map((a) => a.requestId),
+    ['req-3'],
+  )
 })
