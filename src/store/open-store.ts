@@ -23,7 +23,7 @@ import { withMappedErrors, type StoreDatabase } from './store-database.js'
 
 /** Which backend a database setting names, and its connection target. */
 export type DatabaseTarget =
-  | { kind: 'sqlite'; filename: string }
+  | { kind: 'sqlite'; filename: string; lockWaitMs?: number }
   | { kind: 'postgres'; url: string; poolMax: number }
   | { kind: 'mysql'; url: string; poolMax: number }
 
@@ -38,6 +38,21 @@ function poolMax(text: string, source: string): number {
     throw new AppError('invalid_input', `${source} must be an integer from 1 to ${MAX_POOL_MAX}`)
   }
   return Number(text)
+}
+
+/** Longest lock wait ACTIONTRAIL_SQLITE_LOCK_WAIT_MS may ask for: beyond, clients time out first. */
+const MAX_LOCK_WAIT_MS = 600_000
+
+function sqliteTarget(filename: string, env: NodeJS.ProcessEnv): DatabaseTarget {
+  const text = env.ACTIONTRAIL_SQLITE_LOCK_WAIT_MS
+  if (text === undefined || text === '') return { kind: 'sqlite', filename }
+  if (!/^\d{1,6}$/.test(text) || Number(text) > MAX_LOCK_WAIT_MS) {
+    throw new AppError(
+      'invalid_input',
+      `ACTIONTRAIL_SQLITE_LOCK_WAIT_MS must be an integer from 0 to ${MAX_LOCK_WAIT_MS}`,
+    )
+  }
+  return { kind: 'sqlite', filename, lockWaitMs: Number(text) }
 }
 
 function serverTarget(
@@ -67,7 +82,8 @@ function serverTarget(
 /**
  * Parses `ACTIONTRAIL_DB`: a file path, `:memory:`, `sqlite:<path>`, `file:<path>`,
  * `postgres://…` / `postgresql://…`, or `mysql://…` / `mariadb://…`. Server URLs may carry
- * `pool_max=<n>` (connections per process); otherwise ACTIONTRAIL_DB_POOL_MAX or 10.
+ * `pool_max=<n>` (connections per process); otherwise ACTIONTRAIL_DB_POOL_MAX or 10. On SQLite,
+ * ACTIONTRAIL_SQLITE_LOCK_WAIT_MS sets how long a write waits for another process's lock.
  */
 export function parseDatabaseTarget(
   value: string,
@@ -77,11 +93,10 @@ export function parseDatabaseTarget(
   if (v === '') throw new AppError('invalid_input', 'database setting is empty')
   if (/^postgres(ql)?:\/\//i.test(v)) return serverTarget('postgres', v, env)
   if (/^(mysql|mariadb):\/\//i.test(v)) return serverTarget('mysql', v, env)
-  if (/^sqlite:/i.test(v))
-    return { kind: 'sqlite', filename: v.replace(/^sqlite:(\/\/)?/i, '') || ':memory:' }
+  if (/^sqlite:/i.test(v)) return sqliteTarget(v.replace(/^sqlite:(\/\/)?/i, '') || ':memory:', env)
   if (/^file:/i.test(v))
-    return { kind: 'sqlite', filename: decodeURIComponent(v.replace(/^file:(\/\/)?/i, '')) }
-  return { kind: 'sqlite', filename: v }
+    return sqliteTarget(decodeURIComponent(v.replace(/^file:(\/\/)?/i, '')), env)
+  return sqliteTarget(v, env)
 }
 
 /** A database setting fit for logs and messages: a URL's password is masked. */
@@ -134,7 +149,7 @@ export function openDatabase(
   const target = parseDatabaseTarget(database)
   switch (target.kind) {
     case 'sqlite':
-      return openSqliteDatabase({ filename: target.filename, ...options })
+      return openSqliteDatabase({ ...target, ...options })
     case 'postgres':
       return openPostgresDatabase(target)
     case 'mysql':

@@ -20,6 +20,10 @@ import { TestStore } from '../helpers/store-ops.js'
 import { assertV1Error, ok, putVm, v1, VM } from '../api-v1/v1-helpers.js'
 import { holdWriteLock } from './sqlite-lock-holder.js'
 
+// The servers of this file wait 1.5 s for the lock (the default is 5 s).
+const LOCK_WAIT_MS = 1500
+process.env.ACTIONTRAIL_SQLITE_LOCK_WAIT_MS = String(LOCK_WAIT_MS)
+
 // Generous: on the busy-waiting code a read behind a waiting write took the whole 5 s busy
 // timeout; served alongside the wait it takes a few milliseconds.
 const PROMPT_MS = 1000
@@ -58,6 +62,7 @@ test('reads are served while a write waits for a lock held elsewhere; then 503 +
   t.after(() => holder.release())
 
   let settled = false
+  const queued = performance.now()
   const write = startAction(h, 'req-blocked').finally(() => {
     settled = true
   })
@@ -75,7 +80,13 @@ test('reads are served while a write waits for a lock held elsewhere; then 503 +
   assert.ok(reads >= 2, `only ${reads} read(s) while the write waited`)
 
   const res = await write
+  const waited = performance.now() - queued
   assertV1Error(res, 503, 'store_unavailable')
+  // It waited for the lock, the configured time rather than the default 5 s.
+  assert.ok(
+    waited >= LOCK_WAIT_MS - 100 && waited < 4500,
+    `answered after ${Math.round(waited)} ms`,
+  )
   assert.match(String(res.headers['retry-after']), /^[1-9]\d*$/)
 
   await holder.release()
