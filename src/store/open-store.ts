@@ -170,6 +170,7 @@ export async function openStores(
     await opened.db.destroy()
     throw err
   }
+  opened.serving?.()
   const actions = new KyselyActionStore(opened)
   return {
     actions,

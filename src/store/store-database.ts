@@ -38,6 +38,11 @@ export interface StoreDatabase {
    * call it; absent where there is nothing to check beyond a query.
    */
   readonly assertReady?: () => void
+  /**
+   * Called once the schema is current and the stores are built, before anything is served: from
+   * then on nothing may block the event loop (SQLite drops its busy timeout, see sqlite-database.ts).
+   */
+  readonly serving?: () => void
 }
 
 /** Runs a statement on the database outside the write executor, mapping its failure with `mapError`. */

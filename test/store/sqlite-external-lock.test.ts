@@ -10,10 +10,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import BetterSqlite3 from 'better-sqlite3'
 import { isAppError } from '../../src/domain/errors.js'
 import type { Timestamp } from '../../src/domain/timestamp.js'
 import { KyselyActionStore } from '../../src/store/kysely-action-store.js'
 import { migrateToLatest } from '../../src/store/migrate.js'
+import { openStores } from '../../src/store/open-store.js'
 import { openSqliteDatabase } from '../../src/store/sqlite/sqlite-database.js'
 import { buildHarness, headers, TOKENS, type Harness } from '../helpers/build-app.js'
 import { TestStore } from '../helpers/store-ops.js'
@@ -113,6 +115,7 @@ test('a write queued behind one waiting for the lock waits its own lock wait, no
   const lockWaitMs = 2000
   const database = openSqliteDatabase({ filename: file, lockWaitMs })
   await migrateToLatest(database.db)
+  database.serving?.()
   const store = new TestStore(new KyselyActionStore(database))
   t.after(() => store.close())
   const at = '2026-01-01T00:00:00.000000' as Timestamp
@@ -148,4 +151,20 @@ test('a write queued behind one waiting for the lock waits its own lock wait, no
     (await store.listActions(VM, {})).map((a) => a.requestId),
     ['req-3'],
   )
+})
+
+test('opening the stores (migrations) waits for a lock another process releases in time', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'actiontrail-lock-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'actiontrail.sqlite')
+  // A database in WAL mode without this build's schema (as after an upgrade): the server starts
+  // and migrates it while another process holds the lock.
+  const existing = new BetterSqlite3(file)
+  existing.pragma('journal_mode = WAL')
+  existing.close()
+  const holder = await holdWriteLock(file, 500)
+  t.after(() => holder.release())
+  const stores = await openStores(file)
+  t.after(() => stores.close())
+  await stores.ready()
 })

@@ -9,18 +9,23 @@ import { createRequire } from 'node:module'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 
-// CommonJS, run with `node -e`: argv[1] is better-sqlite3's entry, argv[2] the database file.
-// Prints `locked` once the write lock is held; any line on stdin rolls back, closes and exits.
+// CommonJS, run with `node -e`: argv[1] is better-sqlite3's entry, argv[2] the database file,
+// argv[3] milliseconds after which to release by itself (0: never). Prints `locked` once the write
+// lock is held; a line on stdin (or the timer) rolls back, closes and exits.
 const HOLDER = `
 const Database = require(process.argv[1])
 const db = new Database(process.argv[2])
 db.exec('BEGIN IMMEDIATE')
 process.stdout.write('locked\\n')
-process.stdin.once('data', () => {
+const release = () => {
+  if (!db.open) return
   db.exec('ROLLBACK')
   db.close()
   process.stdout.write('released\\n')
-})
+  process.stdin.destroy()
+}
+process.stdin.once('data', release)
+if (Number(process.argv[3]) > 0) setTimeout(release, Number(process.argv[3]))
 `
 
 /** A child process holding the write lock of a database file until released. */
@@ -29,12 +34,21 @@ export interface LockHolder {
   release(): Promise<void>
 }
 
-/** Starts a child process that holds `file`'s write lock; resolves once it holds it. */
-export async function holdWriteLock(file: string): Promise<LockHolder> {
+/**
+ * Starts a child process that holds `file`'s write lock; resolves once it holds it. With
+ * `releaseAfterMs`, the child releases it by itself after that long (for a test whose own thread
+ * is blocked meanwhile).
+ */
+export async function holdWriteLock(file: string, releaseAfterMs = 0): Promise<LockHolder> {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3')
-  const child: ChildProcess = spawn(process.execPath, ['-e', HOLDER, driver, file], {
+  const args = ['-e', HOLDER, driver, file, String(releaseAfterMs)]
+  const child: ChildProcess = spawn(process.execPath, args, {
     stdio: ['pipe', 'pipe', 'inherit'],
   })
+  // Settles when the child has gone, however (the promise is created before anything can end it).
+  const exited = once(child, 'exit')
+  // A child that released by itself has closed its stdin: a late `release` line meets EPIPE.
+  child.stdin!.on('error', () => undefined)
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
   const first = await lines.next()
   if (first.value !== 'locked') {
@@ -45,11 +59,9 @@ export async function holdWriteLock(file: string): Promise<LockHolder> {
   return {
     release() {
       released ??= (async () => {
-        const exited = once(child, 'exit')
-        child.stdin!.end('release\n')
-        const next = await lines.next()
-        if (next.value !== 'released') throw new Error('lock holder did not release')
+        if (child.exitCode === null) child.stdin!.end('release\n')
         await exited
+        if (child.exitCode !== 0) throw new Error(`lock holder exited with ${child.exitCode}`)
       })()
       return released
     },

@@ -15,7 +15,7 @@ import type { Database } from '../schema.js'
 import type { StoreDatabase } from '../store-database.js'
 import { mapSqliteError } from './sqlite-errors.js'
 import { SqliteFileIdentity } from './sqlite-file-identity.js'
-import { SqliteWriteExecutor } from './sqlite-write-executor.js'
+import { DEFAULT_LOCK_WAIT_MS, SqliteWriteExecutor } from './sqlite-write-executor.js'
 
 /** Options for opening a SQLite database. */
 export interface SqliteOptions {
@@ -30,11 +30,24 @@ export interface SqliteOptions {
   onLost?: (message: string) => void
 }
 
-/** Opens (creating if needed) a SQLite database for the stores (not yet migrated). */
+/**
+ * Opens (creating if needed) a SQLite database for the stores (not yet migrated). Until its
+ * `serving()` is called, statements wait for other processes' locks by blocking (fine for
+ * migrations and one-off commands, not for a server).
+ */
 export function openSqliteDatabase({ filename, lockWaitMs, onLost }: SqliteOptions): StoreDatabase {
   const inMemory = filename === ':memory:' || filename === ''
   if (!inMemory) mkdirSync(dirname(filename), { recursive: true })
   const native = new BetterSqlite3(filename)
+  // First, since switching to WAL needs the lock too. Opening and migrating run before anything
+  // is served and may simply wait for a lock (SQLite's busy handler). Once the stores are open
+  // (`serving`), the connection has no busy timeout: the busy handler sleeps on the event loop's
+  // thread, and a held lock stalled every request for the whole timeout. The write executor then
+  // waits for the lock with timers instead; the few other statements that write (remembered
+  // idempotent answers, their purge) fail at once while another process holds the lock, which
+  // their callers log and survive. WAL readers never wait for it.
+  const waitMs = lockWaitMs ?? DEFAULT_LOCK_WAIT_MS
+  native.pragma(`busy_timeout = ${Math.trunc(waitMs)}`)
   native.pragma('journal_mode = WAL')
   native.pragma('synchronous = FULL')
   // A larger WAL between checkpoints: pages rewritten by consecutive transactions (hot index
@@ -42,12 +55,6 @@ export function openSqliteDatabase({ filename, lockWaitMs, onLost }: SqliteOptio
   // commits. Measured +10-13 % ingest (docs/benchmarks.md); readers are unaffected.
   native.pragma('wal_autocheckpoint = 10000')
   native.pragma('foreign_keys = ON')
-  // No busy timeout: SQLite's busy handler sleeps on the event loop's thread (a held lock stalled
-  // every request for the whole timeout). The write executor waits for the lock with timers
-  // instead; the few other statements that write (remembered idempotent answers, their purge)
-  // fail at once while another process holds the lock, which their callers log and survive. WAL
-  // readers never wait for the write lock.
-  native.pragma('busy_timeout = 0')
   // Resolved now: the process may change directory later.
   const files = inMemory ? undefined : new SqliteFileIdentity(resolve(filename), { onLost })
   // Kysely's destroy() closes the native handle (and stops the file check). Reads go through
@@ -63,7 +70,8 @@ export function openSqliteDatabase({ filename, lockWaitMs, onLost }: SqliteOptio
   return {
     db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
     dialect: 'sqlite',
-    writeExecutor: new SqliteWriteExecutor(native, { lockWaitMs, files }),
+    writeExecutor: new SqliteWriteExecutor(native, { lockWaitMs: waitMs, files }),
+    serving: () => native.pragma('busy_timeout = 0'),
     mapError: mapSqliteError,
     choosesWindowPlan: true,
     ...(files ? { assertReady: () => files.assertIntact() } : {}),
