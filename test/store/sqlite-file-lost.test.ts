@@ -76,6 +76,12 @@ test('writes after the -wal file was deleted answer 503', async (t) => {
   await assertWritesRefused(h)
 })
 
+test('writes after the whole data directory was removed answer 503', async (t) => {
+  const { h, dir } = await harnessOnFile(t)
+  rmSync(dir, { recursive: true, force: true })
+  await assertWritesRefused(h)
+})
+
 test('/readyz answers 503 once the file is gone while /healthz (liveness) stays 200', async (t) => {
   const { h, file } = await harnessOnFile(t)
   assert.equal((await h.app.inject('/readyz')).statusCode, 200)

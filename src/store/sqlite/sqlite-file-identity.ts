@@ -50,14 +50,10 @@ export class SqliteFileIdentity {
     }
   }
 
-  /** Why the files are no longer the ones opened, or undefined while they are. */
-  get lost(): string | undefined {
-    return this.#lost
-  }
-
   /**
    * Checks now (three stat calls) and throws `store_unavailable` when the files were deleted or
-   * replaced: called after each commit, before the write is acknowledged, and by readiness probes.
+   * replaced: called before and after each write transaction (a write is acknowledged only if its
+   * file is still there after the commit) and by readiness probes.
    */
   assertIntact(): void {
     const lost = this.#see()
@@ -72,16 +68,17 @@ export class SqliteFileIdentity {
   #see(): string | undefined {
     if (this.#lost !== undefined) return this.#lost
     for (const suffix of SUFFIXES) {
-      const file = this.#path + suffix
-      const st = statSync(file, { bigint: true, throwIfNoEntry: false })
       const known = this.#known.get(suffix)
-      if (st && !known) this.#known.set(suffix, { dev: st.dev, ino: st.ino })
-      else if (known && (!st || st.dev !== known.dev || st.ino !== known.ino)) {
-        this.#lose(
-          `${suffix === '' ? 'the database file' : `its ${suffix} file`} was ${st ? 'replaced' : 'deleted'}`,
-        )
-        break
+      const seen = identityOf(this.#path + suffix)
+      const name = suffix === '' ? 'the database file' : `its ${suffix} file`
+      if (typeof seen === 'string') {
+        // The directory became unreadable, or similar: what cannot be checked is not trusted.
+        if (known) this.#lose(`${name} could not be checked (${seen})`)
+      } else if (seen && !known) this.#known.set(suffix, seen)
+      else if (known && (!seen || seen.dev !== known.dev || seen.ino !== known.ino)) {
+        this.#lose(`${name} was ${seen ? 'replaced' : 'deleted'}`)
       }
+      if (this.#lost !== undefined) break
     }
     return this.#lost
   }
@@ -96,7 +93,24 @@ export class SqliteFileIdentity {
         ? ` Until this process exits, the data it still has open can be copied from file ` +
           `descriptor(s) ${fds.join(', ')} of process ${process.pid} (procfs).`
         : '')
-    this.#onLost?.(this.#lost)
+    try {
+      this.#onLost?.(this.#lost)
+    } catch {
+      // Telling is best effort; the writes are refused either way.
+    }
+  }
+}
+
+// The file's identity; undefined when there is no file (also when a directory on its path is
+// gone or became a file), or the error code when it cannot be checked. Never throws: it runs from
+// a timer, where a throw would end the process.
+function identityOf(file: string): Identity | string | undefined {
+  try {
+    const st = statSync(file, { bigint: true, throwIfNoEntry: false })
+    return st && { dev: st.dev, ino: st.ino }
+  } catch (err) {
+    const code = (err as { code?: unknown }).code
+    return code === 'ENOTDIR' ? undefined : typeof code === 'string' ? code : 'error'
   }
 }
 
