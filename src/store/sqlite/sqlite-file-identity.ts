@@ -8,6 +8,11 @@
  * (SQLite creates them at the first transaction and removes them only when the last connection
  * closes, which is never while this connection is open). Once lost, always lost: only a restart
  * (after an operator restored the file) makes the store usable again.
+ *
+ * Cost, measured: a check is three stat calls, 12 µs on an idle machine and 56–66 µs on a loaded
+ * 2-core one, against 5.8–6.7 ms for one durable single-write transaction measured alongside; the
+ * write path checks twice per transaction (about 1–2 % for one-at-a-time writes, shared by every
+ * write of a group commit), which keeps a write from even reaching a lost file.
  */
 import { readdirSync, readlinkSync, statSync } from 'node:fs'
 import { AppError } from '../../domain/errors.js'
