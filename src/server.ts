@@ -52,7 +52,7 @@ export async function startServer(
     )
   // One database, two stores: the audit trail behind the service, remembered answers for the
   // write API's Idempotency-Keys; closing the stores closes both.
-  const stores = await openStores(config.database)
+  const stores = await openStores(config.database, { onLost: (message) => logger.error(message) })
   const service = createActionService(stores.actions)
   const app = await buildApp({
     service,
@@ -60,6 +60,7 @@ export async function startServer(
     logger,
     idempotency: stores.idempotency,
     ...(config.httpLimits ? { httpLimits: config.httpLimits } : {}),
+    readinessProbe: () => stores.ready(),
   })
   try {
     await app.listen({ host: config.host, port: config.port })

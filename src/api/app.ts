@@ -36,10 +36,15 @@ export interface AppDeps {
   idempotency: IdempotencyStore
   /** Source of "now" for idempotency expiry; the system clock unless a test moves time. */
   clock?: Clock
-  /** The readiness probe of `/healthz`; by default a trivial store read through the service. */
+  /** The liveness probe of `/healthz`; by default a trivial store read through the service. */
   healthProbe?: () => Promise<unknown>
   /** Connection timeouts and cap; DEFAULT_HTTP_LIMITS unless the configuration says otherwise. */
   httpLimits?: HttpLimits
+  /**
+   * The readiness probe of `/readyz` (the stores' `ready`: a query and, on SQLite, the file
+   * identity check); the liveness probe when absent.
+   */
+  readinessProbe?: () => Promise<unknown>
 }
 
 // A well-formed UUID that no instance has: looking it up is the cheapest real store query.
@@ -79,6 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, {
     probe: deps.healthProbe ?? (() => deps.service.getInstance(PROBE_UUID)),
+    ...(deps.readinessProbe ? { readinessProbe: deps.readinessProbe } : {}),
   })
   await app.register(computeSurface, { service: deps.service })
   await app.register(v1Surface, {

@@ -15,6 +15,14 @@ export const UNEXPECTED_ERROR_MESSAGE = 'Unexpected API Error. Please contact th
 export const SERVICE_UNAVAILABLE_MESSAGE = 'The service is unavailable.'
 
 /**
+ * `Retry-After` (seconds) of every 503: the store was busy or unreachable (a write has already
+ * waited its lock wait, 5 s by default, before this answer), so an immediate retry would mostly
+ * meet the same; a second lets a short external lock or a failover pass without stretching a
+ * client's retries (its backoff adds to this).
+ */
+export const RETRY_AFTER_SECONDS = 1
+
+/**
  * A failure as the API reports it: HTTP status, a stable machine-readable code (an ErrorCode, or
  * one derived from a framework error) and a message that is safe to show.
  */
@@ -101,6 +109,10 @@ export type ErrorRenderer = (reply: FastifyReply, answer: ErrorAnswer) => Fastif
  * surface's error handler and not-found handler.
  */
 export function installErrorFormat(app: FastifyInstance, render: ErrorRenderer): void {
-  app.setErrorHandler((err, request, reply) => render(reply, answerFor(err, request.log)))
+  app.setErrorHandler((err, request, reply) => {
+    const answer = answerFor(err, request.log)
+    if (answer.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS))
+    return render(reply, answer)
+  })
   app.setNotFoundHandler((_request, reply) => render(reply, NOT_FOUND_ANSWER))
 }

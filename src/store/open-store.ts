@@ -9,6 +9,7 @@
  * close ends both. Callers that only need the audit trail (the CLI, an embedding service) use
  * `openStore`; the server, which also answers Idempotency-Keys, uses `openStores`.
  */
+import { sql } from 'kysely'
 import { AppError } from '../domain/errors.js'
 import type { ActionStore } from './action-store.js'
 import type { IdempotencyStore } from './idempotency-store.js'
@@ -18,11 +19,11 @@ import { migrateToLatest, requireCurrentSchema } from './migrate.js'
 import { openMysqlDatabase } from './mysql/mysql-database.js'
 import { openPostgresDatabase } from './postgres/postgres-database.js'
 import { openSqliteDatabase } from './sqlite/sqlite-database.js'
-import type { StoreDatabase } from './store-database.js'
+import { withMappedErrors, type StoreDatabase } from './store-database.js'
 
 /** Which backend a database setting names, and its connection target. */
 export type DatabaseTarget =
-  | { kind: 'sqlite'; filename: string }
+  | { kind: 'sqlite'; filename: string; lockWaitMs?: number }
   | { kind: 'postgres'; url: string; poolMax: number }
   | { kind: 'mysql'; url: string; poolMax: number }
 
@@ -37,6 +38,21 @@ function poolMax(text: string, source: string): number {
     throw new AppError('invalid_input', `${source} must be an integer from 1 to ${MAX_POOL_MAX}`)
   }
   return Number(text)
+}
+
+/** Longest lock wait ACTIONTRAIL_SQLITE_LOCK_WAIT_MS may ask for: beyond, clients time out first. */
+const MAX_LOCK_WAIT_MS = 600_000
+
+function sqliteTarget(filename: string, env: NodeJS.ProcessEnv): DatabaseTarget {
+  const text = env.ACTIONTRAIL_SQLITE_LOCK_WAIT_MS
+  if (text === undefined || text === '') return { kind: 'sqlite', filename }
+  if (!/^\d{1,6}$/.test(text) || Number(text) > MAX_LOCK_WAIT_MS) {
+    throw new AppError(
+      'invalid_input',
+      `ACTIONTRAIL_SQLITE_LOCK_WAIT_MS must be an integer from 0 to ${MAX_LOCK_WAIT_MS}`,
+    )
+  }
+  return { kind: 'sqlite', filename, lockWaitMs: Number(text) }
 }
 
 function serverTarget(
@@ -66,7 +82,8 @@ function serverTarget(
 /**
  * Parses `ACTIONTRAIL_DB`: a file path, `:memory:`, `sqlite:<path>`, `file:<path>`,
  * `postgres://…` / `postgresql://…`, or `mysql://…` / `mariadb://…`. Server URLs may carry
- * `pool_max=<n>` (connections per process); otherwise ACTIONTRAIL_DB_POOL_MAX or 10.
+ * `pool_max=<n>` (connections per process); otherwise ACTIONTRAIL_DB_POOL_MAX or 10. On SQLite,
+ * ACTIONTRAIL_SQLITE_LOCK_WAIT_MS sets how long a write waits for another process's lock.
  */
 export function parseDatabaseTarget(
   value: string,
@@ -76,11 +93,10 @@ export function parseDatabaseTarget(
   if (v === '') throw new AppError('invalid_input', 'database setting is empty')
   if (/^postgres(ql)?:\/\//i.test(v)) return serverTarget('postgres', v, env)
   if (/^(mysql|mariadb):\/\//i.test(v)) return serverTarget('mysql', v, env)
-  if (/^sqlite:/i.test(v))
-    return { kind: 'sqlite', filename: v.replace(/^sqlite:(\/\/)?/i, '') || ':memory:' }
+  if (/^sqlite:/i.test(v)) return sqliteTarget(v.replace(/^sqlite:(\/\/)?/i, '') || ':memory:', env)
   if (/^file:/i.test(v))
-    return { kind: 'sqlite', filename: decodeURIComponent(v.replace(/^file:(\/\/)?/i, '')) }
-  return { kind: 'sqlite', filename: v }
+    return sqliteTarget(decodeURIComponent(v.replace(/^file:(\/\/)?/i, '')), env)
+  return sqliteTarget(v, env)
 }
 
 /** A database setting fit for logs and messages: a URL's password is masked. */
@@ -102,6 +118,11 @@ export interface OpenStoreOptions {
    * pending migrations are an error as well as a newer schema (which is refused either way).
    */
   migrate?: boolean
+  /**
+   * Told once, with a message for operators, when the database stops being able to keep writes
+   * for a reason only an operator can fix (SQLite: its file deleted or replaced under the process).
+   */
+  onLost?: (message: string) => void
 }
 
 /** The stores on one opened database. */
@@ -110,17 +131,25 @@ export interface Stores {
   idempotency: IdempotencyStore
   /** Closes the database, and with it both stores (the same as `actions.close()`). */
   close(): Promise<void>
+  /**
+   * Readiness: resolves when the database answers a trivial query and (SQLite) its files are still
+   * the ones opened, checked now; rejects with `store_unavailable` otherwise.
+   */
+  ready(): Promise<void>
 }
 
 /**
  * Opens the database a setting names, neither migrated nor checked: for `actiontrail migrate`,
  * which manages the schema itself, and for tests. Close it with `db.destroy()`.
  */
-export function openDatabase(database: string): StoreDatabase {
+export function openDatabase(
+  database: string,
+  options: Pick<OpenStoreOptions, 'onLost'> = {},
+): StoreDatabase {
   const target = parseDatabaseTarget(database)
   switch (target.kind) {
     case 'sqlite':
-      return openSqliteDatabase({ filename: target.filename })
+      return openSqliteDatabase({ ...target, ...options })
     case 'postgres':
       return openPostgresDatabase(target)
     case 'mysql':
@@ -133,7 +162,7 @@ export async function openStores(
   database: string,
   options: OpenStoreOptions = {},
 ): Promise<Stores> {
-  const opened = openDatabase(database)
+  const opened = openDatabase(database, options.onLost ? { onLost: options.onLost } : {})
   try {
     if (options.migrate === false) await requireCurrentSchema(opened.db)
     else await migrateToLatest(opened.db)
@@ -141,8 +170,17 @@ export async function openStores(
     await opened.db.destroy()
     throw err
   }
+  opened.serving?.()
   const actions = new KyselyActionStore(opened)
-  return { actions, idempotency: new KyselyIdempotencyStore(opened), close: () => actions.close() }
+  return {
+    actions,
+    idempotency: new KyselyIdempotencyStore(opened),
+    close: () => actions.close(),
+    async ready() {
+      opened.assertReady?.()
+      await withMappedErrors(opened, () => sql`select 1`.execute(opened.db))
+    },
+  }
 }
 
 /** Opens the audit-trail store for a database setting (see openStores); its close closes the database. */

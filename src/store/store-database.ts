@@ -32,6 +32,17 @@ export interface StoreDatabase {
    * (SQLite: the store never runs ANALYZE), so the store chooses (see KyselyActionStore).
    */
   readonly choosesWindowPlan?: boolean
+  /**
+   * Throws `store_unavailable` when the database can no longer keep what is written to it, as
+   * checked now (SQLite: its files were deleted or replaced under the process). Readiness probes
+   * call it; absent where there is nothing to check beyond a query.
+   */
+  readonly assertReady?: () => void
+  /**
+   * Called once the schema is current and the stores are built, before anything is served: from
+   * then on nothing may block the event loop (SQLite drops its busy timeout, see sqlite-database.ts).
+   */
+  readonly serving?: () => void
 }
 
 /** Runs a statement on the database outside the write executor, mapping its failure with `mapError`. */

@@ -107,6 +107,7 @@ export async function buildHarness(
     authenticator: new StaticTokenAuthenticator(TOKEN_ENTRIES),
     logger,
     idempotency: stores.idempotency,
+    readinessProbe: () => stores.ready(),
     ...(options.clock ? { clock: options.clock } : {}),
   })
   const responses = await checkResponses(app)

@@ -15,8 +15,8 @@ interface Operation {
   responses: Record<string, { content?: Record<string, { schema: unknown }> }>
 }
 
-// Routes that are in no document on purpose: the documents themselves and the health probe.
-const UNDOCUMENTED = new Set(['/openapi.json', '/v1/openapi.json', '/healthz'])
+// Routes that are in no document on purpose: the documents themselves and the health probes.
+const UNDOCUMENTED = new Set(['/openapi.json', '/v1/openapi.json', '/healthz', '/readyz'])
 
 function operationsOf(doc: {
   paths: Record<string, Record<string, Operation['responses'] | unknown>>

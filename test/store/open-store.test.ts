@@ -24,6 +24,24 @@ test('paths and sqlite:/file: URLs select SQLite', () => {
   })
 })
 
+test('ACTIONTRAIL_SQLITE_LOCK_WAIT_MS sets how long SQLite writes wait for a lock', () => {
+  assert.deepEqual(parseDatabaseTarget('./x.db', { ACTIONTRAIL_SQLITE_LOCK_WAIT_MS: '250' }), {
+    kind: 'sqlite',
+    filename: './x.db',
+    lockWaitMs: 250,
+  })
+  assert.equal(
+    parseDatabaseTarget('sqlite:x.db', { ACTIONTRAIL_SQLITE_LOCK_WAIT_MS: '0' }).kind,
+    'sqlite',
+  )
+  for (const bad of ['-1', '1.5', 'soon', '600001', '1e3']) {
+    assert.throws(
+      () => parseDatabaseTarget('./x.db', { ACTIONTRAIL_SQLITE_LOCK_WAIT_MS: bad }),
+      (e) => isAppError(e, 'invalid_input') && /ACTIONTRAIL_SQLITE_LOCK_WAIT_MS/.test(e.message),
+    )
+  }
+})
+
 test('postgres:// and postgresql:// select PostgreSQL; mysql:// and mariadb:// MariaDB/MySQL', () => {
   assert.deepEqual(parseDatabaseTarget('postgres://u:pw@db:5432/at', {}), {
     kind: 'postgres',

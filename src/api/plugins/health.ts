@@ -1,15 +1,25 @@
 /**
- * `GET /healthz`: 200 when the store answers a trivial query within a bound, 503 otherwise. Public
- * (orchestrators probe without a token) and free of detail that would help an attacker.
+ * Probes for orchestrators and load balancers, public (they probe without a token) and free of
+ * detail that would help an attacker (the reason goes to the log):
+ *
+ * - `GET /healthz`, liveness: 200 while the process serves HTTP and its store connection answers
+ *   a trivial query within a bound, 503 otherwise. A failing liveness probe gets the process
+ *   restarted, so it does not fail for what a restart would make worse: with its SQLite file
+ *   deleted, the process still holds the only copy of the data open (see /readyz).
+ * - `GET /readyz`, readiness: 200 when this instance can take traffic, writes included: the store
+ *   answers a trivial query within the bound AND (SQLite) the database files are still the ones
+ *   it opened, checked at each probe. 503 tells a load balancer to send requests elsewhere.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 
-/** Options of the health route. */
+/** Options of the health routes. */
 export interface HealthOptions {
-  /** Resolves when the store answers; rejects (or never settles) when it does not. */
+  /** Liveness: resolves when the store answers; rejects (or never settles) when it does not. */
   probe: () => Promise<unknown>
-  /** How long the probe may take before the answer is 503. */
+  /** Readiness: resolves when the store can take writes (by default the liveness probe). */
+  readinessProbe?: () => Promise<unknown>
+  /** How long a probe may take before the answer is 503. */
   timeoutMs?: number
 }
 
@@ -18,17 +28,19 @@ const HealthBody = Type.Object(
   { additionalProperties: false },
 )
 
-/** Runs `probe` with a deadline; true when it resolved in time. */
-async function answersWithin(probe: () => Promise<unknown>, timeoutMs: number): Promise<boolean> {
+type Outcome = { ok: true } | { ok: false; err?: unknown }
+
+/** Runs `probe` with a deadline. */
+async function answersWithin(probe: () => Promise<unknown>, timeoutMs: number): Promise<Outcome> {
   let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs)
+  const deadline = new Promise<Outcome>((resolve) => {
+    timer = setTimeout(() => resolve({ ok: false }), timeoutMs)
   })
   try {
     return await Promise.race([
       probe().then(
-        () => true,
-        () => false,
+        (): Outcome => ({ ok: true }),
+        (err: unknown): Outcome => ({ ok: false, err }),
       ),
       deadline,
     ])
@@ -37,21 +49,28 @@ async function answersWithin(probe: () => Promise<unknown>, timeoutMs: number): 
   }
 }
 
-/** Registers `/healthz`. */
+/** Registers `/healthz` and `/readyz`. */
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (
   app,
-  { probe, timeoutMs = 2000 },
+  { probe, readinessProbe = probe, timeoutMs = 2000 },
 ) => {
-  app.get(
-    '/healthz',
-    {
-      config: { public: true },
-      schema: { hide: true, response: { 200: HealthBody, 503: HealthBody } },
-    },
-    async (request, reply) => {
-      if (await answersWithin(probe, timeoutMs)) return { status: 'ok' }
-      request.log.warn('health probe failed')
-      return reply.code(503).send({ status: 'unavailable' })
-    },
-  )
+  const routes = [
+    { url: '/healthz', run: probe, failed: 'health probe failed' },
+    { url: '/readyz', run: readinessProbe, failed: 'readiness probe failed' },
+  ]
+  for (const { url, run, failed } of routes) {
+    app.get(
+      url,
+      {
+        config: { public: true },
+        schema: { hide: true, response: { 200: HealthBody, 503: HealthBody } },
+      },
+      async (request, reply) => {
+        const outcome = await answersWithin(run, timeoutMs)
+        if (outcome.ok) return { status: 'ok' }
+        request.log.warn(outcome.err === undefined ? { timeoutMs } : { err: outcome.err }, failed)
+        return reply.code(503).send({ status: 'unavailable' })
+      },
+    )
+  }
 }

@@ -1,31 +1,53 @@
 /**
  * SQLite backend: one file, WAL journal, `synchronous = FULL` so a committed write survives power
  * loss (a write is acknowledged only after it is durable), foreign keys enforced.
+ *
+ * Two hazards of a file shared with other processes are handled here: a write lock another
+ * process holds is waited for without blocking the event loop (sqlite-write-executor.ts), and the
+ * file deleted or replaced under the server stops writes from being acknowledged
+ * (sqlite-file-identity.ts).
  */
 import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
 import type { Database } from '../schema.js'
 import type { StoreDatabase } from '../store-database.js'
 import { mapSqliteError } from './sqlite-errors.js'
-import { SqliteWriteExecutor } from './sqlite-write-executor.js'
+import { SqliteFileIdentity } from './sqlite-file-identity.js'
+import { DEFAULT_LOCK_WAIT_MS, SqliteWriteExecutor } from './sqlite-write-executor.js'
 
 /** Options for opening a SQLite database. */
 export interface SqliteOptions {
   /** File path, or `:memory:` for a private in-memory database (tests). */
   filename: string
-  /** Milliseconds to wait for a lock held by another process. */
-  busyTimeoutMs?: number
+  /**
+   * Milliseconds a write waits for a write lock another process holds before it fails with
+   * `store_unavailable` (default 5000). The wait does not block the event loop.
+   */
+  lockWaitMs?: number
+  /** Told once, with a message for operators, if the database file is deleted or replaced. */
+  onLost?: (message: string) => void
 }
 
-/** Opens (creating if needed) a SQLite database for the stores (not yet migrated). */
-export function openSqliteDatabase({
-  filename,
-  busyTimeoutMs = 5000,
-}: SqliteOptions): StoreDatabase {
-  if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true })
+/**
+ * Opens (creating if needed) a SQLite database for the stores (not yet migrated). Until its
+ * `serving()` is called, statements wait for other processes' locks by blocking (fine for
+ * migrations and one-off commands, not for a server).
+ */
+export function openSqliteDatabase({ filename, lockWaitMs, onLost }: SqliteOptions): StoreDatabase {
+  const inMemory = filename === ':memory:' || filename === ''
+  if (!inMemory) mkdirSync(dirname(filename), { recursive: true })
   const native = new BetterSqlite3(filename)
+  // First, since switching to WAL needs the lock too. Opening and migrating run before anything
+  // is served and may simply wait for a lock (SQLite's busy handler). Once the stores are open
+  // (`serving`), the connection has no busy timeout: the busy handler sleeps on the event loop's
+  // thread, and a held lock stalled every request for the whole timeout. The write executor then
+  // waits for the lock with timers instead; the few other statements that write (remembered
+  // idempotent answers, their purge) fail at once while another process holds the lock, which
+  // their callers log and survive. WAL readers never wait for it.
+  const waitMs = lockWaitMs ?? DEFAULT_LOCK_WAIT_MS
+  native.pragma(`busy_timeout = ${Math.trunc(waitMs)}`)
   native.pragma('journal_mode = WAL')
   native.pragma('synchronous = FULL')
   // A larger WAL between checkpoints: pages rewritten by consecutive transactions (hot index
@@ -33,14 +55,25 @@ export function openSqliteDatabase({
   // commits. Measured +10-13 % ingest (docs/benchmarks.md); readers are unaffected.
   native.pragma('wal_autocheckpoint = 10000')
   native.pragma('foreign_keys = ON')
-  native.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`)
-  // Kysely's destroy() closes the native handle. Reads go through Kysely; writes run on the same
-  // connection through the synchronous executor (never inside a Kysely transaction).
+  // Resolved now: the process may change directory later.
+  const files = inMemory ? undefined : new SqliteFileIdentity(resolve(filename), { onLost })
+  // Kysely's destroy() closes the native handle (and stops the file check). Reads go through
+  // Kysely; writes run on the same connection through the synchronous executor (never inside a
+  // Kysely transaction).
+  const database = {
+    prepare: (sqlText: string) => native.prepare(sqlText),
+    close: () => {
+      files?.stop()
+      native.close()
+    },
+  }
   return {
-    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) }),
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
     dialect: 'sqlite',
-    writeExecutor: new SqliteWriteExecutor(native),
+    writeExecutor: new SqliteWriteExecutor(native, { lockWaitMs: waitMs, files }),
+    serving: () => native.pragma('busy_timeout = 0'),
     mapError: mapSqliteError,
     choosesWindowPlan: true,
+    ...(files ? { assertReady: () => files.assertIntact() } : {}),
   }
 }

@@ -15,6 +15,8 @@ import type { WriteExecutor } from './write-executor.js'
 
 interface Pending {
   ops: readonly StoreWrite[]
+  /** performance.now() when submitted. */
+  queuedAt: number
   resolve: (outcomes: WriteOutcome[]) => void
   reject: (err: unknown) => void
 }
@@ -44,7 +46,7 @@ export class GroupCommitter {
   submit(ops: readonly StoreWrite[]): Promise<WriteOutcome[]> {
     if (ops.length === 0) return Promise.resolve([])
     return new Promise((resolve, reject) => {
-      this.#queue.push({ ops, resolve, reject })
+      this.#queue.push({ ops, queuedAt: performance.now(), resolve, reject })
       this.#schedule()
     })
   }
@@ -77,7 +79,11 @@ export class GroupCommitter {
   async #commit(group: Pending[]): Promise<void> {
     this.#inFlight++
     try {
-      const outcomes = await this.#executor.execute(group.flatMap((p) => p.ops))
+      const outcomes = await this.#executor.execute(
+        group.flatMap((p) => p.ops),
+        // The group is in submission order: its first write has waited longest.
+        { queuedAt: group[0]?.queuedAt ?? performance.now() },
+      )
       let offset = 0
       for (const p of group) {
         p.resolve(outcomes.slice(offset, offset + p.ops.length))
