@@ -36,6 +36,8 @@ export const PROJECT_B = 'bbbbbbbbbbbb4bbb8bbbbbbbbbbbbbbb'
 export const USER_A = 'a0000000000040008000000000000001'
 export const USER_B = 'b0000000000040008000000000000002'
 export const ADMIN_USER = 'ad000000000040008000000000000003'
+/** The admin of project A (ADMIN_USER is project B's). */
+export const ADMIN_USER_A = 'ad000000000040008000000000000004'
 
 /** Fixed test tokens by role. */
 export const TOKENS = {
@@ -44,6 +46,11 @@ export const TOKENS = {
   readerA: 'tok-reader-a-3b7f',
   memberB: 'tok-member-b-9c4a',
   serviceA: 'tok-service-a-1e6d',
+  // The rest of the tenancy matrix's principals (test/api/tenancy-matrix.test.ts): every role of
+  // both projects. `admin` above is project B's admin.
+  adminA: 'tok-admin-a-7c3d',
+  readerB: 'tok-reader-b-4e8a',
+  serviceB: 'tok-service-b-2f9b',
 } as const
 
 /** Token file entries for TOKENS. */
@@ -53,6 +60,9 @@ export const TOKEN_ENTRIES: TokenEntry[] = [
   { token: TOKENS.readerA, user_id: USER_A, project_id: PROJECT_A, roles: ['reader'] },
   { token: TOKENS.memberB, user_id: USER_B, project_id: PROJECT_B, roles: ['member'] },
   { token: TOKENS.serviceA, user_id: USER_A, project_id: PROJECT_A, roles: ['service'] },
+  { token: TOKENS.adminA, user_id: ADMIN_USER_A, project_id: PROJECT_A, roles: ['admin'] },
+  { token: TOKENS.readerB, user_id: USER_B, project_id: PROJECT_B, roles: ['reader'] },
+  { token: TOKENS.serviceB, user_id: USER_B, project_id: PROJECT_B, roles: ['service'] },
 ]
 
 /** A built app with its stores, service and captured log lines. */
