@@ -16,6 +16,7 @@ import { createLogger } from '../../src/security/redacting-logger.js'
 import type { IdempotencyStore } from '../../src/store/idempotency-store.js'
 import { openStores, type Stores } from '../../src/store/open-store.js'
 import { createTestDatabase, type ServerKind, type TestDatabase } from './backends.js'
+import { findLeaks, TEST_PASSWORDS } from './leak-scan.js'
 import { checkResponses } from './response-check.js'
 import { TestStore } from './store-ops.js'
 
@@ -65,6 +66,21 @@ export const TOKEN_ENTRIES: TokenEntry[] = [
   { token: TOKENS.serviceB, user_id: USER_B, project_id: PROJECT_B, roles: ['service'] },
 ]
 
+/**
+ * What no log line of a harness may contain (besides the patterns of test/helpers/leak-scan.ts):
+ * the fixtures' user and project ids, every token and the passwords the suites write.
+ */
+export const LEAK_LITERALS: readonly string[] = [
+  PROJECT_A,
+  PROJECT_B,
+  USER_A,
+  USER_B,
+  ADMIN_USER,
+  ADMIN_USER_A,
+  ...TOKEN_ENTRIES.map((e) => e.token),
+  ...TEST_PASSWORDS,
+]
+
 /** A built app with its stores, service and captured log lines. */
 export interface Harness {
   app: FastifyInstance
@@ -99,7 +115,9 @@ export async function buildHarness(
       cb()
     },
   })
-  const { logger } = createLogger({ level: 'debug', key: 'test-log-key', destination })
+  // Trace level: the leak scan must see every line the server can write (measured: the API suites
+  // take no measurably longer than at debug level).
+  const { logger } = createLogger({ level: 'trace', key: 'test-log-key', destination })
   const fresh: TestDatabase | undefined =
     database === ':memory:' && TEST_BACKEND !== 'sqlite'
       ? await createTestDatabase(TEST_BACKEND)
@@ -127,8 +145,13 @@ export async function buildHarness(
     await stores.close()
     await fresh?.drop()
     const violations = responses.violations()
-    if (violations.length > 0)
-      throw new Error(`answers that do not match the OpenAPI documents:\n${violations.join('\n')}`)
+    if (violations.length > 0) {
+      throw new Error(
+        `answers that do not match the OpenAPI documents or carry a stack trace:\n${violations.join('\n')}`,
+      )
+    }
+    const leaks = findLeaks(chunks.join(''), LEAK_LITERALS)
+    if (leaks.length > 0) throw new Error(`the log leaks:\n${leaks.join('\n')}`)
   })
   return {
     app,
