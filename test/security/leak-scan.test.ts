@@ -12,7 +12,7 @@ import Fastify from 'fastify'
 import { buildHarness, LEAK_LITERALS, PROJECT_A, TOKENS, USER_B } from '../helpers/build-app.js'
 import { findLeaks, stackTraceIn } from '../helpers/leak-scan.js'
 import { checkResponses } from '../helpers/response-check.js'
-import { ROOT } from '../helpers/spawn-server.js'
+import { ROOT, serverLogLeaks } from '../helpers/spawn-server.js'
 
 const run = promisify(execFile)
 
@@ -114,4 +114,15 @@ test('the inject wrapper records an answer that carries a stack trace', async (t
   const responses = await checkResponses(app)
   await app.inject({ url: '/v2.1/servers', headers: { 'x-auth-token': TOKENS.readerA } })
   assert.match(responses.violations().join('\n'), /GET \/v2\.1\/servers → 404: a stack trace/)
+})
+
+test("a spawned server's JSON log lines are scanned, its startup text is not", () => {
+  const tokens = [
+    { token: 'f'.repeat(48), user_id: USER_B, project_id: PROJECT_A, roles: ['admin' as const] },
+  ]
+  const startup = `Demo tokens (from /tmp/x/tokens.json):\n  admin project ${PROJECT_A}  token ${'f'.repeat(48)}\n`
+  const clean = '{"level":30,"time":1,"reqId":"id:0011223344556677","msg":"request completed"}\n'
+  assert.deepEqual(serverLogLeaks(startup + clean, tokens), [])
+  const leaky = `{"level":10,"time":2,"msg":"auth with ${'f'.repeat(48)}"}\n`
+  assert.match(serverLogLeaks(startup + clean + leaky, tokens).join('\n'), /"f{48}" in/)
 })
