@@ -285,6 +285,23 @@ const ROUTES: ReadRoute[] = [
     body: 'servers',
   },
   {
+    name: 'GET /{project_id}/servers',
+    surface: 'compute',
+    url: (_s, c) => `/v2.1/${c.project}/servers`,
+    rule: 'os_compute_api:servers:index',
+    versions: SERVERS_VERSIONS,
+    body: 'servers',
+  },
+  {
+    name: 'GET /{project_id}/servers/{id}',
+    surface: 'compute',
+    url: (s, c) => `/v2.1/${c.project}/servers/${s.uuid}`,
+    rule: 'os_compute_api:servers:show',
+    lookup: { deletedFrom: Infinity },
+    versions: SERVERS_VERSIONS,
+    body: 'server',
+  },
+  {
     name: 'GET /servers/{id}',
     surface: 'compute',
     url: (s) => `/v2.1/servers/${s.uuid}`,
@@ -510,7 +527,7 @@ async function runCase(h: Harness, c: Case, hostIds: Map<string, Set<string>>): 
         res.body.replaceAll(c.target.uuid, '<id>')
     if (!same) problems.push(`404 differs from an unknown server's: ${res.body.slice(0, 200)}`)
   }
-  problems.push(...leaks(c, url, res.body))
+  problems.push(...leaks(c, url, `${JSON.stringify(res.headers)}\n${res.body}`))
   return problems
 }
 
@@ -559,8 +576,35 @@ async function checkRoute(h: Harness, route: ReadRoute): Promise<void> {
 test('tenancy matrix', async (t) => {
   const h = await buildHarness(t)
   await seed(h)
+  await t.test('every GET route of the OpenAPI documents has a row', () => uncovered(h))
   for (const route of ROUTES) await t.test(route.name, () => checkRoute(h, route))
 })
+
+/** Version discovery: public, the same for everyone, no tenant data. */
+const PUBLIC_READS = new Set(['/', '/v2', '/v2/', '/v2.1', '/v2.1/'])
+
+/** Fails when a documented GET route is neither public nor matched by a row of ROUTES. */
+async function uncovered(h: Harness): Promise<void> {
+  const templates: string[] = []
+  for (const url of ['/openapi.json', '/v1/openapi.json']) {
+    const doc = (await h.app.inject(url)).json() as {
+      paths: Record<string, Record<string, unknown>>
+    }
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      if ('get' in methods && !PUBLIC_READS.has(path)) templates.push(path)
+    }
+  }
+  const asked = ROUTES.map((r) =>
+    r.url(TARGETS[0] as Target, CALLERS[0] as Caller).replace(/\?.*/, ''),
+  )
+  const missing = templates.filter((template) => {
+    const pattern = new RegExp(
+      `^${template.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`,
+    )
+    return !asked.some((url) => pattern.test(url))
+  })
+  assert.deepEqual(missing, [], 'read routes without a row in ROUTES')
+}
 
 test('tenancy matrix: the principals are distinct users of both projects, every role of each', () => {
   // Guards the table itself: dropping a principal would silently shrink the matrix.
