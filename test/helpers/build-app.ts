@@ -115,8 +115,8 @@ export async function buildHarness(
       cb()
     },
   })
-  // Trace level: the leak scan must see every line the server can write (measured: the API suites
-  // take no measurably longer than at debug level).
+  // Trace level: the leak scan must see every line the server can write. Measured on four API
+  // files (125 tests), two runs each: 38.4 s CPU at debug, 38.2 s at trace — no cost within noise.
   const { logger } = createLogger({ level: 'trace', key: 'test-log-key', destination })
   const fresh: TestDatabase | undefined =
     database === ':memory:' && TEST_BACKEND !== 'sqlite'

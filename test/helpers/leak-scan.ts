@@ -2,7 +2,7 @@
  * The leak scan (issue 9, DESIGN.md "no secret and no raw user/project/request id reaches a log
  * line, at any log level"): what the API suites' captured logs, and every answer they receive, must
  * never contain. buildHarness runs its logger at trace level and fails the test at its end when
- * findLogLeaks finds anything; the inject wrapper of response-check.ts fails it when an answer
+ * findLeaks finds anything; the inject wrapper of response-check.ts fails it when an answer
  * carries a stack trace (stackTraceIn). test/security/leak-scan.test.ts proves both can fail.
  */
 import { resolve } from 'node:path'
