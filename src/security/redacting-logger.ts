@@ -2,11 +2,16 @@
  * The one logger of ActionTrail. Every line passes through redaction: user, project and request ids
  * become keyed tags (same id → same tag), the values of secret keys are removed at any depth (the
  * traceback sanitizer's key rules, {@link isSecretKey}: `db_password`, `X-Auth-Token`, `apiKey`, …),
- * and free text is scrubbed of request ids, Keystone-style hex ids and secrets.
+ * and free text is scrubbed of request ids, Keystone-style hex ids and secrets. Stack traces lose
+ * their absolute paths (relative to the package or working directory, else the traceback
+ * sanitizer's path rule), so a logged error does not give the deployment layout away.
  */
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import pino, { type DestinationStream, type Logger } from 'pino'
 import { createIdTagger, type IdTagger } from './id-tagger.js'
 import { maskSecrets } from './sanitize-traceback.js'
+import { normalizeRoots, relativizePaths } from './sanitize/path-relativizing.js'
 import { isSecretKey } from './sanitize/secret-keys.js'
 
 /** Keys whose values are identifiers of people, projects or requests: logged as tags. */
@@ -40,6 +45,18 @@ export interface LoggerOptions {
   destination?: DestinationStream
 }
 
+// The package's own root (src/security or dist/security, two levels up) and the working directory:
+// the stack frames of a logged error are made relative to them.
+const STACK_ROOTS = normalizeRoots([
+  resolve(fileURLToPath(import.meta.url), '../../..'),
+  process.cwd(),
+])
+
+/** A stack trace with ids and secrets scrubbed and no absolute path (frames keep file:line:col). */
+export function scrubStack(stack: string, tag: IdTagger): string {
+  return relativizePaths(scrubText(stack, tag), STACK_ROOTS)
+}
+
 /** Replaces ids and secrets inside free text. */
 export function scrubText(text: string, tag: IdTagger): string {
   return maskSecrets(text)
@@ -56,7 +73,7 @@ export function redactValue(value: unknown, tag: IdTagger, depth = 0): unknown {
     return {
       type: value.constructor.name,
       message: scrubText(value.message, tag),
-      stack: value.stack && scrubText(value.stack, tag),
+      stack: value.stack && scrubStack(value.stack, tag),
     }
   }
   if (value !== null && typeof value === 'object') {
@@ -69,6 +86,8 @@ export function redactValue(value: unknown, tag: IdTagger, depth = 0): unknown {
     for (const [k, v] of Object.entries(value)) {
       const lower = k.toLowerCase()
       if (isSecretKey(k)) out[k] = REDACTED
+      // pino's error serializer has already turned an Error into `{type, message, stack}`.
+      else if (k === 'stack' && typeof v === 'string') out[k] = scrubStack(v, tag)
       else if (ID_KEYS.has(k) || ID_KEYS.has(lower)) out[k] = v == null ? v : tag(String(v))
       else out[k] = redactValue(v, tag, depth + 1)
     }

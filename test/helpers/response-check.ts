@@ -2,11 +2,13 @@
  * The documents cannot drift: every answer an API suite receives through `app.inject` is checked
  * against the OpenAPI document of its surface (`/openapi.json` for the compute surface,
  * `/v1/openapi.json` for /v1), by its route and status. An undocumented status, or a body that does
- * not match the documented schema, is recorded; the harness fails the test at its end.
+ * not match the documented schema, is recorded; the harness fails the test at its end. So is any
+ * answer, documented or not, that carries a stack trace (test/helpers/leak-scan.ts).
  */
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { Ajv, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
+import { stackTraceIn } from './leak-scan.js'
 
 interface Operation {
   method: string
@@ -67,8 +69,10 @@ export async function checkResponses(
     const method = (typeof options === 'string' ? 'GET' : (options.method ?? 'GET')).toUpperCase()
     const url = typeof options === 'string' ? options : String(options.url ?? options.path ?? '/')
     const path = url.split('?')[0] ?? '/'
-    if (method === 'HEAD' || UNDOCUMENTED.has(path)) return
     const where = `${method} ${path} → ${res.statusCode}`
+    const trace = stackTraceIn(res.body)
+    if (trace) violations.push(`${where}: a stack trace in the answer: ${trace}`)
+    if (method === 'HEAD' || UNDOCUMENTED.has(path)) return
     const op = operations.find((o) => o.method === method && o.pattern.test(path))
     let schema: unknown
     if (op) {

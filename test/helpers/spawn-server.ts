@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path'
 import type { TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import type { TokenEntry } from '../../src/auth/token-file.js'
+import { findLeaks } from './leak-scan.js'
 
 /** Repository root. */
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..')
@@ -23,7 +24,31 @@ export interface SpawnedServer {
   process: ChildProcess
 }
 
-/** Runs `actiontrail serve --demo` with extra args; resolves once it prints its URL. */
+/**
+ * The leaks in the JSON log lines of a server's output (its startup text prints the demo tokens
+ * and paths to the operator on purpose, and is not scanned): the tokens, user and project ids of
+ * its token file, and the patterns of test/helpers/leak-scan.ts.
+ */
+export function serverLogLeaks(output: string, tokens: readonly TokenEntry[]): string[] {
+  const lines = output.split('\n').filter((line) => {
+    if (!line.startsWith('{')) return false
+    try {
+      return typeof (JSON.parse(line) as { level?: unknown }).level === 'number'
+    } catch {
+      return false
+    }
+  })
+  return findLeaks(
+    lines.join('\n'),
+    tokens.flatMap((e) => [e.token, e.user_id, e.project_id]),
+  )
+}
+
+/**
+ * Runs `actiontrail serve --demo` with extra args; resolves once it prints its URL. The server
+ * logs at trace level (unless the args say otherwise), and the test fails at its end when a log
+ * line leaks (serverLogLeaks).
+ */
 export async function spawnDemoServer(
   t: TestContext,
   extraArgs: string[] = [],
@@ -43,13 +68,14 @@ export async function spawnDemoServer(
     ],
     {
       cwd: dataDir,
-      env: { ...process.env, ACTIONTRAIL_LOG_KEY: 'e2e-key' },
+      env: { ...process.env, ACTIONTRAIL_LOG_KEY: 'e2e-key', ACTIONTRAIL_LOG_LEVEL: 'trace' },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   )
   let output = ''
   child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')))
   child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')))
+  let tokens: TokenEntry[] = []
   t.after(async () => {
     if (child.exitCode === null) {
       const exited = new Promise((r) => child.once('exit', r))
@@ -57,6 +83,8 @@ export async function spawnDemoServer(
       await exited
     }
     rmSync(dataDir, { recursive: true, force: true })
+    const leaks = serverLogLeaks(output, tokens)
+    if (leaks.length > 0) throw new Error(`the server's log leaks:\n${leaks.join('\n')}`)
   })
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000)
@@ -73,7 +101,7 @@ export async function spawnDemoServer(
       reject(new Error(`server exited with ${code}:\n${output}`))
     })
   })
-  const tokens = (
+  tokens = (
     JSON.parse(readFileSync(join(dataDir, 'tokens.json'), 'utf8')) as { tokens: TokenEntry[] }
   ).tokens
   return { url, dataDir, tokens, output: () => output, process: child }
