@@ -153,7 +153,7 @@ export function percentEncode(text: string): string {
  * A raw URL path segment: a known good value, a UUID in some spelling, a boundary length, percent
  * junk (undecodable, overlong, NUL, encoded `/` and `..`), dot segments, or encoded hostile text.
  */
-export function segment(known: readonly string[]): fc.Arbitrary<string> {
+export function segment(known: readonly string[], knownWeight = 6): fc.Arbitrary<string> {
   const junk = fc.constantFrom(
     '%zz',
     '%',
@@ -182,7 +182,7 @@ export function segment(known: readonly string[]): fc.Arbitrary<string> {
     'req-',
   )
   return fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom(...known) },
+    { weight: knownWeight, arbitrary: fc.constantFrom(...known) },
     { weight: 2, arbitrary: fc.uuid() },
     { weight: 1, arbitrary: fc.uuid().map((u) => u.replace(/-/g, '')) },
     { weight: 1, arbitrary: fc.uuid().map((u) => u.toUpperCase()) },
