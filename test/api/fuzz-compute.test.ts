@@ -91,12 +91,10 @@ async function computeTemplates(h: Harness): Promise<string[]> {
 /** A concrete path for a template, each `{param}` replaced by a generated segment. */
 function pathFor(template: string): fc.Arbitrary<string> {
   const names = [...template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] as string)
-  return fc
-    .tuple(...names.map((n) => segment(KNOWN[n] ?? ['x'])))
-    .map((values) => {
-      let i = 0
-      return template.replace(/\{[^}]+\}/g, () => values[i++] as string)
-    })
+  return fc.tuple(...names.map((n) => segment(KNOWN[n] ?? ['x']))).map((values) => {
+    let i = 0
+    return template.replace(/\{[^}]+\}/g, () => values[i++] as string)
+  })
 }
 
 /** A path that is no route: unknown segments under each surface's prefix, stray slashes. */
@@ -132,9 +130,12 @@ const request = (templates: string[]) =>
     token: tokenHeader(Object.values(TOKENS)),
     version: versionHeaders(),
     contentType: contentType(),
-    accept: fc.option(fc.oneof(fc.constantFrom('application/json', 'text/html', '*/*'), headerText(30)), {
-      freq: 3,
-    }),
+    accept: fc.option(
+      fc.oneof(fc.constantFrom('application/json', 'text/html', '*/*'), headerText(30)),
+      {
+        freq: 3,
+      },
+    ),
     body,
   })
 
@@ -159,7 +160,9 @@ test('every compute route keeps its invariants under generated input', async (t)
         method: r.method as 'GET',
         url,
         headers,
-        ...(r.body !== null && r.method !== 'GET' && r.method !== 'HEAD' ? { payload: r.body } : {}),
+        ...(r.body !== null && r.method !== 'GET' && r.method !== 'HEAD'
+          ? { payload: r.body }
+          : {}),
       })
       const ms = performance.now() - started
       statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1)

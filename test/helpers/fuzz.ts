@@ -134,17 +134,20 @@ export function boundaryLengthText(char = 'a'): fc.Arbitrary<string> {
     .map((n) => char.repeat(n))
 }
 
-/** Percent-encoding of any string (lone surrogates, which encodeURIComponent refuses, become %ED%A0%80). */
+/**
+ * Percent-encoding of any string. A lone surrogate, which encodeURIComponent refuses, becomes the
+ * three bytes a lenient encoder would write for it (`\ud800` → `%ED%A0%80`): invalid UTF-8.
+ */
 export function percentEncode(text: string): string {
   let out = ''
   for (const ch of text) {
     const code = ch.codePointAt(0) ?? 0
-    if (code >= 0xd800 && code <= 0xdfff) {
-      out += `%${(0xe0 | (code >> 12)).toString(16)}%${(0x80 | ((code >> 6) & 0x3f)).toString(16)}`
-      out += `%${(0x80 | (code & 0x3f)).toString(16)}`.toUpperCase()
-    } else {
+    if (code < 0xd800 || code > 0xdfff) {
       out += encodeURIComponent(ch)
+      continue
     }
+    const bytes = [0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f)]
+    out += bytes.map((b) => `%${b.toString(16).toUpperCase()}`).join('')
   }
   return out
 }
@@ -319,7 +322,10 @@ export function versionHeaders(): fc.Arbitrary<Record<string, string>> {
 /** A header value a real client can send: Latin-1 without CR, LF or NUL (llhttp rejects those). */
 export function headerText(maxLength = 60): fc.Arbitrary<string> {
   return fc
-    .string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength })
+    .string({
+      unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)),
+      maxLength,
+    })
     .filter((s) => !/[\u007f]/.test(s))
 }
 
