@@ -130,6 +130,14 @@ const request = (templates: string[]) =>
     token: tokenHeader(Object.values(TOKENS)),
     version: versionHeaders(),
     contentType: contentType(),
+    // Links in answers are built from the Host header.
+    host: fc.option(
+      fc.oneof(
+        fc.constantFrom('nova.example:8774', '[::1]:8774', 'a b', 'h/p?q#f', 'x:99999', '', '..'),
+        headerText(40),
+      ),
+      { freq: 3 },
+    ),
     accept: fc.option(
       fc.oneof(fc.constantFrom('application/json', 'text/html', '*/*'), headerText(30)),
       {
@@ -144,13 +152,14 @@ test('every compute route keeps its invariants under generated input', async (t)
   await seeded(h)
   const templates = await computeTemplates(h)
   assert.ok(templates.length >= 10, `routes read from the document: ${templates.length}`)
-  const params = fuzzParameters(t, 6000)
+  const params = fuzzParameters(t, 8000)
   const statuses = new Map<number, number>()
   await fc.assert(
     fc.asyncProperty(request(templates), async (r) => {
       const headers: Record<string, string> = { ...r.token, ...r.version }
       if (r.contentType !== undefined) headers['content-type'] = r.contentType
       if (r.accept !== null) headers.accept = r.accept
+      if (r.host !== null) headers.host = r.host
       // Dot segments are resolved before the request is sent (light-my-request and HTTP clients
       // use WHATWG URL parsing); the answer is checked against the path the server received.
       const parsed = new URL(`http://localhost${r.path}${r.query}`)

@@ -314,7 +314,7 @@ test('every write route keeps its invariants under generated input', async (t) =
   await seedCreateStop(h)
   const routes = await writeRoutes(h)
   assert.ok(routes.length >= 7, `routes read from the document: ${routes.length}`)
-  const params = fuzzParameters(t, 4000)
+  const params = fuzzParameters(t, 3000)
   const statuses = new Map<number, number>()
   await fc.assert(
     fc.asyncProperty(request(routes), async (r) => {

@@ -341,6 +341,8 @@ export function tokenHeader(tokens: readonly string[]): fc.Arbitrary<Record<stri
           headerText(80),
           boundaryLengthText('t'),
           fc.constantFrom(...tokens).map((t) => ` ${t} `),
+          // A repeated header arrives joined with a comma (Node's HTTP parser joins duplicates).
+          fc.constantFrom(...tokens).map((t) => `${t}, ${t}`),
           fc.constantFrom(...tokens).map((t) => t.toUpperCase()),
         )
         .map((t) => ({ 'x-auth-token': t })),
