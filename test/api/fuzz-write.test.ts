@@ -8,7 +8,7 @@
  * afterwards, and no stored text it echoes carries a control character.
  */
 import assert from 'node:assert/strict'
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import fc from 'fast-check'
 import { buildHarness, TOKENS, type Harness } from '../helpers/build-app.js'
 import {
@@ -69,9 +69,31 @@ function field(valid: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
   )
 }
 
-const name = (known: readonly string[]) => field(fc.constantFrom(...known))
-const nullableName = (known: readonly string[]) =>
-  field(fc.oneof(fc.constantFrom(...known), fc.constant(null)))
+/**
+ * A name the API may well accept and must then serve back safely: Unicode, invisible characters,
+ * quotes, markup, and URL syntax that a reader must percent-encode to ask for it.
+ */
+const oddName = fc.oneof(
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 24 }),
+  fc.constantFrom(
+    'req-../..',
+    'a/b',
+    '%2F',
+    '?x=1#y',
+    ' lead and trail ',
+    'ünïcødé',
+    'zw\u200bsp',
+    '\u202eevil',
+    `a"b'c\\d`,
+    '<script>alert(1)</script>',
+    'x'.repeat(255),
+  ),
+)
+const known = (values: readonly string[]) =>
+  fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...values) }, { weight: 1, arbitrary: oddName })
+const name = (values: readonly string[]) => field(known(values))
+const nullableName = (values: readonly string[]) =>
+  field(fc.oneof(known(values), fc.constant(null)))
 const time = field(fc.constantFrom(...TIMES))
 const text = field(
   fc.oneof(
@@ -309,6 +331,41 @@ function storedTextIsClean(value: unknown, where: string): void {
     for (const v of Object.values(value)) storedTextIsClean(v, where)
 }
 
+/**
+ * Every action a write acknowledged, hostile names and all, is served by the Nova surface: listed
+ * under its instance and shown by its (percent-encoded) request id, at 2.21 and the latest
+ * microversion, within the invariants. At most MAX_READ_BACK actions are read, to bound the time.
+ */
+async function readBack(t: TestContext, h: Harness, actions: [string, string][]): Promise<void> {
+  assert.ok(actions.length > 0, 'some actions were acknowledged')
+  t.diagnostic(`read back: ${Math.min(actions.length, MAX_READ_BACK)} of ${actions.length} actions`)
+  for (const [uuid, requestId] of actions.slice(0, MAX_READ_BACK)) {
+    // From 2.21 a deleted instance's actions stay readable (the fuzz deletes instances too).
+    for (const version of ['2.21', 'latest']) {
+      const headers = {
+        'x-auth-token': TOKENS.admin,
+        'openstack-api-version': `compute ${version}`,
+      }
+      const listUrl = `/v2.1/servers/${uuid}/os-instance-actions`
+      const list = await h.app.inject({ url: listUrl, headers })
+      assertAnswerInvariants(list, 'compute', 'GET', listUrl)
+      assert.equal(list.statusCode, 200, `${listUrl}: ${list.body.slice(0, 300)}`)
+      const ids = list.json<{ instanceActions: { request_id: string }[] }>().instanceActions
+      assert.ok(
+        ids.some((a) => a.request_id === requestId),
+        `acknowledged action ${JSON.stringify(requestId)} listed`,
+      )
+      const showUrl = `${listUrl}/${encodeURIComponent(requestId)}`
+      const show = await h.app.inject({ url: showUrl, headers })
+      assertAnswerInvariants(show, 'compute', 'GET', showUrl)
+      assert.equal(show.statusCode, 200, `${showUrl}: ${show.body.slice(0, 300)}`)
+    }
+  }
+}
+
+// Enough to cover every generated request id spelling; each costs four reads.
+const MAX_READ_BACK = 200
+
 test('every write route keeps its invariants under generated input', async (t) => {
   const h = await buildHarness(t)
   await seedCreateStop(h)
@@ -316,6 +373,7 @@ test('every write route keeps its invariants under generated input', async (t) =
   assert.ok(routes.length >= 7, `routes read from the document: ${routes.length}`)
   const params = fuzzParameters(t, 3000)
   const statuses = new Map<number, number>()
+  const acknowledged = new Map<string, [string, string]>()
   await fc.assert(
     fc.asyncProperty(request(routes), async (r) => {
       const headers: Record<string, string> = { ...r.token }
@@ -349,10 +407,17 @@ test('every write route keeps its invariants under generated input', async (t) =
         const stored = await h.service.getInstance(instance.uuid)
         assert.ok(stored, `acknowledged instance ${instance.uuid} is stored: ${what}`)
       }
+      const action = body.action as { instance_uuid?: string; request_id?: string } | undefined
+      if (action?.instance_uuid && action.request_id)
+        acknowledged.set(`${action.instance_uuid} ${action.request_id}`, [
+          action.instance_uuid,
+          action.request_id,
+        ])
     }),
     params,
   )
   t.diagnostic(`statuses: ${JSON.stringify(Object.fromEntries(statuses))}`)
+  await readBack(t, h, [...acknowledged.values()])
   assert.ok(
     (statuses.get(200) ?? 0) + (statuses.get(201) ?? 0) > params.numRuns / 20,
     'enough writes succeed',
