@@ -423,3 +423,42 @@ test('every write route keeps its invariants under generated input', async (t) =
     'enough writes succeed',
   )
 })
+
+test('hostile request ids are stored exactly as sent, or refused with a 400', async (t) => {
+  const h = await buildHarness(t)
+  await seedCreateStop(h)
+  const params = fuzzParameters(t, 500)
+  const seen = new Set<string>()
+  await fc.assert(
+    fc.asyncProperty(
+      fc.oneof(oddName, hostileText(4), fc.stringMatching(/^[A-Za-z]{1,3}$/)),
+      async (requestId) => {
+        const res = await h.app.inject({
+          method: 'POST',
+          url: `/v1/instances/${SERVER}/actions`,
+          headers: { 'x-auth-token': TOKENS.serviceA },
+          payload: { action: 'reboot', request_id: requestId, user_id: 'u', project_id: 'p' },
+        })
+        const what = `request id ${JSON.stringify(requestId)}`
+        assertAnswerInvariants(res, 'v1', 'POST', what)
+        if (res.statusCode >= 400) {
+          // A request id seen before may only be refused as a conflict, never mixed up.
+          assert.ok(res.statusCode === 400 || res.statusCode === 409, `${what}: ${res.body}`)
+          return
+        }
+        const stored = res.json<{ action: { request_id: string } }>().action.request_id
+        // An id that differs from every earlier one (in case or in accents too) is a new action.
+        assert.equal(stored, requestId, `${what} stored as ${JSON.stringify(stored)}`)
+        if (res.statusCode === 200) assert.ok(seen.has(requestId), `${what}: 200 for a new id`)
+        seen.add(requestId)
+        const url = `/v2.1/servers/${SERVER}/os-instance-actions/${encodeURIComponent(requestId)}`
+        const show = await h.app.inject({ url, headers: { 'x-auth-token': TOKENS.admin } })
+        assertAnswerInvariants(show, 'compute', 'GET', url)
+        assert.equal(show.statusCode, 200, `${url}: ${show.body.slice(0, 200)}`)
+        const shown = show.json<{ instanceAction: { request_id: string } }>().instanceAction
+        assert.equal(shown.request_id, requestId, `${url} shows the action asked for`)
+      },
+    ),
+    params,
+  )
+})
