@@ -285,6 +285,10 @@ const keyValue: fc.Arbitrary<Planted> = fc
       secret(IN_DOUBLE).map((s) => plant(`${k.written}${sep}"${s}"`, s)),
       secret(IN_SINGLE).map((s) => plant(`${k.written}${sep}'${s}'`, s)),
       secret(IN_SINGLE).map((s) => plant(`${k.written}${sep}b'${s}'`, s)),
+      // A backslash-escaped quote inside double quotes.
+      fc
+        .tuple(secret(''), secret(''))
+        .map(([a, b]) => plant(`${k.written}${sep}"${a}\\"${b}"`, a, b)),
       // A doubled quote inside single quotes (SQL, YAML).
       fc
         .tuple(secret(''), secret(''))
@@ -357,6 +361,13 @@ const urlPassword: fc.Arbitrary<Planted> = fc
   // and `,` cannot be told from oslo.messaging's `u:p@h1,u:p@h2`: both documented limits.
   .filter(([, , pw]) => !/^\d+[/?#]/.test(pw) && !(pw.includes('@') && pw.includes(',')))
   .map(([scheme, user, pw, host, path]) => plant(`${scheme}://${user}:${pw}@${host}${path}`, pw))
+
+/** oslo.messaging's multi-host transport URL: every host's password. */
+const multiHost: fc.Arbitrary<Planted> = fc
+  .array(secret("/#?)'!$%^*+=~.-_"), { minLength: 2, maxLength: 3 })
+  .map((pws) =>
+    plant(`rabbit://${pws.map((pw, i) => `nova:${pw}@rabbit${i}:5672`).join(',')}/nova`, ...pws),
+  )
 
 /** A token used as the whole user info: known prefixes, hex, or mixed-case base64-ish. */
 const urlToken: fc.Arbitrary<Planted> = fc
@@ -466,6 +477,7 @@ const planted: fc.Arbitrary<Planted> = fc.oneof(
   { weight: 2, arbitrary: cliFlag },
   { weight: 1, arbitrary: header },
   { weight: 4, arbitrary: urlPassword },
+  { weight: 1, arbitrary: multiHost },
   { weight: 1, arbitrary: urlToken },
   { weight: 2, arbitrary: encodedPair },
   { weight: 2, arbitrary: cli },
