@@ -72,6 +72,27 @@ const message = fc
       { weight: 1, arbitrary: fc.tuple(identifier, number).map(([k, v]) => `${k}=${v}`) },
       { weight: 1, arbitrary: fc.tuple(identifier, word).map(([k, v]) => `${k}: ${v}`) },
       { weight: 1, arbitrary: fc.constantFrom('(', ')', ',', '.', '-', '[1, 2]', '{}', 'None') },
+      // Forms the masking rules document as left alone.
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          'bypass=1',
+          'passport=P123',
+          'passed=3',
+          'token_expired=True',
+          'password_length=12',
+          'token_count=7',
+          'sort_key=name',
+          "KeyError: 'key'",
+          'Bearer authentication failed',
+          'using password: YES',
+          'password=None',
+          'token: null',
+          'InvalidToken: Signature did not match digest.',
+          'ssh://git@github.com/org/repo',
+          'mysql -p db',
+        ),
+      },
       {
         weight: 1,
         arbitrary: fc
