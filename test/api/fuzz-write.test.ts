@@ -77,6 +77,8 @@ const oddName = fc.oneof(
   fc.string({ unit: 'grapheme', minLength: 1, maxLength: 24 }),
   fc.constantFrom(
     'req-../..',
+    '.',
+    '..',
     'a/b',
     '%2F',
     '?x=1#y',
