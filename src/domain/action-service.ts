@@ -17,7 +17,14 @@ import { AppError } from './errors.js'
 import type { WriteOperation, WriteOutcome } from './write-operation.js'
 import type { ActionEvent, Instance, InstanceAction } from './instance-action.js'
 import { parseTimestamp, type Clock, type Timestamp } from './timestamp.js'
-import { optionalName, optionalText, requireName, requireUuid, stripNul } from './validation.js'
+import {
+  optionalName,
+  optionalText,
+  requireName,
+  requireSegmentName,
+  requireUuid,
+  stripNul,
+} from './validation.js'
 
 /** Turns raw failure text into what may be stored (see security/sanitize-traceback.ts). */
 export type TracebackSanitizer = (text: string) => string
@@ -148,7 +155,7 @@ export class ActionService implements ActionWriter {
           values: {
             instanceUuid: requireUuid('instance_uuid', w.input.instanceUuid),
             action: requireName('action', w.input.action),
-            requestId: requireName('request_id', w.input.requestId),
+            requestId: requireSegmentName('request_id', w.input.requestId),
             userId: optionalName('user_id', w.input.userId),
             projectId: optionalName('project_id', w.input.projectId),
             startTime: timeOrNow('start_time', w.input.startTime, clock),
@@ -170,7 +177,7 @@ export class ActionService implements ActionWriter {
           values: {
             instanceUuid: requireUuid('instance_uuid', w.input.instanceUuid),
             requestId: requireName('request_id', w.input.requestId),
-            event: requireName('event', w.input.event),
+            event: requireSegmentName('event', w.input.event),
             host: optionalName('host', w.input.host),
             startTime: timeOrNow('start_time', w.input.startTime, clock),
             createdAt: clock.now(),

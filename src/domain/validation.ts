@@ -66,6 +66,20 @@ export function requireName(field: string, value: unknown, maxLength = MAX_NAME_
 }
 
 /**
+ * Checks a name that is addressed as a URL path segment once stored (a request id, an event name):
+ * {@link requireName}, and not `.` or `..`. Clients resolve those segments before sending (WHATWG
+ * URL parsing, `%2E%2E` included), so such an action could never be shown or finished by its URL;
+ * found by the write fuzz suite. Throws `invalid_input` naming the field.
+ */
+export function requireSegmentName(field: string, value: unknown): string {
+  const name = requireName(field, value)
+  if (name === '.' || name === '..') {
+    throw new AppError('invalid_input', `${field} must not be '.' or '..'`)
+  }
+  return name
+}
+
+/**
  * Checks free text (an event's `details` or `traceback`): any string without an unpaired
  * surrogate; `null`/`undefined` pass through as `null`. Throws `invalid_input` naming the field.
  */

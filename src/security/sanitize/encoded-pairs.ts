@@ -20,10 +20,20 @@ const ENCODED_PAIR_RE = new RegExp(
 
 /**
  * An unquoted value: up to `&`, a blank, a quote, or an encoded `&`, `"`, `,` or `}`. A quoted one
- * runs to the next encoded quote. Both are single character-class scans.
+ * runs to the next encoded quote. A `'` inside the value does not end it: JavaScript's
+ * encodeURIComponent leaves `'`, `(`, `)`, `!` and `*` unencoded, so a password `it's` arrives as
+ * `it's` (the sanitizer fuzz suite found its tail surviving). A `'` followed by a blank, `,`, `;`,
+ * a closing bracket, a double quote or backquote, or the end of the text closes a quoted string
+ * around the value and is kept; after `)` or another `'` it is taken as part of the value, since
+ * masking too much is the safe side. Each alternative consumes at least one character and looks
+ * ahead one, so the scans stay linear.
  */
-const BARE_VALUE_RE = /(?:%(?!2[26Cc]|7[Dd])[0-9A-Fa-f]{0,2}|[^\s&%"'`<>;])+/y
-const QUOTED_VALUE_RE = /(?:%(?!22)|[^%\s"'])+/y
+const INNER_QUOTE = /'(?![\s,;\]}"`]|$)/.source
+const BARE_VALUE_RE = new RegExp(
+  `(?:%(?!2[26Cc]|7[Dd])[0-9A-Fa-f]{0,2}|${INNER_QUOTE}|[^\\s&%"'\`<>;])+`,
+  'y',
+)
+const QUOTED_VALUE_RE = new RegExp(`(?:%(?!22)|${INNER_QUOTE}|[^%\\s"'])+`, 'y')
 
 /**
  * Masks the value of every percent-encoded pair whose key is sensitive by the one rule on

@@ -111,6 +111,9 @@ function authorityEnd(text: string, from: number, limit: number): number {
  * holding `/`, `?` or `#`, or after `host:port/`, belongs to a path or query and is left alone.
  * Trade-off: a later `@` in the same blank-free word (`u:p@db/x,mail=a@b`) is taken as the end of
  * the user info, which masks too much rather than too little.
+ * Limit (found by the sanitizer fuzz suite): a password holding both `@` and `,` (`u:a@b,c@db`)
+ * cannot be told from a host list whose next entry has no password (`u:pw@h1,user@h2`); the part
+ * after the comma stays visible.
  *
  * @param text - Any text.
  * @returns The text with every URL password and user-info token replaced by {@link MASK}.
