@@ -17,6 +17,7 @@ import { generateRequestId, requestIdPlugin } from './plugins/request-id.js'
 import { responseLogPlugin } from './plugins/response-log.js'
 import { routerErrorHandler } from './router-errors.js'
 import type { IdempotencyStore } from './v1/idempotency.js'
+import type { IdempotencyLimits } from './v1/idempotency-limits.js'
 import { V1_PREFIX, v1Surface } from './v1/index.js'
 
 /** Everything the application needs, built by the caller. */
@@ -28,6 +29,8 @@ export interface AppDeps {
   idempotency: IdempotencyStore
   /** Source of "now" for idempotency expiry; the system clock unless a test moves time. */
   clock?: Clock
+  /** Caps on remembered Idempotency-Key answers; DEFAULT_IDEMPOTENCY_LIMITS for those not given. */
+  idempotencyLimits?: Partial<IdempotencyLimits>
   /** The readiness probe of `/healthz`; by default a trivial store read through the service. */
   healthProbe?: () => Promise<unknown>
 }
@@ -67,6 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     service: deps.service,
     idempotency: deps.idempotency,
     clock: deps.clock ?? systemClock(),
+    ...(deps.idempotencyLimits ? { idempotencyLimits: deps.idempotencyLimits } : {}),
   })
   return app
 }

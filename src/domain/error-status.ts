@@ -22,6 +22,8 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   idempotency_key_reused: 422,
+  idempotency_answer_not_kept: 409,
+  idempotency_quota_exceeded: 429,
   store_unavailable: 503,
   internal: 500,
 }

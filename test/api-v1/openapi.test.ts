@@ -113,6 +113,7 @@ test('every operation documents its statuses, path parameters and the Idempotenc
     '413',
     '415',
     '422',
+    '429',
     '500',
     '503',
   ])
