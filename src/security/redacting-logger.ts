@@ -2,11 +2,13 @@
  * The one logger of ActionTrail. Every line passes through redaction: user, project and request ids
  * become keyed tags (same id → same tag), the values of secret keys are removed at any depth (the
  * traceback sanitizer's key rules, {@link isSecretKey}: `db_password`, `X-Auth-Token`, `apiKey`, …),
- * and free text is scrubbed of request ids, Keystone-style hex ids and secrets.
+ * and free text is scrubbed of request ids, Keystone-style hex ids and secrets. Keys and text are
+ * first folded as the traceback sanitizer folds them ({@link foldForMatching}), so a zero-width
+ * character or a fullwidth spelling (`pass\u200Bword`, `ｐａｓｓｗｏｒｄ`) cannot hide a secret.
  */
 import pino, { type DestinationStream, type Logger } from 'pino'
 import { createIdTagger, type IdTagger } from './id-tagger.js'
-import { maskSecrets } from './sanitize-traceback.js'
+import { foldForMatching, maskSecrets } from './sanitize-traceback.js'
 import { isSecretKey } from './sanitize/secret-keys.js'
 
 /** Keys whose values are identifiers of people, projects or requests: logged as tags. */
@@ -40,9 +42,12 @@ export interface LoggerOptions {
   destination?: DestinationStream
 }
 
-/** Replaces ids and secrets inside free text. */
+/**
+ * Replaces ids and secrets inside free text, after folding it as the sanitizer does: the line then
+ * shows the folded text, exactly what the rules saw.
+ */
 export function scrubText(text: string, tag: IdTagger): string {
-  return maskSecrets(text)
+  return maskSecrets(foldForMatching(text))
     .replace(REQUEST_ID, (m) => tag(m))
     .replace(HEX_ID, (m) => tag(m))
 }
@@ -66,7 +71,9 @@ export function redactValue(value: unknown, tag: IdTagger, depth = 0): unknown {
     const bytes = value as { type?: unknown; data?: unknown }
     if (bytes.type === 'Buffer' && Array.isArray(bytes.data)) return `[${bytes.data.length} bytes]`
     const out: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(value)) {
+    for (const [rawKey, v] of Object.entries(value)) {
+      // Matched and written folded: `pass\u200Bword` is the `password` it is made to look like.
+      const k = foldForMatching(rawKey)
       const lower = k.toLowerCase()
       if (isSecretKey(k)) out[k] = REDACTED
       else if (ID_KEYS.has(k) || ID_KEYS.has(lower)) out[k] = v == null ? v : tag(String(v))
