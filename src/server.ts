@@ -59,6 +59,7 @@ export async function startServer(
     authenticator: auth,
     logger,
     idempotency: stores.idempotency,
+    ...(config.idempotencyLimits ? { idempotencyLimits: config.idempotencyLimits } : {}),
   })
   try {
     await app.listen({ host: config.host, port: config.port })

@@ -13,7 +13,7 @@ import {
   idempotencyKeyHash,
   IDEMPOTENCY_TTL_MICROS,
 } from '../../src/api/v1/idempotency.js'
-import { DEFAULT_IDEMPOTENCY_LIMITS } from '../../src/api/v1/idempotency-limits.js'
+import { checkedLimits, DEFAULT_IDEMPOTENCY_LIMITS } from '../../src/api/v1/idempotency-limits.js'
 import type { Principal } from '../../src/auth/principal.js'
 import { fromEpochMicros, toEpochMicros, type Timestamp } from '../../src/domain/timestamp.js'
 import { buildHarness, PROJECT_A, TOKENS, USER_A, type Harness } from '../helpers/build-app.js'
@@ -204,4 +204,14 @@ describe('per-caller total', () => {
     assert.ok(record)
     assert.ok((await callerUsage(h, record.createdAt)) <= limits.maxCallerBytes)
   })
+})
+
+test('caps that leave a caller no room for one answer of the largest kind are refused', () => {
+  assert.deepEqual(checkedLimits({}), DEFAULT_IDEMPOTENCY_LIMITS)
+  assert.throws(
+    () => checkedLimits({ maxAnswerBytes: 1000, maxCallerBytes: 1200 }),
+    /at least the per-key cap \+ 256 bytes/,
+  )
+  assert.throws(() => checkedLimits({ maxCallerBytes: -1 }), /whole number of bytes/)
+  assert.throws(() => checkedLimits({ maxAnswerBytes: 0.5 }), /whole number of bytes/)
 })

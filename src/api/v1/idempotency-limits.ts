@@ -12,6 +12,7 @@
  *   before they run. Evicting the caller's oldest answers instead would break what those keys
  *   promised: a retry of an evicted key would silently run again.
  */
+import { AppError } from '../../domain/errors.js'
 import { fromEpochMicros, toEpochMicros, type Timestamp } from '../../domain/timestamp.js'
 import { USAGE_SLICE_MICROS, type UsageSlice } from '../../store/idempotency-store.js'
 
@@ -73,17 +74,21 @@ export function windowStart(now: Timestamp, ttlMicros: bigint): Timestamp {
   return fromEpochMicros(toEpochMicros(now) - ttlMicros + 1n)
 }
 
-/** Checks caps given by a caller of the application; throws a TypeError for nonsense. */
+/** The caps with defaults filled in; `invalid_input` for caps that cannot work. */
 export function checkedLimits(limits: Partial<IdempotencyLimits> = {}): IdempotencyLimits {
   const out = { ...DEFAULT_IDEMPOTENCY_LIMITS, ...limits }
   for (const [name, value] of Object.entries(out)) {
     if (!Number.isSafeInteger(value) || value < 0)
-      throw new TypeError(`idempotency limit ${name} must be a non-negative integer`)
+      throw new AppError(
+        'invalid_input',
+        `idempotency limit ${name} must be a whole number of bytes`,
+      )
   }
   // A caller must have room for at least one answer of the largest kind.
   if (out.maxCallerBytes < worstCharge(out))
-    throw new TypeError(
-      'idempotency limit maxCallerBytes must be at least maxAnswerBytes + overhead',
+    throw new AppError(
+      'invalid_input',
+      `the idempotency total per caller must be at least the per-key cap + ${out.recordOverheadBytes} bytes`,
     )
   return out
 }
