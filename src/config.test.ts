@@ -52,3 +52,22 @@ test('connection limits: none can be switched off or be nonsense', () => {
     /headers timeout \(20000 ms\) must not exceed the request timeout \(10000 ms\)/,
   )
 })
+
+test('ACTIONTRAIL_IDEMPOTENCY_MAX_ANSWER_BYTES / _MAX_CALLER_BYTES set the Idempotency-Key caps', () => {
+  assert.equal(resolveServeConfig({}, {}).idempotencyLimits, undefined)
+  assert.deepEqual(
+    resolveServeConfig(
+      {},
+      {
+        ACTIONTRAIL_IDEMPOTENCY_MAX_ANSWER_BYTES: '65536',
+        ACTIONTRAIL_IDEMPOTENCY_MAX_CALLER_BYTES: '1073741824',
+      },
+    ).idempotencyLimits,
+    { maxAnswerBytes: 65536, maxCallerBytes: 1073741824 },
+  )
+  for (const bad of ['-1', '1e6', '64k', ' 5'])
+    assert.throws(
+      () => resolveServeConfig({}, { ACTIONTRAIL_IDEMPOTENCY_MAX_CALLER_BYTES: bad }),
+      /ACTIONTRAIL_IDEMPOTENCY_MAX_CALLER_BYTES must be a whole number of bytes/,
+    )
+})

@@ -24,6 +24,12 @@ export interface ServeConfig {
   logKey?: string
   /** Connection timeouts and cap (DEFAULT_HTTP_LIMITS where unset). */
   httpLimits?: HttpLimits
+  /**
+   * Caps on remembered Idempotency-Key answers, in bytes (ACTIONTRAIL_IDEMPOTENCY_MAX_ANSWER_BYTES,
+   * ACTIONTRAIL_IDEMPOTENCY_MAX_CALLER_BYTES); the defaults of api/v1/idempotency-limits.ts when
+   * absent.
+   */
+  idempotencyLimits?: { maxAnswerBytes?: number; maxCallerBytes?: number }
 }
 
 /** Flags as parsed by the CLI; absent flags fall back to the environment. */
@@ -83,6 +89,8 @@ export function resolveServeConfig(
   const logKey = flags.logKey ?? env.ACTIONTRAIL_LOG_KEY
   if (logKey) config.logKey = logKey
   config.httpLimits = resolveHttpLimits(flags, env)
+  const idempotency = idempotencyLimits(env)
+  if (idempotency) config.idempotencyLimits = idempotency
   return config
 }
 
@@ -154,6 +162,24 @@ export function resolveHttpLimits(
     )
   }
   return limits
+}
+
+const IDEMPOTENCY_LIMIT_VARS = {
+  maxAnswerBytes: 'ACTIONTRAIL_IDEMPOTENCY_MAX_ANSWER_BYTES',
+  maxCallerBytes: 'ACTIONTRAIL_IDEMPOTENCY_MAX_CALLER_BYTES',
+} as const
+
+// The caps an operator set: a whole number of bytes each (their relation is checked by the app).
+function idempotencyLimits(env: NodeJS.ProcessEnv): ServeConfig['idempotencyLimits'] {
+  const out: NonNullable<ServeConfig['idempotencyLimits']> = {}
+  for (const [name, variable] of Object.entries(IDEMPOTENCY_LIMIT_VARS)) {
+    const text = env[variable]
+    if (text === undefined || text === '') continue
+    if (!/^\d{1,15}$/.test(text))
+      throw new AppError('invalid_input', `${variable} must be a whole number of bytes`)
+    out[name as keyof typeof IDEMPOTENCY_LIMIT_VARS] = Number(text)
+  }
+  return Object.keys(out).length > 0 ? out : undefined
 }
 
 /** Resolves just the database setting (migrate, demo). */

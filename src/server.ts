@@ -61,6 +61,7 @@ export async function startServer(
     idempotency: stores.idempotency,
     ...(config.httpLimits ? { httpLimits: config.httpLimits } : {}),
     readinessProbe: () => stores.ready(),
+    ...(config.idempotencyLimits ? { idempotencyLimits: config.idempotencyLimits } : {}),
   })
   try {
     await app.listen({ host: config.host, port: config.port })

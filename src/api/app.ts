@@ -25,6 +25,7 @@ import { responseLogPlugin } from './plugins/response-log.js'
 import { unreadBodyPlugin } from './plugins/unread-body.js'
 import { routerErrorHandler } from './router-errors.js'
 import type { IdempotencyStore } from './v1/idempotency.js'
+import type { IdempotencyLimits } from './v1/idempotency-limits.js'
 import { V1_PREFIX, v1Surface } from './v1/index.js'
 
 /** Everything the application needs, built by the caller. */
@@ -36,6 +37,8 @@ export interface AppDeps {
   idempotency: IdempotencyStore
   /** Source of "now" for idempotency expiry; the system clock unless a test moves time. */
   clock?: Clock
+  /** Caps on remembered Idempotency-Key answers; DEFAULT_IDEMPOTENCY_LIMITS for those not given. */
+  idempotencyLimits?: Partial<IdempotencyLimits>
   /** The liveness probe of `/healthz`; by default a trivial store read through the service. */
   healthProbe?: () => Promise<unknown>
   /** Connection timeouts and cap; DEFAULT_HTTP_LIMITS unless the configuration says otherwise. */
@@ -92,6 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     service: deps.service,
     idempotency: deps.idempotency,
     clock: deps.clock ?? systemClock(),
+    ...(deps.idempotencyLimits ? { idempotencyLimits: deps.idempotencyLimits } : {}),
   })
   return app
 }

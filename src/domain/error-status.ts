@@ -24,6 +24,8 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   request_timeout: 408,
   request_header_fields_too_large: 431,
   idempotency_key_reused: 422,
+  idempotency_answer_not_kept: 409,
+  idempotency_quota_exceeded: 429,
   store_unavailable: 503,
   internal: 500,
 }

@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'idempotency_key_reused'
+  | 'idempotency_answer_not_kept'
+  | 'idempotency_quota_exceeded'
   | 'store_unavailable'
   | 'internal'
 

@@ -4,13 +4,16 @@
  * traceback sanitizer's key rules, {@link isSecretKey}: `db_password`, `X-Auth-Token`, `apiKey`, …),
  * and free text is scrubbed of request ids, Keystone-style hex ids and secrets. Stack traces lose
  * their absolute paths (relative to the package or working directory, else the traceback
- * sanitizer's path rule), so a logged error does not give the deployment layout away.
+ * sanitizer's path rule), so a logged error does not give the deployment layout away. Keys and
+ * text are first folded as the traceback sanitizer folds them ({@link foldForMatching}), so a
+ * zero-width character or a fullwidth spelling (`pass\u200Bword`, `ｐａｓｓｗｏｒｄ`) cannot hide a
+ * secret.
  */
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pino, { type DestinationStream, type Logger } from 'pino'
 import { createIdTagger, type IdTagger } from './id-tagger.js'
-import { maskSecrets } from './sanitize-traceback.js'
+import { foldForMatching, maskSecrets } from './sanitize-traceback.js'
 import { normalizeRoots, relativizePaths } from './sanitize/path-relativizing.js'
 import { isSecretKey } from './sanitize/secret-keys.js'
 
@@ -57,9 +60,12 @@ export function scrubStack(stack: string, tag: IdTagger): string {
   return relativizePaths(scrubText(stack, tag), STACK_ROOTS)
 }
 
-/** Replaces ids and secrets inside free text. */
+/**
+ * Replaces ids and secrets inside free text, after folding it as the sanitizer does: the line then
+ * shows the folded text, exactly what the rules saw.
+ */
 export function scrubText(text: string, tag: IdTagger): string {
-  return maskSecrets(text)
+  return maskSecrets(foldForMatching(text))
     .replace(REQUEST_ID, (m) => tag(m))
     .replace(HEX_ID, (m) => tag(m))
 }
@@ -83,7 +89,9 @@ export function redactValue(value: unknown, tag: IdTagger, depth = 0): unknown {
     const bytes = value as { type?: unknown; data?: unknown }
     if (bytes.type === 'Buffer' && Array.isArray(bytes.data)) return `[${bytes.data.length} bytes]`
     const out: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(value)) {
+    for (const [rawKey, v] of Object.entries(value)) {
+      // Matched and written folded: `pass\u200Bword` is the `password` it is made to look like.
+      const k = foldForMatching(rawKey)
       const lower = k.toLowerCase()
       if (isSecretKey(k)) out[k] = REDACTED
       // pino's error serializer has already turned an Error into `{type, message, stack}`.

@@ -173,9 +173,22 @@ function untilStable(text: string, pass: (input: string) => string): string {
  */
 const MAX_PASSES = 4
 
+/**
+ * Stage 1 of the pipeline on its own: control and bidi characters and escape sequences removed,
+ * every default-ignorable code point removed and compatibility forms folded (NFKC). Every matcher
+ * of secrets works on this form, so that nothing invisible or look-alike splits or disguises a key:
+ * the redacting logger folds its keys and text with it too (one pipeline, not a copy of it).
+ *
+ * @example
+ * foldForMatching('pass\u200Bword=x') // 'password=x'
+ */
+export function foldForMatching(text: string): string {
+  return foldInvisibleChars(stripControlChars(text))
+}
+
 /** Stages 1-3 of the pipeline; the caller applies its own cap (stage 4). */
 function sanitizeOnce(text: string, roots: readonly string[]): string {
-  const clean = foldInvisibleChars(stripControlChars(text))
+  const clean = foldForMatching(text)
   const masked = maskSecrets(clean)
   return relativizePaths(masked, roots)
 }

@@ -47,13 +47,26 @@ export interface IdempotencyKeysTable {
   key_hash: string
   request_hash: string
   status: number
+  /** The answer for 'text' rows; empty otherwise. */
   body: string
   created_at: string
+  /** 'text', 'deflate-raw' or 'dropped' (see migration 0003). */
+  body_encoding: Generated<string>
+  body_stored: Uint8Array | null
+  stored_bytes: Generated<number>
+}
+
+/** Row of `idempotency_usage`: bytes remembered for one caller in one slice of time. */
+export interface IdempotencyUsageTable {
+  caller_hash: string
+  slice_start: string
+  stored_bytes: number | string
 }
 
 /** The database as Kysely sees it. */
 export interface Database {
   idempotency_keys: IdempotencyKeysTable
+  idempotency_usage: IdempotencyUsageTable
   instances: InstancesTable
   instance_actions: ActionsTable
   instance_actions_events: EventsTable

@@ -114,6 +114,7 @@ test('every operation documents its statuses, path parameters and the Idempotenc
     '413',
     '415',
     '422',
+    '429',
     '431',
     '500',
     '503',

@@ -9,6 +9,7 @@ import type { TestContext } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/api/app.js'
 import { StaticTokenAuthenticator, type TokenEntry } from '../../src/auth/token-file.js'
+import type { IdempotencyLimits } from '../../src/api/v1/idempotency-limits.js'
 import type { ActionService } from '../../src/domain/action-service.js'
 import type { Clock } from '../../src/domain/timestamp.js'
 import { createActionService } from '../../src/local-service.js'
@@ -97,6 +98,8 @@ export interface Harness {
 export interface HarnessOptions {
   /** Clock of the service and the app (idempotency expiry); the system clock when absent. */
   clock?: Clock
+  /** Caps on remembered Idempotency-Key answers; the defaults when absent. */
+  idempotencyLimits?: Partial<IdempotencyLimits>
 }
 
 /**
@@ -137,6 +140,7 @@ export async function buildHarness(
     idempotency: stores.idempotency,
     readinessProbe: () => stores.ready(),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.idempotencyLimits ? { idempotencyLimits: options.idempotencyLimits } : {}),
   })
   const responses = await checkResponses(app)
   // The lines of the checker's own document requests are not the test's.

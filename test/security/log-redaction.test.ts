@@ -277,3 +277,47 @@ test('at trace level, a malformed request on the wire leaves none of its bytes i
   const tokenBytes = [...Buffer.from(TOKENS.admin)].join(',')
   assert.ok(!logs.includes(tokenBytes), 'no token as a byte array')
 })
+
+// Issue 9: the logger matched keys on the raw text, so an invisible character inside a key name
+// or a fullwidth spelling hid the secret from it. It now folds as the traceback sanitizer does.
+const DISGUISED_KEYS: [string, string][] = [
+  ['a zero-width space', 'pass\u200Bword'],
+  ['a soft hyphen', 'pass\u00ADword'],
+  ['a word joiner', 'api\u2060_key'],
+  ['a variation selector', 'tok\uFE0Fen'],
+  ['fullwidth letters', '\uFF50\uFF41\uFF53\uFF53\uFF57\uFF4F\uFF52\uFF44'],
+  ['fullwidth and a zero-width joiner', 'db_\uFF50\uFF41\u200D\uFF53\uFF53\uFF57\uFF44'],
+]
+
+for (const [name, key] of DISGUISED_KEYS) {
+  test(`a secret under a key disguised by ${name} is masked in the message and as a field`, () => {
+    const log = captureLogger()
+    const value = 'Hunter2-s3cret-value'
+    log.logger.info(
+      { [key]: value, nested: { [key]: value } },
+      `connecting with ${key}=${value} now`,
+    )
+    log.logger.info(`{"${key}": "${value}"}`)
+    const text = log.text()
+    assert.ok(!text.includes(value), `the secret survived: ${text}`)
+    assert.match(text, /connecting with/, 'the rest of the message stays')
+    assert.equal(log.lines().length, 2)
+  })
+}
+
+test('ids under keys disguised by invisible or fullwidth characters are tagged', () => {
+  const log = captureLogger()
+  log.logger.info({ ['user\u200B_id']: 'alice-1234', ['\uFF50roject_id']: 'acme-5678' }, 'x')
+  const text = log.text()
+  assert.ok(!text.includes('alice-1234') && !text.includes('acme-5678'), text)
+})
+
+test('ordinary keys and messages are logged unchanged', () => {
+  const log = captureLogger()
+  log.logger.info({ route: '/v1/batch', 'content-length': 12, bypass: 'yes' }, 'caf\u00e9 ready')
+  const [line] = log.lines()
+  assert.equal(line?.route, '/v1/batch')
+  assert.equal(line?.['content-length'], 12)
+  assert.equal(line?.bypass, 'yes')
+  assert.equal(line?.msg, 'caf\u00e9 ready')
+})

@@ -38,13 +38,10 @@ test('reads and writes on a database damaged under the store fail with store_una
     startTime: at,
     createdAt: at,
   })
-  await stores.idempotency.put({
-    keyHash: 'k',
-    requestHash: 'r',
-    status: 201,
-    body: '{}',
-    createdAt: at,
-  })
+  await stores.idempotency.put(
+    { keyHash: 'k', requestHash: 'r', status: 201, body: '{}', createdAt: at, callerHash: 'c' },
+    { maxStoredBytes: 1024, recordOverheadBytes: 0 },
+  )
   assert.equal((await store.getInstance(UUID))?.uuid, UUID)
 
   // Another process damages the file: everything is checkpointed into it, every page but the

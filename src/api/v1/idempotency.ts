@@ -4,6 +4,11 @@
  * same request gets that answer again, byte for byte, with `Idempotent-Replayed: true`. Reusing a
  * key for a different request is refused (422 `idempotency_key_reused`). Concurrent requests with
  * one key wait for each other in this process, so a retry racing its original sees its answer.
+ *
+ * What is remembered is capped (idempotency-limits.ts): an answer too large to keep leaves a
+ * marker, and its retry is a 409 `idempotency_answer_not_kept`, never a second run; a caller whose
+ * remembered answers fill its allowance gets 429 `idempotency_quota_exceeded` with Retry-After for
+ * new keys, before anything runs. Neither cap ever drops a promise a key has made.
  */
 import { createHash } from 'node:crypto'
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -13,6 +18,13 @@ import { fromEpochMicros, toEpochMicros, type Clock } from '../../domain/timesta
 import type { IdempotencyStore } from '../../store/idempotency-store.js'
 import { principalOf } from '../plugins/authentication.js'
 import { V1_CONTENT_TYPE } from './error-body.js'
+import {
+  checkedLimits,
+  retryAfterSeconds,
+  windowStart,
+  worstCharge,
+  type IdempotencyLimits,
+} from './idempotency-limits.js'
 
 /** The store that remembers answers (its contract lives with the other stores). */
 export type { IdempotencyStore }
@@ -37,15 +49,24 @@ const KEYED_METHODS = new Set(['POST', 'PUT', 'DELETE'])
 /** Idempotency-Key bookkeeping of one request. */
 export interface IdempotencyState {
   keyHash: string
+  /** Digest of the caller, whose usage the answer is counted against. */
+  callerHash: string
   /** Set once the body is read (preValidation). */
   requestHash?: string
   /** False for a replay, a refusal or an incomplete answer: nothing to remember. */
   remember: boolean
   release: () => void
+  /** Gives back the room reserved in the caller's allowance for this answer (idempotent). */
+  unreserve: () => void
 }
 
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex')
+}
+
+/** The digest of a caller (user and project): usage is counted per caller. */
+export function idempotencyCallerHash(principal: Principal): string {
+  return sha256(`${principal.userId}\n${principal.projectId}`)
 }
 
 /** The stored digest of a caller's key: keys of different callers never meet. */
@@ -70,6 +91,8 @@ export function doNotRemember(request: FastifyRequest): void {
 export interface IdempotencyDeps {
   store: IdempotencyStore
   clock: Clock
+  /** Caps on what is remembered; DEFAULT_IDEMPOTENCY_LIMITS for those not given. */
+  limits?: Partial<IdempotencyLimits>
 }
 
 /**
@@ -79,7 +102,51 @@ export interface IdempotencyDeps {
 export function installIdempotency(app: FastifyInstance, deps: IdempotencyDeps): void {
   // keyHash → settles when the request holding that key has answered.
   const inFlight = new Map<string, Promise<void>>()
+  const limits = checkedLimits(deps.limits)
+  // callerHash → bytes reserved by this process's keyed requests that have not been stored yet:
+  // a caller's concurrent requests cannot all pass the cap on the same stored usage. (Other
+  // processes on the same database see only what is stored; each adds at most its own in-flight
+  // requests × worstCharge over the cap.)
+  const reserved = new Map<string, number>()
   let lastPurge: bigint | undefined
+
+  function reserve(callerHash: string, bytes: number): () => void {
+    reserved.set(callerHash, (reserved.get(callerHash) ?? 0) + bytes)
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      const left = (reserved.get(callerHash) ?? 0) - bytes
+      if (left > 0) reserved.set(callerHash, left)
+      else reserved.delete(callerHash)
+    }
+  }
+
+  // Refuses a new key when the caller's remembered answers leave no room for the largest answer
+  // this request could add.
+  async function admit(request: FastifyRequest, reply: FastifyReply, state: IdempotencyState) {
+    const now = deps.clock.now()
+    const slices = await deps.store.usage(
+      state.callerHash,
+      windowStart(now, IDEMPOTENCY_TTL_MICROS),
+    )
+    const used = slices.reduce((sum, slice) => sum + slice.bytes, 0)
+    const excess =
+      used + (reserved.get(state.callerHash) ?? 0) + worstCharge(limits) - limits.maxCallerBytes
+    if (excess > 0) {
+      reply.header(
+        'retry-after',
+        String(retryAfterSeconds(slices, excess, now, IDEMPOTENCY_TTL_MICROS)),
+      )
+      throw new AppError(
+        'idempotency_quota_exceeded',
+        `The answers remembered for this caller's Idempotency-Keys fill its ${limits.maxCallerBytes} bytes ` +
+          'for 24 hours; retry after Retry-After seconds, or send the request without a key',
+      )
+    }
+    state.unreserve = reserve(state.callerHash, worstCharge(limits))
+    request.log.trace({ used }, 'idempotency usage of the caller')
+  }
 
   function purge(now: bigint, log: FastifyBaseLogger): Promise<void> {
     lastPurge = now
@@ -121,10 +188,13 @@ export function installIdempotency(app: FastifyInstance, deps: IdempotencyDeps):
         'Idempotency-Key must be 1 to 255 printable ASCII characters',
       )
     }
+    const principal = principalOf(request)
     request.idempotency = {
-      keyHash: idempotencyKeyHash(principalOf(request), key),
+      keyHash: idempotencyKeyHash(principal, key),
+      callerHash: idempotencyCallerHash(principal),
       remember: false,
       release: () => undefined,
+      unreserve: () => undefined,
     }
   })
 
@@ -146,6 +216,7 @@ export function installIdempotency(app: FastifyInstance, deps: IdempotencyDeps):
         await purge(now, request.log)
         record = undefined
       }
+      if (!record) await admit(request, reply, state)
     } catch (err) {
       state.release()
       throw err
@@ -161,6 +232,15 @@ export function installIdempotency(app: FastifyInstance, deps: IdempotencyDeps):
         'This Idempotency-Key was already used for a different request (method, path or body) in the last 24 hours',
       )
     }
+    if (record.body === undefined) {
+      // Running it again could apply a write twice; the status tells the client how it ended.
+      throw new AppError(
+        'idempotency_answer_not_kept',
+        `This request was already answered ${record.status} under this Idempotency-Key, but its answer ` +
+          `(${record.storedBytes} bytes compressed) was over the ${limits.maxAnswerBytes} bytes kept per key, ` +
+          'so it cannot be replayed; read the result back instead of retrying',
+      )
+    }
     reply.code(record.status).header(REPLAYED_HEADER, 'true').type(V1_CONTENT_TYPE)
     return reply.send(record.body)
   })
@@ -172,22 +252,34 @@ export function installIdempotency(app: FastifyInstance, deps: IdempotencyDeps):
     state.remember = false
     if (reply.statusCode >= 500 || typeof payload !== 'string') return payload
     try {
-      await deps.store.put({
-        keyHash: state.keyHash,
-        requestHash: state.requestHash,
-        status: reply.statusCode,
-        body: payload,
-        createdAt: deps.clock.now(),
-      })
+      const outcome = await deps.store.put(
+        {
+          keyHash: state.keyHash,
+          requestHash: state.requestHash,
+          status: reply.statusCode,
+          body: payload,
+          createdAt: deps.clock.now(),
+          callerHash: state.callerHash,
+        },
+        { maxStoredBytes: limits.maxAnswerBytes, recordOverheadBytes: limits.recordOverheadBytes },
+      )
+      if (!outcome.kept)
+        request.log.warn(
+          { storedBytes: outcome.storedBytes },
+          'idempotent answer too large to keep; only its marker is remembered',
+        )
     } catch (err) {
       // The answer itself is good; only a retry will run the request again.
       request.log.error({ err }, 'could not remember idempotent answer')
+    } finally {
+      state.unreserve()
     }
     return payload
   })
 
   app.addHook('onResponse', async (request) => {
     request.idempotency?.release()
+    request.idempotency?.unreserve()
     const now = toEpochMicros(deps.clock.now())
     if (lastPurge === undefined || now - lastPurge >= PURGE_INTERVAL_MICROS)
       void purge(now, request.log)
@@ -195,5 +287,6 @@ export function installIdempotency(app: FastifyInstance, deps: IdempotencyDeps):
 
   app.addHook('onRequestAbort', async (request) => {
     request.idempotency?.release()
+    request.idempotency?.unreserve()
   })
 }

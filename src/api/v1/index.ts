@@ -12,6 +12,7 @@ import type { Clock } from '../../domain/timestamp.js'
 import { installErrorFormat } from '../errors.js'
 import { sendV1Error } from './error-body.js'
 import type { IdempotencyStore } from './idempotency.js'
+import type { IdempotencyLimits } from './idempotency-limits.js'
 import { writeRoutes } from './routes/index.js'
 
 /** Where the surface is mounted. */
@@ -23,6 +24,8 @@ export interface V1SurfaceOptions {
   /** Where the write API remembers answers to requests sent with an Idempotency-Key. */
   idempotency: IdempotencyStore
   clock: Clock
+  /** Caps on remembered answers; the defaults for those not given. */
+  idempotencyLimits?: Partial<IdempotencyLimits>
 }
 
 const DESCRIPTION =
@@ -70,5 +73,6 @@ export const v1Surface: FastifyPluginAsyncTypebox<V1SurfaceOptions> = async (app
     service: deps.service,
     idempotency: deps.idempotency,
     clock: deps.clock,
+    ...(deps.idempotencyLimits ? { idempotencyLimits: deps.idempotencyLimits } : {}),
   })
 }

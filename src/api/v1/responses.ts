@@ -1,5 +1,6 @@
 /** The /v1 error and batch answers, and the error responses every write documents. */
 import { Type, type Static, type TSchema } from 'typebox'
+import { DEFAULT_IDEMPOTENCY_LIMITS } from './idempotency-limits.js'
 
 const closed = { additionalProperties: false } as const
 
@@ -40,6 +41,18 @@ export const BatchResponse = Type.Object({ results: Type.Array(BatchResultSchema
 /** What became of one batch operation. */
 export type BatchResult = Static<typeof BatchResultSchema>
 
+const IDEMPOTENCY_NOT_KEPT =
+  'A retry under an Idempotency-Key whose answer was too large to keep (`idempotency_answer_not_kept`): ' +
+  'the request was already answered with the status in the message, and is not run again.'
+const IDEMPOTENCY_QUOTA =
+  "The caller's remembered Idempotency-Key answers fill its allowance (`idempotency_quota_exceeded`); " +
+  'nothing ran. Retry after `Retry-After` seconds, or without a key.'
+
+/** The 409 of a write with its own conflicts: theirs, and a retry whose answer was not kept. */
+export function conflictDescription(own: string): string {
+  return `${own} Or: ${IDEMPOTENCY_NOT_KEPT}`
+}
+
 // Answers any write can give, whatever its route.
 const COMMON_ERRORS: Readonly<Record<number, string>> = {
   400: 'Invalid input (`invalid_input`): schema violation, bad time, bad JSON, bad Idempotency-Key.',
@@ -49,7 +62,9 @@ const COMMON_ERRORS: Readonly<Record<number, string>> = {
   408: 'The request did not arrive within the request timeout (`request_timeout`); the connection is closed.',
   413: 'Body over the size limit (`payload_too_large`).',
   415: 'Unsupported Content-Type (`unsupported_media_type`).',
+  409: IDEMPOTENCY_NOT_KEPT,
   422: 'The Idempotency-Key was used for a different request in the last 24 hours (`idempotency_key_reused`).',
+  429: IDEMPOTENCY_QUOTA,
   431: 'Headers over 16 KiB (`request_header_fields_too_large`); the connection is closed.',
   500: 'Unexpected failure (`internal`); the cause is logged, never shown.',
   503: 'The store is unavailable (`store_unavailable`); safe to retry.',
@@ -79,7 +94,13 @@ export const IdempotencyHeaders = Type.Object({
       description:
         'Makes a retry safe: for 24 hours the same caller, key and request (method, path, body) get the ' +
         'first answer again, with `Idempotent-Replayed: true`; another request with the key is refused ' +
-        '(422). 1 to 255 printable ASCII characters.',
+        '(422). 1 to 255 printable ASCII characters. Answers are kept compressed, at most ' +
+        `${DEFAULT_IDEMPOTENCY_LIMITS.maxAnswerBytes / 1024} KiB per key: a retry of a request whose answer ` +
+        'was larger gets 409 `idempotency_answer_not_kept` (with the first status), never a second run. ' +
+        'Each caller (user and project) may have at most ' +
+        `${DEFAULT_IDEMPOTENCY_LIMITS.maxCallerBytes / 1024 / 1024} MiB ` +
+        `remembered (answers plus ${DEFAULT_IDEMPOTENCY_LIMITS.recordOverheadBytes} bytes per key); a new key ` +
+        'that could pass it is refused before it runs, 429 `idempotency_quota_exceeded` with `Retry-After`.',
     }),
   ),
 })

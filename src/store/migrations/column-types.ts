@@ -28,6 +28,8 @@ export interface ColumnTypes {
   time: DataTypeExpression
   /** Unbounded text: tracebacks, details, remembered response bodies. */
   longText: DataTypeExpression
+  /** Binary data of up to 16 MB (compressed remembered answers). */
+  bytes: DataTypeExpression
   /** The type of generated keys and of the columns that reference them. */
   key: DataTypeExpression
   /** Makes a key column the generated primary key. */
@@ -64,6 +66,7 @@ export async function columnTypes(db: Kysely<unknown>): Promise<ColumnTypes> {
         name: (length) => `varchar(${length})`,
         time: 'varchar(26)',
         longText: 'text',
+        bytes: 'blob',
         key: 'integer',
         generatedKey: (c) => c.primaryKey().autoIncrement(),
         table: (b) => b,
@@ -74,6 +77,7 @@ export async function columnTypes(db: Kysely<unknown>): Promise<ColumnTypes> {
         name: (length) => sql.raw(`varchar(${length}) collate "C"`),
         time: 'timestamp(6)',
         longText: 'text',
+        bytes: 'bytea',
         key: 'bigint',
         generatedKey: (c) => c.primaryKey().generatedByDefaultAsIdentity(),
         table: (b) => b,
@@ -86,6 +90,8 @@ export async function columnTypes(db: Kysely<unknown>): Promise<ColumnTypes> {
         time: 'datetime(6)',
         // MEDIUMTEXT: a TEXT column holds 65535 bytes, one less than the traceback cap.
         longText: sql.raw('mediumtext'),
+        // A BLOB holds 65535 bytes; the largest compressed answer kept is capped well below 16 MB.
+        bytes: sql.raw('mediumblob'),
         key: 'bigint',
         generatedKey: (c) => c.primaryKey().autoIncrement(),
         // DYNAMIC rows allow index keys up to 3072 bytes: (instance_uuid, request_id) needs 1164.

@@ -6,7 +6,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { sendWrite } from '../apply.js'
 import { described } from '../../described.js'
-import { IdempotencyHeaders, v1ErrorResponse, v1Responses } from '../responses.js'
+import {
+  conflictDescription,
+  IdempotencyHeaders,
+  v1ErrorResponse,
+  v1Responses,
+} from '../responses.js'
 import {
   ActionFinishBody,
   ActionParams,
@@ -37,7 +42,9 @@ export const actionRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async
           201: described(ActionResponse, 'Started.'),
           200: described(ActionResponse, 'Already started with the same action name (retry).'),
           404: v1ErrorResponse('Unknown instance (`instance_not_found`).'),
-          409: v1ErrorResponse('The request id already started another action (`conflict`).'),
+          409: v1ErrorResponse(
+            conflictDescription('The request id already started another action (`conflict`).'),
+          ),
         }),
       },
     },

@@ -10,6 +10,7 @@ import { AppError } from '../../../domain/errors.js'
 import type { Clock } from '../../../domain/timestamp.js'
 import { principalOf } from '../../plugins/authentication.js'
 import { installIdempotency, type IdempotencyStore } from '../idempotency.js'
+import type { IdempotencyLimits } from '../idempotency-limits.js'
 import { v1Ajv } from '../schemas.js'
 import { decodeUtf8Body } from '../utf8-body.js'
 import { actionRoutes } from './actions.js'
@@ -22,6 +23,8 @@ export interface WriteRoutesDeps {
   service: ActionService
   idempotency: IdempotencyStore
   clock: Clock
+  /** Caps on remembered answers; the defaults for those not given. */
+  idempotencyLimits?: Partial<IdempotencyLimits>
 }
 
 /** Registers the write routes. */
@@ -31,7 +34,11 @@ export const writeRoutes: FastifyPluginAsyncTypebox<WriteRoutesDeps> = async (ap
       throw new AppError('forbidden', 'The write API requires the service or admin role.')
     }
   })
-  installIdempotency(app, { store: deps.idempotency, clock: deps.clock })
+  installIdempotency(app, {
+    store: deps.idempotency,
+    clock: deps.clock,
+    ...(deps.idempotencyLimits ? { limits: deps.idempotencyLimits } : {}),
+  })
 
   app.setValidatorCompiler(({ schema }) => v1Ajv.compile(schema))
 
