@@ -1,0 +1,131 @@
+/**
+ * The real `actiontrail serve` as a child process that a test may SIGKILL and start again on the
+ * same database. The CLI is bundled once per test process with esbuild (the transform tsx applies
+ * on the fly, dependencies left external) because the suite starts the server dozens of times:
+ * measured on the 2-core test machine, `bin/actiontrail.js` (tsx) needs ~2.6 s to listen, the
+ * bundle ~1.0 s.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { build } from 'esbuild'
+import { ROOT } from '../helpers/spawn-server.js'
+
+/** A token with the `service` role (writes) and one with `admin` (reads everything). */
+export const SERVICE_TOKEN = 'tok-crash-service'
+/** Admin token of the token file written by {@link makeWorkDir}. */
+export const ADMIN_TOKEN = 'tok-crash-admin'
+
+/** A temporary directory holding the bundled CLI and the token file. */
+export interface WorkDir {
+  dir: string
+  /** The bundled CLI entry. */
+  cli: string
+  /** The token file (mode 0600). */
+  tokens: string
+  remove(): void
+}
+
+/**
+ * Bundles the CLI into a fresh temporary directory and writes a token file there. The directory
+ * gets a `node_modules` link to the checkout's, so the bundle's external imports resolve.
+ */
+export async function makeWorkDir(): Promise<WorkDir> {
+  const dir = mkdtempSync(join(tmpdir(), 'actiontrail-crash-'))
+  const cli = join(dir, 'actiontrail.mjs')
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints: ['src/cli/main.ts'],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    outfile: cli,
+    logLevel: 'warning',
+  })
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir')
+  const tokens = join(dir, 'tokens.json')
+  writeFileSync(
+    tokens,
+    JSON.stringify({
+      tokens: [
+        { token: SERVICE_TOKEN, user_id: 'u-crash', project_id: 'p-crash', roles: ['service'] },
+        { token: ADMIN_TOKEN, user_id: 'u-admin', project_id: 'p-admin', roles: ['admin'] },
+      ],
+    }),
+    { mode: 0o600 },
+  )
+  return { dir, cli, tokens, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** A running server process. */
+export interface ServerProcess {
+  url: string
+  /** Everything it wrote to stdout and stderr. */
+  output(): string
+  /** SIGKILL; resolves once the process is gone. */
+  kill(): Promise<void>
+  /** SIGTERM (a clean shutdown); resolves once the process is gone. */
+  stop(): Promise<void>
+  process: ChildProcess
+}
+
+function exitOf(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.kill(signal)
+  return exited
+}
+
+/** Starts `serve` on `database`; resolves once it listens (rejects with its output if it exits). */
+export async function startServer(work: WorkDir, database: string): Promise<ServerProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      work.cli,
+      'serve',
+      '--db',
+      database,
+      '--tokens',
+      work.tokens,
+      '--port',
+      '0',
+      '--log-level',
+      'warn',
+    ],
+    {
+      cwd: work.dir,
+      env: { ...process.env, ACTIONTRAIL_LOG_KEY: 'crash-key' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  let output = ''
+  child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')))
+  child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')))
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`server did not start within 60 s:\n${output}`))
+    }, 60_000)
+    child.stdout.on('data', () => {
+      const m = /listening on (http:\/\/[^\s]+)/.exec(output)
+      if (m?.[1]) {
+        clearTimeout(timer)
+        resolve(m[1])
+      }
+    })
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      reject(new Error(`server exited (${code ?? signal}) before listening:\n${output}`))
+    })
+  })
+  return {
+    url,
+    output: () => output,
+    kill: () => exitOf(child, 'SIGKILL'),
+    stop: () => exitOf(child, 'SIGTERM'),
+    process: child,
+  }
+}
