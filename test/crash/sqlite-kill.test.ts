@@ -25,9 +25,9 @@ import { random, send, Workload, type WriteRequest } from './workload.js'
 const ROUNDS = Number(process.env.ACTIONTRAIL_CRASH_ROUNDS ?? 20)
 const SEED = Number(process.env.ACTIONTRAIL_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31))
 const WRITERS = 6
-// The kill comes 100–900 ms after the writers start: long enough for hundreds of acknowledged
+// The kill comes 100–700 ms after the writers start: long enough for hundreds of acknowledged
 // writes, short enough that 20 rounds (each also starting a server, ~1 s) stay well under a minute.
-const KILL_AFTER_MS = [100, 900] as const
+const KILL_AFTER_MS = [100, 700] as const
 // Lives in a batch large enough to span two transactions (BATCH_CHUNK_SIZE 5000, ~6.4 ops a life).
 const BIG_BATCH_LIVES = 900
 
