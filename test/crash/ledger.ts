@@ -217,3 +217,45 @@ export class Ledger {
     return { instances: this.instances.size, actions: this.actions.size, events }
   }
 }
+
+/** Which operations `rows` show applied (each workload operation leaves a recognisable trace). */
+export function appliedIn(rows: Rows): (op: Op) => boolean {
+  const instances = new Map(rows.instances.map((i) => [i.uuid, i.name]))
+  const actions = new Map(rows.actions.map((a) => [actionKey(a.instance_uuid, a.request_id), a]))
+  const events = new Map(
+    rows.events.map((e) => [`${actionKey(e.instance_uuid, e.request_id)} ${e.event}`, e]),
+  )
+  return (op) => {
+    const key = actionKey(op.instance_uuid, op.request_id)
+    switch (op.op) {
+      case 'instance_put':
+        return instances.get(op.instance_uuid) === op.name
+      case 'action_start':
+        return actions.has(key)
+      case 'action_finish':
+        return actions.get(key)?.finish_time === op.finish_time
+      case 'event_start':
+        return events.get(`${key} ${String(op.event)}`)?.start_time === op.start_time
+      case 'event_finish':
+        return events.get(`${key} ${String(op.event)}`)?.finish_time === op.finish_time
+      default:
+        throw new Error(`unknown operation ${op.op}`)
+    }
+  }
+}
+
+/**
+ * A batch in flight at a crash is applied in whole transactions (chunks of `chunkSize`) or not:
+ * the chunks of `ops` that `rows` show applied in part.
+ */
+export function partialChunks(rows: Rows, ops: readonly Op[], chunkSize: number): string[] {
+  const applied = appliedIn(rows)
+  const problems: string[] = []
+  for (let start = 0; start < ops.length; start += chunkSize) {
+    const chunk = ops.slice(start, start + chunkSize).map(applied)
+    const count = chunk.filter(Boolean).length
+    if (count > 0 && count < chunk.length)
+      problems.push(`chunk at ${start}: ${count} of ${chunk.length} operations applied`)
+  }
+  return problems
+}

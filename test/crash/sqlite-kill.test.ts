@@ -16,9 +16,10 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { BATCH_CHUNK_SIZE } from '../../src/api/v1/apply.js'
 import { readThroughApi } from './api-rows.js'
 import { makeWorkDir, startServer, type ServerProcess } from './bundled-server.js'
-import { Ledger } from './ledger.js'
+import { Ledger, partialChunks } from './ledger.js'
 import { readSqlite } from './stored-rows.js'
 import { random, send, Workload, type WriteRequest } from './workload.js'
 
@@ -79,6 +80,7 @@ test(`kill -9 at random points, ${ROUNDS} times: acknowledged writes stay, exact
 
   let interrupted: Job[] = []
   const restarts: number[] = []
+  let inFlightBatches = 0
   let checkedKeyed = 0
   const [lo, hi] = KILL_AFTER_MS
   for (let round = 1; round <= ROUNDS; round++) {
@@ -99,6 +101,18 @@ test(`kill -9 at random points, ${ROUNDS} times: acknowledged writes stay, exact
     assert.deepEqual(integrity, ['ok'], `round ${round}: integrity_check`)
     assert.deepEqual(foreignKeys, [], `round ${round}: foreign_key_check`)
     assert.deepEqual(ledger.verify(rows), [], `round ${round} (seed ${SEED})`)
+    // A batch in flight at the kill is there in whole transactions or not at all.
+    for (const job of interrupted) {
+      const req = job.requests[job.next]
+      if (req?.batch) {
+        assert.deepEqual(
+          partialChunks(rows, req.ops, BATCH_CHUNK_SIZE),
+          [],
+          `round ${round}: ${req.ops.length} ops in flight`,
+        )
+        inFlightBatches++
+      }
+    }
 
     // Keyed answers received before the kill replay byte for byte.
     for (const { req, answer } of ledger.keyed.slice(checkedKeyed)) {
@@ -136,7 +150,8 @@ test(`kill -9 at random points, ${ROUNDS} times: acknowledged writes stay, exact
   console.log(
     `crash-safety sqlite: seed ${SEED}, ${ROUNDS} kills, ${ledger.acknowledged} acknowledged writes ` +
       `(${counts.instances} instances, ${counts.actions} actions, ${counts.events} events), ` +
-      `${ledger.keyed.length} keyed answers replayed, ${keys.length} actions read back through the API; ` +
+      `${ledger.keyed.length} keyed answers replayed, ${inFlightBatches} batches in flight at a kill, ` +
+      `${keys.length} actions read back through the API; ` +
       `restart to listening ${Math.round(Math.min(...restarts))}–${Math.round(Math.max(...restarts))} ms`,
   )
   assert.ok(ledger.acknowledged > ROUNDS * 50, 'the writers got writes acknowledged in every round')
