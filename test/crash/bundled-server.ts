@@ -19,7 +19,7 @@ export const SERVICE_TOKEN = 'tok-crash-service'
 /** Admin token of the token file written by {@link makeWorkDir}. */
 export const ADMIN_TOKEN = 'tok-crash-admin'
 
-/** A temporary directory holding the bundled CLI and the token file. */
+/** A test's temporary directory (its database, the token file) and the bundled CLI. */
 export interface WorkDir {
   dir: string
   /** The bundled CLI entry. */
@@ -29,30 +29,44 @@ export interface WorkDir {
   remove(): void
 }
 
+let bundled: Promise<string> | undefined
+
 /**
- * Bundles the CLI into a fresh temporary directory and writes a token file there. The directory
- * gets a `node_modules` link to the checkout's, so the native driver resolves.
+ * The bundled CLI, built once per test process into a temporary directory that is removed when
+ * the process exits. The directory gets a `node_modules` link to the checkout's, so the native
+ * driver resolves.
  */
+function bundledCli(): Promise<string> {
+  bundled ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'actiontrail-crash-cli-'))
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+    const cli = join(dir, 'actiontrail.mjs')
+    await build({
+      absWorkingDir: ROOT,
+      entryPoints: ['src/cli/main.ts'],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      // The native driver is loaded from node_modules; pg-native is pg's optional native binding.
+      external: ['better-sqlite3', 'pg-native'],
+      // Bundled CommonJS packages call require() for Node's built-ins.
+      banner: {
+        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      },
+      outfile: cli,
+      logLevel: 'warning',
+    })
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir')
+    return cli
+  })()
+  return bundled
+}
+
+/** A fresh temporary directory with a token file (mode 0600), and the bundled CLI. */
 export async function makeWorkDir(): Promise<WorkDir> {
+  const cli = await bundledCli()
   const dir = mkdtempSync(join(tmpdir(), 'actiontrail-crash-'))
-  const cli = join(dir, 'actiontrail.mjs')
-  await build({
-    absWorkingDir: ROOT,
-    entryPoints: ['src/cli/main.ts'],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    // The native driver is loaded from node_modules; pg-native is pg's optional native binding.
-    external: ['better-sqlite3', 'pg-native'],
-    // Bundled CommonJS packages call require() for Node's built-ins.
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
-    outfile: cli,
-    logLevel: 'warning',
-  })
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir')
   const tokens = join(dir, 'tokens.json')
   writeFileSync(
     tokens,

@@ -7,6 +7,7 @@
  *   503, nothing applied after a failure) or the whole request 503; never a 500;
  * - every operation answered 200/201 is stored exactly once, nothing at all is stored twice;
  * - the batch sent again, with its Idempotency-Key and without, completes it and doubles nothing;
+ * - reads during the kills are served or answered 503, never 500;
  * - the server recovers on its own: the next read and write succeed without a restart.
  * Skipped loudly when a server does not answer (a failure under ACTIONTRAIL_REQUIRE_BACKENDS=1).
  */
@@ -79,6 +80,8 @@ for (const kind of ['postgres', 'mysql'] as const) {
     let kills = 0
     const timings: number[] = []
     let replays = 0
+    let reads = 0
+    let unavailableReads = 0
     let killed = 0
     for (let round = 1; round <= ROUNDS; round++) {
       // Odd rounds: one kill, keyed batch (the executor's retry may hide it); even rounds: kills
@@ -93,6 +96,25 @@ for (const kind of ['postgres', 'mysql'] as const) {
       const writers = Array.from({ length: SINGLE_WRITERS }, async () => {
         while (!done) for (const req of workload.job(1)) await persist(req)
       })
+      // Reads during the kills: served, or 503 (the store is unavailable), never a 500.
+      const reader = (async () => {
+        for (let i = 0; !done; i++) {
+          const uuid = workload.baseInstances[i % workload.baseInstances.length] as string
+          const res = await fetch(
+            `${server.url}/v2.1/servers/${uuid}/os-instance-actions?limit=5`,
+            {
+              headers: { 'x-auth-token': ADMIN_TOKEN },
+            },
+          )
+          const text = await res.text()
+          assert.ok(
+            res.status === 200 || res.status === 503,
+            `a read during the kills: ${res.status} ${text}`,
+          )
+          if (res.status === 503) unavailableReads++
+          else reads++
+        }
+      })()
       const killer = (async () => {
         do {
           const [lo, hi] = repeated ? KILL_EVERY_MS : FIRST_KILL_MS
@@ -108,7 +130,7 @@ for (const kind of ['postgres', 'mysql'] as const) {
       })
       timings.push(performance.now() - sent)
       ledger.absorb(batch, answer, allow)
-      await Promise.all([killer, ...writers])
+      await Promise.all([killer, reader, ...writers])
 
       // Recovered without a restart: a read and a write succeed at once.
       const uuid = workload.baseInstances[0] as string
@@ -164,7 +186,8 @@ for (const kind of ['postgres', 'mysql'] as const) {
     console.log(
       `crash-safety ${kind}: seed ${SEED}, ${ROUNDS} batches of ${BATCH_LIVES} lives, ${kills} kills ` +
         `(${killed} connections), ${ledger.acknowledged} acknowledged writes, ${ledger.unavailable} ` +
-        `answered 503 (${counts.actions} actions, ${counts.events} events), ${replays} keyed replays; ` +
+        `answered 503 (${counts.actions} actions, ${counts.events} events), ${replays} keyed replays, ` +
+        `${reads} reads served and ${unavailableReads} answered 503 during the kills; ` +
         `batch under kills ` +
         `${timings.map((ms) => Math.round(ms)).join(', ')} ms`,
     )

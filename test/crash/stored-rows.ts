@@ -1,7 +1,7 @@
 /**
  * Reads what a database holds, beside the running server and without going through it: a SQLite
- * file opened read-only, or a separate connection to the PostgreSQL/MariaDB database (named apart
- * from the server's, so killing the server's connections never kills this one).
+ * file opened read-only, or a connection of its own to the PostgreSQL/MariaDB database (opened
+ * only between kills; on PostgreSQL also named apart from the server's connections).
  */
 import BetterSqlite3 from 'better-sqlite3'
 import { createConnection } from 'mysql2/promise'
