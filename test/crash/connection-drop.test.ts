@@ -38,6 +38,7 @@ const KILL_EVERY_MS = [50, 400] as const
 // The single kill of the other rounds: from just after the batch is sent to well into its work.
 const FIRST_KILL_MS = [100, 1500] as const
 const RETRY_AFTER_503_MS = 50
+const READ_EVERY_MS = 25
 
 const READERS: Record<ServerKind, (url: string) => ReturnType<typeof readPostgres>> = {
   postgres: readPostgres,
@@ -113,6 +114,8 @@ for (const kind of ['postgres', 'mysql'] as const) {
           )
           if (res.status === 503) unavailableReads++
           else reads++
+          // A reader, not a load test: the batch must keep the server's CPU.
+          await sleep(READ_EVERY_MS)
         }
       })()
       const killer = (async () => {
