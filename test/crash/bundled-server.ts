@@ -118,7 +118,14 @@ export async function startServer(work: WorkDir, database: string): Promise<Serv
     ],
     {
       cwd: work.dir,
-      env: { ...process.env, ACTIONTRAIL_LOG_KEY: 'crash-key' },
+      env: {
+        ...process.env,
+        ACTIONTRAIL_LOG_KEY: 'crash-key',
+        // A two-chunk batch on a server database, retried after a dropped connection, took up to
+        // 92 s on the loaded test machine (load average 27): more than 120 s would be cut by the
+        // default idle timeout, which is not what these suites test.
+        ACTIONTRAIL_IDLE_TIMEOUT_MS: '600000',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   )
