@@ -55,13 +55,15 @@ for (const kind of ['postgres', 'mysql'] as const) {
     }
     const database = await createServerDatabase(kind)
     const work = await makeWorkDir()
-    // Registered first, so it runs last: the server's pool must be gone before the drop.
+    let stopServer = () => Promise.resolve()
+    // One hook, in this order: the server's pool must be gone before the database is dropped.
     t.after(async () => {
+      await stopServer()
       work.remove()
       await database.drop()
     })
     const server = await startServer(work, database.url)
-    t.after(() => server.stop())
+    stopServer = server.stop
     const workload = new Workload(SEED)
     const rand = random(SEED ^ 0xdb)
     const ledger = new Ledger()
