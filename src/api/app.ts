@@ -19,6 +19,7 @@ import {
   type HttpLimits,
 } from './http-limits.js'
 import { authenticationPlugin } from './plugins/authentication.js'
+import { busyConnectionPlugin } from './plugins/busy-connection.js'
 import { healthRoutes } from './plugins/health.js'
 import { generateRequestId, requestIdPlugin } from './plugins/request-id.js'
 import { responseLogPlugin } from './plugins/response-log.js'
@@ -84,6 +85,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authenticationPlugin, { authenticator: deps.authenticator })
   await app.register(responseLogPlugin)
   await app.register(unreadBodyPlugin)
+  await app.register(busyConnectionPlugin, { idleTimeoutMs: limits.idleTimeoutMs })
 
   await app.register(healthRoutes, {
     probe: deps.healthProbe ?? (() => deps.service.getInstance(PROBE_UUID)),

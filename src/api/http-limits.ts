@@ -25,8 +25,8 @@ export interface HttpLimits {
   keepAliveTimeoutMs: number
   /**
    * A connection on which nothing moves in either direction for this time is closed without an
-   * answer: a client that stops reading its answer, or a request the server takes this long to
-   * process (so it must exceed the slowest legitimate request).
+   * answer: a client that stops reading its answer. Paused while the server works on a request
+   * (plugins/busy-connection.ts), so a slow batch is never cut.
    */
   idleTimeoutMs: number
   /** Connections beyond this many are closed as soon as they are accepted. */
@@ -37,7 +37,7 @@ export interface HttpLimits {
  * Defaults. Headers: 10 s — a real client sends them in one write. Whole request: 60 s, which
  * lets the largest body (a 64 MiB batch) through at about 9 Mbit/s; slower links raise it.
  * Keep-alive: 5 s, Node's own default (Fastify's 72 s would let idle sockets pile up). Idle:
- * 120 s, twice the request timeout, so it never cuts a request the other limits let in. Cap: 1000
+ * 120 s, twice the request timeout. Cap: 1000
  * connections — far above what one process serves well, far below any file-descriptor limit.
  */
 export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = {

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { test, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { buildApp } from '../../src/api/app.js'
+import { buildApp, type AppDeps } from '../../src/api/app.js'
 import type { HttpLimits } from '../../src/api/http-limits.js'
 import { StaticTokenAuthenticator } from '../../src/auth/token-file.js'
 import { createActionService } from '../../src/local-service.js'
@@ -31,7 +31,11 @@ const SHORT: HttpLimits = {
 let logLines: string[] = []
 
 /** The real app on SQLite, listening on a free port with `limits`; closed after the test. */
-async function listening(t: TestContext, limits: Partial<HttpLimits> = {}): Promise<number> {
+async function listening(
+  t: TestContext,
+  limits: Partial<HttpLimits> = {},
+  deps: Pick<AppDeps, 'healthProbe'> = {},
+): Promise<number> {
   const stores = await openStores(':memory:')
   const lines: string[] = []
   logLines = lines
@@ -47,6 +51,7 @@ async function listening(t: TestContext, limits: Partial<HttpLimits> = {}): Prom
     logger: createLogger({ level: 'info', destination }).logger,
     idempotency: stores.idempotency,
     httpLimits: { ...SHORT, ...limits },
+    ...deps,
   })
   t.after(async () => {
     // Cut whatever a failed test left open, so that close() does not wait for it.
@@ -243,4 +248,17 @@ test('a request whose body was read keeps its connection', async (t) => {
   assert.equal(res.status, 201, res.body)
   assert.notEqual(res.headers.connection, 'close')
   assert.equal(await conn.closedWithin(100), false)
+})
+
+test('a request the server works on for longer than the idle timeout still gets its answer', async (t) => {
+  // The idle timeout is for a client that stops reading; a server busy with a large batch or a
+  // write waiting for a lock sends nothing for a while too, and must not lose its answer (found by
+  // the crash suite: a two-chunk batch on a loaded machine took 246 s, past the 120 s default).
+  const port = await listening(t, { idleTimeoutMs: 200 }, { healthProbe: () => sleep(800) })
+  const conn = await openRaw(port)
+  conn.write(GET_HEALTH)
+  const res = await answered(conn)
+  assert.equal(res.status, 200)
+  // Once the answer is out, a quiet connection is closed as before.
+  assert.ok(await conn.closedWithin(5000), 'the idle connection is closed afterwards')
 })
