@@ -126,7 +126,7 @@ describe('batch', () => {
       over,
       413,
       'payload_too_large',
-      'The batch has 100001 operations; at most 100000 are allowed',
+      'The batch has more than 100000 operations; at most 100000 are allowed',
     )
     const overJson = await v1(h, 'POST', '/v1/batch', `[${Array(100_001).fill('{}').join(',')}]`, {
       headers: { 'content-type': 'application/json' },
