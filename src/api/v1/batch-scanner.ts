@@ -170,7 +170,8 @@ export function jsonArrayScanner(limits: ScanLimits = {}): BatchScanner {
           } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
             depth--
             if (depth === 0) {
-              // `]` right after a scalar element closes the array itself.
+              // `]` right after a scalar element closes the array itself; `}` closes nothing.
+              if (c === CLOSE_OBJECT) throw invalid('misplaced }')
               finish(text, start, i, out)
               phase = 'after'
             } else if (depth === 1) {
