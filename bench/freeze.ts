@@ -26,7 +26,7 @@ import {
   residentMemory,
   sendStreamed,
   startProbe,
-  type AttackAnswer,
+  type StreamedRequest,
 } from '../test/helpers/freeze-attacks.js'
 import { startChildServer } from './child-server.js'
 
@@ -66,7 +66,7 @@ interface Row {
 async function run(
   name: string,
   prepare: (url: string) => Promise<void>,
-  attack: (url: string) => Promise<AttackAnswer[]>,
+  build: () => StreamedRequest[],
 ): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), 'actiontrail-bench-freeze-'))
   const tokens = join(dir, 'tokens.json')
@@ -90,11 +90,13 @@ async function run(
   ])
   try {
     await prepare(server.url)
+    // Built before the clock starts: the prober shares this process.
+    const requests = build()
     const idle = await probeIdle(server.url, IDLE_MS)
     const before = residentMemory(server.pid)
     const probe = startProbe(server.url)
     const t0 = process.hrtime.bigint()
-    const answers = await attack(server.url)
+    const answers = await Promise.all(requests.map((r) => sendStreamed(server.url, r)))
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9
     const during = await probe.stop()
     const after = residentMemory(server.pid)
@@ -167,7 +169,7 @@ if (ATTACKS.has('a')) {
     await run(
       `(a) ${BATCH_MIB} MiB JSON array of {}`,
       async () => {},
-      async (url) => [await sendStreamed(url, emptyObjectsBatch(TOKEN, BATCH_MIB * 1024 * 1024))],
+      () => [emptyObjectsBatch(TOKEN, BATCH_MIB * 1024 * 1024)],
     ),
   )
 }
@@ -176,12 +178,8 @@ if (ATTACKS.has('b')) {
     await run(
       `(b) ${TRACEBACKS} × ${(TRACEBACK_CHARS / 1024).toFixed(0)} KiB adversarial tracebacks`,
       (url) => prepareFailures(url, TOKEN, TRACEBACKS),
-      (url) =>
-        Promise.all(
-          Array.from({ length: TRACEBACKS }, (_, i) =>
-            adversarialFinish(url, TOKEN, i, TRACEBACK_CHARS),
-          ),
-        ),
+      () =>
+        Array.from({ length: TRACEBACKS }, (_, i) => adversarialFinish(TOKEN, i, TRACEBACK_CHARS)),
     ),
   )
 }

@@ -180,17 +180,16 @@ export function adversarialTraceback(chars: number): string {
 /** The demo instance the attacks write their failures to. */
 export const ATTACK_INSTANCE = '0f0f0f0f-0000-4000-8000-00000000f00d'
 
-/** A buffered JSON request (the set-up writes). */
-export function sendJson(
-  baseUrl: string,
+/** A request with its whole body built now, so that sending it later costs the sender nothing. */
+export function jsonRequest(
   method: string,
   path: string,
   token: string,
   body: unknown,
   contentType = 'application/json',
-): Promise<AttackAnswer> {
+): StreamedRequest {
   const data = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body))
-  return sendStreamed(baseUrl, {
+  return {
     method,
     path,
     headers: {
@@ -199,7 +198,19 @@ export function sendJson(
       'x-auth-token': token,
     },
     chunks: () => [data],
-  })
+  }
+}
+
+/** Sends a buffered JSON request (the set-up writes). */
+export function sendJson(
+  baseUrl: string,
+  method: string,
+  path: string,
+  token: string,
+  body: unknown,
+  contentType = 'application/json',
+): Promise<AttackAnswer> {
+  return sendStreamed(baseUrl, jsonRequest(method, path, token, body, contentType))
 }
 
 /**
@@ -237,16 +248,11 @@ export async function prepareFailures(baseUrl: string, token: string, events: nu
 
 /**
  * One event finish with an adversarial traceback of `chars` characters through the single
- * endpoint (the route a compute service uses).
+ * endpoint (the route a compute service uses), built in advance: the prober shares this
+ * process, so building megabytes of JSON during the attack would be measured as server latency.
  */
-export function adversarialFinish(
-  baseUrl: string,
-  token: string,
-  event: number,
-  chars: number,
-): Promise<AttackAnswer> {
-  return sendJson(
-    baseUrl,
+export function adversarialFinish(token: string, event: number, chars: number): StreamedRequest {
+  return jsonRequest(
     'POST',
     `/v1/instances/${ATTACK_INSTANCE}/actions/req-freeze/events/e${event}/finish`,
     token,

@@ -21,11 +21,12 @@ import {
   prepareFailures,
   probeIdle,
   residentMemory,
-  sendJson,
+  jsonRequest,
   sendStreamed,
   startProbe,
   type AttackAnswer,
   type ProbeResult,
+  type StreamedRequest,
 } from '../helpers/freeze-attacks.js'
 import { spawnDemoServer, type SpawnedServer } from '../helpers/spawn-server.js'
 
@@ -50,17 +51,17 @@ interface Measured {
   growth: number | undefined
 }
 
-/** Probes idle, then during `attack`, and reports what it saw as a diagnostic. */
+/** Probes idle, then while `requests` (built in advance) are sent, and reports what it saw. */
 async function measure(
   t: TestContext,
   server: SpawnedServer,
-  attack: () => Promise<AttackAnswer[]>,
+  requests: readonly StreamedRequest[],
 ): Promise<Measured> {
   const pid = server.process.pid ?? 0
   const idle = await probeIdle(server.url, 1000)
   const before = residentMemory(pid)
   const probe = startProbe(server.url)
-  const answers = await attack()
+  const answers = await Promise.all(requests.map((r) => sendStreamed(server.url, r)))
   const during = await probe.stop()
   const after = residentMemory(pid)
   const growth = before && after ? after.peak - before.rss : undefined
@@ -93,9 +94,7 @@ function assertAvailable(m: Measured, maxGrowthMiB: number): void {
 
 test('a 64 MiB JSON array of {} is refused at the operation cap; GET / is served meanwhile', async (t) => {
   const server = await spawnDemoServer(t, ['--log-level', 'warn'])
-  const m = await measure(t, server, async () => [
-    await sendStreamed(server.url, emptyObjectsBatch(tokenOf(server, 'service'), 64 * MiB)),
-  ])
+  const m = await measure(t, server, [emptyObjectsBatch(tokenOf(server, 'service'), 64 * MiB)])
   const [answer] = m.answers
   assert.equal(answer?.status, 413)
   assert.deepEqual(JSON.parse(answer.body), {
@@ -134,12 +133,10 @@ test(TRACEBACKS_TEST, async (t) => {
       traceback: adversarialTraceback(chars),
     }),
   ).join('\n')
-  const m = await measure(t, server, () =>
-    Promise.all([
-      sendJson(server.url, 'POST', '/v1/batch', token, batch, 'application/x-ndjson'),
-      ...Array.from({ length: single }, (_, i) => adversarialFinish(server.url, token, i, chars)),
-    ]),
-  )
+  const m = await measure(t, server, [
+    jsonRequest('POST', '/v1/batch', token, batch, 'application/x-ndjson'),
+    ...Array.from({ length: single }, (_, i) => adversarialFinish(token, i, chars)),
+  ])
   const [batchAnswer, ...singles] = m.answers
   assert.equal(batchAnswer?.status, 200)
   assert.deepEqual(JSON.parse(batchAnswer.body), {
