@@ -47,6 +47,9 @@ export interface ReadBatchOptions {
   hash?: Hash
 }
 
+/** Characters of body text scanned per turn of the event loop (see readBatchBody). */
+const SCAN_SLICE = 4 * 1024
+
 function tooLarge(limit: number): AppError {
   return new AppError('payload_too_large', `The request body is larger than ${limit} bytes`)
 }
@@ -78,8 +81,14 @@ export function readBatchBody(stream: Readable, options: ReadBatchOptions): Prom
     const scanner = scannerFor(options.form)
     const operations: ParsedOperation[] = []
     let received = 0
+    let failed = false
+    // The text of each chunk is scanned in order, after the chunks before it; 'end' may come
+    // while the last chunk is still being worked through.
+    let work: Promise<void> = Promise.resolve()
 
     function stop(err: unknown): void {
+      if (failed) return
+      failed = true
       stream.off('data', onData)
       stream.off('end', onEnd)
       stream.off('error', stop)
@@ -95,29 +104,51 @@ export function readBatchBody(stream: Readable, options: ReadBatchOptions): Prom
       }
     }
 
-    function onData(chunk: Buffer | string): void {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
-      received += bytes.length
-      try {
-        if (received > limit) throw tooLarge(limit)
-        hash?.update(bytes)
-        validate(scanner.push(decode(bytes)), operations)
-      } catch (err) {
-        stop(err)
+    // A chunk (up to 64 KiB from a socket, more from a fast local client) is scanned and
+    // validated SCAN_SLICE characters at a time, the stream paused, yielding to the event loop in
+    // between: 100,000 operations of `{}` fit in 300 KB and cost about 2.5 s of CPU on a loaded
+    // 2-core machine (measured), which must not be one turn of the loop.
+    async function scan(text: string): Promise<void> {
+      for (let at = 0; at < text.length && !failed; at += SCAN_SLICE) {
+        if (at > 0) await new Promise((next) => setImmediate(next))
+        if (!failed) validate(scanner.push(text.slice(at, at + SCAN_SLICE)), operations)
       }
     }
 
-    function onEnd(): void {
+    function onData(chunk: Buffer | string): void {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+      received += bytes.length
+      let text: string
       try {
-        validate(scanner.push(decode()), operations)
-        validate(scanner.end(), operations)
+        if (received > limit) throw tooLarge(limit)
+        hash?.update(bytes)
+        text = decode(bytes)
       } catch (err) {
         stop(err)
         return
       }
-      stream.off('data', onData)
-      stream.off('error', stop)
-      resolve(new BatchBody(operations))
+      stream.pause()
+      work = work
+        .then(() => scan(text))
+        .then(() => {
+          if (!failed) stream.resume()
+        }, stop)
+    }
+
+    function onEnd(): void {
+      work = work.then(() => {
+        if (failed) return
+        try {
+          validate(scanner.push(decode()), operations)
+          validate(scanner.end(), operations)
+        } catch (err) {
+          stop(err)
+          return
+        }
+        stream.off('data', onData)
+        stream.off('error', stop)
+        resolve(new BatchBody(operations))
+      }, stop)
     }
 
     stream.on('data', onData)
