@@ -9,8 +9,8 @@
  *  (b) tracebacks: 60 concurrent `POST …/events/{event}/finish`, each with a traceback just under
  *      1 MiB made of the pattern that keeps the sanitizer busiest (`x://u:p `, see
  *      test/helpers/freeze-attacks.ts) — all of them real writes, answered 200.
- * Printed per line: the probe's p50 and max latency idle and during the attack, the ratio of the
- * maxima, how long the attack took to be answered and with what, and the server's RSS before, after
+ * Printed per line: the probe's p50 and max latency idle and during the attack, their ratios
+ * (attack / idle), how long the attack took to be answered and with what, and the server's RSS before, after
  * and at its peak (VmHWM, Linux). Uses only the HTTP API, so the same file runs against any commit.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -132,6 +132,7 @@ function print(rows: Row[]): void {
     'idle max ms',
     'attack p50 ms',
     'attack max ms',
+    'p50 ratio',
     'max ratio',
     'probes (failed)',
     'answered in s',
@@ -146,7 +147,8 @@ function print(rows: Row[]): void {
     ms(r.idleMax),
     ms(r.p50),
     ms(r.max),
-    `${(r.max / r.idleMax).toFixed(0)}×`,
+    `${(r.p50 / r.idleP50).toFixed(1)}×`,
+    `${(r.max / r.idleMax).toFixed(1)}×`,
     `${r.probes} (${r.failures})`,
     r.seconds.toFixed(1),
     r.answers,
