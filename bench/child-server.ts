@@ -4,8 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 /** A running child server. */
 export interface ChildServer {
   url: string
-  /** The child's process id (to read its memory use). */
-  pid: number | undefined
+  /** The child's process id (its memory is read from /proc by bench:freeze). */
+  pid: number
   stop(): Promise<void>
 }
 
@@ -27,7 +27,7 @@ export function startChildServer(
         child.stdout?.off('data', onData)
         resolve({
           url: m[1],
-          pid: child.pid,
+          pid: child.pid ?? 0,
           stop: () =>
             new Promise<void>((done) => {
               child.once('exit', () => done())

@@ -4,18 +4,27 @@
  */
 import { ActionService } from './domain/action-service.js'
 import { systemClock, type Clock } from './domain/timestamp.js'
-import { sanitizeDetails, sanitizeTraceback } from './security/sanitize-traceback.js'
+import { createSanitizerPool, type SanitizerPool } from './security/sanitize-pool.js'
 import type { ActionStore } from './store/action-store.js'
 
-/** Builds the ActionService for a store; `clock` is injectable for tests. */
+// One pool per process, shared by every service built here: its workers start only when a large
+// traceback arrives and never keep the process alive, so nobody has to close it.
+let sharedPool: SanitizerPool | undefined
+
+/**
+ * Builds the ActionService for a store; `clock` is injectable for tests. Tracebacks and details
+ * are sanitized off the event loop when large (security/sanitize-pool.ts), with the output of
+ * sanitizeTraceback / sanitizeDetails.
+ */
 export function createActionService(
   store: ActionStore,
   clock: Clock = systemClock(),
 ): ActionService {
+  const pool = (sharedPool ??= createSanitizerPool())
   return new ActionService({
     store,
     clock,
-    sanitizeTraceback: (text) => sanitizeTraceback(text),
-    sanitizeDetails: (text) => sanitizeDetails(text),
+    sanitizeTraceback: (text) => pool.traceback(text),
+    sanitizeDetails: (text) => pool.details(text),
   })
 }

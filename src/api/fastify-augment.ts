@@ -12,7 +12,10 @@ declare module 'fastify' {
     principal?: Principal
     /** The negotiated compute microversion; set by the compute surface's hook. */
     apiVersion?: ApiVersion
-    /** The raw request body text, as the /v1 content-type parsers read it (idempotency hash). */
+    /**
+     * The raw request body text, as the /v1 JSON parser reads it (idempotency hash); the batch
+     * streams its body and hashes it while reading instead.
+     */
     rawBody?: string
     /** Idempotency-Key bookkeeping of a /v1 write. */
     idempotency?: IdempotencyState

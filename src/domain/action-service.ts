@@ -26,8 +26,11 @@ import {
   stripNul,
 } from './validation.js'
 
-/** Turns raw failure text into what may be stored (see security/sanitize-traceback.ts). */
-export type TracebackSanitizer = (text: string) => string
+/**
+ * Turns raw failure text into what may be stored (see security/sanitize-traceback.ts). It may
+ * answer later: a large text is sanitized off the event loop (security/sanitize-pool.ts).
+ */
+export type TracebackSanitizer = (text: string) => string | Promise<string>
 
 /** Dependencies of the ActionService. */
 export interface ActionServiceDeps {
@@ -38,7 +41,13 @@ export interface ActionServiceDeps {
    * Turns raw `details` into what may be stored: the traceback pipeline (controls, invisible
    * characters, secrets, paths) and the 255-byte cap (see security/sanitize-traceback.ts).
    */
-  sanitizeDetails: (text: string) => string
+  sanitizeDetails: TracebackSanitizer
+}
+
+/** An event failure's texts after sanitizing (what `#prepareEventFinish` stores). */
+interface SanitizedFailure {
+  traceback: string | null
+  details: string | null
 }
 
 /** An action with its events, as `show` returns it. */
@@ -72,9 +81,12 @@ export class ActionService implements ActionWriter {
     const outcomes: (WriteOutcome | undefined)[] = new Array(ops.length)
     const valid: StoreWrite[] = []
     const positions: number[] = []
+    // Every failure text first, all at once: the sanitizer may run them in parallel off the event
+    // loop. Then each operation is checked and stamped in request order, as before.
+    const failures = await Promise.all(ops.map((op) => this.#sanitizeFailure(op)))
     ops.forEach((op, i) => {
       try {
-        valid.push(this.#prepare(op))
+        valid.push(this.#prepare(op, failures[i]))
         positions.push(i)
       } catch (err) {
         if (!(err instanceof AppError)) throw err
@@ -128,8 +140,29 @@ export class ActionService implements ActionWriter {
     if (!outcome.ok) throw outcome.error
   }
 
+  /**
+   * The sanitized traceback and details of a failed event finish; undefined for any other
+   * operation, or when a text is not valid (#prepare then reports it).
+   */
+  async #sanitizeFailure(w: WriteOperation): Promise<SanitizedFailure | undefined> {
+    if (w.op !== 'event_finish' || w.input.result !== 'Error') return undefined
+    let rawTraceback: string | null
+    let rawDetails: string | null
+    try {
+      rawTraceback = optionalText('traceback', w.input.traceback)
+      rawDetails = optionalText('details', w.input.details)
+    } catch {
+      return undefined
+    }
+    const [traceback, details] = await Promise.all([
+      rawTraceback === null ? null : this.#deps.sanitizeTraceback(rawTraceback),
+      rawDetails === null ? null : this.#deps.sanitizeDetails(rawDetails),
+    ])
+    return { traceback, details }
+  }
+
   /** Validates one operation and stamps its times; throws `invalid_input`. */
-  #prepare(w: WriteOperation): StoreWrite {
+  #prepare(w: WriteOperation, failure: SanitizedFailure | undefined): StoreWrite {
     const clock = this.#deps.clock
     switch (w.op) {
       case 'instance_put':
@@ -184,7 +217,7 @@ export class ActionService implements ActionWriter {
           },
         }
       case 'event_finish':
-        return { op: 'event_finish', values: this.#prepareEventFinish(w.input) }
+        return { op: 'event_finish', values: this.#prepareEventFinish(w.input, failure) }
       default:
         throw new AppError(
           'invalid_input',
@@ -193,23 +226,27 @@ export class ActionService implements ActionWriter {
     }
   }
 
-  #prepareEventFinish(input: EventFinishInput) {
+  #prepareEventFinish(input: EventFinishInput, failure: SanitizedFailure | undefined) {
     if (input.result !== 'Success' && input.result !== 'Error') {
       throw new AppError('invalid_input', "result must be 'Success' or 'Error'")
     }
     const failed = input.result === 'Error'
-    // Nova writes no traceback or details on success, even when given.
-    const rawTraceback = failed ? optionalText('traceback', input.traceback) : null
-    const rawDetails = failed ? optionalText('details', input.details) : null
+    // Nova writes no traceback or details on success, even when given. Checked again here (the
+    // sanitizing step skipped invalid text), so that an invalid one is reported by name.
+    if (failed) {
+      optionalText('traceback', input.traceback)
+      optionalText('details', input.details)
+    }
+    const sanitized = failed ? failure : undefined
     // The NUL is removed here, on what is stored, whatever the injected sanitizer does: a failure
     // record must be kept on every backend, not lost to a 400 or a 500 over one character.
     const traceback =
-      rawTraceback === null ? null : stripNul(this.#deps.sanitizeTraceback(rawTraceback))
+      typeof sanitized?.traceback === 'string' ? stripNul(sanitized.traceback) : null
     const details =
-      rawDetails === null
-        ? null
-        : // The cap is the domain's rule; the sanitizer already keeps to it, this only enforces it.
-          truncateUtf8(stripNul(this.#deps.sanitizeDetails(rawDetails)), MAX_DETAILS_BYTES)
+      typeof sanitized?.details === 'string'
+        ? // The cap is the domain's rule; the sanitizer already keeps to it, this only enforces it.
+          truncateUtf8(stripNul(sanitized.details), MAX_DETAILS_BYTES)
+        : null
     return {
       instanceUuid: requireUuid('instance_uuid', input.instanceUuid),
       requestId: requireName('request_id', input.requestId),

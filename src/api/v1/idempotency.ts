@@ -10,7 +10,7 @@
  * remembered answers fill its allowance gets 429 `idempotency_quota_exceeded` with Retry-After for
  * new keys, before anything runs. Neither cap ever drops a promise a key has made.
  */
-import { createHash } from 'node:crypto'
+import { createHash, type Hash } from 'node:crypto'
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Principal } from '../../auth/principal.js'
 import { AppError } from '../../domain/errors.js'
@@ -51,7 +51,7 @@ export interface IdempotencyState {
   keyHash: string
   /** Digest of the caller, whose usage the answer is counted against. */
   callerHash: string
-  /** Set once the body is read (preValidation). */
+  /** Set once the body is read (preValidation, or a streaming parser). */
   requestHash?: string
   /** False for a replay, a refusal or an incomplete answer: nothing to remember. */
   remember: boolean
@@ -77,6 +77,15 @@ export function idempotencyKeyHash(principal: Principal, key: string): string {
 /** The digest of a request: method, URL path (without query) and raw body. */
 export function idempotencyRequestHash(method: string, path: string, rawBody: string): string {
   return sha256(`${method} ${path}\n${rawBody}`)
+}
+
+/**
+ * The same digest, fed the body's bytes as they arrive (a streamed batch keeps no raw text): set
+ * `request.idempotency.requestHash` to its hex digest once the body is read. Valid UTF-8 is its
+ * own encoding, so this equals idempotencyRequestHash of the decoded text.
+ */
+export function idempotencyRequestHasher(method: string, path: string): Hash {
+  return createHash('sha256').update(`${method} ${path}\n`, 'utf8')
 }
 
 /**
@@ -201,7 +210,8 @@ export function installIdempotency(app: FastifyInstance, deps: IdempotencyDeps):
   app.addHook('preValidation', async (request: FastifyRequest, reply: FastifyReply) => {
     const state = request.idempotency
     if (!state) return
-    state.requestHash = idempotencyRequestHash(
+    // A streamed body was hashed while it was read; any other is hashed from its text here.
+    state.requestHash ??= idempotencyRequestHash(
       request.method,
       request.url.split('?')[0] ?? '',
       request.rawBody ?? '',

@@ -10,17 +10,43 @@ import { Type, type Static, type TObject, type TProperties } from 'typebox'
 import { MAX_NAME_LENGTH } from '../../domain/validation.js'
 import { WRITE_OPS, type WriteOpName, type WriteOperation } from '../../domain/write-operation.js'
 
-/** Body limit of the single endpoints, in bytes. */
-export const SINGLE_BODY_LIMIT = 1024 * 1024
-
-/** Body limit of `POST /v1/batch`, in bytes. */
-export const BATCH_BODY_LIMIT = 64 * 1024 * 1024
-
 /** Longest raw `details` accepted; the service cuts what it stores to 255 UTF-8 bytes. */
 export const MAX_RAW_DETAILS_LENGTH = 64 * 1024
 
 /** Longest raw `traceback` accepted; the sanitizer caps what it stores at 64 KiB. */
 export const MAX_RAW_TRACEBACK_LENGTH = 1024 * 1024
+
+// Body limits, per route by what its fields need (issue 9: a limit is memory and parsing time
+// that any caller may make the server spend, so none is larger than its route can use).
+
+/**
+ * Body limit of the single endpoints without free text (instance put, action start and finish,
+ * event start), in bytes: 64 KiB. Their fields are at most 255 UTF-16 units (names) or 64 (times);
+ * even with every one written as a `\uXXXX` escape (6 bytes), the largest body (action start:
+ * four names and a time) is under 7 KB, so 64 KiB is ample. Was 1 MiB.
+ */
+export const SINGLE_BODY_LIMIT = 64 * 1024
+
+/**
+ * Body limit of `POST …/events/{event}/finish`, in bytes: 2 MiB + 256 KiB. It must carry the
+ * longest traceback and details the schema accepts (1 Mi and 64 Ki characters) in the form real
+ * ones take — ASCII text whose line breaks, quotes and backslashes JSON escapes, at most 2 bytes a
+ * character — which is 2 × (1 Mi + 64 Ki) bytes = 2.125 MiB, plus room for the other fields. The
+ * old 1 MiB limit refused tracebacks the schema allowed. A traceback near the character limit
+ * made mostly of non-ASCII or escaped control characters can exceed it (413): the stored text is
+ * cut to 64 KiB anyway, so a recorder loses nothing by sending less.
+ */
+export const EVENT_FINISH_BODY_LIMIT = 2 * 1024 * 1024 + 256 * 1024
+
+/**
+ * Body limit of `POST /v1/batch`, in bytes: 32 MiB. A batch holds at most 100,000 operations
+ * (MAX_BATCH_OPS); a typical operation is 170–280 bytes of JSON (measured on 2026-12-06: action
+ * finish 170, instance put 193, event finish 222, event start 232, action start 279, with
+ * Keystone-style ids and microsecond times), so 100,000 of the largest fill 27 MiB, and 32 MiB
+ * leaves 5 MiB for failure texts. Clients send far less (the buffered writer's default batch is
+ * 1 MiB). Was 64 MiB; halving it halves the worst-case memory and sanitizing a batch can cost.
+ */
+export const BATCH_BODY_LIMIT = 32 * 1024 * 1024
 
 // Longer than any ISO 8601 form parseTimestamp accepts, so a bound that never rejects a valid time.
 const MAX_TIME_LENGTH = 64

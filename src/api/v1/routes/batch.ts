@@ -4,14 +4,16 @@
  * a malformed one is a 400 there and does not stop the others.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Readable } from 'node:stream'
+import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
+import { AppError } from '../../../domain/errors.js'
 import { applyBatch, BATCH_CHUNK_SIZE } from '../apply.js'
-import { jsonArrayItems, MAX_BATCH_OPS, NdjsonBody, ndjsonItems } from '../batch-parse.js'
+import { BatchBody, MAX_BATCH_OPS, MAX_JSON_DEPTH, readBatchBody } from '../batch-parse.js'
 import { described } from '../../described.js'
-import { doNotRemember } from '../idempotency.js'
+import { doNotRemember, idempotencyRequestHasher } from '../idempotency.js'
 import { BatchResponse, IdempotencyHeaders, v1ErrorResponse, v1Responses } from '../responses.js'
-import { BATCH_BODY_LIMIT, BatchRequest, parseOperation, type ParsedOperation } from '../schemas.js'
-import { decodeUtf8Body } from '../utf8-body.js'
+import { BATCH_BODY_LIMIT, BatchRequest } from '../schemas.js'
 import type { WriteRoutesOptions } from './instances.js'
 
 /** Media type of an NDJSON batch. */
@@ -30,21 +32,47 @@ const DOCUMENTED_BODY = {
   },
 }
 
-/** Registers the batch route, with its NDJSON parser (accepted here only). */
+/** Registers the batch route, with its streaming JSON and NDJSON parsers (NDJSON is accepted here only). */
 export const batchRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async (
   app,
   { service },
 ) => {
-  app.addContentTypeParser(NDJSON_MEDIA_TYPE, { parseAs: 'buffer' }, (request, body, done) => {
-    let text: string
-    try {
-      text = decodeUtf8Body(body as Buffer)
-    } catch (err) {
-      done(err as Error, undefined)
-      return
-    }
-    request.rawBody = text
-    done(null, new NdjsonBody(text))
+  // Requests whose body was refused before it was read: their answer closes the connection, so
+  // that the rest of the upload is neither read nor kept (and the socket is free at once).
+  const unread = new WeakSet<FastifyRequest>()
+
+  // The batch reads its own body as a stream, in both forms (this scope only: the single
+  // endpoints keep the buffered JSON parser of the write routes).
+  app.removeContentTypeParser('application/json')
+  for (const [type, form] of [
+    ['application/json', 'json'],
+    [NDJSON_MEDIA_TYPE, 'ndjson'],
+  ] as const) {
+    app.addContentTypeParser(type, (request: FastifyRequest, payload: Readable) => {
+      const state = request.idempotency
+      const hash = state
+        ? idempotencyRequestHasher(request.method, request.url.split('?')[0] ?? '')
+        : undefined
+      return readBatchBody(payload, {
+        form,
+        contentLength: request.headers['content-length'],
+        limit: BATCH_BODY_LIMIT,
+        ...(hash ? { hash } : {}),
+      }).then(
+        (body) => {
+          if (state && hash) state.requestHash = hash.digest('hex')
+          return body
+        },
+        (err: unknown) => {
+          unread.add(request)
+          throw err
+        },
+      )
+    })
+  }
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (unread.has(request)) reply.header('connection', 'close')
+    return payload
   })
 
   app.post(
@@ -62,7 +90,8 @@ export const batchRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async 
         summary: 'Apply many write operations',
         description:
           `Operations are applied in request order, ${BATCH_CHUNK_SIZE} per transaction; each one is ` +
-          `atomic on its own. At most ${MAX_BATCH_OPS} operations and ${BATCH_BODY_LIMIT} bytes. ` +
+          `atomic on its own. At most ${MAX_BATCH_OPS} operations and ${BATCH_BODY_LIMIT} bytes, ` +
+          `nested at most ${MAX_JSON_DEPTH} levels. ` +
           'A malformed operation (bad JSON line, unknown op or field, wrong type) is answered 400 at ' +
           'its index and the others still apply. If the store fails, the operations from the failed ' +
           'chunk on are answered with its 5xx and were not applied.',
@@ -77,13 +106,11 @@ export const batchRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async 
       },
     },
     async (request, reply) => {
-      const items =
-        request.body instanceof NdjsonBody
-          ? ndjsonItems(request.body.text)
-          : jsonArrayItems(request.body)
-      const operations = items.map((item): ParsedOperation =>
-        item.ok ? parseOperation(item.value) : item,
-      )
+      const body: unknown = request.body
+      // Not read by the parser: there was no body and no content type.
+      if (!(body instanceof BatchBody))
+        throw new AppError('invalid_input', 'body must be a JSON array of operations')
+      const operations = body.operations
       const { results, complete } = await applyBatch(service, operations, request.log)
       // A batch cut short by a store failure must run again on retry, not replay the failure.
       if (!complete) doNotRemember(request)

@@ -11,6 +11,7 @@ import {
   EventFinishBody,
   EventParams,
   EventStartBody,
+  EVENT_FINISH_BODY_LIMIT,
   SINGLE_BODY_LIMIT,
 } from '../schemas.js'
 import { EventResponse } from '../views.js'
@@ -51,7 +52,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async 
   app.post(
     '/instances/:uuid/actions/:request_id/events/:event/finish',
     {
-      bodyLimit: SINGLE_BODY_LIMIT,
+      bodyLimit: EVENT_FINISH_BODY_LIMIT,
       schema: {
         operationId: 'finishEvent',
         summary: 'Finish an event',
