@@ -35,7 +35,7 @@ export interface HttpLimits {
 
 /**
  * Defaults. Headers: 10 s — a real client sends them in one write. Whole request: 60 s, which
- * lets the largest body (a 64 MiB batch) through at about 9 Mbit/s; slower links raise it.
+ * lets the largest body (a 32 MiB batch) through at about 4.5 Mbit/s; slower links raise it.
  * Keep-alive: 5 s, Node's own default (Fastify's 72 s would let idle sockets pile up). Idle:
  * 120 s, twice the request timeout. Cap: 1000
  * connections — far above what one process serves well, far below any file-descriptor limit.
