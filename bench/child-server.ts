@@ -1,5 +1,7 @@
 /** Starts a server script in a child process (its own core) and waits for its URL. */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 
 /** A running child server. */
 export interface ChildServer {
@@ -40,4 +42,40 @@ export function startChildServer(
     child.stderr?.on('data', (d: Buffer) => (output += d.toString('utf8')))
     child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)))
   })
+}
+
+/** One entry of the token file written for a benchmark's server. */
+export interface BenchToken {
+  token: string
+  user_id: string
+  project_id: string
+  roles: string[]
+}
+
+/** Where `actiontrail serve` runs from, and what it is given. */
+export interface ActionTrailOptions {
+  /** A scratch directory: the token file goes there, and the SQLite file unless `db` is given. */
+  dir: string
+  tokens: BenchToken[]
+  /** A database URL or file; `<dir>/bench.db` when absent. */
+  db?: string
+}
+
+/** Starts the checkout's `actiontrail serve` on a free port, logging warnings only. */
+export function startActionTrail({ dir, tokens, db }: ActionTrailOptions): Promise<ChildServer> {
+  const tokenFile = join(dir, 'tokens.json')
+  writeFileSync(tokenFile, JSON.stringify({ tokens }))
+  const bin = join(new URL('..', import.meta.url).pathname, 'bin', 'actiontrail.js')
+  return startChildServer([
+    bin,
+    'serve',
+    '--db',
+    db ?? join(dir, 'bench.db'),
+    '--tokens',
+    tokenFile,
+    '--port',
+    '0',
+    '--log-level',
+    'warn',
+  ])
 }

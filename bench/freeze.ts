@@ -13,7 +13,7 @@
  * (attack / idle), how long the attack took to be answered and with what, and the server's RSS before, after
  * and at its peak (VmHWM, Linux). Uses only the HTTP API, so the same file runs against any commit.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -28,7 +28,7 @@ import {
   startProbe,
   type StreamedRequest,
 } from '../test/helpers/freeze-attacks.js'
-import { startChildServer } from './child-server.js'
+import { startActionTrail } from './child-server.js'
 
 const { values } = parseArgs({
   options: {
@@ -46,7 +46,6 @@ const TRACEBACKS = Number(values.tracebacks)
 const TRACEBACK_CHARS = Number(values['traceback-chars'])
 const ATTACKS = new Set(values.attacks.split(','))
 const TOKEN = 'bench-service-token'
-const root = new URL('..', import.meta.url).pathname
 
 interface Row {
   attack: string
@@ -69,25 +68,10 @@ async function run(
   build: () => StreamedRequest[],
 ): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), 'actiontrail-bench-freeze-'))
-  const tokens = join(dir, 'tokens.json')
-  writeFileSync(
-    tokens,
-    JSON.stringify({
-      tokens: [{ token: TOKEN, user_id: 'bench', project_id: 'service', roles: ['service'] }],
-    }),
-  )
-  const server = await startChildServer([
-    join(root, 'bin', 'actiontrail.js'),
-    'serve',
-    '--db',
-    join(dir, 'bench.db'),
-    '--tokens',
-    tokens,
-    '--port',
-    '0',
-    '--log-level',
-    'warn',
-  ])
+  const server = await startActionTrail({
+    dir,
+    tokens: [{ token: TOKEN, user_id: 'bench', project_id: 'service', roles: ['service'] }],
+  })
   try {
     await prepare(server.url)
     // Built before the clock starts: the prober shares this process.

@@ -11,11 +11,11 @@
  *  (d)  /v1/batch with NDJSON bodies of B operations
  * Targets (issue 3): (b) ≥ 50 % of (a); (d) ≥ 25 % of (a) and ≥ 20,000 event ops/s; (c) ≥ 5,000 writes/s.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { startChildServer } from './child-server.js'
+import { startActionTrail, startChildServer } from './child-server.js'
 import {
   EVENTS_PER_ACTION,
   rawFloor,
@@ -116,25 +116,10 @@ function requestsOf(n: number): LoadRequest[] {
 
 async function withActionTrail<T>(fn: (url: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'actiontrail-bench-http-'))
-  const tokens = join(dir, 'tokens.json')
-  writeFileSync(
-    tokens,
-    JSON.stringify({
-      tokens: [{ token: TOKEN, user_id: 'bench', project_id: 'p', roles: ['service'] }],
-    }),
-  )
-  const server = await startChildServer([
-    join(root, 'bin', 'actiontrail.js'),
-    'serve',
-    '--db',
-    join(dir, 'bench.db'),
-    '--tokens',
-    tokens,
-    '--port',
-    '0',
-    '--log-level',
-    'warn',
-  ])
+  const server = await startActionTrail({
+    dir,
+    tokens: [{ token: TOKEN, user_id: 'bench', project_id: 'p', roles: ['service'] }],
+  })
   try {
     const agent = new http.Agent({ keepAlive: true })
     const base = new URL(server.url)

@@ -20,13 +20,13 @@
  * 1 if there is any), and the server's RSS before and after the load and its peak (Linux).
  */
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon, { type Request } from 'autocannon'
-import { startChildServer, type ChildServer } from './child-server.js'
+import { startActionTrail, type BenchToken, type ChildServer } from './child-server.js'
 import { send } from './load.js'
 
 const { values } = parseArgs({
@@ -46,22 +46,16 @@ const SERVICE_TOKEN = 'bench-service-token'
 const READER_TOKEN = 'bench-reader-token'
 const PROJECT = 'bench-project'
 const RUN = randomUUID().slice(0, 8)
-const root = new URL('..', import.meta.url).pathname
 
 const instanceId = (i: number) => `${RUN}-0000-4000-8000-${i.toString(16).padStart(12, '0')}`
 const seededRequestId = (n: number) =>
   `req-${RUN}-0000-4000-8000-${n.toString(16).padStart(12, '0')}`
 const pick = (n: number) => Math.floor(Math.random() * n)
 
-function tokenFile(dir: string): string {
-  const file = join(dir, 'tokens.json')
-  const tokens = [
-    { token: SERVICE_TOKEN, user_id: 'bench', project_id: 'service', roles: ['service'] },
-    { token: READER_TOKEN, user_id: 'bench-reader', project_id: PROJECT, roles: ['reader'] },
-  ]
-  writeFileSync(file, JSON.stringify({ tokens }))
-  return file
-}
+const TOKENS: BenchToken[] = [
+  { token: SERVICE_TOKEN, user_id: 'bench', project_id: 'service', roles: ['service'] },
+  { token: READER_TOKEN, user_id: 'bench-reader', project_id: PROJECT, roles: ['reader'] },
+]
 
 /** Writes the history: the instances, then their actions and events in NDJSON batches. */
 async function seed(url: string): Promise<number> {
@@ -213,18 +207,7 @@ const dir = mkdtempSync(join(tmpdir(), 'actiontrail-bench-load-'))
 let server: ChildServer | undefined
 let failed = false
 try {
-  server = await startChildServer([
-    join(root, 'bin', 'actiontrail.js'),
-    'serve',
-    '--db',
-    values.db ?? join(dir, 'bench.db'),
-    '--tokens',
-    tokenFile(dir),
-    '--port',
-    '0',
-    '--log-level',
-    'warn',
-  ])
+  server = await startActionTrail({ dir, tokens: TOKENS, ...(values.db ? { db: values.db } : {}) })
   const seedSeconds = await seed(server.url)
   const before = memoryOf(server.pid)
   const statuses = new Map<number, number>()

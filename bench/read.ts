@@ -32,7 +32,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { startChildServer, type ChildServer } from './child-server.js'
+import {
+  startActionTrail,
+  startChildServer,
+  type BenchToken,
+  type ChildServer,
+} from './child-server.js'
 import { percentile, runLoad, send, type LoadRequest } from './load.js'
 
 const { values } = parseArgs({
@@ -59,7 +64,6 @@ const SERVICE_TOKEN = 'bench-service-token'
 const ADMIN_TOKEN = 'bench-admin-token'
 const PROJECT = 'bench-project'
 const INSTANCE = '00000000-0000-4000-8000-00000000beef'
-const root = new URL('..', import.meta.url).pathname
 
 /** Microsecond timestamps increasing with the action number (Nova's wire format, no zone). */
 const ts = (n: number, step = 0) =>
@@ -113,19 +117,10 @@ function opsOf(n: number): Record<string, unknown>[] {
   return ops
 }
 
-function tokenFile(dir: string): string {
-  const file = join(dir, 'tokens.json')
-  writeFileSync(
-    file,
-    JSON.stringify({
-      tokens: [
-        { token: SERVICE_TOKEN, user_id: 'bench', project_id: 'service', roles: ['service'] },
-        { token: ADMIN_TOKEN, user_id: 'bench-admin', project_id: 'admin', roles: ['admin'] },
-      ],
-    }),
-  )
-  return file
-}
+const TOKENS: BenchToken[] = [
+  { token: SERVICE_TOKEN, user_id: 'bench', project_id: 'service', roles: ['service'] },
+  { token: ADMIN_TOKEN, user_id: 'bench-admin', project_id: 'admin', roles: ['admin'] },
+]
 
 /** Writes the history through PUT /v1/instances and /v1/batch; returns seconds taken. */
 async function loadHistory(url: string): Promise<number> {
@@ -295,18 +290,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
 const dir = mkdtempSync(join(tmpdir(), 'actiontrail-bench-read-'))
 const servers: ChildServer[] = []
 try {
-  const at = await startChildServer([
-    join(root, 'bin', 'actiontrail.js'),
-    'serve',
-    '--db',
-    join(dir, 'bench.db'),
-    '--tokens',
-    tokenFile(dir),
-    '--port',
-    '0',
-    '--log-level',
-    'warn',
-  ])
+  const at = await startActionTrail({ dir, tokens: TOKENS })
   servers.push(at)
   const loadSeconds = await loadHistory(at.url)
 

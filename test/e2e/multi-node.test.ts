@@ -170,12 +170,6 @@ test('two nodes on one PostgreSQL database lose nothing and duplicate nothing un
   }
   const database = await createServerDatabase('postgres')
   const dir = mkdtempSync(join(tmpdir(), 'actiontrail-multi-node-'))
-  // Registered first, so it runs after the servers' own stop hooks: their pools must be gone
-  // before the database is dropped.
-  t.after(async () => {
-    rmSync(dir, { recursive: true, force: true })
-    await database.drop()
-  })
   const tokens = join(dir, 'tokens.json')
   writeFileSync(
     tokens,
@@ -188,6 +182,12 @@ test('two nodes on one PostgreSQL database lose nothing and duplicate nothing un
   )
   // Both nodes start at once on the empty database: their migrations race too.
   const nodes = await Promise.all([serve(t, database.url, tokens), serve(t, database.url, tokens)])
+  // node:test runs after-hooks in registration order (checked on Node 20), so this one, registered
+  // after the servers' own stop hooks, runs once their pools are gone.
+  t.after(async () => {
+    rmSync(dir, { recursive: true, force: true })
+    await database.drop()
+  })
   const urls = nodes.map((n) => n.url)
 
   // Both nodes register every instance at once.
