@@ -10,7 +10,13 @@ import type { ActionEvent, Instance, InstanceAction } from '../domain/instance-a
 import { markerNotFound } from '../domain/record-errors.js'
 import type { Timestamp } from '../domain/timestamp.js'
 import type { WriteOutcome } from '../domain/write-operation.js'
-import type { ActionListQuery, ActionStore, InstanceFilter, StoreWrite } from './action-store.js'
+import type {
+  ActionListQuery,
+  ActionSearch,
+  ActionStore,
+  InstanceFilter,
+  StoreWrite,
+} from './action-store.js'
 import type { DialectName } from './dialect.js'
 import { toAction, toEvent, toInstance } from './rows.js'
 import type { Database } from './schema.js'
@@ -147,6 +153,61 @@ export class KyselyActionStore implements ActionStore {
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow()
     return Number(row.n)
+  }
+
+  async searchActions(search: ActionSearch): Promise<InstanceAction[]> {
+    // A key too long to be stored matches nothing (MariaDB would otherwise compare a truncation).
+    const keys = [search.instanceUuid, search.projectId, search.ownerProjectId, search.userId]
+    const names = [search.requestId, search.host, ...(search.actions ?? [])]
+    if ([...keys, ...names].some((k) => k !== undefined && !this.#storable(k))) return []
+    let q = this.#db.selectFrom('instance_actions as a').selectAll('a')
+    if (search.ownerProjectId !== undefined) {
+      q = q
+        .innerJoin('instances as i', 'i.uuid', 'a.instance_uuid')
+        .where('i.project_id', '=', search.ownerProjectId)
+    }
+    if (search.instanceUuid !== undefined) q = q.where('a.instance_uuid', '=', search.instanceUuid)
+    if (search.projectId !== undefined) q = q.where('a.project_id', '=', search.projectId)
+    if (search.userId !== undefined) q = q.where('a.user_id', '=', search.userId)
+    if (search.actions !== undefined) q = q.where('a.action', 'in', [...search.actions])
+    if (search.requestId !== undefined) q = q.where('a.request_id', '=', search.requestId)
+    if (search.result === 'running') q = q.where('a.finish_time', 'is', null)
+    if (search.result === 'error') q = q.where('a.message', '=', 'Error')
+    if (search.result === 'success') {
+      q = q
+        .where('a.finish_time', 'is not', null)
+        .where((eb) => eb.or([eb('a.message', 'is', null), eb('a.message', '<>', 'Error')]))
+    }
+    if (search.host !== undefined) {
+      const host = search.host
+      q = q.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('instance_actions_events as e')
+            .select(sql.lit(1).as('one'))
+            .whereRef('e.action_id', '=', 'a.id')
+            .where('e.host', '=', host),
+        ),
+      )
+    }
+    if (search.since !== undefined) q = q.where('a.start_time', '>=', search.since)
+    if (search.until !== undefined) q = q.where('a.start_time', '<=', search.until)
+    const after = search.after
+    if (after !== undefined) {
+      // The plain `<=` bound lets planners start an index range scan (see #listActions).
+      q = q
+        .where('a.start_time', '<=', after.startTime)
+        .where((eb) =>
+          eb.or([
+            eb('a.start_time', '<', after.startTime),
+            eb.and([eb('a.start_time', '=', after.startTime), eb('a.id', '<', after.id)]),
+          ]),
+        )
+    }
+    const rows = await this.#read(() =>
+      q.orderBy('a.start_time', 'desc').orderBy('a.id', 'desc').limit(search.limit).execute(),
+    )
+    return rows.map(toAction)
   }
 
   async listEvents(actionId: number): Promise<ActionEvent[]> {

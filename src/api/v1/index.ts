@@ -13,7 +13,9 @@ import { installErrorFormat } from '../errors.js'
 import { sendV1Error } from './error-body.js'
 import type { IdempotencyStore } from './idempotency.js'
 import type { IdempotencyLimits } from './idempotency-limits.js'
+import { randomCursorKey } from './query-cursor.js'
 import { writeRoutes } from './routes/index.js'
+import { queryRoutes } from './routes/query.js'
 
 /** Where the surface is mounted. */
 export const V1_PREFIX = '/v1'
@@ -26,6 +28,11 @@ export interface V1SurfaceOptions {
   clock: Clock
   /** Caps on remembered answers; the defaults for those not given. */
   idempotencyLimits?: Partial<IdempotencyLimits>
+  /**
+   * Signs the query API's page cursors; a random key per process when absent (cursors then do not
+   * survive a restart nor work on another node).
+   */
+  cursorKey?: Buffer
 }
 
 const DESCRIPTION =
@@ -74,5 +81,10 @@ export const v1Surface: FastifyPluginAsyncTypebox<V1SurfaceOptions> = async (app
     idempotency: deps.idempotency,
     clock: deps.clock,
     ...(deps.idempotencyLimits ? { idempotencyLimits: deps.idempotencyLimits } : {}),
+  })
+  // Outside the write scope: readers query, and there is no body to parse.
+  await app.register(queryRoutes, {
+    service: deps.service,
+    cursorKey: deps.cursorKey ?? randomCursorKey(),
   })
 }
