@@ -38,6 +38,7 @@ export interface V1SurfaceOptions {
 const DESCRIPTION =
   'Records instances, actions and events (the write side of the Nova-compatible /v2.1 ' +
   'os-instance-actions API). Every write needs an X-Auth-Token with the service or admin role. ' +
+  'GET /v1/actions queries actions across instances (readers: their own project; admins: all). ' +
   'Errors are `{"error": {"status", "code", "message"}}`. Writes may carry an Idempotency-Key.'
 
 // Fastify needs a body whenever a route has a body schema, so the generator marks every request
