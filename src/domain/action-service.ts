@@ -7,6 +7,7 @@ import type {
   ActionStore,
   ActionListQuery,
   ActionSearch,
+  InstanceFilter,
   StoreWrite,
 } from '../store/action-store.js'
 import type {
@@ -276,6 +277,11 @@ export class ActionService implements ActionWriter {
     limit: number
   }): Promise<Instance[]> {
     return this.#deps.store.listInstances({ ...filter, includeDeleted: false })
+  }
+
+  /** Instances matching the filter (deleted ones as it says), ordered by name then uuid. */
+  async searchInstances(filter: InstanceFilter): Promise<Instance[]> {
+    return this.#deps.store.listInstances(filter)
   }
 
   /** A page of an instance's actions, newest first. */

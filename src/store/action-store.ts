@@ -31,6 +31,10 @@ export interface InstanceFilter {
   /** Only instances whose name contains this text (plain text, not a pattern). */
   nameContains?: string
   includeDeleted: boolean
+  /** Only deleted instances (with `includeDeleted: true`). */
+  onlyDeleted?: boolean
+  /** Only instances after this one in the (name, uuid) order: the last of the previous page. */
+  after?: { name: string; uuid: string }
   limit: number
 }
 

@@ -79,6 +79,18 @@ export class KyselyActionStore implements ActionStore {
     let q = this.#db.selectFrom('instances').selectAll()
     if (filter.projectId !== undefined) q = q.where('project_id', '=', filter.projectId)
     if (!filter.includeDeleted) q = q.where('deleted_at', 'is', null)
+    if (filter.onlyDeleted === true) q = q.where('deleted_at', 'is not', null)
+    const after = filter.after
+    if (after !== undefined) {
+      q = q
+        .where('name', '>=', after.name)
+        .where((eb) =>
+          eb.or([
+            eb('name', '>', after.name),
+            eb.and([eb('name', '=', after.name), eb('uuid', '>', after.uuid)]),
+          ]),
+        )
+    }
     if (filter.nameContains !== undefined && filter.nameContains !== '') {
       if (!this.#storable(filter.nameContains)) return []
       q = q.where(nameContains(this.#database.dialect, filter.nameContains))

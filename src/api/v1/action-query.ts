@@ -50,23 +50,36 @@ function time(name: string, value: string): Timestamp {
   return t
 }
 
-/** Parses and checks the parameters. */
-export function parseActionQuery(params: QueryParams): ActionQueryParams {
-  const known = new Set<string>([...SINGLE, ...REPEATABLE])
+/**
+ * Refuses unknown parameters, repeated single-valued ones and empty values, naming the parameter.
+ */
+export function checkQueryParams(
+  params: QueryParams,
+  single: readonly string[],
+  repeatable: readonly string[] = [],
+): void {
+  const known = new Set<string>([...single, ...repeatable])
   for (const [name, values] of params) {
     if (!known.has(name)) throw bad(`Unknown query parameter '${name}'.`)
-    if (values.length > 1 && !(REPEATABLE as readonly string[]).includes(name))
+    if (values.length > 1 && !repeatable.includes(name))
       throw bad(`Query parameter '${name}' may be given only once.`)
     for (const v of values) if (v === '') throw bad(`Query parameter '${name}' is empty.`)
   }
+}
+
+/** Parses `limit`: 1 to MAX_LIMIT, DEFAULT_LIMIT when absent. */
+export function parseLimit(limit: string | undefined): number {
+  if (limit === undefined) return DEFAULT_LIMIT
+  if (!/^\d{1,7}$/.test(limit) || Number(limit) < 1 || Number(limit) > MAX_LIMIT)
+    throw bad(`Invalid limit: '${limit}' is not an integer from 1 to ${MAX_LIMIT}.`)
+  return Number(limit)
+}
+
+/** Parses and checks the parameters. */
+export function parseActionQuery(params: QueryParams): ActionQueryParams {
+  checkQueryParams(params, SINGLE, REPEATABLE)
   const one = (name: (typeof SINGLE)[number]): string | undefined => params.get(name)?.[0]
-  const search: Omit<ActionSearch, 'after'> = { limit: DEFAULT_LIMIT }
-  const limit = one('limit')
-  if (limit !== undefined) {
-    if (!/^\d{1,7}$/.test(limit) || Number(limit) < 1 || Number(limit) > MAX_LIMIT)
-      throw bad(`Invalid limit: '${limit}' is not an integer from 1 to ${MAX_LIMIT}.`)
-    search.limit = Number(limit)
-  }
+  const search: Omit<ActionSearch, 'after'> = { limit: parseLimit(one('limit')) }
   type Search = Omit<ActionSearch, 'after'>
   const set = <K extends keyof Search>(key: K, value: Search[K] | undefined): void => {
     if (value !== undefined) search[key] = value

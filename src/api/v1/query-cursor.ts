@@ -36,16 +36,14 @@ export class CursorCodec {
     return createHmac('sha256', this.#key).update(`${FORMAT}\n${scope}\n${payload}`).digest()
   }
 
-  /** The cursor for `position` within the query described by `scope`. */
-  encode(scope: string, position: ActionPosition): string {
-    const payload = Buffer.from(JSON.stringify([position.startTime, position.id])).toString(
-      'base64url',
-    )
+  /** A cursor holding `values` (strings and integers), valid only for `scope`. */
+  seal(scope: string, values: readonly (string | number)[]): string {
+    const payload = Buffer.from(JSON.stringify(values)).toString('base64url')
     return `${FORMAT}.${payload}.${this.#mac(scope, payload).toString('base64url')}`
   }
 
-  /** The position in a cursor issued for `scope`; throws `invalid_input` for any other text. */
-  decode(scope: string, cursor: string): ActionPosition {
+  /** The values of a cursor sealed for `scope`; throws `invalid_input` for any other text. */
+  open(scope: string, cursor: string): unknown[] {
     const parts = cursor.split('.')
     if (parts.length !== 3 || parts[0] !== FORMAT) throw invalid()
     const [, payload = '', mac = ''] = parts
@@ -58,11 +56,31 @@ export class CursorCodec {
     } catch {
       throw invalid()
     }
+    if (!Array.isArray(value)) throw invalid()
+    return value as unknown[]
+  }
+
+  /** The cursor for `position` within the query described by `scope`. */
+  encode(scope: string, position: ActionPosition): string {
+    return this.seal(scope, [position.startTime, position.id])
+  }
+
+  /** The position in a cursor issued for `scope`; throws `invalid_input` for any other text. */
+  decode(scope: string, cursor: string): ActionPosition {
+    const value = this.open(scope, cursor)
     // Signed by us, so well-formed unless the format changed without a version bump: checked anyway.
-    if (!Array.isArray(value) || value.length !== 2) throw invalid()
-    const [startTime, id] = value as unknown[]
+    if (value.length !== 2) throw invalid()
+    const [startTime, id] = value
     if (typeof startTime !== 'string' || !isCanonicalTimestamp(startTime)) throw invalid()
     if (typeof id !== 'number' || !Number.isSafeInteger(id)) throw invalid()
     return { startTime, id }
+  }
+
+  /** The (name, uuid) position in an instance-list cursor issued for `scope`. */
+  decodeInstance(scope: string, cursor: string): { name: string; uuid: string } {
+    const value = this.open(scope, cursor)
+    const [name, uuid] = value
+    if (value.length !== 2 || typeof name !== 'string' || typeof uuid !== 'string') throw invalid()
+    return { name, uuid }
   }
 }

@@ -1,9 +1,9 @@
 /**
- * `GET /v1/actions`: the actions of every instance the caller may see, filtered, newest first, in
- * keyset pages with a signed cursor (issue 10). Not in the write scope: readers read here, and
- * there is no body. Access is a filter of the query, so pages stay full: a non-admin's search is
- * restricted to instances owned by their project, and never shows tracebacks, hosts or details
- * (as the compute views for non-admins).
+ * `GET /v1/actions` (and `GET /v1/instances`, query-instances.ts): the actions of every instance
+ * the caller may see, filtered, newest first, in keyset pages with a signed cursor (issue 10). Not
+ * in the write scope: readers read here, and there is no body. Access is a filter of the query, so
+ * pages stay full: a non-admin's search is restricted to instances owned by their project, and
+ * never shows tracebacks, hosts or details (as the compute views for non-admins).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
@@ -17,6 +17,7 @@ import { principalOf } from '../../plugins/authentication.js'
 import { DEFAULT_LIMIT, MAX_LIMIT, parseActionQuery } from '../action-query.js'
 import { V1_CONTENT_TYPE } from '../error-body.js'
 import { CursorCodec } from '../query-cursor.js'
+import { instanceQueryRoutes } from './query-instances.js'
 import { v1ErrorResponse, v1Responses } from '../responses.js'
 import { ActionViewSchema, actionView, EventViewSchema, eventView } from '../views.js'
 
@@ -107,10 +108,11 @@ function queryEventView(e: ActionEvent, admin: { internals: boolean; details: bo
 /** Registers `GET /v1/actions`. */
 export const queryRoutes: FastifyPluginAsyncTypebox<QueryRoutesOptions> = async (app, deps) => {
   const cursors = new CursorCodec(deps.cursorKey)
-  // The querystring schema documents the parameters; checking happens in parseActionQuery, on the
+  // The querystring schemas documents the parameters; checking happens in parseActionQuery, on the
   // raw URL, where a repeated single-valued parameter is still visible and every message names
   // its parameter (Fastify's validator would coerce, drop unknown ones, or keep one value).
   app.setValidatorCompiler(() => () => true)
+  await app.register(instanceQueryRoutes, { service: deps.service, cursors })
 
   app.get(
     '/actions',
