@@ -226,6 +226,16 @@ test('GET /v1/actions', async (t) => {
     },
   )
 
+  await t.test(
+    'only admins may filter by host (hosts are hidden from the others): 403',
+    async () => {
+      for (const token of [TOKENS.readerA, TOKENS.memberB]) {
+        const res = await v1(h, 'GET', '/v1/actions?host=host-3', undefined, { token })
+        assertV1Error(res, 403, 'forbidden', /host/)
+      }
+    },
+  )
+
   await t.test('the service role alone may not query (403)', async () => {
     for (const token of [TOKENS.serviceA, TOKENS.serviceB]) {
       const res = await v1(h, 'GET', '/v1/actions', undefined, { token })

@@ -49,7 +49,7 @@ const ActionsQuerystring = Type.Object(
           '`error`: an event failed; `running`: not finished; `success`: finished, no failure.',
       }),
     ),
-    host: text('A host any event of the action ran on (admins only see hosts, but may filter).'),
+    host: text('A host any event of the action ran on (admins only; others get 403).'),
     since: text('ISO 8601; only actions with start_time at or after it.'),
     until: text('ISO 8601; only actions with start_time at or before it.'),
     limit: Type.Optional(
@@ -142,6 +142,10 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryRoutesOptions> = async 
       const search = { ...parsed.search }
       let scope = parsed.scope
       if (!admin) {
+        // Hosts are hidden from non-admins (as in Nova's views); filtering by one would let them
+        // test host names one guess at a time.
+        if (search.host !== undefined)
+          throw new AppError('forbidden', 'Filtering by host requires the admin role.')
         // A non-admin's owner project is their own; asking for another one finds nothing.
         if (search.ownerProjectId !== undefined && search.ownerProjectId !== principal.projectId)
           return reply.type(V1_CONTENT_TYPE).send({ actions: [], next_cursor: null })
