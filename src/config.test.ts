@@ -71,3 +71,8 @@ test('ACTIONTRAIL_IDEMPOTENCY_MAX_ANSWER_BYTES / _MAX_CALLER_BYTES set the Idemp
       /ACTIONTRAIL_IDEMPOTENCY_MAX_CALLER_BYTES must be a whole number of bytes/,
     )
 })
+
+test('ACTIONTRAIL_CURSOR_SECRET sets the query cursors key; absent, none is configured', () => {
+  assert.equal(resolveServeConfig({}, {}).cursorSecret, undefined)
+  assert.equal(resolveServeConfig({}, { ACTIONTRAIL_CURSOR_SECRET: 's3' }).cursorSecret, 's3')
+})

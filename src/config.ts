@@ -30,6 +30,11 @@ export interface ServeConfig {
    * absent.
    */
   idempotencyLimits?: { maxAnswerBytes?: number; maxCallerBytes?: number }
+  /**
+   * The secret that signs the query API's page cursors (ACTIONTRAIL_CURSOR_SECRET); give every node
+   * the same one so a cursor works on all of them and after a restart. Random per process if absent.
+   */
+  cursorSecret?: string
 }
 
 /** Flags as parsed by the CLI; absent flags fall back to the environment. */
@@ -91,6 +96,7 @@ export function resolveServeConfig(
   config.httpLimits = resolveHttpLimits(flags, env)
   const idempotency = idempotencyLimits(env)
   if (idempotency) config.idempotencyLimits = idempotency
+  if (env.ACTIONTRAIL_CURSOR_SECRET) config.cursorSecret = env.ACTIONTRAIL_CURSOR_SECRET
   return config
 }
 

@@ -62,6 +62,7 @@ export async function startServer(
     ...(config.httpLimits ? { httpLimits: config.httpLimits } : {}),
     readinessProbe: () => stores.ready(),
     ...(config.idempotencyLimits ? { idempotencyLimits: config.idempotencyLimits } : {}),
+    ...(config.cursorSecret ? { cursorKey: Buffer.from(config.cursorSecret, 'utf8') } : {}),
   })
   try {
     await app.listen({ host: config.host, port: config.port })

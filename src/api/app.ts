@@ -49,6 +49,8 @@ export interface AppDeps {
    * identity check); the liveness probe when absent.
    */
   readinessProbe?: () => Promise<unknown>
+  /** Signs the query API's cursors (ACTIONTRAIL_CURSOR_SECRET); random per process when absent. */
+  cursorKey?: Buffer
 }
 
 // A well-formed UUID that no instance has: looking it up is the cheapest real store query.
@@ -98,6 +100,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     idempotency: deps.idempotency,
     clock: deps.clock ?? systemClock(),
     ...(deps.idempotencyLimits ? { idempotencyLimits: deps.idempotencyLimits } : {}),
+    ...(deps.cursorKey ? { cursorKey: deps.cursorKey } : {}),
   })
   return app
 }

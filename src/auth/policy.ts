@@ -52,3 +52,12 @@ export function canSeeEventDetails(p: Principal): boolean {
 export function canWrite(p: Principal): boolean {
   return isAdmin(p) || p.roles.has('service')
 }
+
+/**
+ * ActionTrail's `actiontrail:actions:query` (`GET /v1/actions`), modelled on Nova's
+ * `os-instance-actions:list`: a project reader (who sees the actions on their own project's
+ * instances) or an admin (every project). The `service` role alone does not read.
+ */
+export function canQueryActions(p: Principal): boolean {
+  return isProjectReaderOrAdmin(p, p.projectId)
+}

@@ -3,7 +3,13 @@
  * times from the injected clock, and answers the read queries the API and CLI need. It knows
  * nothing of HTTP or SQL.
  */
-import type { ActionStore, ActionListQuery, StoreWrite } from '../store/action-store.js'
+import type {
+  ActionStore,
+  ActionListQuery,
+  ActionSearch,
+  InstanceFilter,
+  StoreWrite,
+} from '../store/action-store.js'
 import type {
   ActionFinishInput,
   ActionStartInput,
@@ -273,9 +279,24 @@ export class ActionService implements ActionWriter {
     return this.#deps.store.listInstances({ ...filter, includeDeleted: false })
   }
 
+  /** Instances matching the filter (deleted ones as it says), ordered by name then uuid. */
+  async searchInstances(filter: InstanceFilter): Promise<Instance[]> {
+    return this.#deps.store.listInstances(filter)
+  }
+
   /** A page of an instance's actions, newest first. */
   async listActions(instanceUuid: string, query: ActionListQuery): Promise<InstanceAction[]> {
     return this.#deps.store.listActions(instanceUuid, query)
+  }
+
+  /** Actions of every instance matching the search, newest first (access is a filter of it). */
+  async searchActions(search: ActionSearch): Promise<InstanceAction[]> {
+    return this.#deps.store.searchActions(search)
+  }
+
+  /** The events of an action (by its store id), newest first. */
+  async listEvents(actionId: number): Promise<ActionEvent[]> {
+    return this.#deps.store.listEvents(actionId)
   }
 
   /** One action with its events, or undefined. */

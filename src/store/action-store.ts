@@ -31,6 +31,10 @@ export interface InstanceFilter {
   /** Only instances whose name contains this text (plain text, not a pattern). */
   nameContains?: string
   includeDeleted: boolean
+  /** Only deleted instances (with `includeDeleted: true`). */
+  onlyDeleted?: boolean
+  /** Only instances after this one in the (name, uuid) order: the last of the previous page. */
+  after?: { name: string; uuid: string }
   limit: number
 }
 
@@ -86,6 +90,43 @@ export interface ActionListQuery {
   changesBefore?: Timestamp
 }
 
+/** What `result` asks of an action: finished without a failed event, failed, or unfinished. */
+export type ActionResultFilter = 'success' | 'error' | 'running'
+
+/** Keyset position in a cross-instance listing: the last row of the previous page. */
+export interface ActionPosition {
+  startTime: Timestamp
+  id: number
+}
+
+/**
+ * A query over the actions of every instance, newest first by (start_time, id). Every filter is
+ * optional and they combine with AND; access restrictions are filters too (`ownerProjectId`), so
+ * that pages stay full.
+ */
+export interface ActionSearch {
+  instanceUuid?: string
+  /** The action's initiator project. */
+  projectId?: string
+  /** The project owning the action's instance. */
+  ownerProjectId?: string
+  userId?: string
+  /** Any of these action names (non-empty when given). */
+  actions?: readonly string[]
+  requestId?: string
+  result?: ActionResultFilter
+  /** Some event of the action ran on this host. */
+  host?: string
+  /** `start_time >= since`. */
+  since?: Timestamp
+  /** `start_time <= until`. */
+  until?: Timestamp
+  /** Only actions after this position in the order (older). */
+  after?: ActionPosition
+  /** Page size, at least 1. */
+  limit: number
+}
+
 /** One validated, time-stamped write for the store. */
 export type StoreWrite =
   | { op: 'instance_put'; values: InstancePut }
@@ -119,6 +160,12 @@ export interface ActionStore {
   getAction(instanceUuid: string, requestId: string): Promise<InstanceAction | undefined>
   /** A page of the instance's actions, ordered created_at DESC, id DESC. */
   listActions(instanceUuid: string, query: ActionListQuery): Promise<InstanceAction[]>
+  /**
+   * Actions of every instance matching the search, ordered start_time DESC, id DESC. `result`:
+   * `error` is an action whose message is "Error" (an event failed), `running` one without a
+   * finish time, `success` one with a finish time and no failed event.
+   */
+  searchActions(search: ActionSearch): Promise<InstanceAction[]>
   /** The action's events, ordered created_at DESC, id DESC. */
   listEvents(actionId: number): Promise<ActionEvent[]>
   /** Releases connections (of every store opened on the same database). Calling it again is a no-op. */

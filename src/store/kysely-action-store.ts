@@ -10,8 +10,15 @@ import type { ActionEvent, Instance, InstanceAction } from '../domain/instance-a
 import { markerNotFound } from '../domain/record-errors.js'
 import type { Timestamp } from '../domain/timestamp.js'
 import type { WriteOutcome } from '../domain/write-operation.js'
-import type { ActionListQuery, ActionStore, InstanceFilter, StoreWrite } from './action-store.js'
+import type {
+  ActionListQuery,
+  ActionSearch,
+  ActionStore,
+  InstanceFilter,
+  StoreWrite,
+} from './action-store.js'
 import type { DialectName } from './dialect.js'
+import { searchActionsQuery } from './action-search-query.js'
 import { toAction, toEvent, toInstance } from './rows.js'
 import type { Database } from './schema.js'
 import { isStorableKey, withMappedErrors, type StoreDatabase } from './store-database.js'
@@ -72,6 +79,18 @@ export class KyselyActionStore implements ActionStore {
     let q = this.#db.selectFrom('instances').selectAll()
     if (filter.projectId !== undefined) q = q.where('project_id', '=', filter.projectId)
     if (!filter.includeDeleted) q = q.where('deleted_at', 'is', null)
+    if (filter.onlyDeleted === true) q = q.where('deleted_at', 'is not', null)
+    const after = filter.after
+    if (after !== undefined) {
+      q = q
+        .where('name', '>=', after.name)
+        .where((eb) =>
+          eb.or([
+            eb('name', '>', after.name),
+            eb.and([eb('name', '=', after.name), eb('uuid', '>', after.uuid)]),
+          ]),
+        )
+    }
     if (filter.nameContains !== undefined && filter.nameContains !== '') {
       if (!this.#storable(filter.nameContains)) return []
       q = q.where(nameContains(this.#database.dialect, filter.nameContains))
@@ -147,6 +166,15 @@ export class KyselyActionStore implements ActionStore {
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow()
     return Number(row.n)
+  }
+
+  async searchActions(search: ActionSearch): Promise<InstanceAction[]> {
+    // A key too long to be stored matches nothing (MariaDB would otherwise compare a truncation).
+    const keys = [search.instanceUuid, search.projectId, search.ownerProjectId, search.userId]
+    const names = [search.requestId, search.host, ...(search.actions ?? [])]
+    if ([...keys, ...names].some((k) => k !== undefined && !this.#storable(k))) return []
+    const rows = await this.#read(() => searchActionsQuery(this.#db, search).execute())
+    return rows.map(toAction)
   }
 
   async listEvents(actionId: number): Promise<ActionEvent[]> {

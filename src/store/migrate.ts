@@ -9,12 +9,14 @@ import { dialectOf } from './dialect.js'
 import { init } from './migrations/0001-init.js'
 import { idempotency } from './migrations/0002-idempotency.js'
 import { idempotencyCaps } from './migrations/0003-idempotency-caps.js'
+import { actionSearch } from './migrations/0004-action-search.js'
 
 /** Every migration this build knows, in order. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-init': init,
   '0002-idempotency': idempotency,
   '0003-idempotency-caps': idempotencyCaps,
+  '0004-action-search': actionSearch,
 })
 
 /**

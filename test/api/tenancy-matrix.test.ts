@@ -44,6 +44,10 @@ const NOVA_POLICY: Record<string, string> = {
   'os_compute_api:servers:show': 'rule:project_reader_or_admin',
   'os_compute_api:servers:index:get_all_tenants': 'rule:context_is_admin',
   'os_compute_api:servers:detail:get_all_tenants': 'rule:context_is_admin',
+  // ActionTrail's own (GET /v1/actions, GET /v1/instances), modelled on
+  // os-instance-actions:list and servers:index.
+  'actiontrail:actions:query': 'rule:project_reader_or_admin',
+  'actiontrail:instances:query': 'rule:project_reader_or_admin',
 }
 
 /** Keystone's default implied roles: admin → member → reader. */
@@ -225,7 +229,7 @@ const SURFACES: Record<'compute' | 'v1', Surface> = {
 // against the server's project; collection routes check `rule` against the caller's project and
 // list what the caller may see.
 
-type Body = 'servers' | 'server' | 'actions' | 'action' | 'none'
+type Body = 'servers' | 'server' | 'actions' | 'action' | 'queryActions' | 'queryInstances' | 'none'
 
 interface ReadRoute {
   name: string
@@ -366,6 +370,27 @@ const ROUTES: ReadRoute[] = [
     missing: true,
     body: 'none',
   },
+  {
+    name: 'GET /v1/instances?deleted=any',
+    surface: 'v1',
+    url: () => '/v1/instances?deleted=any',
+    rule: 'actiontrail:instances:query',
+    body: 'queryInstances',
+  },
+  {
+    name: 'GET /v1/actions',
+    surface: 'v1',
+    url: () => '/v1/actions',
+    rule: 'actiontrail:actions:query',
+    body: 'queryActions',
+  },
+  {
+    name: 'GET /v1/actions?include=events',
+    surface: 'v1',
+    url: () => '/v1/actions?include=events&limit=1000',
+    rule: 'actiontrail:actions:query',
+    body: 'queryActions',
+  },
 ]
 
 // ---------------------------------------------------------------------------------------------
@@ -467,6 +492,38 @@ function checkBody(c: Case, body: Json, hostIds: Map<string, Set<string>>): stri
         expect('details' in e === shown, `details ${'details' in e ? 'shown' : 'hidden'}`)
         if (shown) expect(e.details === s.details, 'details differ from the stored ones')
       }
+      break
+    }
+    case 'queryInstances': {
+      // Every instance, deleted ones too (deleted=any), of the caller's project or of all for an admin.
+      const got = ((body.instances ?? []) as Json[]).map((x) => String(x.uuid)).sort()
+      const expected = TARGETS.filter((o) => isAdmin(caller) || o.project === caller.project)
+        .map((o) => o.uuid)
+        .sort()
+      expect(JSON.stringify(got) === JSON.stringify(expected), `lists ${got.join(',')}`)
+      break
+    }
+    case 'queryActions': {
+      // Every action on the instances of the caller's project (deleted ones too: an audit
+      // trail), or of every project for an admin; events without internals for non-admins.
+      const admin = isAdmin(caller)
+      const items = (body.actions ?? []) as Json[]
+      const expected = TARGETS.filter((o) => admin || o.project === caller.project)
+        .flatMap((o) => [o.createReq, o.stopReq])
+        .sort()
+      const got = items.map((a) => String(a.request_id)).sort()
+      expect(JSON.stringify(got) === JSON.stringify(expected), `lists ${got.join(',')}`)
+      for (const e of items.flatMap((a) => (a.events ?? []) as Json[])) {
+        expect('traceback' in e === admin, `traceback ${'traceback' in e ? 'shown' : 'hidden'}`)
+        expect('host' in e === admin, `host ${'host' in e ? 'shown' : 'hidden'}`)
+        expect('details' in e === admin, `details ${'details' in e ? 'shown' : 'hidden'}`)
+        if (admin) expect(e.host === HOST, 'host differs')
+      }
+      if (c.route.url(s, caller).includes('include=events'))
+        expect(
+          items.every((a) => Array.isArray(a.events)),
+          'events not embedded',
+        )
       break
     }
     case 'none':

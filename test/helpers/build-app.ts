@@ -100,6 +100,8 @@ export interface HarnessOptions {
   clock?: Clock
   /** Caps on remembered Idempotency-Key answers; the defaults when absent. */
   idempotencyLimits?: Partial<IdempotencyLimits>
+  /** Key of the query API's cursors; random per app when absent. */
+  cursorKey?: Buffer
 }
 
 /**
@@ -141,6 +143,7 @@ export async function buildHarness(
     readinessProbe: () => stores.ready(),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.idempotencyLimits ? { idempotencyLimits: options.idempotencyLimits } : {}),
+    ...(options.cursorKey ? { cursorKey: options.cursorKey } : {}),
   })
   const responses = await checkResponses(app)
   // The lines of the checker's own document requests are not the test's.

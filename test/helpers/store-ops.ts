@@ -9,6 +9,7 @@ import { recordOf, type WriteOutcome, type WriteRecord } from '../../src/domain/
 import type {
   ActionFinish,
   ActionListQuery,
+  ActionSearch,
   ActionStart,
   ActionStore,
   EventFinish,
@@ -65,6 +66,10 @@ export class TestStore implements ActionStore {
 
   listEvents(actionId: number): Promise<ActionEvent[]> {
     return this.store.listEvents(actionId)
+  }
+
+  searchActions(search: ActionSearch): Promise<InstanceAction[]> {
+    return this.store.searchActions(search)
   }
 
   close(): Promise<void> {

@@ -13,7 +13,9 @@ import { installErrorFormat } from '../errors.js'
 import { sendV1Error } from './error-body.js'
 import type { IdempotencyStore } from './idempotency.js'
 import type { IdempotencyLimits } from './idempotency-limits.js'
+import { randomCursorKey } from './query-cursor.js'
 import { writeRoutes } from './routes/index.js'
+import { queryRoutes } from './routes/query.js'
 
 /** Where the surface is mounted. */
 export const V1_PREFIX = '/v1'
@@ -26,11 +28,17 @@ export interface V1SurfaceOptions {
   clock: Clock
   /** Caps on remembered answers; the defaults for those not given. */
   idempotencyLimits?: Partial<IdempotencyLimits>
+  /**
+   * Signs the query API's page cursors; a random key per process when absent (cursors then do not
+   * survive a restart nor work on another node).
+   */
+  cursorKey?: Buffer
 }
 
 const DESCRIPTION =
   'Records instances, actions and events (the write side of the Nova-compatible /v2.1 ' +
   'os-instance-actions API). Every write needs an X-Auth-Token with the service or admin role. ' +
+  'GET /v1/actions queries actions across instances (readers: their own project; admins: all). ' +
   'Errors are `{"error": {"status", "code", "message"}}`. Writes may carry an Idempotency-Key.'
 
 // Fastify needs a body whenever a route has a body schema, so the generator marks every request
@@ -74,5 +82,10 @@ export const v1Surface: FastifyPluginAsyncTypebox<V1SurfaceOptions> = async (app
     idempotency: deps.idempotency,
     clock: deps.clock,
     ...(deps.idempotencyLimits ? { idempotencyLimits: deps.idempotencyLimits } : {}),
+  })
+  // Outside the write scope: readers query, and there is no body to parse.
+  await app.register(queryRoutes, {
+    service: deps.service,
+    cursorKey: deps.cursorKey ?? randomCursorKey(),
   })
 }
