@@ -5,27 +5,14 @@
  * 500 logged `/work/…/test/api-v1/batch.test.ts:250:32`.
  */
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
 import { test } from 'node:test'
 import { buildApp } from '../../src/api/app.js'
 import { StaticTokenAuthenticator } from '../../src/auth/token-file.js'
 import { createActionService } from '../../src/local-service.js'
-import { createLogger } from '../../src/security/redacting-logger.js'
 import { openStores } from '../../src/store/open-store.js'
 import { headers, TOKEN_ENTRIES, TOKENS } from '../helpers/build-app.js'
+import { captureLogger } from '../helpers/log-capture.js'
 import { ROOT } from '../helpers/spawn-server.js'
-
-function capture(): { logger: ReturnType<typeof createLogger>['logger']; text: () => string } {
-  const chunks: string[] = []
-  const destination = new Writable({
-    write(c: Buffer, _e, cb) {
-      chunks.push(c.toString())
-      cb()
-    },
-  })
-  const { logger } = createLogger({ level: 'trace', key: 'k', destination })
-  return { logger, text: () => chunks.join('') }
-}
 
 // A deployment's frames: the package installed under a release directory, a dependency, and a
 // home directory.
@@ -37,7 +24,7 @@ const DEPLOYED = [
 ].join('\n')
 
 test('a logged error keeps its frames, without absolute paths', () => {
-  const log = capture()
+  const log = captureLogger('trace')
   const err = new Error('connection reset')
   err.stack = DEPLOYED
   log.logger.error({ err }, 'store failed')
@@ -53,7 +40,7 @@ test('a logged error keeps its frames, without absolute paths', () => {
 })
 
 test("an unexpected failure's 500 logs the error without the install directory", async (t) => {
-  const log = capture()
+  const log = captureLogger('trace')
   const stores = await openStores(':memory:')
   t.after(() => stores.close())
   stores.actions.getInstance = () => Promise.reject(new Error('disk I/O error'))

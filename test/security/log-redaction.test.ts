@@ -22,32 +22,7 @@ import {
   ADMIN_USER,
   USER_B,
 } from '../helpers/build-app.js'
-
-/** A logger writing into an array, with the parsed lines. */
-function captureLogger(): {
-  logger: ReturnType<typeof createLogger>['logger']
-  lines: () => Record<string, unknown>[]
-  text: () => string
-} {
-  const chunks: string[] = []
-  const destination = new Writable({
-    write(c: Buffer, _e, cb) {
-      chunks.push(c.toString())
-      cb()
-    },
-  })
-  const { logger } = createLogger({ level: 'info', key: 'k', destination })
-  const text = () => chunks.join('')
-  return {
-    logger,
-    text,
-    lines: () =>
-      text()
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-  }
-}
+import { captureLogger } from '../helpers/log-capture.js'
 
 const SERVER = '3c1d2e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f'
 const RID = 'req-6d8e0f1a-2b3c-4d5e-8f6a-7b8c9d0e1f2a'

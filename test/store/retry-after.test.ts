@@ -4,13 +4,13 @@
  * store here is a SQLite file damaged under the server (as in sqlite-unavailable.test.ts).
  */
 import assert from 'node:assert/strict'
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import BetterSqlite3 from 'better-sqlite3'
 import { assertV1Error, putVm, v1, VM } from '../api-v1/v1-helpers.js'
 import { buildHarness, headers, TOKENS } from '../helpers/build-app.js'
+import { damageSqliteFile } from '../helpers/sqlite-damage.js'
 
 test('a 503 carries Retry-After on the compute surface and on /v1', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'actiontrail-retry-after-'))
@@ -19,17 +19,8 @@ test('a 503 carries Retry-After on the compute surface and on /v1', async (t) =>
   const h = await buildHarness(t, file)
   await putVm(h)
 
-  // Another process damages every page but the first, then changes the first through the WAL so
-  // that the server drops its page cache at its next read.
-  const other = new BetterSqlite3(file)
-  other.pragma('wal_checkpoint(TRUNCATE)')
-  const pageSize = other.pragma('page_size', { simple: true }) as number
-  const size = statSync(file).size
-  const fd = openSync(file, 'r+')
-  writeSync(fd, Buffer.alloc(size - pageSize, 0xff), 0, size - pageSize, pageSize)
-  closeSync(fd)
-  other.pragma('user_version = 1')
-  other.close()
+  // Another process damages the file (every page but the first).
+  damageSqliteFile(file)
 
   const read = await h.app.inject({
     url: `/v2.1/servers/${VM}/os-instance-actions`,

@@ -3,15 +3,15 @@
  * (HTTP 503) for reads as for writes, whichever store meets them.
  */
 import assert from 'node:assert/strict'
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import BetterSqlite3 from 'better-sqlite3'
 import { isAppError } from '../../src/domain/errors.js'
 import type { Timestamp } from '../../src/domain/timestamp.js'
 import { openStores } from '../../src/store/open-store.js'
 import { TestStore } from '../helpers/store-ops.js'
+import { damageSqliteFile } from '../helpers/sqlite-damage.js'
 
 const UUID = '11111111-2222-4333-8444-555555555555'
 const at = '2026-01-01T00:00:00.000000' as Timestamp
@@ -44,18 +44,8 @@ test('reads and writes on a database damaged under the store fail with store_una
   )
   assert.equal((await store.getInstance(UUID))?.uuid, UUID)
 
-  // Another process damages the file: everything is checkpointed into it, every page but the
-  // first (header and schema) is overwritten, and a change to the first page through the WAL
-  // makes the store drop its page cache at its next read, as any other writer's commit would.
-  const other = new BetterSqlite3(file)
-  other.pragma('wal_checkpoint(TRUNCATE)')
-  const pageSize = other.pragma('page_size', { simple: true }) as number
-  const size = statSync(file).size
-  const fd = openSync(file, 'r+')
-  writeSync(fd, Buffer.alloc(size - pageSize, 0xff), 0, size - pageSize, pageSize)
-  closeSync(fd)
-  other.pragma('user_version = 1')
-  other.close()
+  // Another process damages the file (every page but the first).
+  damageSqliteFile(file)
 
   await assert.rejects(store.getInstance(UUID), unavailable)
   await assert.rejects(store.listInstances({ includeDeleted: true, limit: 10 }), unavailable)
