@@ -8,8 +8,10 @@ import type { Credentials } from './policy-language/index.js'
 
 /** What a policy decision needs to know about a caller. */
 export interface PolicySubject {
-  userId: string
-  projectId: string
+  /** null when the caller has no user (oslo's None); tokens always carry one. */
+  userId: string | null
+  /** null for a token without a project (system- or domain-scoped). */
+  projectId: string | null
   roles: Iterable<string>
   /** `all` for a system-scoped token (Keystone); absent for project-scoped ones. */
   systemScope?: string
