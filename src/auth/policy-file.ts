@@ -17,7 +17,8 @@ function refuse(file: string, where: string, reason: string): AppError {
   return new AppError('invalid_input', `policy file ${file}: ${where}${reason}`)
 }
 
-// Node 20 says "at position N", newer ones add "(line L column C)": report a line either way.
+// Node 22+ say "(line L column C)", Node 20 sometimes "at position N" and sometimes neither (then
+// the message has no line).
 function jsonErrorLine(text: string, message: string): number | undefined {
   const line = /line (\d+)/.exec(message)
   if (line?.[1]) return Number(line[1])
@@ -36,7 +37,7 @@ export function parsePolicyText(file: string, text: string): RuleSource[] {
     try {
       JSON.parse(text)
     } catch (err) {
-      const message = (err as Error).message
+      const message = ((err as Error).message.split('\n')[0] ?? '').slice(0, 200)
       const line = jsonErrorLine(text, message)
       throw refuse(file, line === undefined ? '' : `line ${line}: `, `not valid JSON (${message})`)
     }
