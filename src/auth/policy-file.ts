@@ -5,6 +5,7 @@
  * and stops start-up: a policy that is not what the operator wrote must not serve requests.
  */
 import { readFile, stat } from 'node:fs/promises'
+import { basename } from 'node:path'
 import YAML, { LineCounter, isMap, isScalar, isSeq } from 'yaml'
 import { AppError } from '../domain/errors.js'
 import { AccessPolicy } from './access-policy.js'
@@ -111,7 +112,8 @@ export async function loadAccessPolicy(
   try {
     return AccessPolicy.create({
       overrides,
-      onWarning: (message) => onWarning(`policy file ${file}: ${message}`),
+      // The log takes no absolute paths (they name hosts' layouts): the file's base name only.
+      onWarning: (message) => onWarning(`policy file ${basename(file)}: ${message}`),
     })
   } catch (err) {
     if (err instanceof PolicyRuleError) throw refuse(file, '', err.message)
