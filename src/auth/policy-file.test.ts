@@ -135,10 +135,10 @@ describe('refusals name the file, the line and the reason', () => {
       /p\.yaml: line 2: Map keys must be unique/,
     ],
     [
-      'JSON that does not parse',
+      'JSON that does not parse (a trailing comma)',
       'p.json',
-      '{\n  "context_is_admin": "role:admin",\n  "x": \n}\n',
-      /p\.json: (line 4: )?not valid JSON \(/,
+      '{\n  "context_is_admin": "role:admin",\n}\n',
+      /p\.json: line 3: not valid JSON \(/,
     ],
     [
       'the legacy list-of-lists form',
