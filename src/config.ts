@@ -35,6 +35,11 @@ export interface ServeConfig {
    * the same one so a cursor works on all of them and after a restart. Random per process if absent.
    */
   cursorSecret?: string
+  /**
+   * An oslo.policy file (YAML or JSON) overriding the default rules (ACTIONTRAIL_POLICY_FILE,
+   * `--policy-file`); the defaults alone when absent. See docs/identity.md, "Policy".
+   */
+  policyFile?: string
 }
 
 /** Flags as parsed by the CLI; absent flags fall back to the environment. */
@@ -51,6 +56,7 @@ export interface ServeFlags {
   keepAliveTimeoutMs?: string
   idleTimeoutMs?: string
   maxConnections?: string
+  policyFile?: string
 }
 
 /** Default SQLite file, relative to the working directory. */
@@ -97,6 +103,8 @@ export function resolveServeConfig(
   const idempotency = idempotencyLimits(env)
   if (idempotency) config.idempotencyLimits = idempotency
   if (env.ACTIONTRAIL_CURSOR_SECRET) config.cursorSecret = env.ACTIONTRAIL_CURSOR_SECRET
+  const policyFile = flags.policyFile ?? env.ACTIONTRAIL_POLICY_FILE
+  if (policyFile) config.policyFile = policyFile
   return config
 }
 

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { buildApp } from './api/app.js'
+import { loadAccessPolicy } from './auth/policy-file.js'
 import type { Authenticator } from './auth/principal.js'
 import { loadTokenFile } from './auth/token-file.js'
 import type { ServeConfig } from './config.js'
@@ -50,6 +51,8 @@ export async function startServer(
       'invalid_input',
       'a token file is required: set ACTIONTRAIL_TOKENS or --tokens',
     )
+  // Before the database: a policy file that does not load stops start-up, naming line and reason.
+  const policy = await loadAccessPolicy(config.policyFile, (message) => logger.warn(message))
   // One database, two stores: the audit trail behind the service, remembered answers for the
   // write API's Idempotency-Keys; closing the stores closes both.
   const stores = await openStores(config.database, { onLost: (message) => logger.error(message) })
@@ -57,6 +60,7 @@ export async function startServer(
   const app = await buildApp({
     service,
     authenticator: auth,
+    policy,
     logger,
     idempotency: stores.idempotency,
     ...(config.httpLimits ? { httpLimits: config.httpLimits } : {}),

@@ -7,6 +7,7 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
+import { DEFAULT_POLICY, type AccessPolicy } from '../auth/access-policy.js'
 import type { Authenticator } from '../auth/principal.js'
 import type { ActionService } from '../domain/action-service.js'
 import { systemClock, type Clock } from '../domain/timestamp.js'
@@ -33,6 +34,8 @@ import { V1_PREFIX, v1Surface } from './v1/index.js'
 export interface AppDeps {
   service: ActionService
   authenticator: Authenticator
+  /** The access policy (defaults + ACTIONTRAIL_POLICY_FILE); the defaults when absent. */
+  policy?: AccessPolicy
   logger: Logger
   /** Where the write API remembers answers to requests sent with an Idempotency-Key (the store). */
   idempotency: IdempotencyStore
@@ -59,6 +62,7 @@ const PROBE_UUID = '00000000-0000-4000-8000-000000000000'
 /** Builds the ActionTrail HTTP application. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const limits = deps.httpLimits ?? DEFAULT_HTTP_LIMITS
+  const policy = deps.policy ?? DEFAULT_POLICY
   const clientErrors = clientErrorAnswers(deps.logger as FastifyBaseLogger)
   const app = Fastify({
     ...fastifyLimitOptions(limits),
@@ -93,10 +97,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     probe: deps.healthProbe ?? (() => deps.service.getInstance(PROBE_UUID)),
     ...(deps.readinessProbe ? { readinessProbe: deps.readinessProbe } : {}),
   })
-  await app.register(computeSurface, { service: deps.service })
+  await app.register(computeSurface, { service: deps.service, policy })
   await app.register(v1Surface, {
     prefix: V1_PREFIX,
     service: deps.service,
+    policy,
     idempotency: deps.idempotency,
     clock: deps.clock ?? systemClock(),
     ...(deps.idempotencyLimits ? { idempotencyLimits: deps.idempotencyLimits } : {}),

@@ -12,6 +12,8 @@ export interface Principal {
   projectId: string
   /** Effective roles, with Keystone's implied roles already added. */
   roles: ReadonlySet<Role>
+  /** `all` when the token is system-scoped (Keystone); the policy's `system_scope` credential. */
+  systemScope?: string
 }
 
 /** Adds the roles Keystone infers by default: admin → member → reader. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { isAppError } from '../domain/errors.js'
+import { DEFAULT_POLICY } from './access-policy.js'
 import {
   canReadActions,
   canReadServers,
@@ -109,17 +110,17 @@ test('Nova default policy: project readers and admins read; only admins see inte
     projectId,
     roles: new Set(roles) as Set<never>,
   })
-  assert.ok(canReadActions(p(['reader']), 'p1'))
-  assert.ok(!canReadActions(p(['reader']), 'p2'))
-  assert.ok(canReadActions(p(['admin'], 'p9'), 'p2'))
-  assert.ok(!canReadActions(p(['service']), 'p1'))
-  assert.ok(canSeeInstance(p(['service']), 'p1'))
-  assert.ok(!canReadServers(p(['service']), 'p1'))
-  assert.ok(canReadServers(p(['reader']), 'p1'))
-  assert.ok(!canReadServers(p(['reader']), 'p2'))
-  assert.ok(!canSeeInstance(p(['member', 'reader']), 'p2'))
-  assert.ok(canSeeEventInternals(p(['admin'])))
-  assert.ok(!canSeeEventInternals(p(['member', 'reader'])))
-  assert.ok(canWrite(p(['service'])))
-  assert.ok(!canWrite(p(['member', 'reader'])))
+  assert.ok(canReadActions(DEFAULT_POLICY, p(['reader']), 'list', 'p1'))
+  assert.ok(!canReadActions(DEFAULT_POLICY, p(['reader']), 'list', 'p2'))
+  assert.ok(canReadActions(DEFAULT_POLICY, p(['admin'], 'p9'), 'show', 'p2'))
+  assert.ok(!canReadActions(DEFAULT_POLICY, p(['service']), 'list', 'p1'))
+  assert.ok(canSeeInstance(DEFAULT_POLICY, p(['service']), 'p1'))
+  assert.ok(!canReadServers(DEFAULT_POLICY, p(['service']), 'show', 'p1'))
+  assert.ok(canReadServers(DEFAULT_POLICY, p(['reader']), 'index', 'p1'))
+  assert.ok(!canReadServers(DEFAULT_POLICY, p(['reader']), 'show', 'p2'))
+  assert.ok(!canSeeInstance(DEFAULT_POLICY, p(['member', 'reader']), 'p2'))
+  assert.ok(canSeeEventInternals(DEFAULT_POLICY, p(['admin']), 'p1'))
+  assert.ok(!canSeeEventInternals(DEFAULT_POLICY, p(['member', 'reader']), 'p1'))
+  assert.ok(canWrite(DEFAULT_POLICY, p(['service'])))
+  assert.ok(!canWrite(DEFAULT_POLICY, p(['member', 'reader'])))
 })

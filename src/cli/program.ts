@@ -2,6 +2,7 @@
 import { Command } from 'commander'
 import { demoCommand } from './commands/demo.js'
 import { migrateCommand } from './commands/migrate.js'
+import { policyCommand } from './commands/policy.js'
 import { serveCommand } from './commands/serve.js'
 
 /** Builds the command tree; exported so tests can run it in-process. */
@@ -14,5 +15,6 @@ export function buildProgram(): Command {
   serveCommand(program)
   migrateCommand(program)
   demoCommand(program)
+  policyCommand(program)
   return program
 }

@@ -51,6 +51,10 @@ export function serveCommand(program: Command): void {
       'connections held at once; more are refused (env ACTIONTRAIL_MAX_CONNECTIONS, default 1000)',
     )
     .option(
+      '--policy-file <file>',
+      'oslo.policy rules (YAML or JSON) overriding the defaults (env ACTIONTRAIL_POLICY_FILE)',
+    )
+    .option(
       '--demo',
       'load the demo history on first start and create demo tokens next to the database',
     )
