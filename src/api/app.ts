@@ -18,6 +18,7 @@ import {
   fastifyLimitOptions,
   type HttpLimits,
 } from './http-limits.js'
+import { AccessAudit, accessAuditPlugin } from './plugins/access-audit.js'
 import { authenticationPlugin } from './plugins/authentication.js'
 import { busyConnectionPlugin } from './plugins/busy-connection.js'
 import { healthRoutes } from './plugins/health.js'
@@ -51,6 +52,8 @@ export interface AppDeps {
   readinessProbe?: () => Promise<unknown>
   /** Signs the query API's cursors (ACTIONTRAIL_CURSOR_SECRET); random per process when absent. */
   cursorKey?: Buffer
+  /** Counts refused requests (401, 403); a fresh one when absent. */
+  accessAudit?: AccessAudit
 }
 
 // A well-formed UUID that no instance has: looking it up is the cheapest real store query.
@@ -86,6 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(requestIdPlugin)
   await app.register(authenticationPlugin, { authenticator: deps.authenticator })
   await app.register(responseLogPlugin)
+  await app.register(accessAuditPlugin, { audit: deps.accessAudit ?? new AccessAudit() })
   await app.register(unreadBodyPlugin)
   await app.register(busyConnectionPlugin, { idleTimeoutMs: limits.idleTimeoutMs })
 

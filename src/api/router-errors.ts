@@ -10,7 +10,7 @@ import type { Authenticator } from '../auth/principal.js'
 import { AppError } from '../domain/errors.js'
 import { sendFault } from './compute/faults.js'
 import { negotiateRequest } from './compute/negotiate.js'
-import { answerFor, type ErrorRenderer } from './errors.js'
+import { answerFor, RETRY_AFTER_SECONDS, type ErrorRenderer } from './errors.js'
 import { authenticateRequest } from './plugins/authentication.js'
 import { setRequestIdHeaders } from './plugins/request-id.js'
 import { closeIfBodyUnread } from './plugins/unread-body.js'
@@ -54,7 +54,9 @@ export function routerErrorHandler(authenticator: Authenticator) {
         throw new AppError('invalid_input', 'Malformed request URL.')
       } catch (failure) {
         closeIfBodyUnread(request, reply)
-        surface.render(reply, answerFor(failure, request.log))
+        const answer = answerFor(failure, request.log)
+        if (answer.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS))
+        surface.render(reply, answer)
       }
     }
     void answer()
