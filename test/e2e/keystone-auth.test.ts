@@ -20,6 +20,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/api/app.js'
 import { AccessAudit } from '../../src/api/plugins/access-audit.js'
 import { createAuthenticator } from '../../src/auth/create-authenticator.js'
+import { KeystoneAuthenticator } from '../../src/auth/keystone/keystone-authenticator.js'
 import type { Authenticator } from '../../src/auth/principal.js'
 import { resolveServeConfig } from '../../src/config.js'
 import { createActionService } from '../../src/local-service.js'
@@ -65,7 +66,12 @@ describe('Keystone mode against a real Keystone', { skip }, () => {
     ids.carol = await ks.createUser('carol', PASSWORDS.carol, ids.beta, 'member')
     ids.dave = await ks.createUser('dave', PASSWORDS.dave, ids.alpha, 'admin')
     // Least privilege: the `service` role may validate tokens (identity:validate_token), not more.
-    await ks.createUser('actiontrail', PASSWORDS.actiontrail, ids.service, 'service')
+    ids.serviceUser = await ks.createUser(
+      'actiontrail',
+      PASSWORDS.actiontrail,
+      ids.service,
+      'service',
+    )
 
     dir = mkdtempSync(join(tmpdir(), 'actiontrail-keystone-app-'))
     stores = await openStores(join(dir, 'actiontrail.db'))
@@ -214,6 +220,38 @@ describe('Keystone mode against a real Keystone', { skip }, () => {
     // validated only because it was renewed.
     const fresh = await ks.login('alice', PASSWORDS.alice, 'alpha')
     assert.equal((await actions(ALPHA_SERVER, fresh)).statusCode, 200)
+  })
+
+  test('a service token Keystone revoked is replaced after its 401, and the request succeeds', async () => {
+    // A second authenticator, logged in just now; the real fetch, with the logins counted.
+    let logins = 0
+    const counting: typeof fetch = (input, init) => {
+      if (init?.method === 'POST') logins += 1
+      return fetch(input, init)
+    }
+    const second = new KeystoneAuthenticator({
+      url: ks.url,
+      credentials: {
+        kind: 'password',
+        username: 'actiontrail',
+        password: PASSWORDS.actiontrail,
+        project: 'service',
+        userDomain: 'Default',
+        projectDomain: 'Default',
+      },
+      fetch: counting,
+    })
+    await second.start()
+    assert.equal(logins, 1)
+    // Disabling a user revokes every token it holds; enabled again, it may log in (a second later:
+    // Keystone compares issue times at whole seconds).
+    const user = `/users/${ids.serviceUser}`
+    await ks.admin('PATCH', user, { user: { enabled: false } })
+    await ks.admin('PATCH', user, { user: { enabled: true } })
+    await new Promise((r) => setTimeout(r, 1500))
+    const alice = await ks.login('alice', PASSWORDS.alice, 'alpha')
+    assert.equal((await second.authenticate(alice))?.userId, ids.alice)
+    assert.equal(logins, 2)
   })
 
   test(

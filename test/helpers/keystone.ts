@@ -59,7 +59,6 @@ export class LocalKeystone {
   readonly #expiration: number
   #child: ChildProcess | undefined
   #output = ''
-  #adminToken: string | undefined
 
   private constructor(dir: string, port: number, expiration: number) {
     this.#dir = dir
@@ -179,10 +178,11 @@ export class LocalKeystone {
 
   /** An admin REST call; returns the parsed body. */
   async admin(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-    this.#adminToken ??= await this.login('admin', KEYSTONE_ADMIN_PASSWORD, 'admin')
+    // A new admin token each time: the suites run Keystone with short-lived tokens.
+    const admin = await this.login('admin', KEYSTONE_ADMIN_PASSWORD, 'admin')
     const res = await fetch(`${this.url}${path}`, {
       method,
-      headers: { 'x-auth-token': this.#adminToken, 'content-type': 'application/json' },
+      headers: { 'x-auth-token': admin, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     })
     const text = await res.text()
