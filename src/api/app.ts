@@ -63,6 +63,7 @@ const PROBE_UUID = '00000000-0000-4000-8000-000000000000'
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const limits = deps.httpLimits ?? DEFAULT_HTTP_LIMITS
   const clientErrors = clientErrorAnswers(deps.logger as FastifyBaseLogger)
+  const accessAudit = deps.accessAudit ?? new AccessAudit()
   const app = Fastify({
     ...fastifyLimitOptions(limits),
     // Headers too large, a malformed request, a request timeout: answered in the surface's format.
@@ -75,7 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     // The router rejects an undecodable path (`%zz`) or an over-long segment before any hook or
     // error handler runs; those are answered in the surface's format too.
-    frameworkErrors: routerErrorHandler(deps.authenticator),
+    frameworkErrors: routerErrorHandler(deps.authenticator, accessAudit),
   })
 
   clientErrors.track(app.server)
@@ -89,7 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(requestIdPlugin)
   await app.register(authenticationPlugin, { authenticator: deps.authenticator })
   await app.register(responseLogPlugin)
-  await app.register(accessAuditPlugin, { audit: deps.accessAudit ?? new AccessAudit() })
+  await app.register(accessAuditPlugin, { audit: accessAudit })
   await app.register(unreadBodyPlugin)
   await app.register(busyConnectionPlugin, { idleTimeoutMs: limits.idleTimeoutMs })
 

@@ -11,6 +11,7 @@ import { AppError } from '../domain/errors.js'
 import { sendFault } from './compute/faults.js'
 import { negotiateRequest } from './compute/negotiate.js'
 import { answerFor, RETRY_AFTER_SECONDS, type ErrorRenderer } from './errors.js'
+import { auditAnswer, type AccessAudit } from './plugins/access-audit.js'
 import { authenticateRequest } from './plugins/authentication.js'
 import { setRequestIdHeaders } from './plugins/request-id.js'
 import { closeIfBodyUnread } from './plugins/unread-body.js'
@@ -40,7 +41,7 @@ function surfaceOf(path: string): Surface {
 }
 
 /** Fastify's `frameworkErrors` callback. */
-export function routerErrorHandler(authenticator: Authenticator) {
+export function routerErrorHandler(authenticator: Authenticator, audit?: AccessAudit) {
   return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
     setRequestIdHeaders(request, reply)
     const surface = surfaceOf(request.url.split('?')[0] ?? '/')
@@ -57,6 +58,7 @@ export function routerErrorHandler(authenticator: Authenticator) {
         const answer = answerFor(failure, request.log)
         if (answer.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS))
         surface.render(reply, answer)
+        if (audit) auditAnswer(audit, request, answer.status)
       }
     }
     void answer()

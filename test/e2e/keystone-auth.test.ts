@@ -146,6 +146,13 @@ describe('Keystone mode against a real Keystone', { skip }, () => {
     assert.deepEqual(await roles(alice), ['member', 'reader'])
     assert.deepEqual(await roles(bob), ['reader'])
     assert.deepEqual(await roles(dave), ['admin', 'member', 'reader'])
+    // Keystone itself expanded the implied roles (roleNames are its answer, unexpanded by us).
+    assert.deepEqual((await authenticator.authenticate(dave))?.roleNames, [
+      'admin',
+      'member',
+      'reader',
+    ])
+    assert.deepEqual((await authenticator.authenticate(bob))?.roleNames, ['reader'])
     const p = await authenticator.authenticate(alice)
     assert.equal(p?.userId, ids.alice)
     assert.equal(p?.projectId, ids.alpha)

@@ -6,7 +6,7 @@
  * ActionTrail has no metrics endpoint; the running totals travel on each line (`denied_total`)
  * and are readable in-process through AccessAudit.totals().
  */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import '../fastify-augment.js'
 
@@ -37,24 +37,31 @@ export interface AccessAuditOptions {
   audit: AccessAudit
 }
 
+/**
+ * Logs and counts one answer when it is a 401 or a 403 (the hook below; the router's own errors,
+ * answered before any hook runs, call it directly).
+ */
+export function auditAnswer(audit: AccessAudit, request: FastifyRequest, status: number): void {
+  if (status !== 401 && status !== 403) return
+  const principal = request.principal
+  request.log.warn(
+    {
+      event: 'access_denied',
+      status,
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      ...(principal ? { userId: principal.userId, projectId: principal.projectId } : {}),
+      denied_total: audit.count(status),
+    },
+    'access denied',
+  )
+}
+
 /** Logs and counts every 401 and 403. */
 export const accessAuditPlugin = fp(
   async (app: FastifyInstance, { audit }: AccessAuditOptions) => {
     app.addHook('onResponse', async (request, reply) => {
-      const status = reply.statusCode
-      if (status !== 401 && status !== 403) return
-      const principal = request.principal
-      request.log.warn(
-        {
-          event: 'access_denied',
-          status,
-          method: request.method,
-          route: request.routeOptions.url ?? 'unmatched',
-          ...(principal ? { userId: principal.userId, projectId: principal.projectId } : {}),
-          denied_total: audit.count(status),
-        },
-        'access denied',
-      )
+      auditAnswer(audit, request, reply.statusCode)
     })
   },
   { name: 'actiontrail-access-audit' },
