@@ -19,6 +19,7 @@ import {
   fastifyLimitOptions,
   type HttpLimits,
 } from './http-limits.js'
+import { AccessAudit, accessAuditPlugin } from './plugins/access-audit.js'
 import { authenticationPlugin } from './plugins/authentication.js'
 import { busyConnectionPlugin } from './plugins/busy-connection.js'
 import { healthRoutes } from './plugins/health.js'
@@ -54,6 +55,8 @@ export interface AppDeps {
   readinessProbe?: () => Promise<unknown>
   /** Signs the query API's cursors (ACTIONTRAIL_CURSOR_SECRET); random per process when absent. */
   cursorKey?: Buffer
+  /** Counts refused requests (401, 403); a fresh one when absent. */
+  accessAudit?: AccessAudit
 }
 
 // A well-formed UUID that no instance has: looking it up is the cheapest real store query.
@@ -64,6 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const limits = deps.httpLimits ?? DEFAULT_HTTP_LIMITS
   const policy = deps.policy ?? DEFAULT_POLICY
   const clientErrors = clientErrorAnswers(deps.logger as FastifyBaseLogger)
+  const accessAudit = deps.accessAudit ?? new AccessAudit()
   const app = Fastify({
     ...fastifyLimitOptions(limits),
     // Headers too large, a malformed request, a request timeout: answered in the surface's format.
@@ -76,7 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     // The router rejects an undecodable path (`%zz`) or an over-long segment before any hook or
     // error handler runs; those are answered in the surface's format too.
-    frameworkErrors: routerErrorHandler(deps.authenticator),
+    frameworkErrors: routerErrorHandler(deps.authenticator, accessAudit),
   })
 
   clientErrors.track(app.server)
@@ -90,6 +94,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(requestIdPlugin)
   await app.register(authenticationPlugin, { authenticator: deps.authenticator })
   await app.register(responseLogPlugin)
+  await app.register(accessAuditPlugin, { audit: accessAudit })
   await app.register(unreadBodyPlugin)
   await app.register(busyConnectionPlugin, { idleTimeoutMs: limits.idleTimeoutMs })
 

@@ -13,6 +13,11 @@ export interface PolicySubject {
   /** null for a token without a project (system- or domain-scoped). */
   projectId: string | null
   roles: Iterable<string>
+  /**
+   * Every role name the identity service gave (Keystone mode), custom ones included: when present
+   * the policy sees these, so an operator's rule can name a role ActionTrail does not know.
+   */
+  roleNames?: readonly string[]
   /** `all` for a system-scoped token (Keystone); absent for project-scoped ones. */
   systemScope?: string
 }
@@ -38,8 +43,9 @@ export function effectiveRoles(roles: Iterable<string>): string[] {
 export function credentialsOf(subject: PolicySubject, isAdmin = false): Credentials {
   return {
     user_id: subject.userId,
-    project_id: subject.projectId,
-    roles: effectiveRoles(subject.roles),
+    // A system-scoped Keystone principal carries '' as its project: oslo sees None.
+    project_id: subject.projectId === '' ? null : subject.projectId,
+    roles: effectiveRoles(subject.roleNames ?? subject.roles),
     is_admin: isAdmin,
     ...(subject.systemScope === undefined ? {} : { system_scope: subject.systemScope }),
   }

@@ -4,6 +4,7 @@ import { demoCommand } from './commands/demo.js'
 import { migrateCommand } from './commands/migrate.js'
 import { policyCommand } from './commands/policy.js'
 import { serveCommand } from './commands/serve.js'
+import { tokenCommand } from './commands/token.js'
 
 /** Builds the command tree; exported so tests can run it in-process. */
 export function buildProgram(): Command {
@@ -16,5 +17,6 @@ export function buildProgram(): Command {
   migrateCommand(program)
   demoCommand(program)
   policyCommand(program)
+  tokenCommand(program)
   return program
 }
