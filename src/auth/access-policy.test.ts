@@ -102,6 +102,19 @@ describe('credentials', () => {
     assert.equal(policy.check('context_is_admin', creds), true)
     assert.equal(isAdmin(policy, principal(['admin'])), false)
   })
+
+  test("a Keystone principal's own role names reach role: checks; its empty project is None", () => {
+    // Keystone mode keeps every role name Keystone gave (roleNames) next to the roles ActionTrail
+    // knows; an operator's rule may name a custom role. A system-scoped principal has project ''.
+    const policy = AccessPolicy.create({
+      overrides: [{ name: 'actiontrail:actions:query', check: 'role:auditor' }],
+    })
+    const auditor: Principal = { ...principal(['reader']), roleNames: ['Auditor', 'reader'] }
+    assert.equal(canQueryActions(policy, auditor), true)
+    assert.equal(canQueryActions(policy, principal(['reader'])), false)
+    const system: Principal = { ...principal(['admin']), projectId: '', systemScope: 'all' }
+    assert.equal(policy.credentialsFor(system).project_id, null)
+  })
 })
 
 describe('show', () => {
