@@ -4,6 +4,7 @@
  * server backend (`postgres`, `mysql`): then every harness gets a fresh database on that server,
  * dropped after the test (scripts/run-tests.sh runs the API suites that way too).
  */
+import type { StuckPolicy } from '../../src/domain/stuck-work.js'
 import { Writable } from 'node:stream'
 import type { TestContext } from 'node:test'
 import type { FastifyInstance } from 'fastify'
@@ -102,6 +103,8 @@ export interface HarnessOptions {
   idempotencyLimits?: Partial<IdempotencyLimits>
   /** Key of the query API's cursors; random per app when absent. */
   cursorKey?: Buffer
+  /** Stuck deadlines of the query API (`state=stuck`); the default policy when absent. */
+  stuck?: StuckPolicy
 }
 
 /**
@@ -144,6 +147,7 @@ export async function buildHarness(
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.idempotencyLimits ? { idempotencyLimits: options.idempotencyLimits } : {}),
     ...(options.cursorKey ? { cursorKey: options.cursorKey } : {}),
+    ...(options.stuck ? { stuck: options.stuck } : {}),
   })
   const responses = await checkResponses(app)
   // The lines of the checker's own document requests are not the test's.

@@ -8,7 +8,8 @@ import { describe, test, type TestContext } from 'node:test'
 import { CompiledQuery, sql, type Kysely } from 'kysely'
 import type { Timestamp } from '../../src/domain/timestamp.js'
 import { searchActionsQuery } from '../../src/store/action-search-query.js'
-import type { ActionSearch } from '../../src/store/action-store.js'
+import type { ActionSearch, EventSearch } from '../../src/store/action-store.js'
+import { searchEventsQuery } from '../../src/store/event-search-query.js'
 import { KyselyActionStore } from '../../src/store/kysely-action-store.js'
 import { migrateToLatest } from '../../src/store/migrate.js'
 import { openDatabase } from '../../src/store/open-store.js'
@@ -98,6 +99,63 @@ const DOCUMENTED: [string, Omit<ActionSearch, 'limit'>][] = [
   ['next page', { after: { startTime: at(40), id: 40 } }],
   ['instance, next page', { instanceUuid: vm(2), after: { startTime: at(40), id: 40 } }],
 ]
+
+/** Stuck deadlines: a default and two per-name overrides. */
+const STUCK = {
+  before: at(30),
+  byAction: [
+    ['migrate', at(10)],
+    ['resize', at(20)],
+  ],
+} as const satisfies ActionSearch['stuck']
+
+/** Every documented query of GET /v1/actions: the list above, with stuck and by updated_at. */
+const ACTION_QUERIES: [string, Omit<ActionSearch, 'limit'>][] = DOCUMENTED.flatMap(
+  ([label, search]): [string, Omit<ActionSearch, 'limit'>][] => [
+    [label, search],
+    [`${label}, time_field=updated_at`, { ...search, timeField: 'updated_at' }],
+    [`${label}, state=stuck`, { ...search, stuck: STUCK }],
+    [
+      `${label}, state=stuck, time_field=updated_at`,
+      { ...search, stuck: STUCK, timeField: 'updated_at' },
+    ],
+    [`${label}, stuck without overrides`, { ...search, stuck: { before: at(30), byAction: [] } }],
+  ],
+)
+
+/** The documented queries of GET /v1/events (admin and non-admin: ownerProjectId). */
+const EVENT_DOCUMENTED: [string, Omit<EventSearch, 'limit'>][] = [
+  ['everything', {}],
+  ['instance', { instanceUuid: vm(1) }],
+  ['event', { events: ['compute_migrate'] }],
+  ['event, repeated', { events: ['compute_migrate', 'compute_reboot'] }],
+  ['action', { actions: ['migrate'] }],
+  ['request_id', { requestId: 'req-1-1' }],
+  ['project', { projectId: 'q1' }],
+  ['user', { userId: 'u1' }],
+  ['result=error', { result: 'error' }],
+  ['result=running', { result: 'running' }],
+  ['result=success', { result: 'success' }],
+  ['host', { host: 'host-1' }],
+  ['since/until', { since: at(5), until: at(50) }],
+  ['next page', { after: { startTime: at(40), id: 40 } }],
+  ['event + host + window', { events: ['compute_migrate'], host: 'host-1', since: at(5) }],
+]
+
+const EVENT_QUERIES: [string, Omit<EventSearch, 'limit'>][] = EVENT_DOCUMENTED.flatMap(
+  ([label, search]): [string, Omit<EventSearch, 'limit'>][] =>
+    [
+      [label, search],
+      [`${label}, owner_project (non-admin)`, { ...search, ownerProjectId: 'p1' }],
+    ].flatMap(([l, s]) => {
+      const base = s as Omit<EventSearch, 'limit'>
+      return [
+        [l as string, base],
+        [`${l as string}, time_field=updated_at`, { ...base, timeField: 'updated_at' }],
+        [`${l as string}, state=stuck`, { ...base, stuck: STUCK }],
+      ] as [string, Omit<EventSearch, 'limit'>][]
+    }),
+)
 
 /** Plan lines that read a whole table of actions or events, on one backend. */
 async function fullScans(
@@ -259,22 +317,40 @@ for (const name of BACKEND_NAMES) {
         // Bulk rows from MariaDB's sequence engine: its optimizer reads a few hundred rows whole
         // and sorts them, and only chooses the ordered index walk on a table of realistic size.
         await sql`INSERT INTO instance_actions (instance_uuid, action, request_id, user_id,
-            project_id, start_time, finish_time, message, created_at)
+            project_id, start_time, finish_time, message, created_at, updated_at,
+            owner_project_id)
           SELECT CONCAT('00000000-0000-4000-8000-', LPAD(seq % 30, 12, '0')),
             IF(seq % 3 = 0, 'migrate', 'reboot'), CONCAT('bulk-', seq), CONCAT('u', seq % 3),
             CONCAT('q', seq % 2), TIMESTAMPADD(SECOND, seq, '2025-01-01'),
             IF(seq % 2 = 0, TIMESTAMPADD(SECOND, seq, '2025-01-01'), NULL),
-            IF(seq % 7 = 0, 'Error', NULL), TIMESTAMPADD(SECOND, seq, '2025-01-01')
+            IF(seq % 7 = 0, 'Error', NULL), TIMESTAMPADD(SECOND, seq, '2025-01-01'),
+            TIMESTAMPADD(SECOND, seq, '2025-01-01'), CONCAT('p', seq % 30 % 2)
           FROM seq_1_to_20000`.execute(opened.db)
+        // And events for them: one per bulk action, as the write programs would copy them.
+        await sql`INSERT INTO instance_actions_events (action_id, event, start_time, finish_time,
+            result, host, created_at, updated_at, instance_uuid, owner_project_id, changed_at)
+          SELECT a.id, IF(a.action = 'migrate', 'compute_migrate', 'compute_reboot'),
+            a.start_time, a.finish_time, IF(a.message = 'Error', 'Error', IF(a.finish_time IS NULL,
+            NULL, 'Success')), CONCAT('host-', a.id % 5), a.start_time, a.finish_time,
+            a.instance_uuid, a.owner_project_id, COALESCE(a.finish_time, a.start_time)
+          FROM instance_actions a WHERE a.request_id LIKE 'bulk-%'`.execute(opened.db)
         for (const table of ['instances', 'instance_actions', 'instance_actions_events'])
           await sql`ANALYZE TABLE ${sql.table(table)}`.execute(opened.db)
       }
       const failures: string[] = []
-      for (const [label, search] of DOCUMENTED) {
+      for (const [label, search] of ACTION_QUERIES) {
         const q = searchActionsQuery(opened.db, { ...search, limit: 51 }).compile()
         for (const line of await fullScans(opened.db, opened.dialect, q))
-          failures.push(`${label}: ${line}`)
+          failures.push(`actions, ${label}: ${line}`)
       }
+      for (const [label, search] of EVENT_QUERIES) {
+        const q = searchEventsQuery(opened.db, { ...search, limit: 51 }).compile()
+        for (const line of await fullScans(opened.db, opened.dialect, q))
+          failures.push(`events, ${label}: ${line}`)
+      }
+      // Every query above was planned (a typo in the lists would otherwise shrink the test).
+      assert.equal(ACTION_QUERIES.length, DOCUMENTED.length * 5)
+      assert.equal(EVENT_QUERIES.length, EVENT_DOCUMENTED.length * 6)
       assert.deepEqual(failures, [])
     })
   })
