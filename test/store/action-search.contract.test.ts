@@ -302,6 +302,171 @@ for (const name of BACKEND_NAMES) {
       }
     })
 
+    test('searchEvents: each filter, the parent action, and the owner project following a moved instance', async (t: TestContext) => {
+      const store = await openFreshStore(t, name)
+      await seed(store, 4, 9)
+      // One unfinished event on a reboot (req-0-1).
+      await store.startEvent({
+        instanceUuid: vm(0),
+        requestId: 'req-0-1',
+        event: 'compute_reboot',
+        host: 'host-9',
+        startTime: at(5),
+        createdAt: at(5),
+      })
+      const found = async (s: Omit<EventSearch, 'limit'>) =>
+        (await store.searchEvents({ ...s, limit: 1000 })).map(
+          (f) => `${f.requestId}:${f.event.event}`,
+        )
+      const all = await store.searchEvents({ limit: 1000 })
+      assert.equal(all.length, 13)
+      const keys = all.map((f) => `${f.event.startTime}/${String(f.event.id).padStart(9, '0')}`)
+      assert.deepEqual(keys, [...keys].sort().reverse())
+      const reboot = all.find((f) => f.event.event === 'compute_reboot')
+      assert.deepEqual(
+        reboot && {
+          instance: reboot.instanceUuid,
+          request: reboot.requestId,
+          action: reboot.action,
+        },
+        { instance: vm(0), request: 'req-0-1', action: 'reboot' },
+      )
+      assert.deepEqual(await found({ instanceUuid: vm(0), events: ['compute_migrate'] }), [
+        'req-0-6:compute_migrate',
+        'req-0-3:compute_migrate',
+        'req-0-0:compute_migrate',
+      ])
+      assert.deepEqual(await found({ actions: ['reboot'] }), ['req-0-1:compute_reboot'])
+      assert.deepEqual(await found({ result: 'running' }), ['req-0-1:compute_reboot'])
+      assert.equal((await found({ result: 'error' })).length, 12)
+      assert.deepEqual(await found({ result: 'success' }), [])
+      assert.deepEqual(await found({ requestId: 'req-2-3' }), ['req-2-3:compute_migrate'])
+      assert.deepEqual((await found({ host: 'host-3' })).sort(), [
+        'req-0-3:compute_migrate',
+        'req-1-3:compute_migrate',
+        'req-2-3:compute_migrate',
+        'req-3-3:compute_migrate',
+      ])
+      assert.equal((await found({ projectId: 'q1' })).length, 6)
+      assert.equal((await found({ userId: 'u0' })).length, 7, 'instances 0 and 3')
+      assert.equal((await found({ ownerProjectId: 'p1' })).length, 6)
+      assert.deepEqual(
+        await found({ events: ['compute_migrate'], instanceUuid: 'x'.repeat(400) }),
+        [],
+      )
+      // vm1 moves from p1 to p0: its history moves with it, for actions and events alike.
+      await store.putInstance({
+        uuid: vm(1),
+        name: 'vm1',
+        projectId: 'p0',
+        userId: 'u',
+        now: at(0),
+      })
+      const owned = await store.searchActions({ ownerProjectId: 'p1', limit: 1000 })
+      assert.equal(owned.length, 9)
+      assert.ok(owned.every((a) => a.instanceUuid === vm(3)))
+      assert.equal((await found({ ownerProjectId: 'p1' })).length, 3)
+      assert.equal((await found({ ownerProjectId: 'p0' })).length, 10)
+      // Events page by keyset like actions: every event once, in order.
+      const seen: string[] = []
+      let after: EventSearch['after']
+      for (;;) {
+        const page = await store.searchEvents({ limit: 4, ...(after ? { after } : {}) })
+        seen.push(...page.map((f) => String(f.event.id)))
+        const last = page.at(-1)
+        if (page.length < 4 || !last) break
+        after = { startTime: last.event.startTime, id: last.event.id }
+      }
+      assert.deepEqual(
+        seen,
+        all.map((f) => String(f.event.id)),
+      )
+    })
+
+    test('time_field=updated_at orders and windows by updated_at; stuck work uses per-name deadlines', async (t: TestContext) => {
+      const store = await openFreshStore(t, name)
+      await store.putInstance({ uuid: vm(0), name: 'vm0', projectId: 'p', userId: 'u', now: at(0) })
+      const start = (requestId: string, action: string, minute: number) =>
+        store.startAction({
+          instanceUuid: vm(0),
+          action,
+          requestId,
+          userId: 'u',
+          projectId: 'q',
+          startTime: at(minute),
+          createdAt: at(minute),
+        })
+      const event = (requestId: string, e: string, minute: number) =>
+        store.startEvent({
+          instanceUuid: vm(0),
+          requestId,
+          event: e,
+          host: null,
+          startTime: at(minute),
+          createdAt: at(minute),
+        })
+      await start('A', 'resize', 0)
+      await start('B', 'migrate', 5)
+      await event('B', 'e1', 6)
+      await start('C', 'reboot', 10)
+      await event('C', 'e2', 11)
+      await store.finishEvent({
+        instanceUuid: vm(0),
+        requestId: 'C',
+        event: 'e2',
+        finishTime: at(50),
+        result: 'Success',
+        traceback: null,
+        details: null,
+        updatedAt: at(50),
+      })
+      await store.finishAction({ instanceUuid: vm(0), requestId: 'C', finishTime: at(60) })
+      await start('D', 'reboot', 20)
+      const actions = async (s: Omit<ActionSearch, 'limit'>) =>
+        (await store.searchActions({ ...s, limit: 100 })).map((a) => a.requestId)
+      const events = async (s: Omit<EventSearch, 'limit'>) =>
+        (await store.searchEvents({ ...s, limit: 100 })).map((f) => f.event.event)
+      assert.deepEqual(await actions({}), ['D', 'C', 'B', 'A'])
+      assert.deepEqual(await actions({ timeField: 'updated_at' }), ['C', 'D', 'B', 'A'])
+      assert.deepEqual(await actions({ timeField: 'updated_at', since: at(30) }), ['C'])
+      assert.deepEqual(await actions({ since: at(30) }), [])
+      assert.deepEqual(
+        await actions({ timeField: 'updated_at', after: { startTime: at(20), id: 99 } }),
+        ['D', 'B', 'A'],
+      )
+      // An unfinished event (updated_at NULL) is ordered by its start time.
+      assert.deepEqual(await events({ timeField: 'updated_at' }), ['e2', 'e1'])
+      assert.deepEqual(await events({}), ['e2', 'e1'])
+      assert.deepEqual(await events({ timeField: 'updated_at', since: at(30) }), ['e2'])
+      assert.deepEqual(await events({ timeField: 'updated_at', until: at(10) }), ['e1'])
+      assert.deepEqual(await events({ since: at(30) }), [])
+      // Stuck: unfinished and started strictly before the deadline of the action's name.
+      const plain = { before: at(25), byAction: [] }
+      assert.deepEqual(await actions({ stuck: plain }), ['D', 'B', 'A'])
+      const overrides = {
+        before: at(25),
+        byAction: [
+          ['migrate', at(3)],
+          ['resize', at(0)],
+        ],
+      } as const
+      assert.deepEqual(await actions({ stuck: overrides }), ['D'])
+      assert.deepEqual(await actions({ stuck: { ...overrides, before: at(20) } }), [])
+      assert.deepEqual(
+        await actions({ stuck: { before: at(1), byAction: [['migrate', at(6)]] } }),
+        ['B', 'A'],
+      )
+      // An event's deadline is its action's: e1 (migrate, started at 6) is stuck from 7 on.
+      assert.deepEqual(
+        await events({ stuck: { before: at(99), byAction: [['migrate', at(6)]] } }),
+        [],
+      )
+      assert.deepEqual(await events({ stuck: { before: at(0), byAction: [['migrate', at(7)]] } }), [
+        'e1',
+      ])
+      assert.deepEqual(await events({ stuck: plain, result: 'success' }), [])
+    })
+
     test('every documented query is served by an index: no full scan of actions or events', async (t: TestContext) => {
       const database = await freshDatabase(name)
       const opened = openDatabase(database.url)
