@@ -337,7 +337,8 @@ test('GET /v1/actions', async (t) => {
       const body = await get(url)
       paged.push(...rows(body).map((r) => r.request_id))
       if (body.next_cursor === null) break
-      url = `/v1/actions?limit=5&state=stuck&time_field=updated_at&cursor=${encodeURIComponent(body.next_cursor as string)}`
+      const cursor = encodeURIComponent(body.next_cursor as string)
+      url = `/v1/actions?limit=5&state=stuck&time_field=updated_at&cursor=${cursor}`
     }
     assert.deepEqual([...paged].sort(), (await ids('')).sort())
   })

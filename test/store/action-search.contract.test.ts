@@ -302,7 +302,7 @@ for (const name of BACKEND_NAMES) {
       }
     })
 
-    test('searchEvents: each filter, the parent action, and the owner project following a moved instance', async (t: TestContext) => {
+    test('searchEvents: each filter, the parent action, the owner of a moved instance', async (t: TestContext) => {
       const store = await openFreshStore(t, name)
       await seed(store, 4, 9)
       // One unfinished event on a reboot (req-0-1).
@@ -383,7 +383,7 @@ for (const name of BACKEND_NAMES) {
       )
     })
 
-    test('time_field=updated_at orders and windows by updated_at; stuck work uses per-name deadlines', async (t: TestContext) => {
+    test('updated_at order and window; stuck work by per-name deadlines', async (t: TestContext) => {
       const store = await openFreshStore(t, name)
       await store.putInstance({ uuid: vm(0), name: 'vm0', projectId: 'p', userId: 'u', now: at(0) })
       const start = (requestId: string, action: string, minute: number) =>
