@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test, type TestContext } from 'node:test'
-import { CompiledQuery, sql, type Kysely } from 'kysely'
+import { CompiledQuery, Migrator, sql, type Kysely } from 'kysely'
 import type { Timestamp } from '../../src/domain/timestamp.js'
 import { searchActionsQuery } from '../../src/store/action-search-query.js'
 import type { ActionSearch, EventSearch } from '../../src/store/action-store.js'
 import { searchEventsQuery } from '../../src/store/event-search-query.js'
 import { KyselyActionStore } from '../../src/store/kysely-action-store.js'
-import { migrateToLatest } from '../../src/store/migrate.js'
+import { MIGRATIONS, migrateToLatest } from '../../src/store/migrate.js'
 import { openDatabase } from '../../src/store/open-store.js'
 import type { Database } from '../../src/store/schema.js'
 import {
@@ -465,6 +465,51 @@ for (const name of BACKEND_NAMES) {
         'e1',
       ])
       assert.deepEqual(await events({ stuck: plain, result: 'success' }), [])
+    })
+
+    test('migration 0005 copies owner project, instance and sort time onto existing rows', async (t: TestContext) => {
+      const database = await freshDatabase(name)
+      const opened = openDatabase(database.url)
+      t.after(async () => {
+        await opened.db.destroy()
+        await database.drop()
+      })
+      const migrator = new Migrator({
+        db: opened.db,
+        provider: { getMigrations: () => Promise.resolve({ ...MIGRATIONS }) },
+      })
+      const to4 = await migrator.migrateTo('0004-action-search')
+      assert.equal(to4.error, undefined)
+      // Rows as a build before 0005 wrote them (one action without updated_at, as an import might).
+      // Time text as each backend stores it (SQLite: the canonical form).
+      const t0 = name.startsWith('sqlite') ? at(0) : '2026-01-01 10:00:00'
+      const t5 = name.startsWith('sqlite') ? '2026-01-01T10:00:05.000000' : '2026-01-01 10:00:05'
+      await sql`INSERT INTO instances (uuid, name, project_id, user_id, created_at, updated_at)
+        VALUES (${vm(0)}, 'vm0', 'p-owner', 'u', ${t0}, ${t0})`.execute(opened.db)
+      await sql`INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id,
+          start_time, created_at, updated_at)
+        VALUES (${vm(0)}, 'reboot', 'r1', 'u', 'q', ${t0}, ${t0}, NULL)`.execute(opened.db)
+      const { rows } = await sql<{ id: number }>`SELECT id FROM instance_actions`.execute(opened.db)
+      const actionId = Number(rows[0]?.id)
+      await sql`INSERT INTO instance_actions_events (action_id, event, start_time, created_at)
+        VALUES (${actionId}, 'compute_reboot', ${t5}, ${t0})`.execute(opened.db)
+      await migrateToLatest(opened.db)
+      const store = new KyselyActionStore(opened)
+      const [action] = await store.searchActions({ ownerProjectId: 'p-owner', limit: 10 })
+      assert.equal(action?.requestId, 'r1')
+      assert.equal(action?.updatedAt, at(0), 'updated_at given the start time')
+      const found = await store.searchEvents({
+        ownerProjectId: 'p-owner',
+        instanceUuid: vm(0),
+        timeField: 'updated_at',
+        since: '2026-01-01T10:00:05.000000' as Timestamp,
+        until: '2026-01-01T10:00:05.000000' as Timestamp,
+        limit: 10,
+      })
+      assert.deepEqual(
+        found.map((f) => [f.event.event, f.requestId, f.action]),
+        [['compute_reboot', 'r1', 'reboot']],
+      )
     })
 
     test('every documented query is served by an index: no full scan of actions or events', async (t: TestContext) => {
