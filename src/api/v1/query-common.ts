@@ -9,7 +9,7 @@ import { canQueryActions, canSeeEventDetails, canSeeEventInternals } from '../..
 import type { Principal } from '../../auth/principal.js'
 import { AppError } from '../../domain/errors.js'
 import type { ActionEvent } from '../../domain/instance-action.js'
-import { stuckDeadlines, type StuckPolicy } from '../../domain/stuck-work.js'
+import { stuckDeadlines, type StuckDeadlines, type StuckPolicy } from '../../domain/stuck-work.js'
 import type { Clock, Timestamp } from '../../domain/timestamp.js'
 import type { ActionPosition } from '../../store/action-store.js'
 import type { CursorCodec } from './query-cursor.js'
@@ -115,6 +115,18 @@ export interface SearchContext {
   stuck: StuckPolicy
 }
 
+/** A parsed search with what the caller's request adds: a position and the stuck deadlines. */
+export type PositionedSearch<S> = S & { after?: ActionPosition; stuck?: StuckDeadlines }
+
+/**
+ * Refuses callers who may not query (403): checked before the parameters, so that the service
+ * role learns nothing from the query API, not even which parameters it takes.
+ */
+export function requireQueryAccess(principal: Principal): void {
+  if (!canQueryActions(principal))
+    throw new AppError('forbidden', 'Querying actions requires the reader or admin role.')
+}
+
 /**
  * The store search for a caller: refuses callers who may not query (403) and non-admins' host
  * filter (hosts are hidden from them; the filter would let them test host names one guess at a
@@ -126,17 +138,9 @@ export function callerSearch<S extends CommonSearch>(
   principal: Principal,
   parsed: ParsedSearch<S>,
   context: SearchContext,
-):
-  | {
-      search: S & { after?: ActionPosition; stuck?: ReturnType<typeof stuckDeadlines> }
-      scope: string
-    }
-  | undefined {
-  if (!canQueryActions(principal))
-    throw new AppError('forbidden', 'Querying actions requires the reader or admin role.')
-  const search: S & { after?: ActionPosition; stuck?: ReturnType<typeof stuckDeadlines> } = {
-    ...parsed.search,
-  }
+): { search: PositionedSearch<S>; scope: string } | undefined {
+  requireQueryAccess(principal)
+  const search: PositionedSearch<S> = { ...parsed.search }
   let scope = parsed.scope
   if (!canSeeEventInternals(principal)) {
     if (search.host !== undefined)

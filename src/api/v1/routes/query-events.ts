@@ -18,6 +18,7 @@ import {
   pageOf,
   QueryEventSchema,
   queryEventView,
+  requireQueryAccess,
   type SearchContext,
 } from '../query-common.js'
 import { v1ErrorResponse, v1Responses } from '../responses.js'
@@ -87,6 +88,7 @@ export const eventQueryRoutes: FastifyPluginAsyncTypebox<EventQueryOptions> = as
     },
     async (request, reply) => {
       const principal = principalOf(request)
+      requireQueryAccess(principal)
       const parsed = parseEventQuery(parseQuery(request.raw.url ?? ''))
       const caller = callerSearch(principal, parsed, deps.context)
       if (caller === undefined)

@@ -23,6 +23,7 @@ import {
   pageOf,
   QueryEventSchema,
   queryEventView,
+  requireQueryAccess,
 } from '../query-common.js'
 import { CursorCodec } from '../query-cursor.js'
 import { eventQueryRoutes } from './query-events.js'
@@ -98,6 +99,7 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryRoutesOptions> = async 
     },
     async (request, reply) => {
       const principal = principalOf(request)
+      requireQueryAccess(principal)
       const parsed = parseActionQuery(parseQuery(request.raw.url ?? ''))
       const caller = callerSearch(principal, parsed, context)
       if (caller === undefined)
