@@ -9,6 +9,7 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:net'
 import { test } from 'node:test'
 import stringWidth from 'string-width'
+import { ActionTrailClient } from '../../src/client/action-trail-client.js'
 import { parseCsv, runCli, type CliResult } from '../helpers/run-cli.js'
 import { spawnDemoServer, type SpawnedServer } from '../helpers/spawn-server.js'
 
@@ -183,6 +184,11 @@ test('client commands against a running server', async (t) => {
     )
     assert.deepEqual(mine, await apiAll(server, member, '/v1/instances', 'instances'))
     assert.ok(mine.length > 0 && mine.length < 6)
+    const project = String(server.tokens[1]?.project_id)
+    const byProject = JSON.parse(
+      ok(await runCli(['instances', 'list', '--project', project, '--format', 'json'], env)),
+    )
+    assert.deepEqual(byProject, mine)
   })
 
   await t.test(
@@ -312,5 +318,28 @@ test('client commands against a running server', async (t) => {
     assert.equal(usage.code, 2)
     assert.equal(usage.stdout, '')
     assert.doesNotMatch(usage.stderr, /\n\s+at /)
+  })
+
+  await t.test('wide characters take two columns and are never cut in half', async () => {
+    const nova = server.tokens.find((e) => e.roles.includes('service'))
+    assert.ok(nova)
+    const name = '東京ウェブサーバー本番環境-一号機'
+    const client = new ActionTrailClient({ baseUrl: server.url, token: nova.token })
+    await client.putInstance({
+      uuid: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d',
+      name,
+      projectId: nova.project_id,
+      userId: nova.user_id,
+    })
+    await client.close()
+    const narrow = ok(
+      await runCli(['instances', 'list', '--name', '東京'], { ...env, COLUMNS: '40' }),
+    )
+    const [head, row] = narrow.trimEnd().split('\n')
+    assert.match(head ?? '', /^NAME\s+UUID/)
+    for (const line of [head, row]) assert.ok(stringWidth(line ?? '') <= 40, line)
+    assert.match(row ?? '', /^東京ウェブ\S*…/)
+    const whole = ok(await runCli(['instances', 'list', '--name', '東京'], env))
+    assert.ok(whole.includes(name))
   })
 })

@@ -39,7 +39,7 @@ export const FILTERS = {
   result: {
     param: 'result',
     value: '<result>',
-    help: 'success, error or running',
+    help: 'outcome: an event failed, not finished, or finished without failure',
     choices: ['success', 'error', 'running'],
   },
   host: { param: 'host', value: '<host>', help: 'host an event ran on (admins only)' },
@@ -48,14 +48,19 @@ export const FILTERS = {
   time_field: {
     param: 'time_field',
     value: '<field>',
-    help: 'what --since/--until bound and the order: start_time or updated_at',
+    help: 'the time --since/--until bound and rows are ordered by (default start_time)',
     choices: ['start_time', 'updated_at'],
+  },
+  instance_project: {
+    param: 'project',
+    value: '<project-id>',
+    help: 'project owning the instances (admins; others only ever see their own)',
   },
   name: { param: 'name', value: '<text>', help: 'substring of the instance name' },
   deleted: {
     param: 'deleted',
     value: '<which>',
-    help: 'true (deleted only), false (live only, default) or any',
+    help: 'deleted ones only, live ones only (default), or both',
     choices: ['true', 'false', 'any'],
   },
 } as const satisfies Record<string, FilterFlag>

@@ -7,7 +7,7 @@ import { filterParams, withFilters, type FilterName } from '../client-io/query-f
 import { printRows, withFormat } from '../output/formats.js'
 import { INSTANCES } from '../output/record-kinds.js'
 
-const INSTANCE_FILTERS: readonly FilterName[] = ['project', 'name', 'deleted']
+const INSTANCE_FILTERS: readonly FilterName[] = ['instance_project', 'name', 'deleted']
 
 /** Registers `instances list`. */
 export function instancesListCommand(instances: Command): void {
