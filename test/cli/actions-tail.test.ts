@@ -253,3 +253,94 @@ test('tail against the real server: every change once, in order, across a server
   assert.equal(await out.exited, 0)
   assert.ok(!out.stderr().includes(admin))
 })
+
+test('tail against the real server: a paused consumer overflows, resumes, and misses nothing', async (t) => {
+  // A small per-subscriber buffer (as the server's own stream test) so that the overflow comes
+  // soon after the socket's buffers are full. (At 4096 bytes the server's catch-up stalled after
+  // a resume: reported to the stream's author.)
+  process.env.ACTIONTRAIL_STREAM_BUFFER_BYTES = String(256 * 1024)
+  t.after(() => delete process.env.ACTIONTRAIL_STREAM_BUFFER_BYTES)
+  const server = await spawnDemoServer(t)
+  const admin = server.tokens[0]?.token ?? ''
+  const probe = await fetch(`${server.url}/v1/stream`, {
+    headers: { 'x-auth-token': admin },
+    signal: AbortSignal.timeout(10_000),
+  })
+  await probe.body?.cancel()
+  if (probe.status === 404) {
+    t.skip('GET /v1/stream is not on this server yet (branch h-stream)')
+    return
+  }
+  const env = { ACTIONTRAIL_URL: server.url, ACTIONTRAIL_TOKEN: admin }
+  const instance = '1f3b5d7e-0a2c-4e6f-8a1b-3c5d7e9f0a21'
+  const args = ['actions', 'tail', '--format', 'ndjson', '--instance', instance, '--types', 'event']
+  // Started at the head: a marker change shows that both are connected.
+  const post = async (ops: unknown[]) => {
+    const res = await fetch(`${server.url}/v1/batch`, {
+      method: 'POST',
+      headers: { 'x-auth-token': admin, 'content-type': 'application/json' },
+      body: JSON.stringify(ops),
+    })
+    assert.equal(res.status, 200, await res.clone().text())
+    const body = (await res.json()) as { results: { status: number }[] }
+    assert.ok(body.results.every((r) => r.status < 300))
+  }
+  const base = { instance_uuid: instance, request_id: 'req-overflow' }
+  await post([{ op: 'action_start', ...base, action: 'reboot', user_id: null, project_id: null }])
+  const slow = startCli(args, env)
+  const other = startCli(args, env)
+  const slowOut = watch(slow)
+  const otherOut = watch(other)
+  t.after(() => {
+    slow.kill('SIGCONT')
+    slow.kill('SIGKILL')
+    other.kill('SIGKILL')
+  })
+  const finished = (out: ReturnType<typeof watch>, event: string) => () =>
+    out.lines.some((l) => {
+      const m = JSON.parse(l) as { event?: { event?: string; result?: string } }
+      return m.event?.event === event && m.event.result === 'Error'
+    })
+  for (let i = 0; ; i += 1) {
+    await post([{ op: 'event_start', ...base, event: `marker${i}`, host: null }])
+    const seen = (out: ReturnType<typeof watch>) =>
+      out.lines.some((l) => l.includes(`"marker${i}"`))
+    await new Promise((r) => setTimeout(r, 500))
+    if (seen(slowOut) && seen(otherOut)) break
+    assert.ok(i < 100, 'both tails connected')
+  }
+  slow.kill('SIGSTOP')
+  // About 8 MB: more than the loopback socket's buffers on both sides, then the 256 KiB.
+  const events = 400
+  for (let i = 0; i < events; i += 50) {
+    const ops: unknown[] = []
+    for (let j = i; j < i + 50; j += 1) {
+      ops.push({ op: 'event_start', ...base, event: `e${j}`, host: null })
+      ops.push({
+        op: 'event_finish',
+        ...base,
+        event: `e${j}`,
+        result: 'Error',
+        traceback: `${j} ${'x'.repeat(20_000)}`,
+      })
+    }
+    await post(ops)
+  }
+  const last = `e${events - 1}`
+  await waitFor('the reading tail to get every change', finished(otherOut, last))
+  slow.kill('SIGCONT')
+  await waitFor('the paused tail to catch up', finished(slowOut, last)).catch((err: Error) => {
+    throw new Error(`${err.message}; its stderr: ${slowOut.stderr()}`)
+  })
+  assert.match(slowOut.stderr(), /overflow/, 'the paused tail was told it overflowed')
+  const slowMessages = slowOut.lines.map((l) => JSON.parse(l) as Message)
+  const ids = slowMessages.map((m) => BigInt(m.id))
+  for (let i = 1; i < ids.length; i += 1)
+    assert.ok((ids[i] ?? 0n) > (ids[i - 1] ?? 0n), 'positions strictly increase: none twice')
+  for (let j = 0; j < events; j += 1)
+    assert.ok(finished(slowOut, `e${j}`)(), `the paused tail got e${j}'s failure`)
+  slow.kill('SIGINT')
+  other.kill('SIGINT')
+  assert.equal(await slowOut.exited, 0)
+  assert.equal(await otherOut.exited, 0)
+})
