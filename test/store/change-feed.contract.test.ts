@@ -20,8 +20,10 @@ import {
 } from '../helpers/backends.js'
 import { TestStore } from '../helpers/store-ops.js'
 
+const two = (n: number) => String(n).padStart(2, '0')
+/** 10:00 plus `s` seconds on 2026-01-01. */
 const at = (s: number) =>
-  `2026-01-01T10:${String(Math.floor(s / 60) % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}.000000` as Timestamp
+  `2026-01-01T10:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}.000000` as Timestamp
 const vm = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`
 
 for (const name of BACKEND_NAMES) {
