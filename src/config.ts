@@ -3,6 +3,7 @@
  * flags, validated into one typed object.
  */
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './api/http-limits.js'
+import type { StreamSettings } from './api/v1/stream/stream-hub.js'
 import { AppError } from './domain/errors.js'
 
 /** Everything `actiontrail serve` needs. */
@@ -35,6 +36,11 @@ export interface ServeConfig {
    * the same one so a cursor works on all of them and after a restart. Random per process if absent.
    */
   cursorSecret?: string
+  /**
+   * `GET /v1/stream` settings from ACTIONTRAIL_STREAM_POLL_MS, _BUFFER_BYTES, _MAX_SUBSCRIBERS and
+   * _HEARTBEAT_MS; the defaults of api/v1/stream/stream-hub.ts for those not set.
+   */
+  stream?: Partial<StreamSettings>
 }
 
 /** Flags as parsed by the CLI; absent flags fall back to the environment. */
@@ -97,6 +103,8 @@ export function resolveServeConfig(
   const idempotency = idempotencyLimits(env)
   if (idempotency) config.idempotencyLimits = idempotency
   if (env.ACTIONTRAIL_CURSOR_SECRET) config.cursorSecret = env.ACTIONTRAIL_CURSOR_SECRET
+  const stream = resolveStreamSettings(env)
+  if (stream) config.stream = stream
   return config
 }
 
@@ -184,6 +192,38 @@ function idempotencyLimits(env: NodeJS.ProcessEnv): ServeConfig['idempotencyLimi
     if (!/^\d{1,15}$/.test(text))
       throw new AppError('invalid_input', `${variable} must be a whole number of bytes`)
     out[name as keyof typeof IDEMPOTENCY_LIMIT_VARS] = Number(text)
+  }
+  return Object.keys(out).length > 0 ? out : undefined
+}
+
+// Each stream setting: its variable and its range (a poll of at least 5 ms keeps an idle node's
+// polling cheap; a buffer of at least 4 KiB holds any one message of ordinary size).
+const STREAM_SETTINGS: readonly {
+  key: keyof StreamSettings
+  variable: string
+  min: number
+  max: number
+}[] = [
+  { key: 'pollMs', variable: 'ACTIONTRAIL_STREAM_POLL_MS', min: 5, max: 60_000 },
+  { key: 'bufferBytes', variable: 'ACTIONTRAIL_STREAM_BUFFER_BYTES', min: 4096, max: 1 << 30 },
+  { key: 'maxSubscribers', variable: 'ACTIONTRAIL_STREAM_MAX_SUBSCRIBERS', min: 0, max: 1_000_000 },
+  { key: 'heartbeatMs', variable: 'ACTIONTRAIL_STREAM_HEARTBEAT_MS', min: 100, max: HOUR_MS },
+]
+
+/** The stream settings an operator set; each a whole number in its range. */
+export function resolveStreamSettings(
+  env: NodeJS.ProcessEnv = process.env,
+): Partial<StreamSettings> | undefined {
+  const out: Partial<StreamSettings> = {}
+  for (const { key, variable, min, max } of STREAM_SETTINGS) {
+    const text = env[variable]
+    if (text === undefined || text === '') continue
+    if (!/^\d{1,10}$/.test(text) || Number(text) < min || Number(text) > max)
+      throw new AppError(
+        'invalid_input',
+        `${variable} must be an integer from ${min} to ${max}, got ${JSON.stringify(text.slice(0, 40))}`,
+      )
+    out[key] = Number(text)
   }
   return Object.keys(out).length > 0 ? out : undefined
 }

@@ -63,6 +63,7 @@ export async function startServer(
     readinessProbe: () => stores.ready(),
     ...(config.idempotencyLimits ? { idempotencyLimits: config.idempotencyLimits } : {}),
     ...(config.cursorSecret ? { cursorKey: Buffer.from(config.cursorSecret, 'utf8') } : {}),
+    stream: { feed: stores.changes, ...(config.stream ? { settings: config.stream } : {}) },
   })
   try {
     await app.listen({ host: config.host, port: config.port })

@@ -42,6 +42,7 @@ test('is served without a token and lists every route', async (t) => {
     'DELETE /v1/instances/{uuid}',
     'GET /v1/actions',
     'GET /v1/instances',
+    'GET /v1/stream',
     'POST /v1/batch',
     'POST /v1/instances/{uuid}/actions',
     'POST /v1/instances/{uuid}/actions/{request_id}/events',

@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/api/app.js'
 import { StaticTokenAuthenticator, type TokenEntry } from '../../src/auth/token-file.js'
 import type { IdempotencyLimits } from '../../src/api/v1/idempotency-limits.js'
+import type { StreamSettings } from '../../src/api/v1/stream/stream-hub.js'
 import type { ActionService } from '../../src/domain/action-service.js'
 import type { Clock } from '../../src/domain/timestamp.js'
 import { createActionService } from '../../src/local-service.js'
@@ -102,6 +103,8 @@ export interface HarnessOptions {
   idempotencyLimits?: Partial<IdempotencyLimits>
   /** Key of the query API's cursors; random per app when absent. */
   cursorKey?: Buffer
+  /** Settings of `GET /v1/stream`; the defaults when absent. */
+  stream?: Partial<StreamSettings>
 }
 
 /**
@@ -144,6 +147,7 @@ export async function buildHarness(
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.idempotencyLimits ? { idempotencyLimits: options.idempotencyLimits } : {}),
     ...(options.cursorKey ? { cursorKey: options.cursorKey } : {}),
+    stream: { feed: stores.changes, ...(options.stream ? { settings: options.stream } : {}) },
   })
   const responses = await checkResponses(app)
   // The lines of the checker's own document requests are not the test's.

@@ -96,7 +96,7 @@ const ActionsPage = Type.Object(
 )
 
 /** An event as a caller of the query API sees it. */
-function queryEventView(e: ActionEvent, admin: { internals: boolean; details: boolean }) {
+export function queryEventView(e: ActionEvent, admin: { internals: boolean; details: boolean }) {
   const { traceback, host, details, ...rest } = eventView(e)
   return {
     ...rest,
