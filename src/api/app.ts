@@ -61,8 +61,9 @@ export interface AppDeps {
 }
 
 /**
- * The stream's settings, its subscriber cap kept below the connection cap: streams hold their
- * connections, and a tenth of the connections (at least one) stays for writes and queries.
+ * The stream's settings, its subscriber cap kept below the connection cap (streams hold their
+ * connections: a tenth of the connections, at least one, stays for writes and queries) and its
+ * heartbeat at most half the idle timeout.
  */
 export function streamSettings(
   given: Partial<StreamSettings> | undefined,
@@ -73,6 +74,11 @@ export function streamSettings(
   settings.maxSubscribers = Math.max(
     0,
     Math.min(settings.maxSubscribers, limits.maxConnections - reserve),
+  )
+  // A quiet stream must move before the idle timeout closes its connection.
+  settings.heartbeatMs = Math.max(
+    1,
+    Math.min(settings.heartbeatMs, Math.floor(limits.idleTimeoutMs / 2)),
   )
   return settings
 }
