@@ -414,3 +414,40 @@ test('a slow consumer gets overflow with a resume position, is closed, and loses
     other.messages.map((m) => Number(m.id)),
   )
 })
+
+test('catching up a backlog larger than the buffer goes at the reader’s pace, without overflow', async (t) => {
+  const s = await streaming(t, { stream: { bufferBytes: 64 * 1024 } })
+  await write(s.h, {
+    op: 'action_start',
+    instance_uuid: VM_B,
+    request_id: 'big',
+    action: 'reboot',
+    user_id: null,
+    project_id: null,
+  })
+  const ops = [] as Record<string, unknown>[]
+  for (let i = 0; i < 300; i++) {
+    const base = { instance_uuid: VM_B, request_id: 'big', event: `e${i}` }
+    ops.push({ op: 'event_start', ...base, host: null })
+    ops.push({
+      op: 'event_finish',
+      ...base,
+      result: 'Error',
+      traceback: `${i} ${'y'.repeat(20_000)}`,
+    })
+  }
+  for (let i = 0; i < ops.length; i += 100)
+    ok(await v1(s.h, 'POST', '/v1/batch', ops.slice(i, i + 100), { token: TOKENS.admin }), 200)
+  // 1 + 6 × 51 changes, about 6 MB for an admin: far more than the 64 KiB buffer.
+  const c = await SseClient.ready(s.url('after=0'), auth(TOKENS.admin))
+  t.after(() => c.close())
+  c.pause()
+  await new Promise((r) => setTimeout(r, 300))
+  c.resume()
+  await c.until(() => c.messages.length >= 307, 'the whole backlog')
+  assert.deepEqual(
+    c.messages.map((m) => Number(m.id)),
+    Array.from({ length: 307 }, (_, i) => i + 1),
+  )
+  assert.ok(!c.messages.some((m) => m.event === 'overflow'))
+})

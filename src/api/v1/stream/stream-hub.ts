@@ -33,8 +33,11 @@ export const DEFAULT_STREAM_SETTINGS: Readonly<StreamSettings> = {
   heartbeatMs: 15_000,
 }
 
-/** Changes read per poll: bounds the reader's memory whatever the write rate. */
-const POLL_PAGE = 1000
+/**
+ * Changes read per poll: bounds the reader's memory whatever the write rate (the loaded rows of up
+ * to this many records); a reader that is behind reads the next page at once.
+ */
+const POLL_PAGE = 500
 
 /** The reader and the subscribers of one process. */
 export class StreamHub implements CatchUpSource {

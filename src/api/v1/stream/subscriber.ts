@@ -19,8 +19,11 @@ export interface CatchUpSource {
   loadPage(after: number, limit: number): Promise<StreamItem[]>
 }
 
-/** Changes read per catch-up page: bounds the memory of one resuming subscriber. */
-export const CATCH_UP_PAGE = 500
+/**
+ * Changes read per catch-up page: bounds the memory of one resuming subscriber (a page holds the
+ * current rows of up to this many records, each at most a 64 KiB traceback and its details).
+ */
+export const CATCH_UP_PAGE = 200
 
 /** A connected stream client. */
 export class Subscriber {
@@ -98,7 +101,12 @@ export class Subscriber {
           const text = item.text(this.filter.admin)
           // Catching up goes at the client's pace: wait for the socket rather than overflow.
           while (this.#state === 'catching-up' && !this.#fits(this.#queued(), text.length))
-            await new Promise<void>((resolve) => (this.#drained = resolve))
+            await new Promise<void>((resolve) => {
+              this.#drained = resolve
+              // 'drain' comes only after a write that passed the socket's high-water mark, which
+              // a small buffer limit may not reach: look again after a short pause too.
+              setTimeout(resolve, DRAIN_RECHECK_MS)
+            })
           if (this.#state !== 'catching-up') return
           this.#res.write(text)
         }
@@ -200,3 +208,6 @@ export const OVERFLOW_GRACE_MS = 30_000
 
 /** How long a stream's client may take to read its last bytes when the server shuts down. */
 export const SHUTDOWN_GRACE_MS = 1000
+
+/** How often a catching-up subscriber that waits for its socket looks again. */
+const DRAIN_RECHECK_MS = 20
