@@ -25,6 +25,8 @@ export interface ActionsTable {
   message: string | null
   created_at: string
   updated_at: string | null
+  /** Writer tag of the principal that started the action (migration 0007; null before). */
+  written_by?: string | null
 }
 
 /** Row of `instance_actions_events`. */
@@ -40,6 +42,10 @@ export interface EventsTable {
   details: string | null
   created_at: string
   updated_at: string | null
+  /** Writer tag of the principal that started the event (migration 0007; null before). */
+  written_by?: string | null
+  /** Writer tag of the principal that finished the event (migration 0007). */
+  finished_by?: string | null
 }
 
 /** Row of `idempotency_keys`. */
@@ -63,6 +69,12 @@ export interface IdempotencyUsageTable {
   stored_bytes: number | string
 }
 
+/** The one row of `writer_tag_key` (migration 0007): the key of the writer tags, in hex. */
+export interface WriterTagKeyTable {
+  id: number
+  tag_key: string
+}
+
 /** The database as Kysely sees it. */
 export interface Database {
   idempotency_keys: IdempotencyKeysTable
@@ -70,4 +82,5 @@ export interface Database {
   instances: InstancesTable
   instance_actions: ActionsTable
   instance_actions_events: EventsTable
+  writer_tag_key: WriterTagKeyTable
 }

@@ -160,8 +160,8 @@ function* actionStart(v: ActionStart, cache: ActionIdCache): Out {
   }
   const inserted = (yield insertReturningId(
     'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, ' +
-      'start_time, finish_time, message, created_at, updated_at) ' +
-      'VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)',
+      'start_time, finish_time, message, created_at, updated_at, written_by) ' +
+      'VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)',
     v.instanceUuid,
     v.action,
     v.requestId,
@@ -170,6 +170,7 @@ function* actionStart(v: ActionStart, cache: ActionIdCache): Out {
     v.startTime,
     v.createdAt,
     v.startTime,
+    v.writer ?? null,
   )) as RunResult
   cache.set(v.instanceUuid, v.requestId, inserted.insertId)
   const action: InstanceAction = {
@@ -184,6 +185,7 @@ function* actionStart(v: ActionStart, cache: ActionIdCache): Out {
     message: null,
     createdAt: v.createdAt,
     updatedAt: v.startTime,
+    ...(v.writer ? { writtenBy: v.writer } : {}),
   }
   return { ok: true, created: true, record: { kind: 'action', action } }
 }
@@ -228,13 +230,14 @@ function* eventStart(v: EventStart, cache: ActionIdCache): Out {
     }
   const inserted = (yield insertReturningId(
     'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, ' +
-      'traceback, host, details, created_at, updated_at) ' +
-      'VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL)',
+      'traceback, host, details, created_at, updated_at, written_by) ' +
+      'VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL, ?)',
     actionId,
     v.event,
     v.startTime,
     v.host,
     v.createdAt,
+    v.writer ?? null,
   )) as RunResult
   yield touch(actionId, v.startTime)
   const event: ActionEvent = {
@@ -249,6 +252,7 @@ function* eventStart(v: EventStart, cache: ActionIdCache): Out {
     details: null,
     createdAt: v.createdAt,
     updatedAt: null,
+    ...(v.writer ? { writtenBy: v.writer } : {}),
   }
   return { ok: true, created: true, record: { kind: 'event', event } }
 }
@@ -277,12 +281,14 @@ function* eventFinish(v: EventFinish, cache: ActionIdCache): Out {
     return { ok: true, created: false, record: { kind: 'event', event: target } }
   yield run(
     'UPDATE instance_actions_events ' +
-      'SET finish_time = ?, result = ?, traceback = ?, details = ?, updated_at = ? WHERE id = ?',
+      'SET finish_time = ?, result = ?, traceback = ?, details = ?, updated_at = ?, ' +
+      'finished_by = ? WHERE id = ?',
     v.finishTime,
     v.result,
     v.traceback,
     v.details,
     v.updatedAt,
+    v.writer ?? null,
     target.id,
   )
   yield touch(actionId, v.finishTime, v.result.toLowerCase() === 'error')
@@ -293,6 +299,7 @@ function* eventFinish(v: EventFinish, cache: ActionIdCache): Out {
     traceback: v.traceback,
     details: v.details,
     updatedAt: v.updatedAt,
+    ...(v.writer ? { finishedBy: v.writer } : {}),
   }
   return { ok: true, created: false, record: { kind: 'event', event } }
 }

@@ -75,22 +75,35 @@ const ActionsQuerystring = Type.Object(
   { additionalProperties: false },
 )
 
+/** A writer tag as the query API shows it to admins (null for records older than tags). */
+function writerTagSchema(what: string) {
+  return Type.Union([Type.String(), Type.Null()], {
+    description: `${what} (\`w:\` + 16 hex digits, a keyed hash of the principal; admins only; null when unknown).`,
+  })
+}
+
 const QueryEventSchema = Type.Object(
   {
     ...EventViewSchema.properties,
     traceback: Type.Optional(EventViewSchema.properties.traceback),
     host: Type.Optional(EventViewSchema.properties.host),
     details: Type.Optional(EventViewSchema.properties.details),
+    written_by: Type.Optional(writerTagSchema('Writer tag of who started the event')),
+    finished_by: Type.Optional(writerTagSchema('Writer tag of who finished the event')),
   },
   {
     additionalProperties: false,
     title: 'QueryEvent',
-    description: 'An event; traceback, host and details only for admins.',
+    description: 'An event; traceback, host, details and writer tags only for admins.',
   },
 )
 
 const QueryActionSchema = Type.Object(
-  { ...ActionViewSchema.properties, events: Type.Optional(Type.Array(QueryEventSchema)) },
+  {
+    ...ActionViewSchema.properties,
+    written_by: Type.Optional(writerTagSchema('Writer tag of who started the action')),
+    events: Type.Optional(Type.Array(QueryEventSchema)),
+  },
   { additionalProperties: false, title: 'QueryAction' },
 )
 
@@ -109,9 +122,16 @@ function queryEventView(e: ActionEvent, admin: { internals: boolean; details: bo
   const { traceback, host, details, ...rest } = eventView(e)
   return {
     ...rest,
-    ...(admin.internals ? { traceback, host } : {}),
+    ...(admin.internals
+      ? { traceback, host, written_by: e.writtenBy ?? null, finished_by: e.finishedBy ?? null }
+      : {}),
     ...(admin.details ? { details } : {}),
   }
+}
+
+/** An action as a caller of the query API sees it: admins also see who started it. */
+function queryActionView(a: InstanceAction, admin: { internals: boolean }) {
+  return admin.internals ? { ...actionView(a), written_by: a.writtenBy ?? null } : actionView(a)
 }
 
 /** Registers `GET /v1/actions`. */
@@ -183,12 +203,12 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryRoutesOptions> = async 
         page.map(async (a: InstanceAction) =>
           parsed.includeEvents
             ? {
-                ...actionView(a),
+                ...queryActionView(a, visibility),
                 events: (await deps.service.listEvents(a.id)).map((e) =>
                   queryEventView(e, visibility),
                 ),
               }
-            : actionView(a),
+            : queryActionView(a, visibility),
         ),
       )
       return reply.type(V1_CONTENT_TYPE).send({ actions, next_cursor: next })
