@@ -105,6 +105,8 @@ export interface HarnessOptions {
   cursorKey?: Buffer
   /** The access policy (e.g. built from a policy file); the defaults when absent. */
   policy?: AccessPolicy
+  /** Token file entries besides TOKEN_ENTRIES (e.g. scoped service writers). */
+  extraTokens?: readonly TokenEntry[]
 }
 
 /**
@@ -140,7 +142,7 @@ export async function buildHarness(
   const service = createActionService(stores.actions, options.clock)
   const app = await buildApp({
     service,
-    authenticator: new StaticTokenAuthenticator(TOKEN_ENTRIES),
+    authenticator: new StaticTokenAuthenticator([...TOKEN_ENTRIES, ...(options.extraTokens ?? [])]),
     logger,
     idempotency: stores.idempotency,
     readinessProbe: () => stores.ready(),
