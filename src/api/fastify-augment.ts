@@ -5,6 +5,7 @@
 import type { Principal } from '../auth/principal.js'
 import type { ApiVersion } from './compute/microversion.js'
 import type { IdempotencyState } from './v1/idempotency.js'
+import type { WriteApplier } from './v1/principal-writer.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,6 +20,8 @@ declare module 'fastify' {
     rawBody?: string
     /** Idempotency-Key bookkeeping of a /v1 write. */
     idempotency?: IdempotencyState
+    /** The write path for this request's principal (scope checks, writer tag); /v1 writes. */
+    writer?: WriteApplier
   }
 
   interface FastifyContextConfig {

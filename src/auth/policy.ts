@@ -80,9 +80,52 @@ export function canSeeEventDetails(
   })
 }
 
-/** `actiontrail:write`: the write API (`/v1`). */
+/**
+ * `actiontrail:write`, asked once per request before its body is read: the target is the caller's
+ * own project and `host` is '' (no event yet), so a rule that restricts hosts must let '' through
+ * (docs/identity.md, Scoped writers). Each operation is then checked with canWriteTo.
+ */
 export function canWrite(policy: AccessPolicy, p: Principal): boolean {
-  return policy.allows('actiontrail:write', p, { project_id: p.projectId, user_id: p.userId })
+  return policy.allows('actiontrail:write', p, {
+    project_id: p.projectId,
+    user_id: p.userId,
+    host: '',
+  })
+}
+
+/** What one write touches: the project owning its instance, and for an event write its host. */
+export interface WriteTarget {
+  ownerProject: string
+  /** The event's host (null: the event has none); absent for instance and action writes. */
+  host?: string | null
+}
+
+/**
+ * Whether one write operation is in the principal's reach: inside its static scope (token file)
+ * and allowed by `actiontrail:write` with the target `{project_id: owner project, user_id: the
+ * caller, host: the event's host, or '' for other writes}`. Both apply.
+ */
+export function canWriteTo(policy: AccessPolicy, p: Principal, target: WriteTarget): boolean {
+  const { projects, hosts } = p.scope ?? {}
+  if (projects && !projects.includes(target.ownerProject)) return false
+  // A host-scoped writer records events of its hosts only: an event without a host is refused.
+  if (hosts && target.host !== undefined && (target.host === null || !hosts.includes(target.host)))
+    return false
+  return policy.allows('actiontrail:write', p, {
+    project_id: target.ownerProject,
+    user_id: p.userId,
+    host: target.host ?? '',
+  })
+}
+
+/**
+ * Whether writes of this principal must be checked one by one (canWriteTo): it has a static
+ * scope, or an operator's policy replaced `actiontrail:write` (whose target may then matter). With
+ * neither, the per-request check has already decided, and the write path reads nothing more.
+ */
+export function writesNeedTargets(policy: AccessPolicy, p: Principal): boolean {
+  if (p.scope?.projects || p.scope?.hosts) return true
+  return policy.describe().some((r) => r.name === 'actiontrail:write' && r.origin !== 'default')
 }
 
 /** `actiontrail:actions:query` (`GET /v1/actions`; target: the caller's project). */

@@ -6,6 +6,15 @@ export type Role = 'admin' | 'member' | 'reader' | 'service'
 /** Every role name accepted in a token file. */
 export const ROLES: readonly Role[] = ['admin', 'member', 'reader', 'service']
 
+/**
+ * Where a service principal may write (issue 11 part 5): the projects owning the instances it
+ * writes to and the hosts of the events it records. An absent list leaves that axis unrestricted.
+ */
+export interface WriteScope {
+  projects?: readonly string[]
+  hosts?: readonly string[]
+}
+
 /** Who is calling, as established by a token. */
 export interface Principal {
   userId: string
@@ -23,6 +32,8 @@ export interface Principal {
   systemScope?: 'all'
   /** When the token stops being valid (Keystone mode). */
   expiresAt?: Date
+  /** Where it may write (token file `scope`); unrestricted when absent. */
+  scope?: WriteScope
 }
 
 /** Adds the roles Keystone infers by default: admin → member → reader. */

@@ -161,3 +161,32 @@ test('an entry may hold sha256:<hex> instead of the token; the digest itself is 
     (e) => isAppError(e, 'invalid_input') && /duplicate/.test(e.message),
   )
 })
+
+test('scope: an entry may limit the projects and hosts a token writes to; bad scopes are refused', async () => {
+  const entry = (scope: unknown) => ({
+    tokens: [{ token: 'svc', user_id: 'u', project_id: 'p', roles: ['service'], scope }],
+  })
+  const auth = new StaticTokenAuthenticator(parseTokenEntries(entry({ projects: ['p1', 'p2'] })))
+  assert.deepEqual((await auth.authenticate('svc'))?.scope, { projects: ['p1', 'p2'] })
+  const both = parseTokenEntries(entry({ projects: ['p1'], hosts: ['compute-1'] }))
+  assert.deepEqual(both[0]?.scope, { projects: ['p1'], hosts: ['compute-1'] })
+  const unscoped = parseTokenEntries({
+    tokens: [{ token: 'svc', user_id: 'u', project_id: 'p', roles: ['service'] }],
+  })
+  assert.equal(unscoped[0]?.scope, undefined)
+  for (const [scope, message] of [
+    [['p1'], /tokens\[0\]: scope must be an object/],
+    [null, /tokens\[0\]: scope must be an object/],
+    [{ project: ['p1'] }, /scope has an unknown field "project"/],
+    [{ projects: 'p1' }, /scope\.projects must be a list/],
+    [{ hosts: [''] }, /scope\.hosts must be a list of non-empty/],
+    [{ hosts: [7] }, /scope\.hosts must be a list/],
+  ] as const) {
+    assert.throws(
+      () => parseTokenEntries(entry(scope)),
+      (err: unknown) =>
+        isAppError(err) && err.code === 'invalid_input' && message.test(err.message),
+      JSON.stringify(scope),
+    )
+  }
+})

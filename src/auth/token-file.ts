@@ -1,6 +1,7 @@
 /**
  * Static token file for standalone use: JSON or YAML
- * `{"tokens": [{"token", "user_id", "project_id", "roles": [...]}]}`. Tokens are kept only as
+ * `{"tokens": [{"token", "user_id", "project_id", "roles": [...], "scope"?}]}`, where `scope`
+ * (`{"projects"?: [...], "hosts"?: [...]}`) limits where the token may write. Tokens are kept only as
  * SHA-256 digests in memory, so lookups do not compare secret strings character by character.
  * A token is 1–255 printable ASCII characters (0x21–0x7e): what every client can send in an
  * `X-Auth-Token` header byte for byte. An entry may hold `sha256:<64 hex digits>` (the digest of
@@ -12,7 +13,14 @@ import { open } from 'node:fs/promises'
 import YAML from 'yaml'
 import { AppError } from '../domain/errors.js'
 import { isPrintable } from '../domain/validation.js'
-import { expandRoles, ROLES, type Authenticator, type Principal, type Role } from './principal.js'
+import {
+  expandRoles,
+  ROLES,
+  type Authenticator,
+  type Principal,
+  type Role,
+  type WriteScope,
+} from './principal.js'
 
 /** One entry of a token file. */
 export interface TokenEntry {
@@ -20,6 +28,8 @@ export interface TokenEntry {
   user_id: string
   project_id: string
   roles: Role[]
+  /** Where the token may write: owner projects and event hosts (either absent = any). */
+  scope?: WriteScope
 }
 
 /** The SHA-256 digest of a token, in hex: what a `sha256:` entry of a token file holds. */
@@ -78,6 +88,7 @@ export function parseTokenEntries(content: unknown): TokenEntry[] {
     if (!Array.isArray(e.roles) || e.roles.some((r) => !ROLES.includes(r as Role))) {
       throw invalid(where, `roles must be a list of ${ROLES.join(', ')}`)
     }
+    const scope = e.scope === undefined ? undefined : parseScope(where, e.scope)
     const token = e.token as string
     // A token and its `sha256:` digest are the same credential: duplicates by digest.
     const key = entryDigest(token)
@@ -88,8 +99,33 @@ export function parseTokenEntries(content: unknown): TokenEntry[] {
       user_id: e.user_id as string,
       project_id: e.project_id as string,
       roles: e.roles as Role[],
+      ...(scope ? { scope } : {}),
     }
   })
+}
+
+/** A `scope: {projects?: [...], hosts?: [...]}` of a token file entry. */
+function parseScope(where: string, raw: unknown): WriteScope {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw invalid(where, 'scope must be an object with "projects" and/or "hosts" lists')
+  const scope: { projects?: string[]; hosts?: string[] } = {}
+  for (const [field, value] of Object.entries(raw)) {
+    if (field !== 'projects' && field !== 'hosts')
+      throw invalid(where, `scope has an unknown field "${field}" (expected projects, hosts)`)
+    if (
+      !Array.isArray(value) ||
+      value.some(
+        (v) => typeof v !== 'string' || v.length === 0 || v.length > 255 || !isPrintable(v),
+      )
+    ) {
+      throw invalid(
+        where,
+        `scope.${field} must be a list of non-empty printable strings of at most 255 characters`,
+      )
+    }
+    scope[field] = value as string[]
+  }
+  return scope
 }
 
 interface KnownToken {
@@ -113,6 +149,7 @@ export class StaticTokenAuthenticator implements Authenticator {
           userId: e.user_id,
           projectId: e.project_id,
           roles: expandRoles(e.roles),
+          ...(e.scope ? { scope: e.scope } : {}),
         }
         return [hex, { digest: Buffer.from(hex, 'hex'), principal }]
       }),

@@ -201,6 +201,7 @@ export class ActionService implements ActionWriter {
             projectId: optionalName('project_id', w.input.projectId),
             startTime: timeOrNow('start_time', w.input.startTime, clock),
             createdAt: clock.now(),
+            ...(w.input.writer ? { writer: w.input.writer } : {}),
           },
         }
       case 'action_finish':
@@ -222,6 +223,7 @@ export class ActionService implements ActionWriter {
             host: optionalName('host', w.input.host),
             startTime: timeOrNow('start_time', w.input.startTime, clock),
             createdAt: clock.now(),
+            ...(w.input.writer ? { writer: w.input.writer } : {}),
           },
         }
       case 'event_finish':
@@ -264,7 +266,16 @@ export class ActionService implements ActionWriter {
       traceback,
       details,
       updatedAt: this.#deps.clock.now(),
+      ...(input.writer ? { writer: input.writer } : {}),
     }
+  }
+
+  /**
+   * The key of the writer tags, from the store (the same on every node and restart); undefined
+   * for a store that keeps no tags.
+   */
+  async writerTagKey(): Promise<Buffer | undefined> {
+    return this.#deps.store.writerTagKey?.()
   }
 
   /** An instance by uuid (deleted ones included), or undefined. */

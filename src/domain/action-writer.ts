@@ -22,6 +22,8 @@ export interface ActionStartInput {
   projectId: string | null
   /** The API request's timestamp (ISO 8601); now when absent. */
   startTime?: string
+  /** Writer tag of the writing principal (set by the write API, never by a body). */
+  writer?: string
 }
 
 /** Finishing an action. */
@@ -38,6 +40,8 @@ export interface EventStartInput {
   event: string
   host?: string | null
   startTime?: string
+  /** Writer tag of the writing principal (set by the write API, never by a body). */
+  writer?: string
 }
 
 /** Finishing an event. `traceback` is sanitized by the writer before it is stored. */
@@ -51,6 +55,8 @@ export interface EventFinishInput {
   details?: string | null
   /** Stack frames of the failure; only with result Error. */
   traceback?: string | null
+  /** Writer tag of the writing principal (set by the write API, never by a body). */
+  writer?: string
 }
 
 /**

@@ -29,6 +29,8 @@ export interface InstanceAction {
   message: string | null
   createdAt: Timestamp
   updatedAt: Timestamp | null
+  /** Writer tag of who started it (`w:` + 16 hex); null for rows older than writer tags. */
+  writtenBy?: string | null
 }
 
 /** The outcome of a finished event. */
@@ -50,6 +52,10 @@ export interface ActionEvent {
   details: string | null
   createdAt: Timestamp
   updatedAt: Timestamp | null
+  /** Writer tag of who started it; null for rows older than writer tags. */
+  writtenBy?: string | null
+  /** Writer tag of who finished it; null while unfinished or for older rows. */
+  finishedBy?: string | null
 }
 
 /** The message Nova stores on an action once one of its events failed. */

@@ -48,6 +48,8 @@ export interface ActionStart {
   projectId: string | null
   startTime: Timestamp
   createdAt: Timestamp
+  /** Writer tag of the principal starting it (security/writer-tag.ts); none for local writers. */
+  writer?: string
 }
 
 /** Values for finishing an action; Nova's `pack_action_finish`. */
@@ -65,6 +67,8 @@ export interface EventStart {
   host: string | null
   startTime: Timestamp
   createdAt: Timestamp
+  /** Writer tag of the principal starting it; none for local writers. */
+  writer?: string
 }
 
 /** Values for finishing an event; Nova's `pack_action_event_finish` (already sanitized). */
@@ -77,6 +81,8 @@ export interface EventFinish {
   traceback: string | null
   details: string | null
   updatedAt: Timestamp
+  /** Writer tag of the principal finishing it; none for local writers. */
+  writer?: string
 }
 
 /** Keyset page request for an instance's actions, newest first. */
@@ -217,6 +223,11 @@ export interface ActionStore {
   searchEvents(search: EventSearch): Promise<FoundEvent[]>
   /** The action's events, ordered created_at DESC, id DESC. */
   listEvents(actionId: number): Promise<ActionEvent[]>
+  /**
+   * The key of the writer tags (migration 0007): the same for every node and restart on this
+   * database. Absent in stores that keep no tags.
+   */
+  writerTagKey?(): Promise<Buffer>
   /** Releases connections (of every store opened on the same database). Calling it again is a no-op. */
   close(): Promise<void>
 }

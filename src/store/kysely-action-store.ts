@@ -25,6 +25,7 @@ import { searchActionsQuery } from './action-search-query.js'
 import { searchEventsQuery } from './event-search-query.js'
 import { canonicalTime, toAction, toEvent, toInstance } from './rows.js'
 import type { Database } from './schema.js'
+import { AppError } from '../domain/errors.js'
 import { isStorableKey, withMappedErrors, type StoreDatabase } from './store-database.js'
 import { GroupCommitter } from './write/group-commit.js'
 
@@ -137,6 +138,19 @@ export class KyselyActionStore implements ActionStore, ChangeFeed {
       out.push(...rows.map(toEvent))
     }
     return out
+  }
+
+  async writerTagKey(): Promise<Buffer> {
+    const row = await this.#read(() =>
+      this.#db
+        .selectFrom('writer_tag_key')
+        .select('tag_key')
+        .where('id', '=', 1)
+        .executeTakeFirst(),
+    )
+    if (!row)
+      throw new AppError('store_unavailable', 'the writer tag key is missing (migration 0007)')
+    return Buffer.from(row.tag_key, 'hex')
   }
 
   async getInstance(uuid: string): Promise<Instance | undefined> {

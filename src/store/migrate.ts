@@ -12,6 +12,7 @@ import { idempotencyCaps } from './migrations/0003-idempotency-caps.js'
 import { actionSearch } from './migrations/0004-action-search.js'
 import { queryOwnerEvents } from './migrations/0005-query-owner-events.js'
 import { changeFeed } from './migrations/0006-change-feed.js'
+import { writerTags } from './migrations/0007-writer-tags.js'
 
 /** Every migration this build knows, in order. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -21,6 +22,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0004-action-search': actionSearch,
   '0005-query-owner-events': queryOwnerEvents,
   '0006-change-feed': changeFeed,
+  '0007-writer-tags': writerTags,
 })
 
 /**

@@ -72,6 +72,8 @@ export function toAction(row: Selectable<ActionsTable>): InstanceAction {
     message: row.message,
     createdAt: canonicalTime(row.created_at),
     updatedAt: canonicalTimeOrNull(row.updated_at),
+    // Only when set: records of untagged writes (and of older rows) stay as they were.
+    ...(row.written_by ? { writtenBy: row.written_by } : {}),
   }
 }
 
@@ -89,5 +91,7 @@ export function toEvent(row: Selectable<EventsTable>): ActionEvent {
     details: row.details,
     createdAt: canonicalTime(row.created_at),
     updatedAt: canonicalTimeOrNull(row.updated_at),
+    ...(row.written_by ? { writtenBy: row.written_by } : {}),
+    ...(row.finished_by ? { finishedBy: row.finished_by } : {}),
   }
 }

@@ -27,6 +27,8 @@ export interface ActionsTable {
   updated_at: string | null
   /** The instance's project (copied by the write programs; migration 0005). */
   owner_project_id: string
+  /** Writer tag of the principal that started the action (migration 0007; null before). */
+  written_by?: string | null
 }
 
 /** Row of `instance_actions_events`. */
@@ -48,6 +50,10 @@ export interface EventsTable {
   owner_project_id: string
   /** updated_at, or start_time while the event is unfinished: its time_field=updated_at time. */
   changed_at: string
+  /** Writer tag of the principal that started the event (migration 0007; null before). */
+  written_by?: string | null
+  /** Writer tag of the principal that finished the event (migration 0007). */
+  finished_by?: string | null
 }
 
 /** Row of `idempotency_keys`. */
@@ -89,6 +95,12 @@ export interface ChangeHeadTable {
   last: number | string
 }
 
+/** The one row of `writer_tag_key` (migration 0007): the key of the writer tags, in hex. */
+export interface WriterTagKeyTable {
+  id: number
+  tag_key: string
+}
+
 /** The database as Kysely sees it. */
 export interface Database {
   idempotency_keys: IdempotencyKeysTable
@@ -98,4 +110,5 @@ export interface Database {
   instance_actions_events: EventsTable
   changes: ChangesTable
   change_head: ChangeHeadTable
+  writer_tag_key: WriterTagKeyTable
 }

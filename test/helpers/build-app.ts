@@ -111,6 +111,8 @@ export interface HarnessOptions {
   stuck?: StuckPolicy
   /** Settings of `GET /v1/stream`; the defaults when absent. */
   stream?: Partial<StreamSettings>
+  /** Token file entries besides TOKEN_ENTRIES (e.g. scoped service writers). */
+  extraTokens?: readonly TokenEntry[]
 }
 
 /**
@@ -146,7 +148,7 @@ export async function buildHarness(
   const service = createActionService(stores.actions, options.clock)
   const app = await buildApp({
     service,
-    authenticator: new StaticTokenAuthenticator(TOKEN_ENTRIES),
+    authenticator: new StaticTokenAuthenticator([...TOKEN_ENTRIES, ...(options.extraTokens ?? [])]),
     logger,
     idempotency: stores.idempotency,
     readinessProbe: () => stores.ready(),

@@ -3,10 +3,10 @@
  * the same way for a single endpoint and for each operation of a batch.
  */
 import type { FastifyBaseLogger, FastifyReply } from 'fastify'
-import type { ActionService } from '../../domain/action-service.js'
 import { AppError, isAppError } from '../../domain/errors.js'
 import type { WriteOperation, WriteOutcome } from '../../domain/write-operation.js'
 import { appErrorAnswer, INTERNAL_ANSWER } from '../errors.js'
+import type { WriteApplier } from './principal-writer.js'
 import type { BatchResult } from './responses.js'
 import { toWriteOperation, type BatchOperation, type ParsedOperation } from './schemas.js'
 import { recordBody } from './views.js'
@@ -21,7 +21,7 @@ export function successStatus(created: boolean): number {
 
 /** Applies one operation; answers its status and body, or throws its AppError. */
 export async function applyOne(
-  service: ActionService,
+  service: WriteApplier,
   operation: WriteOperation,
 ): Promise<{ status: number; body: object }> {
   const [outcome] = await service.apply([operation])
@@ -35,7 +35,7 @@ export async function applyOne(
  * (The schemas have checked both, so the operation is well-formed.)
  */
 export async function sendWrite(
-  service: ActionService,
+  service: WriteApplier,
   reply: FastifyReply,
   operation: BatchOperation,
 ): Promise<FastifyReply> {
@@ -60,7 +60,7 @@ function invalidResult(message: string): BatchResult {
  * and not attempted, so the caller knows exactly what was applied; `complete` is then false.
  */
 export async function applyBatch(
-  service: ActionService,
+  service: WriteApplier,
   items: readonly ParsedOperation[],
   log: FastifyBaseLogger,
 ): Promise<{ results: BatchResult[]; complete: boolean }> {

@@ -16,13 +16,13 @@ import {
 } from '../../auth/policy.js'
 import type { Principal } from '../../auth/principal.js'
 import { AppError } from '../../domain/errors.js'
-import type { ActionEvent } from '../../domain/instance-action.js'
+import type { ActionEvent, InstanceAction } from '../../domain/instance-action.js'
 import { stuckDeadlines, type StuckDeadlines, type StuckPolicy } from '../../domain/stuck-work.js'
 import type { Clock, Timestamp } from '../../domain/timestamp.js'
 import type { ActionPosition } from '../../store/action-store.js'
 import type { CursorCodec } from './query-cursor.js'
 import { DEFAULT_LIMIT, MAX_LIMIT, type CommonSearch, type ParsedSearch } from './search-params.js'
-import { EventViewSchema, eventView } from './views.js'
+import { actionView, EventViewSchema, eventView } from './views.js'
 
 const text = (description: string) => Type.Optional(Type.String({ description }))
 
@@ -80,18 +80,27 @@ export function commonQuerystring(what: 'actions' | 'events') {
   }
 }
 
-/** An event as the query API shows it: traceback, host and details only for admins. */
+/** A writer tag as the query API shows it to admins (null for records older than tags). */
+export function writerTagSchema(what: string) {
+  return Type.Union([Type.String(), Type.Null()], {
+    description: `${what} (\`w:\` + 16 hex digits, a keyed hash of the principal; admins only; null when unknown).`,
+  })
+}
+
+/** An event as the query API shows it: traceback, host, details and writer tags only for admins. */
 export const QueryEventSchema = Type.Object(
   {
     ...EventViewSchema.properties,
     traceback: Type.Optional(EventViewSchema.properties.traceback),
     host: Type.Optional(EventViewSchema.properties.host),
     details: Type.Optional(EventViewSchema.properties.details),
+    written_by: Type.Optional(writerTagSchema('Writer tag of who started the event')),
+    finished_by: Type.Optional(writerTagSchema('Writer tag of who finished the event')),
   },
   {
     additionalProperties: false,
     title: 'QueryEvent',
-    description: 'An event; traceback, host and details only for admins.',
+    description: 'An event; traceback, host, details and writer tags only for admins.',
   },
 )
 
@@ -118,9 +127,18 @@ export function queryEventView(e: ActionEvent, visibility: EventVisibility) {
   const { traceback, host, details, ...rest } = eventView(e)
   return {
     ...rest,
-    ...(visibility.internals ? { traceback, host } : {}),
+    ...(visibility.internals
+      ? { traceback, host, written_by: e.writtenBy ?? null, finished_by: e.finishedBy ?? null }
+      : {}),
     ...(visibility.details ? { details } : {}),
   }
+}
+
+/** An action as a caller of the query API sees it: admins also see who started it. */
+export function queryActionView(a: InstanceAction, visibility: EventVisibility) {
+  return visibility.internals
+    ? { ...actionView(a), written_by: a.writtenBy ?? null }
+    : actionView(a)
 }
 
 /** What a route needs to turn a parsed search into a store search. */

@@ -57,7 +57,9 @@ export function conflictDescription(own: string): string {
 const COMMON_ERRORS: Readonly<Record<number, string>> = {
   400: 'Invalid input (`invalid_input`): schema violation, bad time, bad JSON, bad Idempotency-Key.',
   401: 'No or unknown X-Auth-Token (`unauthorized`).',
-  403: 'The caller has neither the service nor the admin role (`forbidden`).',
+  403:
+    'The caller may not write (`forbidden`): neither the service nor the admin role, or ' +
+    "the instance's project or the event's host is outside its scope (docs/identity.md).",
   404: 'No such route, or a path segment longer than any id (`not_found`).',
   408: 'The request did not arrive within the request timeout (`request_timeout`); the connection is closed.',
   413: 'Body over the size limit (`payload_too_large`).',

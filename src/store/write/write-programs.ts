@@ -189,8 +189,8 @@ function* actionStart(v: ActionStart, cache: ActionIdCache): Out {
   }
   const inserted = (yield insertReturningId(
     'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, ' +
-      'start_time, finish_time, message, created_at, updated_at, owner_project_id) ' +
-      'VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)',
+      'start_time, finish_time, message, created_at, updated_at, owner_project_id, written_by) ' +
+      'VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?)',
     v.instanceUuid,
     v.action,
     v.requestId,
@@ -200,6 +200,7 @@ function* actionStart(v: ActionStart, cache: ActionIdCache): Out {
     v.createdAt,
     v.startTime,
     instance.project_id,
+    v.writer ?? null,
   )) as RunResult
   cache.set(v.instanceUuid, v.requestId, inserted.insertId)
   yield actionChange(inserted.insertId, v.instanceUuid, v.createdAt)
@@ -215,6 +216,7 @@ function* actionStart(v: ActionStart, cache: ActionIdCache): Out {
     message: null,
     createdAt: v.createdAt,
     updatedAt: v.startTime,
+    ...(v.writer ? { writtenBy: v.writer } : {}),
   }
   return { ok: true, created: true, record: { kind: 'action', action } }
 }
@@ -263,10 +265,10 @@ function* eventStart(v: EventStart, cache: ActionIdCache): Out {
   const inserted = (yield insertReturningId(
     'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, ' +
       'traceback, host, details, created_at, updated_at, instance_uuid, owner_project_id, ' +
-      'changed_at) ' +
+      'changed_at, written_by) ' +
       'VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL, ' +
       '(SELECT a.instance_uuid FROM instance_actions a WHERE a.id = ?), ' +
-      '(SELECT a.owner_project_id FROM instance_actions a WHERE a.id = ?), ?)',
+      '(SELECT a.owner_project_id FROM instance_actions a WHERE a.id = ?), ?, ?)',
     actionId,
     v.event,
     v.startTime,
@@ -275,6 +277,7 @@ function* eventStart(v: EventStart, cache: ActionIdCache): Out {
     actionId,
     actionId,
     v.startTime,
+    v.writer ?? null,
   )) as RunResult
   yield touch(actionId, v.startTime)
   // The event is new, and its action changed too (its updated_at).
@@ -292,6 +295,7 @@ function* eventStart(v: EventStart, cache: ActionIdCache): Out {
     details: null,
     createdAt: v.createdAt,
     updatedAt: null,
+    ...(v.writer ? { writtenBy: v.writer } : {}),
   }
   return { ok: true, created: true, record: { kind: 'event', event } }
 }
@@ -321,13 +325,14 @@ function* eventFinish(v: EventFinish, cache: ActionIdCache): Out {
   yield run(
     'UPDATE instance_actions_events ' +
       'SET finish_time = ?, result = ?, traceback = ?, details = ?, updated_at = ?, ' +
-      'changed_at = ? WHERE id = ?',
+      'changed_at = ?, finished_by = ? WHERE id = ?',
     v.finishTime,
     v.result,
     v.traceback,
     v.details,
     v.updatedAt,
     v.updatedAt,
+    v.writer ?? null,
     target.id,
   )
   yield touch(actionId, v.finishTime, v.result.toLowerCase() === 'error')
@@ -340,6 +345,7 @@ function* eventFinish(v: EventFinish, cache: ActionIdCache): Out {
     traceback: v.traceback,
     details: v.details,
     updatedAt: v.updatedAt,
+    ...(v.writer ? { finishedBy: v.writer } : {}),
   }
   return { ok: true, created: false, record: { kind: 'event', event } }
 }

@@ -5,6 +5,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { sendWrite } from '../apply.js'
+import { writerOf } from '../principal-writer.js'
 import { described } from '../../described.js'
 import {
   conflictDescription,
@@ -23,10 +24,7 @@ import { ActionResponse } from '../views.js'
 import type { WriteRoutesOptions } from './instances.js'
 
 /** Registers the action routes. */
-export const actionRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async (
-  app,
-  { service },
-) => {
+export const actionRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async (app) => {
   app.post(
     '/instances/:uuid/actions',
     {
@@ -49,7 +47,7 @@ export const actionRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async
       },
     },
     (request, reply) =>
-      sendWrite(service, reply, {
+      sendWrite(writerOf(request), reply, {
         op: 'action_start',
         instance_uuid: request.params.uuid,
         ...request.body,
@@ -75,7 +73,7 @@ export const actionRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async
       },
     },
     (request, reply) =>
-      sendWrite(service, reply, {
+      sendWrite(writerOf(request), reply, {
         op: 'action_finish',
         instance_uuid: request.params.uuid,
         request_id: request.params.request_id,

@@ -9,6 +9,7 @@ import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { AppError } from '../../../domain/errors.js'
 import { applyBatch, BATCH_CHUNK_SIZE } from '../apply.js'
+import { writerOf } from '../principal-writer.js'
 import { BatchBody, MAX_BATCH_OPS, MAX_JSON_DEPTH, readBatchBody } from '../batch-parse.js'
 import { described } from '../../described.js'
 import { doNotRemember, idempotencyRequestHasher } from '../idempotency.js'
@@ -33,10 +34,7 @@ const DOCUMENTED_BODY = {
 }
 
 /** Registers the batch route, with its streaming JSON and NDJSON parsers (NDJSON is accepted here only). */
-export const batchRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async (
-  app,
-  { service },
-) => {
+export const batchRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async (app) => {
   // Requests whose body was refused before it was read: their answer closes the connection, so
   // that the rest of the upload is neither read nor kept (and the socket is free at once).
   const unread = new WeakSet<FastifyRequest>()
@@ -111,7 +109,7 @@ export const batchRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async 
       if (!(body instanceof BatchBody))
         throw new AppError('invalid_input', 'body must be a JSON array of operations')
       const operations = body.operations
-      const { results, complete } = await applyBatch(service, operations, request.log)
+      const { results, complete } = await applyBatch(writerOf(request), operations, request.log)
       // A batch cut short by a store failure must run again on retry, not replay the failure.
       if (!complete) doNotRemember(request)
       return reply.code(200).send({ results })

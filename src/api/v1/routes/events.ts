@@ -4,6 +4,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { sendWrite } from '../apply.js'
+import { writerOf } from '../principal-writer.js'
 import { described } from '../../described.js'
 import { IdempotencyHeaders, v1ErrorResponse, v1Responses } from '../responses.js'
 import {
@@ -18,10 +19,7 @@ import { EventResponse } from '../views.js'
 import type { WriteRoutesOptions } from './instances.js'
 
 /** Registers the event routes. */
-export const eventRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async (
-  app,
-  { service },
-) => {
+export const eventRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async (app) => {
   app.post(
     '/instances/:uuid/actions/:request_id/events',
     {
@@ -41,7 +39,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async 
       },
     },
     (request, reply) =>
-      sendWrite(service, reply, {
+      sendWrite(writerOf(request), reply, {
         op: 'event_start',
         instance_uuid: request.params.uuid,
         request_id: request.params.request_id,
@@ -72,7 +70,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async 
       },
     },
     (request, reply) =>
-      sendWrite(service, reply, {
+      sendWrite(writerOf(request), reply, {
         op: 'event_finish',
         instance_uuid: request.params.uuid,
         request_id: request.params.request_id,

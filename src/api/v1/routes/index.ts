@@ -10,6 +10,7 @@ import type { ActionService } from '../../../domain/action-service.js'
 import { AppError } from '../../../domain/errors.js'
 import type { Clock } from '../../../domain/timestamp.js'
 import { principalOf } from '../../plugins/authentication.js'
+import { PrincipalWriter, writerTagKeySource } from '../principal-writer.js'
 import { installIdempotency, type IdempotencyStore } from '../idempotency.js'
 import type { IdempotencyLimits } from '../idempotency-limits.js'
 import { v1Ajv } from '../schemas.js'
@@ -32,10 +33,13 @@ export interface WriteRoutesDeps {
 
 /** Registers the write routes. */
 export const writeRoutes: FastifyPluginAsyncTypebox<WriteRoutesDeps> = async (app, deps) => {
+  const tagKey = writerTagKeySource(deps.service)
   app.addHook('onRequest', async (request) => {
-    if (!canWrite(deps.policy, principalOf(request))) {
+    const principal = principalOf(request)
+    if (!canWrite(deps.policy, principal)) {
       throw new AppError('forbidden', 'The write API requires the service or admin role.')
     }
+    request.writer = new PrincipalWriter(deps.service, deps.policy, principal, tagKey)
   })
   installIdempotency(app, {
     store: deps.idempotency,

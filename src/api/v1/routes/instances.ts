@@ -5,6 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { ActionService } from '../../../domain/action-service.js'
 import { sendWrite } from '../apply.js'
+import { writerOf } from '../principal-writer.js'
 import { described } from '../../described.js'
 import { IdempotencyHeaders, v1ErrorResponse, v1Responses } from '../responses.js'
 import { InstanceParams, InstancePutBody, SINGLE_BODY_LIMIT } from '../schemas.js'
@@ -16,10 +17,7 @@ export interface WriteRoutesOptions {
 }
 
 /** Registers the instance routes. */
-export const instanceRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async (
-  app,
-  { service },
-) => {
+export const instanceRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = async (app) => {
   app.put(
     '/instances/:uuid',
     {
@@ -38,7 +36,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = asy
       },
     },
     (request, reply) =>
-      sendWrite(service, reply, {
+      sendWrite(writerOf(request), reply, {
         op: 'instance_put',
         instance_uuid: request.params.uuid,
         ...request.body,
@@ -63,6 +61,9 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<WriteRoutesOptions> = asy
       },
     },
     (request, reply) =>
-      sendWrite(service, reply, { op: 'instance_delete', instance_uuid: request.params.uuid }),
+      sendWrite(writerOf(request), reply, {
+        op: 'instance_delete',
+        instance_uuid: request.params.uuid,
+      }),
   )
 }

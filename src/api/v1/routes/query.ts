@@ -22,15 +22,17 @@ import {
   commonQuerystring,
   eventVisibility,
   pageOf,
+  queryActionView,
   QueryEventSchema,
   queryEventView,
   requireQueryAccess,
+  writerTagSchema,
 } from '../query-common.js'
 import { CursorCodec } from '../query-cursor.js'
 import { eventQueryRoutes } from './query-events.js'
 import { instanceQueryRoutes } from './query-instances.js'
 import { v1ErrorResponse, v1Responses } from '../responses.js'
-import { ActionViewSchema, actionView } from '../views.js'
+import { ActionViewSchema } from '../views.js'
 
 /** What the query routes need. */
 export interface QueryRoutesOptions {
@@ -55,7 +57,11 @@ const ActionsQuerystring = Type.Object(
 )
 
 const QueryActionSchema = Type.Object(
-  { ...ActionViewSchema.properties, events: Type.Optional(Type.Array(QueryEventSchema)) },
+  {
+    ...ActionViewSchema.properties,
+    written_by: Type.Optional(writerTagSchema('Writer tag of who started the action')),
+    events: Type.Optional(Type.Array(QueryEventSchema)),
+  },
   { additionalProperties: false, title: 'QueryAction' },
 )
 
@@ -119,12 +125,12 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryRoutesOptions> = async 
         page.map(async (a: InstanceAction) =>
           parsed.includeEvents
             ? {
-                ...actionView(a),
+                ...queryActionView(a, visibility),
                 events: (await deps.service.listEvents(a.id)).map((e) =>
                   queryEventView(e, visibility),
                 ),
               }
-            : actionView(a),
+            : queryActionView(a, visibility),
         ),
       )
       return reply.type(V1_CONTENT_TYPE).send({ actions, next_cursor: next })

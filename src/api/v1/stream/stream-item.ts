@@ -4,8 +4,7 @@
  * of subscribers), and whether a subscriber's filter matches it.
  */
 import type { ActionEvent, InstanceAction } from '../../../domain/instance-action.js'
-import { queryEventView, type EventVisibility } from '../query-common.js'
-import { actionView } from '../views.js'
+import { queryActionView, queryEventView, type EventVisibility } from '../query-common.js'
 import type { StreamFilter } from './stream-query.js'
 
 /** A subscriber's filter with its access scope. */
@@ -72,7 +71,7 @@ export class StreamItem {
           action: a.action,
           event: queryEventView(this.event, visibility),
         }
-      : { action: actionView(a) }
+      : { action: queryActionView(a, visibility) }
     // JSON has no raw line breaks, so one `data:` line carries the whole message.
     return `id: ${this.position}\nevent: ${this.event ? 'event' : 'action'}\ndata: ${JSON.stringify(data)}\n\n`
   }
