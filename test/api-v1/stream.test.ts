@@ -451,3 +451,126 @@ test('catching up a backlog larger than the buffer goes at the reader’s pace, 
   )
   assert.ok(!c.messages.some((m) => m.event === 'overflow'))
 })
+
+/**
+ * Writes a backlog of `batches` × 51 changes plus one on VM_A (one action, then batches of 50
+ * events started and finished in one transaction each: one change per record and transaction),
+ * with tracebacks of `traceback` bytes; returns the number of changes.
+ */
+async function backlog(h: Harness, batches: number, traceback: number): Promise<number> {
+  await write(h, {
+    op: 'action_start',
+    instance_uuid: VM_A,
+    request_id: 'backlog',
+    action: 'reboot',
+    user_id: null,
+    project_id: null,
+  })
+  for (let b = 0; b < batches; b++) {
+    const ops = [] as Record<string, unknown>[]
+    for (let i = b * 50; i < (b + 1) * 50; i++) {
+      const base = { instance_uuid: VM_A, request_id: 'backlog', event: `e${i}` }
+      ops.push({ op: 'event_start', ...base, host: null })
+      ops.push({
+        op: 'event_finish',
+        ...base,
+        result: 'Error',
+        traceback: `${i} ${'z'.repeat(traceback)}`,
+      })
+    }
+    ok(await v1(h, 'POST', '/v1/batch', ops, { token: TOKENS.admin }), 200)
+  }
+  return 1 + batches * 51
+}
+
+/** Every position from `first` to `last`, once, in order. */
+const positions = (first: number, last: number) =>
+  Array.from({ length: last - first + 1 }, (_, i) => first + i)
+
+// The smallest buffer config.ts allows (ACTIONTRAIL_STREAM_BUFFER_BYTES >= 4096): a few messages
+// fill it, so the last write of a step usually stays under the socket's high-water mark.
+const SMALLEST_BUFFER = 4096
+
+test('a fast reader catches up hundreds of changes with the smallest buffer, each once in order', async (t) => {
+  const s = await streaming(t, { stream: { bufferBytes: SMALLEST_BUFFER } })
+  const n = await backlog(s.h, 6, 100)
+  const c = await SseClient.ready(s.url('after=0'), auth(TOKENS.admin))
+  t.after(() => c.close())
+  await c.until(() => c.messages.length >= n, 'the whole backlog', 10_000)
+  assert.deepEqual(
+    c.messages.map((m) => Number(m.id)),
+    positions(1, n),
+  )
+  assert.ok(!c.messages.some((m) => m.event === 'overflow'))
+  // Still subscribed and live afterwards: a new change arrives, once.
+  await write(s.h, {
+    op: 'action_start',
+    instance_uuid: VM_A,
+    request_id: 'after-backlog',
+    action: 'stop',
+    user_id: null,
+    project_id: null,
+  })
+  await c.until(() => c.messages.length >= n + 1, 'the live change after the backlog', 10_000)
+  assert.deepEqual(
+    c.messages.map((m) => Number(m.id)),
+    positions(1, n + 1),
+  )
+})
+
+test('catching up messages each larger than the smallest buffer delivers each once in order', async (t) => {
+  const s = await streaming(t, { stream: { bufferBytes: SMALLEST_BUFFER } })
+  // 20 KB tracebacks: each admin message alone exceeds the buffer and the socket's high-water
+  // mark, so each is written only once the socket has sent everything before it.
+  const n = await backlog(s.h, 2, 20_000)
+  const c = await SseClient.ready(s.url('after=0'), auth(TOKENS.admin))
+  t.after(() => c.close())
+  await c.until(() => c.messages.length >= n, 'the whole backlog', 15_000)
+  assert.deepEqual(
+    c.messages.map((m) => Number(m.id)),
+    positions(1, n),
+  )
+  assert.ok(!c.messages.some((m) => m.event === 'overflow'))
+})
+
+test('a slow but steady reader catches up a backlog many times the smallest buffer, without overflow', async (t) => {
+  const s = await streaming(t, { stream: { bufferBytes: SMALLEST_BUFFER } })
+  const n = await backlog(s.h, 4, 100)
+  const c = await SseClient.ready(s.url('after=0'), auth(TOKENS.admin))
+  t.after(() => c.close())
+  // Reads in short bursts with pauses between them, until everything is in.
+  let reading = true
+  void (async () => {
+    while (reading && c.messages.length < n && !c.ended) {
+      c.pause()
+      await new Promise((r) => setTimeout(r, 30))
+      c.resume()
+      await new Promise((r) => setTimeout(r, 5))
+    }
+  })()
+  t.after(() => {
+    reading = false
+  })
+  await c.until(() => c.messages.length >= n, 'the whole backlog', 15_000)
+  reading = false
+  c.resume()
+  assert.deepEqual(
+    c.messages.map((m) => Number(m.id)),
+    positions(1, n),
+  )
+  assert.ok(!c.messages.some((m) => m.event === 'overflow'))
+})
+
+test('bulk live changes reach a reader with the smallest buffer, each once in order', async (t) => {
+  const s = await streaming(t, { stream: { bufferBytes: SMALLEST_BUFFER } })
+  const c = await SseClient.ready(s.url(), auth(TOKENS.admin))
+  t.after(() => c.close())
+  // Written after the subscription (instance_put records no change): positions 1 to n, live.
+  const n = await backlog(s.h, 4, 10)
+  await c.until(() => c.messages.length >= n, 'every live change', 15_000)
+  assert.deepEqual(
+    c.messages.map((m) => Number(m.id)),
+    positions(1, n),
+  )
+  assert.ok(!c.messages.some((m) => m.event === 'overflow'))
+})

@@ -1,10 +1,11 @@
 /**
  * `actiontrail actions tail` follows GET /v1/stream and keeps following it. Against a scripted
- * SSE server (the protocol's every case on demand): resume after `overflow` from `resume_after`,
- * after a dropped connection with `Last-Event-ID` = the last position printed, `--after`, filters
- * passed through, one line per message, Ctrl-C exits 0, a refused stream is one line and exit 1.
- * Against the real server (when it has /v1/stream, branch h-stream): changes written through the
- * API are printed once each, in position order, across a server restart on the same database.
+ * SSE server (an overflow and a dropped connection at exact positions): resume after `overflow`
+ * from `resume_after`, after a dropped connection with `Last-Event-ID` = the last position
+ * printed, `--after`, filters passed through, Ctrl-C exits 0. Against the real server: one line
+ * per message in table format, a refused stream is one line and exit 1; changes written through
+ * the API are printed once each, in position order, across a server restart on the same
+ * database; a paused tail overflows and resumes.
  */
 import assert from 'node:assert/strict'
 import type { ChildProcess } from 'node:child_process'
@@ -87,6 +88,9 @@ function startStream(res: ServerResponse): void {
   res.write('retry: 50\n: ready\n\n')
 }
 
+// A scripted server here, not the real one: the real server overflows only when its buffers fill
+// and never cuts a connection mid-stream on demand, and this test needs both at exact positions
+// to check the Last-Event-ID of each reconnection.
 test('tail resumes after overflow and after a dropped connection, printing each change once', async (t) => {
   const server = await scriptedServer(t, (n, req, res) => {
     startStream(res)
@@ -160,32 +164,58 @@ test('tail resumes after overflow and after a dropped connection, printing each 
 })
 
 test('tail prints one line per change in table format; a refused stream is one line, exit 1', async (t) => {
-  const server = await scriptedServer(t, (_n, req, res) => {
-    if (req.headers['x-auth-token'] === 'bad-token-123') {
-      res.writeHead(401, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ error: { code: 'unauthorized', message: 'Bad token.' } }))
-      return
-    }
-    startStream(res)
-    sse(res, '1', 'action', {
-      action: { ...actionData('req-err', true).action, message: 'Error' },
-    })
+  const server = await spawnDemoServer(t)
+  const admin = server.tokens[0]?.token ?? ''
+  const instance = '2a4c6e8f-1b3d-4f5a-9c7e-0d2f4a6c8e13'
+  const base = { instance_uuid: instance, request_id: 'req-tail-table' }
+  const res = await fetch(`${server.url}/v1/batch`, {
+    method: 'POST',
+    headers: { 'x-auth-token': admin, 'content-type': 'application/json' },
+    body: JSON.stringify([
+      {
+        op: 'instance_put',
+        instance_uuid: instance,
+        name: 'tail',
+        project_id: 'p1',
+        user_id: 'u1',
+      },
+      { op: 'action_start', ...base, action: 'resize', user_id: null, project_id: null },
+      { op: 'event_start', ...base, event: 'compute_resize_instance', host: null },
+      { op: 'event_finish', ...base, event: 'compute_resize_instance', result: 'Error' },
+      { op: 'action_finish', ...base },
+    ]),
   })
-  const env = { ACTIONTRAIL_URL: server.url, ACTIONTRAIL_TOKEN: 'good-token-456' }
-  const child = startCli(['actions', 'tail'], { ...env, COLUMNS: '70', FORCE_COLOR: '1' })
+  assert.equal(res.status, 200)
+  const written = (await res.json()) as { results: { status: number }[] }
+  assert.ok(
+    written.results.every((r) => r.status < 300),
+    JSON.stringify(written),
+  )
+  const env = { ACTIONTRAIL_URL: server.url, ACTIONTRAIL_TOKEN: admin }
+  const child = startCli(
+    ['actions', 'tail', '--after', '0', '--instance', instance, '--types', 'action'],
+    { ...env, COLUMNS: '70', FORCE_COLOR: '1' },
+  )
   const out = watch(child)
   t.after(() => child.kill('SIGKILL'))
-  await waitFor('a line', () => out.lines.length >= 1, 30_000)
-  const line = out.lines[0] ?? ''
-  assert.match(line, /^2026-12-06 10:00:05 {2}action {2}resize\s+/)
-  assert.ok(line.includes('\u001b[31merror'), 'error in red when colours are forced')
+  // The failed action's line, with "error" in red when colours are forced.
+  const failed = () => out.lines.find((l) => l.includes('\u001b[31merror'))
+  await waitFor('the failed action', () => failed() !== undefined, 30_000).catch((err: Error) => {
+    throw new Error(`${err.message}; printed: ${JSON.stringify(out.lines)} ${out.stderr()}`)
+  })
+  const line = failed() ?? ''
+  assert.match(line, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}action {2}resize\s+/)
+  assert.ok(
+    out.lines.every((l) => l.startsWith('20')),
+    'one line per change, nothing else',
+  )
   child.kill('SIGINT')
   assert.equal(await out.exited, 0)
 
   const refused = await runCli(['actions', 'tail'], { ...env, ACTIONTRAIL_TOKEN: 'bad-token-123' })
   assert.equal(refused.code, 1)
   assert.equal(refused.stderr.trimEnd().split('\n').length, 1)
-  assert.match(refused.stderr, /^actiontrail: authentication failed \(401\): Bad token\./)
+  assert.match(refused.stderr, /^actiontrail: authentication failed \(401\): /)
   assert.ok(!refused.stderr.includes('bad-token-123'))
 
   const csv = await runCli(['actions', 'tail', '--format', 'csv'], env)
@@ -199,15 +229,6 @@ test('tail against the real server: every change once, in order, across a server
   const admin = server.tokens[0]?.token ?? ''
   const nova = server.tokens.find((e) => e.roles.includes('service'))
   assert.ok(nova)
-  const probe = await fetch(`${server.url}/v1/stream`, {
-    headers: { 'x-auth-token': admin },
-    signal: AbortSignal.timeout(10_000),
-  })
-  await probe.body?.cancel()
-  if (probe.status === 404) {
-    t.skip('GET /v1/stream is not on this server yet (branch h-stream)')
-    return
-  }
   const port = new URL(server.url).port
   const instanceUuid = '1f3b5d7e-0a2c-4e6f-8a1b-3c5d7e9f0a21'
   const write = async (url: string, requestId: string) => {
@@ -255,22 +276,13 @@ test('tail against the real server: every change once, in order, across a server
 })
 
 test('tail against the real server: a paused consumer overflows, resumes, and misses nothing', async (t) => {
-  // A small per-subscriber buffer (as the server's own stream test) so that the overflow comes
-  // soon after the socket's buffers are full. (At 4096 bytes the server's catch-up stalled after
-  // a resume: reported to the stream's author.)
-  process.env.ACTIONTRAIL_STREAM_BUFFER_BYTES = String(256 * 1024)
+  // The smallest per-subscriber buffer, so that the overflow comes as soon as the socket's buffers
+  // are full, and the resumed tail's catch-up runs with a buffer below the socket's high-water
+  // mark (where it once stalled after 8 messages: test/api-v1/stream.test.ts).
+  process.env.ACTIONTRAIL_STREAM_BUFFER_BYTES = '4096'
   t.after(() => delete process.env.ACTIONTRAIL_STREAM_BUFFER_BYTES)
   const server = await spawnDemoServer(t)
   const admin = server.tokens[0]?.token ?? ''
-  const probe = await fetch(`${server.url}/v1/stream`, {
-    headers: { 'x-auth-token': admin },
-    signal: AbortSignal.timeout(10_000),
-  })
-  await probe.body?.cancel()
-  if (probe.status === 404) {
-    t.skip('GET /v1/stream is not on this server yet (branch h-stream)')
-    return
-  }
   const env = { ACTIONTRAIL_URL: server.url, ACTIONTRAIL_TOKEN: admin }
   const instance = '1f3b5d7e-0a2c-4e6f-8a1b-3c5d7e9f0a21'
   const args = ['actions', 'tail', '--format', 'ndjson', '--instance', instance, '--types', 'event']

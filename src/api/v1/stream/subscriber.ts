@@ -57,7 +57,6 @@ export class Subscriber {
     // A client that goes away (or a write that fails) ends the subscription at once.
     res.on('close', () => this.#closed())
     res.on('error', () => this.#closed())
-    res.on('drain', () => this.#wake())
   }
 
   /** The current state. */
@@ -72,7 +71,7 @@ export class Subscriber {
 
   /** Sends the stream's first bytes: the reconnection delay and the `: ready` comment. */
   ready(): void {
-    this.#res.write('retry: 1000\n: ready\n\n')
+    this.#write('retry: 1000\n: ready\n\n')
   }
 
   /**
@@ -99,16 +98,13 @@ export class Subscriber {
         if (item.position <= this.#after) continue
         if (item.matches(this.filter)) {
           const text = item.text(this.filter.visibility)
-          // Catching up goes at the client's pace: wait for the socket rather than overflow.
+          // Catching up goes at the client's pace: wait for the socket rather than overflow. Bytes
+          // are queued only while one of our writes is unfinished, and each write's callback
+          // wakes us, so the wait always ends (see #write).
           while (this.#state === 'catching-up' && !this.#fits(this.#queued(), text.length))
-            await new Promise<void>((resolve) => {
-              this.#drained = resolve
-              // 'drain' comes only after a write that passed the socket's high-water mark, which
-              // a small buffer limit may not reach: look again after a short pause too.
-              setTimeout(resolve, DRAIN_RECHECK_MS)
-            })
+            await new Promise<void>((resolve) => (this.#drained = resolve))
           if (this.#state !== 'catching-up') return
-          this.#res.write(text)
+          this.#write(text)
         }
         this.#after = item.position
       }
@@ -138,7 +134,7 @@ export class Subscriber {
   /** Writes what `offer` queued in this step; overflows if something did not fit. */
   flush(): void {
     if (this.#state !== 'live') return
-    if (this.#pending.length > 0) this.#res.write(this.#pending.join(''))
+    if (this.#pending.length > 0) this.#write(this.#pending.join(''))
     this.#pending = []
     this.#pendingBytes = 0
     this.#after = this.#pendingAfter
@@ -152,7 +148,7 @@ export class Subscriber {
       if (this.#state === 'live') this.#overflow()
       return
     }
-    this.#res.write(': heartbeat\n\n')
+    this.#write(': heartbeat\n\n')
   }
 
   /** Ends the stream (server shutdown): a client that does not read is cut after a second. */
@@ -162,6 +158,19 @@ export class Subscriber {
     this.#closed()
     const socket = this.#res.socket
     setTimeout(() => socket?.destroy(), SHUTDOWN_GRACE_MS).unref()
+  }
+
+  /**
+   * Every write of the stream goes through here, with a callback that wakes a waiting catch-up
+   * when the socket has taken the bytes. Waiting on 'drain' instead stalled for good: 'drain'
+   * follows only a write that returned false (that passed the socket's 16 KiB high-water mark),
+   * so with a buffer limit below it (ACTIONTRAIL_STREAM_BUFFER_BYTES=4096) catch-up waited after
+   * 8 messages for an event that never came (test/api-v1/stream.test.ts, "smallest buffer").
+   * The callback runs after the socket has subtracted the bytes from its writableLength, and on
+   * an error or a destroyed socket too (then 'close' ends the subscription).
+   */
+  #write(text: string): void {
+    this.#res.write(text, () => this.#wake())
   }
 
   #goLive(): void {
@@ -208,6 +217,3 @@ export const OVERFLOW_GRACE_MS = 30_000
 
 /** How long a stream's client may take to read its last bytes when the server shuts down. */
 export const SHUTDOWN_GRACE_MS = 1000
-
-/** How often a catching-up subscriber that waits for its socket looks again. */
-const DRAIN_RECHECK_MS = 20
