@@ -11,7 +11,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { describe, test } from 'node:test'
+import { promisify } from 'node:util'
+import { spawnSync } from 'node:child_process'
 import { ROOT } from '../helpers/spawn-server.js'
+
+const run = promisify(execFile)
+const HAS_OPENSTACK =
+  spawnSync('sh', ['-c', 'command -v openstack'], { encoding: 'utf8' }).status === 0
 
 const CLI = join(ROOT, 'bin', 'actiontrail.js')
 const UNKNOWN = '/v2.1/servers/99999999-8888-4777-8666-555555555555/os-instance-actions'
@@ -177,4 +183,50 @@ describe('noauth development mode', () => {
     assert.equal(await read('alice:p1'), 200)
     assert.equal(await read('bob:p2'), 404)
   })
+
+  test(
+    'the real openstack client lists events with a user:project token',
+    { skip: !HAS_OPENSTACK && 'openstack CLI not installed' },
+    async (t) => {
+      const dir = dataDir(t)
+      const server = await serve(t, dir, ['--host', '127.0.0.1'], { ACTIONTRAIL_AUTH: 'noauth' })
+      const uuid = '0a1b2c3d-0000-4000-8000-00000000000b'
+      const post = async (path: string, method: string, body: unknown) => {
+        const res = await fetch(`${server.url}${path}`, {
+          method,
+          headers: { 'x-auth-token': 'admin:p1', 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+        assert.ok(res.status < 300, `${method} ${path} answered ${res.status}: ${await res.text()}`)
+      }
+      await post(`/v1/instances/${uuid}`, 'PUT', { name: 'vm', project_id: 'p1', user_id: 'u1' })
+      await post(`/v1/instances/${uuid}/actions`, 'POST', {
+        action: 'reboot',
+        request_id: 'req-11111111-2222-4333-8444-555555555555',
+        user_id: 'u1',
+        project_id: 'p1',
+      })
+      // noauth believes the token as it stands; the client sends it as any token.
+      const list = (token: string) =>
+        run('openstack', [
+          '--os-auth-type',
+          'admin_token',
+          '--os-endpoint',
+          `${server.url}/v2.1`,
+          `--os-token=${token}`,
+          'server',
+          'event',
+          'list',
+          uuid,
+          '-f',
+          'json',
+        ])
+      const rows = JSON.parse((await list('alice:p1')).stdout) as Record<string, string>[]
+      assert.deepEqual(
+        rows.map((r) => [r['Request ID'], r.Action]),
+        [['req-11111111-2222-4333-8444-555555555555', 'reboot']],
+      )
+      await assert.rejects(list('bob:p2'), /could not be found\. \(HTTP 404\)/)
+    },
+  )
 })
