@@ -116,8 +116,11 @@ test('messages: ids, kinds, views; the stream starts at the head and is served a
     'start_time',
     'updated_at',
     'user_id',
+    'written_by',
   ])
   assert.equal((action?.action as { request_id: string }).request_id, 'req-1')
+  // As in GET /v1/actions: an admin sees who wrote it, as a keyed tag, never the raw id.
+  assert.match(String((action?.action as { written_by: unknown }).written_by), /^w:[0-9a-f]{16}$/)
   const events = c.data('event')
   const finished = events[1] as {
     instance_uuid: string
@@ -198,10 +201,11 @@ test('access: non-admins see only their project, without traceback, host or deta
     for (const e of c.data('event')) {
       const event = e.event as Record<string, unknown>
       assert.deepEqual(
-        ['traceback', 'host', 'details'].filter((k) => k in event),
+        ['traceback', 'host', 'details', 'written_by', 'finished_by'].filter((k) => k in event),
         [],
       )
     }
+    for (const a of c.data('action')) assert.ok(!('written_by' in (a.action as object)))
   }
   for (const c of [clients.admin, clients.adminA])
     for (const e of c.data('event')) assert.ok('traceback' in (e.event as object))
