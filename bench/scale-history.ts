@@ -300,66 +300,67 @@ export function actionOps(a: PlannedAction): StoreWrite[] {
   return ops
 }
 
-/** Columns of the `instance_actions` rows built by {@link actionRow}. */
-export const ACTION_ROW_COLUMNS = [
-  'id',
-  'instance_uuid',
-  'action',
-  'request_id',
-  'user_id',
-  'project_id',
-  'start_time',
-  'finish_time',
-  'message',
-  'created_at',
-  'updated_at',
-] as const
-
-/** Columns of the `instance_actions_events` rows built by {@link eventRows}. */
-export const EVENT_ROW_COLUMNS = [
-  'id',
-  'action_id',
-  'event',
-  'start_time',
-  'finish_time',
-  'result',
-  'traceback',
-  'host',
-  'details',
-  'created_at',
-  'updated_at',
-] as const
-
-/** The final `instance_actions` row the write path leaves for an action. */
-export function actionRow(a: PlannedAction, id: number): unknown[] {
-  return [
+/**
+ * The final `instance_actions` row the write path leaves for an action, by column. It holds the
+ * columns of every schema version the benchmark knows (migration 0005 added the owner project);
+ * the SQL loader inserts those the database has (see {@link pickColumns}).
+ */
+export function actionRecord(a: PlannedAction, id: number): Record<string, unknown> {
+  return {
     id,
-    a.instanceUuid,
-    a.action,
-    a.requestId,
-    a.userId,
-    a.projectId,
-    a.startTime,
-    a.finishTime,
-    a.failed ? 'Error' : null,
-    a.createdAt,
-    a.updatedAt,
-  ]
+    instance_uuid: a.instanceUuid,
+    action: a.action,
+    request_id: a.requestId,
+    user_id: a.userId,
+    project_id: a.projectId,
+    // The history's actions are started by the instance's own project.
+    owner_project_id: a.projectId,
+    start_time: a.startTime,
+    finish_time: a.finishTime,
+    message: a.failed ? 'Error' : null,
+    created_at: a.createdAt,
+    updated_at: a.updatedAt,
+  }
 }
 
-/** The final event rows of an action, with ids from `firstId`. */
-export function eventRows(a: PlannedAction, actionId: number, firstId: number): unknown[][] {
-  return a.events.map((e, i) => [
-    firstId + i,
-    actionId,
-    e.event,
-    e.startTime,
-    e.finishTime,
-    e.result,
-    e.traceback,
-    e.host,
-    e.details,
-    e.createdAt,
-    e.updatedAt,
-  ])
+/** The final event rows of an action, with ids from `firstId`, by column (as actionRecord). */
+export function eventRecords(
+  a: PlannedAction,
+  actionId: number,
+  firstId: number,
+): Record<string, unknown>[] {
+  return a.events.map((e, i) => ({
+    id: firstId + i,
+    action_id: actionId,
+    instance_uuid: a.instanceUuid,
+    owner_project_id: a.projectId,
+    event: e.event,
+    start_time: e.startTime,
+    finish_time: e.finishTime,
+    result: e.result,
+    traceback: e.traceback,
+    host: e.host,
+    details: e.details,
+    created_at: e.createdAt,
+    updated_at: e.updatedAt,
+    // Migration 0005: the time an event is windowed and ordered by with time_field=updated_at.
+    changed_at: e.updatedAt ?? e.startTime,
+  }))
+}
+
+/**
+ * The columns of `sample` that the table has, in the table's order; throws when the table has a
+ * column the records do not fill (a newer schema than the benchmark knows).
+ */
+export function pickColumns(
+  table: string,
+  tableColumns: readonly string[],
+  sample: Record<string, unknown>,
+): string[] {
+  const unknown = tableColumns.filter((c) => !(c in sample))
+  if (unknown.length > 0)
+    throw new Error(
+      `bench: ${table} has columns the SQL loader does not fill: ${unknown.join(', ')}`,
+    )
+  return [...tableColumns]
 }
