@@ -76,3 +76,79 @@ test('ACTIONTRAIL_CURSOR_SECRET sets the query cursors key; absent, none is conf
   assert.equal(resolveServeConfig({}, {}).cursorSecret, undefined)
   assert.equal(resolveServeConfig({}, { ACTIONTRAIL_CURSOR_SECRET: 's3' }).cursorSecret, 's3')
 })
+
+test('ACTIONTRAIL_AUTH picks the mode; Keystone mode needs a URL and service credentials', () => {
+  assert.equal(resolveServeConfig({}, {}).authMode, 'static')
+  assert.equal(
+    resolveServeConfig({ auth: 'noauth' }, { ACTIONTRAIL_AUTH: 'keystone' }).authMode,
+    'noauth',
+  )
+  assert.throws(() => resolveServeConfig({}, { ACTIONTRAIL_AUTH: 'none' }), /must be one of/)
+  const base = { ACTIONTRAIL_AUTH: 'keystone', ACTIONTRAIL_KEYSTONE_URL: 'http://ks:5000/v3' }
+  assert.throws(
+    () => resolveServeConfig({}, { ...base, ACTIONTRAIL_KEYSTONE_PASSWORD: 'pw-1' }),
+    (e: Error) =>
+      /ACTIONTRAIL_KEYSTONE_USERNAME, ACTIONTRAIL_KEYSTONE_PROJECT/.test(e.message) &&
+      !e.message.includes('pw-1'),
+  )
+  assert.throws(
+    () => resolveServeConfig({}, { ...base, ACTIONTRAIL_KEYSTONE_URL: 'ks:5000' }),
+    /URL/,
+  )
+  const password = resolveServeConfig(
+    {},
+    {
+      ...base,
+      ACTIONTRAIL_KEYSTONE_USERNAME: 'actiontrail',
+      ACTIONTRAIL_KEYSTONE_PASSWORD: 'pw-1',
+      ACTIONTRAIL_KEYSTONE_PROJECT: 'service',
+    },
+  ).keystone
+  assert.deepEqual(password, {
+    url: 'http://ks:5000/v3',
+    credentials: {
+      kind: 'password',
+      username: 'actiontrail',
+      password: 'pw-1',
+      project: 'service',
+      userDomain: 'Default',
+      projectDomain: 'Default',
+    },
+    cacheSeconds: 300,
+    timeoutMs: 3000,
+  })
+  const appCred = resolveServeConfig(
+    {},
+    {
+      ...base,
+      ACTIONTRAIL_KEYSTONE_APP_CRED_ID: 'id-1',
+      ACTIONTRAIL_KEYSTONE_APP_CRED_SECRET: 's-1',
+      ACTIONTRAIL_KEYSTONE_CACHE_SECONDS: '0',
+      ACTIONTRAIL_KEYSTONE_TIMEOUT_MS: '500',
+    },
+  ).keystone
+  assert.deepEqual(appCred?.credentials, {
+    kind: 'application_credential',
+    id: 'id-1',
+    secret: 's-1',
+  })
+  assert.equal(appCred?.cacheSeconds, 0)
+  assert.equal(appCred?.timeoutMs, 500)
+  assert.throws(
+    () => resolveServeConfig({}, { ...base, ACTIONTRAIL_KEYSTONE_APP_CRED_ID: 'id-1' }),
+    /both/,
+  )
+  assert.throws(
+    () =>
+      resolveServeConfig(
+        {},
+        {
+          ...base,
+          ACTIONTRAIL_KEYSTONE_APP_CRED_ID: 'i',
+          ACTIONTRAIL_KEYSTONE_APP_CRED_SECRET: 's',
+          ACTIONTRAIL_KEYSTONE_TIMEOUT_MS: '0',
+        },
+      ),
+    /ACTIONTRAIL_KEYSTONE_TIMEOUT_MS/,
+  )
+})

@@ -3,6 +3,7 @@
  * flags, validated into one typed object.
  */
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './api/http-limits.js'
+import type { KeystoneCredentials } from './auth/keystone/keystone-credentials.js'
 import { AppError } from './domain/errors.js'
 
 /** Everything `actiontrail serve` needs. */
@@ -35,6 +36,33 @@ export interface ServeConfig {
    * the same one so a cursor works on all of them and after a restart. Random per process if absent.
    */
   cursorSecret?: string
+  /**
+   * An oslo.policy file (YAML or JSON) overriding the default rules (ACTIONTRAIL_POLICY_FILE,
+   * `--policy-file`); the defaults alone when absent. See docs/identity.md, "Policy".
+   */
+  policyFile?: string
+  /**
+   * How callers are authenticated (ACTIONTRAIL_AUTH, `--auth`): `static` (the token file, the
+   * default), `keystone` (tokens validated by Keystone) or `noauth` (development only).
+   */
+  authMode?: AuthMode
+  /** Keystone mode's settings (ACTIONTRAIL_KEYSTONE_*); present when authMode is `keystone`. */
+  keystone?: KeystoneSettings
+}
+
+/** The authentication modes. */
+export type AuthMode = 'static' | 'keystone' | 'noauth'
+
+/** Keystone mode's settings. */
+export interface KeystoneSettings {
+  /** ACTIONTRAIL_KEYSTONE_URL: Keystone's public URL, with or without `/v3`. */
+  url: string
+  /** The service user's password (_USERNAME, _PASSWORD, …) or application credential. */
+  credentials: KeystoneCredentials
+  /** ACTIONTRAIL_KEYSTONE_CACHE_SECONDS (default 300; 0 disables the cache). */
+  cacheSeconds: number
+  /** ACTIONTRAIL_KEYSTONE_TIMEOUT_MS (default 3000). */
+  timeoutMs: number
 }
 
 /** Flags as parsed by the CLI; absent flags fall back to the environment. */
@@ -51,6 +79,8 @@ export interface ServeFlags {
   keepAliveTimeoutMs?: string
   idleTimeoutMs?: string
   maxConnections?: string
+  policyFile?: string
+  auth?: string
 }
 
 /** Default SQLite file, relative to the working directory. */
@@ -97,7 +127,99 @@ export function resolveServeConfig(
   const idempotency = idempotencyLimits(env)
   if (idempotency) config.idempotencyLimits = idempotency
   if (env.ACTIONTRAIL_CURSOR_SECRET) config.cursorSecret = env.ACTIONTRAIL_CURSOR_SECRET
+  const policyFile = flags.policyFile ?? env.ACTIONTRAIL_POLICY_FILE
+  if (policyFile) config.policyFile = policyFile
+  const authMode = flags.auth ?? env.ACTIONTRAIL_AUTH ?? 'static'
+  if (!AUTH_MODES.includes(authMode as AuthMode)) {
+    throw new AppError(
+      'invalid_input',
+      `ACTIONTRAIL_AUTH (--auth) must be one of ${AUTH_MODES.join(', ')}, ` +
+        `got ${JSON.stringify(authMode.slice(0, 40))}`,
+    )
+  }
+  config.authMode = authMode as AuthMode
+  if (authMode === 'keystone') config.keystone = resolveKeystoneSettings(env)
   return config
+}
+
+const AUTH_MODES: readonly AuthMode[] = ['static', 'keystone', 'noauth']
+
+function wholeNumber(
+  env: NodeJS.ProcessEnv,
+  variable: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const text = env[variable]
+  if (text === undefined || text === '') return fallback
+  if (!/^\d{1,10}$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new AppError('invalid_input', `${variable} must be an integer from ${min} to ${max}`)
+  }
+  return Number(text)
+}
+
+/**
+ * Keystone mode's settings from ACTIONTRAIL_KEYSTONE_*: the URL, and either an application
+ * credential (_APP_CRED_ID and _APP_CRED_SECRET) or a service user (_USERNAME, _PASSWORD,
+ * _PROJECT, with _USER_DOMAIN and _PROJECT_DOMAIN defaulting to `Default`). Messages name the
+ * variables, never their values.
+ */
+export function resolveKeystoneSettings(env: NodeJS.ProcessEnv = process.env): KeystoneSettings {
+  const url = env.ACTIONTRAIL_KEYSTONE_URL ?? ''
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(url)
+  } catch {
+    parsed = undefined
+  }
+  if (!parsed || !/^https?:$/.test(parsed.protocol)) {
+    throw new AppError(
+      'invalid_input',
+      'ACTIONTRAIL_AUTH=keystone needs ACTIONTRAIL_KEYSTONE_URL, an http(s) URL such as http://keystone:5000/v3',
+    )
+  }
+  let credentials: KeystoneCredentials
+  if (env.ACTIONTRAIL_KEYSTONE_APP_CRED_ID || env.ACTIONTRAIL_KEYSTONE_APP_CRED_SECRET) {
+    if (!env.ACTIONTRAIL_KEYSTONE_APP_CRED_ID || !env.ACTIONTRAIL_KEYSTONE_APP_CRED_SECRET) {
+      throw new AppError(
+        'invalid_input',
+        'an application credential needs both ACTIONTRAIL_KEYSTONE_APP_CRED_ID and ' +
+          'ACTIONTRAIL_KEYSTONE_APP_CRED_SECRET',
+      )
+    }
+    credentials = {
+      kind: 'application_credential',
+      id: env.ACTIONTRAIL_KEYSTONE_APP_CRED_ID,
+      secret: env.ACTIONTRAIL_KEYSTONE_APP_CRED_SECRET,
+    }
+  } else {
+    const missing = ['USERNAME', 'PASSWORD', 'PROJECT'].filter(
+      (k) => !env[`ACTIONTRAIL_KEYSTONE_${k}`],
+    )
+    if (missing.length > 0) {
+      throw new AppError(
+        'invalid_input',
+        `ACTIONTRAIL_AUTH=keystone needs ActionTrail's service credentials: set ` +
+          `${missing.map((k) => `ACTIONTRAIL_KEYSTONE_${k}`).join(', ')} ` +
+          '(or ACTIONTRAIL_KEYSTONE_APP_CRED_ID and _APP_CRED_SECRET)',
+      )
+    }
+    credentials = {
+      kind: 'password',
+      username: env.ACTIONTRAIL_KEYSTONE_USERNAME ?? '',
+      password: env.ACTIONTRAIL_KEYSTONE_PASSWORD ?? '',
+      project: env.ACTIONTRAIL_KEYSTONE_PROJECT ?? '',
+      userDomain: env.ACTIONTRAIL_KEYSTONE_USER_DOMAIN || 'Default',
+      projectDomain: env.ACTIONTRAIL_KEYSTONE_PROJECT_DOMAIN || 'Default',
+    }
+  }
+  return {
+    url,
+    credentials,
+    cacheSeconds: wholeNumber(env, 'ACTIONTRAIL_KEYSTONE_CACHE_SECONDS', 300, 0, 86_400),
+    timeoutMs: wholeNumber(env, 'ACTIONTRAIL_KEYSTONE_TIMEOUT_MS', 3000, 1, 60_000),
+  }
 }
 
 // Each limit: its flag, its variable, and the largest value accepted. No limit can be switched

@@ -34,4 +34,11 @@ export { buildApp, type AppDeps } from './api/app.js'
 export { startServer, type RunningServer } from './server.js'
 export { StaticTokenAuthenticator, loadTokenFile } from './auth/token-file.js'
 export type { Authenticator, Principal, Role } from './auth/principal.js'
+export {
+  AccessPolicy,
+  DEFAULT_POLICY,
+  type AccessPolicyOptions,
+  type EffectiveRule,
+} from './auth/access-policy.js'
+export { loadAccessPolicy } from './auth/policy-file.js'
 export * from './client/index.js'

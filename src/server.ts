@@ -5,10 +5,12 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { buildApp } from './api/app.js'
+import { loadAccessPolicy } from './auth/policy-file.js'
 import type { Authenticator } from './auth/principal.js'
-import { loadTokenFile } from './auth/token-file.js'
+import { createAuthenticator } from './auth/create-authenticator.js'
+import type { ReloadResult } from './auth/reloading-token-file.js'
+import { AccessAudit } from './api/plugins/access-audit.js'
 import type { ServeConfig } from './config.js'
-import { AppError } from './domain/errors.js'
 import type { ActionService } from './domain/action-service.js'
 import { createActionService } from './local-service.js'
 import { createLogger } from './security/redacting-logger.js'
@@ -24,10 +26,20 @@ export interface RunningServer {
   logger: Logger
   /** The base URL, e.g. http://127.0.0.1:8774 */
   url: string
+  /** Counts the requests refused with 401 and 403. */
+  accessAudit: AccessAudit
+  /**
+   * Re-reads the token file (static mode; SIGHUP does the same); undefined in the other modes.
+   * A broken file keeps the tokens in use.
+   */
+  reloadTokens?: () => Promise<ReloadResult>
   close(): Promise<void>
 }
 
-/** Starts the server for a configuration; `authenticator` overrides the token file (tests). */
+/**
+ * Starts the server for a configuration; `authenticator` overrides the configured mode (tests,
+ * `serve --demo`). In static mode, SIGHUP re-reads the token file.
+ */
 export async function startServer(
   config: ServeConfig,
   authenticator?: Authenticator,
@@ -37,19 +49,11 @@ export async function startServer(
     level: config.logLevel,
     ...(config.logKey ? { key: config.logKey } : {}),
   })
-  const auth =
-    authenticator ??
-    (config.tokenFile
-      ? await loadTokenFile(config.tokenFile, {
-          strict: config.tokensStrict === true,
-          warn: (message) => logger.warn(message),
-        })
-      : undefined)
-  if (!auth)
-    throw new AppError(
-      'invalid_input',
-      'a token file is required: set ACTIONTRAIL_TOKENS or --tokens',
-    )
+  // Before the database: a policy file that does not load stops start-up, naming line and reason.
+  const policy = await loadAccessPolicy(config.policyFile, (message) => logger.warn(message))
+  const configured = authenticator ? { authenticator } : await createAuthenticator(config, logger)
+  const auth = configured.authenticator
+  const accessAudit = new AccessAudit()
   // One database, two stores: the audit trail behind the service, remembered answers for the
   // write API's Idempotency-Keys; closing the stores closes both.
   const stores = await openStores(config.database, { onLost: (message) => logger.error(message) })
@@ -57,8 +61,10 @@ export async function startServer(
   const app = await buildApp({
     service,
     authenticator: auth,
+    policy,
     logger,
     idempotency: stores.idempotency,
+    accessAudit,
     ...(config.httpLimits ? { httpLimits: config.httpLimits } : {}),
     readinessProbe: () => stores.ready(),
     ...(config.idempotencyLimits ? { idempotencyLimits: config.idempotencyLimits } : {}),
@@ -74,13 +80,25 @@ export async function startServer(
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
+  const reload = configured.reload
+  const onHangup = () => {
+    if (!reload) return
+    void reload().then((result) => {
+      if (result.ok) logger.info({ tokens: result.tokens }, 'token file reloaded')
+      else logger.error(`token file not reloaded, the previous tokens stay: ${result.reason}`)
+    })
+  }
+  if (reload) process.on('SIGHUP', onHangup)
   return {
     app,
     store: stores.actions,
     service,
     logger,
     url: `http://${host}:${port}`,
+    accessAudit,
+    ...(reload ? { reloadTokens: reload } : {}),
     async close() {
+      process.off('SIGHUP', onHangup)
       await app.close()
       await stores.close()
       logger.flush()

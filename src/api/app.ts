@@ -7,6 +7,7 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
+import { DEFAULT_POLICY, type AccessPolicy } from '../auth/access-policy.js'
 import type { Authenticator } from '../auth/principal.js'
 import type { ActionService } from '../domain/action-service.js'
 import { systemClock, type Clock } from '../domain/timestamp.js'
@@ -18,6 +19,7 @@ import {
   fastifyLimitOptions,
   type HttpLimits,
 } from './http-limits.js'
+import { AccessAudit, accessAuditPlugin } from './plugins/access-audit.js'
 import { authenticationPlugin } from './plugins/authentication.js'
 import { busyConnectionPlugin } from './plugins/busy-connection.js'
 import { healthRoutes } from './plugins/health.js'
@@ -33,6 +35,8 @@ import { V1_PREFIX, v1Surface } from './v1/index.js'
 export interface AppDeps {
   service: ActionService
   authenticator: Authenticator
+  /** The access policy (defaults + ACTIONTRAIL_POLICY_FILE); the defaults when absent. */
+  policy?: AccessPolicy
   logger: Logger
   /** Where the write API remembers answers to requests sent with an Idempotency-Key (the store). */
   idempotency: IdempotencyStore
@@ -51,6 +55,8 @@ export interface AppDeps {
   readinessProbe?: () => Promise<unknown>
   /** Signs the query API's cursors (ACTIONTRAIL_CURSOR_SECRET); random per process when absent. */
   cursorKey?: Buffer
+  /** Counts refused requests (401, 403); a fresh one when absent. */
+  accessAudit?: AccessAudit
 }
 
 // A well-formed UUID that no instance has: looking it up is the cheapest real store query.
@@ -59,7 +65,9 @@ const PROBE_UUID = '00000000-0000-4000-8000-000000000000'
 /** Builds the ActionTrail HTTP application. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const limits = deps.httpLimits ?? DEFAULT_HTTP_LIMITS
+  const policy = deps.policy ?? DEFAULT_POLICY
   const clientErrors = clientErrorAnswers(deps.logger as FastifyBaseLogger)
+  const accessAudit = deps.accessAudit ?? new AccessAudit()
   const app = Fastify({
     ...fastifyLimitOptions(limits),
     // Headers too large, a malformed request, a request timeout: answered in the surface's format.
@@ -72,7 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     // The router rejects an undecodable path (`%zz`) or an over-long segment before any hook or
     // error handler runs; those are answered in the surface's format too.
-    frameworkErrors: routerErrorHandler(deps.authenticator),
+    frameworkErrors: routerErrorHandler(deps.authenticator, accessAudit),
   })
 
   clientErrors.track(app.server)
@@ -86,6 +94,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(requestIdPlugin)
   await app.register(authenticationPlugin, { authenticator: deps.authenticator })
   await app.register(responseLogPlugin)
+  await app.register(accessAuditPlugin, { audit: accessAudit })
   await app.register(unreadBodyPlugin)
   await app.register(busyConnectionPlugin, { idleTimeoutMs: limits.idleTimeoutMs })
 
@@ -93,10 +102,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     probe: deps.healthProbe ?? (() => deps.service.getInstance(PROBE_UUID)),
     ...(deps.readinessProbe ? { readinessProbe: deps.readinessProbe } : {}),
   })
-  await app.register(computeSurface, { service: deps.service })
+  await app.register(computeSurface, { service: deps.service, policy })
   await app.register(v1Surface, {
     prefix: V1_PREFIX,
     service: deps.service,
+    policy,
     idempotency: deps.idempotency,
     clock: deps.clock ?? systemClock(),
     ...(deps.idempotencyLimits ? { idempotencyLimits: deps.idempotencyLimits } : {}),

@@ -10,7 +10,8 @@ import type { Authenticator } from '../auth/principal.js'
 import { AppError } from '../domain/errors.js'
 import { sendFault } from './compute/faults.js'
 import { negotiateRequest } from './compute/negotiate.js'
-import { answerFor, type ErrorRenderer } from './errors.js'
+import { answerFor, RETRY_AFTER_SECONDS, type ErrorRenderer } from './errors.js'
+import { auditAnswer, type AccessAudit } from './plugins/access-audit.js'
 import { authenticateRequest } from './plugins/authentication.js'
 import { setRequestIdHeaders } from './plugins/request-id.js'
 import { closeIfBodyUnread } from './plugins/unread-body.js'
@@ -40,7 +41,7 @@ function surfaceOf(path: string): Surface {
 }
 
 /** Fastify's `frameworkErrors` callback. */
-export function routerErrorHandler(authenticator: Authenticator) {
+export function routerErrorHandler(authenticator: Authenticator, audit?: AccessAudit) {
   return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
     setRequestIdHeaders(request, reply)
     const surface = surfaceOf(request.url.split('?')[0] ?? '/')
@@ -54,7 +55,10 @@ export function routerErrorHandler(authenticator: Authenticator) {
         throw new AppError('invalid_input', 'Malformed request URL.')
       } catch (failure) {
         closeIfBodyUnread(request, reply)
-        surface.render(reply, answerFor(failure, request.log))
+        const answer = answerFor(failure, request.log)
+        if (answer.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS))
+        surface.render(reply, answer)
+        if (audit) auditAnswer(audit, request, answer.status)
       }
     }
     void answer()

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { isAppError } from '../domain/errors.js'
+import { DEFAULT_POLICY } from './access-policy.js'
 import {
   canReadActions,
   canReadServers,
@@ -11,7 +12,12 @@ import {
   canSeeInstance,
   canWrite,
 } from './policy.js'
-import { loadTokenFile, parseTokenEntries } from './token-file.js'
+import {
+  loadTokenFile,
+  parseTokenEntries,
+  StaticTokenAuthenticator,
+  tokenDigest,
+} from './token-file.js'
 
 test('token files load from JSON and YAML; roles are expanded admin → member → reader', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'at-tokens-'))
@@ -109,17 +115,49 @@ test('Nova default policy: project readers and admins read; only admins see inte
     projectId,
     roles: new Set(roles) as Set<never>,
   })
-  assert.ok(canReadActions(p(['reader']), 'p1'))
-  assert.ok(!canReadActions(p(['reader']), 'p2'))
-  assert.ok(canReadActions(p(['admin'], 'p9'), 'p2'))
-  assert.ok(!canReadActions(p(['service']), 'p1'))
-  assert.ok(canSeeInstance(p(['service']), 'p1'))
-  assert.ok(!canReadServers(p(['service']), 'p1'))
-  assert.ok(canReadServers(p(['reader']), 'p1'))
-  assert.ok(!canReadServers(p(['reader']), 'p2'))
-  assert.ok(!canSeeInstance(p(['member', 'reader']), 'p2'))
-  assert.ok(canSeeEventInternals(p(['admin'])))
-  assert.ok(!canSeeEventInternals(p(['member', 'reader'])))
-  assert.ok(canWrite(p(['service'])))
-  assert.ok(!canWrite(p(['member', 'reader'])))
+  assert.ok(canReadActions(DEFAULT_POLICY, p(['reader']), 'list', 'p1'))
+  assert.ok(!canReadActions(DEFAULT_POLICY, p(['reader']), 'list', 'p2'))
+  assert.ok(canReadActions(DEFAULT_POLICY, p(['admin'], 'p9'), 'show', 'p2'))
+  assert.ok(!canReadActions(DEFAULT_POLICY, p(['service']), 'list', 'p1'))
+  assert.ok(canSeeInstance(DEFAULT_POLICY, p(['service']), 'p1'))
+  assert.ok(!canReadServers(DEFAULT_POLICY, p(['service']), 'show', 'p1'))
+  assert.ok(canReadServers(DEFAULT_POLICY, p(['reader']), 'index', 'p1'))
+  assert.ok(!canReadServers(DEFAULT_POLICY, p(['reader']), 'show', 'p2'))
+  assert.ok(!canSeeInstance(DEFAULT_POLICY, p(['member', 'reader']), 'p2'))
+  assert.ok(canSeeEventInternals(DEFAULT_POLICY, p(['admin']), 'p1'))
+  assert.ok(!canSeeEventInternals(DEFAULT_POLICY, p(['member', 'reader']), 'p1'))
+  assert.ok(canWrite(DEFAULT_POLICY, p(['service'])))
+  assert.ok(!canWrite(DEFAULT_POLICY, p(['member', 'reader'])))
+})
+
+test('an entry may hold sha256:<hex> instead of the token; the digest itself is no token', async () => {
+  const digest = tokenDigest('plain-Token-1')
+  const auth = new StaticTokenAuthenticator(
+    parseTokenEntries({
+      tokens: [
+        {
+          token: `sha256:${digest.toUpperCase()}`,
+          user_id: 'u',
+          project_id: 'p',
+          roles: ['reader'],
+        },
+        { token: 'other-Token-2', user_id: 'v', project_id: 'p', roles: ['admin'] },
+      ],
+    }),
+  )
+  assert.equal((await auth.authenticate('plain-Token-1'))?.userId, 'u')
+  assert.equal((await auth.authenticate('other-Token-2'))?.userId, 'v')
+  assert.equal(await auth.authenticate(`sha256:${digest}`), undefined)
+  assert.equal(await auth.authenticate(digest), undefined)
+  // A token and its digest are one credential: listing both is a duplicate.
+  assert.throws(
+    () =>
+      parseTokenEntries({
+        tokens: [
+          { token: 'plain-Token-1', user_id: 'u', project_id: 'p', roles: [] },
+          { token: `sha256:${digest}`, user_id: 'u', project_id: 'p', roles: [] },
+        ],
+      }),
+    (e) => isAppError(e, 'invalid_input') && /duplicate/.test(e.message),
+  )
 })

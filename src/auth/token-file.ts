@@ -3,9 +3,11 @@
  * `{"tokens": [{"token", "user_id", "project_id", "roles": [...]}]}`. Tokens are kept only as
  * SHA-256 digests in memory, so lookups do not compare secret strings character by character.
  * A token is 1–255 printable ASCII characters (0x21–0x7e): what every client can send in an
- * `X-Auth-Token` header byte for byte.
+ * `X-Auth-Token` header byte for byte. An entry may hold `sha256:<64 hex digits>` (the digest of
+ * the token, as `actiontrail token hash` prints it) instead of the token, so the file itself holds
+ * no usable secret.
  */
-import { createHash } from 'node:crypto'
+import { createHash, timingSafeEqual } from 'node:crypto'
 import { open } from 'node:fs/promises'
 import YAML from 'yaml'
 import { AppError } from '../domain/errors.js'
@@ -20,8 +22,18 @@ export interface TokenEntry {
   roles: Role[]
 }
 
-function digest(token: string): string {
+/** The SHA-256 digest of a token, in hex: what a `sha256:` entry of a token file holds. */
+export function tokenDigest(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex')
+}
+
+/** A token file entry that holds a digest instead of a token. */
+const HASHED_TOKEN = /^sha256:([0-9a-fA-F]{64})$/
+
+/** The digest an entry stands for: its own for a `sha256:` entry, else the token's. */
+export function entryDigest(token: string): string {
+  const hashed = HASHED_TOKEN.exec(token)
+  return hashed?.[1] ? hashed[1].toLowerCase() : tokenDigest(token)
 }
 
 // HTTP clients send header values as bytes; Node reads them as Latin-1, so a non-ASCII token would
@@ -67,8 +79,10 @@ export function parseTokenEntries(content: unknown): TokenEntry[] {
       throw invalid(where, `roles must be a list of ${ROLES.join(', ')}`)
     }
     const token = e.token as string
-    if (seen.has(token)) throw invalid(where, 'duplicate token')
-    seen.add(token)
+    // A token and its `sha256:` digest are the same credential: duplicates by digest.
+    const key = entryDigest(token)
+    if (seen.has(key)) throw invalid(where, 'duplicate token')
+    seen.add(key)
     return {
       token,
       user_id: e.user_id as string,
@@ -78,21 +92,43 @@ export function parseTokenEntries(content: unknown): TokenEntry[] {
   })
 }
 
-/** Authenticator over a fixed list of tokens. */
+interface KnownToken {
+  digest: Buffer
+  principal: Principal
+}
+
+/**
+ * Authenticator over a fixed list of tokens. The presented token is hashed and looked up by its
+ * digest, so the time taken does not depend on how much of a secret it matches; the found digest
+ * is then compared with `timingSafeEqual` as well.
+ */
 export class StaticTokenAuthenticator implements Authenticator {
-  readonly #byDigest: Map<string, Principal>
+  readonly #byDigest: Map<string, KnownToken>
 
   constructor(entries: readonly TokenEntry[]) {
     this.#byDigest = new Map(
-      entries.map((e) => [
-        digest(e.token),
-        { userId: e.user_id, projectId: e.project_id, roles: expandRoles(e.roles) },
-      ]),
+      entries.map((e) => {
+        const hex = entryDigest(e.token)
+        const principal = {
+          userId: e.user_id,
+          projectId: e.project_id,
+          roles: expandRoles(e.roles),
+        }
+        return [hex, { digest: Buffer.from(hex, 'hex'), principal }]
+      }),
     )
   }
 
+  /** Number of tokens known. */
+  get size(): number {
+    return this.#byDigest.size
+  }
+
   authenticate(token: string): Promise<Principal | undefined> {
-    return Promise.resolve(this.#byDigest.get(digest(token)))
+    const hex = tokenDigest(token)
+    const known = this.#byDigest.get(hex)
+    const match = known !== undefined && timingSafeEqual(known.digest, Buffer.from(hex, 'hex'))
+    return Promise.resolve(match ? known.principal : undefined)
   }
 }
 

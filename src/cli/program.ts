@@ -2,7 +2,9 @@
 import { Command } from 'commander'
 import { demoCommand } from './commands/demo.js'
 import { migrateCommand } from './commands/migrate.js'
+import { policyCommand } from './commands/policy.js'
 import { serveCommand } from './commands/serve.js'
+import { tokenCommand } from './commands/token.js'
 
 /** Builds the command tree; exported so tests can run it in-process. */
 export function buildProgram(): Command {
@@ -14,5 +16,7 @@ export function buildProgram(): Command {
   serveCommand(program)
   migrateCommand(program)
   demoCommand(program)
+  policyCommand(program)
+  tokenCommand(program)
   return program
 }

@@ -27,6 +27,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   idempotency_answer_not_kept: 409,
   idempotency_quota_exceeded: 429,
   store_unavailable: 503,
+  identity_unavailable: 503,
   internal: 500,
 }
 

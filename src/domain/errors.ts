@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'idempotency_answer_not_kept'
   | 'idempotency_quota_exceeded'
   | 'store_unavailable'
+  | 'identity_unavailable'
   | 'internal'
 
 /** The one error type of ActionTrail: a stable `code` plus a message that is safe to show. */

@@ -8,6 +8,7 @@ import { Writable } from 'node:stream'
 import type { TestContext } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/api/app.js'
+import type { AccessPolicy } from '../../src/auth/access-policy.js'
 import { StaticTokenAuthenticator, type TokenEntry } from '../../src/auth/token-file.js'
 import type { IdempotencyLimits } from '../../src/api/v1/idempotency-limits.js'
 import type { ActionService } from '../../src/domain/action-service.js'
@@ -102,6 +103,8 @@ export interface HarnessOptions {
   idempotencyLimits?: Partial<IdempotencyLimits>
   /** Key of the query API's cursors; random per app when absent. */
   cursorKey?: Buffer
+  /** The access policy (e.g. built from a policy file); the defaults when absent. */
+  policy?: AccessPolicy
 }
 
 /**
@@ -144,6 +147,7 @@ export async function buildHarness(
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.idempotencyLimits ? { idempotencyLimits: options.idempotencyLimits } : {}),
     ...(options.cursorKey ? { cursorKey: options.cursorKey } : {}),
+    ...(options.policy ? { policy: options.policy } : {}),
   })
   const responses = await checkResponses(app)
   // The lines of the checker's own document requests are not the test's.

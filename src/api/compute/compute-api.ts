@@ -3,6 +3,7 @@
  * os-instance-actions, each request negotiated first, every error a Nova fault.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { AccessPolicy } from '../../auth/access-policy.js'
 import type { ActionService } from '../../domain/action-service.js'
 import { installErrorFormat } from '../errors.js'
 import { sendFault } from './faults.js'
@@ -13,12 +14,14 @@ import { serverRoutes } from './routes/servers.js'
 /** Options of the compute API. */
 export interface ComputeApiOptions {
   service: ActionService
+  /** The access policy (defaults + policy file), built once at start. */
+  policy: AccessPolicy
 }
 
 /** Registers the compute API; mount it with a `prefix`. */
 export const computeApi: FastifyPluginAsyncTypebox<ComputeApiOptions> = async (
   app,
-  { service },
+  { service, policy },
 ) => {
   // Runs after authentication (a root hook), also for unknown paths, as Nova does.
   app.addHook('onRequest', async (request, reply) => {
@@ -29,6 +32,6 @@ export const computeApi: FastifyPluginAsyncTypebox<ComputeApiOptions> = async (
   // no coercion, repeated parameters), done by the handlers on the raw query string.
   app.setValidatorCompiler(() => () => true)
 
-  await app.register(serverRoutes, { service })
-  await app.register(instanceActionRoutes, { service })
+  await app.register(serverRoutes, { service, policy })
+  await app.register(instanceActionRoutes, { service, policy })
 }

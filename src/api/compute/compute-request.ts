@@ -4,6 +4,7 @@
  */
 import type { FastifyRequest } from 'fastify'
 import type { Principal } from '../../auth/principal.js'
+import type { AccessPolicy } from '../../auth/access-policy.js'
 import { canSeeInstance } from '../../auth/policy.js'
 import type { ActionService } from '../../domain/action-service.js'
 import { AppError } from '../../domain/errors.js'
@@ -48,6 +49,7 @@ export function checkUrlProject(request: ProjectRequest): void {
  */
 export async function findVisibleInstance(
   service: ActionService,
+  policy: AccessPolicy,
   principal: Principal,
   serverId: string,
   includeDeleted: boolean,
@@ -55,7 +57,7 @@ export async function findVisibleInstance(
   const notFound = () => instanceNotFound(serverId)
   if (!isUuid(serverId)) throw notFound()
   const instance = await service.getInstance(normalizeUuid(serverId))
-  if (!instance || !canSeeInstance(principal, instance.projectId)) throw notFound()
+  if (!instance || !canSeeInstance(policy, principal, instance.projectId)) throw notFound()
   if (instance.deletedAt !== null && !includeDeleted) throw notFound()
   return instance
 }

@@ -6,6 +6,7 @@
  */
 import swagger from '@fastify/swagger'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { AccessPolicy } from '../../auth/access-policy.js'
 import type { ActionService } from '../../domain/action-service.js'
 import { installErrorFormat } from '../errors.js'
 import { computeApi } from './compute-api.js'
@@ -19,6 +20,8 @@ export const COMPUTE_PREFIXES = ['/v2.1', '/v2.1/:project_id(^[0-9a-f-]+$)'] as 
 /** Options of the compute surface. */
 export interface ComputeSurfaceOptions {
   service: ActionService
+  /** The access policy (defaults + policy file), built once at start. */
+  policy: AccessPolicy
 }
 
 const DESCRIPTION = `The subset of OpenStack Nova's compute API that ActionTrail serves: os-instance-actions and
@@ -48,7 +51,7 @@ function pathParamsOf(url: string, schema: Record<string, unknown>): Record<stri
 /** Registers the compute surface at the root. */
 export const computeSurface: FastifyPluginAsyncTypebox<ComputeSurfaceOptions> = async (
   app,
-  { service },
+  { service, policy },
 ) => {
   installErrorFormat(app, sendFault)
   await app.register(swagger, {
@@ -75,5 +78,5 @@ export const computeSurface: FastifyPluginAsyncTypebox<ComputeSurfaceOptions> = 
     app.swagger(),
   )
   await app.register(versionRoutes)
-  for (const prefix of COMPUTE_PREFIXES) await app.register(computeApi, { prefix, service })
+  for (const prefix of COMPUTE_PREFIXES) await app.register(computeApi, { prefix, service, policy })
 }

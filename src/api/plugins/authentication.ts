@@ -2,7 +2,8 @@
  * Authentication: one root hook that asks every route for `X-Auth-Token`, except routes marked
  * `config: { public: true }`, and sets `request.principal`. Who the token belongs to is the
  * Authenticator's business (a token file today; Keystone and a no-auth dev mode implement the same
- * interface). A failure is an `unauthorized` AppError, so each surface answers it in its own format.
+ * interface). A failure is an `unauthorized` AppError (401), an identity service that cannot answer
+ * an `identity_unavailable` one (503 with Retry-After), so each surface answers in its own format.
  */
 import type { FastifyInstance, FastifyRequest, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
@@ -26,17 +27,28 @@ export async function authenticateRequest(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<Principal> {
+  announceMode(authenticator, reply)
   const token = request.headers['x-auth-token']
   const principal =
     typeof token === 'string' && token.length > 0
       ? await authenticator.authenticate(token)
       : undefined
   if (!principal) {
-    reply.header('WWW-Authenticate', `Keystone uri="${request.protocol}://${request.host}/"`)
+    // keystonemiddleware's answer: the client finds where to get a token (Keystone's root in
+    // Keystone mode, this server otherwise).
+    const uri = authenticator.identityUri ?? `${request.protocol}://${request.host}/`
+    reply.header('WWW-Authenticate', `Keystone uri="${uri}"`)
     throw new AppError('unauthorized', UNAUTHORIZED_MESSAGE)
   }
   request.principal = principal
   return principal
+}
+
+/** Adds the authenticator's response headers (the no-auth mode's announcement). */
+function announceMode(authenticator: Authenticator, reply: FastifyReply): void {
+  for (const [name, value] of Object.entries(authenticator.responseHeaders ?? {})) {
+    reply.header(name, value)
+  }
 }
 
 /** The caller of a protected route (the authentication hook guarantees one). */
@@ -49,7 +61,10 @@ export function principalOf(request: Pick<FastifyRequest, 'principal'>): Princip
 export const authenticationPlugin = fp(
   async (app: FastifyInstance, { authenticator }: AuthenticationOptions) => {
     app.addHook('onRequest', async (request, reply) => {
-      if (request.routeOptions.config.public === true) return
+      if (request.routeOptions.config.public === true) {
+        announceMode(authenticator, reply)
+        return
+      }
       await authenticateRequest(authenticator, request, reply)
     })
   },

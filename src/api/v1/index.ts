@@ -7,6 +7,7 @@
 import swagger from '@fastify/swagger'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { OpenAPIV3_1 } from 'openapi-types'
+import type { AccessPolicy } from '../../auth/access-policy.js'
 import type { ActionService } from '../../domain/action-service.js'
 import type { Clock } from '../../domain/timestamp.js'
 import { installErrorFormat } from '../errors.js'
@@ -23,6 +24,8 @@ export const V1_PREFIX = '/v1'
 /** What the /v1 surface needs. */
 export interface V1SurfaceOptions {
   service: ActionService
+  /** The access policy (defaults + policy file), built once at start. */
+  policy: AccessPolicy
   /** Where the write API remembers answers to requests sent with an Idempotency-Key. */
   idempotency: IdempotencyStore
   clock: Clock
@@ -79,6 +82,7 @@ export const v1Surface: FastifyPluginAsyncTypebox<V1SurfaceOptions> = async (app
   // Not `deps` itself: it carries this plugin's own `prefix`, which would apply twice.
   await app.register(writeRoutes, {
     service: deps.service,
+    policy: deps.policy,
     idempotency: deps.idempotency,
     clock: deps.clock,
     ...(deps.idempotencyLimits ? { idempotencyLimits: deps.idempotencyLimits } : {}),
@@ -86,6 +90,7 @@ export const v1Surface: FastifyPluginAsyncTypebox<V1SurfaceOptions> = async (app
   // Outside the write scope: readers query, and there is no body to parse.
   await app.register(queryRoutes, {
     service: deps.service,
+    policy: deps.policy,
     cursorKey: deps.cursorKey ?? randomCursorKey(),
   })
 }

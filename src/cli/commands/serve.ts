@@ -20,6 +20,10 @@ export function serveCommand(program: Command): void {
     .option('--db <path>', DATABASE_OPTION_HELP)
     .option('--host <host>', 'address to listen on (env ACTIONTRAIL_HOST, default 127.0.0.1)')
     .option('--port <port>', 'port to listen on (env ACTIONTRAIL_PORT, default 8774)')
+    .option(
+      '--auth <mode>',
+      'static (token file) | keystone | noauth (env ACTIONTRAIL_AUTH, default static)',
+    )
     .option('--tokens <file>', 'token file, JSON or YAML (env ACTIONTRAIL_TOKENS)')
     .option(
       '--tokens-strict',
@@ -51,6 +55,10 @@ export function serveCommand(program: Command): void {
       'connections held at once; more are refused (env ACTIONTRAIL_MAX_CONNECTIONS, default 1000)',
     )
     .option(
+      '--policy-file <file>',
+      'oslo.policy rules (YAML or JSON) overriding the defaults (env ACTIONTRAIL_POLICY_FILE)',
+    )
+    .option(
       '--demo',
       'load the demo history on first start and create demo tokens next to the database',
     )
@@ -58,7 +66,7 @@ export function serveCommand(program: Command): void {
       const config = resolveServeConfig(opts)
       let authenticator: StaticTokenAuthenticator | undefined
       let demoTokens: Awaited<ReturnType<typeof ensureDemoTokens>> | undefined
-      if (opts.demo && !config.tokenFile) {
+      if (opts.demo && !config.tokenFile && (config.authMode ?? 'static') === 'static') {
         // Next to a SQLite file; for a server database (a URL), in ./data like the default file.
         const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(config.database)
         config.tokenFile = join(isUrl ? './data' : dirname(config.database), 'tokens.json')

@@ -4,6 +4,7 @@
  * instance lookup, policy, data.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { AccessPolicy } from '../../../auth/access-policy.js'
 import { canReadActions, canSeeEventDetails, canSeeEventInternals } from '../../../auth/policy.js'
 import type { ActionService } from '../../../domain/action-service.js'
 import { AppError } from '../../../domain/errors.js'
@@ -51,12 +52,14 @@ function nextHref(base: string, serverId: string, params: QueryParams, marker: s
 /** Options of the os-instance-actions routes. */
 export interface InstanceActionRoutesOptions {
   service: ActionService
+  /** The access policy (defaults + policy file), built once at start. */
+  policy: AccessPolicy
 }
 
 /** Registers list and show. */
 export const instanceActionRoutes: FastifyPluginAsyncTypebox<InstanceActionRoutesOptions> = async (
   app,
-  { service },
+  { service, policy },
 ) => {
   app.get(
     '/servers/:server_id/os-instance-actions',
@@ -78,11 +81,12 @@ export const instanceActionRoutes: FastifyPluginAsyncTypebox<InstanceActionRoute
       const principal = principalOf(request)
       const instance = await findVisibleInstance(
         service,
+        policy,
         principal,
         request.params.server_id,
         atLeast(version, 21),
       )
-      if (!canReadActions(principal, instance.projectId)) throw policyError('list')
+      if (!canReadActions(policy, principal, 'list', instance.projectId)) throw policyError('list')
       const actions = await service.listActions(instance.uuid, query)
       const body: NovaInstanceActionList = {
         instanceActions: actions.map((a) => actionView(a, version)),
@@ -123,16 +127,17 @@ export const instanceActionRoutes: FastifyPluginAsyncTypebox<InstanceActionRoute
       const principal = principalOf(request)
       const instance = await findVisibleInstance(
         service,
+        policy,
         principal,
         request.params.server_id,
         atLeast(version, 21),
       )
-      if (!canReadActions(principal, instance.projectId)) throw policyError('show')
+      if (!canReadActions(policy, principal, 'show', instance.projectId)) throw policyError('show')
       const found = await service.getAction(instance.uuid, request.params.request_id)
       if (!found) throw shownActionNotFound(request.params.request_id)
       const visibility = {
-        internals: canSeeEventInternals(principal),
-        details: canSeeEventDetails(principal),
+        internals: canSeeEventInternals(policy, principal, instance.projectId),
+        details: canSeeEventDetails(policy, principal, instance.projectId),
       }
       return {
         instanceAction: actionWithEventsView(

@@ -5,7 +5,8 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Principal } from '../../../auth/principal.js'
-import { canReadServers, isAdmin } from '../../../auth/policy.js'
+import type { AccessPolicy } from '../../../auth/access-policy.js'
+import { canListAllTenants, canReadServers } from '../../../auth/policy.js'
 import type { ActionService } from '../../../domain/action-service.js'
 import { AppError } from '../../../domain/errors.js'
 import type { Instance } from '../../../domain/instance-action.js'
@@ -62,8 +63,12 @@ function policyError(rule: 'index' | 'detail' | 'show'): AppError {
 }
 
 // Nova checks index/detail against the caller's own project, before reading any query value.
-function checkListPolicy(principal: Principal, rule: 'index' | 'detail'): void {
-  if (!canReadServers(principal, principal.projectId)) throw policyError(rule)
+function checkListPolicy(
+  policy: AccessPolicy,
+  principal: Principal,
+  rule: 'index' | 'detail',
+): void {
+  if (!canReadServers(policy, principal, rule, principal.projectId)) throw policyError(rule)
 }
 
 function single(name: string, values: string[] | undefined): string | undefined {
@@ -79,12 +84,13 @@ function single(name: string, values: string[] | undefined): string | undefined 
 
 async function listServers(
   service: ActionService,
+  policy: AccessPolicy,
   request: ProjectRequest & { raw: { url?: string } },
   rule: 'index' | 'detail',
 ): Promise<Instance[]> {
   checkUrlProject(request)
   const principal = principalOf(request)
-  checkListPolicy(principal, rule)
+  checkListPolicy(policy, principal, rule)
   const params = parseQuery(request.raw.url ?? '')
   const name = single('name', params.get('name'))
   if (name !== undefined && (name.length > MAX_NAME_LENGTH || !isPrintable(name))) {
@@ -98,7 +104,9 @@ async function listServers(
     single('all_tenants', params.get('all_tenants')) ??
     single('all_projects', params.get('all_projects'))
   const everyProject =
-    isAdmin(principal) && allTenants !== undefined && !/^(0|false|no|off)$/i.test(allTenants)
+    canListAllTenants(policy, principal, rule) &&
+    allTenants !== undefined &&
+    !/^(0|false|no|off)$/i.test(allTenants)
   return service.listInstances({
     ...(everyProject ? {} : { projectId: principal.projectId }),
     ...(name ? { nameContains: name } : {}),
@@ -109,12 +117,14 @@ async function listServers(
 /** Options of the server routes. */
 export interface ServerRoutesOptions {
   service: ActionService
+  /** The access policy (defaults + policy file), built once at start. */
+  policy: AccessPolicy
 }
 
 /** Registers server show, list and detail. */
 export const serverRoutes: FastifyPluginAsyncTypebox<ServerRoutesOptions> = async (
   app,
-  { service },
+  { service, policy },
 ) => {
   const tags = ['servers']
   app.get(
@@ -130,7 +140,7 @@ export const serverRoutes: FastifyPluginAsyncTypebox<ServerRoutesOptions> = asyn
       },
     },
     async (request) => {
-      const instances = await listServers(service, request, 'detail')
+      const instances = await listServers(service, policy, request, 'detail')
       return { servers: instances.map((i) => serverView(request, i)) }
     },
   )
@@ -147,7 +157,7 @@ export const serverRoutes: FastifyPluginAsyncTypebox<ServerRoutesOptions> = asyn
       },
     },
     async (request) => {
-      const instances = await listServers(service, request, 'index')
+      const instances = await listServers(service, policy, request, 'index')
       return {
         servers: instances.map((i) => ({ id: i.uuid, name: i.name, links: links(request, i) })),
       }
@@ -170,11 +180,12 @@ export const serverRoutes: FastifyPluginAsyncTypebox<ServerRoutesOptions> = asyn
       // As in Nova: the lookup first (another project's server is 404), then the policy (403).
       const instance = await findVisibleInstance(
         service,
+        policy,
         principal,
         request.params.server_id,
         false,
       )
-      if (!canReadServers(principal, instance.projectId)) throw policyError('show')
+      if (!canReadServers(policy, principal, 'show', instance.projectId)) throw policyError('show')
       return { server: serverView(request, instance) }
     },
   )

@@ -4,6 +4,7 @@
  * fields rejected) and honours Idempotency-Key.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { AccessPolicy } from '../../../auth/access-policy.js'
 import { canWrite } from '../../../auth/policy.js'
 import type { ActionService } from '../../../domain/action-service.js'
 import { AppError } from '../../../domain/errors.js'
@@ -21,6 +22,8 @@ import { instanceRoutes } from './instances.js'
 /** What the write routes need. */
 export interface WriteRoutesDeps {
   service: ActionService
+  /** The access policy (defaults + policy file), built once at start. */
+  policy: AccessPolicy
   idempotency: IdempotencyStore
   clock: Clock
   /** Caps on remembered answers; the defaults for those not given. */
@@ -30,7 +33,7 @@ export interface WriteRoutesDeps {
 /** Registers the write routes. */
 export const writeRoutes: FastifyPluginAsyncTypebox<WriteRoutesDeps> = async (app, deps) => {
   app.addHook('onRequest', async (request) => {
-    if (!canWrite(principalOf(request))) {
+    if (!canWrite(deps.policy, principalOf(request))) {
       throw new AppError('forbidden', 'The write API requires the service or admin role.')
     }
   })

@@ -6,7 +6,8 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { canReadServers, isAdmin } from '../../../auth/policy.js'
+import type { AccessPolicy } from '../../../auth/access-policy.js'
+import { canQueryAllInstances, canQueryInstances } from '../../../auth/policy.js'
 import type { ActionService } from '../../../domain/action-service.js'
 import { AppError } from '../../../domain/errors.js'
 import type { InstanceFilter } from '../../../store/action-store.js'
@@ -22,6 +23,8 @@ import { InstanceViewSchema, instanceView } from '../views.js'
 /** What the instance query route needs. */
 export interface InstanceQueryOptions {
   service: ActionService
+  /** The access policy (defaults + policy file), built once at start. */
+  policy: AccessPolicy
   cursors: CursorCodec
 }
 
@@ -55,7 +58,7 @@ const InstancesPage = Type.Object(
 /** Registers `GET /v1/instances` (in the query scope: parameters are checked by hand). */
 export const instanceQueryRoutes: FastifyPluginAsyncTypebox<InstanceQueryOptions> = async (
   app,
-  { service, cursors },
+  { service, policy, cursors },
 ) => {
   app.get(
     '/instances',
@@ -73,7 +76,7 @@ export const instanceQueryRoutes: FastifyPluginAsyncTypebox<InstanceQueryOptions
     },
     async (request, reply) => {
       const principal = principalOf(request)
-      if (!canReadServers(principal, principal.projectId))
+      if (!canQueryInstances(policy, principal))
         throw new AppError('forbidden', 'Listing instances requires the reader or admin role.')
       const params = parseQuery(request.raw.url ?? '')
       checkQueryParams(params, PARAMS)
@@ -90,7 +93,7 @@ export const instanceQueryRoutes: FastifyPluginAsyncTypebox<InstanceQueryOptions
       const project = one('project')
       const name = one('name')
       if (name !== undefined) filter.nameContains = name
-      if (isAdmin(principal)) {
+      if (canQueryAllInstances(policy, principal)) {
         if (project !== undefined) filter.projectId = project
       } else {
         if (project !== undefined && project !== principal.projectId)

@@ -7,7 +7,14 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { canQueryActions, canSeeEventDetails, canSeeEventInternals } from '../../../auth/policy.js'
+import type { AccessPolicy } from '../../../auth/access-policy.js'
+import {
+  canFilterByHost,
+  canQueryActions,
+  canQueryAllProjects,
+  canSeeEventDetails,
+  canSeeEventInternals,
+} from '../../../auth/policy.js'
 import type { ActionService } from '../../../domain/action-service.js'
 import { AppError } from '../../../domain/errors.js'
 import type { ActionEvent, InstanceAction } from '../../../domain/instance-action.js'
@@ -24,6 +31,8 @@ import { ActionViewSchema, actionView, EventViewSchema, eventView } from '../vie
 /** What the query routes need. */
 export interface QueryRoutesOptions {
   service: ActionService
+  /** The access policy (defaults + policy file), built once at start. */
+  policy: AccessPolicy
   /** Signs page cursors; a key shared by every node makes cursors valid on all of them. */
   cursorKey: Buffer
 }
@@ -112,7 +121,7 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryRoutesOptions> = async 
   // raw URL, where a repeated single-valued parameter is still visible and every message names
   // its parameter (Fastify's validator would coerce, drop unknown ones, or keep one value).
   app.setValidatorCompiler(() => () => true)
-  await app.register(instanceQueryRoutes, { service: deps.service, cursors })
+  await app.register(instanceQueryRoutes, { service: deps.service, policy: deps.policy, cursors })
 
   app.get(
     '/actions',
@@ -135,17 +144,16 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryRoutesOptions> = async 
     },
     async (request, reply) => {
       const principal = principalOf(request)
-      if (!canQueryActions(principal))
+      if (!canQueryActions(deps.policy, principal))
         throw new AppError('forbidden', 'Querying actions requires the reader or admin role.')
       const parsed = parseActionQuery(parseQuery(request.raw.url ?? ''))
-      const admin = canSeeEventInternals(principal)
       const search = { ...parsed.search }
       let scope = parsed.scope
-      if (!admin) {
-        // Hosts are hidden from non-admins (as in Nova's views); filtering by one would let them
-        // test host names one guess at a time.
-        if (search.host !== undefined)
-          throw new AppError('forbidden', 'Filtering by host requires the admin role.')
+      // Hosts are hidden from non-admins (as in Nova's views); filtering by one would let them
+      // test host names one guess at a time.
+      if (search.host !== undefined && !canFilterByHost(deps.policy, principal))
+        throw new AppError('forbidden', 'Filtering by host requires the admin role.')
+      if (!canQueryAllProjects(deps.policy, principal)) {
         // A non-admin's owner project is their own; asking for another one finds nothing.
         if (search.ownerProjectId !== undefined && search.ownerProjectId !== principal.projectId)
           return reply.type(V1_CONTENT_TYPE).send({ actions: [], next_cursor: null })
@@ -165,7 +173,12 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryRoutesOptions> = async 
         rows.length > search.limit && last
           ? cursors.encode(scope, { startTime: last.startTime, id: last.id })
           : null
-      const visibility = { internals: admin, details: canSeeEventDetails(principal) }
+      // Asked once per request, with the caller's project as the target: a caller confined to
+      // their project sees only its instances; one who reaches all projects gets one answer.
+      const visibility = {
+        internals: canSeeEventInternals(deps.policy, principal, principal.projectId),
+        details: canSeeEventDetails(deps.policy, principal, principal.projectId),
+      }
       const actions = await Promise.all(
         page.map(async (a: InstanceAction) =>
           parsed.includeEvents
