@@ -16,9 +16,11 @@
  *   - `all` (the worst case): every subscriber an unfiltered admin tail, at a rate the machine can
  *     sustain (--rate; default 100 writes/s = 100,000 deliveries/s at 1,000 subscribers).
  *
- * Writes: whole action lifecycles (action start, --events × event start + finish, action finish),
- * each in one batch, over --instances instances of --projects projects; a batch every --tick ms
- * (open loop: a tick is skipped, and counted, when --inflight batches are still unanswered).
+ * Writes: action lifecycles in two halves, as a compute service sends them: the action and its
+ * --events events start in one batch, and finish in the next batch after that one was answered,
+ * over --instances instances of --projects projects; a batch every --tick ms (open loop: a tick is
+ * skipped, and counted, when --inflight batches are still unanswered). Each half changes the
+ * action and each event once.
  *
  * Lag: receipt of a change here minus the acknowledgement of the batch that wrote it (a change can
  * arrive before its batch's answer: its lag is counted as 0), and minus the batch's sending
@@ -150,6 +152,8 @@ interface Change {
   position: number
   instance: number
   requestId: string
+  /** The action or event has a finish time: written by the finishing half of the lifecycle. */
+  finished: boolean
 }
 
 /** One connected stream, reconnecting with Last-Event-ID when it is closed. */
@@ -234,15 +238,22 @@ class Subscriber {
     if (id === undefined) return
     this.lastId = id
     const body = JSON.parse(data) as {
-      action?: { instance_uuid: string; request_id: string }
+      action?: { instance_uuid: string; request_id: string; finish_time: string | null }
       instance_uuid?: string
       request_id?: string
+      event?: { finish_time: string | null }
     }
     const instanceUuid = body.instance_uuid ?? body.action?.instance_uuid ?? ''
     const request = body.request_id ?? body.action?.request_id ?? ''
+    const finished = (body.event?.finish_time ?? body.action?.finish_time ?? null) !== null
     this.#onChange(
       this,
-      { position: Number(id), instance: instanceIndex(instanceUuid), requestId: request },
+      {
+        position: Number(id),
+        instance: instanceIndex(instanceUuid),
+        requestId: request,
+        finished,
+      },
       at,
     )
   }
@@ -310,7 +321,9 @@ async function postBatch(agent: http.Agent, base: URL, lines: string[]): Promise
   if (bad.length > 0) throw new Error(`batch: ${bad.length} operations failed: ${bad[0]}`)
 }
 
-function lifecycle(instance: number, n: number): string[] {
+/** The first half of action n's life: the action and its events start. */
+function startHalf(n: number): string[] {
+  const instance = n % INSTANCES
   const ids = { instance_uuid: instanceId(instance), request_id: requestId(n) }
   const lines = [
     JSON.stringify({
@@ -321,11 +334,26 @@ function lifecycle(instance: number, n: number): string[] {
       project_id: projectId(projectOfInstance(instance)),
     }),
   ]
-  for (let e = 0; e < EVENTS; e++) {
-    const event = `compute_step_${e}`
-    lines.push(JSON.stringify({ op: 'event_start', ...ids, event, host: 'compute-1' }))
-    lines.push(JSON.stringify({ op: 'event_finish', ...ids, event, result: 'Success' }))
-  }
+  for (let e = 0; e < EVENTS; e++)
+    lines.push(
+      JSON.stringify({ op: 'event_start', ...ids, event: `compute_step_${e}`, host: 'compute-1' }),
+    )
+  return lines
+}
+
+/** The second half: the events and the action finish. */
+function finishHalf(n: number): string[] {
+  const ids = { instance_uuid: instanceId(n % INSTANCES), request_id: requestId(n) }
+  const lines: string[] = []
+  for (let e = 0; e < EVENTS; e++)
+    lines.push(
+      JSON.stringify({
+        op: 'event_finish',
+        ...ids,
+        event: `compute_step_${e}`,
+        result: 'Success',
+      }),
+    )
   lines.push(JSON.stringify({ op: 'action_finish', ...ids }))
   return lines
 }
@@ -370,7 +398,11 @@ async function main(): Promise<boolean> {
       dir,
       tokens: TOKENS,
       db: database.db,
-      env: { ACTIONTRAIL_MAX_CONNECTIONS: String(SUBSCRIBERS + INFLIGHT + 100) },
+      // Room for every subscriber and the replay: streams may use at most 90 % of the connections.
+      env: {
+        ACTIONTRAIL_STREAM_MAX_SUBSCRIBERS: String(SUBSCRIBERS + 10),
+        ACTIONTRAIL_MAX_CONNECTIONS: String(Math.ceil((SUBSCRIBERS + 10) / 0.9) + INFLIGHT + 10),
+      },
     })
     const base = new URL(server.url)
     // The instances, and the marker instance (its own project: no filtered stream sees it).
@@ -403,7 +435,7 @@ async function main(): Promise<boolean> {
     const onChange = (s: Subscriber, c: Change, at: number) => {
       s.received.push(c.position)
       if (!measuring) return
-      const b = batchOf.get(c.requestId)
+      const b = batchOf.get(`${c.requestId}:${c.finished ? 'f' : 's'}`)
       if (b === undefined) return
       const acked = ackedAt[b]
       s.lags.push(acked === undefined ? 0 : Math.max(0, at - acked))
@@ -458,9 +490,41 @@ async function main(): Promise<boolean> {
     let skipped = 0
     let failures = 0
     const acknowledged: string[] = []
+    let writes = 0
+    // Actions whose start is acknowledged: the next batch finishes them (a finish must not
+    // overtake its start, so it waits for the start's answer).
+    let startedActions: number[] = []
     const cpuStart = process.cpuUsage()
     const started = nowMs()
     const pending: Promise<void>[] = []
+    const post = (starts: number[], finishes: number[]) => {
+      const batch = sentAt.length
+      const lines: string[] = []
+      for (const n of starts) {
+        batchOf.set(`${requestId(n)}:s`, batch)
+        lines.push(...startHalf(n))
+      }
+      for (const n of finishes) {
+        batchOf.set(`${requestId(n)}:f`, batch)
+        lines.push(...finishHalf(n))
+      }
+      sentAt.push(nowMs())
+      inFlight++
+      const p = postBatch(agent, base, lines)
+        .then(() => {
+          ackedAt[batch] = nowMs()
+          writes += lines.length
+          acknowledged.push(...starts.map(requestId))
+          startedActions.push(...starts)
+        })
+        .catch((err: unknown) => {
+          failures++
+          if (failures <= 3) log(String(err))
+        })
+        .finally(() => inFlight--)
+      pending.push(p)
+      return p
+    }
     for (let tick = 0; nowMs() - started < DURATION * 1000; tick++) {
       const due = started + tick * TICK_MS
       if (due > nowMs()) await sleep(due - nowMs())
@@ -468,32 +532,14 @@ async function main(): Promise<boolean> {
         skipped++
         continue
       }
-      const batch = sentAt.length
-      const lines: string[] = []
-      const ids: string[] = []
-      for (let a = 0; a < actionsPerTick; a++) {
-        const n = nextAction++
-        const id = requestId(n)
-        batchOf.set(id, batch)
-        ids.push(id)
-        lines.push(...lifecycle(n % INSTANCES, n))
-      }
-      sentAt.push(nowMs())
-      inFlight++
-      pending.push(
-        postBatch(agent, base, lines)
-          .then(() => {
-            ackedAt[batch] = nowMs()
-            acknowledged.push(...ids)
-          })
-          .catch((err: unknown) => {
-            failures++
-            if (failures <= 3) log(String(err))
-          })
-          .finally(() => inFlight--),
-      )
+      const starts = Array.from({ length: actionsPerTick }, () => nextAction++)
+      const finishes = startedActions
+      startedActions = []
+      void post(starts, finishes)
     }
     await Promise.all(pending)
+    // The last actions' finishes.
+    if (startedActions.length > 0) await post([], startedActions.splice(0))
     const writeSeconds = (nowMs() - started) / 1000
     const atEnd = memoryOf(server.pid)
     log(`settling ${SETTLE_S} s`)
@@ -543,7 +589,6 @@ async function main(): Promise<boolean> {
     }
     const lags = subscribers.flatMap((s) => s.lags).sort((a, b) => a - b)
     const sendLags = subscribers.flatMap((s) => s.sendLags).sort((a, b) => a - b)
-    const writes = acknowledged.length * OPS_PER_ACTION
     const rssGrowth = atEnd.rss - idle.rss
     const reconnects = subscribers.reduce((n, s) => n + s.reconnects, 0)
     const overflows = subscribers.reduce((n, s) => n + s.overflows, 0)
@@ -566,7 +611,8 @@ async function main(): Promise<boolean> {
     )
     out.push(
       `- writes: /v1/batch, one action lifecycle = ${OPS_PER_ACTION} writes (start, ` +
-        `${EVENTS} × event start + finish, finish), ${actionsPerTick} actions every ${TICK_MS} ms, ` +
+        `${EVENTS} × event start + finish, finish) in two batches; ${actionsPerTick} actions ` +
+        `started every ${TICK_MS} ms, finished in the next batch after the start's answer, ` +
         `at most ${INFLIGHT} batches in flight; ${skipped} ticks skipped (batches still in flight), ` +
         `${failures} failed batches`,
     )
