@@ -489,6 +489,7 @@ async function main(): Promise<boolean> {
     let inFlight = 0
     let skipped = 0
     let failures = 0
+    let firstFailure: string | undefined
     const acknowledged: string[] = []
     let writes = 0
     // Actions whose start is acknowledged: the next batch finishes them (a finish must not
@@ -519,6 +520,7 @@ async function main(): Promise<boolean> {
         })
         .catch((err: unknown) => {
           failures++
+          firstFailure ??= String(err).slice(0, 200)
           if (failures <= 3) log(String(err))
         })
         .finally(() => inFlight--)
@@ -614,7 +616,7 @@ async function main(): Promise<boolean> {
         `${EVENTS} × event start + finish, finish) in two batches; ${actionsPerTick} actions ` +
         `started every ${TICK_MS} ms, finished in the next batch after the start's answer, ` +
         `at most ${INFLIGHT} batches in flight; ${skipped} ticks skipped (batches still in flight), ` +
-        `${failures} failed batches`,
+        `${failures} failed batches${firstFailure ? ` (first: ${firstFailure})` : ''}`,
     )
     out.push(
       `- bench process CPU during the writes and the settle: ${fmt((cpu.user + cpu.system) / 1e6, 1)} s`,
