@@ -152,3 +152,22 @@ test('ACTIONTRAIL_AUTH picks the mode; Keystone mode needs a URL and service cre
     /ACTIONTRAIL_KEYSTONE_TIMEOUT_MS/,
   )
 })
+
+test('stuck deadlines: ACTIONTRAIL_STUCK_AFTER(_ACTIONS) or the flags, 1h by default; bad ones refused', () => {
+  assert.equal(resolveServeConfig({}, {}).stuck.defaultMicros, 3_600_000_000n)
+  const env = { ACTIONTRAIL_STUCK_AFTER: '30m', ACTIONTRAIL_STUCK_AFTER_ACTIONS: 'resize=2h' }
+  const fromEnv = resolveServeConfig({}, env).stuck
+  assert.equal(fromEnv.defaultMicros, 1_800_000_000n)
+  assert.deepEqual([...fromEnv.byAction], [['resize', 7_200_000_000n]])
+  const fromFlags = resolveServeConfig(
+    { stuckAfter: '2d', stuckAfterActions: 'live-migration=6h' },
+    env,
+  ).stuck
+  assert.equal(fromFlags.defaultMicros, 172_800_000_000n)
+  assert.deepEqual([...fromFlags.byAction], [['live-migration', 21_600_000_000n]])
+  assert.throws(() => resolveServeConfig({}, { ACTIONTRAIL_STUCK_AFTER: 'soon' }), /stuck-after/)
+  assert.throws(
+    () => resolveServeConfig({ stuckAfterActions: 'resize' }, {}),
+    /stuck-after-actions/,
+  )
+})

@@ -5,6 +5,7 @@
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './api/http-limits.js'
 import type { KeystoneCredentials } from './auth/keystone/keystone-credentials.js'
 import { AppError } from './domain/errors.js'
+import { DEFAULT_STUCK_AFTER, parseStuckPolicy, type StuckPolicy } from './domain/stuck-work.js'
 
 /** Everything `actiontrail serve` needs. */
 export interface ServeConfig {
@@ -36,6 +37,12 @@ export interface ServeConfig {
    * the same one so a cursor works on all of them and after a restart. Random per process if absent.
    */
   cursorSecret?: string
+  /**
+   * How long work may run before the query API's `state=stuck` finds it: ACTIONTRAIL_STUCK_AFTER
+   * (`--stuck-after`, default 1h) and per action name ACTIONTRAIL_STUCK_AFTER_ACTIONS
+   * (`--stuck-after-actions`, e.g. `live-migration=6h,resize=2h`).
+   */
+  stuck: StuckPolicy
   /**
    * An oslo.policy file (YAML or JSON) overriding the default rules (ACTIONTRAIL_POLICY_FILE,
    * `--policy-file`); the defaults alone when absent. See docs/identity.md, "Policy".
@@ -81,6 +88,8 @@ export interface ServeFlags {
   maxConnections?: string
   policyFile?: string
   auth?: string
+  stuckAfter?: string
+  stuckAfterActions?: string
 }
 
 /** Default SQLite file, relative to the working directory. */
@@ -112,6 +121,10 @@ export function resolveServeConfig(
     host: flags.host ?? env.ACTIONTRAIL_HOST ?? '127.0.0.1',
     port: Number(portText),
     logLevel,
+    stuck: parseStuckPolicy(
+      flags.stuckAfter ?? env.ACTIONTRAIL_STUCK_AFTER ?? DEFAULT_STUCK_AFTER,
+      flags.stuckAfterActions ?? env.ACTIONTRAIL_STUCK_AFTER_ACTIONS ?? '',
+    ),
   }
   const tokenFile = flags.tokens ?? env.ACTIONTRAIL_TOKENS
   if (tokenFile) config.tokenFile = tokenFile

@@ -69,6 +69,7 @@ export async function startServer(
     readinessProbe: () => stores.ready(),
     ...(config.idempotencyLimits ? { idempotencyLimits: config.idempotencyLimits } : {}),
     ...(config.cursorSecret ? { cursorKey: Buffer.from(config.cursorSecret, 'utf8') } : {}),
+    stuck: config.stuck,
   })
   try {
     await app.listen({ host: config.host, port: config.port })

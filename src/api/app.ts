@@ -27,6 +27,7 @@ import { generateRequestId, requestIdPlugin } from './plugins/request-id.js'
 import { responseLogPlugin } from './plugins/response-log.js'
 import { unreadBodyPlugin } from './plugins/unread-body.js'
 import { routerErrorHandler } from './router-errors.js'
+import type { StuckPolicy } from '../domain/stuck-work.js'
 import type { IdempotencyStore } from './v1/idempotency.js'
 import type { IdempotencyLimits } from './v1/idempotency-limits.js'
 import { V1_PREFIX, v1Surface } from './v1/index.js'
@@ -57,6 +58,8 @@ export interface AppDeps {
   cursorKey?: Buffer
   /** Counts refused requests (401, 403); a fresh one when absent. */
   accessAudit?: AccessAudit
+  /** How long work may run before the query API's `state=stuck` finds it (config: stuck-after). */
+  stuck?: StuckPolicy
 }
 
 // A well-formed UUID that no instance has: looking it up is the cheapest real store query.
@@ -111,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clock: deps.clock ?? systemClock(),
     ...(deps.idempotencyLimits ? { idempotencyLimits: deps.idempotencyLimits } : {}),
     ...(deps.cursorKey ? { cursorKey: deps.cursorKey } : {}),
+    ...(deps.stuck ? { stuck: deps.stuck } : {}),
   })
   return app
 }

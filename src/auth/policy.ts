@@ -109,3 +109,13 @@ export function canQueryInstances(policy: AccessPolicy, p: Principal): boolean {
 export function canQueryAllInstances(policy: AccessPolicy, p: Principal): boolean {
   return policy.allows('actiontrail:instances:query:all_projects', p, { project_id: p.projectId })
 }
+
+/** `actiontrail:events:query` (`GET /v1/events`): as the actions query, by default. */
+export function canQueryEvents(policy: AccessPolicy, p: Principal): boolean {
+  return policy.allows('actiontrail:events:query', p, { project_id: p.projectId })
+}
+
+/** `actiontrail:stream` (`GET /v1/stream`): as the actions query, by default. */
+export function canStream(policy: AccessPolicy, p: Principal): boolean {
+  return policy.allows('actiontrail:stream', p, { project_id: p.projectId })
+}

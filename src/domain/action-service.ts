@@ -7,6 +7,8 @@ import type {
   ActionStore,
   ActionListQuery,
   ActionSearch,
+  EventSearch,
+  FoundEvent,
   InstanceFilter,
   StoreWrite,
 } from '../store/action-store.js'
@@ -292,6 +294,11 @@ export class ActionService implements ActionWriter {
   /** Actions of every instance matching the search, newest first (access is a filter of it). */
   async searchActions(search: ActionSearch): Promise<InstanceAction[]> {
     return this.#deps.store.searchActions(search)
+  }
+
+  /** Events of every instance matching the search (see ActionStore.searchEvents). */
+  async searchEvents(search: EventSearch): Promise<FoundEvent[]> {
+    return this.#deps.store.searchEvents(search)
   }
 
   /** The events of an action (by its store id), newest first. */

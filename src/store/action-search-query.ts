@@ -1,23 +1,25 @@
 /**
  * The SQL of `ActionStore.searchActions`, one Kysely query for every backend. Its own module so
- * that the EXPLAIN test (test/store/action-search-plans.test.ts) plans exactly what the store runs.
+ * that the EXPLAIN test (test/store/action-search.contract.test.ts) plans exactly what the store
+ * runs.
  */
 import { sql, type Kysely } from 'kysely'
 import type { ActionSearch } from './action-store.js'
 import type { Database } from './schema.js'
+import { afterPosition, stuckWork } from './search-terms.js'
 
 /**
- * Actions matching `search`, ordered start_time DESC, id DESC, at most `search.limit`. Every
- * filter is an equality or range that an index of migration 0004 starts with, followed by
- * (start_time, id), so a page is an index range read newest first without a sort.
+ * Actions matching `search`, ordered by the time field (start_time or updated_at) DESC, id DESC,
+ * at most `search.limit`. Every filter is an equality or range that an index of migrations 0004
+ * and 0005 starts with, followed by (time, id), so a page is an index range read newest first
+ * without a sort. The owner project is a column of the action (migration 0005), not a join: a
+ * small project's page no longer walks every project's rows.
  */
 export function searchActionsQuery(db: Kysely<Database>, search: ActionSearch) {
+  const time = search.timeField === 'updated_at' ? 'a.updated_at' : 'a.start_time'
   let q = db.selectFrom('instance_actions as a').selectAll('a')
-  if (search.ownerProjectId !== undefined) {
-    q = q
-      .innerJoin('instances as i', 'i.uuid', 'a.instance_uuid')
-      .where('i.project_id', '=', search.ownerProjectId)
-  }
+  if (search.ownerProjectId !== undefined)
+    q = q.where('a.owner_project_id', '=', search.ownerProjectId)
   if (search.instanceUuid !== undefined) q = q.where('a.instance_uuid', '=', search.instanceUuid)
   if (search.projectId !== undefined) q = q.where('a.project_id', '=', search.projectId)
   if (search.userId !== undefined) q = q.where('a.user_id', '=', search.userId)
@@ -30,6 +32,8 @@ export function searchActionsQuery(db: Kysely<Database>, search: ActionSearch) {
       .where('a.finish_time', 'is not', null)
       .where((eb) => eb.or([eb('a.message', 'is', null), eb('a.message', '<>', 'Error')]))
   }
+  if (search.stuck !== undefined)
+    q = q.where(stuckWork('a.finish_time', 'a.start_time', 'a.action', search.stuck))
   if (search.host !== undefined) {
     const host = search.host
     q = q.where((eb) =>
@@ -42,19 +46,8 @@ export function searchActionsQuery(db: Kysely<Database>, search: ActionSearch) {
       ),
     )
   }
-  if (search.since !== undefined) q = q.where('a.start_time', '>=', search.since)
-  if (search.until !== undefined) q = q.where('a.start_time', '<=', search.until)
-  const after = search.after
-  if (after !== undefined) {
-    // The plain `<=` bound lets planners start an index range scan (see #listActions).
-    q = q
-      .where('a.start_time', '<=', after.startTime)
-      .where((eb) =>
-        eb.or([
-          eb('a.start_time', '<', after.startTime),
-          eb.and([eb('a.start_time', '=', after.startTime), eb('a.id', '<', after.id)]),
-        ]),
-      )
-  }
-  return q.orderBy('a.start_time', 'desc').orderBy('a.id', 'desc').limit(search.limit)
+  if (search.since !== undefined) q = q.where(time, '>=', search.since)
+  if (search.until !== undefined) q = q.where(time, '<=', search.until)
+  if (search.after !== undefined) q = q.where(afterPosition(time, 'a.id', search.after))
+  return q.orderBy(time, 'desc').orderBy('a.id', 'desc').limit(search.limit)
 }

@@ -12,6 +12,7 @@ import type {
   Instance,
   InstanceAction,
 } from '../domain/instance-action.js'
+import type { StuckDeadlines } from '../domain/stuck-work.js'
 import type { Timestamp } from '../domain/timestamp.js'
 import type { WriteOutcome } from '../domain/write-operation.js'
 
@@ -93,11 +94,23 @@ export interface ActionListQuery {
 /** What `result` asks of an action: finished without a failed event, failed, or unfinished. */
 export type ActionResultFilter = 'success' | 'error' | 'running'
 
-/** Keyset position in a cross-instance listing: the last row of the previous page. */
+/**
+ * Keyset position in a cross-instance listing: the last row of the previous page. `startTime` is
+ * that row's time in the listing's order: its start_time, or with `timeField: 'updated_at'` its
+ * updated_at (for events: updated_at, or start_time while unfinished).
+ */
 export interface ActionPosition {
   startTime: Timestamp
   id: number
 }
+
+/**
+ * Which time orders a cross-instance listing and bounds its since/until window: `start_time`
+ * (default) or `updated_at`. Every action has an updated_at (action_start sets it to start_time;
+ * migration 0005 filled the rows that lacked one); an event's is NULL until it finishes, and an
+ * unfinished event is ordered and windowed by its start_time instead.
+ */
+export type QueryTimeField = 'start_time' | 'updated_at'
 
 /**
  * A query over the actions of every instance, newest first by (start_time, id). Every filter is
@@ -117,14 +130,45 @@ export interface ActionSearch {
   result?: ActionResultFilter
   /** Some event of the action ran on this host. */
   host?: string
-  /** `start_time >= since`. */
+  /** The time field at or after `since`. */
   since?: Timestamp
-  /** `start_time <= until`. */
+  /** The time field at or before `until`. */
   until?: Timestamp
+  /** The ordering and window time; `start_time` when absent. */
+  timeField?: QueryTimeField
+  /**
+   * Only stuck work: unfinished (no finish_time) and started strictly before the deadline of its
+   * action name (computed by the caller from its clock: domain/stuck-work.ts).
+   */
+  stuck?: StuckDeadlines
   /** Only actions after this position in the order (older). */
   after?: ActionPosition
   /** Page size, at least 1. */
   limit: number
+}
+
+/**
+ * A query over the events of every instance, newest first by (start_time, id) or by
+ * (updated_at, id) with `timeField`. The action-level filters (`actions`, `requestId`,
+ * `projectId`, `userId`) and the stuck deadline apply to the event's parent action; `result` and
+ * `host` to the event itself (`error`: result "Error"; `running`: no finish time; `success`:
+ * finished with another result).
+ */
+export interface EventSearch extends Omit<ActionSearch, 'result' | 'host'> {
+  /** Any of these event names (non-empty when given). */
+  events?: readonly string[]
+  result?: ActionResultFilter
+  /** The event ran on this host. */
+  host?: string
+}
+
+/** An event found by `searchEvents`, with what identifies its parent action. */
+export interface FoundEvent {
+  event: ActionEvent
+  instanceUuid: string
+  requestId: string
+  /** The parent action's name. */
+  action: string
 }
 
 /** One validated, time-stamped write for the store. */
@@ -166,6 +210,11 @@ export interface ActionStore {
    * finish time, `success` one with a finish time and no failed event.
    */
   searchActions(search: ActionSearch): Promise<InstanceAction[]>
+  /**
+   * Events of every instance matching the search (see EventSearch), ordered by the time field
+   * DESC, id DESC. Served, like searchActions, from indexes: a page reads about a page of rows.
+   */
+  searchEvents(search: EventSearch): Promise<FoundEvent[]>
   /** The action's events, ordered created_at DESC, id DESC. */
   listEvents(actionId: number): Promise<ActionEvent[]>
   /** Releases connections (of every store opened on the same database). Calling it again is a no-op. */

@@ -14,11 +14,14 @@ import type {
   ActionListQuery,
   ActionSearch,
   ActionStore,
+  EventSearch,
+  FoundEvent,
   InstanceFilter,
   StoreWrite,
 } from './action-store.js'
 import type { DialectName } from './dialect.js'
 import { searchActionsQuery } from './action-search-query.js'
+import { searchEventsQuery } from './event-search-query.js'
 import { toAction, toEvent, toInstance } from './rows.js'
 import type { Database } from './schema.js'
 import { isStorableKey, withMappedErrors, type StoreDatabase } from './store-database.js'
@@ -175,6 +178,27 @@ export class KyselyActionStore implements ActionStore {
     if ([...keys, ...names].some((k) => k !== undefined && !this.#storable(k))) return []
     const rows = await this.#read(() => searchActionsQuery(this.#db, search).execute())
     return rows.map(toAction)
+  }
+
+  async searchEvents(search: EventSearch): Promise<FoundEvent[]> {
+    const keys = [search.instanceUuid, search.projectId, search.ownerProjectId, search.userId]
+    const names = [
+      search.requestId,
+      search.host,
+      ...(search.actions ?? []),
+      ...(search.events ?? []),
+    ]
+    if ([...keys, ...names].some((k) => k !== undefined && !this.#storable(k))) return []
+    const rows = await this.#read(() => searchEventsQuery(this.#db, search).execute())
+    return rows.map((row) => {
+      const { action_request_id, action_name, ...event } = row
+      return {
+        event: toEvent(event),
+        instanceUuid: row.instance_uuid,
+        requestId: action_request_id,
+        action: action_name,
+      }
+    })
   }
 
   async listEvents(actionId: number): Promise<ActionEvent[]> {

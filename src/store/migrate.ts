@@ -10,6 +10,7 @@ import { init } from './migrations/0001-init.js'
 import { idempotency } from './migrations/0002-idempotency.js'
 import { idempotencyCaps } from './migrations/0003-idempotency-caps.js'
 import { actionSearch } from './migrations/0004-action-search.js'
+import { queryOwnerEvents } from './migrations/0005-query-owner-events.js'
 
 /** Every migration this build knows, in order. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -17,6 +18,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0002-idempotency': idempotency,
   '0003-idempotency-caps': idempotencyCaps,
   '0004-action-search': actionSearch,
+  '0005-query-owner-events': queryOwnerEvents,
 })
 
 /**

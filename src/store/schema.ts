@@ -25,6 +25,8 @@ export interface ActionsTable {
   message: string | null
   created_at: string
   updated_at: string | null
+  /** The instance's project (copied by the write programs; migration 0005). */
+  owner_project_id: string
 }
 
 /** Row of `instance_actions_events`. */
@@ -40,6 +42,12 @@ export interface EventsTable {
   details: string | null
   created_at: string
   updated_at: string | null
+  /** The parent action's instance (copied by the write programs; migration 0005). */
+  instance_uuid: string
+  /** The instance's project (copied by the write programs; migration 0005). */
+  owner_project_id: string
+  /** updated_at, or start_time while the event is unfinished: its time_field=updated_at time. */
+  changed_at: string
 }
 
 /** Row of `idempotency_keys`. */

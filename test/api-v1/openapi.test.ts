@@ -11,6 +11,7 @@ import {
   EventFinishBody,
   InstancePutBody,
 } from '../../src/api/v1/schemas.js'
+import { COMMON_SINGLE } from '../../src/api/v1/search-params.js'
 import { WRITE_OPS } from '../../src/domain/write-operation.js'
 import { buildHarness } from '../helpers/build-app.js'
 import { ok, v1 } from './v1-helpers.js'
@@ -41,6 +42,7 @@ test('is served without a token and lists every route', async (t) => {
   assert.deepEqual(operations.sort(), [
     'DELETE /v1/instances/{uuid}',
     'GET /v1/actions',
+    'GET /v1/events',
     'GET /v1/instances',
     'POST /v1/batch',
     'POST /v1/instances/{uuid}/actions',
@@ -155,4 +157,20 @@ test('every $ref resolves', async (t) => {
       node = (node as Record<string, unknown> | undefined)?.[part]
     assert.ok(node !== undefined, `${ref} resolves`)
   }
+})
+
+test('the query routes document every parameter they accept and their statuses', async (t) => {
+  const doc = await fetchDoc(t)
+  const names = (path: string) =>
+    ((doc.paths[path]?.get?.parameters ?? []) as { name: string; in: string }[])
+      .filter((p) => p.in === 'query')
+      .map((p) => p.name)
+      .sort()
+  // Exactly what the parser accepts (search-params.ts), plus each route's own parameter.
+  const common = [...COMMON_SINGLE, 'action']
+  assert.deepEqual(names('/v1/actions'), [...common, 'include'].sort())
+  assert.deepEqual(names('/v1/events'), [...common, 'event'].sort())
+  const events = doc.paths['/v1/events']?.get as Record<string, unknown>
+  const statuses = Object.keys(events.responses as object)
+  for (const status of ['200', '400', '401', '403']) assert.ok(statuses.includes(status), status)
 })

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { buildHarness, PROJECT_A, PROJECT_B, TOKENS, type Harness } from '../helpers/build-app.js'
-import { assertV1Error, ok, v1 } from './v1-helpers.js'
+import { parseStuckPolicy } from '../../src/domain/stuck-work.js'
+import { assertV1Error, ManualClock, ok, v1 } from './v1-helpers.js'
 
 const VM_A = '11111111-2222-4333-8444-aaaaaaaaaaaa'
 const VM_B = '11111111-2222-4333-8444-bbbbbbbbbbbb'
@@ -17,6 +18,7 @@ interface Row {
   action: string
   request_id: string
   start_time: string
+  updated_at: string
   project_id: string | null
   user_id: string | null
   events?: Record<string, unknown>[]
@@ -87,7 +89,12 @@ async function seed(h: Harness): Promise<void> {
 
 // One harness for the suite: the subtests only read (a fresh database costs seconds on servers).
 test('GET /v1/actions', async (t) => {
-  const h = await buildHarness(t)
+  // A clock standing at 11:00 (the actions start 10:00-10:11): stuck deadlines are fixed, and
+  // finishes without a time are stamped 11:00 (their updated_at).
+  const h = await buildHarness(t, ':memory:', {
+    clock: new ManualClock('2026-03-01T11:00:00.000000'),
+    stuck: parseStuckPolicy('30m', 'migrate=55m,resize=1m'),
+  })
   await seed(h)
 
   const get = async (url: string, token: string = TOKENS.admin) =>
@@ -258,6 +265,84 @@ test('GET /v1/actions', async (t) => {
     assert.equal(rows(await get('/v1/actions?request_id=req-a-03'))[0]?.events, undefined)
   })
 
+  await t.test('time_field=updated_at orders, windows and pages by updated_at', async () => {
+    const all = rows(await get('/v1/actions?limit=1000&time_field=updated_at'))
+    assert.equal(all.length, 24)
+    const times = all.map((r) => r.updated_at)
+    assert.deepEqual(times, [...times].sort().reverse())
+    // The last write touched req-b-10 (finished at 11:00); start_time order would put req-b-11 first.
+    assert.equal(all[0]?.request_id, 'req-b-10')
+    // Finished and failed actions were updated at 11:00; the unfinished reboots at their start.
+    const recent = rows(
+      await get('/v1/actions?limit=1000&time_field=updated_at&since=2026-03-01T10:59:00Z'),
+    )
+    assert.equal(recent.length, 16)
+    assert.ok(recent.every((r) => r.updated_at >= '2026-03-01T10:59'))
+    assert.deepEqual(
+      rows(await get('/v1/actions?since=2026-03-01T10:59:00Z&time_field=start_time')),
+      [],
+    )
+    const seen: string[] = []
+    let url = '/v1/actions?limit=5&time_field=updated_at'
+    for (;;) {
+      const body = await get(url)
+      seen.push(...rows(body).map((r) => r.request_id))
+      if (body.next_cursor === null) break
+      url = `/v1/actions?limit=5&time_field=updated_at&cursor=${encodeURIComponent(body.next_cursor as string)}`
+    }
+    assert.deepEqual(
+      seen,
+      all.map((r) => r.request_id),
+    )
+    // A start_time cursor is not an updated_at cursor.
+    const byStart = await get('/v1/actions?limit=2')
+    const res = await v1(
+      h,
+      'GET',
+      `/v1/actions?limit=2&time_field=updated_at&cursor=${byStart.next_cursor as string}`,
+      undefined,
+      admin,
+    )
+    assertV1Error(res, 400, 'invalid_input', /cursor/)
+  })
+
+  await t.test('state=stuck: unfinished past the deadline of the action name', async () => {
+    // At 11:00 with 30m by default and migrate=55m: every unfinished reboot (10:02-10:11) is
+    // stuck, and the failed, unfinished migrations of 10:00 and 10:03 but not 10:06 and 10:09.
+    const ids = async (q: string, token: string = TOKENS.admin) =>
+      rows(await get(`/v1/actions?limit=1000&state=stuck&${q}`, token)).map((r) => r.request_id)
+    assert.deepEqual(await ids(`instance=${VM_A}`), [
+      'req-a-11',
+      'req-a-08',
+      'req-a-05',
+      'req-a-03',
+      'req-a-02',
+      'req-a-00',
+    ])
+    assert.deepEqual(await ids('action=migrate'), ['req-b-03', 'req-a-03', 'req-b-00', 'req-a-00'])
+    assert.deepEqual(await ids('action=migrate&result=error&until=2026-03-01T10:01:00Z'), [
+      'req-b-00',
+      'req-a-00',
+    ])
+    assert.equal((await ids('')).length, 12)
+    assert.deepEqual(await ids('result=success'), [])
+    // Members see their own project's stuck work only.
+    const mine = await ids('', TOKENS.memberB)
+    assert.equal(mine.length, 6)
+    assert.ok(mine.every((r) => r.startsWith('req-b-')))
+    // Paged, with updated_at order: the same set.
+    const paged: string[] = []
+    let url = '/v1/actions?limit=5&state=stuck&time_field=updated_at'
+    for (;;) {
+      const body = await get(url)
+      paged.push(...rows(body).map((r) => r.request_id))
+      if (body.next_cursor === null) break
+      const cursor = encodeURIComponent(body.next_cursor as string)
+      url = `/v1/actions?limit=5&state=stuck&time_field=updated_at&cursor=${cursor}`
+    }
+    assert.deepEqual([...paged].sort(), (await ids('')).sort())
+  })
+
   await t.test('bad parameters are 400 naming the parameter', async () => {
     const cases: [string, RegExp][] = [
       ['bogus=1', /'bogus'/],
@@ -271,6 +356,11 @@ test('GET /v1/actions', async (t) => {
       ['since=2026-03-02T00:00:00Z&until=2026-03-01T00:00:00Z', /since/],
       ['include=everything', /include/],
       ['user=', /'user'/],
+      ['time_field=finish_time', /time_field/],
+      ['time_field=start_time&time_field=updated_at', /'time_field'/],
+      ['state=running', /state/],
+      ['state=stuck&state=stuck', /'state'/],
+      ['event=compute_migrate', /'event'/],
     ]
     for (const [q, message] of cases) {
       const res = await v1(h, 'GET', `/v1/actions?${q}`, undefined, admin)

@@ -139,6 +139,23 @@ describe('denying members the query API', () => {
   })
 })
 
+describe('the events query has its own rule', () => {
+  test('denying actiontrail:events:query refuses /v1/events but leaves /v1/actions', async (t) => {
+    const policy = await policyFrom(t, '"actiontrail:events:query": "rule:context_is_admin"\n')
+    const h = await buildHarness(t, ':memory:', { policy })
+    await seedFailedResize(h)
+    const get = (url: string, token: string) =>
+      h.app.inject({ method: 'GET', url, headers: headers(token) })
+    const events = await get('/v1/events', TOKENS.readerA)
+    assert.equal(events.statusCode, 403, events.body)
+    assert.equal((json(events).error as { code: string }).code, 'forbidden')
+    assert.equal((await get('/v1/actions', TOKENS.readerA)).statusCode, 200)
+    const admin = await get('/v1/events', TOKENS.admin)
+    assert.equal(admin.statusCode, 200, admin.body)
+    assert.ok((json(admin).events as unknown[]).length > 0)
+  })
+})
+
 describe('restricting writes to services', () => {
   test('an admin without the service role may no longer write; nothing is stored', async (t) => {
     const policy = await policyFrom(t, '"actiontrail:write": "rule:service_api"\n')

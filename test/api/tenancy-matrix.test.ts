@@ -229,7 +229,15 @@ const SURFACES: Record<'compute' | 'v1', Surface> = {
 // against the server's project; collection routes check `rule` against the caller's project and
 // list what the caller may see.
 
-type Body = 'servers' | 'server' | 'actions' | 'action' | 'queryActions' | 'queryInstances' | 'none'
+type Body =
+  | 'servers'
+  | 'server'
+  | 'actions'
+  | 'action'
+  | 'queryActions'
+  | 'queryEvents'
+  | 'queryInstances'
+  | 'none'
 
 interface ReadRoute {
   name: string
@@ -391,6 +399,20 @@ const ROUTES: ReadRoute[] = [
     rule: 'actiontrail:actions:query',
     body: 'queryActions',
   },
+  {
+    name: 'GET /v1/events',
+    surface: 'v1',
+    url: () => '/v1/events?limit=1000',
+    rule: 'actiontrail:actions:query',
+    body: 'queryEvents',
+  },
+  {
+    name: 'GET /v1/events?time_field=updated_at&result=error',
+    surface: 'v1',
+    url: () => '/v1/events?time_field=updated_at&result=error&limit=1000',
+    rule: 'actiontrail:actions:query',
+    body: 'queryEvents',
+  },
 ]
 
 // ---------------------------------------------------------------------------------------------
@@ -524,6 +546,25 @@ function checkBody(c: Case, body: Json, hostIds: Map<string, Set<string>>): stri
           items.every((a) => Array.isArray(a.events)),
           'events not embedded',
         )
+      break
+    }
+    case 'queryEvents': {
+      // The one event of every stop action on the caller's project's instances (every project's
+      // for an admin), with its action; traceback, host and details only for admins.
+      const admin = isAdmin(caller)
+      const items = (body.events ?? []) as Json[]
+      const expected = TARGETS.filter((o) => admin || o.project === caller.project)
+        .map((o) => `${o.uuid}/${o.stopReq}`)
+        .sort()
+      const got = items.map((e) => `${String(e.instance_uuid)}/${String(e.request_id)}`).sort()
+      expect(JSON.stringify(got) === JSON.stringify(expected), `lists ${got.join(',')}`)
+      for (const e of items) {
+        expect(e.action === 'stop' && e.event === 'compute_stop_instance', 'another event')
+        expect('traceback' in e === admin, `traceback ${'traceback' in e ? 'shown' : 'hidden'}`)
+        expect('host' in e === admin, `host ${'host' in e ? 'shown' : 'hidden'}`)
+        expect('details' in e === admin, `details ${'details' in e ? 'shown' : 'hidden'}`)
+        if (admin) expect(e.host === HOST, 'host differs')
+      }
       break
     }
     case 'none':

@@ -4,6 +4,7 @@
  * server backend (`postgres`, `mysql`): then every harness gets a fresh database on that server,
  * dropped after the test (scripts/run-tests.sh runs the API suites that way too).
  */
+import type { StuckPolicy } from '../../src/domain/stuck-work.js'
 import { Writable } from 'node:stream'
 import type { TestContext } from 'node:test'
 import type { FastifyInstance } from 'fastify'
@@ -105,6 +106,8 @@ export interface HarnessOptions {
   cursorKey?: Buffer
   /** The access policy (e.g. built from a policy file); the defaults when absent. */
   policy?: AccessPolicy
+  /** Stuck deadlines of the query API (`state=stuck`); the default policy when absent. */
+  stuck?: StuckPolicy
 }
 
 /**
@@ -148,6 +151,7 @@ export async function buildHarness(
     ...(options.idempotencyLimits ? { idempotencyLimits: options.idempotencyLimits } : {}),
     ...(options.cursorKey ? { cursorKey: options.cursorKey } : {}),
     ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.stuck ? { stuck: options.stuck } : {}),
   })
   const responses = await checkResponses(app)
   // The lines of the checker's own document requests are not the test's.

@@ -13,7 +13,9 @@ import type {
   ActionStart,
   ActionStore,
   EventFinish,
+  EventSearch,
   EventStart,
+  FoundEvent,
   InstanceFilter,
   InstancePut,
   StoreWrite,
@@ -70,6 +72,10 @@ export class TestStore implements ActionStore {
 
   searchActions(search: ActionSearch): Promise<InstanceAction[]> {
     return this.store.searchActions(search)
+  }
+
+  searchEvents(search: EventSearch): Promise<FoundEvent[]> {
+    return this.store.searchEvents(search)
   }
 
   close(): Promise<void> {

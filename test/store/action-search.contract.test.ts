@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test, type TestContext } from 'node:test'
-import { CompiledQuery, sql, type Kysely } from 'kysely'
+import { CompiledQuery, Migrator, sql, type Kysely } from 'kysely'
 import type { Timestamp } from '../../src/domain/timestamp.js'
 import { searchActionsQuery } from '../../src/store/action-search-query.js'
-import type { ActionSearch } from '../../src/store/action-store.js'
+import type { ActionSearch, EventSearch } from '../../src/store/action-store.js'
+import { searchEventsQuery } from '../../src/store/event-search-query.js'
 import { KyselyActionStore } from '../../src/store/kysely-action-store.js'
-import { migrateToLatest } from '../../src/store/migrate.js'
+import { MIGRATIONS, migrateToLatest } from '../../src/store/migrate.js'
 import { openDatabase } from '../../src/store/open-store.js'
 import type { Database } from '../../src/store/schema.js'
 import {
@@ -98,6 +99,63 @@ const DOCUMENTED: [string, Omit<ActionSearch, 'limit'>][] = [
   ['next page', { after: { startTime: at(40), id: 40 } }],
   ['instance, next page', { instanceUuid: vm(2), after: { startTime: at(40), id: 40 } }],
 ]
+
+/** Stuck deadlines: a default and two per-name overrides. */
+const STUCK = {
+  before: at(30),
+  byAction: [
+    ['migrate', at(10)],
+    ['resize', at(20)],
+  ],
+} as const satisfies ActionSearch['stuck']
+
+/** Every documented query of GET /v1/actions: the list above, with stuck and by updated_at. */
+const ACTION_QUERIES: [string, Omit<ActionSearch, 'limit'>][] = DOCUMENTED.flatMap(
+  ([label, search]): [string, Omit<ActionSearch, 'limit'>][] => [
+    [label, search],
+    [`${label}, time_field=updated_at`, { ...search, timeField: 'updated_at' }],
+    [`${label}, state=stuck`, { ...search, stuck: STUCK }],
+    [
+      `${label}, state=stuck, time_field=updated_at`,
+      { ...search, stuck: STUCK, timeField: 'updated_at' },
+    ],
+    [`${label}, stuck without overrides`, { ...search, stuck: { before: at(30), byAction: [] } }],
+  ],
+)
+
+/** The documented queries of GET /v1/events (admin and non-admin: ownerProjectId). */
+const EVENT_DOCUMENTED: [string, Omit<EventSearch, 'limit'>][] = [
+  ['everything', {}],
+  ['instance', { instanceUuid: vm(1) }],
+  ['event', { events: ['compute_migrate'] }],
+  ['event, repeated', { events: ['compute_migrate', 'compute_reboot'] }],
+  ['action', { actions: ['migrate'] }],
+  ['request_id', { requestId: 'req-1-1' }],
+  ['project', { projectId: 'q1' }],
+  ['user', { userId: 'u1' }],
+  ['result=error', { result: 'error' }],
+  ['result=running', { result: 'running' }],
+  ['result=success', { result: 'success' }],
+  ['host', { host: 'host-1' }],
+  ['since/until', { since: at(5), until: at(50) }],
+  ['next page', { after: { startTime: at(40), id: 40 } }],
+  ['event + host + window', { events: ['compute_migrate'], host: 'host-1', since: at(5) }],
+]
+
+const EVENT_QUERIES: [string, Omit<EventSearch, 'limit'>][] = EVENT_DOCUMENTED.flatMap(
+  ([label, search]): [string, Omit<EventSearch, 'limit'>][] =>
+    [
+      [label, search],
+      [`${label}, owner_project (non-admin)`, { ...search, ownerProjectId: 'p1' }],
+    ].flatMap(([l, s]) => {
+      const base = s as Omit<EventSearch, 'limit'>
+      return [
+        [l as string, base],
+        [`${l as string}, time_field=updated_at`, { ...base, timeField: 'updated_at' }],
+        [`${l as string}, state=stuck`, { ...base, stuck: STUCK }],
+      ] as [string, Omit<EventSearch, 'limit'>][]
+    }),
+)
 
 /** Plan lines that read a whole table of actions or events, on one backend. */
 async function fullScans(
@@ -244,6 +302,216 @@ for (const name of BACKEND_NAMES) {
       }
     })
 
+    test('searchEvents: each filter, the parent action, the owner of a moved instance', async (t: TestContext) => {
+      const store = await openFreshStore(t, name)
+      await seed(store, 4, 9)
+      // One unfinished event on a reboot (req-0-1).
+      await store.startEvent({
+        instanceUuid: vm(0),
+        requestId: 'req-0-1',
+        event: 'compute_reboot',
+        host: 'host-9',
+        startTime: at(5),
+        createdAt: at(5),
+      })
+      const found = async (s: Omit<EventSearch, 'limit'>) =>
+        (await store.searchEvents({ ...s, limit: 1000 })).map(
+          (f) => `${f.requestId}:${f.event.event}`,
+        )
+      const all = await store.searchEvents({ limit: 1000 })
+      assert.equal(all.length, 13)
+      const keys = all.map((f) => `${f.event.startTime}/${String(f.event.id).padStart(9, '0')}`)
+      assert.deepEqual(keys, [...keys].sort().reverse())
+      const reboot = all.find((f) => f.event.event === 'compute_reboot')
+      assert.deepEqual(
+        reboot && {
+          instance: reboot.instanceUuid,
+          request: reboot.requestId,
+          action: reboot.action,
+        },
+        { instance: vm(0), request: 'req-0-1', action: 'reboot' },
+      )
+      assert.deepEqual(await found({ instanceUuid: vm(0), events: ['compute_migrate'] }), [
+        'req-0-6:compute_migrate',
+        'req-0-3:compute_migrate',
+        'req-0-0:compute_migrate',
+      ])
+      assert.deepEqual(await found({ actions: ['reboot'] }), ['req-0-1:compute_reboot'])
+      assert.deepEqual(await found({ result: 'running' }), ['req-0-1:compute_reboot'])
+      assert.equal((await found({ result: 'error' })).length, 12)
+      assert.deepEqual(await found({ result: 'success' }), [])
+      assert.deepEqual(await found({ requestId: 'req-2-3' }), ['req-2-3:compute_migrate'])
+      assert.deepEqual((await found({ host: 'host-3' })).sort(), [
+        'req-0-3:compute_migrate',
+        'req-1-3:compute_migrate',
+        'req-2-3:compute_migrate',
+        'req-3-3:compute_migrate',
+      ])
+      assert.equal((await found({ projectId: 'q1' })).length, 6)
+      assert.equal((await found({ userId: 'u0' })).length, 7, 'instances 0 and 3')
+      assert.equal((await found({ ownerProjectId: 'p1' })).length, 6)
+      assert.deepEqual(
+        await found({ events: ['compute_migrate'], instanceUuid: 'x'.repeat(400) }),
+        [],
+      )
+      // vm1 moves from p1 to p0: its history moves with it, for actions and events alike.
+      await store.putInstance({
+        uuid: vm(1),
+        name: 'vm1',
+        projectId: 'p0',
+        userId: 'u',
+        now: at(0),
+      })
+      const owned = await store.searchActions({ ownerProjectId: 'p1', limit: 1000 })
+      assert.equal(owned.length, 9)
+      assert.ok(owned.every((a) => a.instanceUuid === vm(3)))
+      assert.equal((await found({ ownerProjectId: 'p1' })).length, 3)
+      assert.equal((await found({ ownerProjectId: 'p0' })).length, 10)
+      // Events page by keyset like actions: every event once, in order.
+      const seen: string[] = []
+      let after: EventSearch['after']
+      for (;;) {
+        const page = await store.searchEvents({ limit: 4, ...(after ? { after } : {}) })
+        seen.push(...page.map((f) => String(f.event.id)))
+        const last = page.at(-1)
+        if (page.length < 4 || !last) break
+        after = { startTime: last.event.startTime, id: last.event.id }
+      }
+      assert.deepEqual(
+        seen,
+        all.map((f) => String(f.event.id)),
+      )
+    })
+
+    test('updated_at order and window; stuck work by per-name deadlines', async (t: TestContext) => {
+      const store = await openFreshStore(t, name)
+      await store.putInstance({ uuid: vm(0), name: 'vm0', projectId: 'p', userId: 'u', now: at(0) })
+      const start = (requestId: string, action: string, minute: number) =>
+        store.startAction({
+          instanceUuid: vm(0),
+          action,
+          requestId,
+          userId: 'u',
+          projectId: 'q',
+          startTime: at(minute),
+          createdAt: at(minute),
+        })
+      const event = (requestId: string, e: string, minute: number) =>
+        store.startEvent({
+          instanceUuid: vm(0),
+          requestId,
+          event: e,
+          host: null,
+          startTime: at(minute),
+          createdAt: at(minute),
+        })
+      await start('A', 'resize', 0)
+      await start('B', 'migrate', 5)
+      await event('B', 'e1', 6)
+      await start('C', 'reboot', 10)
+      await event('C', 'e2', 11)
+      await store.finishEvent({
+        instanceUuid: vm(0),
+        requestId: 'C',
+        event: 'e2',
+        finishTime: at(50),
+        result: 'Success',
+        traceback: null,
+        details: null,
+        updatedAt: at(50),
+      })
+      await store.finishAction({ instanceUuid: vm(0), requestId: 'C', finishTime: at(60) })
+      await start('D', 'reboot', 20)
+      const actions = async (s: Omit<ActionSearch, 'limit'>) =>
+        (await store.searchActions({ ...s, limit: 100 })).map((a) => a.requestId)
+      const events = async (s: Omit<EventSearch, 'limit'>) =>
+        (await store.searchEvents({ ...s, limit: 100 })).map((f) => f.event.event)
+      assert.deepEqual(await actions({}), ['D', 'C', 'B', 'A'])
+      assert.deepEqual(await actions({ timeField: 'updated_at' }), ['C', 'D', 'B', 'A'])
+      assert.deepEqual(await actions({ timeField: 'updated_at', since: at(30) }), ['C'])
+      assert.deepEqual(await actions({ since: at(30) }), [])
+      assert.deepEqual(
+        await actions({ timeField: 'updated_at', after: { startTime: at(20), id: 99 } }),
+        ['D', 'B', 'A'],
+      )
+      // An unfinished event (updated_at NULL) is ordered by its start time.
+      assert.deepEqual(await events({ timeField: 'updated_at' }), ['e2', 'e1'])
+      assert.deepEqual(await events({}), ['e2', 'e1'])
+      assert.deepEqual(await events({ timeField: 'updated_at', since: at(30) }), ['e2'])
+      assert.deepEqual(await events({ timeField: 'updated_at', until: at(10) }), ['e1'])
+      assert.deepEqual(await events({ since: at(30) }), [])
+      // Stuck: unfinished and started strictly before the deadline of the action's name.
+      const plain = { before: at(25), byAction: [] }
+      assert.deepEqual(await actions({ stuck: plain }), ['D', 'B', 'A'])
+      const overrides = {
+        before: at(25),
+        byAction: [
+          ['migrate', at(3)],
+          ['resize', at(0)],
+        ],
+      } as const
+      assert.deepEqual(await actions({ stuck: overrides }), ['D'])
+      assert.deepEqual(await actions({ stuck: { ...overrides, before: at(20) } }), [])
+      assert.deepEqual(
+        await actions({ stuck: { before: at(1), byAction: [['migrate', at(6)]] } }),
+        ['B', 'A'],
+      )
+      // An event's deadline is its action's: e1 (migrate, started at 6) is stuck from 7 on.
+      assert.deepEqual(
+        await events({ stuck: { before: at(99), byAction: [['migrate', at(6)]] } }),
+        [],
+      )
+      assert.deepEqual(await events({ stuck: { before: at(0), byAction: [['migrate', at(7)]] } }), [
+        'e1',
+      ])
+      assert.deepEqual(await events({ stuck: plain, result: 'success' }), [])
+    })
+
+    test('migration 0005 copies owner project, instance and sort time onto existing rows', async (t: TestContext) => {
+      const database = await freshDatabase(name)
+      const opened = openDatabase(database.url)
+      t.after(async () => {
+        await opened.db.destroy()
+        await database.drop()
+      })
+      const migrator = new Migrator({
+        db: opened.db,
+        provider: { getMigrations: () => Promise.resolve({ ...MIGRATIONS }) },
+      })
+      const to4 = await migrator.migrateTo('0004-action-search')
+      assert.equal(to4.error, undefined)
+      // Rows as a build before 0005 wrote them (one action without updated_at, as an import might).
+      // Time text as each backend stores it (SQLite: the canonical form).
+      const t0 = name.startsWith('sqlite') ? at(0) : '2026-01-01 10:00:00'
+      const t5 = name.startsWith('sqlite') ? '2026-01-01T10:00:05.000000' : '2026-01-01 10:00:05'
+      await sql`INSERT INTO instances (uuid, name, project_id, user_id, created_at, updated_at)
+        VALUES (${vm(0)}, 'vm0', 'p-owner', 'u', ${t0}, ${t0})`.execute(opened.db)
+      await sql`INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id,
+          start_time, created_at, updated_at)
+        VALUES (${vm(0)}, 'reboot', 'r1', 'u', 'q', ${t0}, ${t0}, NULL)`.execute(opened.db)
+      const { rows } = await sql<{ id: number }>`SELECT id FROM instance_actions`.execute(opened.db)
+      const actionId = Number(rows[0]?.id)
+      await sql`INSERT INTO instance_actions_events (action_id, event, start_time, created_at)
+        VALUES (${actionId}, 'compute_reboot', ${t5}, ${t0})`.execute(opened.db)
+      await migrateToLatest(opened.db)
+      const store = new KyselyActionStore(opened)
+      const [action] = await store.searchActions({ ownerProjectId: 'p-owner', limit: 10 })
+      assert.equal(action?.requestId, 'r1')
+      assert.equal(action?.updatedAt, at(0), 'updated_at given the start time')
+      const found = await store.searchEvents({
+        ownerProjectId: 'p-owner',
+        instanceUuid: vm(0),
+        timeField: 'updated_at',
+        since: '2026-01-01T10:00:05.000000' as Timestamp,
+        until: '2026-01-01T10:00:05.000000' as Timestamp,
+        limit: 10,
+      })
+      assert.deepEqual(
+        found.map((f) => [f.event.event, f.requestId, f.action]),
+        [['compute_reboot', 'r1', 'reboot']],
+      )
+    })
+
     test('every documented query is served by an index: no full scan of actions or events', async (t: TestContext) => {
       const database = await freshDatabase(name)
       const opened = openDatabase(database.url)
@@ -259,22 +527,40 @@ for (const name of BACKEND_NAMES) {
         // Bulk rows from MariaDB's sequence engine: its optimizer reads a few hundred rows whole
         // and sorts them, and only chooses the ordered index walk on a table of realistic size.
         await sql`INSERT INTO instance_actions (instance_uuid, action, request_id, user_id,
-            project_id, start_time, finish_time, message, created_at)
+            project_id, start_time, finish_time, message, created_at, updated_at,
+            owner_project_id)
           SELECT CONCAT('00000000-0000-4000-8000-', LPAD(seq % 30, 12, '0')),
             IF(seq % 3 = 0, 'migrate', 'reboot'), CONCAT('bulk-', seq), CONCAT('u', seq % 3),
             CONCAT('q', seq % 2), TIMESTAMPADD(SECOND, seq, '2025-01-01'),
             IF(seq % 2 = 0, TIMESTAMPADD(SECOND, seq, '2025-01-01'), NULL),
-            IF(seq % 7 = 0, 'Error', NULL), TIMESTAMPADD(SECOND, seq, '2025-01-01')
+            IF(seq % 7 = 0, 'Error', NULL), TIMESTAMPADD(SECOND, seq, '2025-01-01'),
+            TIMESTAMPADD(SECOND, seq, '2025-01-01'), CONCAT('p', seq % 30 % 2)
           FROM seq_1_to_20000`.execute(opened.db)
+        // And events for them: one per bulk action, as the write programs would copy them.
+        await sql`INSERT INTO instance_actions_events (action_id, event, start_time, finish_time,
+            result, host, created_at, updated_at, instance_uuid, owner_project_id, changed_at)
+          SELECT a.id, IF(a.action = 'migrate', 'compute_migrate', 'compute_reboot'),
+            a.start_time, a.finish_time, IF(a.message = 'Error', 'Error', IF(a.finish_time IS NULL,
+            NULL, 'Success')), CONCAT('host-', a.id % 5), a.start_time, a.finish_time,
+            a.instance_uuid, a.owner_project_id, COALESCE(a.finish_time, a.start_time)
+          FROM instance_actions a WHERE a.request_id LIKE 'bulk-%'`.execute(opened.db)
         for (const table of ['instances', 'instance_actions', 'instance_actions_events'])
           await sql`ANALYZE TABLE ${sql.table(table)}`.execute(opened.db)
       }
       const failures: string[] = []
-      for (const [label, search] of DOCUMENTED) {
+      for (const [label, search] of ACTION_QUERIES) {
         const q = searchActionsQuery(opened.db, { ...search, limit: 51 }).compile()
         for (const line of await fullScans(opened.db, opened.dialect, q))
-          failures.push(`${label}: ${line}`)
+          failures.push(`actions, ${label}: ${line}`)
       }
+      for (const [label, search] of EVENT_QUERIES) {
+        const q = searchEventsQuery(opened.db, { ...search, limit: 51 }).compile()
+        for (const line of await fullScans(opened.db, opened.dialect, q))
+          failures.push(`events, ${label}: ${line}`)
+      }
+      // Every query above was planned (a typo in the lists would otherwise shrink the test).
+      assert.equal(ACTION_QUERIES.length, DOCUMENTED.length * 5)
+      assert.equal(EVENT_QUERIES.length, EVENT_DOCUMENTED.length * 6)
       assert.deepEqual(failures, [])
     })
   })

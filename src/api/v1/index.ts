@@ -16,6 +16,7 @@ import type { IdempotencyStore } from './idempotency.js'
 import type { IdempotencyLimits } from './idempotency-limits.js'
 import { randomCursorKey } from './query-cursor.js'
 import { writeRoutes } from './routes/index.js'
+import { defaultStuckPolicy, type StuckPolicy } from '../../domain/stuck-work.js'
 import { queryRoutes } from './routes/query.js'
 
 /** Where the surface is mounted. */
@@ -36,12 +37,15 @@ export interface V1SurfaceOptions {
    * survive a restart nor work on another node).
    */
   cursorKey?: Buffer
+  /** How long work may run before `state=stuck` finds it; defaultStuckPolicy() when absent. */
+  stuck?: StuckPolicy
 }
 
 const DESCRIPTION =
   'Records instances, actions and events (the write side of the Nova-compatible /v2.1 ' +
   'os-instance-actions API). Every write needs an X-Auth-Token with the service or admin role. ' +
-  'GET /v1/actions queries actions across instances (readers: their own project; admins: all). ' +
+  'GET /v1/actions and GET /v1/events query actions and events across instances (readers: ' +
+  'their own project; admins: all). ' +
   'Errors are `{"error": {"status", "code", "message"}}`. Writes may carry an Idempotency-Key.'
 
 // Fastify needs a body whenever a route has a body schema, so the generator marks every request
@@ -92,5 +96,7 @@ export const v1Surface: FastifyPluginAsyncTypebox<V1SurfaceOptions> = async (app
     service: deps.service,
     policy: deps.policy,
     cursorKey: deps.cursorKey ?? randomCursorKey(),
+    clock: deps.clock,
+    stuck: deps.stuck ?? defaultStuckPolicy(),
   })
 }

@@ -59,6 +59,14 @@ export function serveCommand(program: Command): void {
       'oslo.policy rules (YAML or JSON) overriding the defaults (env ACTIONTRAIL_POLICY_FILE)',
     )
     .option(
+      '--stuck-after <duration>',
+      'unfinished work older than this is stuck: 90s, 30m, 1h, 2d (env ACTIONTRAIL_STUCK_AFTER, default 1h)',
+    )
+    .option(
+      '--stuck-after-actions <list>',
+      'per action name, e.g. live-migration=6h,resize=2h (env ACTIONTRAIL_STUCK_AFTER_ACTIONS)',
+    )
+    .option(
       '--demo',
       'load the demo history on first start and create demo tokens next to the database',
     )

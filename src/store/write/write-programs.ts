@@ -98,6 +98,20 @@ function* instancePut(v: InstancePut): Out {
       v.now,
       v.uuid,
     )
+    if (current.projectId !== v.projectId) {
+      // The owner project is copied onto actions and events (migration 0005) so that a project's
+      // query is an index range read; an instance moved to another project takes its history along.
+      yield run(
+        'UPDATE instance_actions SET owner_project_id = ? WHERE instance_uuid = ?',
+        v.projectId,
+        v.uuid,
+      )
+      yield run(
+        'UPDATE instance_actions_events SET owner_project_id = ? WHERE instance_uuid = ?',
+        v.projectId,
+        v.uuid,
+      )
+    }
     const instance = {
       ...current,
       name: v.name,
@@ -148,8 +162,10 @@ function* instanceDelete(uuid: string, at: Timestamp): Out {
 }
 
 function* actionStart(v: ActionStart, cache: ActionIdCache): Out {
-  const instance = (yield get('SELECT uuid FROM instances WHERE uuid = ?', v.instanceUuid)) as
-    Row | undefined
+  const instance = (yield get(
+    'SELECT uuid, project_id FROM instances WHERE uuid = ?',
+    v.instanceUuid,
+  )) as Row | undefined
   if (!instance) throw instanceNotFound(v.instanceUuid)
   const existing = yield* findAction(v.instanceUuid, v.requestId)
   if (existing) {
@@ -160,8 +176,8 @@ function* actionStart(v: ActionStart, cache: ActionIdCache): Out {
   }
   const inserted = (yield insertReturningId(
     'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, ' +
-      'start_time, finish_time, message, created_at, updated_at) ' +
-      'VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)',
+      'start_time, finish_time, message, created_at, updated_at, owner_project_id) ' +
+      'VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)',
     v.instanceUuid,
     v.action,
     v.requestId,
@@ -170,6 +186,7 @@ function* actionStart(v: ActionStart, cache: ActionIdCache): Out {
     v.startTime,
     v.createdAt,
     v.startTime,
+    instance.project_id,
   )) as RunResult
   cache.set(v.instanceUuid, v.requestId, inserted.insertId)
   const action: InstanceAction = {
@@ -226,15 +243,23 @@ function* eventStart(v: EventStart, cache: ActionIdCache): Out {
       created: false,
       record: { kind: 'event', event: toEvent(same as unknown as Selectable<EventsTable>) },
     }
+  // The instance and its owner project are copied from the parent action in the same statement
+  // (migration 0005): no extra round trip on the write path.
   const inserted = (yield insertReturningId(
     'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, ' +
-      'traceback, host, details, created_at, updated_at) ' +
-      'VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL)',
+      'traceback, host, details, created_at, updated_at, instance_uuid, owner_project_id, ' +
+      'changed_at) ' +
+      'VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL, ' +
+      '(SELECT a.instance_uuid FROM instance_actions a WHERE a.id = ?), ' +
+      '(SELECT a.owner_project_id FROM instance_actions a WHERE a.id = ?), ?)',
     actionId,
     v.event,
     v.startTime,
     v.host,
     v.createdAt,
+    actionId,
+    actionId,
+    v.startTime,
   )) as RunResult
   yield touch(actionId, v.startTime)
   const event: ActionEvent = {
@@ -277,11 +302,13 @@ function* eventFinish(v: EventFinish, cache: ActionIdCache): Out {
     return { ok: true, created: false, record: { kind: 'event', event: target } }
   yield run(
     'UPDATE instance_actions_events ' +
-      'SET finish_time = ?, result = ?, traceback = ?, details = ?, updated_at = ? WHERE id = ?',
+      'SET finish_time = ?, result = ?, traceback = ?, details = ?, updated_at = ?, ' +
+      'changed_at = ? WHERE id = ?',
     v.finishTime,
     v.result,
     v.traceback,
     v.details,
+    v.updatedAt,
     v.updatedAt,
     target.id,
   )

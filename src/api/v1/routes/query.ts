@@ -8,25 +8,29 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { AccessPolicy } from '../../../auth/access-policy.js'
-import {
-  canFilterByHost,
-  canQueryActions,
-  canQueryAllProjects,
-  canSeeEventDetails,
-  canSeeEventInternals,
-} from '../../../auth/policy.js'
 import type { ActionService } from '../../../domain/action-service.js'
-import { AppError } from '../../../domain/errors.js'
-import type { ActionEvent, InstanceAction } from '../../../domain/instance-action.js'
+import type { InstanceAction } from '../../../domain/instance-action.js'
+import type { StuckPolicy } from '../../../domain/stuck-work.js'
+import type { Clock } from '../../../domain/timestamp.js'
 import { parseQuery } from '../../compute/query-params.js'
 import { described } from '../../described.js'
 import { principalOf } from '../../plugins/authentication.js'
-import { DEFAULT_LIMIT, MAX_LIMIT, parseActionQuery } from '../action-query.js'
+import { parseActionQuery } from '../action-query.js'
 import { V1_CONTENT_TYPE } from '../error-body.js'
+import {
+  callerSearch,
+  commonQuerystring,
+  eventVisibility,
+  pageOf,
+  QueryEventSchema,
+  queryEventView,
+  requireQueryAccess,
+} from '../query-common.js'
 import { CursorCodec } from '../query-cursor.js'
+import { eventQueryRoutes } from './query-events.js'
 import { instanceQueryRoutes } from './query-instances.js'
 import { v1ErrorResponse, v1Responses } from '../responses.js'
-import { ActionViewSchema, actionView, EventViewSchema, eventView } from '../views.js'
+import { ActionViewSchema, actionView } from '../views.js'
 
 /** What the query routes need. */
 export interface QueryRoutesOptions {
@@ -35,58 +39,19 @@ export interface QueryRoutesOptions {
   policy: AccessPolicy
   /** Signs page cursors; a key shared by every node makes cursors valid on all of them. */
   cursorKey: Buffer
+  /** "Now" for stuck deadlines; injected so tests need not wait. */
+  clock: Clock
+  /** How long work may run before `state=stuck` finds it. */
+  stuck: StuckPolicy
 }
-
-const text = (description: string) => Type.Optional(Type.String({ description }))
 
 /** The documented parameters (parsed by action-query.ts from the raw URL; see below). */
 const ActionsQuerystring = Type.Object(
   {
-    instance: text('Instance uuid.'),
-    project: text("The action's initiator project."),
-    owner_project: text("The project owning the action's instance."),
-    user: text('The user who started the action.'),
-    action: Type.Optional(
-      Type.Union([Type.String(), Type.Array(Type.String())], {
-        description: 'Action name; repeat for any of several.',
-      }),
-    ),
-    request_id: text('Request id.'),
-    result: Type.Optional(
-      Type.Union([Type.Literal('success'), Type.Literal('error'), Type.Literal('running')], {
-        description:
-          '`error`: an event failed; `running`: not finished; `success`: finished, no failure.',
-      }),
-    ),
-    host: text('A host any event of the action ran on (admins only; others get 403).'),
-    since: text('ISO 8601; only actions with start_time at or after it.'),
-    until: text('ISO 8601; only actions with start_time at or before it.'),
-    limit: Type.Optional(
-      Type.Integer({
-        minimum: 1,
-        maximum: MAX_LIMIT,
-        default: DEFAULT_LIMIT,
-        description: 'Page size.',
-      }),
-    ),
-    cursor: text('`next_cursor` of the previous page, with the same filters.'),
+    ...commonQuerystring('actions'),
     include: Type.Optional(Type.Literal('events', { description: "Embed each action's events." })),
   },
   { additionalProperties: false },
-)
-
-const QueryEventSchema = Type.Object(
-  {
-    ...EventViewSchema.properties,
-    traceback: Type.Optional(EventViewSchema.properties.traceback),
-    host: Type.Optional(EventViewSchema.properties.host),
-    details: Type.Optional(EventViewSchema.properties.details),
-  },
-  {
-    additionalProperties: false,
-    title: 'QueryEvent',
-    description: 'An event; traceback, host and details only for admins.',
-  },
 )
 
 const QueryActionSchema = Type.Object(
@@ -104,24 +69,16 @@ const ActionsPage = Type.Object(
   { additionalProperties: false },
 )
 
-/** An event as a caller of the query API sees it. */
-function queryEventView(e: ActionEvent, admin: { internals: boolean; details: boolean }) {
-  const { traceback, host, details, ...rest } = eventView(e)
-  return {
-    ...rest,
-    ...(admin.internals ? { traceback, host } : {}),
-    ...(admin.details ? { details } : {}),
-  }
-}
-
 /** Registers `GET /v1/actions`. */
 export const queryRoutes: FastifyPluginAsyncTypebox<QueryRoutesOptions> = async (app, deps) => {
   const cursors = new CursorCodec(deps.cursorKey)
+  const context = { policy: deps.policy, cursors, clock: deps.clock, stuck: deps.stuck }
   // The querystring schemas documents the parameters; checking happens in parseActionQuery, on the
   // raw URL, where a repeated single-valued parameter is still visible and every message names
   // its parameter (Fastify's validator would coerce, drop unknown ones, or keep one value).
   app.setValidatorCompiler(() => () => true)
   await app.register(instanceQueryRoutes, { service: deps.service, policy: deps.policy, cursors })
+  await app.register(eventQueryRoutes, { service: deps.service, context })
 
   app.get(
     '/actions',
@@ -130,7 +87,8 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryRoutesOptions> = async 
         operationId: 'queryActions',
         summary: 'Query actions across instances',
         description:
-          'Newest first by start_time. Admins see every project; readers and members only ' +
+          'Newest first by start_time (or updated_at with time_field). Admins see every ' +
+          'project; readers and members only ' +
           "actions on their own project's instances; the service role alone is refused (403). " +
           'Cursors are signed with the server secret (ACTIONTRAIL_CURSOR_SECRET): without one they ' +
           'do not survive a restart nor work on another node.',
@@ -144,41 +102,19 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryRoutesOptions> = async 
     },
     async (request, reply) => {
       const principal = principalOf(request)
-      if (!canQueryActions(deps.policy, principal))
-        throw new AppError('forbidden', 'Querying actions requires the reader or admin role.')
+      requireQueryAccess(deps.policy, principal, 'actions')
       const parsed = parseActionQuery(parseQuery(request.raw.url ?? ''))
-      const search = { ...parsed.search }
-      let scope = parsed.scope
-      // Hosts are hidden from non-admins (as in Nova's views); filtering by one would let them
-      // test host names one guess at a time.
-      if (search.host !== undefined && !canFilterByHost(deps.policy, principal))
-        throw new AppError('forbidden', 'Filtering by host requires the admin role.')
-      if (!canQueryAllProjects(deps.policy, principal)) {
-        // A non-admin's owner project is their own; asking for another one finds nothing.
-        if (search.ownerProjectId !== undefined && search.ownerProjectId !== principal.projectId)
-          return reply.type(V1_CONTENT_TYPE).send({ actions: [], next_cursor: null })
-        search.ownerProjectId = principal.projectId
-        scope = `${scope}\n${principal.projectId}`
-      }
-      const after = parsed.cursor === undefined ? undefined : cursors.decode(scope, parsed.cursor)
-      // One row more than the page tells whether there is a next page without another query.
-      const rows = await deps.service.searchActions({
-        ...search,
-        ...(after ? { after } : {}),
-        limit: search.limit + 1,
-      })
-      const page = rows.slice(0, search.limit)
-      const last = page.at(-1)
-      const next =
-        rows.length > search.limit && last
-          ? cursors.encode(scope, { startTime: last.startTime, id: last.id })
-          : null
-      // Asked once per request, with the caller's project as the target: a caller confined to
-      // their project sees only its instances; one who reaches all projects gets one answer.
-      const visibility = {
-        internals: canSeeEventInternals(deps.policy, principal, principal.projectId),
-        details: canSeeEventDetails(deps.policy, principal, principal.projectId),
-      }
+      const caller = callerSearch(principal, parsed, context, 'actions')
+      if (caller === undefined)
+        return reply.type(V1_CONTENT_TYPE).send({ actions: [], next_cursor: null })
+      const { search, scope } = caller
+      const rows = await deps.service.searchActions({ ...search, limit: search.limit + 1 })
+      const byUpdate = search.timeField === 'updated_at'
+      const { page, next } = pageOf(rows, search.limit, scope, cursors, (a) => ({
+        time: byUpdate ? (a.updatedAt ?? a.startTime) : a.startTime,
+        id: a.id,
+      }))
+      const visibility = eventVisibility(deps.policy, principal)
       const actions = await Promise.all(
         page.map(async (a: InstanceAction) =>
           parsed.includeEvents

@@ -1,0 +1,46 @@
+/**
+ * The SQL of `ActionStore.searchEvents`, one Kysely query for every backend. Its own module so
+ * that the EXPLAIN test (test/store/action-search.contract.test.ts) plans exactly what the store
+ * runs.
+ */
+import { type Kysely } from 'kysely'
+import type { EventSearch } from './action-store.js'
+import type { Database } from './schema.js'
+import { afterPosition, stuckWork } from './search-terms.js'
+
+/**
+ * Events matching `search` with their parent action's instance, request id and name, ordered by
+ * the time field DESC, id DESC, at most `search.limit`. The event's own filters (owner project,
+ * instance, event name, host, unfinished) start indexes of migrations 0004/0005 followed by
+ * (time, id); the action-level ones (action name, request id, project, user) are checked on the
+ * parent row, reached by its primary key, while walking the events' time index newest first.
+ * With `timeField: 'updated_at'` the time is `changed_at`: updated_at, or start_time while the
+ * event is unfinished (its updated_at is NULL until then).
+ */
+export function searchEventsQuery(db: Kysely<Database>, search: EventSearch) {
+  const time = search.timeField === 'updated_at' ? 'e.changed_at' : 'e.start_time'
+  let q = db
+    .selectFrom('instance_actions_events as e')
+    .innerJoin('instance_actions as a', 'a.id', 'e.action_id')
+    .selectAll('e')
+    .select(['a.request_id as action_request_id', 'a.action as action_name'])
+  if (search.ownerProjectId !== undefined)
+    q = q.where('e.owner_project_id', '=', search.ownerProjectId)
+  if (search.instanceUuid !== undefined) q = q.where('e.instance_uuid', '=', search.instanceUuid)
+  if (search.events !== undefined) q = q.where('e.event', 'in', [...search.events])
+  if (search.host !== undefined) q = q.where('e.host', '=', search.host)
+  if (search.result === 'running') q = q.where('e.finish_time', 'is', null)
+  if (search.result === 'error') q = q.where('e.result', '=', 'Error')
+  if (search.result === 'success')
+    q = q.where('e.finish_time', 'is not', null).where('e.result', '<>', 'Error')
+  if (search.projectId !== undefined) q = q.where('a.project_id', '=', search.projectId)
+  if (search.userId !== undefined) q = q.where('a.user_id', '=', search.userId)
+  if (search.actions !== undefined) q = q.where('a.action', 'in', [...search.actions])
+  if (search.requestId !== undefined) q = q.where('a.request_id', '=', search.requestId)
+  if (search.stuck !== undefined)
+    q = q.where(stuckWork('e.finish_time', 'e.start_time', 'a.action', search.stuck))
+  if (search.since !== undefined) q = q.where(time, '>=', search.since)
+  if (search.until !== undefined) q = q.where(time, '<=', search.until)
+  if (search.after !== undefined) q = q.where(afterPosition(time, 'e.id', search.after))
+  return q.orderBy(time, 'desc').orderBy('e.id', 'desc').limit(search.limit)
+}
