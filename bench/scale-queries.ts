@@ -121,6 +121,16 @@ export const QUERY_TABLE: readonly QuerySpec[] = [
     path: '/v1/actions',
     query: 'action=live-migration&host=compute-7&result=error&since={week}&include=events',
   },
+  {
+    name: 'example: live migrations stuck on a host',
+    path: '/v1/actions',
+    query: 'state=stuck&action=live-migration&host=compute-7',
+  },
+  {
+    name: "example: a project's stuck events, most recently changed first",
+    path: '/v1/events',
+    query: 'state=stuck&owner_project={owner}&time_field=updated_at',
+  },
   // Non-admins: restricted to instances their project owns.
   { name: 'member, small project, no filter', path: '/v1/actions', query: '', as: 'member-small' },
   {
