@@ -171,3 +171,29 @@ test('stuck deadlines: ACTIONTRAIL_STUCK_AFTER(_ACTIONS) or the flags, 1h by def
     /stuck-after-actions/,
   )
 })
+
+test('stream settings: from ACTIONTRAIL_STREAM_*, each a whole number in its range', () => {
+  assert.equal(resolveServeConfig({}, {}).stream, undefined)
+  assert.deepEqual(
+    resolveServeConfig(
+      {},
+      {
+        ACTIONTRAIL_STREAM_POLL_MS: '20',
+        ACTIONTRAIL_STREAM_BUFFER_BYTES: '65536',
+        ACTIONTRAIL_STREAM_MAX_SUBSCRIBERS: '10',
+        ACTIONTRAIL_STREAM_HEARTBEAT_MS: '5000',
+      },
+    ).stream,
+    { pollMs: 20, bufferBytes: 65536, maxSubscribers: 10, heartbeatMs: 5000 },
+  )
+  for (const [variable, value] of [
+    ['ACTIONTRAIL_STREAM_POLL_MS', '0'],
+    ['ACTIONTRAIL_STREAM_BUFFER_BYTES', '100'],
+    ['ACTIONTRAIL_STREAM_MAX_SUBSCRIBERS', '-1'],
+    ['ACTIONTRAIL_STREAM_HEARTBEAT_MS', '1e3'],
+  ] as const)
+    assert.throws(
+      () => resolveServeConfig({}, { [variable]: value }),
+      (e: Error) => e.message.startsWith(variable),
+    )
+})

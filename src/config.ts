@@ -4,6 +4,7 @@
  */
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './api/http-limits.js'
 import type { KeystoneCredentials } from './auth/keystone/keystone-credentials.js'
+import type { StreamSettings } from './api/v1/stream/stream-hub.js'
 import { AppError } from './domain/errors.js'
 import { DEFAULT_STUCK_AFTER, parseStuckPolicy, type StuckPolicy } from './domain/stuck-work.js'
 
@@ -43,6 +44,11 @@ export interface ServeConfig {
    * (`--stuck-after-actions`, e.g. `live-migration=6h,resize=2h`).
    */
   stuck: StuckPolicy
+  /**
+   * `GET /v1/stream` settings from ACTIONTRAIL_STREAM_POLL_MS, _BUFFER_BYTES, _MAX_SUBSCRIBERS and
+   * _HEARTBEAT_MS; the defaults of api/v1/stream/stream-hub.ts for those not set.
+   */
+  stream?: Partial<StreamSettings>
   /**
    * An oslo.policy file (YAML or JSON) overriding the default rules (ACTIONTRAIL_POLICY_FILE,
    * `--policy-file`); the defaults alone when absent. See docs/identity.md, "Policy".
@@ -152,6 +158,8 @@ export function resolveServeConfig(
   }
   config.authMode = authMode as AuthMode
   if (authMode === 'keystone') config.keystone = resolveKeystoneSettings(env)
+  const stream = resolveStreamSettings(env)
+  if (stream) config.stream = stream
   return config
 }
 
@@ -319,6 +327,38 @@ function idempotencyLimits(env: NodeJS.ProcessEnv): ServeConfig['idempotencyLimi
     if (!/^\d{1,15}$/.test(text))
       throw new AppError('invalid_input', `${variable} must be a whole number of bytes`)
     out[name as keyof typeof IDEMPOTENCY_LIMIT_VARS] = Number(text)
+  }
+  return Object.keys(out).length > 0 ? out : undefined
+}
+
+// Each stream setting: its variable and its range (a poll of at least 5 ms keeps an idle node's
+// polling cheap; a buffer of at least 4 KiB holds any one message of ordinary size).
+const STREAM_SETTINGS: readonly {
+  key: keyof StreamSettings
+  variable: string
+  min: number
+  max: number
+}[] = [
+  { key: 'pollMs', variable: 'ACTIONTRAIL_STREAM_POLL_MS', min: 5, max: 60_000 },
+  { key: 'bufferBytes', variable: 'ACTIONTRAIL_STREAM_BUFFER_BYTES', min: 4096, max: 1 << 30 },
+  { key: 'maxSubscribers', variable: 'ACTIONTRAIL_STREAM_MAX_SUBSCRIBERS', min: 0, max: 1_000_000 },
+  { key: 'heartbeatMs', variable: 'ACTIONTRAIL_STREAM_HEARTBEAT_MS', min: 100, max: HOUR_MS },
+]
+
+/** The stream settings an operator set; each a whole number in its range. */
+export function resolveStreamSettings(
+  env: NodeJS.ProcessEnv = process.env,
+): Partial<StreamSettings> | undefined {
+  const out: Partial<StreamSettings> = {}
+  for (const { key, variable, min, max } of STREAM_SETTINGS) {
+    const text = env[variable]
+    if (text === undefined || text === '') continue
+    if (!/^\d{1,10}$/.test(text) || Number(text) < min || Number(text) > max)
+      throw new AppError(
+        'invalid_input',
+        `${variable} must be an integer from ${min} to ${max}, got ${JSON.stringify(text.slice(0, 40))}`,
+      )
+    out[key] = Number(text)
   }
   return Object.keys(out).length > 0 ? out : undefined
 }

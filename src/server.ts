@@ -70,6 +70,7 @@ export async function startServer(
     ...(config.idempotencyLimits ? { idempotencyLimits: config.idempotencyLimits } : {}),
     ...(config.cursorSecret ? { cursorKey: Buffer.from(config.cursorSecret, 'utf8') } : {}),
     stuck: config.stuck,
+    stream: { feed: stores.changes, ...(config.stream ? { settings: config.stream } : {}) },
   })
   try {
     await app.listen({ host: config.host, port: config.port })

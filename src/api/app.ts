@@ -31,6 +31,8 @@ import type { StuckPolicy } from '../domain/stuck-work.js'
 import type { IdempotencyStore } from './v1/idempotency.js'
 import type { IdempotencyLimits } from './v1/idempotency-limits.js'
 import { V1_PREFIX, v1Surface } from './v1/index.js'
+import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from './v1/stream/stream-hub.js'
+import type { ChangeFeed } from '../store/change-feed.js'
 
 /** Everything the application needs, built by the caller. */
 export interface AppDeps {
@@ -60,6 +62,34 @@ export interface AppDeps {
   accessAudit?: AccessAudit
   /** How long work may run before the query API's `state=stuck` finds it (config: stuck-after). */
   stuck?: StuckPolicy
+  /**
+   * The change feed behind `GET /v1/stream` (the stores' `changes`) and the stream's settings
+   * (DEFAULT_STREAM_SETTINGS for those not given); without a feed there is no stream route.
+   */
+  stream?: { feed: ChangeFeed; settings?: Partial<StreamSettings> }
+}
+
+/**
+ * The stream's settings, its subscriber cap kept below the connection cap (streams hold their
+ * connections: a tenth of the connections, at least one, stays for writes and queries) and its
+ * heartbeat at most half the idle timeout.
+ */
+export function streamSettings(
+  given: Partial<StreamSettings> | undefined,
+  limits: HttpLimits,
+): StreamSettings {
+  const settings = { ...DEFAULT_STREAM_SETTINGS, ...given }
+  const reserve = Math.max(1, Math.ceil(limits.maxConnections / 10))
+  settings.maxSubscribers = Math.max(
+    0,
+    Math.min(settings.maxSubscribers, limits.maxConnections - reserve),
+  )
+  // A quiet stream must move before the idle timeout closes its connection.
+  settings.heartbeatMs = Math.max(
+    1,
+    Math.min(settings.heartbeatMs, Math.floor(limits.idleTimeoutMs / 2)),
+  )
+  return settings
 }
 
 // A well-formed UUID that no instance has: looking it up is the cheapest real store query.
@@ -115,6 +145,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.idempotencyLimits ? { idempotencyLimits: deps.idempotencyLimits } : {}),
     ...(deps.cursorKey ? { cursorKey: deps.cursorKey } : {}),
     ...(deps.stuck ? { stuck: deps.stuck } : {}),
+    ...(deps.stream
+      ? {
+          stream: {
+            feed: deps.stream.feed,
+            settings: streamSettings(deps.stream.settings, limits),
+          },
+        }
+      : {}),
   })
   return app
 }

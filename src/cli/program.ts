@@ -1,5 +1,6 @@
 /** The `actiontrail` command tree. */
-import { Command } from 'commander'
+import { Command, CommanderError } from 'commander'
+import { clientCommands } from './commands/client-commands.js'
 import { demoCommand } from './commands/demo.js'
 import { migrateCommand } from './commands/migrate.js'
 import { policyCommand } from './commands/policy.js'
@@ -13,10 +14,16 @@ export function buildProgram(): Command {
     .description('ActionTrail: the audit trail of actions on compute instances')
     .version('0.1.0')
     .showHelpAfterError()
+    // Usage errors (unknown flag, bad choice, missing argument) exit 2, as bad settings do; help
+    // and --version still exit 0. Set before the commands are added, which inherit it.
+    .exitOverride((err) => {
+      throw new CommanderError(err.exitCode === 0 ? 0 : 2, err.code, err.message)
+    })
   serveCommand(program)
   migrateCommand(program)
   demoCommand(program)
   policyCommand(program)
   tokenCommand(program)
+  clientCommands(program)
   return program
 }

@@ -28,6 +28,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   idempotency_quota_exceeded: 429,
   store_unavailable: 503,
   identity_unavailable: 503,
+  too_many_streams: 503,
   internal: 500,
 }
 

@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'idempotency_quota_exceeded'
   | 'store_unavailable'
   | 'identity_unavailable'
+  | 'too_many_streams'
   | 'internal'
 
 /** The one error type of ActionTrail: a stable `code` plus a message that is safe to show. */

@@ -19,10 +19,11 @@ import type {
   InstanceFilter,
   StoreWrite,
 } from './action-store.js'
+import type { Change, ChangeFeed } from './change-feed.js'
 import type { DialectName } from './dialect.js'
 import { searchActionsQuery } from './action-search-query.js'
 import { searchEventsQuery } from './event-search-query.js'
-import { toAction, toEvent, toInstance } from './rows.js'
+import { canonicalTime, toAction, toEvent, toInstance } from './rows.js'
 import type { Database } from './schema.js'
 import { isStorableKey, withMappedErrors, type StoreDatabase } from './store-database.js'
 import { GroupCommitter } from './write/group-commit.js'
@@ -45,12 +46,17 @@ function inWindow<O>(
   return q
 }
 
-/** ActionStore over any Kysely dialect. */
-export class KyselyActionStore implements ActionStore {
+// Ids per `IN (…)` list when reading the current rows of changed records: far below every
+// backend's parameter limit, and a poll reads at most a few such lists.
+const IDS_PER_QUERY = 1000
+
+/** ActionStore (and its change feed) over any Kysely dialect. */
+export class KyselyActionStore implements ActionStore, ChangeFeed {
   readonly #database: StoreDatabase
   readonly #db: Kysely<Database>
   readonly #commit: GroupCommitter
   #closed: Promise<void> | undefined
+  readonly #commitListeners = new Set<() => void>()
 
   constructor(database: StoreDatabase) {
     this.#database = database
@@ -66,8 +72,71 @@ export class KyselyActionStore implements ActionStore {
     return withMappedErrors(this.#database, query)
   }
 
-  write(ops: readonly StoreWrite[]): Promise<WriteOutcome[]> {
-    return this.#commit.submit(ops)
+  async write(ops: readonly StoreWrite[]): Promise<WriteOutcome[]> {
+    const outcomes = await this.#commit.submit(ops)
+    for (const listener of this.#commitListeners) listener()
+    return outcomes
+  }
+
+  onCommit(listener: () => void): () => void {
+    this.#commitListeners.add(listener)
+    return () => this.#commitListeners.delete(listener)
+  }
+
+  async head(): Promise<number> {
+    const row = await this.#read(() =>
+      this.#db.selectFrom('change_head').select('last').where('id', '=', 1).executeTakeFirst(),
+    )
+    return Number(row?.last ?? 0)
+  }
+
+  async readChanges(after: number, limit: number): Promise<Change[]> {
+    const rows = await this.#read(() =>
+      this.#db
+        .selectFrom('changes')
+        .selectAll()
+        .where('position', '>', after)
+        .orderBy('position')
+        .limit(limit)
+        .execute(),
+    )
+    return rows.map((r) => ({
+      position: Number(r.position),
+      kind: r.kind === 'event' ? 'event' : 'action',
+      actionId: Number(r.action_id),
+      eventId: r.event_id === null ? null : Number(r.event_id),
+      instanceUuid: r.instance_uuid,
+      ownerProject: r.owner_project,
+      at: canonicalTime(r.created_at),
+    }))
+  }
+
+  async actionsByIds(ids: readonly number[]): Promise<InstanceAction[]> {
+    const out: InstanceAction[] = []
+    for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
+      const part = ids.slice(i, i + IDS_PER_QUERY)
+      const rows = await this.#read(() =>
+        this.#db.selectFrom('instance_actions').selectAll().where('id', 'in', part).execute(),
+      )
+      out.push(...rows.map(toAction))
+    }
+    return out
+  }
+
+  async eventsByIds(ids: readonly number[]): Promise<ActionEvent[]> {
+    const out: ActionEvent[] = []
+    for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
+      const part = ids.slice(i, i + IDS_PER_QUERY)
+      const rows = await this.#read(() =>
+        this.#db
+          .selectFrom('instance_actions_events')
+          .selectAll()
+          .where('id', 'in', part)
+          .execute(),
+      )
+      out.push(...rows.map(toEvent))
+    }
+    return out
   }
 
   async getInstance(uuid: string): Promise<Instance | undefined> {

@@ -11,6 +11,7 @@ import { idempotency } from './migrations/0002-idempotency.js'
 import { idempotencyCaps } from './migrations/0003-idempotency-caps.js'
 import { actionSearch } from './migrations/0004-action-search.js'
 import { queryOwnerEvents } from './migrations/0005-query-owner-events.js'
+import { changeFeed } from './migrations/0006-change-feed.js'
 
 /** Every migration this build knows, in order. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -19,6 +20,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0003-idempotency-caps': idempotencyCaps,
   '0004-action-search': actionSearch,
   '0005-query-owner-events': queryOwnerEvents,
+  '0006-change-feed': changeFeed,
 })
 
 /**

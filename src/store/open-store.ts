@@ -12,6 +12,7 @@
 import { sql } from 'kysely'
 import { AppError } from '../domain/errors.js'
 import type { ActionStore } from './action-store.js'
+import type { ChangeFeed } from './change-feed.js'
 import type { IdempotencyStore } from './idempotency-store.js'
 import { KyselyActionStore } from './kysely-action-store.js'
 import { KyselyIdempotencyStore } from './kysely-idempotency-store.js'
@@ -129,6 +130,8 @@ export interface OpenStoreOptions {
 export interface Stores {
   actions: ActionStore
   idempotency: IdempotencyStore
+  /** The change feed of the audit trail (the same store as `actions`). */
+  changes: ChangeFeed
   /** Closes the database, and with it both stores (the same as `actions.close()`). */
   close(): Promise<void>
   /**
@@ -175,6 +178,7 @@ export async function openStores(
   return {
     actions,
     idempotency: new KyselyIdempotencyStore(opened),
+    changes: actions,
     close: () => actions.close(),
     async ready() {
       opened.assertReady?.()

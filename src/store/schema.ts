@@ -71,6 +71,24 @@ export interface IdempotencyUsageTable {
   stored_bytes: number | string
 }
 
+/** Row of `changes`: one change to an action or event at its position (write/change-feed.ts). */
+export interface ChangesTable {
+  /** bigint: PostgreSQL returns it as a string. */
+  position: number | string
+  kind: string
+  action_id: number | string
+  event_id: number | string | null
+  instance_uuid: string
+  owner_project: string
+  created_at: string
+}
+
+/** The one row of `change_head`: the last position handed out. */
+export interface ChangeHeadTable {
+  id: number
+  last: number | string
+}
+
 /** The database as Kysely sees it. */
 export interface Database {
   idempotency_keys: IdempotencyKeysTable
@@ -78,4 +96,6 @@ export interface Database {
   instances: InstancesTable
   instance_actions: ActionsTable
   instance_actions_events: EventsTable
+  changes: ChangesTable
+  change_head: ChangeHeadTable
 }

@@ -44,6 +44,7 @@ test('is served without a token and lists every route', async (t) => {
     'GET /v1/actions',
     'GET /v1/events',
     'GET /v1/instances',
+    'GET /v1/stream',
     'POST /v1/batch',
     'POST /v1/instances/{uuid}/actions',
     'POST /v1/instances/{uuid}/actions/{request_id}/events',

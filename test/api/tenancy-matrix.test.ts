@@ -12,6 +12,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
+import type { Timestamp } from '../../src/domain/timestamp.js'
+import { SseClient } from '../helpers/sse-client.js'
 import {
   ADMIN_USER,
   ADMIN_USER_A,
@@ -48,6 +50,8 @@ const NOVA_POLICY: Record<string, string> = {
   // os-instance-actions:list and servers:index.
   'actiontrail:actions:query': 'rule:project_reader_or_admin',
   'actiontrail:instances:query': 'rule:project_reader_or_admin',
+  'actiontrail:events:query': 'rule:project_reader_or_admin',
+  'actiontrail:stream': 'rule:project_reader_or_admin',
 }
 
 /** Keystone's default implied roles: admin → member → reader. */
@@ -237,6 +241,8 @@ type Body =
   | 'queryActions'
   | 'queryEvents'
   | 'queryInstances'
+  | 'queryInstances'
+  | 'stream'
   | 'none'
 
 interface ReadRoute {
@@ -403,15 +409,24 @@ const ROUTES: ReadRoute[] = [
     name: 'GET /v1/events',
     surface: 'v1',
     url: () => '/v1/events?limit=1000',
-    rule: 'actiontrail:actions:query',
+    rule: 'actiontrail:events:query',
     body: 'queryEvents',
   },
   {
     name: 'GET /v1/events?time_field=updated_at&result=error',
     surface: 'v1',
     url: () => '/v1/events?time_field=updated_at&result=error&limit=1000',
-    rule: 'actiontrail:actions:query',
+    rule: 'actiontrail:events:query',
     body: 'queryEvents',
+  },
+  {
+    // Replays every seeded change; a stream never ends, so it is read over real HTTP until the
+    // caller's own marker arrives (runStreamCase). Last: its markers add actions.
+    name: 'GET /v1/stream?after=0',
+    surface: 'v1',
+    url: () => '/v1/stream?after=0',
+    rule: 'actiontrail:stream',
+    body: 'stream',
   },
 ]
 
@@ -567,10 +582,97 @@ function checkBody(c: Case, body: Json, hostIds: Map<string, Set<string>>): stri
       }
       break
     }
+    case 'stream': {
+      // Everything on the instances the caller may see, in order, nothing else; events without
+      // internals for non-admins. `body` is `{ messages }` (runStreamCase).
+      const admin = isAdmin(caller)
+      const messages = body.messages as { event: string; data: Json }[]
+      const visible = new Set(
+        TARGETS.filter((o) => admin || o.project === caller.project).map((o) => o.uuid),
+      )
+      const seeded = TARGETS.filter((o) => visible.has(o.uuid)).flatMap((o) => [
+        o.createReq,
+        o.stopReq,
+      ])
+      const got = new Set<string>()
+      for (const m of messages) {
+        const item = (m.event === 'action' ? m.data.action : m.data) as Json
+        expect(visible.has(String(item.instance_uuid)), `streams ${String(item.instance_uuid)}`)
+        got.add(String(item.request_id))
+        if (m.event === 'event') {
+          const e = m.data.event as Json
+          expect('traceback' in e === admin, `traceback ${'traceback' in e ? 'shown' : 'hidden'}`)
+          expect('host' in e === admin, `host ${'host' in e ? 'shown' : 'hidden'}`)
+          expect('details' in e === admin, `details ${'details' in e ? 'shown' : 'hidden'}`)
+        }
+      }
+      expect(
+        seeded.every((r) => got.has(r)),
+        `streams ${[...got].join(',')}, expected ${seeded.join(',')}`,
+      )
+      break
+    }
     case 'none':
       break
   }
   return problems
+}
+
+/**
+ * A stream case over real HTTP: open the stream, read until `: ready`, write one marker action on
+ * an instance of the caller's project, read until it arrives (every change before it has been
+ * passed to the caller by then, in position order), close.
+ */
+async function runStreamCase(h: Harness, c: Case): Promise<string[]> {
+  const url = c.route.url(c.target, c.caller)
+  const address = h.app.server.address()
+  const port = typeof address === 'object' && address ? address.port : 0
+  const client = await SseClient.open(`http://127.0.0.1:${port}${url}`, {
+    'x-auth-token': c.caller.token,
+  })
+  try {
+    const outcome = expectedOutcome(c)
+    const problems: string[] = []
+    if (client.status !== STATUS[outcome] || outcome !== 'shown') {
+      await client.closed()
+      if (client.status !== STATUS[outcome])
+        problems.push(`status ${client.status}, expected ${outcome}: ${client.body.slice(0, 200)}`)
+      return [...problems, ...leaks(c, url, `${JSON.stringify(client.headers)}\n${client.body}`)]
+    }
+    await client.until(() => client.comments.includes('ready'), 'ready')
+    const own = TARGETS.find((o) => o.project === c.caller.project && !o.deleted) as Target
+    const marker = `mark-${c.caller.name.replace(/\W+/g, '-')}`
+    await h.store.startAction({
+      instanceUuid: own.uuid,
+      action: 'mark',
+      requestId: marker,
+      userId: null,
+      projectId: null,
+      startTime: '2026-01-02T03:05:00.000000' as Timestamp,
+      createdAt: '2026-01-02T03:05:00.000000' as Timestamp,
+    })
+    await client.until(
+      () => client.messages.some((m) => m.data.includes(`"request_id":"${marker}"`)),
+      'the marker',
+    )
+    const text = client.messages.map((m) => m.data).join('\n')
+    problems.push(
+      ...checkBody(
+        c,
+        {
+          messages: client.messages.map((m) => ({
+            event: m.event,
+            data: JSON.parse(m.data) as Json,
+          })),
+        },
+        new Map(),
+      ),
+      ...leaks(c, url, `${JSON.stringify(client.headers)}\n${text}`),
+    )
+    return problems
+  } finally {
+    client.close()
+  }
 }
 
 /**
@@ -608,6 +710,7 @@ async function ask(
 
 /** One case: its problems, or none. */
 async function runCase(h: Harness, c: Case, hostIds: Map<string, Set<string>>): Promise<string[]> {
+  if (c.route.body === 'stream') return runStreamCase(h, c)
   const { url, res } = await ask(h, c, c.target)
   const outcome = expectedOutcome(c)
   const problems: string[] = []
@@ -675,6 +778,8 @@ test('tenancy matrix', async (t) => {
   const h = await buildHarness(t)
   await seed(h)
   await t.test('every GET route of the OpenAPI documents has a row', () => uncovered(h))
+  // Streams are read over real HTTP (app.inject waits for the end of an answer).
+  await h.app.listen({ host: '127.0.0.1', port: 0 })
   for (const route of ROUTES) await t.test(route.name, () => checkRoute(h, route))
 })
 

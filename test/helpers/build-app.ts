@@ -12,6 +12,7 @@ import { buildApp } from '../../src/api/app.js'
 import type { AccessPolicy } from '../../src/auth/access-policy.js'
 import { StaticTokenAuthenticator, type TokenEntry } from '../../src/auth/token-file.js'
 import type { IdempotencyLimits } from '../../src/api/v1/idempotency-limits.js'
+import type { StreamSettings } from '../../src/api/v1/stream/stream-hub.js'
 import type { ActionService } from '../../src/domain/action-service.js'
 import type { Clock } from '../../src/domain/timestamp.js'
 import { createActionService } from '../../src/local-service.js'
@@ -108,6 +109,8 @@ export interface HarnessOptions {
   policy?: AccessPolicy
   /** Stuck deadlines of the query API (`state=stuck`); the default policy when absent. */
   stuck?: StuckPolicy
+  /** Settings of `GET /v1/stream`; the defaults when absent. */
+  stream?: Partial<StreamSettings>
 }
 
 /**
@@ -152,6 +155,7 @@ export async function buildHarness(
     ...(options.cursorKey ? { cursorKey: options.cursorKey } : {}),
     ...(options.policy ? { policy: options.policy } : {}),
     ...(options.stuck ? { stuck: options.stuck } : {}),
+    stream: { feed: stores.changes, ...(options.stream ? { settings: options.stream } : {}) },
   })
   const responses = await checkResponses(app)
   // The lines of the checker's own document requests are not the test's.

@@ -45,15 +45,19 @@ export function serverLogLeaks(output: string, tokens: readonly TokenEntry[]): s
 }
 
 /**
- * Runs `actiontrail serve --demo` with extra args; resolves once it prints its URL. The server
+ * Runs `actiontrail serve --demo` with extra args (a later `--port N` wins over the default 0);
+ * resolves once it prints its URL. The server
  * logs at trace level (unless the args say otherwise), and the test fails at its end when a log
  * line leaks (serverLogLeaks).
  */
 export async function spawnDemoServer(
   t: TestContext,
   extraArgs: string[] = [],
+  options: { dataDir?: string } = {},
 ): Promise<SpawnedServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'actiontrail-e2e-'))
+  // A given data directory (a restart on the same database) belongs to the caller, who removes it.
+  const ownDir = options.dataDir === undefined
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'actiontrail-e2e-'))
   const child = spawn(
     process.execPath,
     [
@@ -82,7 +86,7 @@ export async function spawnDemoServer(
       child.kill('SIGTERM')
       await exited
     }
-    rmSync(dataDir, { recursive: true, force: true })
+    if (ownDir) rmSync(dataDir, { recursive: true, force: true })
     const leaks = serverLogLeaks(output, tokens)
     if (leaks.length > 0) throw new Error(`the server's log leaks:\n${leaks.join('\n')}`)
   })

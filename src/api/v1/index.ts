@@ -18,6 +18,9 @@ import { randomCursorKey } from './query-cursor.js'
 import { writeRoutes } from './routes/index.js'
 import { defaultStuckPolicy, type StuckPolicy } from '../../domain/stuck-work.js'
 import { queryRoutes } from './routes/query.js'
+import { streamRoutes } from './routes/stream.js'
+import type { ChangeFeed } from '../../store/change-feed.js'
+import type { StreamSettings } from './stream/stream-hub.js'
 
 /** Where the surface is mounted. */
 export const V1_PREFIX = '/v1'
@@ -39,13 +42,16 @@ export interface V1SurfaceOptions {
   cursorKey?: Buffer
   /** How long work may run before `state=stuck` finds it; defaultStuckPolicy() when absent. */
   stuck?: StuckPolicy
+  /** The change feed and settings of `GET /v1/stream`; the route is absent without them. */
+  stream?: { feed: ChangeFeed; settings: StreamSettings }
 }
 
 const DESCRIPTION =
   'Records instances, actions and events (the write side of the Nova-compatible /v2.1 ' +
   'os-instance-actions API). Every write needs an X-Auth-Token with the service or admin role. ' +
   'GET /v1/actions and GET /v1/events query actions and events across instances (readers: ' +
-  'their own project; admins: all). ' +
+  'their own project; admins: all); GET /v1/stream follows their changes live (Server-Sent ' +
+  'Events). ' +
   'Errors are `{"error": {"status", "code", "message"}}`. Writes may carry an Idempotency-Key.'
 
 // Fastify needs a body whenever a route has a body schema, so the generator marks every request
@@ -99,4 +105,5 @@ export const v1Surface: FastifyPluginAsyncTypebox<V1SurfaceOptions> = async (app
     clock: deps.clock,
     stuck: deps.stuck ?? defaultStuckPolicy(),
   })
+  if (deps.stream) await app.register(streamRoutes, { ...deps.stream, policy: deps.policy })
 }

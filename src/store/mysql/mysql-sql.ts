@@ -37,6 +37,12 @@ export const MYSQL_SQL: ServerSql = {
   // extra round trip of a per-transaction SET TRANSACTION.
   translate: (sql) => sql,
   lockActionSql: 'SELECT id FROM instance_actions WHERE id = ? FOR UPDATE',
+  // No RETURNING on UPDATE: LAST_INSERT_ID(expr) stores the new value in the session, where the
+  // next statement reads it without touching the row again.
+  advanceHeadSql: [
+    'UPDATE change_head SET last = LAST_INSERT_ID(last + ?) WHERE id = 1',
+    'SELECT LAST_INSERT_ID() AS last',
+  ],
   insertId: (result) => Number(result.insertId ?? 0n),
   isRetryable: (err) =>
     isMysqlUnavailable(err) ||

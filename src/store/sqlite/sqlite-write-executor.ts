@@ -17,6 +17,7 @@ import { AppError } from '../../domain/errors.js'
 import type { WriteOutcome } from '../../domain/write-operation.js'
 import type { StoreWrite } from '../action-store.js'
 import type { Row, SqlStep, StepResult, WriteProgram } from '../write/sql-step.js'
+import { commitChanges, PendingChanges } from '../write/change-feed.js'
 import { PendingTouches } from '../write/pending-touches.js'
 import type { ExecuteOptions, WriteExecutor } from '../write/write-executor.js'
 import { BoundedActionIdCache } from '../write/action-id-cache.js'
@@ -46,6 +47,9 @@ export interface SqliteWriteOptions {
   files?: SqliteFileIdentity
 }
 
+// The change feed's position counter (write/change-feed.ts); RETURNING needs SQLite 3.35+.
+const ADVANCE_HEAD_SQL = 'UPDATE change_head SET last = last + ? WHERE id = 1 RETURNING last'
+
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY')
@@ -59,6 +63,7 @@ export class SqliteWriteExecutor implements WriteExecutor {
   readonly #statements = new Map<string, Statement>()
   readonly #cache = new BoundedActionIdCache()
   readonly #touches = new PendingTouches()
+  readonly #changes = new PendingChanges()
   readonly #batch: (ops: readonly StoreWrite[]) => WriteOutcome[]
 
   constructor(
@@ -71,6 +76,8 @@ export class SqliteWriteExecutor implements WriteExecutor {
     const batch = native.transaction((ops: readonly StoreWrite[]) => {
       const outcomes = ops.map((op) => this.#runOne(op))
       this.#applyTouches()
+      // Last: the change rows and their positions (a single writer: commit order is this order).
+      this.#run(commitChanges(this.#changes.drain()), { wrote: true })
       return outcomes
     })
     this.#batch = (ops) => batch.immediate(ops)
@@ -89,6 +96,7 @@ export class SqliteWriteExecutor implements WriteExecutor {
       } catch (err) {
         this.#cache.clear()
         this.#touches.clear()
+        this.#changes.clear()
         // Busy with no transaction left open: the lock was not had and nothing ran (or it was
         // rolled back), so trying the whole transaction again is safe.
         if (!isBusy(err) || this.#native.inTransaction) throw mapSqliteError(err)
@@ -134,6 +142,12 @@ export class SqliteWriteExecutor implements WriteExecutor {
       this.#touches.add(s.actionId, s.updatedAt, s.failed)
       return undefined
     }
+    if (s.mode === 'change') {
+      this.#changes.add(s.change)
+      return undefined
+    }
+    if (s.mode === 'advance')
+      return this.#statement(ADVANCE_HEAD_SQL).get(s.count) as Row | undefined
     if (s.mode === 'get') {
       if (s.readsActions) this.#applyTouches()
       return this.#statement(s.sql).get(...s.params) as Row | undefined

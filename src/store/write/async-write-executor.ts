@@ -24,6 +24,7 @@ import type { WriteOutcome } from '../../domain/write-operation.js'
 import type { StoreWrite } from '../action-store.js'
 import type { Database } from '../schema.js'
 import { BoundedActionIdCache } from './action-id-cache.js'
+import { commitChanges, PendingChanges } from './change-feed.js'
 import { PendingTouches } from './pending-touches.js'
 import type { Row, SqlStep, StepResult, WriteProgram } from './sql-step.js'
 import type { WriteExecutor } from './write-executor.js'
@@ -43,6 +44,11 @@ export interface ServerSql {
   translate(sql: string, options: { returnsId: boolean }): string
   /** Statement (with one `?`, the action id) that locks an action row until commit. */
   lockActionSql: string
+  /**
+   * Statements that add `?` (the first statement's one parameter) to the change position counter
+   * and, the last one, return its new value as the column `last` (write/change-feed.ts).
+   */
+  advanceHeadSql: readonly [string, ...string[]]
   /** The id of the row an INSERT created. */
   insertId(result: QueryResult<Row>): number
   /** True when trying the whole transaction again may succeed. */
@@ -96,6 +102,8 @@ interface Attempt {
   trx: Transaction<Database>
   ids: TransactionActionIds
   touches: PendingTouches
+  /** Change notes, given positions just before commit. */
+  changes: PendingChanges
   /** Actions locked by this transaction (locks last until commit). */
   locked: Set<number>
 }
@@ -134,7 +142,16 @@ export class AsyncWriteExecutor implements WriteExecutor {
         let tx = this.#db.transaction()
         if (this.#sql.isolation) tx = tx.setIsolationLevel(this.#sql.isolation)
         const outcomes = await tx.execute((trx) =>
-          this.#runAll({ trx, ids, touches: new PendingTouches(), locked: new Set() }, ops),
+          this.#runAll(
+            {
+              trx,
+              ids,
+              touches: new PendingTouches(),
+              changes: new PendingChanges(),
+              locked: new Set(),
+            },
+            ops,
+          ),
         )
         ids.publish()
         return outcomes
@@ -157,6 +174,8 @@ export class AsyncWriteExecutor implements WriteExecutor {
     const outcomes: WriteOutcome[] = []
     for (const op of ops) outcomes.push(await this.#runOne(a, op))
     await this.#applyTouches(a)
+    // Last, so that the counter row is locked only from here to the commit (change-feed.ts).
+    await this.#run(a, commitChanges(a.changes.drain()), { wrote: true })
     return outcomes
   }
 
@@ -189,6 +208,16 @@ export class AsyncWriteExecutor implements WriteExecutor {
     if (s.mode === 'touch') {
       a.touches.add(s.actionId, s.updatedAt, s.failed)
       return undefined
+    }
+    if (s.mode === 'change') {
+      a.changes.add(s.change)
+      return undefined
+    }
+    if (s.mode === 'advance') {
+      const [first, ...rest] = this.#sql.advanceHeadSql
+      let result = await this.#query(a.trx, first, [s.count])
+      for (const text of rest) result = await this.#query(a.trx, text, [])
+      return result.rows[0]
     }
     if (s.mode === 'get') {
       if (s.readsActions) await this.#applyTouches(a)

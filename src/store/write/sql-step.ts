@@ -29,6 +29,22 @@ export type SqlStep =
     }
   | { mode: 'run'; sql: string; params: readonly unknown[]; returnsId: boolean }
   | { mode: 'touch'; actionId: number; updatedAt: string; failed: boolean }
+  | { mode: 'change'; change: ChangeNote }
+  | { mode: 'advance'; count: number }
+
+/**
+ * A change to an action or event, noted by a program when it changed a visible row; the executor
+ * gives the transaction's notes their positions when it commits (change-feed.ts).
+ */
+export interface ChangeNote {
+  kind: 'action' | 'event'
+  actionId: number
+  /** The event's id; null for an action. */
+  eventId: number | null
+  instanceUuid: string
+  /** When the change happened (the write's own time). */
+  at: string
+}
 
 /** What a `run` step reports. */
 export interface RunResult {
@@ -37,7 +53,10 @@ export interface RunResult {
   insertId: number
 }
 
-/** Result of a step: a row (or undefined) for `get`, counts for `run`, nothing for `touch`. */
+/**
+ * Result of a step: a row (or undefined) for `get`, counts for `run`, nothing for `touch` and
+ * `change`, `{ last }` (the new value of the position counter) for `advance`.
+ */
 export type StepResult = Row | undefined | RunResult
 
 /** A write program: yields steps, receives their results, returns its outcome. */
@@ -87,4 +106,18 @@ export function run(sql: string, ...params: unknown[]): SqlStep {
  */
 export function insertReturningId(sql: string, ...params: unknown[]): SqlStep {
   return { mode: 'run', sql, params, returnsId: true }
+}
+
+/** A `change` step: the program changed this action or event (see ChangeNote). */
+export function change(note: ChangeNote): SqlStep {
+  return { mode: 'change', change: note }
+}
+
+/**
+ * An `advance` step: adds `count` to the change position counter and reports its new value as the
+ * row `{ last }`. Runners implement it per dialect (UPDATE … RETURNING, or LAST_INSERT_ID on
+ * MariaDB/MySQL); the row lock it takes lasts until commit (change-feed.ts).
+ */
+export function advance(count: number): SqlStep {
+  return { mode: 'advance', count }
 }

@@ -47,7 +47,11 @@ const flags = (s: SqlStep) =>
       }
     : s.mode === 'run'
       ? { run: s.sql.split(' ')[0], returnsId: s.returnsId }
-      : { touch: s.actionId }
+      : s.mode === 'touch'
+        ? { touch: s.actionId }
+        : s.mode === 'change'
+          ? { change: s.change.kind }
+          : { advance: s.count }
 
 test('an action start reads the action row after pending touches and reads back the new key', () => {
   const seen = steps(
@@ -74,6 +78,7 @@ test('an action start reads the action row after pending touches and reads back 
     { get: 'instances', readsActions: false, locked: false },
     { get: 'instance_actions', readsActions: true, locked: false },
     { run: 'INSERT', returnsId: true },
+    { change: 'action' },
   ])
 })
 
@@ -98,6 +103,8 @@ test('an event start locks its action, inserts with its key read back, and touch
     { get: 'instance_actions_events', readsActions: false, locked: true },
     { run: 'INSERT', returnsId: true },
     { touch: 7 },
+    { change: 'event' },
+    { change: 'action' },
   ])
 })
 
@@ -120,5 +127,6 @@ test('an instance insert and an action finish report no key', () => {
   assert.deepEqual(finish.map(flags), [
     { get: 'instance_actions', readsActions: true, locked: false },
     { run: 'UPDATE', returnsId: false },
+    { change: 'action' },
   ])
 })

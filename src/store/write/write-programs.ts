@@ -25,6 +25,7 @@ import type {
 import { toAction, toEvent, toInstance } from '../rows.js'
 import type { ActionsTable, EventsTable, InstancesTable } from '../schema.js'
 import {
+  change,
   get,
   getActions,
   getLocked,
@@ -45,6 +46,18 @@ const EVENT_COLUMNS =
 const SELECT_ACTION =
   `SELECT ${ACTION_COLUMNS} FROM instance_actions WHERE instance_uuid = ? ` +
   `AND request_id = ? ORDER BY created_at DESC, id DESC LIMIT 1`
+
+/**
+ * Change notes (change-feed.ts): yielded only after a write that changed a visible row, so an
+ * idempotent repeat, which returns before writing, adds nothing to the change feed.
+ */
+function actionChange(actionId: number, instanceUuid: string, at: string) {
+  return change({ kind: 'action', actionId, eventId: null, instanceUuid, at })
+}
+
+function eventChange(eventId: number, actionId: number, instanceUuid: string, at: string) {
+  return change({ kind: 'event', actionId, eventId, instanceUuid, at })
+}
 
 function* findAction(
   instanceUuid: string,
@@ -189,6 +202,7 @@ function* actionStart(v: ActionStart, cache: ActionIdCache): Out {
     instance.project_id,
   )) as RunResult
   cache.set(v.instanceUuid, v.requestId, inserted.insertId)
+  yield actionChange(inserted.insertId, v.instanceUuid, v.createdAt)
   const action: InstanceAction = {
     id: inserted.insertId,
     instanceUuid: v.instanceUuid,
@@ -216,6 +230,7 @@ function* actionFinish(v: ActionFinish): Out {
     v.finishTime,
     action.id,
   )
+  yield actionChange(action.id, v.instanceUuid, v.finishTime)
   return {
     ok: true,
     created: false,
@@ -262,6 +277,9 @@ function* eventStart(v: EventStart, cache: ActionIdCache): Out {
     v.startTime,
   )) as RunResult
   yield touch(actionId, v.startTime)
+  // The event is new, and its action changed too (its updated_at).
+  yield eventChange(inserted.insertId, actionId, v.instanceUuid, v.createdAt)
+  yield actionChange(actionId, v.instanceUuid, v.createdAt)
   const event: ActionEvent = {
     id: inserted.insertId,
     actionId,
@@ -313,6 +331,8 @@ function* eventFinish(v: EventFinish, cache: ActionIdCache): Out {
     target.id,
   )
   yield touch(actionId, v.finishTime, v.result.toLowerCase() === 'error')
+  yield eventChange(target.id, actionId, v.instanceUuid, v.updatedAt)
+  yield actionChange(actionId, v.instanceUuid, v.updatedAt)
   const event = {
     ...target,
     finishTime: v.finishTime,

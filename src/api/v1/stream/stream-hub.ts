@@ -1,0 +1,240 @@
+/**
+ * The stream's one change reader per process, and its subscribers. The reader polls the change
+ * feed (`position > head ORDER BY position LIMIT k`) every `pollMs`, and at once after each commit
+ * this process makes, while anyone is subscribed; it loads the current rows of the changed actions
+ * and events (one query per kind and poll) and hands each change to the subscribers indexed under
+ * its instance or owner project (subscriber-index.ts), not to every subscriber. A change's message
+ * is built once per kind of caller (stream-item.ts). Heartbeats come from one timer for all.
+ */
+import type { FastifyBaseLogger } from 'fastify'
+import type { Change, ChangeFeed } from '../../../store/change-feed.js'
+import type { ServerResponse } from 'node:http'
+import { StreamItem, type SubscriberFilter } from './stream-item.js'
+import { SubscriberIndex } from './subscriber-index.js'
+import { Subscriber, type CatchUpSource } from './subscriber.js'
+
+/** Everything of an event shown: the largest message, which sizes the dispatch steps. */
+const FULL_VIEW = { internals: true, details: true } as const
+
+/** Settings of the stream (config.ts: ACTIONTRAIL_STREAM_*). */
+export interface StreamSettings {
+  /** Milliseconds between polls of the change feed (default 50). */
+  pollMs: number
+  /** Bytes a subscriber may have queued before it overflows (default 1 MiB). */
+  bufferBytes: number
+  /** Subscribers at once; more get 503 (default 1000). */
+  maxSubscribers: number
+  /** Milliseconds between heartbeat comments (default 15000). */
+  heartbeatMs: number
+}
+
+/** The defaults of the stream settings. */
+export const DEFAULT_STREAM_SETTINGS: Readonly<StreamSettings> = {
+  pollMs: 50,
+  bufferBytes: 1024 * 1024,
+  maxSubscribers: 1000,
+  heartbeatMs: 15_000,
+}
+
+/**
+ * Changes read per poll: bounds the reader's memory whatever the write rate (the loaded rows of up
+ * to this many records); a reader that is behind reads the next page at once.
+ */
+const POLL_PAGE = 500
+
+/** The reader and the subscribers of one process. */
+export class StreamHub implements CatchUpSource {
+  readonly #feed: ChangeFeed
+  readonly #settings: StreamSettings
+  readonly #log: FastifyBaseLogger
+  readonly #live = new SubscriberIndex()
+  readonly #all = new Set<Subscriber>()
+  #head = 0
+  #started: Promise<void> | undefined
+  #polling = false
+  #again = false
+  #pollTimer: NodeJS.Timeout | undefined
+  #heartbeatTimer: NodeJS.Timeout | undefined
+  #unsubscribeCommits: (() => void) | undefined
+  #closed = false
+
+  constructor(feed: ChangeFeed, settings: StreamSettings, log: FastifyBaseLogger) {
+    this.#feed = feed
+    this.#settings = settings
+    this.#log = log
+  }
+
+  /** The last position handed to live subscribers. */
+  get head(): number {
+    return this.#head
+  }
+
+  /** Subscribers connected (catching up or live). */
+  get size(): number {
+    return this.#all.size
+  }
+
+  /**
+   * Subscribes a response that has its headers: from `after` (a resume position) or, when
+   * undefined, from the current head. Resolves once the subscription is registered and `: ready`
+   * is written; catching up goes on in the background.
+   */
+  async subscribe(
+    res: ServerResponse,
+    filter: SubscriberFilter,
+    after: number | undefined,
+  ): Promise<void> {
+    await this.#start()
+    const sub = new Subscriber(res, filter, after ?? this.#head, this.#settings.bufferBytes, (s) =>
+      this.#remove(s),
+    )
+    if (sub.state === 'closed') return
+    this.#all.add(sub)
+    this.#live.add(sub)
+    sub.ready()
+    sub.catchUp(this).catch((err: unknown) => {
+      this.#log.warn({ err }, 'stream catch-up failed; closing the stream')
+      sub.end()
+    })
+  }
+
+  /** Ends every stream and stops reading (server shutdown). */
+  close(): void {
+    this.#closed = true
+    this.#stop()
+    for (const s of [...this.#all]) s.end()
+  }
+
+  async loadPage(after: number, limit: number): Promise<StreamItem[]> {
+    return this.#load(await this.#feed.readChanges(after, limit))
+  }
+
+  /** Starts the reader (reads the head) unless it runs; rejects when the store is away. */
+  start(): Promise<void> {
+    return this.#start()
+  }
+
+  async #start(): Promise<void> {
+    if (this.#started) return this.#started
+    this.#started = (async () => {
+      this.#head = await this.#feed.head()
+      this.#unsubscribeCommits = this.#feed.onCommit(() => this.#kick())
+      this.#heartbeatTimer = setInterval(() => {
+        for (const s of [...this.#all]) s.heartbeat()
+      }, this.#settings.heartbeatMs)
+      this.#schedule()
+    })()
+    try {
+      await this.#started
+    } catch (err) {
+      this.#started = undefined
+      throw err
+    }
+  }
+
+  /** Stops reading when nobody is subscribed; the next subscriber starts again from the head. */
+  #stop(): void {
+    clearTimeout(this.#pollTimer)
+    clearInterval(this.#heartbeatTimer)
+    this.#unsubscribeCommits?.()
+    this.#unsubscribeCommits = undefined
+    this.#pollTimer = undefined
+    this.#heartbeatTimer = undefined
+    this.#started = undefined
+  }
+
+  #remove(s: Subscriber): void {
+    this.#all.delete(s)
+    this.#live.delete(s)
+    if (this.#all.size === 0 && !this.#polling) this.#stop()
+  }
+
+  #schedule(): void {
+    if (this.#closed || !this.#started) return
+    clearTimeout(this.#pollTimer)
+    this.#pollTimer = setTimeout(() => this.#kick(), this.#settings.pollMs)
+  }
+
+  #kick(): void {
+    if (this.#polling) {
+      this.#again = true
+      return
+    }
+    this.#polling = true
+    void this.#poll().finally(() => {
+      this.#polling = false
+      if (this.#all.size === 0) this.#stop()
+      else if (this.#again) {
+        this.#again = false
+        this.#kick()
+      } else this.#schedule()
+    })
+  }
+
+  async #poll(): Promise<void> {
+    try {
+      for (;;) {
+        const changes = await this.#feed.readChanges(this.#head, POLL_PAGE)
+        if (changes.length === 0 || this.#closed) return
+        const items = await this.#load(changes)
+        await this.#dispatch(items)
+        if (this.#closed) return
+        this.#head = Math.max(this.#head, changes.at(-1)?.position ?? this.#head)
+        if (changes.length < POLL_PAGE) return
+      }
+    } catch (err) {
+      // The database may be away for a while; subscribers stay, and the next poll tries again.
+      this.#log.warn({ err }, 'stream: reading the change feed failed')
+    }
+  }
+
+  /**
+   * Hands the items to the live subscribers in steps of about a quarter of the buffer limit (in
+   * bytes of the admin message, the largest), one socket write per subscriber and step, with a
+   * turn of the event loop between steps: Node corks a response's socket for the rest of the turn
+   * after a write, so everything written in one turn counts as queued, and a page of large
+   * changes written at once would overflow even a client that reads as fast as it can. Each step
+   * moves the head in the same turn as it hands its changes out (see Subscriber.catchUp).
+   */
+  async #dispatch(items: readonly StreamItem[]): Promise<void> {
+    const stepBytes = Math.max(1, Math.floor(this.#settings.bufferBytes / 4))
+    let i = 0
+    while (i < items.length && !this.#closed) {
+      const touched = new Set<Subscriber>()
+      let bytes = 0
+      while (i < items.length && bytes < stepBytes) {
+        const item = items[i++] as StreamItem
+        bytes += item.text(FULL_VIEW).length
+        this.#live.candidates(item.instanceUuid, item.ownerProject, (s) => {
+          s.offer(item)
+          touched.add(s)
+        })
+        this.#head = Math.max(this.#head, item.position)
+      }
+      for (const s of touched) s.flush()
+      if (i < items.length) await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+
+  /** The current rows of the changed records: one query per kind. */
+  async #load(changes: readonly Change[]): Promise<StreamItem[]> {
+    if (changes.length === 0) return []
+    const actionIds = [...new Set(changes.map((c) => c.actionId))]
+    const eventIds = [...new Set(changes.flatMap((c) => (c.eventId === null ? [] : [c.eventId])))]
+    const [actions, events] = await Promise.all([
+      this.#feed.actionsByIds(actionIds),
+      eventIds.length > 0 ? this.#feed.eventsByIds(eventIds) : Promise.resolve([]),
+    ])
+    const actionById = new Map(actions.map((a) => [a.id, a]))
+    const eventById = new Map(events.map((e) => [e.id, e]))
+    const items: StreamItem[] = []
+    for (const c of changes) {
+      const event = c.eventId === null ? undefined : eventById.get(c.eventId)
+      // A record removed since (archived or purged) has nothing left to show, but its position
+      // still counts as passed.
+      const gone = c.eventId !== null && !event
+      items.push(new StreamItem(c, gone ? undefined : actionById.get(c.actionId), event))
+    }
+    return items
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The change feed's write side: every transaction that changes actions or events appends one row
+ * per changed record to `changes`, at positions from the one-row counter `change_head`.
+ *
+ * Why a counter and not a sequence or an auto-increment: those hand a number out when a row is
+ * inserted, but transactions commit in another order, so a reader could see position 11 before
+ * 10 commits, move past it, and miss 10 forever. Here positions are taken at the END of each write
+ * transaction (`advance`, an UPDATE of the counter row, then the inserts of the change rows, then
+ * COMMIT). The counter row's lock serializes that last stretch: a transaction can only take
+ * positions after every transaction holding smaller ones has released the lock, which happens
+ * when it commits, and a committed transaction is visible before its locks are released:
+ * - PostgreSQL's CommitTransaction marks the transaction committed in the proc array
+ *   (ProcArrayEndTransaction: new snapshots see it) before ResourceOwnerRelease releases its
+ *   locks, and a waiter on a row lock waits for the holder's transaction id to end;
+ * - InnoDB's trx_commit_in_memory deregisters the transaction from the read views' active list
+ *   (trx_sys.deregister_rw) before lock_release.
+ * So the positions visible to any new statement (READ COMMITTED, one snapshot per statement) are
+ * always every position up to some value, never a set with a hole that a later commit fills: a
+ * reader that has read up to p never misses a later commit. A rolled-back transaction rolls its
+ * counter update back too, so positions have no holes either (until issue 13 prunes old ones).
+ * SQLite has a single writer, so its order is trivially the commit order.
+ *
+ * The lock is held only from the counter update to the commit, after every other statement of
+ * the transaction. It is taken after the action row locks (sql-step.ts getLocked), always in that
+ * order, so it adds no deadlock between writers on one database; on Galera a certification
+ * conflict on the counter row comes back as a deadlock (1213), which the executor retries with the
+ * whole transaction (async-write-executor.ts), as any other race.
+ */
+import { advance, get, run, type ChangeNote, type Row, type WriteProgram } from './sql-step.js'
+
+/** The change notes of one transaction, one per record (the last time a record changed wins). */
+export class PendingChanges {
+  readonly #byRecord = new Map<string, ChangeNote>()
+
+  /** Notes a change. A record changed twice in a transaction is one change, at its first place. */
+  add(note: ChangeNote): void {
+    const key = note.kind === 'action' ? `a${note.actionId}` : `e${note.eventId}`
+    const prev = this.#byRecord.get(key)
+    // Re-setting an existing key keeps its place in the Map's insertion order.
+    this.#byRecord.set(key, prev ? { ...prev, at: note.at } : note)
+  }
+
+  /** Takes the notes (in the order the records first changed) and clears them. */
+  drain(): ChangeNote[] {
+    const notes = [...this.#byRecord.values()]
+    this.#byRecord.clear()
+    return notes
+  }
+
+  /** Drops the notes (after a rollback). */
+  clear(): void {
+    this.#byRecord.clear()
+  }
+}
+
+/** Largest number of rows or keys in one statement: few distinct statements, few round trips. */
+const MAX_CHUNK = 256
+
+/**
+ * Splits n into chunk sizes that are powers of two (at most MAX_CHUNK): a batch of any size is
+ * written with at most log2(MAX_CHUNK) + n / MAX_CHUNK statements drawn from nine distinct
+ * texts, which keeps the prepared-statement caches small.
+ */
+export function chunkSizes(n: number): number[] {
+  const sizes: number[] = []
+  let left = n
+  while (left >= MAX_CHUNK) {
+    sizes.push(MAX_CHUNK)
+    left -= MAX_CHUNK
+  }
+  for (let size = MAX_CHUNK / 2; size >= 1; size /= 2) {
+    if (left >= size) {
+      sizes.push(size)
+      left -= size
+    }
+  }
+  return sizes
+}
+
+const placeholders = (n: number, group: string) => new Array<string>(n).fill(group).join(', ')
+
+/**
+ * The project owning each instance, read in this transaction: one lookup per distinct instance
+ * of the transaction (by primary key). Migration 0005 (issue 10, the query API) denormalizes the
+ * owner onto actions; this does not depend on it.
+ */
+function* ownerProjects(uuids: readonly string[]): WriteProgram<Map<string, string>> {
+  const owners = new Map<string, string>()
+  for (const uuid of uuids) {
+    const row = (yield get('SELECT project_id FROM instances WHERE uuid = ?', uuid)) as
+      Row | undefined
+    if (row) owners.set(uuid, String(row.project_id))
+  }
+  return owners
+}
+
+/**
+ * The program run last in every write transaction: gives the transaction's change notes their
+ * positions and inserts the change rows. Nothing when no visible row changed (an idempotent
+ * repeat), so a repeat takes no lock on the counter either.
+ */
+export function* commitChanges(notes: readonly ChangeNote[]): WriteProgram<void> {
+  if (notes.length === 0) return
+  const owners = yield* ownerProjects([...new Set(notes.map((n) => n.instanceUuid))])
+  const head = (yield advance(notes.length)) as Row
+  let position = Number(head.last) - notes.length
+  let offset = 0
+  for (const size of chunkSizes(notes.length)) {
+    const params: unknown[] = []
+    for (const n of notes.slice(offset, offset + size)) {
+      position += 1
+      params.push(
+        position,
+        n.kind,
+        n.actionId,
+        n.eventId,
+        n.instanceUuid,
+        owners.get(n.instanceUuid) ?? '',
+        n.at,
+      )
+    }
+    offset += size
+    yield run(
+      'INSERT INTO changes (position, kind, action_id, event_id, instance_uuid, owner_project, ' +
+        `created_at) VALUES ${placeholders(size, '(?, ?, ?, ?, ?, ?, ?)')}`,
+      ...params,
+    )
+  }
+}
