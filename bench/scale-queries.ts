@@ -333,6 +333,8 @@ export interface QueryBenchOptions {
   deepPage: number
   /** Only the queries whose name contains this text. */
   only?: string
+  /** Time allowed for following the cursor to the deep page. */
+  walkSeconds: number
   log: (text: string) => void
 }
 
@@ -400,7 +402,14 @@ export async function measureQueries(
       // Follow the cursor to the deep page, keeping the URLs of the last SPREAD pages.
       const urls: string[] = [base]
       let body = JSON.parse(first.body) as { next_cursor: string | null }
-      while (body.next_cursor !== null && urls.length < o.deepPage) {
+      // A query that reads every match costs the same on every page: the walk stops after
+      // o.walkSeconds, and the deep line is then the page it reached.
+      const walkUntil = performance.now() + o.walkSeconds * 1000
+      while (
+        body.next_cursor !== null &&
+        urls.length < o.deepPage &&
+        performance.now() < walkUntil
+      ) {
         const url = `${base}&cursor=${encodeURIComponent(body.next_cursor)}`
         const res = await get(url)
         if (res.statusCode !== 200)
@@ -479,9 +488,11 @@ export function queryReport(
       '| floor p50 ms | floor p99 ms |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   )
+  const most = Math.max(...lines.map((l) => l.route.length))
   for (const l of lines) {
+    const cut = l.route.length < most ? ` (${l.route.length} runs)` : ''
     out.push(
-      `| ${l.spec.name} | ${caller(l.spec)} | ${pages(l)} | ${l.rows} | ${p(l.route, 50)} | ` +
+      `| ${l.spec.name}${cut} | ${caller(l.spec)} | ${pages(l)} | ${l.rows} | ${p(l.route, 50)} | ` +
         `${p(l.route, 99)} | ${p(l.store, 50)} | ${p(l.store, 99)} | ${p(l.floor, 50)} | ${p(l.floor, 99)} |`,
     )
   }

@@ -34,6 +34,11 @@
  *   --deep N           the deep page of each query, reached by following next_cursor (default 200)
  *   --only TEXT        only the query lines whose name contains TEXT
  *   --check            exit 1 when a target is missed (the table is printed either way)
+ *   --reuse DB         measure a database kept by an earlier run (--keep, or a run that was
+ *                      killed) with the same history options, without loading it; not dropped
+ *   --line-seconds S   stop a line's measured runs after S seconds (default 120): a query that
+ *                      reads every match can take a second a page; the table shows the runs
+ *                      done when fewer than asked
  *
  * Server URLs: ACTIONTRAIL_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) and
  * ACTIONTRAIL_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306/mysql); a fresh database is
@@ -104,6 +109,8 @@ const { values } = parseArgs({
     deep: { type: 'string', default: '200' },
     only: { type: 'string' },
     check: { type: 'boolean', default: false },
+    reuse: { type: 'string' },
+    'line-seconds': { type: 'string', default: '120' },
   },
 })
 
@@ -173,6 +180,15 @@ interface Target {
 async function prepareTarget(): Promise<Target> {
   const name = `actiontrail_scale_${process.pid}`
   const pool = INFLIGHT + 2
+  const reuse = values.reuse
+  if (reuse !== undefined) {
+    const native = /^postgres(ql)?:/.test(reuse)
+      ? () => pgNative(reuse, pool)
+      : /^(mysql|mariadb):/.test(reuse)
+        ? () => mysqlNative(reuse, pool)
+        : () => Promise.resolve(sqliteNative(reuse))
+    return { database: reuse, location: reuse, native, drop: () => Promise.resolve() }
+  }
   if (BACKEND === 'postgres') {
     const admin =
       process.env.ACTIONTRAIL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -402,12 +418,19 @@ async function loadThroughSql(
 setFlagsFromString('--expose-gc')
 const collectGarbage = runInNewContext('gc') as () => void
 
-/** Sorted latencies in milliseconds of `runs` sequential calls, after `warmup` unmeasured ones. */
+const LINE_NS = BigInt(Math.round(Number(values['line-seconds']) * 1e9))
+
+/**
+ * Sorted latencies in milliseconds of `runs` sequential calls, after `warmup` unmeasured ones;
+ * fewer when the line's time (--line-seconds) runs out.
+ */
 async function timeRuns(fn: (i: number) => Promise<unknown>, runs = RUNS): Promise<number[]> {
   collectGarbage()
-  for (let i = 0; i < WARMUP; i++) await fn(i + runs)
+  const started = now()
+  for (let i = 0; i < WARMUP && now() - started < LINE_NS / 10n; i++) await fn(i + runs)
+  const measured = now()
   const out: number[] = []
-  for (let i = 0; i < runs; i++) {
+  for (let i = 0; i < runs && (i < 20 || now() - measured < LINE_NS); i++) {
     const t0 = now()
     await fn(i)
     out.push(Number(now() - t0) / 1e6)
@@ -530,14 +553,16 @@ async function main(): Promise<boolean> {
     const store = stores[0] as ActionStore
     native = await target.native()
 
-    const load =
-      LOADER === 'store'
-        ? await loadThroughStore(stores, history, 0, true)
-        : await loadThroughSql(native, stores, history)
+    const load: LoadReport | undefined =
+      values.reuse !== undefined
+        ? undefined
+        : LOADER === 'store'
+          ? await loadThroughStore(stores, history, 0, true)
+          : await loadThroughSql(native, stores, history)
     for (const extra of stores.splice(1)) await extra.close()
-    log(`loaded in ${(load.seconds + (load.tail?.seconds ?? 0)).toFixed(1)} s`)
+    if (load) log(`loaded in ${(load.seconds + (load.tail?.seconds ?? 0)).toFixed(1)} s`)
     const maintenanceStarted = now()
-    await native.analyze()
+    if (load) await native.analyze()
     const maintenance = seconds(maintenanceStarted)
     await native.settle()
 
@@ -703,6 +728,7 @@ async function main(): Promise<boolean> {
             time: (fn) => timeRuns(fn, QUERY_RUNS),
             limit: LIMIT,
             deepPage: DEEP_PAGE,
+            walkSeconds: Number(values['line-seconds']),
             ...(values.only !== undefined ? { only: values.only } : {}),
             log,
           })
@@ -730,12 +756,13 @@ async function main(): Promise<boolean> {
         ? `${fmt(r.rows)} rows in ${r.seconds.toFixed(1)} s = **${fmt(r.rows / r.seconds)} rows/s**`
         : `${fmt(r.ops)} ops, ${fmt(r.rows)} rows in ${r.seconds.toFixed(1)} s = ` +
           `**${fmt(r.ops / r.seconds)} ops/s, ${fmt(r.rows / r.seconds)} rows/s**`
-    out.push(`- load: ${load.description}: ${rate(load)}`)
-    if (load.tail)
+    if (load) out.push(`- load: ${load.description}: ${rate(load)}`)
+    else out.push(`- load: none, a database kept by an earlier run (--reuse)`)
+    if (load?.tail)
       out.push(
         `- then the last ${fmt(TAIL)} actions through ${load.tail.description}: ${rate(load.tail)}`,
       )
-    if (BACKEND !== 'sqlite')
+    if (BACKEND !== 'sqlite' && load)
       out.push(
         `- after the load: ${BACKEND === 'postgres' ? 'VACUUM (ANALYZE)' : 'ANALYZE TABLE'} ` +
           `${maintenance.toFixed(1)} s`,
