@@ -32,13 +32,13 @@
  *                      query API's (issue 10, bench/scale-queries.ts), or both (default)
  *   --query-runs N     measured runs per query line (default 300), after --warmup N
  *   --deep N           the deep page of each query, reached by following next_cursor (default 200)
- *   --only TEXT        only the query lines whose name contains TEXT
+ *   --only REGEX       only the query lines whose name matches REGEX
  *   --check            exit 1 when a target is missed (the table is printed either way)
  *   --reuse DB         measure a database kept by an earlier run (--keep, or a run that was
  *                      killed) with the same history options, without loading it; not dropped
  *   --line-seconds S   stop a line's measured runs after S seconds (default 120): a query that
  *                      reads every match can take a second a page; the table shows the runs
- *                      done when fewer than asked
+ *                      done when fewer than asked; --min-runs N (default 20) are run anyway
  *
  * Server URLs: ACTIONTRAIL_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) and
  * ACTIONTRAIL_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306/mysql); a fresh database is
@@ -111,6 +111,7 @@ const { values } = parseArgs({
     check: { type: 'boolean', default: false },
     reuse: { type: 'string' },
     'line-seconds': { type: 'string', default: '120' },
+    'min-runs': { type: 'string', default: '20' },
   },
 })
 
@@ -419,6 +420,7 @@ setFlagsFromString('--expose-gc')
 const collectGarbage = runInNewContext('gc') as () => void
 
 const LINE_NS = BigInt(Math.round(Number(values['line-seconds']) * 1e9))
+const MIN_RUNS = Number(values['min-runs'])
 
 /**
  * Sorted latencies in milliseconds of `runs` sequential calls, after `warmup` unmeasured ones;
@@ -430,7 +432,7 @@ async function timeRuns(fn: (i: number) => Promise<unknown>, runs = RUNS): Promi
   for (let i = 0; i < WARMUP && now() - started < LINE_NS / 10n; i++) await fn(i + runs)
   const measured = now()
   const out: number[] = []
-  for (let i = 0; i < runs && (i < 20 || now() - measured < LINE_NS); i++) {
+  for (let i = 0; i < runs && (i < MIN_RUNS || now() - measured < LINE_NS); i++) {
     const t0 = now()
     await fn(i)
     out.push(Number(now() - t0) / 1e6)
