@@ -775,15 +775,23 @@ async function main(): Promise<boolean> {
         .map((l) => l.toFixed(2))
         .join(', ')}`,
     )
-    out.push(
-      `- reads: one at a time through the store's methods (Kysely), ${WARMUP} warm-up + ${RUNS} ` +
-        `measured runs per line; the floor runs the same statements hand-written on the native ` +
-        `driver. List pages: limit ${LIMIT} (a typical client page), hot instance, keyset ` +
-        `marker = last action of the previous page, ${RUNS} consecutive pages from each depth. ` +
-        `Machine CPU busy during the reads: ${(busy * 100).toFixed(0)} % of ${cpus().length} ` +
-        `cores (the benchmark and its database server alone keep about one core busy; more means ` +
-        `other work shared the machine).`,
-    )
+    if (PART !== 'instance')
+      out.push(
+        `- query lines (bench/scale-queries.ts): route (app.inject), store and floor, one request ` +
+          `at a time, ${WARMUP} warm-up + ${QUERY_RUNS} measured runs per line (fewer after ` +
+          `${values['line-seconds']} s), limit ${LIMIT}, first page and page ${DEEP_PAGE}. ` +
+          `Machine CPU busy during the reads: ${(busy * 100).toFixed(0)} % of ${cpus().length} cores.`,
+      )
+    if (PART !== 'query')
+      out.push(
+        `- reads: one at a time through the store's methods (Kysely), ${WARMUP} warm-up + ${RUNS} ` +
+          `measured runs per line; the floor runs the same statements hand-written on the native ` +
+          `driver. List pages: limit ${LIMIT} (a typical client page), hot instance, keyset ` +
+          `marker = last action of the previous page, ${RUNS} consecutive pages from each depth. ` +
+          `Machine CPU busy during the reads: ${(busy * 100).toFixed(0)} % of ${cpus().length} ` +
+          `cores (the benchmark and its database server alone keep about one core busy; more means ` +
+          `other work shared the machine).`,
+      )
     if (lines.length > 0) {
       out.push('')
       out.push('| query | p50 ms | p99 ms | floor p50 ms | floor p99 ms | p99 vs floor |')
