@@ -59,23 +59,33 @@ export interface ActionTrailOptions {
   tokens: BenchToken[]
   /** A database URL or file; `<dir>/bench.db` when absent. */
   db?: string
+  /** Extra environment of the server (ACTIONTRAIL_* settings). */
+  env?: Record<string, string>
 }
 
 /** Starts the checkout's `actiontrail serve` on a free port, logging warnings only. */
-export function startActionTrail({ dir, tokens, db }: ActionTrailOptions): Promise<ChildServer> {
+export function startActionTrail({
+  dir,
+  tokens,
+  db,
+  env = {},
+}: ActionTrailOptions): Promise<ChildServer> {
   const tokenFile = join(dir, 'tokens.json')
   writeFileSync(tokenFile, JSON.stringify({ tokens }))
   const bin = join(new URL('..', import.meta.url).pathname, 'bin', 'actiontrail.js')
-  return startChildServer([
-    bin,
-    'serve',
-    '--db',
-    db ?? join(dir, 'bench.db'),
-    '--tokens',
-    tokenFile,
-    '--port',
-    '0',
-    '--log-level',
-    'warn',
-  ])
+  return startChildServer(
+    [
+      bin,
+      'serve',
+      '--db',
+      db ?? join(dir, 'bench.db'),
+      '--tokens',
+      tokenFile,
+      '--port',
+      '0',
+      '--log-level',
+      'warn',
+    ],
+    env,
+  )
 }

@@ -3,7 +3,10 @@
  * and every loader builds the same rows. One hot instance receives every k-th action; the others
  * are spread pseudo-randomly over the remaining instances. Timestamps have microseconds, increase
  * with the action number over one year, and every 50th action of the hot instance shares its
- * created_at with the previous one (Nova orders such ties by id).
+ * created_at with the previous one (Nova orders such ties by id). One action in 1,000 never
+ * finishes (its last event still runs), as Nova leaves them after a service restart: the query
+ * API's `result=running` and `state=stuck` have something to find, and it is rare, as it is in
+ * production.
  */
 import type { StoreWrite } from '../src/store/action-store.js'
 import type { Timestamp } from '../src/domain/timestamp.js'
@@ -15,6 +18,8 @@ export interface HistoryShape {
   instances: number
   /** Actions of the hot instance (instance 0). */
   hot: number
+  /** Every action finished (the history of the benchmarks before issue 10). */
+  noRunning?: boolean
 }
 
 /** One event of a planned action, already finished. */
@@ -23,11 +28,12 @@ export interface PlannedEvent {
   host: string
   startTime: Timestamp
   createdAt: Timestamp
-  finishTime: Timestamp
-  result: 'Success' | 'Error'
+  /** Null while the event runs (the last event of a running action). */
+  finishTime: Timestamp | null
+  result: 'Success' | 'Error' | null
   traceback: string | null
   details: string | null
-  updatedAt: Timestamp
+  updatedAt: Timestamp | null
 }
 
 /** One action with its events, in its final state. */
@@ -39,9 +45,12 @@ export interface PlannedAction {
   projectId: string
   startTime: Timestamp
   createdAt: Timestamp
-  finishTime: Timestamp
+  /** Null for a running action (1 in 1,000): its last event never finished. */
+  finishTime: Timestamp | null
   /** True when one of its events failed: the action's message is then "Error". */
   failed: boolean
+  /** Its updated_at: the finish time, or for a running action its last event's start. */
+  updatedAt: Timestamp
   events: PlannedEvent[]
 }
 
@@ -176,40 +185,55 @@ export class History {
     const h = hash32(n * 7 + 3)
     const created = this.createdMicros(n)
     const name = ACTION_NAMES[h % ACTION_NAMES.length] as string
-    const failed = h % 100 === 42
+    const running = !this.shape.noRunning && (h >>> 8) % 1000 === 7
+    const failed = !running && h % 100 === 42
     const events: PlannedEvent[] = []
     let t = created + 1000
+    let lastStart = t
     for (let e = 0; e < this.shape.eventsPerAction; e++) {
       const start = t
+      lastStart = start
       const finish = start + 800_000 + (hash32(n * 13 + e) % 900_000)
       const error = failed && e === this.shape.eventsPerAction - 1
+      const open = running && e === this.shape.eventsPerAction - 1
       events.push({
         event: `compute_${name.replace(/-/g, '_')}_step_${e}`,
         host: `compute-${h % 50}`,
         startTime: ts(start),
         createdAt: ts(start + 37),
-        finishTime: ts(finish),
-        result: error ? 'Error' : 'Success',
+        finishTime: open ? null : ts(finish),
+        result: open ? null : error ? 'Error' : 'Success',
         traceback: error ? TRACEBACK : null,
         details: error ? 'Instance is not running.' : null,
-        updatedAt: ts(finish + 41),
+        updatedAt: open ? null : ts(finish + 41),
       })
       t = finish + 2000
     }
+    const finishTime = running ? null : ts(t + 100_000)
     return {
       instanceUuid: instanceUuid(instance),
       action: name,
       requestId: `req-${uuidOf(0x2545f491, n)}`,
-      userId: uuidOf(0x68e31da4, h % 1000).replace(/-/g, ''),
+      userId: userOf(h),
       projectId: projectOf(instance),
       startTime: ts(created - 200),
       createdAt: ts(created),
-      finishTime: ts(t + 100_000),
+      finishTime,
       failed,
+      // An event start or finish moves the action's updated_at to its own time (write-programs).
+      updatedAt: finishTime ?? (events.length > 0 ? ts(lastStart) : ts(created - 200)),
       events,
     }
   }
 }
+
+/** The user who started an action whose hash is `h`: 1,000 users. */
+export function userOf(h: number): string {
+  return uuidOf(0x68e31da4, h % 1000).replace(/-/g, '')
+}
+
+/** The action names of the history, one in ten actions each. */
+export const HISTORY_ACTION_NAMES: readonly string[] = ACTION_NAMES
 
 /** The instance_put writes of every instance. */
 export function instanceOps(shape: HistoryShape): StoreWrite[] {
@@ -228,7 +252,8 @@ export function instanceOps(shape: HistoryShape): StoreWrite[] {
 
 /**
  * The write path of one action, as the recorder sends it: start the action, start and finish
- * each event, finish the action — 2 + 2 × eventsPerAction operations.
+ * each event, finish the action — 2 + 2 × eventsPerAction operations (two fewer for a running
+ * action).
  */
 export function actionOps(a: PlannedAction): StoreWrite[] {
   const key = { instanceUuid: a.instanceUuid, requestId: a.requestId }
@@ -256,6 +281,7 @@ export function actionOps(a: PlannedAction): StoreWrite[] {
         createdAt: e.createdAt,
       },
     })
+    if (e.finishTime === null || e.result === null || e.updatedAt === null) continue
     ops.push({
       op: 'event_finish',
       values: {
@@ -269,70 +295,72 @@ export function actionOps(a: PlannedAction): StoreWrite[] {
       },
     })
   }
-  ops.push({ op: 'action_finish', values: { ...key, finishTime: a.finishTime } })
+  if (a.finishTime !== null)
+    ops.push({ op: 'action_finish', values: { ...key, finishTime: a.finishTime } })
   return ops
 }
 
-/** Columns of the `instance_actions` rows built by {@link actionRow}. */
-export const ACTION_ROW_COLUMNS = [
-  'id',
-  'instance_uuid',
-  'action',
-  'request_id',
-  'user_id',
-  'project_id',
-  'start_time',
-  'finish_time',
-  'message',
-  'created_at',
-  'updated_at',
-] as const
-
-/** Columns of the `instance_actions_events` rows built by {@link eventRows}. */
-export const EVENT_ROW_COLUMNS = [
-  'id',
-  'action_id',
-  'event',
-  'start_time',
-  'finish_time',
-  'result',
-  'traceback',
-  'host',
-  'details',
-  'created_at',
-  'updated_at',
-] as const
-
-/** The final `instance_actions` row the write path leaves for an action (updated_at = finish). */
-export function actionRow(a: PlannedAction, id: number): unknown[] {
-  return [
+/**
+ * The final `instance_actions` row the write path leaves for an action, by column. It holds the
+ * columns of every schema version the benchmark knows (migration 0005 added the owner project);
+ * the SQL loader inserts those the database has (see {@link pickColumns}).
+ */
+export function actionRecord(a: PlannedAction, id: number): Record<string, unknown> {
+  return {
     id,
-    a.instanceUuid,
-    a.action,
-    a.requestId,
-    a.userId,
-    a.projectId,
-    a.startTime,
-    a.finishTime,
-    a.failed ? 'Error' : null,
-    a.createdAt,
-    a.finishTime,
-  ]
+    instance_uuid: a.instanceUuid,
+    action: a.action,
+    request_id: a.requestId,
+    user_id: a.userId,
+    project_id: a.projectId,
+    // The history's actions are started by the instance's own project.
+    owner_project_id: a.projectId,
+    start_time: a.startTime,
+    finish_time: a.finishTime,
+    message: a.failed ? 'Error' : null,
+    created_at: a.createdAt,
+    updated_at: a.updatedAt,
+  }
 }
 
-/** The final event rows of an action, with ids from `firstId`. */
-export function eventRows(a: PlannedAction, actionId: number, firstId: number): unknown[][] {
-  return a.events.map((e, i) => [
-    firstId + i,
-    actionId,
-    e.event,
-    e.startTime,
-    e.finishTime,
-    e.result,
-    e.traceback,
-    e.host,
-    e.details,
-    e.createdAt,
-    e.updatedAt,
-  ])
+/** The final event rows of an action, with ids from `firstId`, by column (as actionRecord). */
+export function eventRecords(
+  a: PlannedAction,
+  actionId: number,
+  firstId: number,
+): Record<string, unknown>[] {
+  return a.events.map((e, i) => ({
+    id: firstId + i,
+    action_id: actionId,
+    instance_uuid: a.instanceUuid,
+    owner_project_id: a.projectId,
+    event: e.event,
+    start_time: e.startTime,
+    finish_time: e.finishTime,
+    result: e.result,
+    traceback: e.traceback,
+    host: e.host,
+    details: e.details,
+    created_at: e.createdAt,
+    updated_at: e.updatedAt,
+    // Migration 0005: the time an event is windowed and ordered by with time_field=updated_at.
+    changed_at: e.updatedAt ?? e.startTime,
+  }))
+}
+
+/**
+ * The columns of `sample` that the table has, in the table's order; throws when the table has a
+ * column the records do not fill (a newer schema than the benchmark knows).
+ */
+export function pickColumns(
+  table: string,
+  tableColumns: readonly string[],
+  sample: Record<string, unknown>,
+): string[] {
+  const unknown = tableColumns.filter((c) => !(c in sample))
+  if (unknown.length > 0)
+    throw new Error(
+      `bench: ${table} has columns the SQL loader does not fill: ${unknown.join(', ')}`,
+    )
+  return [...tableColumns]
 }

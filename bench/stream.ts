@@ -1,0 +1,686 @@
+/**
+ * `npm run bench:stream -- [--backend sqlite|postgres|mysql] [--scenario mix|all] [options]`
+ *
+ * The live stream under load (issue 10): `actiontrail serve` in a child process, S subscribers
+ * connected to `GET /v1/stream` from this process, and writes posted to `/v1/batch` at a fixed
+ * rate for D seconds. Reports delivery lag, lost and duplicated changes per subscriber, and the
+ * server's memory.
+ *
+ * What 1,000 subscribers means: if every subscriber received every change, 5,000 writes/s would
+ * be 5,000,000 deliveries/s (each parsed here too, on the same 2 cores): no such machine can.
+ * The two scenarios:
+ *   - `mix` (default: 1,000 subscribers, 5,000 writes/s): a few unfiltered admin tails (--tails,
+ *     default 10); the others filtered, half of them members of a project (a member's stream is
+ *     restricted to their project's instances: 1/--projects of the changes), half admins
+ *     following one instance (`?instance=`, 1/--instances of the changes);
+ *   - `all` (the worst case): every subscriber an unfiltered admin tail, at a rate the machine can
+ *     sustain (--rate; default 100 writes/s = 100,000 deliveries/s at 1,000 subscribers).
+ *
+ * Writes: action lifecycles in two halves, as a compute service sends them: the action and its
+ * --events events start in one batch, and finish in the next batch after that one was answered,
+ * over --instances instances of --projects projects; a batch every --tick ms (open loop: a tick is
+ * skipped, and counted, when --inflight batches are still unanswered). Each half changes the
+ * action and each event once.
+ *
+ * Lag: receipt of a change here minus the acknowledgement of the batch that wrote it (a change can
+ * arrive before its batch's answer: its lag is counted as 0), and minus the batch's sending
+ * (includes the commit). Lost and duplicated: after the run, one more admin stream replays every change
+ * from the position of a marker action written before the run (`?after=`, the durable log,
+ * not the live path) to a marker written after it; that is the truth. Each subscriber must have received exactly
+ * the truth's changes that match its filter, each once (a reconnect after `overflow` or a dropped
+ * connection resumes with Last-Event-ID and is counted). Every acknowledged write must be in the
+ * truth.
+ *
+ * Options: --duration S (default 30), --rate W (writes/s), --subscribers N (default 1000),
+ * --tails N, --instances N (default 200), --projects N (default 20), --events N (events per
+ * action, default 2), --tick MS (default 100), --inflight N (default 8), --settle S (wait after
+ * the last write, default 5), --db URL (a server database to use as is; default: a fresh SQLite
+ * file, or a fresh database on ACTIONTRAIL_TEST_PG_URL / ACTIONTRAIL_TEST_MYSQL_URL), --check
+ * (exit 1 when a target is missed: lag p99 < 100 ms, nothing lost or duplicated, RSS growth <
+ * 200 MB).
+ */
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import http from 'node:http'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { createParser } from 'eventsource-parser'
+import { startActionTrail, type BenchToken, type ChildServer } from './child-server.js'
+import { percentile, send } from './load.js'
+import {
+  createMysqlDatabase,
+  createPgDatabase,
+  dropMysqlDatabase,
+  dropPgDatabase,
+  withDatabase,
+} from './scale-native.js'
+
+const { values } = parseArgs({
+  options: {
+    backend: { type: 'string', default: 'sqlite' },
+    scenario: { type: 'string', default: 'mix' },
+    duration: { type: 'string', default: '30' },
+    rate: { type: 'string' },
+    subscribers: { type: 'string', default: '1000' },
+    tails: { type: 'string', default: '10' },
+    instances: { type: 'string', default: '200' },
+    projects: { type: 'string', default: '20' },
+    events: { type: 'string', default: '2' },
+    tick: { type: 'string', default: '100' },
+    inflight: { type: 'string', default: '8' },
+    settle: { type: 'string', default: '5' },
+    db: { type: 'string' },
+    check: { type: 'boolean', default: false },
+  },
+})
+
+const BACKEND = (() => {
+  const b = (values.backend ?? 'sqlite').toLowerCase()
+  if (b === 'sqlite') return 'sqlite'
+  if (b === 'postgres' || b === 'postgresql' || b === 'pg') return 'postgres'
+  if (b === 'mysql' || b === 'mariadb') return 'mysql'
+  throw new Error(`unknown --backend ${b}`)
+})()
+const SCENARIO = values.scenario === 'all' ? 'all' : 'mix'
+if (values.scenario !== 'all' && values.scenario !== 'mix')
+  throw new Error(`unknown --scenario ${values.scenario}`)
+const DURATION = Number(values.duration)
+const RATE = Number(values.rate ?? (SCENARIO === 'all' ? 100 : 5000))
+const SUBSCRIBERS = Number(values.subscribers)
+const TAILS = SCENARIO === 'all' ? SUBSCRIBERS : Math.min(SUBSCRIBERS, Number(values.tails))
+const INSTANCES = Number(values.instances)
+const PROJECTS = Number(values.projects)
+const EVENTS = Number(values.events)
+const TICK_MS = Number(values.tick)
+const INFLIGHT = Number(values.inflight)
+const SETTLE_S = Number(values.settle)
+const TARGET_LAG_P99_MS = 100
+const TARGET_RSS_GROWTH_MIB = 200
+
+const RUN = randomUUID().slice(0, 8)
+const log = (text: string) => process.stderr.write(`[bench:stream] ${text}\n`)
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+const nowMs = () => performance.now()
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+const SERVICE_TOKEN = 'bench-stream-service'
+const ADMIN_TOKEN = 'bench-stream-admin'
+const projectId = (p: number) => `${RUN}bench${p.toString(16).padStart(19, '0')}`
+const memberToken = (p: number) => `bench-stream-member-${p}`
+const instanceId = (i: number) => `${RUN}-0000-4000-8000-${i.toString(16).padStart(12, '0')}`
+const MARKER_INSTANCE = `${RUN}-0000-4000-8000-ffffffffffff`
+const requestId = (n: number) => `req-${RUN}-0000-4000-8000-${n.toString(16).padStart(12, '0')}`
+const projectOfInstance = (i: number) => i % PROJECTS
+
+const TOKENS: BenchToken[] = [
+  { token: SERVICE_TOKEN, user_id: 'bench-service', project_id: 'service', roles: ['service'] },
+  { token: ADMIN_TOKEN, user_id: 'bench-admin', project_id: 'admin', roles: ['admin'] },
+  ...Array.from({ length: PROJECTS }, (_, p) => ({
+    token: memberToken(p),
+    user_id: `bench-member-${p}`,
+    project_id: projectId(p),
+    roles: ['member'],
+  })),
+]
+
+/** Resident and peak resident memory of a process in MiB (Linux /proc). */
+function memoryOf(pid: number): { rss: number; peak: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const kib = (name: string) =>
+      Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN)
+    return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 }
+  } catch {
+    return { rss: Number.NaN, peak: Number.NaN }
+  }
+}
+
+/** What a subscriber follows. */
+interface Filter {
+  /** The query string (no `after`). */
+  query: string
+  token: string
+  /** Does a change on this instance (index, or -1 for the marker) match? */
+  matches: (instance: number) => boolean
+  label: string
+}
+
+/** A change as received: position, and what it is about. */
+interface Change {
+  position: number
+  instance: number
+  requestId: string
+  /** The action or event has a finish time: written by the finishing half of the lifecycle. */
+  finished: boolean
+}
+
+/** One connected stream, reconnecting with Last-Event-ID when it is closed. */
+class Subscriber {
+  readonly filter: Filter
+  readonly received: number[] = []
+  readonly lags: number[] = []
+  readonly sendLags: number[] = []
+  reconnects = 0
+  overflows = 0
+  errors = 0
+  lastId: string | undefined
+  #req: http.ClientRequest | undefined
+  #closing = false
+  #ready: (() => void) | undefined
+  readonly #base: URL
+  readonly #onChange: (s: Subscriber, c: Change, at: number) => void
+
+  constructor(base: URL, filter: Filter, onChange: (s: Subscriber, c: Change, at: number) => void) {
+    this.#base = base
+    this.filter = filter
+    this.#onChange = onChange
+  }
+
+  /** Connects; resolves when the server says `: ready`. */
+  connect(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#ready = resolve
+      const parser = createParser({
+        onComment: (c) => {
+          if (c.trim() === 'ready') {
+            this.#ready?.()
+            this.#ready = undefined
+          }
+        },
+        onEvent: (m) => this.#message(m.event, m.id, m.data),
+      })
+      const headers: Record<string, string> = {
+        'x-auth-token': this.filter.token,
+        accept: 'text/event-stream',
+      }
+      if (this.lastId !== undefined) headers['last-event-id'] = this.lastId
+      const req = http.request(
+        {
+          host: this.#base.hostname,
+          port: this.#base.port,
+          path: `/v1/stream${this.filter.query ? `?${this.filter.query}` : ''}`,
+          headers,
+          agent: false,
+        },
+        (res) => {
+          if (res.statusCode !== 200) {
+            let body = ''
+            res.on('data', (d: Buffer) => (body += d.toString('utf8')))
+            res.on('end', () =>
+              reject(new Error(`stream: ${res.statusCode} ${body.slice(0, 200)}`)),
+            )
+            return
+          }
+          res.setEncoding('utf8')
+          res.on('data', (d: string) => parser.feed(d))
+          res.on('end', () => this.#closed())
+          res.on('error', () => this.#closed())
+        },
+      )
+      req.on('error', (err) => {
+        this.errors++
+        if (this.#ready) reject(err)
+        else this.#closed()
+      })
+      req.end()
+      this.#req = req
+    })
+  }
+
+  #message(event: string | undefined, id: string | undefined, data: string): void {
+    const at = nowMs()
+    if (event === 'overflow') {
+      this.overflows++
+      return
+    }
+    if (id === undefined) return
+    this.lastId = id
+    const body = JSON.parse(data) as {
+      action?: { instance_uuid: string; request_id: string; finish_time: string | null }
+      instance_uuid?: string
+      request_id?: string
+      event?: { finish_time: string | null }
+    }
+    const instanceUuid = body.instance_uuid ?? body.action?.instance_uuid ?? ''
+    const request = body.request_id ?? body.action?.request_id ?? ''
+    const finished = (body.event?.finish_time ?? body.action?.finish_time ?? null) !== null
+    this.#onChange(
+      this,
+      {
+        position: Number(id),
+        instance: instanceIndex(instanceUuid),
+        requestId: request,
+        finished,
+      },
+      at,
+    )
+  }
+
+  #closed(): void {
+    if (this.#closing) return
+    // Closed by the server (overflow) or dropped: resume after the last change received.
+    this.reconnects++
+    void sleep(100).then(() =>
+      this.#closing ? undefined : this.connect().catch(() => this.errors++),
+    )
+  }
+
+  close(): void {
+    this.#closing = true
+    this.#req?.destroy()
+  }
+}
+
+function instanceIndex(uuid: string): number {
+  if (!uuid.startsWith(RUN)) return -2
+  if (uuid === MARKER_INSTANCE) return -1
+  return parseInt(uuid.slice(-12), 16)
+}
+
+/** Where the benchmark's database lives. */
+async function prepareDatabase(
+  dir: string,
+): Promise<{ db: string; drop: () => Promise<void>; label: string }> {
+  if (values.db)
+    return { db: values.db, drop: () => Promise.resolve(), label: 'database from --db' }
+  const name = `actiontrail_stream_${process.pid}`
+  if (BACKEND === 'postgres') {
+    const admin =
+      process.env.ACTIONTRAIL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+    await createPgDatabase(admin, name)
+    return {
+      db: withDatabase(admin, name),
+      drop: () => dropPgDatabase(admin, name),
+      label: 'PostgreSQL',
+    }
+  }
+  if (BACKEND === 'mysql') {
+    const admin = process.env.ACTIONTRAIL_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/mysql'
+    await createMysqlDatabase(admin, name)
+    return {
+      db: withDatabase(admin, name),
+      drop: () => dropMysqlDatabase(admin, name),
+      label: 'MariaDB',
+    }
+  }
+  return { db: join(dir, 'stream.db'), drop: () => Promise.resolve(), label: 'SQLite file' }
+}
+
+async function postBatch(agent: http.Agent, base: URL, lines: string[]): Promise<void> {
+  const r = await send(agent, base, {
+    method: 'POST',
+    path: '/v1/batch',
+    body: `${lines.join('\n')}\n`,
+    contentType: 'application/x-ndjson',
+    headers: { 'x-auth-token': SERVICE_TOKEN },
+  })
+  if (r.status !== 200) throw new Error(`batch failed: ${r.status} ${r.body.slice(0, 300)}`)
+  const bad = (r.body.match(/"status":\s*\d+/g) ?? []).filter((s) => !/20[01]$/.test(s))
+  if (bad.length > 0) throw new Error(`batch: ${bad.length} operations failed: ${bad[0]}`)
+}
+
+/** The first half of action n's life: the action and its events start. */
+function startHalf(n: number): string[] {
+  const instance = n % INSTANCES
+  const ids = { instance_uuid: instanceId(instance), request_id: requestId(n) }
+  const lines = [
+    JSON.stringify({
+      op: 'action_start',
+      ...ids,
+      action: 'reboot',
+      user_id: 'bench-user',
+      project_id: projectId(projectOfInstance(instance)),
+    }),
+  ]
+  for (let e = 0; e < EVENTS; e++)
+    lines.push(
+      JSON.stringify({ op: 'event_start', ...ids, event: `compute_step_${e}`, host: 'compute-1' }),
+    )
+  return lines
+}
+
+/** The second half: the events and the action finish. */
+function finishHalf(n: number): string[] {
+  const ids = { instance_uuid: instanceId(n % INSTANCES), request_id: requestId(n) }
+  const lines: string[] = []
+  for (let e = 0; e < EVENTS; e++)
+    lines.push(
+      JSON.stringify({
+        op: 'event_finish',
+        ...ids,
+        event: `compute_step_${e}`,
+        result: 'Success',
+      }),
+    )
+  lines.push(JSON.stringify({ op: 'action_finish', ...ids }))
+  return lines
+}
+
+const OPS_PER_ACTION = 2 + 2 * EVENTS
+
+/** The filters of the scenario, one per subscriber. */
+function filters(): Filter[] {
+  const out: Filter[] = []
+  for (let s = 0; s < SUBSCRIBERS; s++) {
+    if (s < TAILS) {
+      out.push({ query: '', token: ADMIN_TOKEN, matches: () => true, label: 'admin, unfiltered' })
+    } else if ((s - TAILS) % 2 === 0) {
+      const p = ((s - TAILS) / 2) % PROJECTS
+      out.push({
+        query: '',
+        token: memberToken(p),
+        matches: (i) => i >= 0 && projectOfInstance(i) === p,
+        label: 'member, own project',
+      })
+    } else {
+      const i = ((s - TAILS - 1) / 2) % INSTANCES
+      out.push({
+        query: `instance=${instanceId(i)}`,
+        token: ADMIN_TOKEN,
+        matches: (x) => x === i,
+        label: 'admin, one instance',
+      })
+    }
+  }
+  return out
+}
+
+async function main(): Promise<boolean> {
+  const dir = mkdtempSync(join(tmpdir(), 'actiontrail-bench-stream-'))
+  const database = await prepareDatabase(dir)
+  let server: ChildServer | undefined
+  const subscribers: Subscriber[] = []
+  const agent = new http.Agent({ keepAlive: true, maxSockets: INFLIGHT + 2 })
+  try {
+    server = await startActionTrail({
+      dir,
+      tokens: TOKENS,
+      db: database.db,
+      // Room for every subscriber and the replay: streams may use at most 90 % of the connections.
+      env: {
+        ACTIONTRAIL_STREAM_MAX_SUBSCRIBERS: String(SUBSCRIBERS + 10),
+        ACTIONTRAIL_MAX_CONNECTIONS: String(Math.ceil((SUBSCRIBERS + 10) / 0.9) + INFLIGHT + 10),
+      },
+    })
+    const base = new URL(server.url)
+    // The instances, and the marker instance (its own project: no filtered stream sees it).
+    const instanceLines = Array.from({ length: INSTANCES }, (_, i) =>
+      JSON.stringify({
+        op: 'instance_put',
+        instance_uuid: instanceId(i),
+        name: `vm-${i}`,
+        project_id: projectId(projectOfInstance(i)),
+        user_id: 'bench-user',
+      }),
+    )
+    instanceLines.push(
+      JSON.stringify({
+        op: 'instance_put',
+        instance_uuid: MARKER_INSTANCE,
+        name: 'marker',
+        project_id: 'bench-marker',
+        user_id: 'bench-user',
+      }),
+    )
+    await postBatch(agent, base, instanceLines)
+    const idle = memoryOf(server.pid)
+
+    // Batch bookkeeping for the lag: request id → batch, batch → sent / acknowledged.
+    const batchOf = new Map<string, number>()
+    const sentAt: number[] = []
+    const ackedAt: number[] = []
+    let measuring = false
+    const onChange = (s: Subscriber, c: Change, at: number) => {
+      s.received.push(c.position)
+      if (!measuring) return
+      const b = batchOf.get(`${c.requestId}:${c.finished ? 'f' : 's'}`)
+      if (b === undefined) return
+      const acked = ackedAt[b]
+      s.lags.push(acked === undefined ? 0 : Math.max(0, at - acked))
+      s.sendLags.push(at - (sentAt[b] as number))
+    }
+
+    log(`connecting ${SUBSCRIBERS} subscribers (${SCENARIO})`)
+    const connectStarted = nowMs()
+    const all = filters()
+    for (let from = 0; from < all.length; from += 50) {
+      const wave = all.slice(from, from + 50).map((f) => new Subscriber(base, f, onChange))
+      await Promise.all(wave.map((s) => s.connect()))
+      subscribers.push(...wave)
+    }
+    const connectSeconds = (nowMs() - connectStarted) / 1000
+    const connected = memoryOf(server.pid)
+
+    // A marker action (on an instance no filtered stream sees) as the first tail receives it:
+    // the position before the run, and after it the position that ends the run.
+    const tail = subscribers[0] as Subscriber
+    const marker = async (n: number): Promise<number> => {
+      const seen = tail.received.length
+      await postBatch(agent, base, [
+        JSON.stringify({
+          op: 'action_start',
+          instance_uuid: MARKER_INSTANCE,
+          request_id: requestId(n),
+          action: 'marker',
+          user_id: 'bench-user',
+          project_id: 'bench-marker',
+        }),
+      ])
+      for (let i = 0; tail.received.length === seen; i++) {
+        if (i > 600) throw new Error('the marker never arrived on the unfiltered stream')
+        await sleep(50)
+      }
+      return tail.received.at(-1) as number
+    }
+    const p0 = await marker(0xffffffff)
+    for (const s of subscribers) {
+      s.received.length = 0
+      s.lags.length = 0
+      s.sendLags.length = 0
+    }
+
+    // The writes.
+    log(`writing ${fmt(RATE)} writes/s for ${DURATION} s`)
+    measuring = true
+    const actionsPerTick = Math.max(1, Math.round((RATE * TICK_MS) / 1000 / OPS_PER_ACTION))
+    let nextAction = 0
+    let inFlight = 0
+    let skipped = 0
+    let failures = 0
+    let firstFailure: string | undefined
+    const acknowledged: string[] = []
+    let writes = 0
+    // Actions whose start is acknowledged: the next batch finishes them (a finish must not
+    // overtake its start, so it waits for the start's answer).
+    let startedActions: number[] = []
+    const cpuStart = process.cpuUsage()
+    const started = nowMs()
+    const pending: Promise<void>[] = []
+    const post = (starts: number[], finishes: number[]) => {
+      const batch = sentAt.length
+      const lines: string[] = []
+      for (const n of starts) {
+        batchOf.set(`${requestId(n)}:s`, batch)
+        lines.push(...startHalf(n))
+      }
+      for (const n of finishes) {
+        batchOf.set(`${requestId(n)}:f`, batch)
+        lines.push(...finishHalf(n))
+      }
+      sentAt.push(nowMs())
+      inFlight++
+      const p = postBatch(agent, base, lines)
+        .then(() => {
+          ackedAt[batch] = nowMs()
+          writes += lines.length
+          acknowledged.push(...starts.map(requestId))
+          startedActions.push(...starts)
+        })
+        .catch((err: unknown) => {
+          failures++
+          firstFailure ??= String(err).slice(0, 200)
+          if (failures <= 3) log(String(err))
+        })
+        .finally(() => inFlight--)
+      pending.push(p)
+      return p
+    }
+    for (let tick = 0; nowMs() - started < DURATION * 1000; tick++) {
+      const due = started + tick * TICK_MS
+      if (due > nowMs()) await sleep(due - nowMs())
+      if (inFlight >= INFLIGHT) {
+        skipped++
+        continue
+      }
+      const starts = Array.from({ length: actionsPerTick }, () => nextAction++)
+      const finishes = startedActions
+      startedActions = []
+      void post(starts, finishes)
+    }
+    await Promise.all(pending)
+    // The last actions' finishes.
+    if (startedActions.length > 0) await post([], startedActions.splice(0))
+    const writeSeconds = (nowMs() - started) / 1000
+    const atEnd = memoryOf(server.pid)
+    log(`settling ${SETTLE_S} s`)
+    await sleep(SETTLE_S * 1000)
+    measuring = false
+    const last = await marker(0xfffffffe)
+    const settled = memoryOf(server.pid)
+    const cpu = process.cpuUsage(cpuStart)
+
+    // The truth: a replay of the durable log from the first marker to the second.
+    log(`replaying from ${p0} to ${last}`)
+    const truth: Change[] = []
+    const replay = new Subscriber(
+      base,
+      { query: `after=${p0}`, token: ADMIN_TOKEN, matches: () => true, label: 'replay' },
+      (_s, c) => truth.push(c),
+    )
+    await replay.connect()
+    for (let waited = 0; (truth.at(-1)?.position ?? p0) < last; waited++) {
+      if (waited > 1200) throw new Error(`the replay stopped at ${truth.at(-1)?.position}`)
+      await sleep(50)
+    }
+    replay.close()
+
+    // Lost and duplicated, per subscriber.
+    const instanceOfPosition = new Map(truth.map((c) => [c.position, c.instance]))
+    const inTruth = new Set(truth.map((c) => c.requestId))
+    const ackedMissing = acknowledged.filter((id) => !inTruth.has(id)).length
+    let lost = 0
+    let duplicated = 0
+    let unknown = 0
+    let deliveries = 0
+    let worstLost = 0
+    for (const s of subscribers) {
+      const seen = new Set<number>()
+      for (const p of s.received) {
+        // The start marker reaches the other subscribers after the first tail: not part of the run.
+        if (p > last || p <= p0) continue
+        if (seen.has(p)) duplicated++
+        seen.add(p)
+        deliveries++
+        if (!instanceOfPosition.has(p)) unknown++
+      }
+      let lostHere = 0
+      for (const c of truth) if (s.filter.matches(c.instance) && !seen.has(c.position)) lostHere++
+      lost += lostHere
+      worstLost = Math.max(worstLost, lostHere)
+    }
+    const lags = subscribers.flatMap((s) => s.lags).sort((a, b) => a - b)
+    const sendLags = subscribers.flatMap((s) => s.sendLags).sort((a, b) => a - b)
+    const rssGrowth = atEnd.rss - idle.rss
+    const reconnects = subscribers.reduce((n, s) => n + s.reconnects, 0)
+    const overflows = subscribers.reduce((n, s) => n + s.overflows, 0)
+    const kinds = new Map<string, number>()
+    for (const s of subscribers) kinds.set(s.filter.label, (kinds.get(s.filter.label) ?? 0) + 1)
+
+    const out: string[] = []
+    out.push(
+      `bench:stream — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ` +
+        `${cpus()[0]?.model.trim() ?? 'cpu'}, Node ${process.version}, ${database.label}; ` +
+        `load average at the end ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(', ')}`,
+    )
+    out.push('')
+    out.push(
+      `- scenario **${SCENARIO}**: ${fmt(SUBSCRIBERS)} subscribers (` +
+        [...kinds].map(([k, n]) => `${fmt(n)} ${k}`).join(', ') +
+        `), connected in ${fmt(connectSeconds, 1)} s; ${INSTANCES} instances of ${PROJECTS} projects`,
+    )
+    out.push(
+      `- writes: /v1/batch, one action lifecycle = ${OPS_PER_ACTION} writes (start, ` +
+        `${EVENTS} × event start + finish, finish) in two batches; ${actionsPerTick} actions ` +
+        `started every ${TICK_MS} ms, finished in the next batch after the start's answer, ` +
+        `at most ${INFLIGHT} batches in flight; ${skipped} ticks skipped (batches still in flight), ` +
+        `${failures} failed batches${firstFailure ? ` (first: ${firstFailure})` : ''}`,
+    )
+    out.push(
+      `- bench process CPU during the writes and the settle: ${fmt((cpu.user + cpu.system) / 1e6, 1)} s`,
+    )
+    out.push('')
+    out.push('| measure | value |')
+    out.push('| --- | ---: |')
+    const rows: [string, string][] = [
+      ['target write rate', `${fmt(RATE)} writes/s`],
+      [
+        'acknowledged writes',
+        `${fmt(writes)} in ${fmt(writeSeconds, 1)} s = **${fmt(writes / writeSeconds)} writes/s**`,
+      ],
+      ['changes in the log (replay)', fmt(truth.length)],
+      ['deliveries', `${fmt(deliveries)} = ${fmt(deliveries / writeSeconds)}/s`],
+      ['lag from acknowledgement p50', `${fmt(percentile(lags, 50), 1)} ms`],
+      ['lag from acknowledgement p99', `**${fmt(percentile(lags, 99), 1)} ms**`],
+      ['lag from acknowledgement max', `${fmt(lags.at(-1) ?? 0, 1)} ms`],
+      [
+        'lag from sending the batch p50 / p99 / max',
+        [percentile(sendLags, 50), percentile(sendLags, 99), sendLags.at(-1) ?? 0]
+          .map((v) => fmt(v, 1))
+          .join(' / ') + ' ms',
+      ],
+      ['lost changes (all subscribers; worst subscriber)', `**${fmt(lost)}**; ${fmt(worstLost)}`],
+      ['duplicated changes', `**${fmt(duplicated)}**`],
+      ['deliveries not in the log', fmt(unknown)],
+      ['acknowledged actions missing from the log', fmt(ackedMissing)],
+      [
+        'overflows / reconnects / connection errors',
+        `${overflows} / ${reconnects} / ${subscribers.reduce((n, s) => n + s.errors, 0)}`,
+      ],
+      [
+        'server RSS: idle / subscribers connected',
+        `${fmt(idle.rss, 1)} / ${fmt(connected.rss, 1)} MiB`,
+      ],
+      [
+        'server RSS: end of writes / after settle / peak',
+        `${fmt(atEnd.rss, 1)} / ${fmt(settled.rss, 1)} / ${fmt(settled.peak, 1)} MiB`,
+      ],
+      ['server RSS growth (end of writes − idle)', `**${fmt(rssGrowth, 1)} MiB**`],
+    ]
+    for (const [k, v] of rows) out.push(`| ${k} | ${v} |`)
+    const lagP99 = percentile(lags, 99)
+    const checks: [string, boolean][] = [
+      [`lag p99 < ${TARGET_LAG_P99_MS} ms`, lagP99 < TARGET_LAG_P99_MS],
+      ['no lost change', lost === 0 && ackedMissing === 0],
+      ['no duplicated change', duplicated === 0],
+      [`server RSS growth < ${TARGET_RSS_GROWTH_MIB} MB`, rssGrowth < TARGET_RSS_GROWTH_MIB],
+      [`write rate reached (≥ 95 % of ${fmt(RATE)}/s)`, writes / writeSeconds >= 0.95 * RATE],
+    ]
+    out.push('', '| target | |', '| --- | --- |')
+    for (const [name, ok] of checks) out.push(`| ${name} | ${ok ? 'met' : '**missed**'} |`)
+    console.log(`\n${out.join('\n')}`)
+    return checks.some(([, ok]) => !ok)
+  } finally {
+    for (const s of subscribers) s.close()
+    agent.destroy()
+    await server?.stop()
+    await database.drop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const missed = await main()
+if (missed && values.check) process.exitCode = 1
