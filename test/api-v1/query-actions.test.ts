@@ -7,7 +7,14 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { buildHarness, PROJECT_A, PROJECT_B, TOKENS, type Harness } from '../helpers/build-app.js'
 import { parseStuckPolicy } from '../../src/domain/stuck-work.js'
-import { assertV1Error, ManualClock, ok, v1 } from './v1-helpers.js'
+import {
+  assertQueriesRefused,
+  assertV1Error,
+  SEARCH_BAD_QUERIES,
+  ManualClock,
+  ok,
+  v1,
+} from './v1-helpers.js'
 
 const VM_A = '11111111-2222-4333-8444-aaaaaaaaaaaa'
 const VM_B = '11111111-2222-4333-8444-bbbbbbbbbbbb'
@@ -344,16 +351,10 @@ test('GET /v1/actions', async (t) => {
   })
 
   await t.test('bad parameters are 400 naming the parameter', async () => {
+    // Beyond those both search routes refuse alike (SEARCH_BAD_QUERIES):
     const cases: [string, RegExp][] = [
-      ['bogus=1', /'bogus'/],
-      ['instance=a&instance=b', /'instance'/],
-      ['limit=0', /limit/],
       ['limit=1001', /limit/],
       ['limit=abc', /limit/],
-      ['result=failed', /result/],
-      ['since=yesterday', /since/],
-      ['until=2026-13-01T00:00:00', /until/],
-      ['since=2026-03-02T00:00:00Z&until=2026-03-01T00:00:00Z', /since/],
       ['include=everything', /include/],
       ['user=', /'user'/],
       ['time_field=finish_time', /time_field/],
@@ -362,9 +363,6 @@ test('GET /v1/actions', async (t) => {
       ['state=stuck&state=stuck', /'state'/],
       ['event=compute_migrate', /'event'/],
     ]
-    for (const [q, message] of cases) {
-      const res = await v1(h, 'GET', `/v1/actions?${q}`, undefined, admin)
-      assertV1Error(res, 400, 'invalid_input', message)
-    }
+    await assertQueriesRefused(h, '/v1/actions', [...SEARCH_BAD_QUERIES, ...cases])
   })
 })

@@ -8,7 +8,14 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { parseStuckPolicy } from '../../src/domain/stuck-work.js'
 import { buildHarness, PROJECT_A, PROJECT_B, TOKENS, type Harness } from '../helpers/build-app.js'
-import { assertV1Error, ManualClock, ok, v1 } from './v1-helpers.js'
+import {
+  assertQueriesRefused,
+  assertV1Error,
+  SEARCH_BAD_QUERIES,
+  ManualClock,
+  ok,
+  v1,
+} from './v1-helpers.js'
 
 const VM_A = '11111111-2222-4333-8444-aaaaaaaaaaaa'
 const VM_B = '11111111-2222-4333-8444-bbbbbbbbbbbb'
@@ -263,24 +270,15 @@ test('GET /v1/events', async (t) => {
   })
 
   await t.test('bad parameters are 400 naming the parameter', async () => {
+    // Beyond those both search routes refuse alike (SEARCH_BAD_QUERIES):
     const cases: [string, RegExp][] = [
-      ['bogus=1', /'bogus'/],
       ['include=events', /'include'/],
-      ['instance=a&instance=b', /'instance'/],
       ['request_id=a&request_id=b', /'request_id'/],
-      ['limit=0', /limit/],
-      ['result=failed', /result/],
-      ['since=yesterday', /since/],
-      ['until=2026-13-01T00:00:00', /until/],
-      ['since=2026-03-02T00:00:00Z&until=2026-03-01T00:00:00Z', /since/],
       ['time_field=created_at', /time_field/],
       ['state=stale', /state/],
       ['event=', /'event'/],
       ['cursor=garbage', /cursor/],
     ]
-    for (const [q, message] of cases) {
-      const res = await v1(h, 'GET', `/v1/events?${q}`, undefined, admin)
-      assertV1Error(res, 400, 'invalid_input', message)
-    }
+    await assertQueriesRefused(h, '/v1/events', [...SEARCH_BAD_QUERIES, ...cases])
   })
 })

@@ -77,6 +77,19 @@ async function lifecycle(h: Harness, vm: string, requestId: string, action = 're
   )
 }
 
+/** Starts an `end` action (no user, no project) on each of VM_A and VM_B: a marker after the rest. */
+async function endMarkers(h: Harness): Promise<void> {
+  const end = (vm: string, requestId: string) => ({
+    op: 'action_start',
+    instance_uuid: vm,
+    request_id: requestId,
+    action: 'end',
+    user_id: null,
+    project_id: null,
+  })
+  await write(h, end(VM_A, 'end-a'), end(VM_B, 'end-b'))
+}
+
 const auth = (token: string, extra: Record<string, string> = {}) => ({
   'x-auth-token': token,
   ...extra,
@@ -158,25 +171,7 @@ test('access: non-admins see only their project, without traceback, host or deta
   await lifecycle(s.h, VM_A, 'req-a')
   await lifecycle(s.h, VM_B, 'req-b')
   // A marker after everything: admins get 14 messages, each project's people 7.
-  await write(
-    s.h,
-    {
-      op: 'action_start',
-      instance_uuid: VM_A,
-      request_id: 'end-a',
-      action: 'end',
-      user_id: null,
-      project_id: null,
-    },
-    {
-      op: 'action_start',
-      instance_uuid: VM_B,
-      request_id: 'end-b',
-      action: 'end',
-      user_id: null,
-      project_id: null,
-    },
-  )
+  await endMarkers(s.h)
   for (const c of [clients.admin, clients.adminA])
     await c.until(() => c.messages.length >= 14, 'all messages')
   for (const c of [clients.memberA, clients.readerA, clients.memberB, clients.readerB])
@@ -233,25 +228,7 @@ test('filters: instance, project, owner_project, user, action, request_id, host,
   t.after(() => clients.forEach((c) => c.close()))
   await lifecycle(s.h, VM_A, 'req-a')
   await lifecycle(s.h, VM_B, 'req-b', 'migrate')
-  await write(
-    s.h,
-    {
-      op: 'action_start',
-      instance_uuid: VM_A,
-      request_id: 'end-a',
-      action: 'end',
-      user_id: null,
-      project_id: null,
-    },
-    {
-      op: 'action_start',
-      instance_uuid: VM_B,
-      request_id: 'end-b',
-      action: 'end',
-      user_id: null,
-      project_id: null,
-    },
-  )
+  await endMarkers(s.h)
   // An unfiltered stream opened last tells when everything has been handed out.
   const all = await open('after=0')
   t.after(() => all.close())

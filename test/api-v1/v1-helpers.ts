@@ -76,6 +76,32 @@ export function assertV1Error(
   return error.message as string
 }
 
+/**
+ * Query strings both search routes (/v1/actions and /v1/events) refuse, each with what the 400's
+ * message must match (the parameter it names): they parse these parameters alike.
+ */
+export const SEARCH_BAD_QUERIES: readonly (readonly [string, RegExp])[] = [
+  ['bogus=1', /'bogus'/],
+  ['instance=a&instance=b', /'instance'/],
+  ['limit=0', /limit/],
+  ['result=failed', /result/],
+  ['since=yesterday', /since/],
+  ['until=2026-13-01T00:00:00', /until/],
+  ['since=2026-03-02T00:00:00Z&until=2026-03-01T00:00:00Z', /since/],
+]
+
+/** Each `GET path?query` (as an admin) is a 400 invalid_input whose message matches. */
+export async function assertQueriesRefused(
+  h: Harness,
+  path: string,
+  cases: readonly (readonly [string, RegExp])[],
+): Promise<void> {
+  for (const [q, message] of cases) {
+    const res = await v1(h, 'GET', `${path}?${q}`, undefined, { token: TOKENS.admin })
+    assertV1Error(res, 400, 'invalid_input', message)
+  }
+}
+
 /** Registers VM (or `uuid`) through the API. */
 export async function putVm(h: Harness, uuid = VM): Promise<void> {
   ok(

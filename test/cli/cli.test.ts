@@ -1,42 +1,11 @@
 /** The `actiontrail` command, run as a user runs it (a child process on a temporary database). */
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
-import { promisify } from 'node:util'
 import BetterSqlite3 from 'better-sqlite3'
-import { ROOT } from '../helpers/spawn-server.js'
-
-const exec = promisify(execFile)
-
-interface Result {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-async function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  try {
-    const { stdout, stderr } = await exec(
-      process.execPath,
-      [join(ROOT, 'bin', 'actiontrail.js'), ...args],
-      {
-        env: { ...process.env, ...env },
-        timeout: 60_000,
-      },
-    )
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string }
-    return {
-      code: typeof e.code === 'number' ? e.code : 1,
-      stdout: e.stdout ?? '',
-      stderr: e.stderr ?? '',
-    }
-  }
-}
+import { runCli } from '../helpers/run-cli.js'
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'actiontrail-cli-'))
@@ -45,7 +14,7 @@ function tempDir(t: TestContext): string {
 }
 
 test('--help works on the program and on every command', async () => {
-  const top = await cli(['--help'])
+  const top = await runCli(['--help'])
   assert.equal(top.code, 0)
   for (const cmd of ['serve', 'migrate', 'demo'])
     assert.match(top.stdout, new RegExp(`\\b${cmd}\\b`))
@@ -54,7 +23,7 @@ test('--help works on the program and on every command', async () => {
     ['migrate', '--check'],
     ['demo', '--db'],
   ]) {
-    const r = await cli([cmd as string, '--help'])
+    const r = await runCli([cmd as string, '--help'])
     assert.equal(r.code, 0, cmd)
     assert.match(r.stdout, new RegExp(`Usage: actiontrail ${cmd}`))
     assert.ok(r.stdout.includes(flag as string), `${cmd} --help mentions ${flag}`)
@@ -63,27 +32,27 @@ test('--help works on the program and on every command', async () => {
 
 test('migrate applies the schema once; --check reports it; ACTIONTRAIL_DB selects the file', async (t) => {
   const db = join(tempDir(t), 'a.db')
-  const check = await cli(['migrate', '--check', '--db', db])
+  const check = await runCli(['migrate', '--check', '--db', db])
   assert.equal(check.code, 1)
   assert.match(check.stdout, /pending migrations: 0001-init/)
-  const first = await cli(['migrate'], { ACTIONTRAIL_DB: db })
+  const first = await runCli(['migrate'], { ACTIONTRAIL_DB: db })
   assert.equal(first.code, 0, first.stderr)
   assert.match(first.stdout, /applied: 0001-init/)
-  const second = await cli(['migrate', '--db', db])
+  const second = await runCli(['migrate', '--db', db])
   assert.match(second.stdout, /schema is up to date/)
-  assert.equal((await cli(['migrate', '--check', '--db', db])).code, 0)
+  assert.equal((await runCli(['migrate', '--check', '--db', db])).code, 0)
 })
 
 test('a database with a newer schema is refused with a clear message', async (t) => {
   const db = join(tempDir(t), 'new.db')
-  assert.equal((await cli(['migrate', '--db', db])).code, 0)
+  assert.equal((await runCli(['migrate', '--db', db])).code, 0)
   const native = new BetterSqlite3(db)
   native
     .prepare('INSERT INTO kysely_migration (name, timestamp) VALUES (?, ?)')
     .run('9999-from-the-future', new Date().toISOString())
   native.close()
   for (const args of [['demo'], ['migrate'], ['migrate', '--check']]) {
-    const r = await cli([...args, '--db', db])
+    const r = await runCli([...args, '--db', db])
     assert.notEqual(r.code, 0, args.join(' '))
     assert.match(
       r.stderr,
@@ -95,10 +64,10 @@ test('a database with a newer schema is refused with a clear message', async (t)
 
 test('demo loads the history once: running it twice adds nothing', async (t) => {
   const db = join(tempDir(t), 'demo.db')
-  const first = await cli(['demo', '--db', db])
+  const first = await runCli(['demo', '--db', db])
   assert.equal(first.code, 0, first.stderr)
   assert.match(first.stdout, /6 instances, 44 actions added/)
-  const second = await cli(['demo'], { ACTIONTRAIL_DB: db })
+  const second = await runCli(['demo'], { ACTIONTRAIL_DB: db })
   assert.match(second.stdout, /6 instances, 0 actions added/)
   const native = new BetterSqlite3(db, { readonly: true })
   const counts = native
@@ -116,10 +85,10 @@ test('demo loads the history once: running it twice adds nothing', async (t) => 
 
 test('serve refuses to start without a token file, and on bad settings, with a clear message', async (t) => {
   const dir = tempDir(t)
-  const noTokens = await cli(['serve', '--db', join(dir, 'x.db')], { ACTIONTRAIL_TOKENS: '' })
+  const noTokens = await runCli(['serve', '--db', join(dir, 'x.db')], { ACTIONTRAIL_TOKENS: '' })
   assert.equal(noTokens.code, 2)
   assert.match(noTokens.stderr, /a token file is required/)
-  const badPort = await cli(['serve', '--port', 'http'])
+  const badPort = await runCli(['serve', '--port', 'http'])
   assert.equal(badPort.code, 2)
   assert.match(badPort.stderr, /port must be an integer/)
   const badFile = join(dir, 'tokens.yaml')
@@ -127,7 +96,7 @@ test('serve refuses to start without a token file, and on bad settings, with a c
     badFile,
     'tokens:\n  - token: abc\n    user_id: u\n    project_id: p\n    roles: [root]\n',
   )
-  const badRoles = await cli([
+  const badRoles = await runCli([
     'serve',
     '--db',
     join(dir, 'x.db'),
@@ -142,6 +111,6 @@ test('serve refuses to start without a token file, and on bad settings, with a c
     /tokens\[0\]: roles must be a list of admin, member, reader, service/,
   )
   assert.ok(!badRoles.stderr.includes('abc'), 'the token itself is not echoed')
-  const badLevel = await cli(['serve', '--log-level', 'loud'])
+  const badLevel = await runCli(['serve', '--log-level', 'loud'])
   assert.match(badLevel.stderr, /log level must be one of/)
 })

@@ -4,40 +4,17 @@
  * input), and a server that refuses to start on a broken file, naming the line and the reason.
  */
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test, type TestContext } from 'node:test'
-import { promisify } from 'node:util'
 import YAML from 'yaml'
-import { ROOT, spawnDemoServer } from '../helpers/spawn-server.js'
+import { runCli, type CliResult } from '../helpers/run-cli.js'
+import { spawnDemoServer } from '../helpers/spawn-server.js'
 
-const exec = promisify(execFile)
-
-interface Result {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-async function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  try {
-    const { stdout, stderr } = await exec(
-      process.execPath,
-      [join(ROOT, 'bin', 'actiontrail.js'), ...args],
-      { env: { ...process.env, ACTIONTRAIL_POLICY_FILE: '', ...env }, timeout: 60_000 },
-    )
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string }
-    return {
-      code: typeof e.code === 'number' ? e.code : 1,
-      stdout: e.stdout ?? '',
-      stderr: e.stderr ?? '',
-    }
-  }
-}
+/** Runs the command with no policy file from the environment unless `env` names one. */
+const cli = (args: string[], env: Record<string, string> = {}): Promise<CliResult> =>
+  runCli(args, { ACTIONTRAIL_POLICY_FILE: '', ...env })
 
 function file(t: TestContext, name: string, text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'actiontrail-policy-cli-'))
@@ -97,13 +74,13 @@ describe('policy show', () => {
 describe('policy check', () => {
   const events = 'os_compute_api:os-instance-actions:events'
   const list = 'os_compute_api:os-instance-actions:list'
+  /** `actiontrail policy check` with args. */
+  const check = (...args: string[]) => cli(['policy', 'check', ...args])
 
   test('allow exits 0, deny exits 1; implied roles and the target project count', async () => {
-    const allow = await cli(['policy', 'check', '--roles', 'member', '--project', 'p1', list])
+    const allow = await check('--roles', 'member', '--project', 'p1', list)
     assert.deepEqual([allow.code, allow.stdout], [0, 'allow\n'])
-    const other = await cli([
-      'policy',
-      'check',
+    const other = await check(
       '--roles',
       'member',
       '--project',
@@ -111,41 +88,20 @@ describe('policy check', () => {
       '--target',
       'project_id=p2',
       list,
-    ])
+    )
     assert.deepEqual([other.code, other.stdout], [1, 'deny\n'])
-    const service = await cli([
-      'policy',
-      'check',
-      '--token-roles',
-      'service',
-      '--project',
-      'p1',
-      list,
-    ])
+    const service = await check('--token-roles', 'service', '--project', 'p1', list)
     assert.deepEqual([service.code, service.stdout], [1, 'deny\n'])
-    const admin = await cli(['policy', 'check', '--roles', 'Admin', events])
+    const admin = await check('--roles', 'Admin', events)
     assert.deepEqual([admin.code, admin.stdout], [0, 'allow\n'])
   })
 
   test('with a file: what it grants and what it takes away, system scope included', async (t) => {
     const path = file(t, 'policy.yaml', OVERRIDES)
-    const reader = await cli([
-      'policy',
-      'check',
-      '--policy-file',
-      path,
-      '--roles',
-      'reader',
-      '--project',
-      'p1',
-      events,
-    ])
+    const inFile = (...args: string[]) => check('--policy-file', path, ...args)
+    const reader = await inFile('--roles', 'reader', '--project', 'p1', events)
     assert.deepEqual([reader.code, reader.stdout], [0, 'allow\n'])
-    const projectAdmin = await cli([
-      'policy',
-      'check',
-      '--policy-file',
-      path,
+    const projectAdmin = await inFile(
       '--roles',
       'admin',
       '--project',
@@ -153,13 +109,9 @@ describe('policy check', () => {
       '--target',
       'project_id=p1',
       events,
-    ])
+    )
     assert.deepEqual([projectAdmin.code, projectAdmin.stdout], [1, 'deny\n'])
-    const systemAdmin = await cli([
-      'policy',
-      'check',
-      '--policy-file',
-      path,
+    const systemAdmin = await inFile(
       '--roles',
       'admin',
       '--system-scope',
@@ -167,19 +119,19 @@ describe('policy check', () => {
       '--target',
       'project_id=p1',
       events,
-    ])
+    )
     assert.deepEqual([systemAdmin.code, systemAdmin.stdout], [0, 'allow\n'])
   })
 
   test('an unknown rule, a bad --target or a broken file: exit 2 with one clear line', async (t) => {
-    const unknown = await cli(['policy', 'check', '--roles', 'admin', 'os_compute_api:nope'])
+    const unknown = await check('--roles', 'admin', 'os_compute_api:nope')
     assert.equal(unknown.code, 2)
     assert.equal(unknown.stderr, 'actiontrail: unknown policy rule "os_compute_api:nope"\n')
-    const target = await cli(['policy', 'check', '--target', 'project_id', list])
+    const target = await check('--target', 'project_id', list)
     assert.equal(target.code, 2)
     assert.match(target.stderr, /--target expects key=value/)
     const broken = file(t, 'broken.yaml', 'context_is_admin: "role:admin"\nx: "role:a and"\n')
-    const res = await cli(['policy', 'check', '--policy-file', broken, '--roles', 'admin', list])
+    const res = await check('--policy-file', broken, '--roles', 'admin', list)
     assert.equal(res.code, 2)
     assert.match(res.stderr, /broken\.yaml: line 2: rule "x": expected a check after "and"/)
     assert.doesNotMatch(res.stderr, /\n\s+at /)

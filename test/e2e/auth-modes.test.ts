@@ -5,7 +5,7 @@
  * start and on every response.
  */
 import assert from 'node:assert/strict'
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,7 +13,7 @@ import type { TestContext } from 'node:test'
 import { describe, test } from 'node:test'
 import { promisify } from 'node:util'
 import { spawnSync } from 'node:child_process'
-import { ROOT } from '../helpers/spawn-server.js'
+import { ROOT, spawnServe, type RunningServe } from '../helpers/spawn-server.js'
 
 const run = promisify(execFile)
 const HAS_OPENSTACK =
@@ -22,12 +22,6 @@ const HAS_OPENSTACK =
 const CLI = join(ROOT, 'bin', 'actiontrail.js')
 const UNKNOWN = '/v2.1/servers/99999999-8888-4777-8666-555555555555/os-instance-actions'
 
-interface Running {
-  url: string
-  child: ChildProcess
-  output: () => string
-}
-
 function dataDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'actiontrail-auth-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
@@ -35,40 +29,16 @@ function dataDir(t: TestContext): string {
 }
 
 /** Runs `actiontrail serve` with args and env; resolves with its URL, or rejects with its output. */
-async function serve(
+function serve(
   t: TestContext,
   dir: string,
   args: string[],
   env: Record<string, string> = {},
-): Promise<Running> {
-  const child = spawn(
-    process.execPath,
-    [CLI, 'serve', '--port', '0', '--db', join(dir, 'at.db'), ...args],
-    {
-      cwd: dir,
-      env: { ...process.env, ACTIONTRAIL_LOG_KEY: 'k', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
-  let output = ''
-  child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')))
-  child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')))
-  t.after(async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r))
-      child.kill('SIGTERM')
-      await exited
-    }
+): Promise<RunningServe> {
+  return spawnServe(t, ['--port', '0', '--db', join(dir, 'at.db'), ...args], {
+    cwd: dir,
+    env: { ACTIONTRAIL_LOG_KEY: 'k', ...env },
   })
-  const url = await new Promise<string>((resolve, reject) => {
-    const check = () => {
-      const m = /listening on (http:\/\/\S+)/.exec(output)
-      if (m?.[1]) resolve(m[1])
-    }
-    child.stdout.on('data', check)
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${output}`)))
-  })
-  return { url, child, output: () => output }
 }
 
 async function status(url: string, token?: string): Promise<number> {
@@ -117,12 +87,12 @@ describe('static tokens', () => {
 
     const second = 'second-Token-9b2c'
     writeTokens(file, [{ token: second, roles: ['reader'] }])
-    server.child.kill('SIGHUP')
+    server.process.kill('SIGHUP')
     await eventually(async () => (await status(server.url, second)) === 404, 'reload')
     assert.equal(await status(server.url, first), 401)
 
     writeFileSync(file, '{"tokens": [{"token": "broken-Token-77"')
-    server.child.kill('SIGHUP')
+    server.process.kill('SIGHUP')
     await eventually(
       async () => server.output().includes('token file not reloaded'),
       'the broken file is reported',

@@ -7,13 +7,12 @@
  * ACTIONTRAIL_REQUIRE_BACKENDS=1).
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { createServerDatabase, REQUIRE_BACKENDS, serverProblem } from '../helpers/backends.js'
-import { ROOT } from '../helpers/spawn-server.js'
+import { spawnServe, type RunningServe } from '../helpers/spawn-server.js'
 
 const SERVICE = 'tok-multi-node-service'
 const ADMIN = 'tok-multi-node-admin'
@@ -23,55 +22,12 @@ const EVENTS = ['compute_prep', 'compute_run']
 const CLIENTS_PER_NODE = 6
 
 /** Starts `actiontrail serve` on the database; resolves with its URL once it listens. */
-async function serve(
-  t: TestContext,
-  database: string,
-  tokens: string,
-): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(ROOT, 'bin', 'actiontrail.js'),
-      'serve',
-      '--db',
-      database,
-      '--tokens',
-      tokens,
-      '--port',
-      '0',
-      '--log-level',
-      'warn',
-    ],
-    {
-      env: { ...process.env, ACTIONTRAIL_LOG_KEY: 'multi-node-key', ACTIONTRAIL_DB_POOL_MAX: '4' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+function serve(t: TestContext, database: string, tokens: string): Promise<RunningServe> {
+  return spawnServe(
+    t,
+    ['--db', database, '--tokens', tokens, '--port', '0', '--log-level', 'warn'],
+    { env: { ACTIONTRAIL_LOG_KEY: 'multi-node-key', ACTIONTRAIL_DB_POOL_MAX: '4' } },
   )
-  let output = ''
-  child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')))
-  child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')))
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    const exited = new Promise((r) => child.once('exit', r))
-    child.kill('SIGTERM')
-    await exited
-  }
-  t.after(stop)
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000)
-    child.stdout.on('data', () => {
-      const m = /listening on (http:\/\/[^\s]+)/.exec(output)
-      if (m?.[1]) {
-        clearTimeout(timer)
-        resolveUrl(m[1])
-      }
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`server exited with ${code}:\n${output}`))
-    })
-  })
-  return { url, stop }
 }
 
 interface Answer {

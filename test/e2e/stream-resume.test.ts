@@ -10,7 +10,6 @@
  *   received is every change exactly once, in increasing position order.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -26,7 +25,7 @@ import {
   REQUIRE_BACKENDS,
   type BackendName,
 } from '../helpers/backends.js'
-import { ROOT } from '../helpers/spawn-server.js'
+import { spawnServe, type RunningServe } from '../helpers/spawn-server.js'
 import { SseClient } from '../helpers/sse-client.js'
 
 const ADMIN = 'tok-stream-admin'
@@ -73,51 +72,12 @@ function lifecycle(k: number): Record<string, unknown>[][] {
 }
 
 /** Starts `actiontrail serve` on a database; resolves with its URL once it listens. */
-async function serve(t: TestContext, database: string, tokens: string) {
-  const child = spawn(
-    process.execPath,
-    [
-      join(ROOT, 'bin', 'actiontrail.js'),
-      'serve',
-      '--db',
-      database,
-      '--tokens',
-      tokens,
-      '--port',
-      '0',
-      '--log-level',
-      'warn',
-    ],
-    {
-      env: { ...process.env, ACTIONTRAIL_LOG_KEY: 'stream-key' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+function serve(t: TestContext, database: string, tokens: string): Promise<RunningServe> {
+  return spawnServe(
+    t,
+    ['--db', database, '--tokens', tokens, '--port', '0', '--log-level', 'warn'],
+    { env: { ACTIONTRAIL_LOG_KEY: 'stream-key' } },
   )
-  let output = ''
-  child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')))
-  child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')))
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    const exited = new Promise((r) => child.once('exit', r))
-    child.kill('SIGTERM')
-    await exited
-  }
-  t.after(stop)
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000)
-    child.stdout.on('data', () => {
-      const m = /listening on (http:\/\/[^\s]+)/.exec(output)
-      if (m?.[1]) {
-        clearTimeout(timer)
-        resolveUrl(m[1])
-      }
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`server exited with ${code}:\n${output}`))
-    })
-  })
-  return { url, stop }
 }
 
 test('a stream resumes after a server restart with exactly the changes it missed', async (t) => {

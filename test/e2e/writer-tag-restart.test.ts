@@ -3,13 +3,12 @@
  * SQLite file, stopped and started again, tags the same writer with the same tag.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import type { TokenEntry } from '../../src/auth/token-file.js'
-import { ROOT, serverLogLeaks } from '../helpers/spawn-server.js'
+import { serverLogLeaks, spawnServe, type RunningServe } from '../helpers/spawn-server.js'
 
 const VM = '44444444-5555-4666-8777-888888888888'
 const TOKENS: TokenEntry[] = [
@@ -29,53 +28,16 @@ const TOKENS: TokenEntry[] = [
 const [SERVICE, ADMIN] = TOKENS.map((e) => e.token) as [string, string]
 
 /** Runs `actiontrail serve` on the file until `stop`; resolves with its URL once it listens. */
-async function serve(t: TestContext, dir: string) {
-  const child = spawn(
-    process.execPath,
-    [
-      join(ROOT, 'bin', 'actiontrail.js'),
-      'serve',
-      '--port',
-      '0',
-      '--db',
-      join(dir, 'trail.db'),
-      '--tokens',
-      join(dir, 'tokens.json'),
-    ],
+function serve(t: TestContext, dir: string): Promise<RunningServe> {
+  return spawnServe(
+    t,
+    ['--port', '0', '--db', join(dir, 'trail.db'), '--tokens', join(dir, 'tokens.json')],
     {
       cwd: dir,
-      env: { ...process.env, ACTIONTRAIL_LOG_KEY: 'e2e-key' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      onStop: (output) =>
+        assert.deepEqual(serverLogLeaks(output, TOKENS), [], "the server's log leaks"),
     },
   )
-  let output = ''
-  child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')))
-  child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')))
-  const stop = async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r))
-      child.kill('SIGTERM')
-      await exited
-    }
-    const leaks = serverLogLeaks(output, TOKENS)
-    assert.deepEqual(leaks, [], "the server's log leaks")
-  }
-  t.after(stop)
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000)
-    child.stdout.on('data', () => {
-      const m = /listening on (http:\/\/[^\s]+)/.exec(output)
-      if (m?.[1]) {
-        clearTimeout(timer)
-        resolveUrl(m[1])
-      }
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`server exited with ${code}:\n${output}`))
-    })
-  })
-  return { url, stop }
 }
 
 async function call(url: string, method: string, path: string, token: string, body?: unknown) {

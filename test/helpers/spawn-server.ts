@@ -44,6 +44,73 @@ export function serverLogLeaks(output: string, tokens: readonly TokenEntry[]): s
   )
 }
 
+/** Options of spawnServe. */
+export interface ServeOptions {
+  /** Variables added to this process's environment (ACTIONTRAIL_LOG_KEY defaults to `e2e-key`). */
+  env?: Record<string, string>
+  /** The working directory of the server; this process's when absent. */
+  cwd?: string
+  /**
+   * Runs on every `stop` (and so at the end of the test) once the process has exited, with its
+   * output: where a test checks the log, e.g. for leaks.
+   */
+  onStop?: (output: string) => void | Promise<void>
+}
+
+/** An `actiontrail serve` process started by spawnServe. */
+export interface RunningServe {
+  url: string
+  /** Sends SIGTERM and waits for the exit (nothing to wait for when it has exited), then onStop. */
+  stop: () => Promise<void>
+  /** Everything the process wrote to stdout and stderr so far. */
+  output: () => string
+  process: ChildProcess
+}
+
+/**
+ * Runs `actiontrail serve` with args (give `--port 0` for a free port); resolves with its URL
+ * once it prints `listening on`, and rejects with its output when it exits first or has not
+ * started within 60 s. The test stops it at its end.
+ */
+export async function spawnServe(
+  t: TestContext,
+  args: string[],
+  options: ServeOptions = {},
+): Promise<RunningServe> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'actiontrail.js'), 'serve', ...args], {
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    env: { ...process.env, ACTIONTRAIL_LOG_KEY: 'e2e-key', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')))
+  child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')))
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      await exited
+    }
+    await options.onStop?.(output)
+  }
+  t.after(stop)
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000)
+    child.stdout.on('data', () => {
+      const m = /listening on (http:\/\/[^\s]+)/.exec(output)
+      if (m?.[1]) {
+        clearTimeout(timer)
+        resolveUrl(m[1])
+      }
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`server exited with ${code}:\n${output}`))
+    })
+  })
+  return { url, stop, output: () => output, process: child }
+}
+
 /**
  * Runs `actiontrail serve --demo` with extra args (a later `--port N` wins over the default 0);
  * resolves once it prints its URL. The server
@@ -58,55 +125,22 @@ export async function spawnDemoServer(
   // A given data directory (a restart on the same database) belongs to the caller, who removes it.
   const ownDir = options.dataDir === undefined
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'actiontrail-e2e-'))
-  const child = spawn(
-    process.execPath,
-    [
-      join(ROOT, 'bin', 'actiontrail.js'),
-      'serve',
-      '--demo',
-      '--port',
-      '0',
-      '--db',
-      join(dataDir, 'actiontrail.db'),
-      ...extraArgs,
-    ],
+  let tokens: TokenEntry[] = []
+  const server = await spawnServe(
+    t,
+    ['--demo', '--port', '0', '--db', join(dataDir, 'actiontrail.db'), ...extraArgs],
     {
       cwd: dataDir,
-      env: { ...process.env, ACTIONTRAIL_LOG_KEY: 'e2e-key', ACTIONTRAIL_LOG_LEVEL: 'trace' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ACTIONTRAIL_LOG_LEVEL: 'trace' },
+      onStop: (output) => {
+        if (ownDir) rmSync(dataDir, { recursive: true, force: true })
+        const leaks = serverLogLeaks(output, tokens)
+        if (leaks.length > 0) throw new Error(`the server's log leaks:\n${leaks.join('\n')}`)
+      },
     },
   )
-  let output = ''
-  child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')))
-  child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')))
-  let tokens: TokenEntry[] = []
-  t.after(async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r))
-      child.kill('SIGTERM')
-      await exited
-    }
-    if (ownDir) rmSync(dataDir, { recursive: true, force: true })
-    const leaks = serverLogLeaks(output, tokens)
-    if (leaks.length > 0) throw new Error(`the server's log leaks:\n${leaks.join('\n')}`)
-  })
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000)
-    const check = () => {
-      const m = /listening on (http:\/\/[^\s]+)/.exec(output)
-      if (m?.[1]) {
-        clearTimeout(timer)
-        resolveUrl(m[1])
-      }
-    }
-    child.stdout.on('data', check)
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`server exited with ${code}:\n${output}`))
-    })
-  })
   tokens = (
     JSON.parse(readFileSync(join(dataDir, 'tokens.json'), 'utf8')) as { tokens: TokenEntry[] }
   ).tokens
-  return { url, dataDir, tokens, output: () => output, process: child }
+  return { url: server.url, dataDir, tokens, output: server.output, process: server.process }
 }

@@ -4,10 +4,7 @@
  * Skipped loudly when a server does not answer (a failure under ACTIONTRAIL_REQUIRE_BACKENDS=1).
  */
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { promisify } from 'node:util'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { openDatabase } from '../../src/store/open-store.js'
@@ -17,27 +14,7 @@ import {
   serverProblem,
   type ServerKind,
 } from '../helpers/backends.js'
-import { ROOT } from '../helpers/spawn-server.js'
-
-const exec = promisify(execFile)
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(
-      process.execPath,
-      [join(ROOT, 'bin', 'actiontrail.js'), ...args],
-      { timeout: 60_000 },
-    )
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string }
-    return {
-      code: typeof e.code === 'number' ? e.code : 1,
-      stdout: e.stdout ?? '',
-      stderr: e.stderr ?? '',
-    }
-  }
-}
+import { runCli } from '../helpers/run-cli.js'
 
 // What each server reports for the columns that matter: a time, an id, a key. (A `\` at the end
 // of a line joins the next line to it: the query has no line break there.)
@@ -87,14 +64,14 @@ for (const kind of ['postgres', 'mysql'] as const) {
     test('applies the schema once, --check reports it, a newer schema is refused by every command', async (t) => {
       const database = await createTestDatabase(kind)
       t.after(() => database.drop())
-      const check = await cli(['migrate', '--check', '--db', database.url])
+      const check = await runCli(['migrate', '--check', '--db', database.url])
       assert.equal(check.code, 1, check.stderr)
       assert.match(check.stdout, /pending migrations: 0001-init, 0002-idempotency/)
-      const first = await cli(['migrate', '--db', database.url])
+      const first = await runCli(['migrate', '--db', database.url])
       assert.equal(first.code, 0, first.stderr)
       assert.match(first.stdout, /applied: 0001-init, 0002-idempotency/)
-      assert.match((await cli(['migrate', '--db', database.url])).stdout, /schema is up to date/)
-      assert.equal((await cli(['migrate', '--check', '--db', database.url])).code, 0)
+      assert.match((await runCli(['migrate', '--db', database.url])).stdout, /schema is up to date/)
+      assert.equal((await runCli(['migrate', '--check', '--db', database.url])).code, 0)
 
       const { db } = openDatabase(database.url)
       try {
@@ -120,7 +97,7 @@ for (const kind of ['postgres', 'mysql'] as const) {
         await db.destroy()
       }
       for (const args of [['migrate'], ['migrate', '--check'], ['demo']]) {
-        const refused = await cli([...args, '--db', database.url])
+        const refused = await runCli([...args, '--db', database.url])
         assert.notEqual(refused.code, 0, args.join(' '))
         assert.match(
           refused.stderr,
