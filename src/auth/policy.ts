@@ -4,6 +4,7 @@
  * by role. The policy is built once at start (defaults + ACTIONTRAIL_POLICY_FILE) and passed down.
  */
 import type { AccessPolicy } from './access-policy.js'
+import type { PolicyRuleName } from './policy-defaults.js'
 import type { Principal } from './principal.js'
 
 /** `context_is_admin` — Nova's administrator, who sees and may do everything. */
@@ -128,37 +129,45 @@ export function writesNeedTargets(policy: AccessPolicy, p: Principal): boolean {
   return policy.describe().some((r) => r.name === 'actiontrail:write' && r.origin !== 'default')
 }
 
+/**
+ * The query API's and the stream's rules take the caller's own project as the target: what they
+ * reach beyond it is decided by the `:all_projects` rules, not by the target.
+ */
+function onOwnProject(policy: AccessPolicy, p: Principal, rule: PolicyRuleName): boolean {
+  return policy.allows(rule, p, { project_id: p.projectId })
+}
+
 /** `actiontrail:actions:query` (`GET /v1/actions`; target: the caller's project). */
 export function canQueryActions(policy: AccessPolicy, p: Principal): boolean {
-  return policy.allows('actiontrail:actions:query', p, { project_id: p.projectId })
+  return onOwnProject(policy, p, 'actiontrail:actions:query')
 }
 
 /** `actiontrail:actions:query:all_projects`: the query reaches every project's instances. */
 export function canQueryAllProjects(policy: AccessPolicy, p: Principal): boolean {
-  return policy.allows('actiontrail:actions:query:all_projects', p, { project_id: p.projectId })
+  return onOwnProject(policy, p, 'actiontrail:actions:query:all_projects')
 }
 
 /** `actiontrail:actions:host_filter` (`GET /v1/actions?host=`). */
 export function canFilterByHost(policy: AccessPolicy, p: Principal): boolean {
-  return policy.allows('actiontrail:actions:host_filter', p, { project_id: p.projectId })
+  return onOwnProject(policy, p, 'actiontrail:actions:host_filter')
 }
 
 /** `actiontrail:instances:query` (`GET /v1/instances`; target: the caller's project). */
 export function canQueryInstances(policy: AccessPolicy, p: Principal): boolean {
-  return policy.allows('actiontrail:instances:query', p, { project_id: p.projectId })
+  return onOwnProject(policy, p, 'actiontrail:instances:query')
 }
 
 /** `actiontrail:instances:query:all_projects`: `GET /v1/instances` reaches every project. */
 export function canQueryAllInstances(policy: AccessPolicy, p: Principal): boolean {
-  return policy.allows('actiontrail:instances:query:all_projects', p, { project_id: p.projectId })
+  return onOwnProject(policy, p, 'actiontrail:instances:query:all_projects')
 }
 
 /** `actiontrail:events:query` (`GET /v1/events`): as the actions query, by default. */
 export function canQueryEvents(policy: AccessPolicy, p: Principal): boolean {
-  return policy.allows('actiontrail:events:query', p, { project_id: p.projectId })
+  return onOwnProject(policy, p, 'actiontrail:events:query')
 }
 
 /** `actiontrail:stream` (`GET /v1/stream`): as the actions query, by default. */
 export function canStream(policy: AccessPolicy, p: Principal): boolean {
-  return policy.allows('actiontrail:stream', p, { project_id: p.projectId })
+  return onOwnProject(policy, p, 'actiontrail:stream')
 }

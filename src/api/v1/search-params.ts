@@ -6,7 +6,7 @@
  */
 import { AppError } from '../../domain/errors.js'
 import { parseTimestamp, type Timestamp } from '../../domain/timestamp.js'
-import type { ActionResultFilter, QueryTimeField } from '../../store/action-store.js'
+import type { ActionResultFilter, ActionSearch, QueryTimeField } from '../../store/action-store.js'
 import type { QueryParams } from '../compute/query-params.js'
 
 /** Page size when `limit` is absent. */
@@ -36,21 +36,11 @@ const TIME_FIELDS: readonly QueryTimeField[] = ['start_time', 'updated_at']
 /** The values of `state`: only `stuck` (unfinished past its deadline) so far. */
 const STATES = ['stuck'] as const
 
-/** The common filters as a search, without access restrictions, position or deadlines. */
-export interface CommonSearch {
-  instanceUuid?: string
-  projectId?: string
-  ownerProjectId?: string
-  userId?: string
-  actions?: readonly string[]
-  requestId?: string
-  result?: ActionResultFilter
-  host?: string
-  since?: Timestamp
-  until?: Timestamp
-  timeField?: QueryTimeField
-  limit: number
-}
+/**
+ * The common filters as a search, without position or deadlines: the store's ActionSearch (the one
+ * definition of these fields), whose `ownerProjectId` access restrictions set later.
+ */
+export type CommonSearch = Omit<ActionSearch, 'stuck' | 'after'>
 
 /** A parsed search request. */
 export interface ParsedSearch<S> {
