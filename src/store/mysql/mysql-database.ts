@@ -61,7 +61,7 @@ export function openMysqlDatabase({ url, poolMax }: MysqlOptions): StoreDatabase
     // On every query, so that it applies to whatever shape the searches take (it only hints a
     // SELECT ordered by a time column with equality filters that start an index): deep keyset
     // pages of /v1/actions and /v1/events read 50 rows instead of every newer match
-    // (docs/storage.md, finding 3).
+    // (docs/storage.md, finding 5).
     plugins: [new SearchIndexPlugin(SEARCH_INDEXES)],
   })
   // Kysely's destroy() ends the pool.

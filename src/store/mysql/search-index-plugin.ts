@@ -5,7 +5,7 @@
  * deep in the filter's range MariaDB leaves that index for a `ref` on the filter alone (the same
  * or another index), reads every newer row of the filter from the newest one and filters them,
  * or sorts; the deep page of the hot instance, of `action` or of a big project's member cost
- * 10–19× the first (docs/storage.md, finding 3). The query text stays the same on every backend:
+ * 10–19× the first (docs/storage.md, finding 5). The query text stays the same on every backend:
  * only this dialect adds the hint.
  */
 import {
