@@ -312,6 +312,8 @@ export interface QueryLine {
   route: number[]
   store: number[]
   floor: number[]
+  /** The statements of the line's last page, as the database received them (for --explain). */
+  statements: readonly { sql: string; params: readonly unknown[] }[]
 }
 
 /** A query the running code refused, or one with no deep page. */
@@ -452,6 +454,7 @@ export async function measureQueries(
           floor: await o.time((i) =>
             replayFloor(o.native, (recorded[i % n] as { rec: Recording }).rec.statements),
           ),
+          statements: recorded.at(-1)?.rec.statements ?? [],
         }
         lines.push(line)
         // Each line as soon as it is measured: a run stopped early keeps what it measured.
@@ -536,4 +539,38 @@ export function queryReport(
       out.push(`- ${n.spec.name}${n.spec.as ? ` (${n.spec.as})` : ''}: ${n.note}`)
   }
   return { out, missed }
+}
+
+/**
+ * `--explain` for the query lines: the plan of every statement each measured line sent (its last
+ * page: page 1, or the deepest page), exactly as the database received it (after the dialect's
+ * plugins), as markdown. Both pages are shown because depth is where plans change: a keyset bound
+ * deep in an index range changes the planner's estimates (docs/storage.md).
+ */
+export async function explainQueries(
+  native: NativeDb,
+  lines: readonly QueryLine[],
+): Promise<string> {
+  const out: string[] = []
+  for (const l of lines) {
+    const who = l.spec.as ? ` (${l.spec.as})` : ''
+    const page = l.page === 1 ? 'first page' : `page ${l.page}`
+    const n = l.statements.length
+    for (const [i, s] of l.statements.entries()) {
+      out.push(
+        `#### Q ${l.spec.path} ${l.spec.name}${who}, ${page}` +
+          (n > 1 ? `, statement ${i + 1} of ${n}` : ''),
+        '',
+        '```sql',
+        s.sql,
+        '```',
+        '',
+        '```',
+        await native.explain(s.sql, s.params),
+        '```',
+        '',
+      )
+    }
+  }
+  return out.join('\n')
 }

@@ -27,7 +27,10 @@
  *   --runs N           measured runs per line (default 500), after --warmup N (default 50)
  *   --limit N          list page size (default 50)
  *   --keep             keep the database (SQLite file / server database) and print where it is
- *   --explain          also print the plan of every statement the APIs send (docs/storage.md)
+ *   --explain          also print the plan of every statement the APIs send (docs/storage.md):
+ *                      the compute API's (unless --part query) and, for each measured query
+ *                      line, the statements of its first and deep page as sent (after plugins);
+ *                      MariaDB: ANALYZE (rows really read), PostgreSQL: EXPLAIN (ANALYZE, BUFFERS)
  *   --part all|instance|query  which lines: the compute API's per-instance reads (issue 4), the
  *                      query API's (issue 10, bench/scale-queries.ts), or both (default)
  *   --query-runs N     measured runs per query line (default 300), after --warmup N
@@ -58,7 +61,7 @@ import type { IdempotencyStore } from '../src/store/idempotency-store.js'
 import { openStore, openStores } from '../src/store/open-store.js'
 import { percentile } from './load.js'
 import { AFTER_MARKER, explainAll, FORCE_CREATED_INDEX } from './scale-explain.js'
-import { measureQueries, queryReport } from './scale-queries.js'
+import { explainQueries, measureQueries, queryReport } from './scale-queries.js'
 import {
   actionOps,
   actionRecord,
@@ -835,7 +838,7 @@ async function main(): Promise<boolean> {
       out.push('', ...report.out)
     }
     console.log(`\n${out.join('\n')}`)
-    if (values.explain) {
+    if (values.explain && PART !== 'query') {
       log('explaining')
       const explained = await explainAll(native, {
         backend: BACKEND,
@@ -849,6 +852,11 @@ async function main(): Promise<boolean> {
         nowMicros: HISTORY_START_MICROS + HISTORY_SPAN_MICROS,
       })
       console.log(`\n### Plans (${native.version})\n\n${explained}`)
+    }
+    if (values.explain && queries.lines.length > 0) {
+      log('explaining the query lines')
+      const explained = await explainQueries(native, queries.lines)
+      console.log(`\n### Plans of the query API (${native.version})\n\n${explained}`)
     }
     if (values.keep) console.log(`\nkept: ${target.location}`)
     return missed

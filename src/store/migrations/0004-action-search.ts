@@ -6,7 +6,7 @@
 import type { Kysely, Migration } from 'kysely'
 
 /** (index name, columns) of instance_actions added by this migration. */
-const ACTION_INDEXES: readonly [string, string[]][] = [
+export const ACTION_INDEXES: readonly [string, string[]][] = [
   ['instance_actions_start_idx', ['start_time', 'id']],
   ['instance_actions_project_start_idx', ['project_id', 'start_time', 'id']],
   ['instance_actions_user_start_idx', ['user_id', 'start_time', 'id']],

@@ -12,7 +12,7 @@ import { sql, type Kysely, type Migration } from 'kysely'
 import { columnTypes, type ColumnTypes, type DataTypeExpression } from './column-types.js'
 
 /** (index name, columns) of instance_actions added by this migration. */
-const ACTION_INDEXES: readonly [string, string[]][] = [
+export const ACTION_INDEXES: readonly [string, string[]][] = [
   ['instance_actions_owner_start_idx', ['owner_project_id', 'start_time', 'id']],
   ['instance_actions_owner_updated_idx', ['owner_project_id', 'updated_at', 'id']],
   ['instance_actions_updated_idx', ['updated_at', 'id']],
@@ -24,7 +24,7 @@ const ACTION_INDEXES: readonly [string, string[]][] = [
 ]
 
 /** (index name, columns) of instance_actions_events added by this migration. */
-const EVENT_INDEXES: readonly [string, string[]][] = [
+export const EVENT_INDEXES: readonly [string, string[]][] = [
   ['instance_actions_events_start_idx', ['start_time', 'id']],
   ['instance_actions_events_changed_idx', ['changed_at', 'id']],
   ['instance_actions_events_owner_start_idx', ['owner_project_id', 'start_time', 'id']],

@@ -10,6 +10,8 @@ import type { StoreDatabase } from '../store-database.js'
 import { unavailableMapper } from '../server-errors.js'
 import { AsyncWriteExecutor, writeConcurrency } from '../write/async-write-executor.js'
 import { ForceIndexPlugin } from './force-index-plugin.js'
+import { SearchIndexPlugin } from './search-index-plugin.js'
+import { SEARCH_INDEXES } from './search-indexes.js'
 import { isMysqlUnavailable, MYSQL_SQL } from './mysql-sql.js'
 
 /** Options for opening a MariaDB/MySQL store. */
@@ -56,6 +58,11 @@ export function openMysqlDatabase({ url, poolMax }: MysqlOptions): StoreDatabase
           await connection.executeQuery(CompiledQuery.raw(statement, []))
       },
     }),
+    // On every query, so that it applies to whatever shape the searches take (it only hints a
+    // SELECT ordered by a time column with equality filters that start an index): deep keyset
+    // pages of /v1/actions and /v1/events read 50 rows instead of every newer match
+    // (docs/storage.md, finding 5).
+    plugins: [new SearchIndexPlugin(SEARCH_INDEXES)],
   })
   // Kysely's destroy() ends the pool.
   return {

@@ -1,0 +1,205 @@
+/**
+ * A Kysely plugin that pins MariaDB/MySQL to the `(filter, time, id)` index of a keyset-paginated
+ * search (`GET /v1/actions`, `GET /v1/events`), chosen from the query's shape: a SELECT from one
+ * of the searched tables, ordered by a time column, with equality filters. With a keyset bound
+ * deep in the filter's range MariaDB leaves that index for a `ref` on the filter alone (the same
+ * or another index), reads every newer row of the filter from the newest one and filters them,
+ * or sorts; the deep page of the hot instance, of `action` or of a big project's member cost
+ * 10–19× the first (docs/storage.md, finding 5). The query text stays the same on every backend:
+ * only this dialect adds the hint.
+ */
+import {
+  AliasNode,
+  AndNode,
+  BinaryOperationNode,
+  ColumnNode,
+  FromNode,
+  IdentifierNode,
+  OperationNodeTransformer,
+  OperatorNode,
+  ParensNode,
+  PrimitiveValueListNode,
+  RawNode,
+  ReferenceNode,
+  SelectQueryNode,
+  TableNode,
+  ValueListNode,
+  ValueNode,
+  type KyselyPlugin,
+  type OperationNode,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type QueryResult,
+  type RootOperationNode,
+  type UnknownRow,
+} from 'kysely'
+
+/** One index a search can be read through: `columns` = equality columns, then the time, then id. */
+export interface SearchIndex {
+  table: string
+  name: string
+  columns: readonly string[]
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/
+
+/**
+ * Equality filters, most selective first: when a query has several, the index of the first one
+ * (with the most equality columns) is forced. `request_id` has no ordering index and is not here:
+ * its own index finds a handful of rows, and a forced hint would only stand in its way.
+ */
+const SELECTIVITY = [
+  'instance_uuid',
+  'user_id',
+  'owner_project_id',
+  'project_id',
+  'host',
+  'event',
+  'action',
+] as const
+
+function columnOf(
+  node: OperationNode,
+  table: string,
+  alias: string | undefined,
+): string | undefined {
+  if (ColumnNode.is(node)) return node.column.name
+  if (!ReferenceNode.is(node) || !ColumnNode.is(node.column)) return undefined
+  const owner = node.table?.table.identifier.name
+  if (owner !== undefined && owner !== table && owner !== alias) return undefined
+  return node.column.column.name
+}
+
+/** `col = value` and `col IN (one value)` at the top level of the WHERE (ANDed terms only). */
+function equalityColumns(
+  where: OperationNode,
+  table: string,
+  alias: string | undefined,
+  out: Set<string>,
+): void {
+  if (AndNode.is(where)) {
+    equalityColumns(where.left, table, alias, out)
+    equalityColumns(where.right, table, alias, out)
+    return
+  }
+  if (ParensNode.is(where)) return equalityColumns(where.node, table, alias, out)
+  if (!BinaryOperationNode.is(where) || !OperatorNode.is(where.operator)) return
+  const column = columnOf(where.leftOperand, table, alias)
+  if (column === undefined) return
+  const op = where.operator.operator
+  const right = where.rightOperand
+  if (op === '=' && ValueNode.is(right)) out.add(column)
+  if (
+    op === 'in' &&
+    ((PrimitiveValueListNode.is(right) && right.values.length === 1) ||
+      (ValueListNode.is(right) && right.values.length === 1))
+  )
+    out.add(column)
+}
+
+/** Whether a subquery (EXISTS, IN (SELECT …)) appears anywhere under `node`. */
+function hasSubquery(node: unknown): boolean {
+  if (node === null || typeof node !== 'object') return false
+  if (SelectQueryNode.is(node as OperationNode)) return true
+  return Object.values(node).some(hasSubquery)
+}
+
+/** Whether an `IS` / `IS NOT` comparison appears anywhere under `node`. */
+function hasIsTerm(node: unknown): boolean {
+  if (node === null || typeof node !== 'object') return false
+  const op = node as OperationNode
+  if (OperatorNode.is(op) && (op.operator === 'is' || op.operator === 'is not')) return true
+  return Object.values(node).some(hasIsTerm)
+}
+
+class SearchIndexTransformer extends OperationNodeTransformer {
+  readonly #indexes: readonly SearchIndex[]
+
+  constructor(indexes: readonly SearchIndex[]) {
+    super()
+    this.#indexes = indexes
+  }
+
+  protected override transformSelectQuery(node: SelectQueryNode): SelectQueryNode {
+    const inner = super.transformSelectQuery(node)
+    const index = this.#choose(node)
+    if (!index || !inner.from) return inner
+    const [from] = inner.from.froms
+    if (!from) return inner
+    const alias = aliasOf(from)
+    const aliased = alias === undefined ? '' : ` as \`${alias}\``
+    const hinted = RawNode.createWithSql(
+      `\`${index.table}\`${aliased} FORCE INDEX (\`${index.name}\`)`,
+    )
+    return { ...inner, from: FromNode.create([hinted, ...inner.from.froms.slice(1)]) }
+  }
+
+  /** The index to force for this SELECT, or none when its shape is not a search's. */
+  #choose(node: SelectQueryNode): SearchIndex | undefined {
+    const froms = node.from?.froms
+    if (froms?.length !== 1 || !node.where || !node.orderBy) return undefined
+    const from = froms[0] as OperationNode
+    const tableNode = AliasNode.is(from) ? from.node : from
+    if (!TableNode.is(tableNode) || tableNode.table.schema !== undefined) return undefined
+    const table = tableNode.table.identifier.name
+    const alias = aliasOf(from)
+    // A correlated or semi-join subquery (the `host` filter's EXISTS) may be the better start:
+    // a hint on the outer table would forbid that plan, so such queries keep the planner's choice.
+    if (hasSubquery(node.where)) return undefined
+    // Unfinished work (`finish_time IS NULL`: result=running, state=stuck) has its own index,
+    // which finds the few unfinished rows where a filter's index would walk all of its rows.
+    if (hasIsTerm(node.where)) return undefined
+    const first = node.orderBy.items[0]
+    const time = first ? columnOf(first.orderBy, table, alias) : undefined
+    if (time === undefined) return undefined
+    const equal = new Set<string>()
+    equalityColumns(node.where.where, table, alias, equal)
+    let best: SearchIndex | undefined
+    let bestRank = Infinity
+    for (const index of this.#indexes) {
+      if (index.table !== table) continue
+      const n = index.columns.length
+      if (n < 3 || index.columns[n - 2] !== time || index.columns[n - 1] !== 'id') continue
+      const prefix = index.columns.slice(0, n - 2)
+      if (!prefix.every((c) => equal.has(c))) continue
+      // More equality columns first, then the most selective leading column.
+      const lead = SELECTIVITY.indexOf(prefix[0] as (typeof SELECTIVITY)[number])
+      const rank = -prefix.length * 100 + (lead < 0 ? 99 : lead)
+      if (rank < bestRank) {
+        best = index
+        bestRank = rank
+      }
+    }
+    return best
+  }
+}
+
+function aliasOf(from: OperationNode): string | undefined {
+  return AliasNode.is(from) && IdentifierNode.is(from.alias) ? from.alias.name : undefined
+}
+
+/**
+ * Rewrites `FROM table [as alias]` to `FROM table [as alias] FORCE INDEX (idx)` in every SELECT
+ * (including UNION arms and subqueries in FROM) that reads one searched table ordered by a time
+ * column, where `idx` is the index of `indexes` made of equality filters of the query followed by
+ * that time column and id. Queries of any other shape pass unchanged.
+ */
+export class SearchIndexPlugin implements KyselyPlugin {
+  readonly #transformer: SearchIndexTransformer
+
+  constructor(indexes: readonly SearchIndex[]) {
+    // The names end up in SQL text: only plain identifiers are accepted.
+    for (const i of indexes)
+      if (!IDENTIFIER.test(i.table) || !IDENTIFIER.test(i.name))
+        throw new Error(`not a plain identifier: ${i.table}, ${i.name}`)
+    this.#transformer = new SearchIndexTransformer(indexes)
+  }
+
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    return this.#transformer.transformNode(args.node, args.queryId)
+  }
+
+  transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return Promise.resolve(args.result)
+  }
+}

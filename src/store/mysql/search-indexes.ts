@@ -1,0 +1,21 @@
+/**
+ * The indexes the cross-instance searches are read through on MariaDB/MySQL (search-index-plugin.ts),
+ * taken from the migrations that create them so that a hint never names an index that does not
+ * exist. An index serves a search when it is equality columns followed by a time column and id.
+ */
+import { ACTION_INDEXES as ACTION_SEARCH_INDEXES } from '../migrations/0004-action-search.js'
+import {
+  ACTION_INDEXES as OWNER_ACTION_INDEXES,
+  EVENT_INDEXES,
+} from '../migrations/0005-query-owner-events.js'
+import type { SearchIndex } from './search-index-plugin.js'
+
+const of = (table: string, list: readonly (readonly [string, readonly string[]])[]) =>
+  list.map(([name, columns]): SearchIndex => ({ table, name, columns }))
+
+/** Every `(filter…, time, id)` index of instance_actions and instance_actions_events. */
+export const SEARCH_INDEXES: readonly SearchIndex[] = [
+  ...of('instance_actions', ACTION_SEARCH_INDEXES),
+  ...of('instance_actions', OWNER_ACTION_INDEXES),
+  ...of('instance_actions_events', EVENT_INDEXES),
+].filter((i) => i.columns.length >= 3 && i.columns.at(-1) === 'id')
