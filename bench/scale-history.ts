@@ -336,6 +336,10 @@ export function eventRecords(
     action_id: actionId,
     instance_uuid: a.instanceUuid,
     owner_project_id: a.projectId,
+    // Migration 0008: the parent action's name, project and user.
+    action_name: a.action,
+    project_id: a.projectId,
+    user_id: a.userId,
     event: e.event,
     start_time: e.startTime,
     finish_time: e.finishTime,

@@ -10,10 +10,12 @@ import { afterPosition, stuckWork } from './search-terms.js'
 
 /**
  * Events matching `search` with their parent action's instance, request id and name, ordered by
- * the time field DESC, id DESC, at most `search.limit`. The event's own filters (owner project,
- * instance, event name, host, unfinished) start indexes of migrations 0004/0005 followed by
- * (time, id); the action-level ones (action name, request id, project, user) are checked on the
- * parent row, reached by its primary key, while walking the events' time index newest first.
+ * the time field DESC, id DESC, at most `search.limit`. Every filter but `request_id` is on the
+ * event's own columns — the parent's name, project and user are copied onto it (migration 0008) —
+ * so the planner starts the (filter, start_time, id) index of migrations 0004/0005/0008 and reads
+ * a page of matches, not the events between them. `request_id` starts the actions' request index
+ * and reaches the few events by action_id. The parent row is joined by its primary key for the
+ * page's request ids only.
  * With `timeField: 'updated_at'` the time is `changed_at`: updated_at, or start_time while the
  * event is unfinished (its updated_at is NULL until then).
  */
@@ -23,7 +25,7 @@ export function searchEventsQuery(db: Kysely<Database>, search: EventSearch) {
     .selectFrom('instance_actions_events as e')
     .innerJoin('instance_actions as a', 'a.id', 'e.action_id')
     .selectAll('e')
-    .select(['a.request_id as action_request_id', 'a.action as action_name'])
+    .select(['a.request_id as action_request_id'])
   if (search.ownerProjectId !== undefined)
     q = q.where('e.owner_project_id', '=', search.ownerProjectId)
   if (search.instanceUuid !== undefined) q = q.where('e.instance_uuid', '=', search.instanceUuid)
@@ -33,12 +35,12 @@ export function searchEventsQuery(db: Kysely<Database>, search: EventSearch) {
   if (search.result === 'error') q = q.where('e.result', '=', 'Error')
   if (search.result === 'success')
     q = q.where('e.finish_time', 'is not', null).where('e.result', '<>', 'Error')
-  if (search.projectId !== undefined) q = q.where('a.project_id', '=', search.projectId)
-  if (search.userId !== undefined) q = q.where('a.user_id', '=', search.userId)
-  if (search.actions !== undefined) q = q.where('a.action', 'in', [...search.actions])
+  if (search.projectId !== undefined) q = q.where('e.project_id', '=', search.projectId)
+  if (search.userId !== undefined) q = q.where('e.user_id', '=', search.userId)
+  if (search.actions !== undefined) q = q.where('e.action_name', 'in', [...search.actions])
   if (search.requestId !== undefined) q = q.where('a.request_id', '=', search.requestId)
   if (search.stuck !== undefined)
-    q = q.where(stuckWork('e.finish_time', 'e.start_time', 'a.action', search.stuck))
+    q = q.where(stuckWork('e.finish_time', 'e.start_time', 'e.action_name', search.stuck))
   if (search.since !== undefined) q = q.where(time, '>=', search.since)
   if (search.until !== undefined) q = q.where(time, '<=', search.until)
   if (search.after !== undefined) q = q.where(afterPosition(time, 'e.id', search.after))

@@ -274,12 +274,12 @@ export class KyselyActionStore implements ActionStore, ChangeFeed {
     if ([...keys, ...names].some((k) => k !== undefined && !this.#storable(k))) return []
     const rows = await this.#read(() => searchEventsQuery(this.#db, search).execute())
     return rows.map((row) => {
-      const { action_request_id, action_name, ...event } = row
+      const { action_request_id, ...event } = row
       return {
         event: toEvent(event),
         instanceUuid: row.instance_uuid,
         requestId: action_request_id,
-        action: action_name,
+        action: row.action_name,
       }
     })
   }

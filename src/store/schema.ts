@@ -50,6 +50,12 @@ export interface EventsTable {
   owner_project_id: string
   /** updated_at, or start_time while the event is unfinished: its time_field=updated_at time. */
   changed_at: string
+  /** The parent action's name (copied by the write programs; migration 0008). */
+  action_name: string
+  /** The parent action's project_id (copied by the write programs; migration 0008). */
+  project_id: string | null
+  /** The parent action's user_id (copied by the write programs; migration 0008). */
+  user_id: string | null
   /** Writer tag of the principal that started the event (migration 0007; null before). */
   written_by?: string | null
   /** Writer tag of the principal that finished the event (migration 0007). */

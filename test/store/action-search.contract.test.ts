@@ -205,6 +205,68 @@ async function fullScans(
     .map((r) => `${r.table}: type ALL (key ${String(r.key)})`)
 }
 
+/**
+ * The indexes a plan reads events (`e`) through, on one backend; the server backends are asked as
+ * in {@link fullScans}, whether an index CAN serve the query.
+ */
+async function eventIndexes(
+  db: Kysely<Database>,
+  dialect: string,
+  q: CompiledQuery,
+): Promise<string[]> {
+  if (dialect === 'sqlite') {
+    const { rows } = await db.executeQuery<{ detail: string }>(
+      CompiledQuery.raw(`EXPLAIN QUERY PLAN ${q.sql}`, [...q.parameters]),
+    )
+    return rows.flatMap(
+      (r) => /^(?:SCAN|SEARCH) e USING (?:COVERING )?INDEX (\S+)/.exec(r.detail)?.[1] ?? [],
+    )
+  }
+  if (dialect === 'postgres') {
+    return db.connection().execute(async (conn) => {
+      await sql`SET enable_seqscan = off`.execute(conn)
+      const { rows } = await conn.executeQuery<{ 'QUERY PLAN': string }>(
+        CompiledQuery.raw(`EXPLAIN ${q.sql}`, [...q.parameters]),
+      )
+      await sql`RESET enable_seqscan`.execute(conn)
+      // "Index Scan [Backward] using x on instance_actions_events e", or a bitmap scan of x.
+      const index = /Index (?:Only )?Scan(?: Backward)? using (\S+) on instance_actions_events e\b/
+      const bitmap = /Bitmap Index Scan on (instance_actions_events\S+)/
+      return rows.flatMap((r) => {
+        const line = r['QUERY PLAN']
+        return index.exec(line)?.[1] ?? bitmap.exec(line)?.[1] ?? []
+      })
+    })
+  }
+  const { rows } = await db.connection().execute(async (conn) => {
+    await sql`SET SESSION max_seeks_for_key = 1`.execute(conn)
+    const r = await conn.executeQuery<{ table: string; key: string | null }>(
+      CompiledQuery.raw(`EXPLAIN ${q.sql}`, [...q.parameters]),
+    )
+    await sql`SET SESSION max_seeks_for_key = DEFAULT`.execute(conn)
+    return r
+  })
+  return rows.flatMap((r) => (r.table === 'e' && r.key ? [r.key] : []))
+}
+
+/**
+ * The events filters on the parent action's fields, host and result=error, each alone: the plan
+ * must start the filter's own index (migration 0008), not walk the events' time index and check
+ * the filter row by row (which reads every non-matching event between two matches).
+ */
+const EVENT_FILTER_INDEXES: [string, Omit<EventSearch, 'limit'>, string][] = [
+  ['action', { actions: ['migrate'] }, 'instance_actions_events_action_name_start_idx'],
+  ['project', { projectId: 'q1' }, 'instance_actions_events_project_start_idx'],
+  ['user', { userId: 'u1' }, 'instance_actions_events_user_start_idx'],
+  ['host', { host: 'host-1' }, 'instance_actions_events_host_start_idx'],
+  ['result=error', { result: 'error' }, 'instance_actions_events_result_start_idx'],
+  [
+    'action, next page',
+    { actions: ['migrate'], after: { startTime: at(40), id: 40 } },
+    'instance_actions_events_action_name_start_idx',
+  ],
+]
+
 for (const name of BACKEND_NAMES) {
   const problem = await backendProblem(name)
   if (problem && REQUIRE_BACKENDS) {
@@ -512,6 +574,69 @@ for (const name of BACKEND_NAMES) {
       )
     })
 
+    test('migration 0008 copies action name, project, user onto events; new ones get them', async (t: TestContext) => {
+      const database = await freshDatabase(name)
+      const opened = openDatabase(database.url)
+      t.after(async () => {
+        await opened.db.destroy()
+        await database.drop()
+      })
+      const migrator = new Migrator({
+        db: opened.db,
+        provider: { getMigrations: () => Promise.resolve({ ...MIGRATIONS }) },
+      })
+      assert.equal((await migrator.migrateTo('0007-writer-tags')).error, undefined)
+      const t0 = name.startsWith('sqlite') ? at(0) : '2026-01-01 10:00:00'
+      await sql`INSERT INTO instances (uuid, name, project_id, user_id, created_at, updated_at)
+        VALUES (${vm(0)}, 'vm0', 'p-owner', 'u', ${t0}, ${t0})`.execute(opened.db)
+      // Two actions as a build before 0008 wrote them: one with a user and project, one without.
+      for (const [request, action, user, project] of [
+        ['r1', 'reboot', 'u1', 'q1'],
+        ['r2', 'resize', null, null],
+      ] as const) {
+        await sql`INSERT INTO instance_actions (instance_uuid, action, request_id, user_id,
+            project_id, start_time, created_at, updated_at, owner_project_id)
+          VALUES (${vm(0)}, ${action}, ${request}, ${user}, ${project}, ${t0}, ${t0}, ${t0},
+            'p-owner')`.execute(opened.db)
+        await sql`INSERT INTO instance_actions_events (action_id, event, start_time, created_at,
+            instance_uuid, owner_project_id, changed_at)
+          SELECT id, ${`compute_${action}`}, ${t0}, ${t0}, instance_uuid, owner_project_id, ${t0}
+          FROM instance_actions WHERE request_id = ${request}`.execute(opened.db)
+      }
+      await migrateToLatest(opened.db)
+      const actionStore = new KyselyActionStore(opened)
+      // A new event after the migration: the write program copies the same fields.
+      await new TestStore(actionStore).startEvent({
+        instanceUuid: vm(0),
+        requestId: 'r1',
+        event: 'compute_later',
+        host: 'h',
+        startTime: at(1),
+        createdAt: at(1),
+      })
+      const copies = await opened.db
+        .selectFrom('instance_actions_events')
+        .select(['event', 'action_name', 'project_id', 'user_id'])
+        .orderBy('event')
+        .execute()
+      assert.deepEqual(copies, [
+        { event: 'compute_later', action_name: 'reboot', project_id: 'q1', user_id: 'u1' },
+        { event: 'compute_reboot', action_name: 'reboot', project_id: 'q1', user_id: 'u1' },
+        { event: 'compute_resize', action_name: 'resize', project_id: null, user_id: null },
+      ])
+      const events = async (s: Omit<EventSearch, 'limit'>) =>
+        (await actionStore.searchEvents({ ...s, limit: 10 })).map((f) => f.event.event).sort()
+      assert.deepEqual(await events({ actions: ['resize'] }), ['compute_resize'])
+      assert.deepEqual(await events({ projectId: 'q1' }), ['compute_later', 'compute_reboot'])
+      assert.deepEqual(await events({ userId: 'u1' }), ['compute_later', 'compute_reboot'])
+      // And down undoes it: the columns are gone, the rows stay.
+      assert.equal((await migrator.migrateTo('0007-writer-tags')).error, undefined)
+      const columns = (await opened.db.introspection.getTables())
+        .find((table) => table.name === 'instance_actions_events')
+        ?.columns.map((c) => c.name)
+      assert.ok(columns && !columns.includes('action_name') && !columns.includes('user_id'))
+    })
+
     test('every documented query is served by an index: no full scan of actions or events', async (t: TestContext) => {
       const database = await freshDatabase(name)
       const opened = openDatabase(database.url)
@@ -538,11 +663,13 @@ for (const name of BACKEND_NAMES) {
           FROM seq_1_to_20000`.execute(opened.db)
         // And events for them: one per bulk action, as the write programs would copy them.
         await sql`INSERT INTO instance_actions_events (action_id, event, start_time, finish_time,
-            result, host, created_at, updated_at, instance_uuid, owner_project_id, changed_at)
+            result, host, created_at, updated_at, instance_uuid, owner_project_id, changed_at,
+            action_name, project_id, user_id)
           SELECT a.id, IF(a.action = 'migrate', 'compute_migrate', 'compute_reboot'),
             a.start_time, a.finish_time, IF(a.message = 'Error', 'Error', IF(a.finish_time IS NULL,
             NULL, 'Success')), CONCAT('host-', a.id % 5), a.start_time, a.finish_time,
-            a.instance_uuid, a.owner_project_id, COALESCE(a.finish_time, a.start_time)
+            a.instance_uuid, a.owner_project_id, COALESCE(a.finish_time, a.start_time),
+            a.action, a.project_id, a.user_id
           FROM instance_actions a WHERE a.request_id LIKE 'bulk-%'`.execute(opened.db)
         for (const table of ['instances', 'instance_actions', 'instance_actions_events'])
           await sql`ANALYZE TABLE ${sql.table(table)}`.execute(opened.db)
@@ -557,6 +684,14 @@ for (const name of BACKEND_NAMES) {
         const q = searchEventsQuery(opened.db, { ...search, limit: 51 }).compile()
         for (const line of await fullScans(opened.db, opened.dialect, q))
           failures.push(`events, ${label}: ${line}`)
+      }
+      for (const [label, search, index] of EVENT_FILTER_INDEXES) {
+        const q = searchEventsQuery(opened.db, { ...search, limit: 51 }).compile()
+        const used = await eventIndexes(opened.db, opened.dialect, q)
+        if (!used.includes(index))
+          failures.push(
+            `events, ${label}: reads e through ${used.join(', ') || 'no index'}, not ${index}`,
+          )
       }
       // Every query above was planned (a typo in the lists would otherwise shrink the test).
       assert.equal(ACTION_QUERIES.length, DOCUMENTED.length * 5)

@@ -9,7 +9,8 @@
  * event_start write them, an instance_put that moves an instance to another project rewrites them.
  */
 import { sql, type Kysely, type Migration } from 'kysely'
-import { columnTypes, type ColumnTypes, type DataTypeExpression } from './column-types.js'
+import { columnTypes } from './column-types.js'
+import { addFilledColumn } from './filled-column.js'
 
 /** (index name, columns) of instance_actions added by this migration. */
 export const ACTION_INDEXES: readonly [string, string[]][] = [
@@ -33,42 +34,6 @@ export const EVENT_INDEXES: readonly [string, string[]][] = [
   ['instance_actions_events_event_start_idx', ['event', 'start_time', 'id']],
   ['instance_actions_events_unfinished_idx', ['finish_time', 'start_time', 'id']],
 ]
-
-/**
- * Adds a NOT NULL column filled by `backfill`. SQLite adds a NOT NULL column only with a default
- * (its ALTER TABLE cannot change a column later), so it gets '' — which no write leaves, the
- * backfill replaces, and the write programs never insert. The server databases add it nullable,
- * backfill, then forbid NULL, so a writer that forgot it fails loudly.
- */
-async function addFilledColumn(
-  db: Kysely<unknown>,
-  t: ColumnTypes,
-  table: string,
-  column: string,
-  type: DataTypeExpression,
-  backfill: ReturnType<typeof sql>,
-): Promise<void> {
-  if (t.dialect === 'sqlite') {
-    await db.schema
-      .alterTable(table)
-      .addColumn(column, type, (c) => c.notNull().defaultTo(''))
-      .execute()
-    await backfill.execute(db)
-    return
-  }
-  await db.schema.alterTable(table).addColumn(column, type).execute()
-  await backfill.execute(db)
-  if (t.dialect === 'postgres')
-    await db.schema
-      .alterTable(table)
-      .alterColumn(column, (c) => c.setNotNull())
-      .execute()
-  else
-    await db.schema
-      .alterTable(table)
-      .modifyColumn(column, type, (c) => c.notNull())
-      .execute()
-}
 
 /** Migration 0005. */
 export const queryOwnerEvents: Migration = {

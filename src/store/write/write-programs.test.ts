@@ -130,3 +130,32 @@ test('an instance insert and an action finish report no key', () => {
     { change: 'action' },
   ])
 })
+
+test('an event start whose INSERT … SELECT finds no parent action writes nothing more and fails', () => {
+  // The parent's fields are copied by INSERT … SELECT (migration 0008): no parent row, no row.
+  const op: StoreWrite = {
+    op: 'event_start',
+    values: {
+      instanceUuid: UUID,
+      requestId: 'req-1',
+      event: 'e',
+      host: null,
+      startTime: at,
+      createdAt: at,
+    },
+  }
+  const program = writeProgram(op, new BoundedActionIdCache())
+  let step = program.next()
+  const answer = (s: SqlStep): StepResult =>
+    s.mode === 'run'
+      ? { changes: 0, insertId: 0 }
+      : s.mode === 'get' && s.readsActions
+        ? ACTION_ROW
+        : undefined
+  assert.throws(
+    () => {
+      while (!step.done) step = program.next(answer(step.value))
+    },
+    { code: 'action_not_found' },
+  )
+})

@@ -260,25 +260,26 @@ function* eventStart(v: EventStart, cache: ActionIdCache): Out {
       created: false,
       record: { kind: 'event', event: toEvent(same as unknown as Selectable<EventsTable>) },
     }
-  // The instance and its owner project are copied from the parent action in the same statement
-  // (migration 0005): no extra round trip on the write path.
+  // The parent action's instance, owner project (migration 0005), name, project and user
+  // (migration 0008) are copied in the same statement: INSERT … SELECT reads the parent row once
+  // by its primary key, with no extra round trip on the write path.
   const inserted = (yield insertReturningId(
     'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, ' +
       'traceback, host, details, created_at, updated_at, instance_uuid, owner_project_id, ' +
-      'changed_at, written_by) ' +
-      'VALUES (?, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL, ' +
-      '(SELECT a.instance_uuid FROM instance_actions a WHERE a.id = ?), ' +
-      '(SELECT a.owner_project_id FROM instance_actions a WHERE a.id = ?), ?, ?)',
-    actionId,
+      'action_name, project_id, user_id, changed_at, written_by) ' +
+      'SELECT a.id, ?, ?, NULL, NULL, NULL, ?, NULL, ?, NULL, a.instance_uuid, ' +
+      'a.owner_project_id, a.action, a.project_id, a.user_id, ?, ? ' +
+      'FROM instance_actions a WHERE a.id = ?',
     v.event,
     v.startTime,
     v.host,
     v.createdAt,
-    actionId,
-    actionId,
     v.startTime,
     v.writer ?? null,
+    actionId,
   )) as RunResult
+  // Actions are never deleted, so this is a broken cache or database; the INSERT wrote nothing.
+  if (inserted.changes === 0) throw actionNotFound(v.requestId, v.instanceUuid)
   yield touch(actionId, v.startTime)
   // The event is new, and its action changed too (its updated_at).
   yield eventChange(inserted.insertId, actionId, v.instanceUuid, v.createdAt)
