@@ -25,7 +25,7 @@ import { addFilledColumn } from './filled-column.js'
  * (index name, columns) of instance_actions_events added by this migration. The host index of
  * migration 0004, (host, action_id), stays: it is the actions' `host` lookup per action.
  */
-const EVENT_INDEXES: readonly [string, string[]][] = [
+export const EVENT_INDEXES: readonly [string, string[]][] = [
   ['instance_actions_events_action_name_start_idx', ['action_name', 'start_time', 'id']],
   ['instance_actions_events_project_start_idx', ['project_id', 'start_time', 'id']],
   ['instance_actions_events_user_start_idx', ['user_id', 'start_time', 'id']],
@@ -34,7 +34,7 @@ const EVENT_INDEXES: readonly [string, string[]][] = [
 ]
 
 /** (index name, columns) of instance_actions added by this migration: `result=error`. */
-const ACTION_INDEXES: readonly [string, string[]][] = [
+export const ACTION_INDEXES: readonly [string, string[]][] = [
   ['instance_actions_message_start_idx', ['message', 'start_time', 'id']],
 ]
 

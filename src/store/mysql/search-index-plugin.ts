@@ -56,6 +56,7 @@ const SELECTIVITY = [
   'host',
   'event',
   'action',
+  'action_name',
 ] as const
 
 function columnOf(

@@ -8,6 +8,10 @@ import {
   ACTION_INDEXES as OWNER_ACTION_INDEXES,
   EVENT_INDEXES,
 } from '../migrations/0005-query-owner-events.js'
+import {
+  ACTION_INDEXES as RESULT_ACTION_INDEXES,
+  EVENT_INDEXES as PARENT_EVENT_INDEXES,
+} from '../migrations/0008-event-parent-fields.js'
 import type { SearchIndex } from './search-index-plugin.js'
 
 const of = (table: string, list: readonly (readonly [string, readonly string[]])[]) =>
@@ -18,4 +22,6 @@ export const SEARCH_INDEXES: readonly SearchIndex[] = [
   ...of('instance_actions', ACTION_SEARCH_INDEXES),
   ...of('instance_actions', OWNER_ACTION_INDEXES),
   ...of('instance_actions_events', EVENT_INDEXES),
+  ...of('instance_actions', RESULT_ACTION_INDEXES),
+  ...of('instance_actions_events', PARENT_EVENT_INDEXES),
 ].filter((i) => i.columns.length >= 3 && i.columns.at(-1) === 'id')
