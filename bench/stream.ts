@@ -137,6 +137,22 @@ function memoryOf(pid: number): { rss: number; peak: number } {
   }
 }
 
+/**
+ * CPU seconds a process has used (user + system, Linux /proc): the server's CPU per write and per
+ * delivery is comparable across runs on a loaded machine, where its lag is not.
+ */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and
+    // 13th, in clock ticks (100 per second on Linux).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+
 /** What a subscriber follows. */
 interface Filter {
   /** The query string (no `after`). */
@@ -496,6 +512,7 @@ async function main(): Promise<boolean> {
     // overtake its start, so it waits for the start's answer).
     let startedActions: number[] = []
     const cpuStart = process.cpuUsage()
+    const serverCpuStart = cpuSecondsOf(server.pid)
     const started = nowMs()
     const pending: Promise<void>[] = []
     const post = (starts: number[], finishes: number[]) => {
@@ -550,6 +567,7 @@ async function main(): Promise<boolean> {
     const last = await marker(0xfffffffe)
     const settled = memoryOf(server.pid)
     const cpu = process.cpuUsage(cpuStart)
+    const serverCpu = cpuSecondsOf(server.pid) - serverCpuStart
 
     // The truth: a replay of the durable log from the first marker to the second.
     log(`replaying from ${p0} to ${last}`)
@@ -620,7 +638,10 @@ async function main(): Promise<boolean> {
         `${failures} failed batches${firstFailure ? ` (first: ${firstFailure})` : ''}`,
     )
     out.push(
-      `- bench process CPU during the writes and the settle: ${fmt((cpu.user + cpu.system) / 1e6, 1)} s`,
+      `- CPU during the writes and the settle: bench process (the subscribers' parsing and the ` +
+        `writers) ${fmt((cpu.user + cpu.system) / 1e6, 1)} s, server ` +
+        `${fmt(serverCpu, 1)} s = ${fmt((serverCpu * 1e6) / Math.max(1, writes), 1)} µs per ` +
+        `acknowledged write`,
     )
     out.push('')
     out.push('| measure | value |')
