@@ -11,12 +11,19 @@ export interface ChildServer {
   stop(): Promise<void>
 }
 
+/**
+ * Extra node options of the child server, for profiling it (`BENCH_SERVER_NODE_ARGS='--cpu-prof
+ * --cpu-prof-dir=/tmp/prof'`: node refuses --cpu-prof in NODE_OPTIONS, and the child is the
+ * server whose time is measured, not the bench client).
+ */
+const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
+
 /** Spawns `node <args>` and resolves when it prints `listening on http://…`. */
 export function startChildServer(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<ChildServer> {
-  const child: ChildProcess = spawn(process.execPath, args, {
+  const child: ChildProcess = spawn(process.execPath, [...SERVER_NODE_ARGS, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

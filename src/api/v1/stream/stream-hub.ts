@@ -3,13 +3,15 @@
  * feed (`position > head ORDER BY position LIMIT k`) every `pollMs`, and at once after each commit
  * this process makes, while anyone is subscribed; it loads the current rows of the changed actions
  * and events (one query per kind and poll) and hands each change to the subscribers indexed under
- * its instance or owner project (subscriber-index.ts), not to every subscriber. A change's message
- * is built once per kind of caller (stream-item.ts). Heartbeats come from one timer for all.
+ * its instance or owner project (subscriber-index.ts), not to every subscriber, and to groups of
+ * subscribers with equal filters (subscriber-group.ts). A change's message is built once per kind of
+ * caller (stream-item.ts), and a step's bytes once per group. Heartbeats come from one timer for all.
  */
 import type { FastifyBaseLogger } from 'fastify'
 import type { Change, ChangeFeed } from '../../../store/change-feed.js'
 import type { ServerResponse } from 'node:http'
 import { StreamItem, type SubscriberFilter } from './stream-item.js'
+import type { SubscriberGroup } from './subscriber-group.js'
 import { SubscriberIndex } from './subscriber-index.js'
 import { Subscriber, type CatchUpSource } from './subscriber.js'
 
@@ -190,7 +192,8 @@ export class StreamHub implements CatchUpSource {
 
   /**
    * Hands the items to the live subscribers in steps of about a quarter of the buffer limit (in
-   * bytes of the admin message, the largest), one socket write per subscriber and step, with a
+   * bytes of the admin message, the largest), one socket write per subscriber and step (of bytes
+   * built once per group of equal filters: subscriber-group.ts), with a
    * turn of the event loop between steps: Node corks a response's socket for the rest of the turn
    * after a write, so everything written in one turn counts as queued, and a page of large
    * changes written at once would overflow even a client that reads as fast as it can. Each step
@@ -200,18 +203,17 @@ export class StreamHub implements CatchUpSource {
     const stepBytes = Math.max(1, Math.floor(this.#settings.bufferBytes / 4))
     let i = 0
     while (i < items.length && !this.#closed) {
-      const touched = new Set<Subscriber>()
+      const touched: SubscriberGroup[] = []
       let bytes = 0
       while (i < items.length && bytes < stepBytes) {
         const item = items[i++] as StreamItem
         bytes += item.text(FULL_VIEW).length
-        this.#live.candidates(item.instanceUuid, item.ownerProject, (s) => {
-          s.offer(item)
-          touched.add(s)
+        this.#live.candidates(item.instanceUuid, item.ownerProject, (g) => {
+          if (g.consider(item)) touched.push(g)
         })
         this.#head = Math.max(this.#head, item.position)
       }
-      for (const s of touched) s.flush()
+      for (const g of touched) g.flush()
       if (i < items.length) await new Promise((resolve) => setImmediate(resolve))
     }
   }

@@ -7,6 +7,7 @@
  */
 import type { ServerResponse } from 'node:http'
 import type { StreamItem, SubscriberFilter } from './stream-item.js'
+import type { StepDelivery } from './subscriber-group.js'
 
 /** Where a subscriber is. */
 export type SubscriberState = 'catching-up' | 'live' | 'closed'
@@ -35,11 +36,6 @@ export class Subscriber {
   #after: number
   #state: SubscriberState = 'catching-up'
   #drained: (() => void) | undefined
-  /** Live changes taken in the current step (see offer). */
-  #pending: string[] = []
-  #pendingBytes = 0
-  #pendingAfter: number
-  #overflowing = false
 
   constructor(
     res: ServerResponse,
@@ -51,7 +47,6 @@ export class Subscriber {
     this.#res = res
     this.filter = filter
     this.#after = after
-    this.#pendingAfter = after
     this.#limitBytes = limitBytes
     this.#onClosed = onClosed
     // A client that goes away (or a write that fails) ends the subscription at once.
@@ -112,33 +107,43 @@ export class Subscriber {
   }
 
   /**
-   * A live change (the reader calls this only for candidates of the filter's index keys). It is
-   * queued, and written with the others of the same step by `flush`: one socket write per
-   * subscriber and step rather than one per change. A change that would take the bytes queued past
-   * the buffer limit is not taken: the subscriber overflows at `flush`, after what fitted.
+   * The live changes of one dispatch step for this subscriber's group (subscriber-group.ts): the
+   * group's shared bytes in one socket write when they all fit under the buffer limit and none
+   * is at or before the position this subscriber went live at (changes it caught up already).
+   * Otherwise change by change: those before are skipped, and a change that would take the bytes
+   * queued past the limit is not taken: the subscriber writes what fitted and overflows.
    */
-  offer(item: StreamItem): void {
-    if (this.#state !== 'live' || this.#overflowing || item.position <= this.#pendingAfter) return
-    if (item.matches(this.filter)) {
-      const text = item.text(this.filter.visibility)
-      if (!this.#fits(this.#queued() + this.#pendingBytes, text.length)) {
-        this.#overflowing = true
-        return
-      }
-      this.#pending.push(text)
-      this.#pendingBytes += text.length
-    }
-    this.#pendingAfter = item.position
-  }
-
-  /** Writes what `offer` queued in this step; overflows if something did not fit. */
-  flush(): void {
+  deliver(step: StepDelivery): void {
     if (this.#state !== 'live') return
-    if (this.#pending.length > 0) this.#write(this.#pending.join(''))
-    this.#pending = []
-    this.#pendingBytes = 0
-    this.#after = this.#pendingAfter
-    if (this.#overflowing) this.#overflow()
+    const { items, texts, chunk } = step
+    const queued = this.#queued()
+    if (
+      items.length === 0 ||
+      ((items[0] as StreamItem).position > this.#after &&
+        (queued + chunk.length <= this.#limitBytes || (queued === 0 && items.length === 1)))
+    ) {
+      if (items.length > 0) this.#write(chunk)
+      this.#after = Math.max(this.#after, step.last)
+      return
+    }
+    const pending: string[] = []
+    let bytes = queued
+    let overflowing = false
+    for (let k = 0; k < items.length; k++) {
+      const position = (items[k] as StreamItem).position
+      if (position <= this.#after) continue
+      const text = texts[k] as string
+      if (!this.#fits(bytes, text.length)) {
+        overflowing = true
+        break
+      }
+      pending.push(text)
+      bytes += text.length
+      this.#after = position
+    }
+    if (pending.length > 0) this.#write(pending.join(''))
+    if (overflowing) this.#overflow()
+    else this.#after = Math.max(this.#after, step.last)
   }
 
   /** Writes a heartbeat comment (an overflow if even that does not fit). */
@@ -169,13 +174,12 @@ export class Subscriber {
    * The callback runs after the socket has subtracted the bytes from its writableLength, and on
    * an error or a destroyed socket too (then 'close' ends the subscription).
    */
-  #write(text: string): void {
+  #write(text: string | Buffer): void {
     this.#res.write(text, () => this.#wake())
   }
 
   #goLive(): void {
     this.#state = 'live'
-    this.#pendingAfter = this.#after
   }
 
   /** Whether a message fits after `queued` bytes: under the limit, or alone (a larger message). */
