@@ -264,7 +264,9 @@ export class ActionService implements ActionWriter {
             projectId: optionalName('project_id', w.input.projectId),
             startTime: timeOrNow('start_time', w.input.startTime, clock),
             finishTime:
-              w.input.finishTime == null ? null : timeOrNow('finish_time', w.input.finishTime, clock),
+              w.input.finishTime == null
+                ? null
+                : timeOrNow('finish_time', w.input.finishTime, clock),
             replaces: (w.input.replaces ?? []).map((name) => requireName('replaces', name)),
             createdAt: clock.now(),
             ...(w.input.writer ? { writer: w.input.writer } : {}),

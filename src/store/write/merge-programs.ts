@@ -13,7 +13,15 @@ import type { Timestamp } from '../../domain/timestamp.js'
 import type { ActionMerge, EventMerge, MessageReceipt } from '../action-store.js'
 import { toEvent } from '../rows.js'
 import type { EventsTable } from '../schema.js'
-import { get, getLocked, insertReturningId, run, touch, type Row, type RunResult } from './sql-step.js'
+import {
+  get,
+  getLocked,
+  insertReturningId,
+  run,
+  touch,
+  type Row,
+  type RunResult,
+} from './sql-step.js'
 import {
   actionChange,
   eventChange,
@@ -241,9 +249,10 @@ export function* eventMerge(v: EventMerge, cache: ActionIdCache): Out {
  * transaction as the message's writes, so a redelivery after a crash finds it.
  */
 export function* messageReceipt(v: MessageReceipt): Out {
-  const seen = (yield get('SELECT message_id FROM nova_messages WHERE message_id = ?', v.messageId)) as
-    | Row
-    | undefined
+  const seen = (yield get(
+    'SELECT message_id FROM nova_messages WHERE message_id = ?',
+    v.messageId,
+  )) as Row | undefined
   const record = { kind: 'receipt' as const, messageId: v.messageId }
   if (seen) return { ok: true, created: false, record }
   yield run('INSERT INTO nova_messages (message_id, seen_at) VALUES (?, ?)', v.messageId, v.seenAt)
