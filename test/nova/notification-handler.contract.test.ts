@@ -89,7 +89,10 @@ for (const name of BACKEND_NAMES) {
             'nova_object.data': {
               exception: 'Boom',
               exception_message: `${'é'.repeat(300)} ${secret}`,
-              traceback: `Traceback (most recent call last):\n  File "/usr/lib/python3/dist-packages/nova/compute/manager.py", line 1\nBoom: ${secret}`,
+              traceback:
+                'Traceback (most recent call last):\n' +
+                '  File "/usr/lib/python3/dist-packages/nova/compute/manager.py", line 1\n' +
+                `Boom: ${secret}`,
             },
           },
         },
