@@ -320,6 +320,8 @@ export function actionRecord(a: PlannedAction, id: number): Record<string, unkno
     message: a.failed ? 'Error' : null,
     created_at: a.createdAt,
     updated_at: a.updatedAt,
+    // Migration 0007: the writer tag; none for the local writers the benchmark stands for.
+    written_by: null,
   }
 }
 
@@ -345,6 +347,9 @@ export function eventRecords(
     updated_at: e.updatedAt,
     // Migration 0005: the time an event is windowed and ordered by with time_field=updated_at.
     changed_at: e.updatedAt ?? e.startTime,
+    // Migration 0007: the writer tags; none for the local writers the benchmark stands for.
+    written_by: null,
+    finished_by: null,
   }))
 }
 
