@@ -402,6 +402,11 @@ export class ActionService implements ActionWriter {
     return this.#deps.store.listEvents(actionId)
   }
 
+  /** The events of each of these actions (by store id), each list newest first, in one read. */
+  async listEventsOfActions(actionIds: readonly number[]): Promise<Map<number, ActionEvent[]>> {
+    return this.#deps.store.listEventsOfActions(actionIds)
+  }
+
   /** One action with its events, or undefined. */
   async getAction(instanceUuid: string, requestId: string): Promise<ActionWithEvents | undefined> {
     const action = await this.#deps.store.getAction(instanceUuid, requestId)

@@ -6,6 +6,7 @@
 import { sql, type Kysely } from 'kysely'
 import type { ActionSearch } from './action-store.js'
 import type { Database } from './schema.js'
+import { distinctValues, unionOfPages } from './per-value-union.js'
 import { afterPosition, stuckWork } from './search-terms.js'
 
 /**
@@ -16,6 +17,18 @@ import { afterPosition, stuckWork } from './search-terms.js'
  * small project's page no longer walks every project's rows.
  */
 export function searchActionsQuery(db: Kysely<Database>, search: ActionSearch) {
+  // Several action names: one index range per name, merged (per-value-union.ts).
+  const names = search.actions && distinctValues(search.actions)
+  if (names !== undefined && names.length > 1) {
+    const time = search.timeField === 'updated_at' ? 'updated_at' : 'start_time'
+    const pages = names.map((name) => oneQuery(db, { ...search, actions: [name] }))
+    return unionOfPages(db, pages, time, 'id', search.limit)
+  }
+  return oneQuery(db, search)
+}
+
+/** searchActionsQuery with at most one action name. */
+function oneQuery(db: Kysely<Database>, search: ActionSearch) {
   const time = search.timeField === 'updated_at' ? 'a.updated_at' : 'a.start_time'
   let q = db.selectFrom('instance_actions as a').selectAll('a')
   if (search.ownerProjectId !== undefined)

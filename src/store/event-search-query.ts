@@ -6,6 +6,7 @@
 import { type Kysely } from 'kysely'
 import type { EventSearch } from './action-store.js'
 import type { Database } from './schema.js'
+import { distinctValues, unionOfPages } from './per-value-union.js'
 import { afterPosition, stuckWork } from './search-terms.js'
 
 /**
@@ -20,6 +21,18 @@ import { afterPosition, stuckWork } from './search-terms.js'
  * event is unfinished (its updated_at is NULL until then).
  */
 export function searchEventsQuery(db: Kysely<Database>, search: EventSearch) {
+  // Several event names: one index range per name, merged (per-value-union.ts).
+  const names = search.events && distinctValues(search.events)
+  if (names !== undefined && names.length > 1) {
+    const time = search.timeField === 'updated_at' ? 'changed_at' : 'start_time'
+    const pages = names.map((name) => oneQuery(db, { ...search, events: [name] }))
+    return unionOfPages(db, pages, time, 'id', search.limit)
+  }
+  return oneQuery(db, search)
+}
+
+/** searchEventsQuery with at most one event name. */
+function oneQuery(db: Kysely<Database>, search: EventSearch) {
   const time = search.timeField === 'updated_at' ? 'e.changed_at' : 'e.start_time'
   let q = db
     .selectFrom('instance_actions_events as e')

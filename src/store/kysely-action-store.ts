@@ -297,6 +297,26 @@ export class KyselyActionStore implements ActionStore, ChangeFeed {
     return rows.map(toEvent)
   }
 
+  async listEventsOfActions(actionIds: readonly number[]): Promise<Map<number, ActionEvent[]>> {
+    const byAction = new Map<number, ActionEvent[]>(actionIds.map((id) => [id, []]))
+    const ids = [...byAction.keys()]
+    for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
+      const part = ids.slice(i, i + IDS_PER_QUERY)
+      // The (action_id, event) index finds each action's rows; sorting a page's events is cheap.
+      const rows = await this.#read(() =>
+        this.#db
+          .selectFrom('instance_actions_events')
+          .selectAll()
+          .where('action_id', 'in', part)
+          .orderBy('created_at', 'desc')
+          .orderBy('id', 'desc')
+          .execute(),
+      )
+      for (const row of rows) byAction.get(Number(row.action_id))?.push(toEvent(row))
+    }
+    return byAction
+  }
+
   close(): Promise<void> {
     // Kysely's destroy() ends the pool or closes the SQLite handle, for every store on it.
     this.#closed ??= this.#db.destroy()

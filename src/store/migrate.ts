@@ -14,6 +14,7 @@ import { queryOwnerEvents } from './migrations/0005-query-owner-events.js'
 import { changeFeed } from './migrations/0006-change-feed.js'
 import { writerTags } from './migrations/0007-writer-tags.js'
 import { eventParentFields } from './migrations/0008-event-parent-fields.js'
+import { stuckAction } from './migrations/0009-stuck-action.js'
 import { novaMessages } from './migrations/0010-nova-messages.js'
 
 /** Every migration this build knows, in order. */
@@ -26,6 +27,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0006-change-feed': changeFeed,
   '0007-writer-tags': writerTags,
   '0008-event-parent-fields': eventParentFields,
+  '0009-stuck-action': stuckAction,
   '0010-nova-messages': novaMessages,
 })
 

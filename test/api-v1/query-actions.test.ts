@@ -272,6 +272,67 @@ test('GET /v1/actions', async (t) => {
     assert.equal(rows(await get('/v1/actions?request_id=req-a-03'))[0]?.events, undefined)
   })
 
+  await t.test(
+    'repeated action: cursor pages hold every match exactly once, in order',
+    async () => {
+      const all = rows(await get('/v1/actions?limit=1000')).map((r) => r.request_id)
+      // A name given twice matches its actions once; a name nothing has matches nothing.
+      for (const [names, size] of [
+        ['action=migrate&action=reboot', 5],
+        ['action=reboot&action=migrate&action=migrate&action=absent', 3],
+        ['action=migrate&action=absent', 1],
+      ] as const) {
+        const expected = rows(await get('/v1/actions?limit=1000')).filter((r) =>
+          names.includes(`action=${r.action}`),
+        )
+        for (const order of ['', '&time_field=updated_at']) {
+          const seen: string[] = []
+          let url = `/v1/actions?limit=${size}&${names}${order}`
+          for (;;) {
+            const body = await get(url)
+            seen.push(...rows(body).map((r) => r.request_id))
+            if (body.next_cursor === null) break
+            const cursor = encodeURIComponent(body.next_cursor as string)
+            url = `/v1/actions?limit=${size}&${names}${order}&cursor=${cursor}`
+          }
+          const once = rows(await get(`/v1/actions?limit=1000&${names}${order}`))
+          assert.deepEqual(
+            seen,
+            once.map((r) => r.request_id),
+            `${names}${order}`,
+          )
+          assert.deepEqual(
+            [...seen].sort(),
+            expected.map((r) => r.request_id).sort(),
+            `${names}${order}: every match once`,
+          )
+        }
+      }
+      assert.equal(all.length, 24)
+    },
+  )
+
+  await t.test(
+    'include=events: each action of a page gets its own events, newest first',
+    async () => {
+      const page = rows(await get(`/v1/actions?limit=6&instance=${VM_B}&include=events`))
+      assert.deepEqual(
+        page.map((r) => [
+          r.request_id,
+          (r.events ?? []).map((e) => `${String(e.event)}@${String(e.host)}`),
+        ]),
+        [
+          ['req-b-11', []],
+          ['req-b-10', []],
+          ['req-b-09', ['compute_migrate@host-9']],
+          ['req-b-08', []],
+          ['req-b-07', []],
+          ['req-b-06', ['compute_migrate@host-6']],
+        ],
+      )
+    },
+  )
+
   await t.test('time_field=updated_at orders, windows and pages by updated_at', async () => {
     const all = rows(await get('/v1/actions?limit=1000&time_field=updated_at'))
     assert.equal(all.length, 24)

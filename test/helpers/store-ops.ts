@@ -70,6 +70,10 @@ export class TestStore implements ActionStore {
     return this.store.listEvents(actionId)
   }
 
+  listEventsOfActions(actionIds: readonly number[]): Promise<Map<number, ActionEvent[]>> {
+    return this.store.listEventsOfActions(actionIds)
+  }
+
   searchActions(search: ActionSearch): Promise<InstanceAction[]> {
     return this.store.searchActions(search)
   }

@@ -364,6 +364,119 @@ for (const name of BACKEND_NAMES) {
       }
     })
 
+    test('repeated names, one index range each: every match once, in keyset order', async (t: TestContext) => {
+      const store = await openFreshStore(t, name)
+      await seed(store, 3, 6)
+      // A 'resize' at the same start_time as a 'reboot': the id orders them across branches.
+      await store.startAction({
+        instanceUuid: vm(0),
+        action: 'resize',
+        requestId: 'tie',
+        userId: 'u',
+        projectId: 'q',
+        startTime: at(4),
+        createdAt: at(4),
+      })
+      const all = await store.searchActions({ limit: 1000 })
+      const cases: [readonly string[], Omit<ActionSearch, 'limit' | 'actions'>][] = [
+        [['migrate', 'resize', 'reboot'], {}],
+        [['reboot', 'resize', 'reboot'], {}],
+        [['resize', 'migrate'], { timeField: 'updated_at' }],
+        [['reboot', 'resize'], { stuck: { before: at(30), byAction: [['resize', at(10)]] } }],
+        [['migrate', 'absent'], { ownerProjectId: 'p0', since: at(2) }],
+      ]
+      for (const [names, rest] of cases) {
+        const label = `${names.join(',')} ${JSON.stringify(rest)}`
+        const one = await store.searchActions({ ...rest, limit: 1000 })
+        const expected = one.filter((a) => names.includes(a.action)).map((a) => a.requestId)
+        assert.deepEqual(
+          (await store.searchActions({ ...rest, actions: names, limit: 1000 })).map(
+            (a) => a.requestId,
+          ),
+          expected,
+          label,
+        )
+        for (const size of [1, 2, 5]) {
+          const seen: string[] = []
+          let after: ActionSearch['after']
+          for (;;) {
+            const page = await store.searchActions({
+              ...rest,
+              actions: names,
+              limit: size,
+              ...(after ? { after } : {}),
+            })
+            seen.push(...page.map((a) => a.requestId))
+            const last = page.at(-1)
+            if (page.length < size || !last) break
+            const time =
+              rest.timeField === 'updated_at' ? (last.updatedAt ?? last.startTime) : last.startTime
+            after = { startTime: time, id: last.id }
+          }
+          assert.deepEqual(seen, expected, `${label}, page size ${size}`)
+        }
+      }
+      assert.ok(all.some((a) => a.requestId === 'tie'))
+      // Events: the same for repeated event names.
+      await store.startEvent({
+        instanceUuid: vm(1),
+        requestId: 'req-1-1',
+        event: 'compute_reboot',
+        host: 'host-9',
+        startTime: at(4),
+        createdAt: at(4),
+      })
+      const events = await store.searchEvents({ limit: 1000 })
+      const names = ['compute_reboot', 'compute_migrate', 'compute_reboot']
+      const expected = events.filter((f) => names.includes(f.event.event)).map((f) => f.event.id)
+      assert.ok(expected.length > 5)
+      for (const size of [1, 4]) {
+        const seen: number[] = []
+        let after: EventSearch['after']
+        for (;;) {
+          const page = await store.searchEvents({
+            events: names,
+            limit: size,
+            ...(after ? { after } : {}),
+          })
+          seen.push(...page.map((f) => f.event.id))
+          const last = page.at(-1)
+          if (page.length < size || !last) break
+          after = { startTime: last.event.startTime, id: last.event.id }
+        }
+        assert.deepEqual(seen, expected, `events, page size ${size}`)
+      }
+    })
+
+    test('listEventsOfActions: each action its own events, as listEvents orders them', async (t: TestContext) => {
+      const store = await openFreshStore(t, name)
+      await seed(store, 2, 4)
+      const [a, b, c] = await store.searchActions({ instanceUuid: vm(0), limit: 3 })
+      assert.ok(a && b && c)
+      // Two more events on one action, one started before the other (created_at orders them).
+      for (const [event, minute] of [
+        ['compute_prep', 1],
+        ['compute_done', 2],
+      ] as const) {
+        await store.startEvent({
+          instanceUuid: vm(0),
+          requestId: c.requestId,
+          event,
+          host: null,
+          startTime: at(minute),
+          createdAt: at(minute),
+        })
+      }
+      const ids = [a.id, b.id, c.id, 999_999]
+      const got = await store.listEventsOfActions(ids)
+      assert.deepEqual([...got.keys()].sort(), [...ids].sort())
+      for (const id of ids)
+        assert.deepEqual(got.get(id), await store.listEvents(id), `action ${id}`)
+      assert.deepEqual(got.get(999_999), [])
+      assert.ok((got.get(c.id) ?? []).length >= 2)
+      assert.equal((await store.listEventsOfActions([])).size, 0)
+    })
+
     test('searchEvents: each filter, the parent action, the owner of a moved instance', async (t: TestContext) => {
       const store = await openFreshStore(t, name)
       await seed(store, 4, 9)

@@ -121,17 +121,17 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryRoutesOptions> = async 
         id: a.id,
       }))
       const visibility = eventVisibility(deps.policy, principal)
-      const actions = await Promise.all(
-        page.map(async (a: InstanceAction) =>
-          parsed.includeEvents
-            ? {
-                ...queryActionView(a, visibility),
-                events: (await deps.service.listEvents(a.id)).map((e) =>
-                  queryEventView(e, visibility),
-                ),
-              }
-            : queryActionView(a, visibility),
-        ),
+      // One read for the whole page's events, not one per action.
+      const events = parsed.includeEvents
+        ? await deps.service.listEventsOfActions(page.map((a) => a.id))
+        : undefined
+      const actions = page.map((a: InstanceAction) =>
+        events
+          ? {
+              ...queryActionView(a, visibility),
+              events: (events.get(a.id) ?? []).map((e) => queryEventView(e, visibility)),
+            }
+          : queryActionView(a, visibility),
       )
       return reply.type(V1_CONTENT_TYPE).send({ actions, next_cursor: next })
     },
