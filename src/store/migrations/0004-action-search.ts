@@ -4,6 +4,7 @@
  * sorting or scanning the whole table; `host` is looked up per action through the events' host index.
  */
 import type { Kysely, Migration } from 'kysely'
+import { dropIndex } from './drop-index.js'
 
 /** (index name, columns) of instance_actions added by this migration. */
 export const ACTION_INDEXES: readonly [string, string[]][] = [
@@ -27,11 +28,7 @@ export const actionSearch: Migration = {
       .execute()
   },
   async down(db: Kysely<unknown>) {
-    await db.schema
-      .dropIndex('instance_actions_events_host_idx')
-      .on('instance_actions_events')
-      .execute()
-    for (const [name] of ACTION_INDEXES)
-      await db.schema.dropIndex(name).on('instance_actions').execute()
+    await dropIndex(db, 'instance_actions_events', 'instance_actions_events_host_idx')
+    for (const [name] of ACTION_INDEXES) await dropIndex(db, 'instance_actions', name)
   },
 }

@@ -11,6 +11,7 @@
 import { sql, type Kysely, type Migration } from 'kysely'
 import { columnTypes } from './column-types.js'
 import { addFilledColumn } from './filled-column.js'
+import { dropIndex } from './drop-index.js'
 
 /** (index name, columns) of instance_actions added by this migration. */
 export const ACTION_INDEXES: readonly [string, string[]][] = [
@@ -88,10 +89,8 @@ export const queryOwnerEvents: Migration = {
       await db.schema.createIndex(name).on('instance_actions_events').columns(columns).execute()
   },
   async down(db: Kysely<unknown>) {
-    for (const [name] of EVENT_INDEXES)
-      await db.schema.dropIndex(name).on('instance_actions_events').execute()
-    for (const [name] of ACTION_INDEXES)
-      await db.schema.dropIndex(name).on('instance_actions').execute()
+    for (const [name] of EVENT_INDEXES) await dropIndex(db, 'instance_actions_events', name)
+    for (const [name] of ACTION_INDEXES) await dropIndex(db, 'instance_actions', name)
     for (const column of ['changed_at', 'owner_project_id', 'instance_uuid'])
       await db.schema.alterTable('instance_actions_events').dropColumn(column).execute()
     await db.schema.alterTable('instance_actions').dropColumn('owner_project_id').execute()

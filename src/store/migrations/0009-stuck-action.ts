@@ -7,6 +7,7 @@
  * 0009: 0008 is taken by the (message, start_time, id) index of the same work.
  */
 import type { Kysely, Migration } from 'kysely'
+import { dropIndex } from './drop-index.js'
 
 const INDEX = 'instance_actions_unfinished_action_idx'
 
@@ -20,6 +21,6 @@ export const stuckAction: Migration = {
       .execute()
   },
   async down(db: Kysely<unknown>) {
-    await db.schema.dropIndex(INDEX).on('instance_actions').execute()
+    await dropIndex(db, 'instance_actions', INDEX)
   },
 }
