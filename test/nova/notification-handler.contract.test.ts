@@ -180,6 +180,13 @@ for (const name of BACKEND_NAMES) {
         },
       })
       assert.equal((await h.service.getAction(h.uuid, h.requestId))?.action.action, 'migrate')
+      // The events' copies of the action name (migration 0008) follow the correction.
+      const byName = async (action: string) =>
+        (await h.service.searchEvents({ instanceUuid: h.uuid, actions: [action], limit: 10 })).map(
+          (f) => f.action,
+        )
+      assert.ok((await byName('migrate')).length > 0)
+      assert.deepEqual(await byName('resize'), [])
       const other = `req-${randomUUID()}`
       await h.send('instance-rebuild-start.json', { data: { request_id: other } })
       await h.send('instance-evacuate.json', { data: { request_id: other } })

@@ -74,12 +74,15 @@ test('with several filters, the most selective one with an index is forced', () 
   )
 })
 
-test('queries the planner serves better alone keep its choice', () => {
+test('queries the planner serves better alone keep its choice, a union is hinted per arm', () => {
   // No equality filter: the time index is the only ordered one.
   assert.equal(forced({ after }), undefined)
   assert.equal(forced({ timeField: 'updated_at', after }), undefined)
-  // Two action names: no single range is in time order.
-  assert.equal(forced({ actions: ['resize', 'live-migration'], after }), undefined)
+  // Two action names are a UNION of one range per name (per-value-union.ts): each arm is hinted.
+  assert.equal(
+    forced({ actions: ['resize', 'live-migration'], after }),
+    'instance_actions_action_start_idx',
+  )
   // request_id: its own index finds a handful of rows.
   assert.equal(forced({ requestId: 'r', after }), undefined)
   // Unfinished work has its own index (finish_time IS NULL).
@@ -97,8 +100,11 @@ test('event searches: the event table is hinted, the joined action is not', () =
     forcedEvents({ ownerProjectId: 'p', timeField: 'updated_at', after }),
     'instance_actions_events_owner_changed_idx',
   )
-  // A filter on the parent action only: no events index starts with it.
-  assert.equal(forcedEvents({ actions: ['resize'], after }), undefined)
+  // The parent action's name is copied onto events (migration 0008), with its own index.
+  assert.equal(
+    forcedEvents({ actions: ['resize'], after }),
+    'instance_actions_events_action_name_start_idx',
+  )
   const sql = searchEventsQuery(hinted, { events: ['e'], limit: 5 }).compile().sql
   assert.match(
     sql,

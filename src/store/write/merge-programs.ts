@@ -112,6 +112,21 @@ export function* actionMerge(v: ActionMerge, cache: ActionIdCache): Out {
     merged.finishTime,
     existing.id,
   )
+  // Events carry copies of their action's name, project and user (migration 0008): a merge that
+  // renames the action (resize → migrate) or fills its initiator rewrites them.
+  if (
+    merged.action !== existing.action ||
+    merged.userId !== existing.userId ||
+    merged.projectId !== existing.projectId
+  )
+    yield run(
+      'UPDATE instance_actions_events SET action_name = ?, project_id = ?, user_id = ? ' +
+        'WHERE action_id = ?',
+      merged.action,
+      merged.projectId,
+      merged.userId,
+      existing.id,
+    )
   // updated_at only moves forward: the pieces arrive in no particular order.
   const updatedAt = later(later(existing.updatedAt, merged.startTime), merged.finishTime)
   if (updatedAt !== null && updatedAt !== existing.updatedAt) yield touch(existing.id, updatedAt)
@@ -171,13 +186,12 @@ export function* eventMerge(v: EventMerge, cache: ActionIdCache): Out {
     const updatedAt = v.finishTime === null ? null : v.createdAt
     const result = v.finishTime === null && !failed ? null : (v.result ?? 'Success')
     const inserted = (yield insertReturningId(
+      // The parent's copies (migrations 0005 and 0008) from its row, as event_start does.
       'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, ' +
         'traceback, host, details, created_at, updated_at, instance_uuid, owner_project_id, ' +
-        'changed_at, written_by, finished_by) ' +
-        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ' +
-        '(SELECT a.instance_uuid FROM instance_actions a WHERE a.id = ?), ' +
-        '(SELECT a.owner_project_id FROM instance_actions a WHERE a.id = ?), ?, ?, ?)',
-      actionId,
+        'action_name, project_id, user_id, changed_at, written_by, finished_by) ' +
+        'SELECT a.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, a.instance_uuid, a.owner_project_id, a.action, ' +
+        'a.project_id, a.user_id, ?, ?, ? FROM instance_actions a WHERE a.id = ?',
       v.event,
       startTime,
       v.finishTime,
@@ -187,11 +201,10 @@ export function* eventMerge(v: EventMerge, cache: ActionIdCache): Out {
       failed ? v.details : null,
       v.createdAt,
       updatedAt,
-      actionId,
-      actionId,
       updatedAt ?? startTime,
       v.writer ?? null,
       v.finishTime === null ? null : (v.writer ?? null),
+      actionId,
     )) as RunResult
     const latest = later(later(actionUpdatedAt, startTime), v.finishTime) as Timestamp
     yield touch(actionId, latest, failed)
