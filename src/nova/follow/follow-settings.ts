@@ -34,8 +34,9 @@ export const VERSIONED_ROUTING_KEYS = [
   'versioned_notifications.error',
 ] as const
 
-// Measured with bench:follow: prefetch 64 kept SQLite's group commits small (about 1/3 of the
-// throughput of 512); above 512 nothing was gained.
+// Enough unacknowledged messages in flight for the store's group commit to gather large
+// transactions (each handle commits before its ack); not yet tuned by bench:follow, which ran
+// only on an overloaded machine (see the report of issue 12).
 const DEFAULT_PREFETCH = 512
 const NAME = /^[A-Za-z0-9_.:-]{1,200}$/
 
