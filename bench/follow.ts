@@ -23,8 +23,10 @@ import { connect } from 'amqplib'
 import { createActionService } from '../src/local-service.js'
 import { NovaFollower } from '../src/nova/follow/nova-follower.js'
 import { resolveFollowSettings } from '../src/nova/follow/follow-settings.js'
-import { StandInNotificationHandler } from '../src/nova/follow/stand-in-handler.js'
-import type { NotificationHandler } from '../src/nova/notifications/notification-handler.js'
+import {
+  createNotificationHandler,
+  type NotificationHandler,
+} from '../src/nova/notifications/notification-handler.js'
 import { createLogger } from '../src/security/redacting-logger.js'
 import { openStores } from '../src/store/open-store.js'
 import {
@@ -172,11 +174,18 @@ const floor = await run('floor: bare consumer, ack without writing', async () =>
   handler: { handle: () => Promise.resolve({ kind: 'ignored', reason: 'floor' } as const) },
   close: () => Promise.resolve(),
 }))
+const quiet = createLogger({
+  level: 'silent',
+  destination: new Writable({ write: (_c, _e, cb) => cb() }),
+}).logger
 const dir = mkdtempSync(join(tmpdir(), 'actiontrail-bench-follow-'))
-const follow = await run('follower → SQLite (stand-in handler)', async () => {
+const follow = await run('follower → SQLite', async () => {
   const stores = await openStores(join(dir, 'follow.db'))
   return {
-    handler: new StandInNotificationHandler(createActionService(stores.actions)),
+    handler: createNotificationHandler({
+      service: createActionService(stores.actions),
+      log: quiet,
+    }),
     close: () => stores.close(),
   }
 })

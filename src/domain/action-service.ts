@@ -23,6 +23,7 @@ import type {
 import { MAX_DETAILS_BYTES, truncateUtf8 } from './details.js'
 import { AppError } from './errors.js'
 import type { WriteOperation, WriteOutcome } from './write-operation.js'
+import type { DerivedOperation, EventMergeInput } from './merge-operation.js'
 import type { ActionEvent, Instance, InstanceAction } from './instance-action.js'
 import { parseTimestamp, type Clock, type Timestamp } from './timestamp.js'
 import {
@@ -64,6 +65,9 @@ export interface ActionWithEvents {
   events: ActionEvent[]
 }
 
+/** Longest message id a receipt keeps (the column of migration 0010). */
+const MAX_MESSAGE_ID_LENGTH = 64
+
 function timeOrNow(field: string, value: string | undefined, clock: Clock): Timestamp {
   if (value === undefined) return clock.now()
   if (typeof value !== 'string')
@@ -86,6 +90,14 @@ export class ActionService implements ActionWriter {
    * failing operation is reported at its index and does not affect the others.
    */
   async apply(ops: readonly WriteOperation[]): Promise<WriteOutcome[]> {
+    return this.applyDerived(ops)
+  }
+
+  /**
+   * `apply` for derived writers (merge-operation.ts): the write operations plus merges and message
+   * receipts, validated, sanitized and applied the same way, in one store transaction.
+   */
+  async applyDerived(ops: readonly DerivedOperation[]): Promise<WriteOutcome[]> {
     const outcomes: (WriteOutcome | undefined)[] = new Array(ops.length)
     const valid: StoreWrite[] = []
     const positions: number[] = []
@@ -152,8 +164,9 @@ export class ActionService implements ActionWriter {
    * The sanitized traceback and details of a failed event finish; undefined for any other
    * operation, or when a text is not valid (#prepare then reports it).
    */
-  async #sanitizeFailure(w: WriteOperation): Promise<SanitizedFailure | undefined> {
-    if (w.op !== 'event_finish' || w.input.result !== 'Error') return undefined
+  async #sanitizeFailure(w: DerivedOperation): Promise<SanitizedFailure | undefined> {
+    if ((w.op !== 'event_finish' && w.op !== 'event_merge') || w.input.result !== 'Error')
+      return undefined
     let rawTraceback: string | null
     let rawDetails: string | null
     try {
@@ -170,7 +183,7 @@ export class ActionService implements ActionWriter {
   }
 
   /** Validates one operation and stamps its times; throws `invalid_input`. */
-  #prepare(w: WriteOperation, failure: SanitizedFailure | undefined): StoreWrite {
+  #prepare(w: DerivedOperation, failure: SanitizedFailure | undefined): StoreWrite {
     const clock = this.#deps.clock
     switch (w.op) {
       case 'instance_put':
@@ -228,11 +241,83 @@ export class ActionService implements ActionWriter {
         }
       case 'event_finish':
         return { op: 'event_finish', values: this.#prepareEventFinish(w.input, failure) }
+      case 'instance_ensure':
+        return {
+          op: 'instance_put',
+          values: {
+            uuid: requireUuid('instance_uuid', w.input.uuid),
+            name: requireName('name', w.input.name),
+            projectId: requireName('project_id', w.input.projectId),
+            userId: requireName('user_id', w.input.userId),
+            now: clock.now(),
+            keepName: true,
+          },
+        }
+      case 'action_merge':
+        return {
+          op: 'action_merge',
+          values: {
+            instanceUuid: requireUuid('instance_uuid', w.input.instanceUuid),
+            action: requireName('action', w.input.action),
+            requestId: requireSegmentName('request_id', w.input.requestId),
+            userId: optionalName('user_id', w.input.userId),
+            projectId: optionalName('project_id', w.input.projectId),
+            startTime: timeOrNow('start_time', w.input.startTime, clock),
+            finishTime:
+              w.input.finishTime == null
+                ? null
+                : timeOrNow('finish_time', w.input.finishTime, clock),
+            replaces: (w.input.replaces ?? []).map((name) => requireName('replaces', name)),
+            createdAt: clock.now(),
+            ...(w.input.writer ? { writer: w.input.writer } : {}),
+          },
+        }
+      case 'event_merge':
+        return { op: 'event_merge', values: this.#prepareEventMerge(w.input, failure) }
+      case 'message_receipt':
+        return {
+          op: 'message_receipt',
+          values: {
+            messageId: requireName('message_id', w.input.messageId, MAX_MESSAGE_ID_LENGTH),
+            seenAt: clock.now(),
+          },
+        }
       default:
         throw new AppError(
           'invalid_input',
           `unknown operation ${JSON.stringify((w as { op?: unknown }).op)}`,
         )
+    }
+  }
+
+  #prepareEventMerge(input: EventMergeInput, failure: SanitizedFailure | undefined) {
+    const clock = this.#deps.clock
+    const startTime =
+      input.startTime == null ? null : timeOrNow('start_time', input.startTime, clock)
+    const finishTime =
+      input.finishTime == null ? null : timeOrNow('finish_time', input.finishTime, clock)
+    const result = input.result ?? null
+    if (result !== null && result !== 'Success' && result !== 'Error')
+      throw new AppError('invalid_input', "result must be 'Success' or 'Error'")
+    if (startTime === null && finishTime === null)
+      throw new AppError('invalid_input', 'an event merge needs a start or a finish time')
+    const failed = result === 'Error'
+    return {
+      instanceUuid: requireUuid('instance_uuid', input.instanceUuid),
+      requestId: requireName('request_id', input.requestId),
+      event: requireSegmentName('event', input.event),
+      host: optionalName('host', input.host),
+      startTime,
+      finishTime,
+      result: finishTime === null && !failed ? null : (result ?? 'Success'),
+      traceback:
+        failed && typeof failure?.traceback === 'string' ? stripNul(failure.traceback) : null,
+      details:
+        failed && typeof failure?.details === 'string'
+          ? truncateUtf8(stripNul(failure.details), MAX_DETAILS_BYTES)
+          : null,
+      createdAt: clock.now(),
+      ...(input.writer ? { writer: input.writer } : {}),
     }
   }
 

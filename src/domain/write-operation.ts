@@ -39,6 +39,8 @@ export type WriteRecord =
   | { kind: 'instance'; instance: Instance }
   | { kind: 'action'; action: InstanceAction }
   | { kind: 'event'; event: ActionEvent }
+  /** A message id recorded as applied (`created: false`: it had been seen before). */
+  | { kind: 'receipt'; messageId: string }
 
 /**
  * What became of one operation: applied (`created` tells a new record from an existing or updated

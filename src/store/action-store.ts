@@ -23,6 +23,11 @@ export interface InstancePut {
   projectId: string
   userId: string
   now: Timestamp
+  /**
+   * Keep an existing instance's name (only insert with `name`): a writer that knows no display
+   * name, such as the Nova follower, must not overwrite one another writer recorded.
+   */
+  keepName?: boolean
 }
 
 /** Filter for listing instances. */
@@ -83,6 +88,55 @@ export interface EventFinish {
   updatedAt: Timestamp
   /** Writer tag of the principal finishing it; none for local writers. */
   writer?: string
+}
+
+/**
+ * Values for merging what is known of an action into its record (derived writers, such as the
+ * Nova follower, that learn about an action piece by piece and out of order): creates it when
+ * absent; otherwise the start time becomes the earlier one, the finish time the later one, a
+ * missing initiator is filled in, and the name is replaced only when the current name is one of
+ * `replaces` (a guess this name corrects). Merging the same values again changes nothing.
+ */
+export interface ActionMerge {
+  instanceUuid: string
+  action: string
+  requestId: string
+  userId: string | null
+  projectId: string | null
+  startTime: Timestamp
+  finishTime: Timestamp | null
+  /** Names this one corrects when an existing action has one of them (e.g. `migrate` → `resize`). */
+  replaces: readonly string[]
+  createdAt: Timestamp
+  writer?: string
+}
+
+/**
+ * Values for merging what is known of an event, identified by (action, event name, host), into its
+ * record: created when absent (an end alone starts at its finish time); otherwise the start time
+ * becomes the earlier one, the finish time the later one, and a failure is never forgotten (result
+ * Error wins, and keeps the first failure texts). Merging the same values again changes nothing.
+ */
+export interface EventMerge {
+  instanceUuid: string
+  requestId: string
+  event: string
+  host: string | null
+  /** When it started, if this write knows (a `.start`). */
+  startTime: Timestamp | null
+  /** When it finished, if this write knows (an `.end` or `.error`), with the result. */
+  finishTime: Timestamp | null
+  result: EventResult | null
+  traceback: string | null
+  details: string | null
+  createdAt: Timestamp
+  writer?: string
+}
+
+/** A message id to remember as applied (Nova notifications, migration 0010). */
+export interface MessageReceipt {
+  messageId: string
+  seenAt: Timestamp
 }
 
 /** Keyset page request for an instance's actions, newest first. */
@@ -185,6 +239,9 @@ export type StoreWrite =
   | { op: 'action_finish'; values: ActionFinish }
   | { op: 'event_start'; values: EventStart }
   | { op: 'event_finish'; values: EventFinish }
+  | { op: 'action_merge'; values: ActionMerge }
+  | { op: 'event_merge'; values: EventMerge }
+  | { op: 'message_receipt'; values: MessageReceipt }
 
 /** Persistent storage of instances, actions and events. */
 export interface ActionStore {

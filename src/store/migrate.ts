@@ -13,6 +13,7 @@ import { actionSearch } from './migrations/0004-action-search.js'
 import { queryOwnerEvents } from './migrations/0005-query-owner-events.js'
 import { changeFeed } from './migrations/0006-change-feed.js'
 import { writerTags } from './migrations/0007-writer-tags.js'
+import { novaMessages } from './migrations/0010-nova-messages.js'
 
 /** Every migration this build knows, in order. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -23,6 +24,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0005-query-owner-events': queryOwnerEvents,
   '0006-change-feed': changeFeed,
   '0007-writer-tags': writerTags,
+  '0010-nova-messages': novaMessages,
 })
 
 /**

@@ -101,6 +101,12 @@ export interface WriterTagKeyTable {
   tag_key: string
 }
 
+/** Row of `nova_messages` (migration 0010): a Nova notification already applied. */
+export interface NovaMessagesTable {
+  message_id: string
+  seen_at: string
+}
+
 /** The database as Kysely sees it. */
 export interface Database {
   idempotency_keys: IdempotencyKeysTable
@@ -111,4 +117,5 @@ export interface Database {
   changes: ChangesTable
   change_head: ChangeHeadTable
   writer_tag_key: WriterTagKeyTable
+  nova_messages: NovaMessagesTable
 }

@@ -19,6 +19,7 @@ import {
 } from '../../src/nova/follow/follow-settings.js'
 import { DEAD_REASON_HEADER, NovaFollower } from '../../src/nova/follow/nova-follower.js'
 import { StandInNotificationHandler } from '../../src/nova/follow/stand-in-handler.js'
+import { startFollower } from '../../src/nova/follow/start-follower.js'
 import { createLogger } from '../../src/security/redacting-logger.js'
 import { buildHarness, headers, TOKENS, type Harness } from '../helpers/build-app.js'
 import { newRequestId, notificationBody, routingKeyOf } from '../helpers/nova-notifications.js'
@@ -208,6 +209,56 @@ describe('follow-nova on RabbitMQ', { skip, concurrency: false }, () => {
       assert.equal(await queueDepth(r.settings.queue), 0, 'every message acknowledged')
     },
   )
+
+  test('with the real notification handler (follow-nova, serve): a reboot is recorded with its event', async (t) => {
+    const h = await buildHarness(t)
+    const nova = new FakeNova()
+    await nova.connect()
+    const settings = resolveFollowSettings(
+      { amqp: TEST_AMQP_URL, exchange: nova.exchange, queue: uniqueName('actiontrail.test') },
+      {},
+    )
+    assert.ok(settings)
+    const follower = startFollower(h.service, settings, captureLogger().logger)
+    t.after(async () => {
+      await follower.stop()
+      await nova.cleanUp([settings.queue, settings.deadLetterQueue])
+    })
+    await follower.whenConsuming()
+    const uuid = '878b0921-8f85-4257-88b6-2e743b5a975c'
+    const create = newRequestId()
+    const reboot = newRequestId()
+    await nova.publish(
+      { eventType: 'instance.create.start', uuid, requestId: create },
+      { eventType: 'instance.create.end', uuid, requestId: create },
+    )
+    await waitFor('created', () => follower.counters.applied === 2)
+    await nova.publish(
+      { eventType: 'instance.reboot.start', uuid, requestId: reboot },
+      { eventType: 'instance.reboot.end', uuid, requestId: reboot },
+    )
+    await waitFor('4 applied', () => follower.counters.applied === 4)
+    const actions = await actionsOf(h, uuid)
+    assert.deepEqual(
+      actions.map((a) => [a.action, a.request_id]),
+      [
+        ['reboot', reboot],
+        ['create', create],
+      ],
+    )
+    const shown = await h.app.inject({
+      url: `/v2.1/servers/${uuid}/os-instance-actions/${reboot}`,
+      headers: headers(TOKENS.admin, '2.84'),
+    })
+    assert.equal(shown.statusCode, 200, shown.body)
+    const events = (
+      JSON.parse(shown.body) as { instanceAction: { events: Record<string, unknown>[] } }
+    ).instanceAction.events
+    assert.deepEqual(
+      events.map((e) => [e.event, e.result, e.host]),
+      [['compute_reboot_instance', 'Success', 'cmp-1']],
+    )
+  })
 
   test('a poison message lands in the dead-letter queue with its reason, and the follower carries on', async (t) => {
     const h = await buildHarness(t)

@@ -3,12 +3,9 @@ import type { Logger } from 'pino'
 import type { ActionService } from '../../domain/action-service.js'
 import type { FollowSettings } from './follow-settings.js'
 import { NovaFollower } from './nova-follower.js'
-import { StandInNotificationHandler } from './stand-in-handler.js'
+import { createNotificationHandler } from '../notifications/notification-handler.js'
 
-/**
- * Starts following with the notification handler over `service`. (Until helper E1's handler
- * lands, the stand-in; the integrator swaps it here.)
- */
+/** Starts following with the notification handler (nova/notifications/) over `service`. */
 export function startFollower(
   service: ActionService,
   settings: FollowSettings,
@@ -16,7 +13,7 @@ export function startFollower(
 ): NovaFollower {
   const follower = new NovaFollower({
     settings,
-    handler: new StandInNotificationHandler(service),
+    handler: createNotificationHandler({ service, log: logger }),
     logger,
   })
   follower.start()

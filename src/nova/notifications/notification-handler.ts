@@ -1,17 +1,87 @@
 /**
- * The contract between the AMQP follower (nova/follow/) and what turns one Nova notification into
- * ActionTrail writes. STAND-IN: helper E1 owns this file (branch h-e1); the integrator takes E1's
- * version, which must keep exactly this shape.
+ * The pure part of the Nova follower: one AMQP message body in, the ActionTrail writes it implies
+ * committed (or a reason why not) out. The AMQP consumer around it acks `applied`, `duplicate`
+ * and `ignored`, dead-letters `poison`, and requeues when `handle` rejects.
+ *
+ * Each message's writes and its message id's receipt go to the store in one `applyDerived` call,
+ * so in one transaction: a message redelivered after a crash between the commit and the ack finds
+ * its receipt and is reported `duplicate`. Two copies in flight at once both apply, but every
+ * write is a merge (store/write/merge-programs.ts), so the second changes nothing. Concurrent
+ * calls share the store's group commits.
  */
+import type { Logger } from 'pino'
+import type { ActionService } from '../../domain/action-service.js'
+import { parseEnvelope } from './envelope.js'
+import { notificationWrites } from './notification-writes.js'
 
-/** What became of one notification. */
+/** What became of one AMQP message body. */
 export type HandleResult =
+  /** Committed: `writes` store writes were applied. */
   | { kind: 'applied'; writes: number }
+  /** message_id already seen (its writes were committed earlier). */
   | { kind: 'duplicate' }
+  /** Valid but not about instance actions (e.g. instance.update, service.*). */
   | { kind: 'ignored'; reason: string }
+  /** Cannot be parsed / unsupported major version / no instance uuid: dead-letter it. */
   | { kind: 'poison'; reason: string }
 
-/** Resolves only after the writes are committed; rejects on a transient failure (store down): requeue. */
+/**
+ * Handles message bodies. `handle` resolves only after the writes are committed; it rejects
+ * (throws) on a transient failure (store down), and then the caller requeues. Concurrent calls
+ * are safe and share the store's group commits.
+ */
 export interface NotificationHandler {
   handle(body: Buffer): Promise<HandleResult>
+}
+
+/** What the handler needs. */
+export interface NotificationHandlerDeps {
+  service: ActionService
+  log: Logger
+  /** Writer tag the derived records carry (default `nova-notifications`). */
+  writerTag?: string
+}
+
+/** The default writer tag of records derived from Nova's notifications. */
+export const NOVA_NOTIFICATIONS_WRITER = 'nova-notifications'
+
+/** Creates the handler. */
+export function createNotificationHandler(deps: NotificationHandlerDeps): NotificationHandler {
+  const writer = deps.writerTag ?? NOVA_NOTIFICATIONS_WRITER
+  const { service, log } = deps
+  return {
+    async handle(body: Buffer): Promise<HandleResult> {
+      const parsed = parseEnvelope(body)
+      // Only fixed reasons and the event type are logged: never a body, an id or a context value.
+      if (!parsed.ok) {
+        log.warn({ reason: parsed.reason }, 'nova notification refused')
+        return { kind: 'poison', reason: parsed.reason }
+      }
+      const { message } = parsed
+      const writes = notificationWrites(message, writer)
+      if (writes.kind === 'poison') {
+        log.warn(
+          { eventType: message.eventType, reason: writes.reason },
+          'nova notification refused',
+        )
+        return writes
+      }
+      if (writes.kind === 'ignored') return writes
+      const outcomes = await service.applyDerived([
+        ...writes.ops,
+        { op: 'message_receipt', input: { messageId: message.messageId } },
+      ])
+      const receipt = outcomes[outcomes.length - 1]
+      if (receipt?.ok && !receipt.created) return { kind: 'duplicate' }
+      const failed = outcomes.find((o) => !o.ok)
+      if (failed && !failed.ok) {
+        // A write the store refused (e.g. no owner known for a new instance): retrying will not
+        // help. Its receipt is kept, so a redelivery is a duplicate rather than a loop.
+        const reason = `write refused: ${failed.error.code}`
+        log.warn({ eventType: message.eventType, reason }, 'nova notification refused')
+        return { kind: 'poison', reason }
+      }
+      return { kind: 'applied', writes: writes.ops.length }
+    },
+  }
 }

@@ -23,6 +23,7 @@ import type {
   StoreWrite,
 } from '../action-store.js'
 import { toAction, toEvent, toInstance } from '../rows.js'
+import { actionMerge, eventMerge, messageReceipt } from './merge-programs.js'
 import type { ActionsTable, EventsTable, InstancesTable } from '../schema.js'
 import {
   change,
@@ -37,11 +38,13 @@ import {
   type WriteProgram,
 } from './sql-step.js'
 
-type Out = WriteProgram<WriteOutcome>
+/** A program that ends in one write's outcome. */
+export type Out = WriteProgram<WriteOutcome>
 
 const ACTION_COLUMNS =
   'id, instance_uuid, action, request_id, user_id, project_id, start_time, finish_time, message, created_at, updated_at'
-const EVENT_COLUMNS =
+/** The event columns every event read selects. */
+export const EVENT_COLUMNS =
   'id, action_id, event, start_time, finish_time, result, traceback, host, details, created_at, updated_at'
 const SELECT_ACTION =
   `SELECT ${ACTION_COLUMNS} FROM instance_actions WHERE instance_uuid = ? ` +
@@ -51,15 +54,18 @@ const SELECT_ACTION =
  * Change notes (change-feed.ts): yielded only after a write that changed a visible row, so an
  * idempotent repeat, which returns before writing, adds nothing to the change feed.
  */
-function actionChange(actionId: number, instanceUuid: string, at: string) {
+/** A change note for an action (see change-feed.ts). */
+export function actionChange(actionId: number, instanceUuid: string, at: string) {
   return change({ kind: 'action', actionId, eventId: null, instanceUuid, at })
 }
 
-function eventChange(eventId: number, actionId: number, instanceUuid: string, at: string) {
+/** A change note for an event (see change-feed.ts). */
+export function eventChange(eventId: number, actionId: number, instanceUuid: string, at: string) {
   return change({ kind: 'event', actionId, eventId, instanceUuid, at })
 }
 
-function* findAction(
+/** The action of (instance, request id), if any, with every earlier write of the transaction. */
+export function* findAction(
   instanceUuid: string,
   requestId: string,
 ): WriteProgram<InstanceAction | undefined> {
@@ -77,7 +83,7 @@ function* requireAction(instanceUuid: string, requestId: string): WriteProgram<I
  * The id of the action an event belongs to. (instance, request id) → id never changes once the
  * action exists, so executors may answer from a cache and skip the lookup.
  */
-function* requireActionId(
+export function* requireActionId(
   cache: ActionIdCache,
   instanceUuid: string,
   requestId: string,
@@ -96,8 +102,9 @@ function* instancePut(v: InstancePut): Out {
   )) as Row | undefined
   if (row) {
     const current = toInstance(row as unknown as Selectable<InstancesTable>)
+    const name = v.keepName ? current.name : v.name
     if (
-      current.name === v.name &&
+      current.name === name &&
       current.projectId === v.projectId &&
       current.userId === v.userId
     ) {
@@ -105,7 +112,7 @@ function* instancePut(v: InstancePut): Out {
     }
     yield run(
       'UPDATE instances SET name = ?, project_id = ?, user_id = ?, updated_at = ? WHERE uuid = ?',
-      v.name,
+      name,
       v.projectId,
       v.userId,
       v.now,
@@ -127,7 +134,7 @@ function* instancePut(v: InstancePut): Out {
     }
     const instance = {
       ...current,
-      name: v.name,
+      name,
       projectId: v.projectId,
       userId: v.userId,
       updatedAt: v.now,
@@ -374,5 +381,11 @@ export function writeProgram(w: StoreWrite, cache: ActionIdCache): Out {
       return eventStart(w.values, cache)
     case 'event_finish':
       return eventFinish(w.values, cache)
+    case 'action_merge':
+      return actionMerge(w.values, cache)
+    case 'event_merge':
+      return eventMerge(w.values, cache)
+    case 'message_receipt':
+      return messageReceipt(w.values)
   }
 }
