@@ -7,6 +7,7 @@ import type { KeystoneCredentials } from './auth/keystone/keystone-credentials.j
 import type { StreamSettings } from './api/v1/stream/stream-hub.js'
 import { AppError } from './domain/errors.js'
 import { DEFAULT_STUCK_AFTER, parseStuckPolicy, type StuckPolicy } from './domain/stuck-work.js'
+import { resolveFollowSettings, type FollowSettings } from './nova/follow/follow-settings.js'
 
 /** Everything `actiontrail serve` needs. */
 export interface ServeConfig {
@@ -61,6 +62,11 @@ export interface ServeConfig {
   authMode?: AuthMode
   /** Keystone mode's settings (ACTIONTRAIL_KEYSTONE_*); present when authMode is `keystone`. */
   keystone?: KeystoneSettings
+  /**
+   * Following Nova's notifications alongside the server: present when ACTIONTRAIL_NOVA_AMQP_URL is
+   * set (with ACTIONTRAIL_NOVA_EXCHANGE, _QUEUE, _PREFETCH); see docs/nova-integration.md.
+   */
+  novaFollow?: FollowSettings
 }
 
 /** The authentication modes. */
@@ -160,6 +166,8 @@ export function resolveServeConfig(
   if (authMode === 'keystone') config.keystone = resolveKeystoneSettings(env)
   const stream = resolveStreamSettings(env)
   if (stream) config.stream = stream
+  const novaFollow = resolveFollowSettings({}, env)
+  if (novaFollow) config.novaFollow = novaFollow
   return config
 }
 

@@ -13,6 +13,8 @@ import { AccessAudit } from './api/plugins/access-audit.js'
 import type { ServeConfig } from './config.js'
 import type { ActionService } from './domain/action-service.js'
 import { createActionService } from './local-service.js'
+import type { NovaFollower } from './nova/follow/nova-follower.js'
+import { startFollower } from './nova/follow/start-follower.js'
 import { createLogger } from './security/redacting-logger.js'
 import type { ActionStore } from './store/action-store.js'
 import { openStores } from './store/open-store.js'
@@ -33,6 +35,8 @@ export interface RunningServer {
    * A broken file keeps the tokens in use.
    */
   reloadTokens?: () => Promise<ReloadResult>
+  /** The Nova notification follower, when ACTIONTRAIL_NOVA_AMQP_URL is set (`config.novaFollow`). */
+  follower?: NovaFollower
   close(): Promise<void>
 }
 
@@ -91,6 +95,9 @@ export async function startServer(
     })
   }
   if (reload) process.on('SIGHUP', onHangup)
+  // After listening: a broker that is not there yet is retried in the background and never keeps
+  // the API from serving.
+  const follower = config.novaFollow ? startFollower(service, config.novaFollow, logger) : undefined
   return {
     app,
     store: stores.actions,
@@ -99,8 +106,11 @@ export async function startServer(
     url: `http://${host}:${port}`,
     accessAudit,
     ...(reload ? { reloadTokens: reload } : {}),
+    ...(follower ? { follower } : {}),
     async close() {
       process.off('SIGHUP', onHangup)
+      // First, so that the notifications being handled are committed and acknowledged.
+      await follower?.stop()
       await app.close()
       await stores.close()
       logger.flush()

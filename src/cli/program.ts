@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander'
 import { clientCommands } from './commands/client-commands.js'
 import { demoCommand } from './commands/demo.js'
+import { followNovaCommand } from './commands/follow-nova.js'
 import { migrateCommand } from './commands/migrate.js'
 import { policyCommand } from './commands/policy.js'
 import { serveCommand } from './commands/serve.js'
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   serveCommand(program)
   migrateCommand(program)
   demoCommand(program)
+  followNovaCommand(program)
   policyCommand(program)
   tokenCommand(program)
   clientCommands(program)

@@ -4,6 +4,7 @@ import type { Command } from 'commander'
 import { DATABASE_OPTION_HELP, resolveServeConfig, type ServeFlags } from '../../config.js'
 import { StaticTokenAuthenticator } from '../../auth/token-file.js'
 import { startServer } from '../../server.js'
+import { redactAmqpUrl } from '../../nova/follow/follow-settings.js'
 import { describeDatabase } from '../../store/open-store.js'
 import { DEMO_INSTANCES, loadDemo } from '../demo-data.js'
 import { ensureDemoTokens } from '../demo-tokens.js'
@@ -95,6 +96,11 @@ export function serveCommand(program: Command): void {
         `ActionTrail is listening on ${server.url} (database ${describeDatabase(config.database)})`,
       )
       console.log(`Compute API: ${server.url}/v2.1/`)
+      if (config.novaFollow)
+        console.log(
+          `Following Nova's notifications from ${redactAmqpUrl(config.novaFollow.url)} ` +
+            `(exchange ${config.novaFollow.exchange}, queue ${config.novaFollow.queue})`,
+        )
       if (demoTokens) {
         console.log(`Demo tokens (from ${config.tokenFile}):`)
         for (const t of demoTokens)

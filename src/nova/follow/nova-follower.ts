@@ -1,0 +1,316 @@
+/**
+ * The Nova notification follower: consumes Nova's versioned notifications from RabbitMQ through
+ * ActionTrail's own durable queue and hands each one to a NotificationHandler (spec
+ * nova-notifications.md §1.2, §5.2–5.3, §7; docs/nova-integration.md).
+ *
+ * - Nova's exchange is never declared, only checked passively: declaring it with other flags than
+ *   Nova's would break Nova's own publishing. Until it exists the follower waits and retries.
+ * - On every (re)connection the queue and the dead-letter queue are asserted and the queue is bound
+ *   again: Nova's exchange is not durable by default, and a broker restart drops every binding to it.
+ * - A message is acknowledged only after its handling resolved, i.e. after its writes committed;
+ *   so a crash or a lost connection means a redelivery (deduplicated by the handler), never a loss.
+ * - Poison goes to the dead-letter queue (publisher-confirmed) with its reason in the headers, and
+ *   only then is acknowledged; a handler rejection (store down) is requeued after a growing delay.
+ */
+import {
+  connect,
+  type Channel,
+  type ChannelModel,
+  type ConfirmChannel,
+  type ConsumeMessage,
+} from 'amqplib'
+import type { Logger } from 'pino'
+import type { HandleResult, NotificationHandler } from '../notifications/notification-handler.js'
+import { backoffDelay, type Backoff } from './backoff.js'
+import { zeroCounters, type FollowCounters } from './follow-counters.js'
+import { redactAmqpUrl, type FollowSettings } from './follow-settings.js'
+
+/** Header of a dead-lettered message: why it could not be processed. */
+export const DEAD_REASON_HEADER = 'x-actiontrail-reason'
+
+/** Options of a follower. */
+export interface NovaFollowerOptions {
+  settings: FollowSettings
+  handler: NotificationHandler
+  logger: Logger
+  /** Waits between connection attempts (default 0.5 s doubling to 30 s, jittered). */
+  reconnect?: Backoff
+  /** Waits before a failed message is requeued (default 0.2 s doubling to 30 s, jittered). */
+  requeue?: Backoff
+  /** How often the counters are logged (default 60 s; 0: never). */
+  statsIntervalMs?: number
+}
+
+/** What a message's handling ended in. */
+type Settlement = 'ack' | 'requeue'
+
+// amqplib error texts name the broker's reason (e.g. "NOT_FOUND - no exchange 'nova'"), never the
+// URL or its password; cut them short anyway, they reach the log.
+function reasonOf(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).slice(0, 200)
+}
+
+/** A follower; `start` it, read `counters`, `stop` it. */
+export class NovaFollower {
+  readonly #options: NovaFollowerOptions
+  readonly #counters: FollowCounters = zeroCounters()
+  readonly #inFlight = new Set<Promise<void>>()
+  #connection: ChannelModel | undefined
+  #channel: ConfirmChannel | undefined
+  #consumerTag: string | undefined
+  #stopping = false
+  #loop: Promise<void> | undefined
+  #wake: (() => void) | undefined
+  #connectedWaiters: (() => void)[] = []
+  #failures = 0
+  #requeueTimers = new Set<{ timer: NodeJS.Timeout; fire: () => void }>()
+  #stats: NodeJS.Timeout | undefined
+
+  constructor(options: NovaFollowerOptions) {
+    this.#options = options
+  }
+
+  /** A snapshot of the counters. */
+  get counters(): FollowCounters {
+    return { ...this.#counters }
+  }
+
+  /** True while consuming. */
+  get consuming(): boolean {
+    return this.#consumerTag !== undefined
+  }
+
+  /** Starts connecting and consuming in the background; connection failures are retried forever. */
+  start(): void {
+    if (this.#loop) return
+    const interval = this.#options.statsIntervalMs ?? 60_000
+    if (interval > 0) {
+      this.#stats = setInterval(() => this.#logCounters(), interval)
+      this.#stats.unref()
+    }
+    this.#loop = this.#run()
+  }
+
+  /** Resolves when the follower is (again) consuming; for tests and start-up messages. */
+  whenConsuming(): Promise<void> {
+    if (this.consuming) return Promise.resolve()
+    return new Promise((resolve) => this.#connectedWaiters.push(resolve))
+  }
+
+  /**
+   * Stops: no new deliveries, waits for the messages being handled (requeueing those waiting for
+   * a retry at once), then closes the connection.
+   */
+  async stop(): Promise<void> {
+    this.#stopping = true
+    if (this.#stats) clearInterval(this.#stats)
+    this.#wake?.()
+    const channel = this.#channel
+    const tag = this.#consumerTag
+    if (channel && tag) await channel.cancel(tag).catch(() => undefined)
+    this.#consumerTag = undefined
+    for (const pending of this.#requeueTimers) {
+      clearTimeout(pending.timer)
+      pending.fire()
+    }
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight])
+    // The channel first: its close goes after the acks on the channel's own frame stream, while a
+    // connection close (channel 0) can overtake acks still queued in amqplib's multiplexer (seen:
+    // 4 of 5 acks lost that way, the messages redelivered).
+    await this.#channel?.close().catch(() => undefined)
+    await this.#connection?.close().catch(() => undefined)
+    await this.#loop
+    this.#logCounters()
+  }
+
+  #logCounters(): void {
+    this.#options.logger.info({ nova_follower: this.counters }, 'nova follower counters')
+  }
+
+  async #run(): Promise<void> {
+    const { logger, settings } = this.#options
+    const reconnect = this.#options.reconnect ?? { initialMs: 500, maxMs: 30_000 }
+    let attempt = 0
+    let everConnected = false
+    while (!this.#stopping) {
+      let connection: ChannelModel | undefined
+      try {
+        connection = await connect(settings.url)
+        this.#connection = connection
+        const closed = new Promise<void>((resolve) => connection?.once('close', () => resolve()))
+        connection.on('error', (err: unknown) => {
+          logger.warn(`nova follower: connection error: ${reasonOf(err)}`)
+        })
+        await this.#setUp(connection)
+        if (everConnected) this.#counters.reconnects += 1
+        everConnected = true
+        attempt = 0
+        logger.info(
+          `nova follower: consuming ${settings.queue} from exchange ${settings.exchange} ` +
+            `at ${redactAmqpUrl(settings.url)}`,
+        )
+        for (const resolve of this.#connectedWaiters.splice(0)) resolve()
+        await closed
+        this.#consumerTag = undefined
+        this.#channel = undefined
+        if (!this.#stopping) logger.warn('nova follower: connection lost, reconnecting')
+      } catch (err) {
+        this.#consumerTag = undefined
+        this.#channel = undefined
+        await connection?.close().catch(() => undefined)
+        if (this.#stopping) break
+        logger.warn(`nova follower: cannot consume yet (${reasonOf(err)}), retrying`)
+      }
+      if (this.#stopping) break
+      await this.#sleep(backoffDelay(reconnect, attempt++))
+    }
+  }
+
+  // Check Nova's exchange on a channel of its own (a failed passive check closes the channel),
+  // then assert both queues, bind, and consume on a confirm channel.
+  async #setUp(connection: ChannelModel): Promise<void> {
+    const { settings } = this.#options
+    const probe: Channel = await connection.createChannel()
+    probe.on('error', () => undefined)
+    try {
+      await probe.checkExchange(settings.exchange)
+    } catch (err) {
+      throw new Error(`exchange ${settings.exchange} is not there yet: ${reasonOf(err)}`)
+    }
+    await probe.close().catch(() => undefined)
+    const channel = await connection.createConfirmChannel()
+    channel.on('error', (err: unknown) => {
+      this.#options.logger.warn(`nova follower: channel error: ${reasonOf(err)}`)
+    })
+    // A channel closed by the broker alone (e.g. the queue was deleted) ends the connection too,
+    // so that the loop sets everything up again.
+    channel.on('close', () => {
+      if (!this.#stopping) void connection.close().catch(() => undefined)
+    })
+    await channel.assertQueue(settings.queue, { durable: true })
+    await channel.assertQueue(settings.deadLetterQueue, { durable: true })
+    for (const key of settings.routingKeys)
+      await channel.bindQueue(settings.queue, settings.exchange, key)
+    await channel.prefetch(settings.prefetch)
+    this.#channel = channel
+    const { consumerTag } = await channel.consume(
+      settings.queue,
+      (message) => this.#deliver(channel, message),
+      { noAck: false },
+    )
+    this.#consumerTag = consumerTag
+  }
+
+  #deliver(channel: ConfirmChannel, message: ConsumeMessage | null): void {
+    if (message === null) {
+      // The broker cancelled the consumer (queue deleted): start over.
+      void this.#connection?.close().catch(() => undefined)
+      return
+    }
+    this.#counters.received += 1
+    const work = this.#process(channel, message).finally(() => this.#inFlight.delete(work))
+    this.#inFlight.add(work)
+  }
+
+  async #process(channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
+    const settlement = await this.#handle(channel, message)
+    if (settlement === 'requeue') await this.#requeueDelay()
+    try {
+      if (settlement === 'ack') channel.ack(message)
+      else {
+        channel.nack(message, false, true)
+        this.#counters.requeued += 1
+      }
+    } catch {
+      // The channel is gone: the broker redelivers the message on the next connection.
+    }
+  }
+
+  async #handle(channel: ConfirmChannel, message: ConsumeMessage): Promise<Settlement> {
+    let result: HandleResult
+    try {
+      result = await this.#options.handler.handle(message.content)
+    } catch (err) {
+      this.#failures += 1
+      if (this.#failures === 1 || this.#failures % 100 === 0)
+        this.#options.logger.warn(
+          `nova follower: handling failed (${reasonOf(err)}), requeueing (${this.#failures} in a row)`,
+        )
+      return 'requeue'
+    }
+    this.#failures = 0
+    switch (result.kind) {
+      case 'applied':
+        this.#counters.applied += 1
+        return 'ack'
+      case 'duplicate':
+        this.#counters.duplicate += 1
+        return 'ack'
+      case 'ignored':
+        this.#counters.ignored += 1
+        return 'ack'
+      case 'poison':
+        try {
+          await this.#deadLetter(channel, message, result.reason)
+        } catch (err) {
+          this.#options.logger.warn(`nova follower: dead-lettering failed (${reasonOf(err)})`)
+          return 'requeue'
+        }
+        this.#counters.deadLettered += 1
+        return 'ack'
+    }
+  }
+
+  #deadLetter(channel: ConfirmChannel, message: ConsumeMessage, reason: string): Promise<void> {
+    const { settings } = this.#options
+    return new Promise((resolve, reject) => {
+      channel.sendToQueue(
+        settings.deadLetterQueue,
+        message.content,
+        {
+          persistent: true,
+          contentType: message.properties.contentType as string | undefined,
+          headers: {
+            [DEAD_REASON_HEADER]: reason.slice(0, 500),
+            'x-actiontrail-routing-key': message.fields.routingKey,
+            'x-actiontrail-exchange': message.fields.exchange,
+          },
+        },
+        (err: unknown) =>
+          err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
+      )
+    })
+  }
+
+  // The message keeps its prefetch slot meanwhile, so a store that is down slows the follower
+  // down instead of spinning it through redeliveries.
+  #requeueDelay(): Promise<void> {
+    if (this.#stopping) return Promise.resolve()
+    const delay = backoffDelay(
+      this.#options.requeue ?? { initialMs: 200, maxMs: 30_000 },
+      Math.max(0, this.#failures - 1),
+    )
+    return new Promise((resolve) => {
+      const pending = {
+        fire: () => {
+          this.#requeueTimers.delete(pending)
+          resolve()
+        },
+        timer: setTimeout(() => pending.fire(), delay),
+      }
+      this.#requeueTimers.add(pending)
+    })
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.#wake = undefined
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      this.#wake = done
+    })
+  }
+}
