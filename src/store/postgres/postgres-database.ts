@@ -10,7 +10,7 @@ import type { StoreDatabase } from '../store-database.js'
 import { CurrentSchemaPostgresDialect } from './postgres-dialect.js'
 import { unavailableMapper } from '../server-errors.js'
 import { AsyncWriteExecutor, writeConcurrency } from '../write/async-write-executor.js'
-import { isPostgresUnavailable, POSTGRES_SQL } from './postgres-sql.js'
+import { isPostgresUnavailable, POSTGRES_SQL, PREPARED_WRITES } from './postgres-sql.js'
 
 /** Options for opening a PostgreSQL store. */
 export interface PostgresOptions {
@@ -28,6 +28,24 @@ const TYPES: pg.CustomTypesConfig = {
     oid === TIMESTAMP_OID && format !== 'binary'
       ? (value: string) => value
       : pg.types.getTypeParser(oid, format ?? 'text')) as pg.CustomTypesConfig['getTypeParser'],
+}
+
+/**
+ * Makes the client run the write path's statements (PREPARED_WRITES) as named prepared
+ * statements: parsed and planned once per connection, then only bound and executed. Kysely has no
+ * way to name a query, so its plain `query(text, values)` calls are looked up here; every other
+ * call (cursors, callbacks, configs) goes through unchanged. A write transaction runs a few
+ * statements per write, each a primary-key or unique-index lookup or a one-row change, for which
+ * parsing and planning are a large share of the server's work.
+ */
+function prepareWrites(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown
+  ;(client as { query: unknown }).query = (...args: unknown[]) => {
+    const [text, values] = args
+    const name =
+      args.length === 2 && typeof text === 'string' ? PREPARED_WRITES.get(text) : undefined
+    return name === undefined ? query(...args) : query({ name, text, values })
+  }
 }
 
 /** Opens a pool on a PostgreSQL database for the stores (not yet migrated). */
@@ -54,6 +72,7 @@ export function openPostgresDatabase({ url, poolMax }: PostgresOptions): StoreDa
   pool.on('error', () => undefined)
   pool.on('connect', (client) => {
     client.on('error', () => undefined)
+    prepareWrites(client)
   })
   const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) })
   // Kysely's destroy() ends the pool.

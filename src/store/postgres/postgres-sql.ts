@@ -30,13 +30,27 @@ export function numberPlaceholders(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`)
 }
 
+/**
+ * Names of the write path's statements (text → name), for the pool to run them as named prepared
+ * statements (postgres-database.ts). Filled by `translate`, which the executor calls once per
+ * distinct statement: the programs have a few dozen texts (chunkSizes keeps multi-row ones to
+ * nine sizes), so the map stays small. The same text gets the same name in every pool.
+ */
+export const PREPARED_WRITES = new Map<string, string>()
+
+function prepared(text: string): string {
+  if (!PREPARED_WRITES.has(text)) PREPARED_WRITES.set(text, `at_w${PREPARED_WRITES.size + 1}`)
+  return text
+}
+
 /** The PostgreSQL part of the write executor. */
 export const POSTGRES_SQL: ServerSql = {
   name: 'PostgreSQL',
   // Explicit, whatever default_transaction_isolation says: every statement sees what was
   // committed before it started, so a read after a row lock sees the previous holder's writes.
   isolation: 'read committed',
-  translate: (sql, { returnsId }) => numberPlaceholders(returnsId ? `${sql} RETURNING id` : sql),
+  translate: (sql, { returnsId }) =>
+    prepared(numberPlaceholders(returnsId ? `${sql} RETURNING id` : sql)),
   // NO KEY UPDATE: excludes other lockers and writers of the row, but not the key-share locks that
   // inserting an event (its foreign key) takes.
   lockActionSql: 'SELECT id FROM instance_actions WHERE id = ? FOR NO KEY UPDATE',

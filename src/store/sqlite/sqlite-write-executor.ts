@@ -150,6 +150,7 @@ export class SqliteWriteExecutor implements WriteExecutor {
       return this.#statement(ADVANCE_HEAD_SQL).get(s.count) as Row | undefined
     if (s.mode === 'get') {
       if (s.readsActions) this.#applyTouches()
+      if (s.all) return this.#statement(s.sql).all(...s.params) as Row[]
       return this.#statement(s.sql).get(...s.params) as Row | undefined
     }
     const r = this.#statement(s.sql).run(...s.params)

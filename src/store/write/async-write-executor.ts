@@ -225,13 +225,13 @@ export class AsyncWriteExecutor implements WriteExecutor {
         await this.#query(a.trx, this.#sql.lockActionSql, [s.lockAction])
         a.locked.add(s.lockAction)
       }
-      return (await this.#query(a.trx, s.sql, s.params)).rows[0]
+      const { rows } = await this.#query(a.trx, s.sql, s.params)
+      return s.all ? rows : rows[0]
     }
     const result = await this.#query(a.trx, s.sql, s.params, s.returnsId)
-    return {
-      changes: Number(result.numAffectedRows ?? 0n),
-      insertId: s.returnsId ? this.#sql.insertId(result) : 0,
-    }
+    const insertId = s.returnsId ? this.#sql.insertId(result) : 0
+    if (s.createsAction) a.locked.add(insertId)
+    return { changes: Number(result.numAffectedRows ?? 0n), insertId }
   }
 
   #query(

@@ -26,8 +26,17 @@ export type SqlStep =
       params: readonly unknown[]
       readsActions: boolean
       lockAction?: number
+      /** Every row (an array), not only the first. */
+      all?: boolean
     }
-  | { mode: 'run'; sql: string; params: readonly unknown[]; returnsId: boolean }
+  | {
+      mode: 'run'
+      sql: string
+      params: readonly unknown[]
+      returnsId: boolean
+      /** The INSERT creates an action row: see {@link insertActionReturningId}. */
+      createsAction?: boolean
+    }
   | { mode: 'touch'; actionId: number; updatedAt: string; failed: boolean }
   | { mode: 'change'; change: ChangeNote }
   | { mode: 'advance'; count: number }
@@ -54,10 +63,11 @@ export interface RunResult {
 }
 
 /**
- * Result of a step: a row (or undefined) for `get`, counts for `run`, nothing for `touch` and
- * `change`, `{ last }` (the new value of the position counter) for `advance`.
+ * Result of a step: a row (or undefined) for `get`, every row for {@link getAll}, counts for
+ * `run`, nothing for `touch` and `change`, `{ last }` (the new value of the position counter)
+ * for `advance`.
  */
-export type StepResult = Row | undefined | RunResult
+export type StepResult = Row | Row[] | undefined | RunResult
 
 /** A write program: yields steps, receives their results, returns its outcome. */
 export type WriteProgram<T> = Generator<SqlStep, T, StepResult>
@@ -65,6 +75,11 @@ export type WriteProgram<T> = Generator<SqlStep, T, StepResult>
 /** A `get` step that reads no action rows (instances, events). */
 export function get(sql: string, ...params: unknown[]): SqlStep {
   return { mode: 'get', sql, params, readsActions: false }
+}
+
+/** A `get` step that reads no action rows and reports every row it finds (an array). */
+export function getAll(sql: string, ...params: unknown[]): SqlStep {
+  return { mode: 'get', sql, params, readsActions: false, all: true }
 }
 
 /**
@@ -106,6 +121,18 @@ export function run(sql: string, ...params: unknown[]): SqlStep {
  */
 export function insertReturningId(sql: string, ...params: unknown[]): SqlStep {
   return { mode: 'run', sql, params, returnsId: true }
+}
+
+/**
+ * The INSERT of a new action row, reporting its key like {@link insertReturningId}. No other
+ * transaction can see, let alone lock, a row this one inserted until it commits (a concurrent
+ * insert of the same key waits on the unique index and then fails, and is retried), so server
+ * runners count the new action as locked by this transaction and skip the `FOR UPDATE` of a later
+ * {@link getLocked} of it: one round trip less for each event started in the batch that started
+ * its action.
+ */
+export function insertActionReturningId(sql: string, ...params: unknown[]): SqlStep {
+  return { mode: 'run', sql, params, returnsId: true, createsAction: true }
 }
 
 /** A `change` step: the program changed this action or event (see ChangeNote). */

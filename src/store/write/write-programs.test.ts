@@ -38,6 +38,7 @@ function steps(op: StoreWrite, answer: (step: SqlStep) => StepResult): SqlStep[]
 }
 
 const inserted: RunResult = { changes: 1, insertId: 9 }
+const nulls = (row: Row): Row => Object.fromEntries(Object.keys(row).map((k) => [k, null]))
 const flags = (s: SqlStep) =>
   s.mode === 'get'
     ? {
@@ -46,14 +47,18 @@ const flags = (s: SqlStep) =>
         locked: s.lockAction !== undefined,
       }
     : s.mode === 'run'
-      ? { run: s.sql.split(' ')[0], returnsId: s.returnsId }
+      ? {
+          run: s.sql.split(' ')[0],
+          returnsId: s.returnsId,
+          ...(s.createsAction ? { createsAction: true } : {}),
+        }
       : s.mode === 'touch'
         ? { touch: s.actionId }
         : s.mode === 'change'
           ? { change: s.change.kind }
           : { advance: s.count }
 
-test('an action start reads the action row after pending touches and reads back the new key', () => {
+test('an action start reads instance and action in one read after touches, then inserts an action it holds', () => {
   const seen = steps(
     {
       op: 'action_start',
@@ -67,19 +72,33 @@ test('an action start reads the action row after pending touches and reads back 
         createdAt: at,
       },
     },
-    (s) =>
-      s.mode === 'run'
-        ? inserted
-        : s.mode === 'get' && !s.readsActions
-          ? { uuid: UUID }
-          : undefined,
+    // The instance exists, without an action of that request id (the action's columns NULL).
+    (s) => (s.mode === 'run' ? inserted : { instance_project_id: 'p', ...nulls(ACTION_ROW) }),
   )
   assert.deepEqual(seen.map(flags), [
-    { get: 'instances', readsActions: false, locked: false },
-    { get: 'instance_actions', readsActions: true, locked: false },
-    { run: 'INSERT', returnsId: true },
+    { get: 'instances', readsActions: true, locked: false },
+    { run: 'INSERT', returnsId: true, createsAction: true },
     { change: 'action' },
   ])
+})
+
+test('an action start of an existing request id answers from the row it read', () => {
+  const seen = steps(
+    {
+      op: 'action_start',
+      values: {
+        instanceUuid: UUID,
+        action: 'reboot',
+        requestId: 'req-1',
+        userId: 'u',
+        projectId: 'p',
+        startTime: at,
+        createdAt: at,
+      },
+    },
+    () => ({ instance_project_id: 'p', ...ACTION_ROW }),
+  )
+  assert.deepEqual(seen.map(flags), [{ get: 'instances', readsActions: true, locked: false }])
 })
 
 test('an event start locks its action, inserts with its key read back, and touches the action', () => {

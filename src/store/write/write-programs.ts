@@ -30,6 +30,7 @@ import {
   get,
   getActions,
   getLocked,
+  insertActionReturningId,
   insertReturningId,
   run,
   touch,
@@ -49,6 +50,17 @@ export const EVENT_COLUMNS =
 const SELECT_ACTION =
   `SELECT ${ACTION_COLUMNS} FROM instance_actions WHERE instance_uuid = ? ` +
   `AND request_id = ? ORDER BY created_at DESC, id DESC LIMIT 1`
+
+/**
+ * An instance's owner project (`instance_project_id`) and its action of a request id, if any (the
+ * action's columns are NULL when there is none); no row when the instance does not exist.
+ */
+const SELECT_INSTANCE_AND_ACTION =
+  `SELECT i.project_id AS instance_project_id, ${ACTION_COLUMNS.split(', ')
+    .map((c) => `a.${c}`)
+    .join(', ')} FROM instances i LEFT JOIN instance_actions a ` +
+  `ON a.instance_uuid = i.uuid AND a.request_id = ? WHERE i.uuid = ? ` +
+  `ORDER BY a.created_at DESC, a.id DESC LIMIT 1`
 
 /**
  * Change notes (change-feed.ts): yielded only after a write that changed a visible row, so an
@@ -182,19 +194,22 @@ function* instanceDelete(uuid: string, at: Timestamp): Out {
 }
 
 function* actionStart(v: ActionStart, cache: ActionIdCache): Out {
-  const instance = (yield get(
-    'SELECT uuid, project_id FROM instances WHERE uuid = ?',
-    v.instanceUuid,
-  )) as Row | undefined
+  // The instance and an existing action of the request id in one round trip (one statement per
+  // write less on the server databases).
+  const instance = (yield getActions(SELECT_INSTANCE_AND_ACTION, v.requestId, v.instanceUuid)) as
+    Row | undefined
   if (!instance) throw instanceNotFound(v.instanceUuid)
-  const existing = yield* findAction(v.instanceUuid, v.requestId)
+  const existing =
+    instance.id === null || instance.id === undefined
+      ? undefined
+      : toAction(instance as unknown as Selectable<ActionsTable>)
   if (existing) {
     if (existing.action !== v.action) {
       throw requestIdConflict(v.requestId, existing.action, v.instanceUuid)
     }
     return { ok: true, created: false, record: { kind: 'action', action: existing } }
   }
-  const inserted = (yield insertReturningId(
+  const inserted = (yield insertActionReturningId(
     'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, ' +
       'start_time, finish_time, message, created_at, updated_at, owner_project_id, written_by) ' +
       'VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?)',
@@ -206,7 +221,7 @@ function* actionStart(v: ActionStart, cache: ActionIdCache): Out {
     v.startTime,
     v.createdAt,
     v.startTime,
-    instance.project_id,
+    instance.instance_project_id,
     v.writer ?? null,
   )) as RunResult
   cache.set(v.instanceUuid, v.requestId, inserted.insertId)
