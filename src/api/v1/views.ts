@@ -3,6 +3,7 @@
  * (writers are services or admins), times in the domain's canonical form. Each view's JSON schema
  * sits next to it for the OpenAPI document.
  */
+import { AppError } from '../../domain/errors.js'
 import { Type, type Static, type TSchema } from 'typebox'
 import type { ActionEvent, Instance, InstanceAction } from '../../domain/instance-action.js'
 import type { WriteRecord } from '../../domain/write-operation.js'
@@ -135,5 +136,8 @@ export function recordBody(
       return { action: actionView(r.action) }
     case 'event':
       return { event: eventView(r.event) }
+    case 'import':
+      // Bulk imports are the importer's (cli import), never a write of this API.
+      throw new AppError('internal', 'a bulk import has no record view')
   }
 }

@@ -148,6 +148,7 @@ export class SqliteWriteExecutor implements WriteExecutor {
     }
     if (s.mode === 'advance')
       return this.#statement(ADVANCE_HEAD_SQL).get(s.count) as Row | undefined
+    if (s.mode === 'all') return this.#statement(s.sql).all(...s.params) as Row[]
     if (s.mode === 'get') {
       if (s.readsActions) this.#applyTouches()
       return this.#statement(s.sql).get(...s.params) as Row | undefined
@@ -159,7 +160,7 @@ export class SqliteWriteExecutor implements WriteExecutor {
   #run<T>(program: WriteProgram<T>, state: { wrote: boolean }): T {
     let step = program.next()
     while (!step.done) {
-      if (step.value.mode !== 'get') state.wrote = true
+      if (step.value.mode !== 'get' && step.value.mode !== 'all') state.wrote = true
       step = program.next(this.#exec(step.value))
     }
     return step.value

@@ -194,7 +194,7 @@ export class AsyncWriteExecutor implements WriteExecutor {
   async #run<T>(a: Attempt, program: WriteProgram<T>, state: { wrote: boolean }): Promise<T> {
     let step = program.next()
     while (!step.done) {
-      if (step.value.mode !== 'get') state.wrote = true
+      if (step.value.mode !== 'get' && step.value.mode !== 'all') state.wrote = true
       step = program.next(await this.#exec(a, step.value))
     }
     return step.value
@@ -219,6 +219,7 @@ export class AsyncWriteExecutor implements WriteExecutor {
       for (const text of rest) result = await this.#query(a.trx, text, [])
       return result.rows[0]
     }
+    if (s.mode === 'all') return (await this.#query(a.trx, s.sql, s.params)).rows
     if (s.mode === 'get') {
       if (s.readsActions) await this.#applyTouches(a)
       if (s.lockAction !== undefined && !a.locked.has(s.lockAction)) {

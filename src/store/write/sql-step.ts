@@ -27,6 +27,7 @@ export type SqlStep =
       readsActions: boolean
       lockAction?: number
     }
+  | { mode: 'all'; sql: string; params: readonly unknown[] }
   | { mode: 'run'; sql: string; params: readonly unknown[]; returnsId: boolean }
   | { mode: 'touch'; actionId: number; updatedAt: string; failed: boolean }
   | { mode: 'change'; change: ChangeNote }
@@ -54,10 +55,10 @@ export interface RunResult {
 }
 
 /**
- * Result of a step: a row (or undefined) for `get`, counts for `run`, nothing for `touch` and
- * `change`, `{ last }` (the new value of the position counter) for `advance`.
+ * Result of a step: a row (or undefined) for `get`, every row for `all`, counts for `run`, nothing
+ * for `touch` and `change`, `{ last }` (the new value of the position counter) for `advance`.
  */
-export type StepResult = Row | undefined | RunResult
+export type StepResult = Row | undefined | RunResult | Row[]
 
 /** A write program: yields steps, receives their results, returns its outcome. */
 export type WriteProgram<T> = Generator<SqlStep, T, StepResult>
@@ -87,6 +88,14 @@ export function getActions(sql: string, ...params: unknown[]): SqlStep {
  */
 export function getLocked(actionId: number, sql: string, ...params: unknown[]): SqlStep {
   return { mode: 'get', sql, params, readsActions: false, lockAction: actionId }
+}
+
+/**
+ * A step that reads every row of a query (of instances or of rows this transaction wrote: it
+ * neither applies pending touches nor locks), for programs that work on many records at once.
+ */
+export function all(sql: string, ...params: unknown[]): SqlStep {
+  return { mode: 'all', sql, params }
 }
 
 /** A `touch` step: the action's updated_at becomes `updatedAt`; `failed` sets message "Error". */

@@ -51,7 +51,9 @@ const flags = (s: SqlStep) =>
         ? { touch: s.actionId }
         : s.mode === 'change'
           ? { change: s.change.kind }
-          : { advance: s.count }
+          : s.mode === 'advance'
+            ? { advance: s.count }
+            : { all: s.sql.split(' FROM ')[1]?.split(' ')[0] }
 
 test('an action start reads the action row after pending touches and reads back the new key', () => {
   const seen = steps(

@@ -23,6 +23,7 @@ import type {
   StoreWrite,
 } from '../action-store.js'
 import { toAction, toEvent, toInstance } from '../rows.js'
+import { importActions, importInstances } from './import-program.js'
 import type { ActionsTable, EventsTable, InstancesTable } from '../schema.js'
 import {
   change,
@@ -374,5 +375,9 @@ export function writeProgram(w: StoreWrite, cache: ActionIdCache): Out {
       return eventStart(w.values, cache)
     case 'event_finish':
       return eventFinish(w.values, cache)
+    case 'import_instances':
+      return importInstances(w.instances)
+    case 'import_actions':
+      return importActions(w.actions, w.writer)
   }
 }
