@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test, type TestContext } from 'node:test'
@@ -302,14 +302,22 @@ describe('import --from-nova-db: SQLite cells', { skip }, () => {
     })
   })
 
-  test('bad URLs are one-line usage errors', async () => {
-    const r = await runCli(['import', '--from-nova-db', 'http://nova/db'])
+  test('bad URLs are one-line usage errors, and create nothing', async (t) => {
+    const db = join(tempDir(t), 'trail.db')
+    const r = await runCli(['import', '--from-nova-db', 'http://nova/db', '--db', db])
     assert.equal(r.code, 2)
     assert.match(r.stderr, /^actiontrail: a Nova database URL is mysql:\/\//)
     assert.doesNotMatch(r.stderr, /\n\s+at /)
-    const missing = await runCli(['import', '--from-nova-db', 'sqlite:/nonexistent/nova.sqlite'])
+    const missing = await runCli([
+      'import',
+      '--from-nova-db',
+      'sqlite:/nonexistent/nova.sqlite',
+      '--db',
+      db,
+    ])
     assert.equal(missing.code, 2)
     assert.match(missing.stderr, /^actiontrail: cannot open the Nova database/)
+    assert.equal(existsSync(db), false, "ActionTrail's database is not created")
   })
 })
 

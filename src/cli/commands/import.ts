@@ -71,9 +71,11 @@ export function importCommand(program: Command): void {
       const controller = new AbortController()
       const stop = () => controller.abort()
       process.once('SIGINT', stop)
-      const store = await openStore(resolveDatabase(opts.db))
+      let store: Awaited<ReturnType<typeof openStore>> | undefined
       try {
+        // The cells first: a wrong URL fails before ActionTrail's database is created or migrated.
         for (const url of urls) cells.push(await openNovaCell(url))
+        store = await openStore(resolveDatabase(opts.db))
         const summary = await importNovaCells({
           store,
           cells,
@@ -93,7 +95,7 @@ export function importCommand(program: Command): void {
       } finally {
         process.off('SIGINT', stop)
         for (const cell of cells) await cell.close()
-        await store.close()
+        await store?.close()
       }
     })
 }
