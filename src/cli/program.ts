@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander'
 import { clientCommands } from './commands/client-commands.js'
 import { demoCommand } from './commands/demo.js'
 import { followNovaCommand } from './commands/follow-nova.js'
+import { importCommand } from './commands/import.js'
 import { migrateCommand } from './commands/migrate.js'
 import { policyCommand } from './commands/policy.js'
 import { serveCommand } from './commands/serve.js'
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   followNovaCommand(program)
   policyCommand(program)
   tokenCommand(program)
+  importCommand(program)
   clientCommands(program)
   return program
 }

@@ -34,8 +34,19 @@ export type WriteOperation =
   | { op: 'event_start'; input: EventStartInput }
   | { op: 'event_finish'; input: EventFinishInput }
 
+/** What a bulk import write did with its records (store/write/import-program.ts). */
+export interface ImportCounts {
+  /** Records written. */
+  created: number
+  /** Records that were already there (left as they were, or only marked deleted). */
+  existing: number
+  /** Records that could not be imported (an action of an unknown instance). */
+  skipped: number
+}
+
 /** The record a successful operation leaves, by kind. */
 export type WriteRecord =
+  | { kind: 'import'; counts: ImportCounts }
   | { kind: 'instance'; instance: Instance }
   | { kind: 'action'; action: InstanceAction }
   | { kind: 'event'; event: ActionEvent }

@@ -231,6 +231,49 @@ export interface FoundEvent {
   action: string
 }
 
+/**
+ * An instance as another system (a Nova cell database) recorded it, for a bulk import (issue 12).
+ * An instance already known keeps its name and projects; a deletion is taken over.
+ */
+export interface ImportedInstance {
+  uuid: string
+  name: string
+  projectId: string
+  userId: string
+  createdAt: Timestamp
+  updatedAt: Timestamp
+  deletedAt: Timestamp | null
+}
+
+/** A complete event of an {@link ImportedAction}, already sanitized. */
+export interface ImportedEvent {
+  event: string
+  startTime: Timestamp
+  finishTime: Timestamp | null
+  result: EventResult | null
+  traceback: string | null
+  details: string | null
+  host: string | null
+  createdAt: Timestamp
+  updatedAt: Timestamp | null
+}
+
+/** An action with all its events as another system recorded them, for a bulk import. */
+export interface ImportedAction {
+  instanceUuid: string
+  action: string
+  requestId: string
+  userId: string | null
+  projectId: string | null
+  startTime: Timestamp
+  finishTime: Timestamp | null
+  /** "Error" once an event failed, else null (Nova's column as it is). */
+  message: string | null
+  createdAt: Timestamp
+  updatedAt: Timestamp | null
+  events: readonly ImportedEvent[]
+}
+
 /** One validated, time-stamped write for the store. */
 export type StoreWrite =
   | { op: 'instance_put'; values: InstancePut }
@@ -242,6 +285,14 @@ export type StoreWrite =
   | { op: 'action_merge'; values: ActionMerge }
   | { op: 'event_merge'; values: EventMerge }
   | { op: 'message_receipt'; values: MessageReceipt }
+  /** Bulk import: instances not yet known are created, deletions taken over (import-program.ts). */
+  | { op: 'import_instances'; instances: readonly ImportedInstance[] }
+  /**
+   * Bulk import of complete actions with their events in multi-row statements: an action whose
+   * (instance, request id) already exists is left as it is (an import run twice adds nothing),
+   * one whose instance is unknown is skipped; each new action and event gets its change row.
+   */
+  | { op: 'import_actions'; actions: readonly ImportedAction[]; writer?: string }
 
 /** Persistent storage of instances, actions and events. */
 export interface ActionStore {

@@ -139,5 +139,8 @@ export function recordBody(
     case 'receipt':
       // Receipts come from the Nova follower's own writes, never from the write API.
       throw new AppError('internal', 'a message receipt has no response body')
+    case 'import':
+      // Bulk imports are the importer's (cli import), never a write of this API.
+      throw new AppError('internal', 'a bulk import has no record view')
   }
 }

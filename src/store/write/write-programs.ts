@@ -24,6 +24,7 @@ import type {
 } from '../action-store.js'
 import { toAction, toEvent, toInstance } from '../rows.js'
 import { actionMerge, eventMerge, messageReceipt } from './merge-programs.js'
+import { importActions, importInstances } from './import-program.js'
 import type { ActionsTable, EventsTable, InstancesTable } from '../schema.js'
 import {
   change,
@@ -403,5 +404,9 @@ export function writeProgram(w: StoreWrite, cache: ActionIdCache): Out {
       return eventMerge(w.values, cache)
     case 'message_receipt':
       return messageReceipt(w.values)
+    case 'import_instances':
+      return importInstances(w.instances)
+    case 'import_actions':
+      return importActions(w.actions, w.writer)
   }
 }

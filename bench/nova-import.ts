@@ -1,0 +1,154 @@
+/**
+ * `npm run bench:nova-import -- [--actions N] [--events E] [--batch B] [--instances I]`
+ *
+ * The bulk import from a Nova cell database (issue 12): a Nova SQLite cell whose schema is built
+ * by Nova's own migrations (scripts/nova-cell-db.py, needs python3-nova), filled with N actions
+ * (default 1,000,000) of E events each (default 5) over I instances by INSERT … SELECT from a
+ * counter (2% of the actions failed, with a 1 KB traceback holding a password for the
+ * sanitizer), then imported into a fresh SQLite ActionTrail file with `importNovaCells`, the code
+ * behind `actiontrail import --from-nova-db`.
+ *
+ * The floor, measured in the same run on the same cell and batches: reading the source alone
+ * (the keyset walk with its events and instances, and the mapping to import records, sanitizing
+ * included), i.e. the import without writing. Reported: seconds and actions/s of both, and the
+ * import's RSS every second (it must stay flat: one batch in memory at a time). `--cell PATH`
+ * keeps the cell at PATH and reuses it when it exists.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import Database from 'better-sqlite3'
+import { memoryCheckpoint } from '../src/follow/nova-db/import-checkpoint.js'
+import { importNovaCells } from '../src/follow/nova-db/nova-db-import.js'
+import { toImportedActions } from '../src/follow/nova-db/nova-records.js'
+import { openNovaCell } from '../src/follow/nova-db/open-cell.js'
+import { openStore } from '../src/store/open-store.js'
+import { buildNovaSchema } from '../test/helpers/nova-cell.js'
+
+const { values } = parseArgs({
+  options: {
+    actions: { type: 'string', default: '1000000' },
+    events: { type: 'string', default: '5' },
+    batch: { type: 'string', default: '1000' },
+    instances: { type: 'string', default: '10000' },
+    cell: { type: 'string' },
+  },
+})
+const N = Number(values.actions)
+const E = Number(values.events)
+const BATCH = Number(values.batch)
+const INSTANCES = Number(values.instances)
+
+const dir = mkdtempSync(join(tmpdir(), 'bench-nova-import-'))
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
+// --cell PATH keeps the cell there and reuses it on the next run (same --actions and --events).
+const cellPath = values.cell ?? join(dir, 'nova_cell1.sqlite')
+const reuse = values.cell !== undefined && existsSync(values.cell)
+const mb = (bytes: number) => Math.round(bytes / 1048576)
+
+function seconds(from: number): number {
+  return (performance.now() - from) / 1000
+}
+
+// 1. The cell: Nova's schema, then rows.
+let t0 = performance.now()
+if (!reuse) buildNovaSchema(`sqlite:///${cellPath}`)
+const schemaS = seconds(t0)
+t0 = performance.now()
+if (!reuse) {
+  const db = new Database(cellPath)
+  db.pragma('journal_mode = OFF')
+  db.pragma('synchronous = OFF')
+  const TB =
+    'Traceback (most recent call last):\n' +
+    '  File "/usr/lib/python3/dist-packages/nova/compute/manager.py", line 1, in f\n'.repeat(10) +
+    'ValueError: connect mysql://nova:s3cret@db/nova password=hunter2\n'
+  const t = (expr: string) =>
+    `strftime('%Y-%m-%d %H:%M:%S', 1700000000 + ${expr}, 'unixepoch') || '.000000'`
+  db.transaction(() => {
+    db.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+       INSERT INTO instances (id, uuid, display_name, project_id, user_id, created_at, updated_at,
+         deleted_at, deleted)
+       SELECT i, printf('00000000-0000-4000-8000-%012d', i), 'vm-' || i, 'project-' || (i % 100),
+         'user', ${t('0')}, ${t('0')}, CASE WHEN i % 10 = 0 THEN ${t('1')} END,
+         CASE WHEN i % 10 = 0 THEN i ELSE 0 END FROM n`,
+    ).run(BigInt(INSTANCES))
+    db.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+       INSERT INTO instance_actions (id, action, instance_uuid, request_id, user_id, project_id,
+         start_time, finish_time, message, created_at, updated_at, deleted)
+       SELECT i, 'reboot', printf('00000000-0000-4000-8000-%012d', 1 + i % ?),
+         printf('req-00000000-0000-4000-8000-%012d', i), 'user', 'project-' || (i % 100),
+         ${t('i')}, NULL, CASE WHEN i % 50 = 0 THEN 'Error' END, ${t('i')}, ${t('i + 5')}, 0 FROM n`,
+    ).run(BigInt(N), BigInt(INSTANCES))
+    db.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < @total - 1)
+       INSERT INTO instance_actions_events (id, action_id, event, start_time, finish_time, result,
+         traceback, host, details, created_at, updated_at, deleted)
+       SELECT i + 1, 1 + i / @e, 'compute_step_' || (i % @e), ${t('i / @e')}, ${t('i / @e + 1')},
+         CASE WHEN (1 + i / @e) % 50 = 0 AND i % @e = @e - 1 THEN 'Error' ELSE 'Success' END,
+         CASE WHEN (1 + i / @e) % 50 = 0 AND i % @e = @e - 1 THEN @tb END,
+         'compute-' || (i % 20),
+         CASE WHEN (1 + i / @e) % 50 = 0 AND i % @e = @e - 1 THEN 'ValueError: password=hunter2' END,
+         ${t('i / @e')}, ${t('i / @e + 1')}, 0 FROM n`,
+    ).run({ total: BigInt(N * E), e: BigInt(E), tb: TB })
+  })()
+  db.close()
+}
+const fillS = seconds(t0)
+
+// 2. The floor: reading the cell in the same batches, mapped and sanitized, nothing written.
+t0 = performance.now()
+{
+  const source = await openNovaCell(`sqlite:${cellPath}`)
+  let after = 0
+  let read = 0
+  for (;;) {
+    const batch = await source.actions(after, BATCH)
+    if (batch.actions.length === 0) break
+    read += toImportedActions(batch.actions, batch.events).length
+    after = batch.actions[batch.actions.length - 1]!.id
+  }
+  await source.close()
+  if (read !== N) throw new Error(`floor read ${read} actions, not ${N}`)
+}
+const floorS = seconds(t0)
+
+// 3. The import into a fresh SQLite ActionTrail.
+const store = await openStore(join(dir, 'trail.db'))
+const rss: number[] = []
+const sampler = setInterval(() => rss.push(process.memoryUsage().rss), 1000)
+t0 = performance.now()
+const source = await openNovaCell(`sqlite:${cellPath}`)
+const summary = await importNovaCells({
+  store,
+  cells: [source],
+  checkpoint: memoryCheckpoint(),
+  batchSize: BATCH,
+})
+const importS = seconds(t0)
+clearInterval(sampler)
+await source.close()
+await store.close()
+if (summary.actions.created !== N) throw new Error(`imported ${summary.actions.created}, not ${N}`)
+
+const rate = (s: number) => Math.round(N / s).toLocaleString('en')
+console.log(
+  `\nNova cell: ${N.toLocaleString('en')} actions × ${E} events, ${INSTANCES} instances; ` +
+    `batch ${BATCH}; ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)} at the end`,
+)
+console.log(
+  `(schema by Nova's migrations ${schemaS.toFixed(1)} s, rows filled ${fillS.toFixed(1)} s)\n`,
+)
+console.log('| step | seconds | actions/s |')
+console.log('| --- | ---: | ---: |')
+console.log(`| floor: read + map + sanitize, no write | ${floorS.toFixed(1)} | ${rate(floorS)} |`)
+console.log(`| import into SQLite ActionTrail | ${importS.toFixed(1)} | ${rate(importS)} |`)
+const step = Math.max(1, Math.floor(rss.length / 10))
+const series = rss.filter((_, i) => i % step === 0).map(mb)
+console.log(
+  `\nRSS during the import (MB, every ${step} s): ${series.join(' ')}; ` +
+    `min ${mb(Math.min(...rss))}, max ${mb(Math.max(...rss))}`,
+)

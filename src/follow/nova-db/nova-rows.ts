@@ -1,0 +1,84 @@
+/**
+ * The rows of a Nova cell database that the importer reads (Nova's `nova/db/main/models.py`:
+ * `instances`, `instance_actions`, `instance_actions_events`), as both drivers return them: times
+ * as text (SQLite: `YYYY-MM-DD HH:MM:SS.ffffff`; MySQL `DATETIME`: whole seconds).
+ */
+
+/** The columns of `instances` the importer reads. */
+export interface NovaInstanceRow {
+  id: number
+  uuid: string
+  display_name: string | null
+  hostname: string | null
+  project_id: string | null
+  user_id: string | null
+  created_at: string | null
+  updated_at: string | null
+  deleted_at: string | null
+  /** Nova's soft delete: 0 while the instance lives, its id once deleted. */
+  deleted: number | null
+}
+
+/** The columns of `instance_actions`. */
+export interface NovaActionRow {
+  id: number
+  action: string | null
+  instance_uuid: string | null
+  request_id: string | null
+  user_id: string | null
+  project_id: string | null
+  start_time: string | null
+  finish_time: string | null
+  message: string | null
+  created_at: string | null
+  updated_at: string | null
+}
+
+/** The columns of `instance_actions_events`. */
+export interface NovaEventRow {
+  id: number
+  action_id: number | null
+  event: string | null
+  start_time: string | null
+  finish_time: string | null
+  result: string | null
+  traceback: string | null
+  host: string | null
+  details: string | null
+  created_at: string | null
+  updated_at: string | null
+}
+
+/** One keyset batch of actions (ordered by id) with every event of those actions. */
+export interface NovaActionBatch {
+  actions: NovaActionRow[]
+  events: NovaEventRow[]
+  /** The instances the actions name (found ones only). */
+  instances: NovaInstanceRow[]
+}
+
+/**
+ * One Nova cell database, read only. Every read is a keyset batch by id (`id > after ORDER BY id
+ * LIMIT n`), so a batch costs the same at any position and memory stays flat at any size.
+ */
+export interface NovaCellSource {
+  /** The cell's name in messages and in the checkpoint: its URL without password, or the path. */
+  readonly label: string
+  /** Instances with id > after, by id. */
+  instances(after: number, limit: number): Promise<NovaInstanceRow[]>
+  /** Actions with id > after, by id, with their events and instances (one consistent read). */
+  actions(after: number, limit: number): Promise<NovaActionBatch>
+  /** The largest action id (0 when none): the end of the walk, for progress. */
+  lastActionId(): Promise<number>
+  close(): Promise<void>
+}
+
+/** The columns read, in SQL. */
+export const INSTANCE_COLUMNS =
+  'id, uuid, display_name, hostname, project_id, user_id, created_at, updated_at, deleted_at, deleted'
+export const ACTION_COLUMNS =
+  'id, action, instance_uuid, request_id, user_id, project_id, start_time, finish_time, message, ' +
+  'created_at, updated_at'
+export const EVENT_COLUMNS =
+  'id, action_id, event, start_time, finish_time, result, traceback, host, details, created_at, ' +
+  'updated_at'

@@ -1,0 +1,120 @@
+/**
+ * A Nova cell database in an SQLite file, opened read-only (SQLITE_OPEN_READONLY: a write is
+ * refused by SQLite itself).
+ *
+ * Nova's migrations give `instance_actions_events.action_id` no index on SQLite (InnoDB indexes a
+ * foreign key column by itself, SQLite does not), and the importer may not add one to Nova's
+ * file. Without it each batch's events would be a scan of the whole table. So when no index
+ * starts with action_id, the (action_id, id) pairs still to import are copied once into a TEMP
+ * table keyed by them (in SQLite's temp file, not in Nova's database; it goes when the connection
+ * closes), and each batch's events are a range of that key joined to the table by primary key.
+ */
+import Database from 'better-sqlite3'
+import { AppError } from '../../domain/errors.js'
+import {
+  ACTION_COLUMNS,
+  EVENT_COLUMNS,
+  INSTANCE_COLUMNS,
+  type NovaActionBatch,
+  type NovaActionRow,
+  type NovaCellSource,
+  type NovaEventRow,
+  type NovaInstanceRow,
+} from './nova-rows.js'
+
+const prefixed = (columns: string, alias: string) =>
+  columns
+    .split(', ')
+    .map((c) => `${alias}.${c}`)
+    .join(', ')
+
+function hasActionIdIndex(db: Database.Database): boolean {
+  const indexes = db.prepare("PRAGMA main.index_list('instance_actions_events')").all() as {
+    name: string
+  }[]
+  return indexes.some((ix) => {
+    const cols = db.prepare(`PRAGMA main.index_info(${JSON.stringify(ix.name)})`).all() as {
+      seqno: number
+      name: string
+    }[]
+    return cols.find((c) => c.seqno === 0)?.name === 'action_id'
+  })
+}
+
+/** Opens a Nova cell's SQLite file read-only. */
+export function openSqliteCell(path: string): NovaCellSource {
+  let db: Database.Database
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true })
+  } catch (err) {
+    throw new AppError('invalid_input', `cannot open the Nova database ${path}`, { cause: err })
+  }
+  const indexed = hasActionIdIndex(db)
+  let keysFrom: number | undefined
+  const instances = db.prepare(
+    `SELECT ${INSTANCE_COLUMNS} FROM instances WHERE id > ? ORDER BY id LIMIT ?`,
+  )
+  const actions = db.prepare(
+    `SELECT ${ACTION_COLUMNS} FROM instance_actions WHERE id > ? ORDER BY id LIMIT ?`,
+  )
+  const instanceByUuid = db.prepare(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE uuid = ?`)
+  let events: Database.Statement | undefined
+  const read = db.transaction((after: number, limit: number): NovaActionBatch => {
+    const rows = actions.all(after, limit) as NovaActionRow[]
+    if (rows.length === 0) return { actions: [], events: [], instances: [] }
+    const first = rows[0]!.id
+    const last = rows[rows.length - 1]!.id
+    if (!events) {
+      if (indexed) {
+        events = db.prepare(
+          `SELECT ${EVENT_COLUMNS} FROM instance_actions_events ` +
+            'WHERE action_id BETWEEN ? AND ? ORDER BY action_id, id',
+        )
+      } else {
+        // The pairs from this batch on, once (see the header).
+        keysFrom = first
+        db.exec(
+          'CREATE TEMP TABLE import_event_keys (action_id INTEGER NOT NULL, id INTEGER NOT NULL, ' +
+            'PRIMARY KEY (action_id, id)) WITHOUT ROWID',
+        )
+        db.prepare(
+          'INSERT INTO temp.import_event_keys SELECT action_id, id FROM main.instance_actions_events ' +
+            'WHERE action_id >= ? ORDER BY action_id, id',
+        ).run(keysFrom)
+        events = db.prepare(
+          `SELECT ${prefixed(EVENT_COLUMNS, 'e')} FROM temp.import_event_keys k ` +
+            'JOIN main.instance_actions_events e ON e.id = k.id ' +
+            'WHERE k.action_id BETWEEN ? AND ? ORDER BY k.action_id, k.id',
+        )
+      }
+    }
+    const uuids = [...new Set(rows.map((r) => r.instance_uuid).filter((u) => u !== null))]
+    return {
+      actions: rows,
+      events: events.all(first, last) as NovaEventRow[],
+      instances: uuids
+        .map((u) => instanceByUuid.get(u) as NovaInstanceRow | undefined)
+        .filter((i) => i !== undefined),
+    }
+  })
+  return {
+    label: path,
+    instances: (after, limit) => Promise.resolve(instances.all(after, limit) as NovaInstanceRow[]),
+    // A deferred read transaction: the actions, their events and instances from one snapshot.
+    actions: (after, limit) => {
+      if (keysFrom !== undefined && after + 1 < keysFrom)
+        throw new Error('the event key table does not reach back to this batch')
+      return Promise.resolve(read.deferred(after, limit))
+    },
+    lastActionId: () =>
+      Promise.resolve(
+        Number(
+          (db.prepare('SELECT MAX(id) AS m FROM instance_actions').get() as { m: unknown }).m ?? 0,
+        ),
+      ),
+    close: () => {
+      db.close()
+      return Promise.resolve()
+    },
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * Bulk import (issue 12, `actiontrail import --from-nova-db`): complete actions with their events
+ * written in multi-row statements, as backend-neutral write programs run by the same executors as
+ * every other write (one transaction per batch, the change rows and positions of change-feed.ts,
+ * the server databases' retries).
+ *
+ * Why not the per-operation programs: an imported action with five events is seven of them, each
+ * with its own look-ups (instance, action, event), about twenty statements per action; here a
+ * batch of a few hundred actions is a few dozen statements.
+ *
+ * Idempotence: an action is identified by (instance, request id), as everywhere. The program looks
+ * first and inserts only the actions that are not there, with all their events in the same
+ * transaction, so an action is either wholly imported or not at all, and importing it again adds
+ * nothing. (On a server database another writer may insert the same action between the look and
+ * the insert: the unique key then fails the transaction, which the executor retries, and the
+ * retry sees the row.) An action that exists already is left as it is, even when the source has
+ * events it lacks: merging is the live follower's job, which sees those events as they happen.
+ */
+import type { ImportCounts, WriteOutcome } from '../../domain/write-operation.js'
+import type { ImportedAction, ImportedInstance } from '../action-store.js'
+import { canonicalTime } from '../rows.js'
+import { chunkSizes } from './change-feed.js'
+import { change, getAll, run, type Row, type WriteProgram } from './sql-step.js'
+
+type Out = WriteProgram<WriteOutcome>
+
+const groups = (n: number, group: string) => new Array<string>(n).fill(group).join(', ')
+
+/**
+ * Splits `items` into the chunks of {@link chunkSizes}: few distinct statement texts, so the
+ * prepared-statement caches stay small.
+ */
+function chunked<T>(items: readonly T[]): T[][] {
+  const out: T[][] = []
+  let offset = 0
+  for (const size of chunkSizes(items.length)) {
+    out.push(items.slice(offset, offset + size))
+    offset += size
+  }
+  return out
+}
+
+/**
+ * The keys for an `IN (…)` list, padded to a power of two by repeating the last one (at most 256
+ * per list, as chunkSizes): the same few statement texts whatever the batch.
+ */
+function padded(keys: readonly string[] | readonly number[]): unknown[] {
+  let size = 1
+  while (size < keys.length) size *= 2
+  const out: unknown[] = [...keys]
+  while (out.length < size) out.push(keys[keys.length - 1])
+  return out
+}
+
+function* instancesByUuid(uuids: readonly string[]): WriteProgram<Map<string, Row>> {
+  const found = new Map<string, Row>()
+  for (let i = 0; i < uuids.length; i += 256) {
+    const keys = padded(uuids.slice(i, i + 256))
+    const rows = (yield getAll(
+      `SELECT uuid, project_id, deleted_at FROM instances WHERE uuid IN (${groups(keys.length, '?')})`,
+      ...keys,
+    )) as Row[]
+    for (const r of rows) found.set(String(r.uuid), r)
+  }
+  return found
+}
+
+const actionKey = (instanceUuid: string, requestId: string) => `${instanceUuid}\n${requestId}`
+
+/** The ids of the actions among `actions` (at most 256) that exist, by actionKey. */
+function* actionIds(actions: readonly ImportedAction[]): WriteProgram<Map<string, number>> {
+  const uuids = padded([...new Set(actions.map((a) => a.instanceUuid))])
+  const requestIds = padded([...new Set(actions.map((a) => a.requestId))])
+  // Both lists: the unique (instance_uuid, request_id) index answers each pair, and the few
+  // cross pairs that do not belong to the batch are dropped below.
+  const rows = (yield getAll(
+    'SELECT id, instance_uuid, request_id FROM instance_actions ' +
+      `WHERE instance_uuid IN (${groups(uuids.length, '?')}) ` +
+      `AND request_id IN (${groups(requestIds.length, '?')})`,
+    ...uuids,
+    ...requestIds,
+  )) as Row[]
+  const ids = new Map<string, number>()
+  for (const r of rows)
+    ids.set(actionKey(String(r.instance_uuid), String(r.request_id)), Number(r.id))
+  return ids
+}
+
+/** See StoreWrite `import_instances`. */
+export function* importInstances(instances: readonly ImportedInstance[]): Out {
+  const counts: ImportCounts = { created: 0, existing: 0, skipped: 0 }
+  const known = yield* instancesByUuid([...new Set(instances.map((i) => i.uuid))])
+  const fresh: ImportedInstance[] = []
+  for (const i of instances) {
+    const current = known.get(i.uuid)
+    if (!current) {
+      fresh.push(i)
+      // A uuid twice in one batch is inserted once.
+      known.set(i.uuid, { uuid: i.uuid, deleted_at: i.deletedAt })
+      continue
+    }
+    counts.existing += 1
+    // A deletion is taken over; an instance known here keeps everything else (the live writers
+    // may know better than an old copy of the source).
+    if (current.deleted_at === null && i.deletedAt !== null) {
+      yield run(
+        'UPDATE instances SET deleted_at = ?, updated_at = ? WHERE uuid = ? AND deleted_at IS NULL',
+        i.deletedAt,
+        i.deletedAt,
+        i.uuid,
+      )
+    }
+  }
+  for (const chunk of chunked(fresh)) {
+    const params: unknown[] = []
+    for (const i of chunk)
+      params.push(i.uuid, i.name, i.projectId, i.userId, i.createdAt, i.updatedAt, i.deletedAt)
+    yield run(
+      'INSERT INTO instances (uuid, name, project_id, user_id, created_at, updated_at, deleted_at) ' +
+        `VALUES ${groups(chunk.length, '(?, ?, ?, ?, ?, ?, ?)')}`,
+      ...params,
+    )
+  }
+  counts.created = fresh.length
+  return { ok: true, created: fresh.length > 0, record: { kind: 'import', counts } }
+}
+
+/** See StoreWrite `import_actions`. */
+export function* importActions(actions: readonly ImportedAction[], writer?: string): Out {
+  const counts: ImportCounts = { created: 0, existing: 0, skipped: 0 }
+  const owners = yield* instancesByUuid([...new Set(actions.map((a) => a.instanceUuid))])
+  const tag = writer ?? null
+  for (let i = 0; i < actions.length; i += 256) {
+    const part = actions.slice(i, i + 256)
+    const existing = yield* actionIds(part)
+    const fresh: ImportedAction[] = []
+    const seen = new Set<string>()
+    for (const a of part) {
+      const key = actionKey(a.instanceUuid, a.requestId)
+      if (existing.has(key) || seen.has(key)) counts.existing += 1
+      else if (!owners.has(a.instanceUuid)) counts.skipped += 1
+      else {
+        seen.add(key)
+        fresh.push(a)
+      }
+    }
+    if (fresh.length === 0) continue
+    for (const chunk of chunked(fresh)) {
+      const params: unknown[] = []
+      for (const a of chunk)
+        params.push(
+          a.instanceUuid,
+          a.action,
+          a.requestId,
+          a.userId,
+          a.projectId,
+          a.startTime,
+          a.finishTime,
+          a.message,
+          a.createdAt,
+          a.updatedAt,
+          owners.get(a.instanceUuid)?.project_id,
+          tag,
+        )
+      yield run(
+        'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, ' +
+          'start_time, finish_time, message, created_at, updated_at, owner_project_id, written_by) ' +
+          `VALUES ${groups(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
+        ...params,
+      )
+    }
+    // The new keys, read back: portable (MySQL has no INSERT … RETURNING), one index look-up each.
+    const ids = yield* actionIds(fresh)
+    const events: { a: ImportedAction; actionId: number; e: ImportedAction['events'][number] }[] =
+      []
+    for (const a of fresh) {
+      const actionId = ids.get(actionKey(a.instanceUuid, a.requestId))
+      if (actionId === undefined) throw new Error('an imported action was not found after insert')
+      yield change({
+        kind: 'action',
+        actionId,
+        eventId: null,
+        instanceUuid: a.instanceUuid,
+        at: a.updatedAt ?? a.createdAt,
+      })
+      for (const e of a.events) events.push({ a, actionId, e })
+    }
+    for (const chunk of chunked(events)) {
+      const params: unknown[] = []
+      for (const { a, actionId, e } of chunk)
+        params.push(
+          actionId,
+          e.event,
+          e.startTime,
+          e.finishTime,
+          e.result,
+          e.traceback,
+          e.host,
+          e.details,
+          e.createdAt,
+          e.updatedAt,
+          a.instanceUuid,
+          owners.get(a.instanceUuid)?.project_id,
+          // The parent's name, project and user (migration 0008), as event_start copies them.
+          a.action,
+          a.projectId,
+          a.userId,
+          e.updatedAt ?? e.startTime,
+          tag,
+          e.finishTime === null ? null : tag,
+        )
+      yield run(
+        'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, ' +
+          'traceback, host, details, created_at, updated_at, instance_uuid, owner_project_id, ' +
+          'action_name, project_id, user_id, changed_at, written_by, finished_by) ' +
+          `VALUES ${groups(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
+        ...params,
+      )
+    }
+    yield* eventChanges(fresh, ids)
+    counts.created += fresh.length
+  }
+  return { ok: true, created: counts.created > 0, record: { kind: 'import', counts } }
+}
+
+/** A change row for each event of the new actions (their ids read back by action). */
+function* eventChanges(
+  fresh: readonly ImportedAction[],
+  ids: ReadonlyMap<string, number>,
+): WriteProgram<void> {
+  const byId = new Map<number, ImportedAction>()
+  for (const a of fresh) {
+    if (a.events.length > 0) byId.set(ids.get(actionKey(a.instanceUuid, a.requestId)) ?? -1, a)
+  }
+  const actionIdList = [...byId.keys()]
+  for (let i = 0; i < actionIdList.length; i += 256) {
+    const keys = padded(actionIdList.slice(i, i + 256))
+    const rows = (yield getAll(
+      'SELECT id, action_id, created_at, updated_at FROM instance_actions_events ' +
+        `WHERE action_id IN (${groups(keys.length, '?')}) ORDER BY id`,
+      ...keys,
+    )) as Row[]
+    for (const r of rows) {
+      const a = byId.get(Number(r.action_id))
+      if (!a) continue
+      yield change({
+        kind: 'event',
+        actionId: Number(r.action_id),
+        eventId: Number(r.id),
+        instanceUuid: a.instanceUuid,
+        at: canonicalTime(r.updated_at ?? r.created_at),
+      })
+    }
+  }
+}

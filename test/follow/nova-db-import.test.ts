@@ -1,0 +1,355 @@
+/**
+ * `actiontrail import --from-nova-db` against real Nova cell databases (schema by Nova's own
+ * migrations: scripts/nova-cell-db.py), on SQLite and on the local MariaDB: ActionTrail's Nova
+ * API then shows exactly what Nova's rows say (failure texts sanitized); an import run twice adds
+ * nothing; an interrupted import resumes from its checkpoint without reading again what was done;
+ * several cells import in one run; Nova's database is never written.
+ */
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, test, type TestContext } from 'node:test'
+import { fileCheckpoint } from '../../src/follow/nova-db/import-checkpoint.js'
+import { importNovaCells } from '../../src/follow/nova-db/nova-db-import.js'
+import { openNovaCell } from '../../src/follow/nova-db/open-cell.js'
+import { sanitizeDetails, sanitizeTraceback } from '../../src/security/sanitize-traceback.js'
+import { openStore } from '../../src/store/open-store.js'
+import { REQUIRE_BACKENDS, serverProblem } from '../helpers/backends.js'
+import { buildHarness, headers, TOKENS } from '../helpers/build-app.js'
+import {
+  insertNovaRows,
+  mysqlExec,
+  novaMysqlCell,
+  novaSkip,
+  novaSqliteCell,
+  sqliteExec,
+  type NovaRows,
+} from '../helpers/nova-cell.js'
+import { runCli } from '../helpers/run-cli.js'
+
+const skip = novaSkip()
+
+function tempDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'nova-import-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+const two = (n: number) => String(n).padStart(2, '0')
+
+/**
+ * A cell's history: `instances` instances (the last one deleted), each with `perInstance` actions
+ * of three events; every fourth action failed with a traceback that carries a password and a
+ * home directory, and the last action of each instance is still running. Ids and uuids start
+ * from `cell * 1000` so that cells do not collide. `fraction`: Nova on SQLite keeps microseconds,
+ * on MySQL (DATETIME) whole seconds.
+ */
+function novaHistory(
+  cell: number,
+  instances: number,
+  perInstance: number,
+  fraction: boolean,
+): NovaRows {
+  const rows: NovaRows = { instances: [], actions: [], events: [] }
+  const time = (s: number) =>
+    `2024-03-0${1 + cell} ${two(Math.floor(s / 3600))}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}` +
+    (fraction ? `.${String((s * 7919) % 1000000).padStart(6, '0')}` : '')
+  let eventId = cell * 100000
+  for (let i = 0; i < instances; i++) {
+    const id = cell * 1000 + i + 1
+    const uuid = `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`
+    const deleted = i === instances - 1
+    rows.instances.push({
+      id,
+      uuid,
+      display_name: `vm-${id}`,
+      project_id: `project-${i % 2}`,
+      user_id: 'owner-user',
+      created_at: time(0),
+      updated_at: time(5000),
+      deleted_at: deleted ? time(9000) : null,
+      deleted: deleted ? id : 0,
+    })
+    for (let k = 0; k < perInstance; k++) {
+      const actionId = cell * 10000 + i * perInstance + k + 1
+      const t0 = 10 * (i * perInstance + k) + 1
+      const failed = k % 4 === 3
+      const running = k === perInstance - 1
+      rows.actions.push({
+        id: actionId,
+        action: ['create', 'stop', 'start', 'reboot'][k % 4]!,
+        instance_uuid: uuid,
+        request_id: `req-${cell}-${i}-${k}`,
+        user_id: `user-${k % 3}`,
+        project_id: `initiator-${k % 2}`,
+        start_time: time(t0),
+        finish_time: null,
+        message: failed ? 'Error' : null,
+        created_at: time(t0),
+        updated_at: time(t0 + 3),
+      })
+      for (let e = 0; e < 3; e++) {
+        const last = e === 2
+        const unfinished = running && last
+        rows.events.push({
+          id: ++eventId,
+          action_id: actionId,
+          event: `compute_step_${e}`,
+          start_time: time(t0 + e),
+          finish_time: unfinished ? null : time(t0 + e + 1),
+          result: unfinished ? null : failed && last ? 'Error' : 'Success',
+          traceback:
+            failed && last
+              ? 'Traceback (most recent call last):\n' +
+                '  File "/home/stack/nova/nova/compute/manager.py", line 7, in f\n' +
+                '    connect("mysql://nova:s3cretPW@db/nova")\nValueError: password=hunter2\n'
+              : null,
+          host: `compute-${e}`,
+          details: failed && last ? 'ValueError: password=hunter2' : null,
+          created_at: time(t0 + e),
+          updated_at: unfinished ? null : time(t0 + e + 1),
+        })
+      }
+    }
+  }
+  return rows
+}
+
+/** Nova's time text as the API shows it. */
+function apiTime(value: string | null): string | null {
+  if (value === null) return null
+  const [date, clock] = value.split(' ')
+  const [hms, frac = ''] = clock!.split('.')
+  return `${date}T${hms}.${frac.padEnd(6, '0')}`
+}
+
+/**
+ * ActionTrail's Nova API (2.84, as an admin) answers for every instance of `rows` what Nova's rows
+ * say: each action once, newest first, with its events and sanitized failure texts.
+ */
+async function assertApiShows(t: TestContext, database: string, rows: NovaRows): Promise<void> {
+  const h = await buildHarness(t, database)
+  for (const instance of rows.instances) {
+    const res = await h.app.inject({
+      method: 'GET',
+      url: `/v2.1/servers/${instance.uuid}/os-instance-actions`,
+      headers: headers(TOKENS.admin, '2.84'),
+    })
+    assert.equal(res.statusCode, 200, res.body)
+    const listed = (res.json() as { instanceActions: Record<string, unknown>[] }).instanceActions
+    const expected = rows.actions
+      .filter((a) => a.instance_uuid === instance.uuid)
+      .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id)
+    assert.deepEqual(
+      listed,
+      expected.map((a) => ({
+        action: a.action,
+        instance_uuid: a.instance_uuid,
+        message: a.message,
+        project_id: a.project_id,
+        request_id: a.request_id,
+        start_time: apiTime(a.start_time),
+        updated_at: apiTime(a.updated_at),
+        user_id: a.user_id,
+      })),
+    )
+    for (const a of expected) {
+      const shown = await h.app.inject({
+        method: 'GET',
+        url: `/v2.1/servers/${instance.uuid}/os-instance-actions/${a.request_id}`,
+        headers: headers(TOKENS.admin, '2.84'),
+      })
+      assert.equal(shown.statusCode, 200, shown.body)
+      const events = (shown.json() as { instanceAction: { events: Record<string, unknown>[] } })
+        .instanceAction.events
+      const novaEvents = rows.events
+        .filter((e) => e.action_id === a.id)
+        .sort((x, y) => y.created_at.localeCompare(x.created_at) || y.id - x.id)
+      assert.deepEqual(
+        events.map((e) => [
+          e.event,
+          e.start_time,
+          e.finish_time,
+          e.result,
+          e.traceback,
+          e.host,
+          e.details,
+        ]),
+        novaEvents.map((e) => [
+          e.event,
+          apiTime(e.start_time),
+          apiTime(e.finish_time),
+          e.result,
+          e.traceback === null ? null : sanitizeTraceback(e.traceback),
+          e.host,
+          e.details === null ? null : sanitizeDetails(e.details),
+        ]),
+      )
+      for (const e of events) {
+        assert.doesNotMatch(String(e.traceback), /hunter2|s3cretPW|\/home\/stack/)
+        assert.doesNotMatch(String(e.details), /hunter2/)
+      }
+    }
+  }
+}
+
+const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex')
+
+describe('import --from-nova-db: SQLite cells', { skip }, () => {
+  test('the Nova API shows what Nova recorded; a second run adds nothing; Nova is not written', async (t) => {
+    const dir = tempDir(t)
+    const cell = novaSqliteCell(dir)
+    const rows = novaHistory(1, 3, 8, true)
+    const w = sqliteExec(cell)
+    await insertNovaRows(w.exec, rows)
+    w.close()
+    const before = sha(cell)
+    const db = join(dir, 'trail.db')
+    const first = await runCli(['import', '--from-nova-db', `sqlite:${cell}`, '--db', db])
+    assert.equal(first.code, 0, first.stderr)
+    assert.match(
+      first.stdout,
+      /imported: 24 actions new, 0 already there, 0 skipped; 3 instances new/,
+    )
+    const again = await runCli(['import', '--from-nova-db', `sqlite:///${cell}`, '--db', db])
+    assert.equal(again.code, 0, again.stderr)
+    assert.match(again.stdout, /imported: 0 actions new, 24 already there/)
+    assert.equal(sha(cell), before, "Nova's database is unchanged")
+    await assertApiShows(t, db, rows)
+    // The deleted instance is kept as deleted (its actions stay readable, as at 2.21+).
+    const store = await openStore(db)
+    t.after(() => store.close())
+    const gone = await store.getInstance(rows.instances[2]!.uuid)
+    assert.equal(gone?.deletedAt, apiTime(rows.instances[2]!.deleted_at))
+    const [one] = await store.listActions(rows.instances[0]!.uuid, { limit: 1 })
+    assert.equal(one?.writtenBy, 'nova-import')
+  })
+
+  test('an interrupted import resumes from its checkpoint', async (t) => {
+    const dir = tempDir(t)
+    const cell = novaSqliteCell(dir)
+    const rows = novaHistory(2, 2, 10, true)
+    const w = sqliteExec(cell)
+    await insertNovaRows(w.exec, rows)
+    w.close()
+    const db = join(dir, 'trail.db')
+    const checkpointPath = join(dir, 'checkpoint.json')
+    const store = await openStore(db)
+    t.after(() => store.close())
+
+    // First run: stopped after its second batch of 3 actions.
+    const controller = new AbortController()
+    let batches = 0
+    const source = await openNovaCell(`sqlite:${cell}`)
+    const first = await importNovaCells({
+      store,
+      cells: [source],
+      checkpoint: await fileCheckpoint(checkpointPath),
+      batchSize: 3,
+      signal: controller.signal,
+      onProgress: () => {
+        if (++batches === 2) controller.abort()
+      },
+    })
+    await source.close()
+    assert.equal(first.actions.created, 6)
+    const saved = JSON.parse(readFileSync(checkpointPath, 'utf8')) as {
+      cells: Record<string, { actionsAfter: number }>
+    }
+    assert.equal(saved.cells[cell]?.actionsAfter, rows.actions[5]!.id)
+
+    // Second run from the file: reads only what is left.
+    const again = await openNovaCell(`sqlite:${cell}`)
+    const second = await importNovaCells({
+      store,
+      cells: [again],
+      checkpoint: await fileCheckpoint(checkpointPath),
+      batchSize: 3,
+    })
+    await again.close()
+    assert.deepEqual(second.actions, { created: 14, existing: 0, skipped: 0 })
+    await store.close()
+    await assertApiShows(t, db, rows)
+  })
+
+  test('two cells in one run', async (t) => {
+    const dir = tempDir(t)
+    const cells = [novaSqliteCell(dir, 'cell1.sqlite'), novaSqliteCell(dir, 'cell2.sqlite')]
+    const histories = [novaHistory(3, 2, 5, true), novaHistory(4, 3, 4, true)]
+    for (const [i, path] of cells.entries()) {
+      const w = sqliteExec(path)
+      await insertNovaRows(w.exec, histories[i]!)
+      w.close()
+    }
+    const db = join(dir, 'trail.db')
+    const checkpoint = join(dir, 'cp.json')
+    const args = ['import', '--from-nova-db', ...cells.map((c) => `sqlite:${c}`), '--db', db]
+    const r = await runCli([...args, '--checkpoint', checkpoint])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /imported: 22 actions new, 0 already there, 0 skipped; 5 instances new/)
+    // Both cells are in the checkpoint: a resumed run has nothing left to read.
+    const again = await runCli([...args, '--checkpoint', checkpoint])
+    assert.match(
+      again.stdout,
+      /imported: 0 actions new, 0 already there, 0 skipped; 0 instances new/,
+    )
+    await assertApiShows(t, db, {
+      instances: histories.flatMap((h) => h.instances),
+      actions: histories.flatMap((h) => h.actions),
+      events: histories.flatMap((h) => h.events),
+    })
+  })
+
+  test('bad URLs are one-line usage errors, and create nothing', async (t) => {
+    const db = join(tempDir(t), 'trail.db')
+    const r = await runCli(['import', '--from-nova-db', 'http://nova/db', '--db', db])
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /^actiontrail: a Nova database URL is mysql:\/\//)
+    assert.doesNotMatch(r.stderr, /\n\s+at /)
+    const missing = await runCli([
+      'import',
+      '--from-nova-db',
+      'sqlite:/nonexistent/nova.sqlite',
+      '--db',
+      db,
+    ])
+    assert.equal(missing.code, 2)
+    assert.match(missing.stderr, /^actiontrail: cannot open the Nova database/)
+    assert.equal(existsSync(db), false, "ActionTrail's database is not created")
+  })
+})
+
+const mysqlProblem = skip || (await serverProblem('mysql'))
+if (mysqlProblem && REQUIRE_BACKENDS)
+  test('import --from-nova-db: a MariaDB cell (required by ACTIONTRAIL_REQUIRE_BACKENDS=1)', () =>
+    assert.fail(mysqlProblem))
+
+describe('import --from-nova-db: a MariaDB cell', { skip: mysqlProblem ?? false }, () => {
+  test('the Nova API shows what Nova recorded, and a second run adds nothing', async (t) => {
+    const url = await novaMysqlCell(t)
+    const rows = novaHistory(5, 3, 6, false)
+    const w = await mysqlExec(url)
+    await insertNovaRows(w.exec, rows)
+    await w.close()
+    const dir = tempDir(t)
+    const db = join(dir, 'trail.db')
+    const nova = url.replace(/^mysql:/, 'mysql+pymysql:') + '?charset=utf8'
+    const first = await runCli(['import', '--from-nova-db', nova, '--db', db])
+    assert.equal(first.code, 0, first.stderr)
+    assert.match(
+      first.stdout,
+      /imported: 18 actions new, 0 already there, 0 skipped; 3 instances new/,
+    )
+    const again = await runCli([
+      'import',
+      '--from-nova-db',
+      url.replace(/^mysql:/, 'mariadb:'),
+      '--db',
+      db,
+    ])
+    assert.match(again.stdout, /imported: 0 actions new, 18 already there/)
+    await assertApiShows(t, db, rows)
+  })
+})
