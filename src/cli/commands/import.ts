@@ -1,6 +1,6 @@
 /**
  * `actiontrail import --from-nova-db URL [URL…]`: bulk import of a Nova cloud's history from its
- * cell databases (one URL per cell), read only (src/follow/nova-db/). Resumable with
+ * cell databases (one URL per cell), read only (src/nova/db-import/). Resumable with
  * `--checkpoint FILE`; progress on stderr when it is a terminal; Ctrl-C stops after the batch in
  * flight, its checkpoint saved.
  */
@@ -10,14 +10,14 @@ import {
   fileCheckpoint,
   memoryCheckpoint,
   type ImportCheckpoint,
-} from '../../follow/nova-db/import-checkpoint.js'
+} from '../../nova/db-import/import-checkpoint.js'
 import {
   DEFAULT_BATCH_SIZE,
   importNovaCells,
   type ImportProgress,
-} from '../../follow/nova-db/nova-db-import.js'
-import type { NovaCellSource } from '../../follow/nova-db/nova-rows.js'
-import { openNovaCell } from '../../follow/nova-db/open-cell.js'
+} from '../../nova/db-import/nova-db-import.js'
+import type { NovaCellSource } from '../../nova/db-import/nova-rows.js'
+import { openNovaCell } from '../../nova/db-import/open-cell.js'
 import { openStore } from '../../store/open-store.js'
 import { usageError } from '../cli-error.js'
 
