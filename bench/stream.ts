@@ -639,8 +639,7 @@ async function main(): Promise<boolean> {
     // The quick reader against JSON.parse, on every message of the log.
     const misread = truth.filter(
       (c) =>
-        c.instance >= -1 &&
-        c.code !== changeCode(parseInt(c.requestId.slice(-12), 16), c.finished),
+        c.instance >= -1 && c.code !== changeCode(parseInt(c.requestId.slice(-12), 16), c.finished),
     ).length
     const inTruth = new Set(truth.map((c) => c.requestId))
     const ackedMissing = acknowledged.filter((id) => !inTruth.has(id)).length
@@ -753,7 +752,10 @@ async function main(): Promise<boolean> {
       [`lag p99 < ${TARGET_LAG_P99_MS} ms`, lagP99 < TARGET_LAG_P99_MS],
       ['no lost change', lost === 0 && ackedMissing === 0],
       ['no duplicated change', duplicated === 0],
-      ['every delivery is the action of its position', unknown === 0 && wrong === 0 && misread === 0],
+      [
+        'every delivery is the action of its position',
+        unknown === 0 && wrong === 0 && misread === 0,
+      ],
       [`server RSS growth < ${TARGET_RSS_GROWTH_MIB} MB`, rssGrowth < TARGET_RSS_GROWTH_MIB],
       [`write rate reached (≥ 95 % of ${fmt(RATE)}/s)`, writes / writeSeconds >= 0.95 * RATE],
     ]

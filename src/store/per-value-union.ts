@@ -34,7 +34,9 @@ export function unionOfPages<D, DB, TB extends keyof DB, O>(
   // Kysely's types cannot follow derived tables named at run time; the rows are the branches' own.
   const d = db as unknown as Kysely<Record<string, Record<string, unknown>>>
   const wrapped = branches.map((b, i) =>
-    d.selectFrom((b as unknown as SelectQueryBuilder<never, never, object>).as(`b${i}`)).selectAll(),
+    d
+      .selectFrom((b as unknown as SelectQueryBuilder<never, never, object>).as(`b${i}`))
+      .selectAll(),
   )
   const [first, ...rest] = wrapped
   if (first === undefined) throw new Error('unionOfPages: no branch')

@@ -116,11 +116,7 @@ function* instancePut(v: InstancePut): Out {
   if (row) {
     const current = toInstance(row as unknown as Selectable<InstancesTable>)
     const name = v.keepName ? current.name : v.name
-    if (
-      current.name === name &&
-      current.projectId === v.projectId &&
-      current.userId === v.userId
-    ) {
+    if (current.name === name && current.projectId === v.projectId && current.userId === v.userId) {
       return { ok: true, created: false, record: { kind: 'instance', instance: current } }
     }
     yield run(

@@ -49,11 +49,7 @@ export class SubscriberIndex {
   }
 
   /** Calls `fn` for every group that may want a change of this instance and owner. */
-  candidates(
-    instanceUuid: string,
-    ownerProject: string,
-    fn: (g: SubscriberGroup) => void,
-  ): void {
+  candidates(instanceUuid: string, ownerProject: string, fn: (g: SubscriberGroup) => void): void {
     this.#byInstance.get(instanceUuid)?.forEach(fn)
     this.#byOwner.get(ownerProject)?.forEach(fn)
     this.#everything.forEach(fn)
