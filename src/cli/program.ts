@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander'
 import { clientCommands } from './commands/client-commands.js'
 import { demoCommand } from './commands/demo.js'
+import { importCommand } from './commands/import.js'
 import { migrateCommand } from './commands/migrate.js'
 import { policyCommand } from './commands/policy.js'
 import { serveCommand } from './commands/serve.js'
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   serveCommand(program)
   migrateCommand(program)
   demoCommand(program)
+  importCommand(program)
   policyCommand(program)
   tokenCommand(program)
   clientCommands(program)
