@@ -79,7 +79,8 @@ export class NovaApiClient {
         const text = await res.text()
         if (res.ok) return JSON.parse(text) as T
         if (status === 404 && allowMissing) return undefined
-        if (!RETRIED.has(status)) throw new NovaRequestError(`nova: ${what}: ${status}`, 'api', status)
+        if (!RETRIED.has(status))
+          throw new NovaRequestError(`nova: ${what}: ${status}`, 'api', status)
         const after = Number(res.headers.get('retry-after'))
         if (Number.isFinite(after) && after > 0) retryAfterMs = Math.min(after, 60) * 1000
       } catch (err) {
@@ -90,7 +91,11 @@ export class NovaApiClient {
           throw new NovaRequestError(`nova: ${what}: no answer (${errorCode(err)})`, 'unreachable')
       }
       if (attempt >= this.#attempts)
-        throw new NovaRequestError(`nova: ${what}: ${status} after ${attempt} attempts`, 'api', status)
+        throw new NovaRequestError(
+          `nova: ${what}: ${status} after ${attempt} attempts`,
+          'api',
+          status,
+        )
       const delay = retryAfterMs ?? this.#backoffMs * 2 ** (attempt - 1)
       await new Promise((resolve) => setTimeout(resolve, delay))
     }

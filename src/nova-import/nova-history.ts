@@ -73,7 +73,12 @@ export function historyOperations(
   const ops: WriteOperation[] = [
     {
       op: 'instance_put',
-      input: { uuid: server.id, name: server.name, projectId: server.tenant_id, userId: server.user_id },
+      input: {
+        uuid: server.id,
+        name: server.name,
+        projectId: server.tenant_id,
+        userId: server.user_id,
+      },
     },
   ]
   for (const a of actions) {

@@ -133,10 +133,17 @@ describe('import --from-nova-api against a real nova-api', { skip }, () => {
     })
     assert.equal(totals.failed, 0)
     assert.equal(totals.servers, nova.servers.length)
-    assert.equal(totals.actions, nova.servers.reduce((n, s) => n + s.actions, 0))
+    assert.equal(
+      totals.actions,
+      nova.servers.reduce((n, s) => n + s.actions, 0),
+    )
 
     const ours = async (path: string, version: string) => {
-      const res = await h.app.inject({ method: 'GET', url: `/v2.1${path}`, headers: headers(TOKENS.admin, version) })
+      const res = await h.app.inject({
+        method: 'GET',
+        url: `/v2.1${path}`,
+        headers: headers(TOKENS.admin, version),
+      })
       return normalised(res.statusCode, res.body ? (JSON.parse(res.body) as unknown) : undefined)
     }
     const theirs = async (path: string, version: string) => {
@@ -169,7 +176,9 @@ describe('import --from-nova-api against a real nova-api', { skip }, () => {
         }
       }
     }
-    t.diagnostic(`${requests} requests compared with Nova's answers at ${versions().length} microversions`)
+    t.diagnostic(
+      `${requests} requests compared with Nova's answers at ${versions().length} microversions`,
+    )
   })
 
   test('an interrupted import resumes from its checkpoint; a second run changes nothing', async (t) => {
@@ -179,7 +188,15 @@ describe('import --from-nova-api against a real nova-api', { skip }, () => {
     const resumed = join(dir, 'resumed.db')
     const checkpoint = join(dir, 'checkpoint.json')
     const args = (db: string) => [
-      'import', '--from-nova-api', nova.url, '--page-size', '2', '--rate', '0', '--db', db,
+      'import',
+      '--from-nova-api',
+      nova.url,
+      '--page-size',
+      '2',
+      '--rate',
+      '0',
+      '--db',
+      db,
     ]
     const env = { ACTIONTRAIL_NOVA_TOKEN: NOVA_ADMIN_TOKEN }
 
@@ -190,7 +207,14 @@ describe('import --from-nova-api against a real nova-api', { skip }, () => {
     // Killed (SIGKILL: no clean-up) once two servers are committed, then run again.
     const child = spawn(
       process.execPath,
-      [join(ROOT, 'bin', 'actiontrail.js'), ...args(resumed), '--checkpoint', checkpoint, '--rate', '3'],
+      [
+        join(ROOT, 'bin', 'actiontrail.js'),
+        ...args(resumed),
+        '--checkpoint',
+        checkpoint,
+        '--rate',
+        '3',
+      ],
       { env: { ...process.env, ...env }, stdio: 'ignore' },
     )
     const exited = new Promise((r) => child.once('exit', r))
@@ -203,7 +227,10 @@ describe('import --from-nova-api against a real nova-api', { skip }, () => {
     }
     child.kill('SIGKILL')
     await exited
-    const partial = JSON.parse(readFileSync(checkpoint, 'utf8')) as { servers: number; complete: boolean }
+    const partial = JSON.parse(readFileSync(checkpoint, 'utf8')) as {
+      servers: number
+      complete: boolean
+    }
     assert.equal(partial.complete, false)
     assert.ok(partial.servers < nova.servers.length)
     const rest = await runCli([...args(resumed), '--checkpoint', checkpoint], env)
@@ -225,11 +252,25 @@ describe('import --from-nova-api against a real nova-api', { skip }, () => {
     const noToken = await runCli(['import', '--from-nova-api', nova.url, '--db', ':memory:'])
     assert.equal(noToken.code, 2)
     assert.match(noToken.stderr, /^actiontrail: .*token/)
-    const badUrl = await runCli(['import', '--from-nova-api', 'ftp://x', '--token', 'a', '--db', ':memory:'])
+    const badUrl = await runCli([
+      'import',
+      '--from-nova-api',
+      'ftp://x',
+      '--token',
+      'a',
+      '--db',
+      ':memory:',
+    ])
     assert.equal(badUrl.code, 2)
-    const forbidden = await runCli(
-      ['import', '--from-nova-api', nova.url, '--token', 'alice:p-alpha', '--db', ':memory:'],
-    )
+    const forbidden = await runCli([
+      'import',
+      '--from-nova-api',
+      nova.url,
+      '--token',
+      'alice:p-alpha',
+      '--db',
+      ':memory:',
+    ])
     assert.equal(forbidden.code, 1, forbidden.stderr)
     assert.equal(forbidden.stderr.trim().split('\n').length, 1)
     assert.doesNotMatch(forbidden.stderr, /alice/)

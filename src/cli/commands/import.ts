@@ -34,7 +34,9 @@ function progressLine(): { update: (t: ImportTotals) => void; end: () => void } 
   return {
     update: (t) => {
       shown = true
-      process.stderr.write(`\rimporting: ${t.servers} servers, ${t.actions} actions, ${t.events} events`)
+      process.stderr.write(
+        `\rimporting: ${t.servers} servers, ${t.actions} actions, ${t.events} events`,
+      )
     },
     end: () => {
       if (shown) process.stderr.write('\n')
@@ -97,7 +99,10 @@ export function importCommand(program: Command): void {
         progress.end()
         if (err instanceof NovaRequestError)
           throw new CliError(err.message, err.kind === 'api' ? EXIT.api : EXIT.unreachable)
-        if (err instanceof SyntaxError || (err instanceof Error && err.message.startsWith('not a checkpoint')))
+        if (
+          err instanceof SyntaxError ||
+          (err instanceof Error && err.message.startsWith('not a checkpoint'))
+        )
           throw new CliError(`checkpoint: ${err.message}`, EXIT.usage)
         throw err
       } finally {
