@@ -108,7 +108,7 @@ function errorCode(err: unknown): string {
     if (err.name === 'TimeoutError') return 'timeout'
     const cause = (err as { cause?: { code?: unknown } }).cause
     if (cause && typeof cause.code === 'string') return cause.code
-    return err.name
+    return 'network error'
   }
   return 'failed'
 }

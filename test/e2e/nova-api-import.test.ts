@@ -22,6 +22,7 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { createServer, type AddressInfo } from 'node:net'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -220,6 +221,7 @@ describe('import --from-nova-api against a real nova-api', { skip }, () => {
     const exited = new Promise((r) => child.once('exit', r))
     for (;;) {
       await new Promise((r) => setTimeout(r, 50))
+      assert.equal(child.exitCode, null, 'the import ended before it could be interrupted')
       if (existsSync(checkpoint)) {
         const state = JSON.parse(readFileSync(checkpoint, 'utf8')) as { servers: number }
         if (state.servers >= 2) break
@@ -274,5 +276,21 @@ describe('import --from-nova-api against a real nova-api', { skip }, () => {
     assert.equal(forbidden.code, 1, forbidden.stderr)
     assert.equal(forbidden.stderr.trim().split('\n').length, 1)
     assert.doesNotMatch(forbidden.stderr, /alice/)
+    // A port nothing listens on: retried with backoff (0.5 + 1 + 2 + 4 s), then exit 3.
+    const closed = createServer()
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r))
+    const port = (closed.address() as AddressInfo).port
+    await new Promise((r) => closed.close(r))
+    const unreachable = await runCli([
+      'import',
+      '--from-nova-api',
+      `http://127.0.0.1:${port}/v2.1`,
+      '--token',
+      'a',
+      '--db',
+      ':memory:',
+    ])
+    assert.equal(unreachable.code, 3, unreachable.stderr)
+    assert.match(unreachable.stderr, /^actiontrail: nova: GET \/: no answer \(ECONNREFUSED\)\n$/)
   })
 })
