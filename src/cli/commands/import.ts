@@ -79,8 +79,9 @@ export function importCommand(program: Command): void {
       try {
         const service = createActionService(store)
         const key = await service.writerTagKey()
+        const client = new NovaApiClient({ url: endpoint, token, rate })
         const totals = await importFromNovaApi({
-          client: new NovaApiClient({ url: endpoint, token, rate }),
+          client,
           url: endpoint,
           writer: service,
           ...(key ? { writerTag: writerTag(key, NOVA_IMPORT_WRITER) } : {}),
@@ -91,7 +92,7 @@ export function importCommand(program: Command): void {
         progress.end()
         console.log(
           `imported from Nova (microversion ${totals.version}): ${totals.servers} servers, ` +
-            `${totals.actions} actions, ${totals.events} events` +
+            `${totals.actions} actions, ${totals.events} events (${client.requests} requests)` +
             (totals.failed ? `; ${totals.failed} writes refused` : ''),
         )
         if (totals.failed) process.exitCode = EXIT.api
