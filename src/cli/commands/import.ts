@@ -1,101 +1,42 @@
 /**
- * `actiontrail import --from-nova-db URL [URL…]`: bulk import of a Nova cloud's history from its
- * cell databases (one URL per cell), read only (src/nova/db-import/). Resumable with
- * `--checkpoint FILE`; progress on stderr when it is a terminal; Ctrl-C stops after the batch in
- * flight, its checkpoint saved.
+ * `actiontrail import`: a Nova cloud's history, from its cell databases (`--from-nova-db`,
+ * import-nova-db.ts) or from its API (`--from-nova-api`, import-nova-api.ts). Both are idempotent
+ * and resumable with `--checkpoint FILE`.
  */
 import type { Command } from 'commander'
-import { DATABASE_OPTION_HELP, resolveDatabase } from '../../config.js'
-import {
-  fileCheckpoint,
-  memoryCheckpoint,
-  type ImportCheckpoint,
-} from '../../nova/db-import/import-checkpoint.js'
-import {
-  DEFAULT_BATCH_SIZE,
-  importNovaCells,
-  type ImportProgress,
-} from '../../nova/db-import/nova-db-import.js'
-import type { NovaCellSource } from '../../nova/db-import/nova-rows.js'
-import { openNovaCell } from '../../nova/db-import/open-cell.js'
-import { openStore } from '../../store/open-store.js'
+import { DATABASE_OPTION_HELP } from '../../config.js'
+import { DEFAULT_BATCH_SIZE } from '../../nova/db-import/nova-db-import.js'
 import { usageError } from '../cli-error.js'
-
-interface ImportFlags {
-  fromNovaDb?: string[]
-  db?: string
-  checkpoint?: string
-  batchSize?: string
-}
-
-/** A progress line, at most four times a second, on a terminal only. */
-function progressPrinter(stream: NodeJS.WriteStream): (p: ImportProgress) => void {
-  const started = performance.now()
-  let last = 0
-  return (p) => {
-    const now = performance.now()
-    if (now - last < 250 && p.lastActionId < p.maxActionId) return
-    last = now
-    const pct = p.maxActionId > 0 ? Math.min(100, (100 * p.lastActionId) / p.maxActionId) : 100
-    const rate = Math.round(p.actionsRead / Math.max(0.001, (now - started) / 1000))
-    stream.write(
-      `\r${p.cell}: ${pct.toFixed(1)}% ${p.actionsRead.toLocaleString('en')} actions read, ` +
-        `${p.actionsCreated.toLocaleString('en')} new (${rate.toLocaleString('en')}/s)\u001b[K`,
-    )
-  }
-}
+import { importFromNovaApiCommand, type NovaApiImportFlags } from './import-nova-api.js'
+import { importFromNovaDbCommand, type NovaDbImportFlags } from './import-nova-db.js'
 
 /** Registers the import command. */
 export function importCommand(program: Command): void {
   program
     .command('import')
-    .description("import a Nova cloud's instance action history into ActionTrail")
+    .description("import a Nova cloud's instance action history (idempotent, resumable)")
     .option(
       '--from-nova-db <url...>',
       'Nova cell database(s), one URL per cell, read only: mysql://user:pass@host/nova_cell1 ' +
         '(also mariadb://, mysql+pymysql:// as in nova.conf) or sqlite:PATH',
     )
-    .option('--db <path>', DATABASE_OPTION_HELP)
+    .option('--from-nova-api <url>', "Nova's compute endpoint, e.g. http://nova:8774/v2.1")
+    .option(
+      '--token <token>',
+      'API import: X-Auth-Token for Nova, an admin token (default: $ACTIONTRAIL_NOVA_TOKEN, $OS_AUTH_TOKEN)',
+    )
+    .option('--rate <n>', 'API import: at most N requests a second to Nova (0: no limit)', '20')
+    .option('--page-size <n>', 'API import: servers and actions per page', '100')
+    .option(
+      '--batch-size <n>',
+      `database import: actions per batch (default ${DEFAULT_BATCH_SIZE})`,
+    )
     .option('--checkpoint <file>', 'resume from and record progress in this file')
-    .option('--batch-size <n>', `actions per batch (default ${DEFAULT_BATCH_SIZE})`)
-    .action(async (opts: ImportFlags) => {
-      const urls = opts.fromNovaDb ?? []
-      if (urls.length === 0) throw usageError('import: give --from-nova-db URL [URL…]')
-      const batchSize = opts.batchSize === undefined ? DEFAULT_BATCH_SIZE : Number(opts.batchSize)
-      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000)
-        throw usageError('--batch-size must be an integer from 1 to 100000')
-      const checkpoint: ImportCheckpoint = opts.checkpoint
-        ? await fileCheckpoint(opts.checkpoint)
-        : memoryCheckpoint()
-      const cells: NovaCellSource[] = []
-      const controller = new AbortController()
-      const stop = () => controller.abort()
-      process.once('SIGINT', stop)
-      let store: Awaited<ReturnType<typeof openStore>> | undefined
-      try {
-        // The cells first: a wrong URL fails before ActionTrail's database is created or migrated.
-        for (const url of urls) cells.push(await openNovaCell(url))
-        store = await openStore(resolveDatabase(opts.db))
-        const summary = await importNovaCells({
-          store,
-          cells,
-          checkpoint,
-          batchSize,
-          signal: controller.signal,
-          ...(process.stderr.isTTY ? { onProgress: progressPrinter(process.stderr) } : {}),
-        })
-        if (process.stderr.isTTY) process.stderr.write('\n')
-        const { instances: i, actions: a } = summary
-        console.log(
-          `${controller.signal.aborted ? 'interrupted' : 'imported'}: ` +
-            `${a.created} actions new, ${a.existing} already there, ${a.skipped} skipped; ` +
-            `${i.created} instances new, ${i.existing} already there`,
-        )
-        if (controller.signal.aborted) process.exitCode = 1
-      } finally {
-        process.off('SIGINT', stop)
-        for (const cell of cells) await cell.close()
-        await store?.close()
-      }
+    .option('--db <path>', DATABASE_OPTION_HELP)
+    .action(async (opts: NovaDbImportFlags & NovaApiImportFlags) => {
+      if (opts.fromNovaDb !== undefined && opts.fromNovaApi !== undefined)
+        throw usageError('import: give --from-nova-db or --from-nova-api, not both')
+      if (opts.fromNovaApi !== undefined) return importFromNovaApiCommand(opts)
+      return importFromNovaDbCommand(opts)
     })
 }
