@@ -28,6 +28,7 @@ import {
   type NovaRows,
 } from '../helpers/nova-cell.js'
 import { runCli } from '../helpers/run-cli.js'
+import { writerTag } from '../../src/security/writer-tag.js'
 
 const skip = novaSkip()
 
@@ -224,7 +225,10 @@ describe('import --from-nova-db: SQLite cells', { skip }, () => {
     const gone = await store.getInstance(rows.instances[2]!.uuid)
     assert.equal(gone?.deletedAt, apiTime(rows.instances[2]!.deleted_at))
     const [one] = await store.listActions(rows.instances[0]!.uuid, { limit: 1 })
-    assert.equal(one?.writtenBy, 'nova-import')
+    // The same tag as the API importer's records: one source, one writer (src/nova/nova-writers.ts).
+    const key = await store.writerTagKey?.()
+    assert.ok(key)
+    assert.equal(one?.writtenBy, writerTag(key, 'nova-import'))
   })
 
   test('an interrupted import resumes from its checkpoint', async (t) => {

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
 import { createActionService } from '../../src/local-service.js'
 import { createNotificationHandler } from '../../src/nova/notifications/notification-handler.js'
+import { writerTag } from '../../src/security/writer-tag.js'
 import { openStore } from '../../src/store/open-store.js'
 import { captureLogger } from '../helpers/log-capture.js'
 import { loadSample, novaBody, sampleNames } from '../helpers/nova-samples.js'
@@ -101,6 +102,9 @@ test('every Nova sample maps to its documented action and event', async (t) => {
   const store = await openStore('sqlite::memory:')
   t.after(() => store.close())
   const service = createActionService(store)
+  const key = await service.writerTagKey()
+  assert.ok(key)
+  const tag = writerTag(key, 'nova-notifications')
   const log = captureLogger()
   const handler = createNotificationHandler({ service, log: log.logger })
   const names = sampleNames()
@@ -125,14 +129,15 @@ test('every Nova sample maps to its documented action and event', async (t) => {
     const shown = await service.getAction(uuid, requestId)
     assert.ok(shown, name)
     assert.equal(shown.action.action, expected[0], name)
-    assert.equal(shown.action.writtenBy, 'nova-notifications', name)
+    // The follower's records carry the writer tag of `nova-notifications` (src/nova/nova-writers.ts).
+    assert.equal(shown.action.writtenBy, tag, name)
     if (expected[1] === null) assert.equal(shown.events.length, 0, name)
     else {
       assert.equal(shown.events.length, 1, name)
       const [event] = shown.events
       assert.equal(event?.event, expected[1], name)
       assert.equal(event?.result, expected[2], name)
-      assert.equal(event?.writtenBy, 'nova-notifications', name)
+      assert.equal(event?.writtenBy, tag, name)
     }
     mapped++
   }

@@ -3,12 +3,9 @@ import { resolveDatabase } from '../../config.js'
 import { createActionService } from '../../local-service.js'
 import { NovaApiClient, NovaRequestError } from '../../nova/api-import/nova-api-client.js'
 import { importFromNovaApi, type ImportTotals } from '../../nova/api-import/nova-api-import.js'
-import { writerTag } from '../../security/writer-tag.js'
+import { NOVA_IMPORT_WRITER, novaWriterTag } from '../../nova/nova-writers.js'
 import { openStore } from '../../store/open-store.js'
 import { CliError, EXIT, usageError } from '../cli-error.js'
-
-/** The principal name whose writer tag labels imported records (docs/identity.md). */
-export const NOVA_IMPORT_WRITER = 'nova-import'
 
 /** The flags the API import reads. */
 export interface NovaApiImportFlags {
@@ -65,13 +62,13 @@ export async function importFromNovaApiCommand(opts: NovaApiImportFlags): Promis
   const progress = progressLine()
   try {
     const service = createActionService(store)
-    const key = await service.writerTagKey()
+    const tag = novaWriterTag(await service.writerTagKey(), NOVA_IMPORT_WRITER)
     const client = new NovaApiClient({ url: endpoint, token, rate })
     const totals = await importFromNovaApi({
       client,
       url: endpoint,
       writer: service,
-      ...(key ? { writerTag: writerTag(key, NOVA_IMPORT_WRITER) } : {}),
+      ...(tag === undefined ? {} : { writerTag: tag }),
       ...(opts.checkpoint ? { checkpoint: opts.checkpoint } : {}),
       pageSize,
       onProgress: progress.update,

@@ -10,9 +10,7 @@ import type { ActionStore, StoreWrite } from '../../store/action-store.js'
 import type { ImportCheckpoint } from './import-checkpoint.js'
 import { toImportedActions, toImportedInstance } from './nova-records.js'
 import type { NovaCellSource } from './nova-rows.js'
-
-/** The writer tag of imported records (`written_by`): they came from Nova's database. */
-export const NOVA_IMPORT_WRITER = 'nova-import'
+import { NOVA_IMPORT_WRITER, novaWriterTag } from '../nova-writers.js'
 
 /** Actions per batch unless told: measured best of 250/500/1000/2000 on SQLite (bench:nova-import). */
 export const DEFAULT_BATCH_SIZE = 1000
@@ -60,7 +58,8 @@ function add(total: ImportCounts, outcome: WriteOutcome | undefined): void {
 export async function importNovaCells(options: NovaImportOptions): Promise<ImportSummary> {
   const { store, checkpoint, signal } = options
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE
-  const writer = options.writer ?? NOVA_IMPORT_WRITER
+  // Imported records carry nova-import's writer tag, as the API importer's do (nova-writers.ts).
+  const writer = options.writer ?? novaWriterTag(await store.writerTagKey?.(), NOVA_IMPORT_WRITER)
   const summary: ImportSummary = { instances: zero(), actions: zero() }
   for (const cell of options.cells) {
     const position = checkpoint.get(cell.label)

@@ -13,6 +13,7 @@ import type { Logger } from 'pino'
 import type { ActionService } from '../../domain/action-service.js'
 import { parseEnvelope } from './envelope.js'
 import { notificationWrites } from './notification-writes.js'
+import { NOVA_NOTIFICATIONS_WRITER, novaWriterTag } from '../nova-writers.js'
 
 /** What became of one AMQP message body. */
 export type HandleResult =
@@ -38,17 +39,25 @@ export interface NotificationHandler {
 export interface NotificationHandlerDeps {
   service: ActionService
   log: Logger
-  /** Writer tag the derived records carry (default `nova-notifications`). */
+  /** Writer tag the derived records carry (default: the tag of `nova-notifications`). */
   writerTag?: string
 }
 
-/** The default writer tag of records derived from Nova's notifications. */
-export const NOVA_NOTIFICATIONS_WRITER = 'nova-notifications'
-
 /** Creates the handler. */
 export function createNotificationHandler(deps: NotificationHandlerDeps): NotificationHandler {
-  const writer = deps.writerTag ?? NOVA_NOTIFICATIONS_WRITER
   const { service, log } = deps
+  // The database's key is read once, at the first message (the store may not be open before).
+  let writer: Promise<string | undefined> | undefined
+  const writerOf = () =>
+    deps.writerTag !== undefined
+      ? Promise.resolve(deps.writerTag)
+      : (writer ??= service.writerTagKey().then(
+          (key) => novaWriterTag(key, NOVA_NOTIFICATIONS_WRITER),
+          (err: unknown) => {
+            writer = undefined
+            throw err
+          },
+        ))
   return {
     async handle(body: Buffer): Promise<HandleResult> {
       const parsed = parseEnvelope(body)
@@ -58,7 +67,7 @@ export function createNotificationHandler(deps: NotificationHandlerDeps): Notifi
         return { kind: 'poison', reason: parsed.reason }
       }
       const { message } = parsed
-      const writes = notificationWrites(message, writer)
+      const writes = notificationWrites(message, await writerOf())
       if (writes.kind === 'poison') {
         log.warn(
           { eventType: message.eventType, reason: writes.reason },

@@ -73,8 +73,11 @@ function splitEventType(
   return { reason: 'not an instance action notification', poison: false }
 }
 
-/** The writes of a message, with `writer` as their writer tag. */
-export function notificationWrites(message: NovaMessage, writer: string): NotificationWrites {
+/** The writes of a message, with `writer` as their writer tag (none: untagged). */
+export function notificationWrites(
+  message: NovaMessage,
+  writer: string | undefined,
+): NotificationWrites {
   const split = splitEventType(message.eventType)
   if ('reason' in split) return { kind: split.poison ? 'poison' : 'ignored', reason: split.reason }
   // A new major version is an incompatible payload: parked, not guessed at (§2.1, §5.4).
@@ -135,7 +138,7 @@ export function notificationWrites(message: NovaMessage, writer: string): Notifi
       startTime,
       finishTime: endsAction ? at : null,
       replaces: rule.replaces ?? [],
-      writer,
+      ...(writer === undefined ? {} : { writer }),
     },
   })
   const event = phase === 'error' ? (rule.errorEvent ?? rule.event) : rule.event
@@ -155,7 +158,7 @@ export function notificationWrites(message: NovaMessage, writer: string): Notifi
         // Raw here; the service sanitizes both texts and cuts details to 255 UTF-8 bytes.
         details: failed ? (text(fault?.exception_message) ?? text(fault?.exception)) : null,
         traceback: failed ? text(fault?.traceback) : null,
-        writer,
+        ...(writer === undefined ? {} : { writer }),
       },
     })
   }
