@@ -92,6 +92,11 @@ test('queries the planner serves better alone keep its choice, a union is hinted
 })
 
 test('event searches: the event table is hinted, the joined action is not', () => {
+  // No equality filter: the joined search still reads the events' (start_time, id) index in order.
+  assert.equal(forcedEvents({ after }), 'instance_actions_events_start_idx')
+  assert.equal(forcedEvents({ timeField: 'updated_at' }), 'instance_actions_events_changed_idx')
+  // …unless the joined action has an equality filter: its request index is the better start.
+  assert.equal(forcedEvents({ requestId: 'r' }), undefined)
   assert.equal(
     forcedEvents({ instanceUuid: 'u', after }),
     'instance_actions_events_instance_start_idx',

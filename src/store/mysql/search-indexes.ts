@@ -17,11 +17,14 @@ import type { SearchIndex } from './search-index-plugin.js'
 const of = (table: string, list: readonly (readonly [string, readonly string[]])[]) =>
   list.map(([name, columns]): SearchIndex => ({ table, name, columns }))
 
-/** Every `(filter…, time, id)` index of instance_actions and instance_actions_events. */
+/**
+ * Every `(filter…, time, id)` index of instance_actions and instance_actions_events, and the bare
+ * `(time, id)` ones (forced only on a joined search without an equality filter).
+ */
 export const SEARCH_INDEXES: readonly SearchIndex[] = [
   ...of('instance_actions', ACTION_SEARCH_INDEXES),
   ...of('instance_actions', OWNER_ACTION_INDEXES),
   ...of('instance_actions_events', EVENT_INDEXES),
   ...of('instance_actions', RESULT_ACTION_INDEXES),
   ...of('instance_actions_events', PARENT_EVENT_INDEXES),
-].filter((i) => i.columns.length >= 3 && i.columns.at(-1) === 'id')
+].filter((i) => i.columns.length >= 2 && i.columns.at(-1) === 'id')
