@@ -7,11 +7,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT } from './spawn-server.js'
 import { REQUIRE_BACKENDS } from './backends.js'
+import { freePort } from './free-port.js'
 
 /** Why the Keystone suites cannot run here, or undefined when they can. */
 export function keystoneProblem(): string | undefined {
@@ -34,21 +34,6 @@ export function keystoneSkip(): string | false {
 
 /** The admin password the script gives the bootstrap admin. */
 export const KEYSTONE_ADMIN_PASSWORD = 'admin-secret'
-
-// A free port that Node's fetch accepts (it refuses a list of "bad ports", e.g. 5060, 6000).
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = createServer()
-      srv.once('error', reject)
-      srv.listen(0, '127.0.0.1', () => {
-        const addr = srv.address()
-        srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0))
-      })
-    })
-    if (port >= 10100) return port
-  }
-}
 
 /** A running test Keystone. */
 export class LocalKeystone {

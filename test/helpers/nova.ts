@@ -7,11 +7,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { REQUIRE_BACKENDS } from './backends.js'
 import { ROOT } from './spawn-server.js'
+import { freePort } from './free-port.js'
 
 /** Why the Nova suites cannot run here, or undefined when they can. */
 export function novaProblem(): string | undefined {
@@ -40,20 +40,6 @@ export interface NovaFixtureServer {
   project: string
   deleted: boolean
   actions: number
-}
-
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = createServer()
-      srv.once('error', reject)
-      srv.listen(0, '127.0.0.1', () => {
-        const addr = srv.address()
-        srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0))
-      })
-    })
-    if (port >= 10100) return port
-  }
 }
 
 /** A running test nova-api. */
