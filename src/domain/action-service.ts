@@ -77,6 +77,20 @@ function timeOrNow(field: string, value: string | undefined, clock: Clock): Time
   return ts
 }
 
+/**
+ * The failure texts as a merge stores them: without NUL (whatever the injected sanitizer does) and
+ * details cut to 255 UTF-8 bytes; null when absent or invalid.
+ */
+function storedFailure(failure: SanitizedFailure | undefined): SanitizedFailure {
+  return {
+    traceback: typeof failure?.traceback === 'string' ? stripNul(failure.traceback) : null,
+    details:
+      typeof failure?.details === 'string'
+        ? truncateUtf8(stripNul(failure.details), MAX_DETAILS_BYTES)
+        : null,
+  }
+}
+
 /** Validating, sanitizing facade over an ActionStore. */
 export class ActionService implements ActionWriter {
   readonly #deps: ActionServiceDeps
@@ -165,7 +179,10 @@ export class ActionService implements ActionWriter {
    * operation, or when a text is not valid (#prepare then reports it).
    */
   async #sanitizeFailure(w: DerivedOperation): Promise<SanitizedFailure | undefined> {
-    if ((w.op !== 'event_finish' && w.op !== 'event_merge') || w.input.result !== 'Error')
+    if (
+      w.op !== 'request_fault' &&
+      ((w.op !== 'event_finish' && w.op !== 'event_merge') || w.input.result !== 'Error')
+    )
       return undefined
     let rawTraceback: string | null
     let rawDetails: string | null
@@ -282,6 +299,18 @@ export class ActionService implements ActionWriter {
             seenAt: clock.now(),
           },
         }
+      case 'request_fault':
+        return {
+          op: 'request_fault',
+          values: {
+            requestId: requireName('request_id', w.input.requestId),
+            host: requireName('host', w.input.host),
+            failedAt: timeOrNow('failed_at', w.input.failedAt, clock),
+            ...storedFailure(failure),
+            createdAt: clock.now(),
+            ...(w.input.writer ? { writer: w.input.writer } : {}),
+          },
+        }
       default:
         throw new AppError(
           'invalid_input',
@@ -310,12 +339,7 @@ export class ActionService implements ActionWriter {
       startTime,
       finishTime,
       result: finishTime === null && !failed ? null : (result ?? 'Success'),
-      traceback:
-        failed && typeof failure?.traceback === 'string' ? stripNul(failure.traceback) : null,
-      details:
-        failed && typeof failure?.details === 'string'
-          ? truncateUtf8(stripNul(failure.details), MAX_DETAILS_BYTES)
-          : null,
+      ...storedFailure(failed ? failure : undefined),
       createdAt: clock.now(),
       ...(input.writer ? { writer: input.writer } : {}),
     }

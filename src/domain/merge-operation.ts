@@ -38,6 +38,20 @@ export interface EventMergeInput {
   writer?: string
 }
 
+/**
+ * A failure known only by its request and the host that raised it (a Nova `compute.exception`):
+ * it fails the `compute_*` events of that request on that host (see the store's RequestFault).
+ */
+export interface RequestFaultInput {
+  requestId: string
+  host: string
+  failedAt: string
+  /** Raw failure texts; sanitized (and details capped) before they are stored. */
+  details?: string | null
+  traceback?: string | null
+  writer?: string
+}
+
 /** A write of a derived writer. */
 export type DerivedOperation =
   | WriteOperation
@@ -47,3 +61,5 @@ export type DerivedOperation =
   | { op: 'event_merge'; input: EventMergeInput }
   /** Records a message id as applied (`created: false` when it already was). */
   | { op: 'message_receipt'; input: { messageId: string } }
+  /** Fails the `compute_*` events of a request on a host, now and when they arrive. */
+  | { op: 'request_fault'; input: RequestFaultInput }

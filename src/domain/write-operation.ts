@@ -52,6 +52,8 @@ export type WriteRecord =
   | { kind: 'event'; event: ActionEvent }
   /** A message id recorded as applied (`created: false`: it had been seen before). */
   | { kind: 'receipt'; messageId: string }
+  /** A request fault kept (`created: false`: already known); `failedEvents` events it failed now. */
+  | { kind: 'fault'; failedEvents: number }
 
 /**
  * What became of one operation: applied (`created` tells a new record from an existing or updated

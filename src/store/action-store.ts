@@ -139,6 +139,24 @@ export interface MessageReceipt {
   seenAt: Timestamp
 }
 
+/**
+ * A failure known only by its request and host (a Nova `compute.exception`, migration 0011): it
+ * fails, as an event merge with result Error finishing at `failedAt` would, every `compute_*`
+ * event of that request on that host that had started by `failedAt`, those recorded already and
+ * those still to come (their merges read it). Merging the same values again changes nothing.
+ */
+export interface RequestFault {
+  requestId: string
+  host: string
+  failedAt: Timestamp
+  /** Sanitized, at most 255 UTF-8 bytes. */
+  details: string | null
+  /** Sanitized. */
+  traceback: string | null
+  createdAt: Timestamp
+  writer?: string
+}
+
 /** Keyset page request for an instance's actions, newest first. */
 export interface ActionListQuery {
   /** Page size; `undefined` means no limit. 0 returns an empty page without resolving the marker. */
@@ -285,6 +303,7 @@ export type StoreWrite =
   | { op: 'action_merge'; values: ActionMerge }
   | { op: 'event_merge'; values: EventMerge }
   | { op: 'message_receipt'; values: MessageReceipt }
+  | { op: 'request_fault'; values: RequestFault }
   /** Bulk import: instances not yet known are created, deletions taken over (import-program.ts). */
   | { op: 'import_instances'; instances: readonly ImportedInstance[] }
   /**

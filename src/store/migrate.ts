@@ -16,6 +16,7 @@ import { writerTags } from './migrations/0007-writer-tags.js'
 import { eventParentFields } from './migrations/0008-event-parent-fields.js'
 import { stuckAction } from './migrations/0009-stuck-action.js'
 import { novaMessages } from './migrations/0010-nova-messages.js'
+import { novaRequestFaults } from './migrations/0011-nova-request-faults.js'
 
 /** Every migration this build knows, in order. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -29,6 +30,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0008-event-parent-fields': eventParentFields,
   '0009-stuck-action': stuckAction,
   '0010-nova-messages': novaMessages,
+  '0011-nova-request-faults': novaRequestFaults,
 })
 
 /**

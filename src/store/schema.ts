@@ -113,6 +113,16 @@ export interface NovaMessagesTable {
   seen_at: string
 }
 
+/** Row of `nova_request_faults` (migration 0011): a compute.exception's failure, by request and host. */
+export interface NovaRequestFaultsTable {
+  request_id: string
+  host: string
+  failed_at: string
+  details: string | null
+  traceback: string | null
+  seen_at: string
+}
+
 /** The database as Kysely sees it. */
 export interface Database {
   idempotency_keys: IdempotencyKeysTable
@@ -124,4 +134,5 @@ export interface Database {
   change_head: ChangeHeadTable
   writer_tag_key: WriterTagKeyTable
   nova_messages: NovaMessagesTable
+  nova_request_faults: NovaRequestFaultsTable
 }

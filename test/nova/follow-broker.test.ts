@@ -22,7 +22,13 @@ import { StandInNotificationHandler } from '../../src/nova/follow/stand-in-handl
 import { startFollower } from '../../src/nova/follow/start-follower.js'
 import { createLogger } from '../../src/security/redacting-logger.js'
 import { buildHarness, headers, TOKENS, type Harness } from '../helpers/build-app.js'
-import { newRequestId, notificationBody, routingKeyOf } from '../helpers/nova-notifications.js'
+import {
+  envelopeTime,
+  newRequestId,
+  notificationBody,
+  routingKeyOf,
+} from '../helpers/nova-notifications.js'
+import { loadSample, novaBody } from '../helpers/nova-samples.js'
 import {
   brokerRestartProblem,
   drainQueue,
@@ -257,6 +263,40 @@ describe('follow-nova on RabbitMQ', { skip, concurrency: false }, () => {
     assert.deepEqual(
       events.map((e) => [e.event, e.result, e.host]),
       [['compute_reboot_instance', 'Success', 'cmp-1']],
+    )
+    // A stop whose only failure signal is a compute.exception (priority ERROR, no instance uuid).
+    const stop = newRequestId()
+    await nova.publish({ eventType: 'instance.power_off.start', uuid, requestId: stop })
+    nova.publishRaw(
+      'versioned_notifications.error',
+      novaBody(loadSample('compute-exception.json'), {
+        context: { request_id: stop },
+        publisherId: 'nova-compute:cmp-1',
+        timestamp: envelopeTime(),
+      }),
+    )
+    await nova.confirmed()
+    await waitFor('6 applied', () => follower.counters.applied === 6)
+    const stopped = await h.app.inject({
+      url: `/v2.1/servers/${uuid}/os-instance-actions/${stop}`,
+      headers: headers(TOKENS.admin, '2.84'),
+    })
+    const stopAction = (
+      JSON.parse(stopped.body) as {
+        instanceAction: { message: string | null; events: Record<string, unknown>[] }
+      }
+    ).instanceAction
+    assert.equal(stopAction.message, 'Error')
+    assert.deepEqual(
+      stopAction.events.map((e) => [e.event, e.result, e.host, e.details]),
+      [
+        [
+          'compute_stop_instance',
+          'Error',
+          'cmp-1',
+          'Aggregate versioned_exc_aggregate already exists.',
+        ],
+      ],
     )
   })
 

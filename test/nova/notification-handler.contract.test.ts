@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { describe, test, type TestContext } from 'node:test'
+import { describe, test } from 'node:test'
 import { sql } from 'kysely'
 import { createActionService } from '../../src/local-service.js'
 import { createNotificationHandler } from '../../src/nova/notifications/notification-handler.js'
@@ -15,31 +15,13 @@ import {
   BACKEND_NAMES,
   backendProblem,
   freshDatabase,
-  openFreshStores,
   REQUIRE_BACKENDS,
 } from '../helpers/backends.js'
 import { captureLogger } from '../helpers/log-capture.js'
-import { loadSample, novaBody, type Envelope } from '../helpers/nova-samples.js'
+import { novaHandlerHarness } from '../helpers/nova-handler.js'
+import { loadSample, novaBody } from '../helpers/nova-samples.js'
 
 const TOKEN = 'gAAAAABfakeKeystoneTokenThatMustNeverBeStored0123456789'
-
-async function harness(t: TestContext, name: (typeof BACKEND_NAMES)[number]) {
-  const [stores] = await openFreshStores(t, name)
-  assert.ok(stores)
-  const service = createActionService(stores.actions)
-  const log = captureLogger('debug')
-  const handler = createNotificationHandler({ service, log: log.logger })
-  const uuid = randomUUID()
-  const requestId = `req-${randomUUID()}`
-  const send = (sample: string, e: Envelope = {}) =>
-    handler.handle(
-      novaBody(loadSample(sample), {
-        ...e,
-        data: { uuid, request_id: requestId, ...e.data },
-      }),
-    )
-  return { service, log, handler, uuid, requestId, send }
-}
 
 for (const name of BACKEND_NAMES) {
   const problem = await backendProblem(name)
@@ -50,7 +32,7 @@ for (const name of BACKEND_NAMES) {
   }
   describe(`nova notification handler: ${name}`, { skip: problem ?? false }, () => {
     test('an .end before its .start: times come from the envelope, the earlier start wins', async (t) => {
-      const h = await harness(t, name)
+      const h = await novaHandlerHarness(t, name)
       assert.equal(
         (await h.send('instance-reboot-end.json', { timestamp: '2026-03-01 10:00:09.5' })).kind,
         'applied',
@@ -81,7 +63,7 @@ for (const name of BACKEND_NAMES) {
     })
 
     test('an .error without a .start makes the action and a failed event, sanitized', async (t) => {
-      const h = await harness(t, name)
+      const h = await novaHandlerHarness(t, name)
       const secret = 'password=hunter2 at /home/nova/venv/lib/python3/site-packages/nova/x.py'
       await h.send('instance-reboot-error.json', {
         data: {
@@ -108,7 +90,7 @@ for (const name of BACKEND_NAMES) {
     })
 
     test('a .start without an .end leaves the event (and the action) open', async (t) => {
-      const h = await harness(t, name)
+      const h = await novaHandlerHarness(t, name)
       await h.send('instance-power_off-start.json')
       const shown = await h.service.getAction(h.uuid, h.requestId)
       assert.equal(shown?.action.finishTime, null)
@@ -117,7 +99,7 @@ for (const name of BACKEND_NAMES) {
     })
 
     test('several .starts on different hosts: one action, one event per host', async (t) => {
-      const h = await harness(t, name)
+      const h = await novaHandlerHarness(t, name)
       await h.send('instance-create-start.json', {
         publisherId: 'nova-compute:a',
         timestamp: '2026-03-01 10:00:01',
@@ -146,7 +128,7 @@ for (const name of BACKEND_NAMES) {
     })
 
     test('a duplicate message_id is recognised and changes nothing, even in flight at once', async (t) => {
-      const h = await harness(t, name)
+      const h = await novaHandlerHarness(t, name)
       const messageId = randomUUID()
       const first = await h.send('instance-create-start.json', {
         messageId,
@@ -172,7 +154,7 @@ for (const name of BACKEND_NAMES) {
     })
 
     test('a later definite name corrects a guess: resize → migrate, rebuild → evacuate', async (t) => {
-      const h = await harness(t, name)
+      const h = await novaHandlerHarness(t, name)
       await h.send('instance-resize-start.json')
       await h.send('instance-resize_prep-start.json', {
         data: {
@@ -195,7 +177,7 @@ for (const name of BACKEND_NAMES) {
     })
 
     test('the service context: a null payload request id uses the context one (§3.3 rule 8)', async (t) => {
-      const h = await harness(t, name)
+      const h = await novaHandlerHarness(t, name)
       const ctxRequest = `req-${randomUUID()}`
       await h.send('instance-power_off-start.json', {
         data: { request_id: null, action_initiator_user: null, action_initiator_project: null },
@@ -212,7 +194,7 @@ for (const name of BACKEND_NAMES) {
     })
 
     test('poison: bad JSON, another oslo.version, a new major payload version, no instance uuid', async (t) => {
-      const h = await harness(t, name)
+      const h = await novaHandlerHarness(t, name)
       assert.equal((await h.handler.handle(Buffer.from('{not json'))).kind, 'poison')
       const v3 = Buffer.from(JSON.stringify({ 'oslo.version': '3.0', 'oslo.message': '{}' }))
       assert.equal((await h.handler.handle(v3)).kind, 'poison')

@@ -139,6 +139,9 @@ export function recordBody(
     case 'receipt':
       // Receipts come from the Nova follower's own writes, never from the write API.
       throw new AppError('internal', 'a message receipt has no response body')
+    case 'fault':
+      // Request faults, too, are the Nova follower's own (compute.exception).
+      throw new AppError('internal', 'a request fault has no response body')
     case 'import':
       // Bulk imports are the importer's (cli import), never a write of this API.
       throw new AppError('internal', 'a bulk import has no record view')

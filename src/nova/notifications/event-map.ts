@@ -206,12 +206,18 @@ export const COMPUTE_TASK_FAILURES: Readonly<Record<string, FamilyRule>> = {
   rebuild_server: { action: 'rebuild', event: 'rebuild_server', role: 'failure' },
 }
 
-/** Event types that are valid but are not (on their own) instance actions (§3.2 #47–50, §3.5). */
+/**
+ * Event types that are valid but are not (on their own) instance actions (§3.2 #48–50, §3.5).
+ * `compute.exception` (#47) is not one of them: it fails the events of its request and host
+ * (notification-writes.ts).
+ */
 export const NOT_ACTIONS: Readonly<Record<string, string>> = {
   'instance.update': 'a state change, not an action step',
   'instance.exists': 'a usage audit, not an action step',
-  'compute.exception': 'carries no instance uuid (correlation by request is not implemented)',
 }
+
+/** The event type of a failure known only by its request and host (§2.5, §3.2 #47). */
+export const REQUEST_FAILURE = 'compute.exception'
 
 /** The rule for a family, with its payload variant applied. */
 export function resolveRule(rule: FamilyRule, data: Readonly<Record<string, unknown>>): FamilyRule {

@@ -1,9 +1,10 @@
 /**
  * The writes one notification implies (spec nova-notifications.md §4): the instance (owner only,
  * never its display name), the action keyed by (instance, request id) and, for notifications that
- * bracket a DB event, that event keyed by (action, event, host). Every write is a merge, so the
- * notifications of a request may arrive in any order and any number of times (§5.4); the message
- * id's receipt goes in the same transaction (notification-handler.ts).
+ * bracket a DB event, that event keyed by (action, event, host); for a `compute.exception`, the
+ * failure of its request and host. Every write is a merge, so the notifications of a request may
+ * arrive in any order and any number of times (§5.4); the message id's receipt goes in the same
+ * transaction (notification-handler.ts).
  */
 import type { DerivedOperation } from '../../domain/merge-operation.js'
 import { isUuid } from '../../domain/validation.js'
@@ -14,6 +15,7 @@ import {
   COMPUTE_TASK_FAILURES,
   INSTANCE_FAMILIES,
   NOT_ACTIONS,
+  REQUEST_FAILURE,
   resolveRule,
   type FamilyRule,
 } from './event-map.js'
@@ -73,18 +75,60 @@ function splitEventType(
   return { reason: 'not an instance action notification', poison: false }
 }
 
+/** The payload's data when its version is understood, or why it is poison (a string). */
+function payloadData(message: NovaMessage): Data | string {
+  // A new major version is an incompatible payload: parked, not guessed at (§2.1, §5.4).
+  if (majorVersion(message.payload) !== 1)
+    return 'unsupported payload version (only 1.x is understood)'
+  return objectData(message.payload) ?? 'payload has no nova_object.data'
+}
+
+/**
+ * The write of a `compute.exception` (§2.5, §4.2 "result", §5.4): an ExceptionPayload with no
+ * instance uuid and no method name, correlated by the context's request id and the publisher's
+ * host. It fails the `compute_*` events of that request on that host, those recorded and those to
+ * come (store RequestFault); without either key there is nothing to correlate it with.
+ */
+function requestFailureWrites(
+  message: NovaMessage,
+  writer: string | undefined,
+): NotificationWrites {
+  const data = payloadData(message)
+  if (typeof data === 'string') return { kind: 'poison', reason: data }
+  const requestId = message.context.requestId
+  if (!requestId || !REQUEST_ID.test(requestId))
+    return { kind: 'ignored', reason: `${REQUEST_FAILURE}: no request id to correlate it with` }
+  const host = hostOf(message.publisherId)
+  if (!host) return { kind: 'ignored', reason: `${REQUEST_FAILURE}: no publisher host` }
+  return {
+    kind: 'writes',
+    ops: [
+      {
+        op: 'request_fault',
+        input: {
+          requestId,
+          host,
+          failedAt: message.timestamp,
+          // Raw here; the service sanitizes both texts and cuts details to 255 UTF-8 bytes.
+          details: text(data.exception_message) ?? text(data.exception),
+          traceback: text(data.traceback),
+          ...(writer === undefined ? {} : { writer }),
+        },
+      },
+    ],
+  }
+}
+
 /** The writes of a message, with `writer` as their writer tag (none: untagged). */
 export function notificationWrites(
   message: NovaMessage,
   writer: string | undefined,
 ): NotificationWrites {
+  if (message.eventType === REQUEST_FAILURE) return requestFailureWrites(message, writer)
   const split = splitEventType(message.eventType)
   if ('reason' in split) return { kind: split.poison ? 'poison' : 'ignored', reason: split.reason }
-  // A new major version is an incompatible payload: parked, not guessed at (§2.1, §5.4).
-  if (majorVersion(message.payload) !== 1)
-    return { kind: 'poison', reason: 'unsupported payload version (only 1.x is understood)' }
-  const data = objectData(message.payload)
-  if (!data) return { kind: 'poison', reason: 'payload has no nova_object.data' }
+  const data = payloadData(message)
+  if (typeof data === 'string') return { kind: 'poison', reason: data }
   const rule = resolveRule(split.rule, data)
   const phase = split.phase
   const failure = rule.role === 'failure'

@@ -11,7 +11,7 @@ import { instanceNotFound } from '../../domain/record-errors.js'
 import type { ActionEvent, EventResult } from '../../domain/instance-action.js'
 import type { Timestamp } from '../../domain/timestamp.js'
 import type { ActionMerge, EventMerge, MessageReceipt } from '../action-store.js'
-import { toEvent } from '../rows.js'
+import { canonicalTime, toEvent } from '../rows.js'
 import type { EventsTable } from '../schema.js'
 import {
   get,
@@ -22,6 +22,7 @@ import {
   type Row,
   type RunResult,
 } from './sql-step.js'
+import { withRequestFault } from './pending-fault.js'
 import {
   actionChange,
   eventChange,
@@ -176,6 +177,8 @@ export function* eventMerge(v: EventMerge, cache: ActionIdCache): Out {
         v.event,
         v.host,
       )) as Row | undefined
+  // A compute.exception of this request and host may have come first (request-fault-program.ts).
+  v = yield* withRequestFault(v, row ? canonicalTime(row.start_time) : null)
   // Read after the lock, so that the time compared is the committed one (and this transaction's).
   const action = yield* findAction(v.instanceUuid, v.requestId)
   const actionUpdatedAt = action?.updatedAt ?? null

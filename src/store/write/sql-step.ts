@@ -104,6 +104,11 @@ export function getLocked(actionId: number, sql: string, ...params: unknown[]): 
   return { mode: 'get', sql, params, readsActions: false, lockAction: actionId }
 }
 
+/** {@link getLocked}, reporting every row it finds (an array). */
+export function getAllLocked(actionId: number, sql: string, ...params: unknown[]): SqlStep {
+  return { mode: 'get', sql, params, readsActions: false, lockAction: actionId, all: true }
+}
+
 /** A `touch` step: the action's updated_at becomes `updatedAt`; `failed` sets message "Error". */
 export function touch(actionId: number, updatedAt: string, failed = false): SqlStep {
   return { mode: 'touch', actionId, updatedAt, failed }

@@ -25,6 +25,7 @@ import type {
 import { toAction, toEvent, toInstance } from '../rows.js'
 import { actionMerge, eventMerge, messageReceipt } from './merge-programs.js'
 import { importActions, importInstances } from './import-program.js'
+import { requestFault } from './request-fault-program.js'
 import type { ActionsTable, EventsTable, InstancesTable } from '../schema.js'
 import {
   change,
@@ -400,6 +401,8 @@ export function writeProgram(w: StoreWrite, cache: ActionIdCache): Out {
       return eventMerge(w.values, cache)
     case 'message_receipt':
       return messageReceipt(w.values)
+    case 'request_fault':
+      return requestFault(w.values, cache)
     case 'import_instances':
       return importInstances(w.instances)
     case 'import_actions':
