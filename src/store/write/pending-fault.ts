@@ -43,7 +43,10 @@ export function* pendingFault(
 /**
  * `v` with the fault of its (request, host) folded in, as if an Error finishing at the fault's
  * time had been merged too: when the event (of `currentStart`, null when it does not exist yet)
- * had started by the fault's time. A failure the merge itself carries keeps its own texts.
+ * had started by the fault's time. A failure the merge itself carries keeps its own texts. The
+ * lookup costs one primary key read per merge of a `compute_*` event; measured: bench:follow,
+ * 4,000 notifications, SQLite, load average 11 on 2 cores, 1,056 and 1,201 notifications/s with
+ * it against 1,252 and 980/s without (runs alternated): within the noise.
  */
 export function* withRequestFault(
   v: EventMerge,

@@ -6,7 +6,6 @@
  * the outcome is the same whichever of the exception and the events arrives first, and applying it
  * again changes nothing (the event merge is a no-op on an event it already failed).
  */
-import type { Timestamp } from '../../domain/timestamp.js'
 import type { RequestFault } from '../action-store.js'
 import { canonicalTime } from '../rows.js'
 import { eventMerge } from './merge-programs.js'
@@ -65,7 +64,7 @@ export function* requestFault(v: RequestFault, cache: ActionIdCache): Out {
     for (const e of events) {
       const event = e.event as string
       if (!failsWithRequestFault(event, v.host) || names.has(event)) continue
-      if ((canonicalTime(e.start_time) as Timestamp) > fault.failedAt) continue
+      if (canonicalTime(e.start_time) > fault.failedAt) continue
       names.add(event)
       const outcome = yield* eventMerge(
         {
