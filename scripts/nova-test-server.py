@@ -10,6 +10,11 @@ Neutron (no ports, no groups) from the same server.
 
 Prints one JSON line {"nova": URL, "servers": [...]} once it serves; the caller stops it with
 SIGTERM. The data set is fixed (FIXTURE below) so tests can reason about it.
+
+With NOVA_TEST_KEYSTONE_URL (a Keystone's v3 URL) and NOVA_TEST_KEYSTONE_PASSWORD (its bootstrap
+admin's password) in the environment, tokens are checked by keystonemiddleware's auth_token against
+that Keystone instead (auth_strategy = keystone, as a deployed nova-api), without a token cache so
+that a revoked token is refused at once.
 """
 import datetime
 import json
@@ -20,6 +25,7 @@ import uuid
 DIR = os.path.abspath(sys.argv[1])
 PORT = int(sys.argv[2])
 URL = "http://127.0.0.1:%d" % PORT
+KEYSTONE = os.environ.get("NOVA_TEST_KEYSTONE_URL")
 
 PASTE = """
 [pipeline:v21]
@@ -33,6 +39,12 @@ paste.filter_factory = nova.api.compute_req_id:ComputeReqIdMiddleware.factory
 
 [filter:faultwrap]
 paste.filter_factory = nova.api.openstack:FaultWrapper.factory
+
+[filter:authtoken]
+paste.filter_factory = keystonemiddleware.auth_token:filter_factory
+
+[filter:keystonecontext]
+paste.filter_factory = nova.api.auth:NovaKeystoneContext.factory
 
 [filter:noauth2]
 paste.filter_factory = nova.api.openstack.auth:NoAuthMiddleware.factory
@@ -76,6 +88,19 @@ notification_format = unversioned
 
 [oslo_messaging_notifications]
 driver = noop
+"""
+
+KEYSTONE_CONF = """
+[keystone_authtoken]
+www_authenticate_uri = {k}
+auth_url = {k}
+auth_type = password
+username = admin
+password = {p}
+project_name = admin
+user_domain_name = Default
+project_domain_name = Default
+token_cache_time = -1
 """
 
 T0 = datetime.datetime(2025, 3, 1, 9, 0, 0)
@@ -157,10 +182,16 @@ def fixture():
 def setup():
     os.makedirs(os.path.join(DIR, "lock"), exist_ok=True)
     conf_path = os.path.join(DIR, "nova.conf")
+    conf_text = CONF_TEXT.format(d=DIR, url=URL)
+    paste = PASTE
+    if KEYSTONE:
+        conf_text = conf_text.replace("auth_strategy = noauth2", "auth_strategy = keystone")
+        conf_text += KEYSTONE_CONF.format(k=KEYSTONE, p=os.environ["NOVA_TEST_KEYSTONE_PASSWORD"])
+        paste = paste.replace(" noauth2 ", " authtoken keystonecontext ")
     with open(conf_path, "w") as f:
-        f.write(CONF_TEXT.format(d=DIR, url=URL))
+        f.write(conf_text)
     with open(os.path.join(DIR, "api-paste.ini"), "w") as f:
-        f.write(PASTE)
+        f.write(paste)
 
     from nova import config
     from nova import context as nova_context

@@ -210,8 +210,31 @@ export class LocalKeystone {
     return ((await this.admin('POST', '/roles', { role: { name } })).role as { id: string }).id
   }
 
-  /** Registers `url` as the public `compute` endpoint, so clients find it in the catalog. */
-  async registerCompute(url: string): Promise<void> {
+  /**
+   * What Keystone says of `token` (validated with an admin token): its user's and project's
+   * names, or undefined when Keystone does not know it (revoked, expired, garbage).
+   */
+  async tokenScope(
+    token: string,
+  ): Promise<{ user: string; project: string | undefined } | undefined> {
+    const admin = await this.login('admin', KEYSTONE_ADMIN_PASSWORD, 'admin')
+    const res = await fetch(`${this.url}/auth/tokens?nocatalog`, {
+      headers: { 'x-auth-token': admin, 'x-subject-token': token },
+    })
+    const text = await res.text()
+    if (res.status === 404) return undefined
+    if (res.status !== 200) throw new Error(`token validation: ${res.status}`)
+    const body = JSON.parse(text) as {
+      token: { user: { name: string }; project?: { name: string } }
+    }
+    return { user: body.token.user.name, project: body.token.project?.name }
+  }
+
+  /**
+   * Registers `url` as the public and internal `compute` endpoint, so clients find it in the
+   * catalog; returns the service's id.
+   */
+  async registerCompute(url: string): Promise<string> {
     const service = await this.admin('POST', '/services', {
       service: { type: 'compute', name: 'nova', enabled: true },
     })
@@ -227,5 +250,6 @@ export class LocalKeystone {
         },
       })
     }
+    return serviceId
   }
 }

@@ -3,7 +3,8 @@
  * noauth2) in a temporary directory on a free port, filled with the fixed data set of
  * scripts/nova-test-server.py. Installs nothing: without the package the suites are skipped
  * loudly, and with ACTIONTRAIL_REQUIRE_BACKENDS=1 (CI) they fail instead. Starting takes 15–30 s
- * (Nova's migrations), so each file starts one and shares it.
+ * (Nova's migrations), so each file starts one and shares it. Given a test Keystone, nova-api
+ * checks tokens with keystonemiddleware against it instead of noauth2.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -33,6 +34,12 @@ export function novaSkip(): string | false {
 /** noauth2's admin token ("user:project"; user admin is an administrator). */
 export const NOVA_ADMIN_TOKEN = 'admin:admin'
 
+/** A test Keystone for nova-api's keystonemiddleware: its v3 URL and bootstrap admin's password. */
+export interface NovaKeystone {
+  url: string
+  adminPassword: string
+}
+
 /** A server of the fixture, as the script reports it. */
 export interface NovaFixtureServer {
   uuid: string
@@ -59,19 +66,26 @@ export class LocalNova {
     this.url = `http://127.0.0.1:${port}/v2.1`
   }
 
-  /** Builds the databases and starts nova-api. */
-  static async start(): Promise<LocalNova> {
+  /** Builds the databases and starts nova-api (noauth2, or keystonemiddleware with `keystone`). */
+  static async start(keystone?: NovaKeystone): Promise<LocalNova> {
     const dir = mkdtempSync(join(tmpdir(), 'actiontrail-nova-'))
     const nova = new LocalNova(dir, await freePort())
-    await nova.#run()
+    await nova.#run(keystone)
     return nova
   }
 
-  async #run(): Promise<void> {
+  async #run(keystone: NovaKeystone | undefined): Promise<void> {
+    const env = keystone
+      ? {
+          ...process.env,
+          NOVA_TEST_KEYSTONE_URL: keystone.url,
+          NOVA_TEST_KEYSTONE_PASSWORD: keystone.adminPassword,
+        }
+      : process.env
     const child = spawn(
       'bash',
       [join(ROOT, 'scripts', 'nova-test-server.sh'), this.#dir, String(this.#port)],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env },
     )
     this.#child = child
     let stdout = ''

@@ -1,8 +1,8 @@
 /**
  * Runs the `actiontrail` command (bin/actiontrail.js) as a user runs it, in a child process, with
  * a controlled environment: the variables that change its output (ACTIONTRAIL_URL/TOKEN,
- * NO_COLOR, FORCE_COLOR, COLUMNS) are removed from the inherited environment unless the test sets
- * them.
+ * NO_COLOR, FORCE_COLOR, COLUMNS, and an openrc file's OS_* credentials, which `import` reads) are
+ * removed from the inherited environment unless the test sets them.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
@@ -15,7 +15,15 @@ export interface CliResult {
   stderr: string
 }
 
-const CONTROLLED = ['ACTIONTRAIL_URL', 'ACTIONTRAIL_TOKEN', 'NO_COLOR', 'FORCE_COLOR', 'COLUMNS']
+const CONTROLLED = [
+  'ACTIONTRAIL_URL',
+  'ACTIONTRAIL_TOKEN',
+  'ACTIONTRAIL_NOVA_TOKEN',
+  'NO_COLOR',
+  'FORCE_COLOR',
+  'COLUMNS',
+  ...Object.keys(process.env).filter((name) => name.startsWith('OS_')),
+]
 
 /** The environment of a CLI run: the test's own, minus CONTROLLED, plus `env`. */
 export function cliEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {

@@ -1,7 +1,7 @@
 /**
  * `actiontrail import`: a Nova cloud's history, from its cell databases (`--from-nova-db`,
- * import-nova-db.ts) or from its API (`--from-nova-api`, import-nova-api.ts). Both are idempotent
- * and resumable with `--checkpoint FILE`.
+ * import-nova-db.ts) or from its API (`--from-nova-api`, import-nova-api.ts, with a token or a
+ * Keystone login). Both are idempotent and resumable with `--checkpoint FILE`.
  */
 import type { Command } from 'commander'
 import { DATABASE_OPTION_HELP } from '../../config.js'
@@ -20,10 +20,47 @@ export function importCommand(program: Command): void {
       'Nova cell database(s), one URL per cell, read only: mysql://user:pass@host/nova_cell1 ' +
         '(also mariadb://, mysql+pymysql:// as in nova.conf) or sqlite:PATH',
     )
-    .option('--from-nova-api <url>', "Nova's compute endpoint, e.g. http://nova:8774/v2.1")
+    .option(
+      '--from-nova-api [url]',
+      "Nova's compute endpoint, e.g. http://nova:8774/v2.1; without URL: the compute endpoint " +
+        "of Keystone's catalog (needs --os-auth-url or $OS_AUTH_URL)",
+    )
     .option(
       '--token <token>',
       'API import: X-Auth-Token for Nova, an admin token (default: $ACTIONTRAIL_NOVA_TOKEN, $OS_AUTH_TOKEN)',
+    )
+    .option(
+      '--os-auth-url <url>',
+      'API import: log in at this Keystone instead (default: $OS_AUTH_URL)',
+    )
+    .option('--os-username <name>', 'API import: Keystone user, an admin (default: $OS_USERNAME)')
+    .option(
+      '--os-password-file <file>',
+      "API import: file holding the user's password (default: $OS_PASSWORD)",
+    )
+    .option(
+      '--os-password <password>',
+      'API import: the password (visible in ps: prefer $OS_PASSWORD)',
+    )
+    .option(
+      '--os-project-name <name>',
+      'API import: project to scope the token to (default: $OS_PROJECT_NAME)',
+    )
+    .option(
+      '--os-user-domain-name <name>',
+      "API import: the user's domain (default: $OS_USER_DOMAIN_NAME, Default)",
+    )
+    .option(
+      '--os-project-domain-name <name>',
+      "API import: the project's domain (default: $OS_PROJECT_DOMAIN_NAME, Default)",
+    )
+    .option(
+      '--os-region-name <region>',
+      'API import: catalog region (default: $OS_REGION_NAME, any)',
+    )
+    .option(
+      '--os-interface <interface>',
+      'API import: catalog interface, public, internal or admin (default: $OS_INTERFACE, public)',
     )
     .option('--rate <n>', 'API import: at most N requests a second to Nova (0: no limit)', '20')
     .option('--page-size <n>', 'API import: servers and actions per page', '100')

@@ -76,3 +76,50 @@ test('no answer at all is "unreachable" after the retries', async () => {
     (err: unknown) => err instanceof NovaRequestError && err.kind === 'unreachable',
   )
 })
+
+/** A renewable token that hands out `tok-1`, `tok-2`… and records what was invalidated. */
+function renewable(): {
+  get: () => Promise<string>
+  invalidate: (v: string) => void
+  dropped: string[]
+} {
+  let n = 1
+  const dropped: string[] = []
+  return {
+    get: () => Promise.resolve(`tok-${n}`),
+    invalidate: (value) => {
+      dropped.push(value)
+      if (value === `tok-${n}`) n += 1
+    },
+    dropped,
+  }
+}
+
+test('a 401 with a renewable token: the token is dropped and the request repeated, once', async (t) => {
+  const nova = await serve(t, [
+    [401, '{}'],
+    [200, '{"ok":1}'],
+    [401, '{}'],
+    [401, '{}'],
+  ])
+  const token = renewable()
+  const client = new NovaApiClient({ url: nova.url, token, rate: 0, backoffMs: 1 })
+  assert.deepEqual(await client.get('/x'), { ok: 1 })
+  assert.deepEqual(nova.tokens, ['tok-1', 'tok-2'])
+  // Refused again with the new token: the second 401 is the answer (no loop of logins).
+  await assert.rejects(client.get('/y'), (err: unknown) => {
+    assert.ok(err instanceof NovaRequestError)
+    assert.equal(err.status, 401)
+    assert.equal(err.message, 'nova: GET /y: 401')
+    return true
+  })
+  assert.deepEqual(nova.tokens, ['tok-1', 'tok-2', 'tok-2', 'tok-3'])
+  assert.deepEqual(token.dropped, ['tok-1', 'tok-2'])
+})
+
+test('a 401 with a fixed token is the answer at once', async (t) => {
+  const nova = await serve(t, [[401, '{}']])
+  const client = new NovaApiClient({ url: nova.url, token: 'fixed', rate: 0, backoffMs: 1 })
+  await assert.rejects(client.get('/x'), /nova: GET \/x: 401/)
+  assert.equal(nova.seen(), 1)
+})

@@ -1,6 +1,8 @@
 /**
  * The few GETs the Nova importer makes to nova-api, with a rate limit, retries with backoff on
- * 5xx, 429 and network failures, and one-line errors that never carry the token or a body.
+ * 5xx, 429 and network failures, and one-line errors that never carry the token or a body. The
+ * token is a fixed one, or a renewable login (Keystone): then a 401 drops the token, logs in
+ * again and repeats the request, once per request.
  */
 import { rateLimiter, type RateLimiter } from './rate-limiter.js'
 
@@ -17,12 +19,20 @@ export class NovaRequestError extends Error {
   }
 }
 
+/** A token that can be renewed: ServiceToken (a Keystone password login) is one. */
+export interface TokenSource {
+  /** A token not near its expiry (logs in when needed). */
+  get(): Promise<string>
+  /** Forgets `value`, which nova-api refused, so that the next `get` logs in again. */
+  invalidate(value: string): void
+}
+
 /** Settings of a NovaApiClient. */
 export interface NovaApiClientOptions {
   /** The compute endpoint, e.g. `http://nova:8774/v2.1`. */
   url: string
-  /** The X-Auth-Token sent with every request. */
-  token: string
+  /** The X-Auth-Token sent with every request, or where to get it from. */
+  token: string | TokenSource
   /** Requests per second (default 20). */
   rate?: number
   /** Attempts per request before giving up (default 5). */
@@ -38,7 +48,8 @@ const RETRIED = new Set([429, 500, 502, 503, 504])
 /** A rate-limited, retrying reader of nova-api. */
 export class NovaApiClient {
   readonly #url: string
-  readonly #token: string
+  readonly #token: TokenSource | undefined
+  readonly #fixedToken: string
   readonly #limit: RateLimiter
   readonly #attempts: number
   readonly #backoffMs: number
@@ -48,7 +59,11 @@ export class NovaApiClient {
 
   constructor(options: NovaApiClientOptions) {
     this.#url = options.url.replace(/\/+$/, '')
-    this.#token = options.token
+    if (typeof options.token === 'string') this.#fixedToken = options.token
+    else {
+      this.#fixedToken = ''
+      this.#token = options.token
+    }
     this.#limit = rateLimiter(options.rate ?? 20)
     this.#attempts = Math.max(1, options.attempts ?? 5)
     this.#backoffMs = options.backoffMs ?? 500
@@ -61,15 +76,18 @@ export class NovaApiClient {
    */
   async get<T>(path: string, version?: string, allowMissing = false): Promise<T | undefined> {
     const what = `GET ${path.split('?')[0] ?? path}`
+    let renewed = false
     for (let attempt = 1; ; attempt++) {
       await this.#limit()
+      // Taken after the rate limit's wait, so a renewal due meanwhile is not missed.
+      const token = this.#token ? await this.#token.get() : this.#fixedToken
       this.requests += 1
       let status: number | undefined
       let retryAfterMs: number | undefined
       try {
         const res = await fetch(`${this.#url}${path}`, {
           headers: {
-            'x-auth-token': this.#token,
+            'x-auth-token': token,
             accept: 'application/json',
             ...(version ? { 'openstack-api-version': `compute ${version}` } : {}),
           },
@@ -79,6 +97,13 @@ export class NovaApiClient {
         const text = await res.text()
         if (res.ok) return JSON.parse(text) as T
         if (status === 404 && allowMissing) return undefined
+        if (status === 401 && this.#token && !renewed) {
+          // Revoked or expired early (Keystone's keys rotated): log in again, repeat at once.
+          this.#token.invalidate(token)
+          renewed = true
+          attempt -= 1
+          continue
+        }
         if (!RETRIED.has(status))
           throw new NovaRequestError(`nova: ${what}: ${status}`, 'api', status)
         const after = Number(res.headers.get('retry-after'))
