@@ -77,6 +77,14 @@ function timeOrNow(field: string, value: string | undefined, clock: Clock): Time
   return ts
 }
 
+/** A merge's `sourceCreatedAt`, validated, as a spreadable field (none when not given). */
+function sourceCreatedAt(
+  value: string | null | undefined,
+  clock: Clock,
+): { sourceCreatedAt?: Timestamp } {
+  return value == null ? {} : { sourceCreatedAt: timeOrNow('source_created_at', value, clock) }
+}
+
 /** Validating, sanitizing facade over an ActionStore. */
 export class ActionService implements ActionWriter {
   readonly #deps: ActionServiceDeps
@@ -269,6 +277,7 @@ export class ActionService implements ActionWriter {
                 : timeOrNow('finish_time', w.input.finishTime, clock),
             replaces: (w.input.replaces ?? []).map((name) => requireName('replaces', name)),
             createdAt: clock.now(),
+            ...sourceCreatedAt(w.input.sourceCreatedAt, clock),
             ...(w.input.writer ? { writer: w.input.writer } : {}),
           },
         }
@@ -317,6 +326,7 @@ export class ActionService implements ActionWriter {
           ? truncateUtf8(stripNul(failure.details), MAX_DETAILS_BYTES)
           : null,
       createdAt: clock.now(),
+      ...sourceCreatedAt(input.sourceCreatedAt, clock),
       ...(input.writer ? { writer: input.writer } : {}),
     }
   }

@@ -41,6 +41,11 @@ export interface FamilyRule {
 // actions that own them replace them.
 const STEP_DEFAULTS = ['detach_volume', 'delete'] as const
 
+// §3.3 rule 7: deleting a server that waits for resize confirmation confirms it under the delete's
+// request. ActionTrail keeps one action per request, the newest (`delete`: what Nova's lookup by
+// request id returns), with the events of both (src/nova/recorded-name.ts).
+const CONFIRMED_BY_DELETE = ['confirmResize'] as const
+
 function flavorId(flavor: unknown): unknown {
   const data = (flavor as { 'nova_object.data'?: { flavorid?: unknown } } | null)?.[
     'nova_object.data'
@@ -60,10 +65,20 @@ export const INSTANCE_FAMILIES: Readonly<Record<string, FamilyRule>> = {
     action: 'delete',
     event: 'compute_terminate_instance',
     role: 'main',
-    replaces: ['detach_volume'],
+    replaces: ['detach_volume', ...CONFIRMED_BY_DELETE],
   },
-  soft_delete: { action: 'delete', event: 'compute_soft_delete_instance', role: 'main' },
-  shutdown: { action: 'delete', event: 'compute_terminate_instance', role: 'step' },
+  soft_delete: {
+    action: 'delete',
+    event: 'compute_soft_delete_instance',
+    role: 'main',
+    replaces: CONFIRMED_BY_DELETE,
+  },
+  shutdown: {
+    action: 'delete',
+    event: 'compute_terminate_instance',
+    role: 'step',
+    replaces: CONFIRMED_BY_DELETE,
+  },
   restore: { action: 'restore', event: 'compute_restore_instance', role: 'main' },
   power_off: {
     action: 'stop',

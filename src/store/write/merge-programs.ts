@@ -51,6 +51,7 @@ export function* actionMerge(v: ActionMerge, cache: ActionIdCache): Out {
   if (!instance) throw instanceNotFound(v.instanceUuid)
   const existing = yield* findAction(v.instanceUuid, v.requestId)
   if (!existing) {
+    const createdAt = v.sourceCreatedAt ?? v.createdAt
     const updatedAt = later(v.startTime, v.finishTime) as Timestamp
     const inserted = (yield insertReturningId(
       'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, ' +
@@ -63,7 +64,7 @@ export function* actionMerge(v: ActionMerge, cache: ActionIdCache): Out {
       v.projectId,
       v.startTime,
       v.finishTime,
-      v.createdAt,
+      createdAt,
       updatedAt,
       instance.project_id,
       v.writer ?? null,
@@ -80,7 +81,7 @@ export function* actionMerge(v: ActionMerge, cache: ActionIdCache): Out {
       startTime: v.startTime,
       finishTime: v.finishTime,
       message: null,
-      createdAt: v.createdAt,
+      createdAt,
       updatedAt,
       ...(v.writer ? { writtenBy: v.writer } : {}),
     }
@@ -93,23 +94,28 @@ export function* actionMerge(v: ActionMerge, cache: ActionIdCache): Out {
     projectId: existing.projectId ?? v.projectId,
     startTime: earlier(existing.startTime, v.startTime),
     finishTime: later(existing.finishTime, v.finishTime),
+    createdAt: v.sourceCreatedAt
+      ? earlier(existing.createdAt, v.sourceCreatedAt)
+      : existing.createdAt,
   }
   if (
     merged.action === existing.action &&
     merged.userId === existing.userId &&
     merged.projectId === existing.projectId &&
     merged.startTime === existing.startTime &&
-    merged.finishTime === existing.finishTime
+    merged.finishTime === existing.finishTime &&
+    merged.createdAt === existing.createdAt
   )
     return { ok: true, created: false, record: { kind: 'action', action: existing } }
   yield run(
     'UPDATE instance_actions SET action = ?, user_id = ?, project_id = ?, start_time = ?, ' +
-      'finish_time = ? WHERE id = ?',
+      'finish_time = ?, created_at = ? WHERE id = ?',
     merged.action,
     merged.userId,
     merged.projectId,
     merged.startTime,
     merged.finishTime,
+    merged.createdAt,
     existing.id,
   )
   // Events carry copies of their action's name, project and user (migration 0008): a merge that
@@ -154,6 +160,7 @@ function mergedEvent(e: ActionEvent, v: EventMerge): ActionEvent {
     // The first failure's texts stay: a repeat, or a later failure, does not rewrite them.
     traceback: failedBefore ? e.traceback : failsNow ? v.traceback : null,
     details: failedBefore ? e.details : failsNow ? v.details : null,
+    createdAt: v.sourceCreatedAt ? earlier(e.createdAt, v.sourceCreatedAt) : e.createdAt,
   }
 }
 
@@ -199,7 +206,7 @@ export function* eventMerge(v: EventMerge, cache: ActionIdCache): Out {
       failed ? v.traceback : null,
       v.host,
       failed ? v.details : null,
-      v.createdAt,
+      v.sourceCreatedAt ?? v.createdAt,
       updatedAt,
       updatedAt ?? startTime,
       v.writer ?? null,
@@ -220,7 +227,7 @@ export function* eventMerge(v: EventMerge, cache: ActionIdCache): Out {
       traceback: failed ? v.traceback : null,
       host: v.host,
       details: failed ? v.details : null,
-      createdAt: v.createdAt,
+      createdAt: v.sourceCreatedAt ?? v.createdAt,
       updatedAt,
       ...(v.writer ? { writtenBy: v.writer } : {}),
     }
@@ -229,17 +236,19 @@ export function* eventMerge(v: EventMerge, cache: ActionIdCache): Out {
   const current = toEvent(row as unknown as Selectable<EventsTable>)
   const next = mergedEvent(current, v)
   const finishing = next.finishTime !== current.finishTime || next.result !== current.result
-  if (!finishing && next.startTime === current.startTime)
+  if (!finishing && next.startTime === current.startTime && next.createdAt === current.createdAt)
     return { ok: true, created: false, record: { kind: 'event', event: current } }
   const updatedAt = finishing ? v.createdAt : current.updatedAt
   yield run(
     'UPDATE instance_actions_events SET start_time = ?, finish_time = ?, result = ?, ' +
-      'traceback = ?, details = ?, updated_at = ?, changed_at = ?, finished_by = ? WHERE id = ?',
+      'traceback = ?, details = ?, created_at = ?, updated_at = ?, changed_at = ?, ' +
+      'finished_by = ? WHERE id = ?',
     next.startTime,
     next.finishTime,
     next.result,
     next.traceback,
     next.details,
+    next.createdAt,
     updatedAt,
     updatedAt ?? next.startTime,
     finishing ? (v.writer ?? null) : (current.finishedBy ?? null),
