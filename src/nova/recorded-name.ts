@@ -17,6 +17,7 @@
 import {
   COMPUTE_TASK_FAILURES,
   INSTANCE_FAMILIES,
+  replacesOf,
   type FamilyRule,
 } from './notifications/event-map.js'
 
@@ -38,9 +39,9 @@ export const DERIVED_NAMES: ReadonlySet<string> = new Set(
   RULES.flatMap((r) => [r.action, ...(r.replaces ?? [])]),
 )
 
-/** The follower's names whose rule replaces `name`. */
+/** The follower's names that replace `name` (event-map.ts replacesOf: the same for every family). */
 function correctorsOf(name: string): Set<string> {
-  return new Set(RULES.filter((r) => r.replaces?.includes(name)).map((r) => r.action))
+  return new Set(RULES.filter((r) => replacesOf(r).includes(name)).map((r) => r.action))
 }
 
 /**

@@ -41,10 +41,12 @@ export interface FamilyRule {
 // actions that own them replace them.
 const STEP_DEFAULTS = ['detach_volume', 'delete'] as const
 
-// §3.3 rule 7: deleting a server that waits for resize confirmation confirms it under the delete's
-// request. ActionTrail keeps one action per request, the newest (`delete`: what Nova's lookup by
-// request id returns), with the events of both (src/nova/recorded-name.ts).
-const CONFIRMED_BY_DELETE = ['confirmResize'] as const
+// What every family named `delete` corrects (one list, so that a name means the same whichever
+// family wrote it: src/nova/recorded-name.ts relies on it). §3.3 rule 7: deleting a server that
+// waits for resize confirmation confirms it under the delete's request; ActionTrail keeps one
+// action per request, the newest (`delete`: what Nova's lookup by request id returns), with the
+// events of both.
+const DELETE_CORRECTS = ['detach_volume', 'confirmResize'] as const
 
 function flavorId(flavor: unknown): unknown {
   const data = (flavor as { 'nova_object.data'?: { flavorid?: unknown } } | null)?.[
@@ -65,19 +67,19 @@ export const INSTANCE_FAMILIES: Readonly<Record<string, FamilyRule>> = {
     action: 'delete',
     event: 'compute_terminate_instance',
     role: 'main',
-    replaces: ['detach_volume', ...CONFIRMED_BY_DELETE],
+    replaces: DELETE_CORRECTS,
   },
   soft_delete: {
     action: 'delete',
     event: 'compute_soft_delete_instance',
     role: 'main',
-    replaces: CONFIRMED_BY_DELETE,
+    replaces: DELETE_CORRECTS,
   },
   shutdown: {
     action: 'delete',
     event: 'compute_terminate_instance',
     role: 'step',
-    replaces: CONFIRMED_BY_DELETE,
+    replaces: DELETE_CORRECTS,
   },
   restore: { action: 'restore', event: 'compute_restore_instance', role: 'main' },
   power_off: {
@@ -228,8 +230,25 @@ export const NOT_ACTIONS: Readonly<Record<string, string>> = {
   'compute.exception': 'carries no instance uuid (correlation by request is not implemented)',
 }
 
-/** The rule for a family, with its payload variant applied. */
+// What each action name corrects: the union over the families of that name. A name then means
+// one thing in a merge whichever family wrote it (rebuild_scheduled's `rebuild` corrects a step
+// default as rebuild.start's does), so the order in which a request's notifications, or the other
+// sources' records (src/nova/recorded-name.ts), arrive does not decide the name.
+const NAME_REPLACES = new Map<string, readonly string[]>()
+for (const r of [...Object.values(INSTANCE_FAMILIES), ...Object.values(COMPUTE_TASK_FAILURES)])
+  NAME_REPLACES.set(r.action, [
+    ...new Set([...(NAME_REPLACES.get(r.action) ?? []), ...(r.replaces ?? [])]),
+  ])
+
+/** The names a rule's action corrects: its own and those of every family of the same name. */
+export function replacesOf(rule: Pick<FamilyRule, 'action' | 'replaces'>): readonly string[] {
+  const shared = NAME_REPLACES.get(rule.action) ?? []
+  return rule.replaces ? [...new Set([...rule.replaces, ...shared])] : shared
+}
+
+/** The rule for a family, with its payload variant applied and its name's `replaces`. */
 export function resolveRule(rule: FamilyRule, data: Readonly<Record<string, unknown>>): FamilyRule {
   const variant = rule.variant?.(data)
-  return variant ? { ...rule, ...variant } : rule
+  const resolved = variant ? { ...rule, ...variant } : rule
+  return { ...resolved, replaces: replacesOf(resolved) }
 }

@@ -2,7 +2,8 @@
  * Merge writes, for writers that learn about an action piece by piece, out of order and perhaps
  * twice (the Nova follower: docs/nova-notifications.md). Unlike start/finish, a merge does not
  * care which piece comes first: each one moves a record's times outward (earlier start, later
- * finish), fills what is missing and never forgets a failure, so applying the same pieces in any
+ * finish, the earliest creation time a source knows), fills what is missing and never forgets a
+ * failure, so applying the same pieces in any
  * order, any number of times, leaves the same record. Like every program, they raise their
  * AppErrors before their first write step.
  */
