@@ -108,7 +108,7 @@ t0 = performance.now()
   for (;;) {
     const batch = await source.actions(after, BATCH)
     if (batch.actions.length === 0) break
-    read += toImportedActions(batch.actions, batch.events).length
+    read += toImportedActions(batch.actions, batch.events).actions.length
     after = batch.actions[batch.actions.length - 1]!.id
   }
   await source.close()

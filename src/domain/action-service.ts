@@ -91,6 +91,14 @@ function storedFailure(failure: SanitizedFailure | undefined): SanitizedFailure 
   }
 }
 
+/** A merge's `sourceCreatedAt`, validated, as a spreadable field (none when not given). */
+function sourceCreatedAt(
+  value: string | null | undefined,
+  clock: Clock,
+): { sourceCreatedAt?: Timestamp } {
+  return value == null ? {} : { sourceCreatedAt: timeOrNow('source_created_at', value, clock) }
+}
+
 /** Validating, sanitizing facade over an ActionStore. */
 export class ActionService implements ActionWriter {
   readonly #deps: ActionServiceDeps
@@ -286,6 +294,7 @@ export class ActionService implements ActionWriter {
                 : timeOrNow('finish_time', w.input.finishTime, clock),
             replaces: (w.input.replaces ?? []).map((name) => requireName('replaces', name)),
             createdAt: clock.now(),
+            ...sourceCreatedAt(w.input.sourceCreatedAt, clock),
             ...(w.input.writer ? { writer: w.input.writer } : {}),
           },
         }
@@ -341,6 +350,7 @@ export class ActionService implements ActionWriter {
       result: finishTime === null && !failed ? null : (result ?? 'Success'),
       ...storedFailure(failed ? failure : undefined),
       createdAt: clock.now(),
+      ...sourceCreatedAt(input.sourceCreatedAt, clock),
       ...(input.writer ? { writer: input.writer } : {}),
     }
   }

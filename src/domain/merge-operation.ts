@@ -19,6 +19,8 @@ export interface ActionMergeInput {
   finishTime?: string | null
   /** Action names this one corrects when the existing action carries one of them. */
   replaces?: readonly string[]
+  /** When the source created the action (Nova's created_at); created_at keeps the earliest. */
+  sourceCreatedAt?: string | null
   writer?: string
 }
 
@@ -35,6 +37,8 @@ export interface EventMergeInput {
   /** Raw failure texts; sanitized (and details capped) before they are stored. */
   details?: string | null
   traceback?: string | null
+  /** When the source created the event; created_at keeps the earliest. */
+  sourceCreatedAt?: string | null
   writer?: string
 }
 

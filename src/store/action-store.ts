@@ -108,6 +108,12 @@ export interface ActionMerge {
   /** Names this one corrects when an existing action has one of them (e.g. `migrate` → `resize`). */
   replaces: readonly string[]
   createdAt: Timestamp
+  /**
+   * When the source itself created the record (a Nova created_at): a new record takes it as its
+   * created_at, an existing one keeps the earlier of the two. Listings are ordered by created_at,
+   * so the order must not depend on which source recorded the action first.
+   */
+  sourceCreatedAt?: Timestamp
   writer?: string
 }
 
@@ -130,6 +136,8 @@ export interface EventMerge {
   traceback: string | null
   details: string | null
   createdAt: Timestamp
+  /** As ActionMerge's: the source's creation time, of which created_at keeps the earliest. */
+  sourceCreatedAt?: Timestamp
   writer?: string
 }
 
@@ -290,6 +298,11 @@ export interface ImportedAction {
   createdAt: Timestamp
   updatedAt: Timestamp | null
   events: readonly ImportedEvent[]
+  /**
+   * Names this one corrects when the action exists already (ActionMerge `replaces`): a name the
+   * source recorded itself replaces a name the follower guessed from notifications.
+   */
+  replaces?: readonly string[]
 }
 
 /** One validated, time-stamped write for the store. */
@@ -308,8 +321,9 @@ export type StoreWrite =
   | { op: 'import_instances'; instances: readonly ImportedInstance[] }
   /**
    * Bulk import of complete actions with their events in multi-row statements: an action whose
-   * (instance, request id) already exists is left as it is (an import run twice adds nothing),
-   * one whose instance is unknown is skipped; each new action and event gets its change row.
+   * (instance, request id) already exists is merged into (ActionMerge, EventMerge: an import run
+   * twice changes nothing), one whose instance is unknown is skipped; each new action and event
+   * gets its change row.
    */
   | { op: 'import_actions'; actions: readonly ImportedAction[]; writer?: string }
 

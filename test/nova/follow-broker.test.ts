@@ -5,23 +5,19 @@
  * test, deleted afterwards.
  */
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
-import { describe, test, type TestContext } from 'node:test'
+import { describe, test } from 'node:test'
 import { connect } from 'amqplib'
-import type { Logger } from 'pino'
 import type {
   HandleResult,
   NotificationHandler,
 } from '../../src/nova/notifications/notification-handler.js'
-import {
-  resolveFollowSettings,
-  type FollowSettings,
-} from '../../src/nova/follow/follow-settings.js'
-import { DEAD_REASON_HEADER, NovaFollower } from '../../src/nova/follow/nova-follower.js'
+import { resolveFollowSettings } from '../../src/nova/follow/follow-settings.js'
+import { DEAD_REASON_HEADER } from '../../src/nova/follow/nova-follower.js'
 import { StandInNotificationHandler } from '../../src/nova/follow/stand-in-handler.js'
 import { startFollower } from '../../src/nova/follow/start-follower.js'
-import { createLogger } from '../../src/security/redacting-logger.js'
 import { buildHarness, headers, TOKENS, type Harness } from '../helpers/build-app.js'
+import { rig, waitFor } from '../helpers/follower-rig.js'
+import { captureLogger } from '../helpers/log-capture.js'
 import {
   envelopeTime,
   newRequestId,
@@ -40,73 +36,6 @@ import {
 } from '../helpers/rabbitmq.js'
 
 const skip = await rabbitSkip()
-
-function captureLogger(): { logger: Logger; text: () => string } {
-  const chunks: string[] = []
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      chunks.push(chunk.toString('utf8'))
-      cb()
-    },
-  })
-  const { logger } = createLogger({ level: 'debug', key: 'k', destination })
-  return { logger, text: () => chunks.join('') }
-}
-
-async function waitFor(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  ms = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
-interface Rig {
-  nova: FakeNova
-  settings: FollowSettings
-  follower: NovaFollower
-  logs: () => string
-}
-
-/** A fake Nova and a follower on fresh names; everything is stopped and deleted after the test. */
-async function rig(
-  t: TestContext,
-  handler: NotificationHandler,
-  options: { novaFirst?: boolean; prefetch?: number } = {},
-): Promise<Rig> {
-  const nova = new FakeNova()
-  const queue = uniqueName('actiontrail.test')
-  const settings = resolveFollowSettings(
-    {
-      amqp: TEST_AMQP_URL,
-      exchange: nova.exchange,
-      queue,
-      prefetch: String(options.prefetch ?? 16),
-    },
-    {},
-  )
-  assert.ok(settings)
-  if (options.novaFirst !== false) await nova.connect()
-  const { logger, text } = captureLogger()
-  const follower = new NovaFollower({
-    settings,
-    handler,
-    logger,
-    reconnect: { initialMs: 50, maxMs: 500 },
-    requeue: { initialMs: 20, maxMs: 100 },
-    statsIntervalMs: 0,
-  })
-  follower.start()
-  t.after(async () => {
-    await follower.stop()
-    await nova.cleanUp([settings.queue, settings.deadLetterQueue])
-  })
-  return { nova, settings, follower, logs: text }
-}
 
 async function actionsOf(h: Harness, uuid: string): Promise<Record<string, unknown>[]> {
   const res = await h.app.inject({
@@ -225,7 +154,7 @@ describe('follow-nova on RabbitMQ', { skip, concurrency: false }, () => {
       {},
     )
     assert.ok(settings)
-    const follower = startFollower(h.service, settings, captureLogger().logger)
+    const follower = startFollower(h.service, settings, captureLogger('debug').logger)
     t.after(async () => {
       await follower.stop()
       await nova.cleanUp([settings.queue, settings.deadLetterQueue])

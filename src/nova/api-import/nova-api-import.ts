@@ -1,13 +1,13 @@
 /**
  * `actiontrail import --from-nova-api`: walks nova-api (every server of every project, live then
  * deleted, then each server's actions and each action's events) and records the history through
- * ActionService.apply, one transaction per server, under the writer tag of `nova-import`. Running
- * it again adds nothing (every write operation is idempotent); a checkpoint lets an interrupted
- * run resume after the last server committed.
+ * ActionService.applyDerived (merges, nova-history.ts), one transaction per server, under the
+ * writer tag of `nova-import`. Running it again changes nothing (every merge is idempotent); a
+ * checkpoint lets an interrupted run resume after the last server committed.
  */
-import type { WriteApplier } from '../../api/v1/principal-writer.js'
 import { AppError } from '../../domain/errors.js'
-import type { WriteOperation } from '../../domain/write-operation.js'
+import type { DerivedOperation } from '../../domain/merge-operation.js'
+import type { WriteOutcome } from '../../domain/write-operation.js'
 import { MAX_VERSION, formatVersion, type ApiVersion } from '../../api/compute/microversion.js'
 import { readCheckpoint, writeCheckpoint, type ImportCheckpoint } from './checkpoint.js'
 import type { NovaApiClient } from './nova-api-client.js'
@@ -23,8 +23,8 @@ export interface NovaImportOptions {
   client: NovaApiClient
   /** The Nova endpoint (recorded in the checkpoint). */
   url: string
-  /** Where the writes go: ActionService, or anything applying operations like it. */
-  writer: WriteApplier
+  /** Where the writes go: ActionService (merges are not write API operations). */
+  writer: { applyDerived(ops: readonly DerivedOperation[]): Promise<WriteOutcome[]> }
   /** Writer tag stamped on every action and event (e.g. the tag of `nova-import`). */
   writerTag?: string
   /** Checkpoint file; none: no resume. */
@@ -40,7 +40,7 @@ export interface ImportTotals {
   servers: number
   actions: number
   events: number
-  /** Write operations that failed (e.g. a request id Nova reused for another action name). */
+  /** Write operations the store refused. */
   failed: number
   /** The microversion the actions were read at. */
   version: string
@@ -103,13 +103,12 @@ async function showAction(
   return { ...action, events: [...events].reverse() }
 }
 
-function withTag(op: WriteOperation, writer: string | undefined): WriteOperation {
+function withTag(op: DerivedOperation, writer: string | undefined): DerivedOperation {
   if (!writer) return op
   switch (op.op) {
-    case 'action_start':
-    case 'event_start':
-    case 'event_finish':
-      return { ...op, input: { ...op.input, writer } } as WriteOperation
+    case 'action_merge':
+    case 'event_merge':
+      return { ...op, input: { ...op.input, writer } } as DerivedOperation
     default:
       return op
   }
@@ -158,7 +157,7 @@ export async function importFromNovaApi(options: NovaImportOptions): Promise<Imp
         const ops = historyOperations(server, pass === 'deleted', history).map((op) =>
           withTag(op, options.writerTag),
         )
-        const outcomes = await options.writer.apply(ops)
+        const outcomes = await options.writer.applyDerived(ops)
         totals.failed += outcomes.filter((o) => !o.ok).length
         totals.servers += 1
         totals.actions += history.length

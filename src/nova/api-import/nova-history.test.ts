@@ -19,20 +19,11 @@ function action(over: Partial<NovaActionWithEvents>): NovaActionWithEvents {
   }
 }
 
-test('events are replayed in time order, a repeated event name finishing the right one', () => {
+test('every action and event is a merge; failure texts only with a failure', () => {
   const ops = historyOperations(server, false, [
     action({
       events: [
-        // oldest first: two runs of the same event, the first one failed
-        {
-          event: 'compute_x',
-          start_time: '2025-01-01T00:00:01.000000',
-          finish_time: '2025-01-01T00:00:03.000000',
-          result: 'Error',
-          traceback: 'tb',
-          details: 'boom',
-          host: 'h1',
-        },
+        // newest start last in the list is not assumed: they are ordered by start time
         {
           event: 'compute_x',
           start_time: '2025-01-01T00:00:02.000000',
@@ -42,31 +33,64 @@ test('events are replayed in time order, a repeated event name finishing the rig
           details: null,
           host: 'h2',
         },
+        {
+          event: 'compute_x',
+          start_time: '2025-01-01T00:00:01.000000',
+          finish_time: '2025-01-01T00:00:03.000000',
+          result: 'Error',
+          traceback: 'tb',
+          details: 'boom',
+          host: 'h1',
+        },
       ],
     }),
   ])
   assert.deepEqual(
     ops.map((o) => o.op),
-    [
-      'instance_put',
-      'action_start',
-      'event_start',
-      'event_start',
-      'event_finish',
-      'event_finish',
-      'action_finish',
-    ],
+    ['instance_put', 'action_merge', 'event_merge', 'event_merge'],
   )
-  const finishes = ops.filter((o) => o.op === 'event_finish')
   assert.deepEqual(
-    finishes.map(
-      (o) => o.op === 'event_finish' && [o.input.result, o.input.traceback, o.input.details],
+    ops.map(
+      (o) =>
+        o.op === 'event_merge' && [
+          o.input.host,
+          o.input.result,
+          o.input.traceback,
+          o.input.details,
+        ],
     ),
-    [
-      ['Error', 'tb', 'boom'],
-      ['Success', undefined, undefined],
-    ],
+    [false, false, ['h1', 'Error', 'tb', 'boom'], ['h2', 'Success', undefined, undefined]],
   )
+})
+
+test('spec §3.3 rule 7: confirmResize then delete under one request are one action, delete', () => {
+  const confirm = action({
+    action: 'confirmResize',
+    start_time: '2025-01-01T00:00:00.000000',
+    updated_at: '2025-01-01T00:00:00.000000',
+  })
+  const del = action({
+    action: 'delete',
+    start_time: '2025-01-01T00:00:01.000000',
+    events: [
+      {
+        event: 'compute_terminate_instance',
+        start_time: '2025-01-01T00:00:02.000000',
+        finish_time: '2025-01-01T00:00:03.000000',
+        result: 'Success',
+        host: 'h1',
+      },
+    ],
+  })
+  const merges = historyOperations(server, true, [confirm, del]).filter(
+    (o) => o.op === 'action_merge',
+  )
+  assert.equal(merges.length, 1)
+  const [merge] = merges
+  assert.ok(merge?.op === 'action_merge')
+  assert.equal(merge.input.action, 'delete')
+  assert.equal(merge.input.startTime, '2025-01-01T00:00:00.000000', 'the earliest start')
+  assert.ok(merge.input.replaces?.includes('confirmResize'))
 })
 
 test('an action is finished only when Nova wrote after its last shown time (its finish)', () => {
@@ -82,21 +106,17 @@ test('an action is finished only when Nova wrote after its last shown time (its 
       },
     ],
   })
-  assert.ok(!historyOperations(server, false, [running]).some((o) => o.op === 'action_finish'))
-  const done = historyOperations(server, false, [
-    action({ updated_at: '2025-01-01T00:00:06.000000' }),
-  ])
-  const finish = done.find((o) => o.op === 'action_finish')
+  const finishOf = (a: NovaActionWithEvents) => {
+    const merge = historyOperations(server, false, [a]).find((o) => o.op === 'action_merge')
+    return merge?.op === 'action_merge' ? merge.input.finishTime : undefined
+  }
+  assert.equal(finishOf(running), null)
   assert.equal(
-    finish?.op === 'action_finish' && finish.input.finishTime,
+    finishOf(action({ updated_at: '2025-01-01T00:00:06.000000' })),
     '2025-01-01T00:00:06.000000',
   )
   // Before 2.58 there is no updated_at: nothing tells a finish, the action stays open.
-  assert.ok(
-    !historyOperations(server, false, [action({ updated_at: undefined })]).some(
-      (o) => o.op === 'action_finish',
-    ),
-  )
+  assert.equal(finishOf(action({ updated_at: undefined })), null)
 })
 
 test('a deleted server is registered, then marked deleted after its history', () => {

@@ -81,8 +81,8 @@ export async function importNovaCells(options: NovaImportOptions): Promise<Impor
       if (signal?.aborted) return summary
       const batch = await cell.actions(position.actionsAfter, batchSize)
       if (batch.actions.length === 0) break
-      const actions = toImportedActions(batch.actions, batch.events)
-      summary.actions.skipped += batch.actions.length - actions.length
+      const { actions, skipped } = toImportedActions(batch.actions, batch.events)
+      summary.actions.skipped += skipped
       // The instances the batch names, in the same transaction: an instance created in Nova
       // after the instance walk still gets its actions.
       const instances = batch.instances.map(toImportedInstance).filter((i) => i !== undefined)

@@ -8,6 +8,7 @@ import { sanitizeDetails, sanitizeTraceback } from '../../security/sanitize-trac
 import type { ImportedAction, ImportedEvent, ImportedInstance } from '../../store/action-store.js'
 import { canonicalTimeOrNull } from '../../store/rows.js'
 import type { NovaActionRow, NovaEventRow, NovaInstanceRow } from './nova-rows.js'
+import { requestName } from '../recorded-name.js'
 
 const time = (v: string | null): Timestamp | null => canonicalTimeOrNull(v)
 
@@ -46,15 +47,44 @@ function toImportedEvent(row: NovaEventRow): ImportedEvent | undefined {
   }
 }
 
+/** The earlier or (`later`) the later of two times; null only when both are. */
+function pickTime(a: Timestamp | null, b: Timestamp | null, later: boolean): Timestamp | null {
+  if (a === null || b === null) return a ?? b
+  return b > a === later ? b : a
+}
+
+/**
+ * One record for the actions Nova recorded under one request for one instance (`rows` oldest
+ * first; spec §3.3 rule 7): named after the newest, with the events of all of them, the earliest
+ * start and creation, the latest finish and update, "Error" if any failed.
+ */
+function oneAction(rows: readonly ImportedAction[]): ImportedAction {
+  const newest = rows[rows.length - 1] as ImportedAction
+  const name = requestName(rows.map((r) => r.action))
+  if (rows.length === 1) return { ...newest, replaces: name.replaces }
+  let merged: ImportedAction = { ...newest, ...name, events: rows.flatMap((r) => r.events) }
+  for (const r of rows)
+    merged = {
+      ...merged,
+      startTime: pickTime(merged.startTime, r.startTime, false) as Timestamp,
+      finishTime: pickTime(merged.finishTime, r.finishTime, true),
+      message: merged.message ?? r.message,
+      createdAt: pickTime(merged.createdAt, r.createdAt, false) as Timestamp,
+      updatedAt: pickTime(merged.updatedAt, r.updatedAt, true),
+    }
+  return merged
+}
+
 /**
  * The actions of a batch with their events (`events` ordered by action id, as the sources read
- * them). An action without instance, request id, name or time cannot be keyed and is left out
- * (counted by the caller as the difference).
+ * them), one per (instance, request id) (see oneAction; a pair split over two batches is merged
+ * by the store). An action without instance, request id, name or time cannot be keyed and is left
+ * out (`skipped` counts them).
  */
 export function toImportedActions(
   actions: readonly NovaActionRow[],
   events: readonly NovaEventRow[],
-): ImportedAction[] {
+): { actions: ImportedAction[]; skipped: number } {
   const byAction = new Map<number, ImportedEvent[]>()
   for (const e of events) {
     if (e.action_id === null) continue
@@ -64,11 +94,19 @@ export function toImportedActions(
     if (list) list.push(record)
     else byAction.set(Number(e.action_id), [record])
   }
-  const out: ImportedAction[] = []
+  // Rows by (instance, request id), oldest first: the batch is read by id, Nova's insert order.
+  const byRequest = new Map<string, ImportedAction[]>()
+  let skipped = 0
   for (const a of actions) {
     const startTime = time(a.start_time) ?? time(a.created_at)
-    if (!a.instance_uuid || !a.request_id || !a.action || !startTime) continue
-    out.push({
+    if (!a.instance_uuid || !a.request_id || !a.action || !startTime) {
+      skipped += 1
+      continue
+    }
+    const key = `${a.instance_uuid}\n${a.request_id}`
+    const list = byRequest.get(key) ?? []
+    if (list.length === 0) byRequest.set(key, list)
+    list.push({
       instanceUuid: a.instance_uuid,
       action: a.action,
       requestId: a.request_id,
@@ -82,5 +120,5 @@ export function toImportedActions(
       events: byAction.get(Number(a.id)) ?? [],
     })
   }
-  return out
+  return { actions: [...byRequest.values()].map(oneAction), skipped }
 }

@@ -41,6 +41,13 @@ export interface FamilyRule {
 // actions that own them replace them.
 const STEP_DEFAULTS = ['detach_volume', 'delete'] as const
 
+// What every family named `delete` corrects (one list, so that a name means the same whichever
+// family wrote it: src/nova/recorded-name.ts relies on it). §3.3 rule 7: deleting a server that
+// waits for resize confirmation confirms it under the delete's request; ActionTrail keeps one
+// action per request, the newest (`delete`: what Nova's lookup by request id returns), with the
+// events of both.
+const DELETE_CORRECTS = ['detach_volume', 'confirmResize'] as const
+
 function flavorId(flavor: unknown): unknown {
   const data = (flavor as { 'nova_object.data'?: { flavorid?: unknown } } | null)?.[
     'nova_object.data'
@@ -60,10 +67,20 @@ export const INSTANCE_FAMILIES: Readonly<Record<string, FamilyRule>> = {
     action: 'delete',
     event: 'compute_terminate_instance',
     role: 'main',
-    replaces: ['detach_volume'],
+    replaces: DELETE_CORRECTS,
   },
-  soft_delete: { action: 'delete', event: 'compute_soft_delete_instance', role: 'main' },
-  shutdown: { action: 'delete', event: 'compute_terminate_instance', role: 'step' },
+  soft_delete: {
+    action: 'delete',
+    event: 'compute_soft_delete_instance',
+    role: 'main',
+    replaces: DELETE_CORRECTS,
+  },
+  shutdown: {
+    action: 'delete',
+    event: 'compute_terminate_instance',
+    role: 'step',
+    replaces: DELETE_CORRECTS,
+  },
   restore: { action: 'restore', event: 'compute_restore_instance', role: 'main' },
   power_off: {
     action: 'stop',
@@ -219,8 +236,25 @@ export const NOT_ACTIONS: Readonly<Record<string, string>> = {
 /** The event type of a failure known only by its request and host (§2.5, §3.2 #47). */
 export const REQUEST_FAILURE = 'compute.exception'
 
-/** The rule for a family, with its payload variant applied. */
+// What each action name corrects: the union over the families of that name. A name then means
+// one thing in a merge whichever family wrote it (rebuild_scheduled's `rebuild` corrects a step
+// default as rebuild.start's does), so the order in which a request's notifications, or the other
+// sources' records (src/nova/recorded-name.ts), arrive does not decide the name.
+const NAME_REPLACES = new Map<string, readonly string[]>()
+for (const r of [...Object.values(INSTANCE_FAMILIES), ...Object.values(COMPUTE_TASK_FAILURES)])
+  NAME_REPLACES.set(r.action, [
+    ...new Set([...(NAME_REPLACES.get(r.action) ?? []), ...(r.replaces ?? [])]),
+  ])
+
+/** The names a rule's action corrects: its own and those of every family of the same name. */
+export function replacesOf(rule: Pick<FamilyRule, 'action' | 'replaces'>): readonly string[] {
+  const shared = NAME_REPLACES.get(rule.action) ?? []
+  return rule.replaces ? [...new Set([...rule.replaces, ...shared])] : shared
+}
+
+/** The rule for a family, with its payload variant applied and its name's `replaces`. */
 export function resolveRule(rule: FamilyRule, data: Readonly<Record<string, unknown>>): FamilyRule {
   const variant = rule.variant?.(data)
-  return variant ? { ...rule, ...variant } : rule
+  const resolved = variant ? { ...rule, ...variant } : rule
+  return { ...resolved, replaces: replacesOf(resolved) }
 }

@@ -9,18 +9,21 @@
  * batch of a few hundred actions is a few dozen statements.
  *
  * Idempotence: an action is identified by (instance, request id), as everywhere. The program looks
- * first and inserts only the actions that are not there, with all their events in the same
- * transaction, so an action is either wholly imported or not at all, and importing it again adds
- * nothing. (On a server database another writer may insert the same action between the look and
- * the insert: the unique key then fails the transaction, which the executor retries, and the
- * retry sees the row.) An action that exists already is left as it is, even when the source has
- * events it lacks: merging is the live follower's job, which sees those events as they happen.
+ * first and inserts the actions that are not there, with all their events in the same
+ * transaction, so an action is either wholly imported or not at all. (On a server database
+ * another writer may insert the same action between the look and the insert: the unique key then
+ * fails the transaction, which the executor retries, and the retry sees the row.) An action that
+ * exists already (the follower or the other importer recorded it first, or it came twice) is
+ * merged into, not skipped (import-merge.ts): skipping lost the events only the database has
+ * (conductor_*, api_*). Merging is idempotent, so importing again changes nothing.
  */
 import type { ImportCounts, WriteOutcome } from '../../domain/write-operation.js'
 import type { ImportedAction, ImportedInstance } from '../action-store.js'
 import { canonicalTime } from '../rows.js'
 import { chunkSizes } from './change-feed.js'
+import { mergeImportedAction } from './import-merge.js'
 import { change, getAll, run, type Row, type WriteProgram } from './sql-step.js'
+import type { ActionIdCache } from './write-programs.js'
 
 type Out = WriteProgram<WriteOutcome>
 
@@ -57,7 +60,8 @@ function* instancesByUuid(uuids: readonly string[]): WriteProgram<Map<string, Ro
   for (let i = 0; i < uuids.length; i += 256) {
     const keys = padded(uuids.slice(i, i + 256))
     const rows = (yield getAll(
-      `SELECT uuid, project_id, deleted_at FROM instances WHERE uuid IN (${groups(keys.length, '?')})`,
+      'SELECT uuid, name, project_id, created_at, updated_at, deleted_at FROM instances ' +
+        `WHERE uuid IN (${groups(keys.length, '?')})`,
       ...keys,
     )) as Row[]
     for (const r of rows) found.set(String(r.uuid), r)
@@ -86,6 +90,39 @@ function* actionIds(actions: readonly ImportedAction[]): WriteProgram<Map<string
   return ids
 }
 
+/**
+ * What an import changes in an instance known here, or undefined. It keeps its projects (the live
+ * writers may know better than an old copy of the source); what must not depend on which source
+ * came first converges: a deletion is taken over, the earliest creation and deletion times are
+ * kept, and the follower's placeholder name (the uuid: it stores no display name) gets Nova's.
+ */
+function knownInstance(current: Row, i: ImportedInstance) {
+  const name = String(current.name) === i.uuid && i.name !== '' ? i.name : String(current.name)
+  const createdAt = earliest(canonicalTime(current.created_at), i.createdAt) as string
+  const deletedAt = earliest(
+    current.deleted_at === null ? null : canonicalTime(current.deleted_at),
+    i.deletedAt,
+  )
+  const updatedAt = canonicalTime(current.updated_at)
+  if (
+    name === current.name &&
+    createdAt === canonicalTime(current.created_at) &&
+    deletedAt === (current.deleted_at === null ? null : canonicalTime(current.deleted_at))
+  )
+    return undefined
+  // A deletion is a change of the instance: its updated_at moves to it, as instance_delete's.
+  return { name, createdAt, deletedAt, updatedAt: later(updatedAt, deletedAt) }
+}
+
+function earliest(a: string | null, b: string | null): string | null {
+  if (a === null || b === null) return a ?? b
+  return b < a ? b : a
+}
+
+function later(a: string, b: string | null): string {
+  return b !== null && b > a ? b : a
+}
+
 /** See StoreWrite `import_instances`. */
 export function* importInstances(instances: readonly ImportedInstance[]): Out {
   const counts: ImportCounts = { created: 0, existing: 0, skipped: 0 }
@@ -96,20 +133,22 @@ export function* importInstances(instances: readonly ImportedInstance[]): Out {
     if (!current) {
       fresh.push(i)
       // A uuid twice in one batch is inserted once.
-      known.set(i.uuid, { uuid: i.uuid, deleted_at: i.deletedAt })
+      known.set(i.uuid, { uuid: i.uuid, fresh: true })
       continue
     }
     counts.existing += 1
-    // A deletion is taken over; an instance known here keeps everything else (the live writers
-    // may know better than an old copy of the source).
-    if (current.deleted_at === null && i.deletedAt !== null) {
+    if (current.fresh) continue
+    const next = knownInstance(current, i)
+    if (next)
       yield run(
-        'UPDATE instances SET deleted_at = ?, updated_at = ? WHERE uuid = ? AND deleted_at IS NULL',
-        i.deletedAt,
-        i.deletedAt,
+        'UPDATE instances SET name = ?, created_at = ?, deleted_at = ?, updated_at = ? ' +
+          'WHERE uuid = ?',
+        next.name,
+        next.createdAt,
+        next.deletedAt,
+        next.updatedAt,
         i.uuid,
       )
-    }
   }
   for (const chunk of chunked(fresh)) {
     const params: unknown[] = []
@@ -126,7 +165,11 @@ export function* importInstances(instances: readonly ImportedInstance[]): Out {
 }
 
 /** See StoreWrite `import_actions`. */
-export function* importActions(actions: readonly ImportedAction[], writer?: string): Out {
+export function* importActions(
+  actions: readonly ImportedAction[],
+  cache: ActionIdCache,
+  writer?: string,
+): Out {
   const counts: ImportCounts = { created: 0, existing: 0, skipped: 0 }
   const owners = yield* instancesByUuid([...new Set(actions.map((a) => a.instanceUuid))])
   const tag = writer ?? null
@@ -134,93 +177,104 @@ export function* importActions(actions: readonly ImportedAction[], writer?: stri
     const part = actions.slice(i, i + 256)
     const existing = yield* actionIds(part)
     const fresh: ImportedAction[] = []
+    const merges: ImportedAction[] = []
     const seen = new Set<string>()
     for (const a of part) {
       const key = actionKey(a.instanceUuid, a.requestId)
-      if (existing.has(key) || seen.has(key)) counts.existing += 1
-      else if (!owners.has(a.instanceUuid)) counts.skipped += 1
+      if (!owners.has(a.instanceUuid)) counts.skipped += 1
+      else if (existing.has(key) || seen.has(key)) merges.push(a)
       else {
         seen.add(key)
         fresh.push(a)
       }
     }
-    if (fresh.length === 0) continue
-    for (const chunk of chunked(fresh)) {
-      const params: unknown[] = []
-      for (const a of chunk)
-        params.push(
-          a.instanceUuid,
-          a.action,
-          a.requestId,
-          a.userId,
-          a.projectId,
-          a.startTime,
-          a.finishTime,
-          a.message,
-          a.createdAt,
-          a.updatedAt,
-          owners.get(a.instanceUuid)?.project_id,
-          tag,
-        )
-      yield run(
-        'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, ' +
-          'start_time, finish_time, message, created_at, updated_at, owner_project_id, written_by) ' +
-          `VALUES ${groups(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
-        ...params,
-      )
-    }
-    // The new keys, read back: portable (MySQL has no INSERT … RETURNING), one index look-up each.
-    const ids = yield* actionIds(fresh)
-    const events: { a: ImportedAction; actionId: number; e: ImportedAction['events'][number] }[] =
-      []
-    for (const a of fresh) {
-      const actionId = ids.get(actionKey(a.instanceUuid, a.requestId))
-      if (actionId === undefined) throw new Error('an imported action was not found after insert')
-      yield change({
-        kind: 'action',
-        actionId,
-        eventId: null,
-        instanceUuid: a.instanceUuid,
-        at: a.updatedAt ?? a.createdAt,
-      })
-      for (const e of a.events) events.push({ a, actionId, e })
-    }
-    for (const chunk of chunked(events)) {
-      const params: unknown[] = []
-      for (const { a, actionId, e } of chunk)
-        params.push(
-          actionId,
-          e.event,
-          e.startTime,
-          e.finishTime,
-          e.result,
-          e.traceback,
-          e.host,
-          e.details,
-          e.createdAt,
-          e.updatedAt,
-          a.instanceUuid,
-          owners.get(a.instanceUuid)?.project_id,
-          // The parent's name, project and user (migration 0008), as event_start copies them.
-          a.action,
-          a.projectId,
-          a.userId,
-          e.updatedAt ?? e.startTime,
-          tag,
-          e.finishTime === null ? null : tag,
-        )
-      yield run(
-        'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, ' +
-          'traceback, host, details, created_at, updated_at, instance_uuid, owner_project_id, ' +
-          'action_name, project_id, user_id, changed_at, written_by, finished_by) ' +
-          `VALUES ${groups(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
-        ...params,
-      )
-    }
-    yield* eventChanges(fresh, ids)
+    if (fresh.length > 0) yield* insertFresh(fresh, owners, tag)
     counts.created += fresh.length
+    // After the inserts: a key twice in one batch merges into the copy just inserted.
+    for (const a of merges) yield* mergeImportedAction(a, writer, cache)
+    counts.existing += merges.length
   }
   return { ok: true, created: counts.created > 0, record: { kind: 'import', counts } }
+}
+
+/** The multi-row path: absent actions and all their events, with their change rows. */
+function* insertFresh(
+  fresh: readonly ImportedAction[],
+  owners: ReadonlyMap<string, Row>,
+  tag: string | null,
+): WriteProgram<void> {
+  for (const chunk of chunked(fresh)) {
+    const params: unknown[] = []
+    for (const a of chunk)
+      params.push(
+        a.instanceUuid,
+        a.action,
+        a.requestId,
+        a.userId,
+        a.projectId,
+        a.startTime,
+        a.finishTime,
+        a.message,
+        a.createdAt,
+        a.updatedAt,
+        owners.get(a.instanceUuid)?.project_id,
+        tag,
+      )
+    yield run(
+      'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, ' +
+        'start_time, finish_time, message, created_at, updated_at, owner_project_id, written_by) ' +
+        `VALUES ${groups(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
+      ...params,
+    )
+  }
+  // The new keys, read back: portable (MySQL has no INSERT … RETURNING), one index look-up each.
+  const ids = yield* actionIds(fresh)
+  const events: { a: ImportedAction; actionId: number; e: ImportedAction['events'][number] }[] = []
+  for (const a of fresh) {
+    const actionId = ids.get(actionKey(a.instanceUuid, a.requestId))
+    if (actionId === undefined) throw new Error('an imported action was not found after insert')
+    yield change({
+      kind: 'action',
+      actionId,
+      eventId: null,
+      instanceUuid: a.instanceUuid,
+      at: a.updatedAt ?? a.createdAt,
+    })
+    for (const e of a.events) events.push({ a, actionId, e })
+  }
+  for (const chunk of chunked(events)) {
+    const params: unknown[] = []
+    for (const { a, actionId, e } of chunk)
+      params.push(
+        actionId,
+        e.event,
+        e.startTime,
+        e.finishTime,
+        e.result,
+        e.traceback,
+        e.host,
+        e.details,
+        e.createdAt,
+        e.updatedAt,
+        a.instanceUuid,
+        owners.get(a.instanceUuid)?.project_id,
+        // The parent's name, project and user (migration 0008), as event_start copies them.
+        a.action,
+        a.projectId,
+        a.userId,
+        e.updatedAt ?? e.startTime,
+        tag,
+        e.finishTime === null ? null : tag,
+      )
+    yield run(
+      'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, ' +
+        'traceback, host, details, created_at, updated_at, instance_uuid, owner_project_id, ' +
+        'action_name, project_id, user_id, changed_at, written_by, finished_by) ' +
+        `VALUES ${groups(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
+      ...params,
+    )
+  }
+  yield* eventChanges(fresh, ids)
 }
 
 /** A change row for each event of the new actions (their ids read back by action). */

@@ -2,7 +2,8 @@
  * Merge writes, for writers that learn about an action piece by piece, out of order and perhaps
  * twice (the Nova follower: docs/nova-notifications.md). Unlike start/finish, a merge does not
  * care which piece comes first: each one moves a record's times outward (earlier start, later
- * finish), fills what is missing and never forgets a failure, so applying the same pieces in any
+ * finish, the earliest creation time a source knows), fills what is missing and never forgets a
+ * failure, so applying the same pieces in any
  * order, any number of times, leaves the same record. Like every program, they raise their
  * AppErrors before their first write step.
  */
@@ -52,6 +53,7 @@ export function* actionMerge(v: ActionMerge, cache: ActionIdCache): Out {
   if (!instance) throw instanceNotFound(v.instanceUuid)
   const existing = yield* findAction(v.instanceUuid, v.requestId)
   if (!existing) {
+    const createdAt = v.sourceCreatedAt ?? v.createdAt
     const updatedAt = later(v.startTime, v.finishTime) as Timestamp
     const inserted = (yield insertReturningId(
       'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, ' +
@@ -64,7 +66,7 @@ export function* actionMerge(v: ActionMerge, cache: ActionIdCache): Out {
       v.projectId,
       v.startTime,
       v.finishTime,
-      v.createdAt,
+      createdAt,
       updatedAt,
       instance.project_id,
       v.writer ?? null,
@@ -81,7 +83,7 @@ export function* actionMerge(v: ActionMerge, cache: ActionIdCache): Out {
       startTime: v.startTime,
       finishTime: v.finishTime,
       message: null,
-      createdAt: v.createdAt,
+      createdAt,
       updatedAt,
       ...(v.writer ? { writtenBy: v.writer } : {}),
     }
@@ -94,23 +96,28 @@ export function* actionMerge(v: ActionMerge, cache: ActionIdCache): Out {
     projectId: existing.projectId ?? v.projectId,
     startTime: earlier(existing.startTime, v.startTime),
     finishTime: later(existing.finishTime, v.finishTime),
+    createdAt: v.sourceCreatedAt
+      ? earlier(existing.createdAt, v.sourceCreatedAt)
+      : existing.createdAt,
   }
   if (
     merged.action === existing.action &&
     merged.userId === existing.userId &&
     merged.projectId === existing.projectId &&
     merged.startTime === existing.startTime &&
-    merged.finishTime === existing.finishTime
+    merged.finishTime === existing.finishTime &&
+    merged.createdAt === existing.createdAt
   )
     return { ok: true, created: false, record: { kind: 'action', action: existing } }
   yield run(
     'UPDATE instance_actions SET action = ?, user_id = ?, project_id = ?, start_time = ?, ' +
-      'finish_time = ? WHERE id = ?',
+      'finish_time = ?, created_at = ? WHERE id = ?',
     merged.action,
     merged.userId,
     merged.projectId,
     merged.startTime,
     merged.finishTime,
+    merged.createdAt,
     existing.id,
   )
   // Events carry copies of their action's name, project and user (migration 0008): a merge that
@@ -155,6 +162,7 @@ function mergedEvent(e: ActionEvent, v: EventMerge): ActionEvent {
     // The first failure's texts stay: a repeat, or a later failure, does not rewrite them.
     traceback: failedBefore ? e.traceback : failsNow ? v.traceback : null,
     details: failedBefore ? e.details : failsNow ? v.details : null,
+    createdAt: v.sourceCreatedAt ? earlier(e.createdAt, v.sourceCreatedAt) : e.createdAt,
   }
 }
 
@@ -202,7 +210,7 @@ export function* eventMerge(v: EventMerge, cache: ActionIdCache): Out {
       failed ? v.traceback : null,
       v.host,
       failed ? v.details : null,
-      v.createdAt,
+      v.sourceCreatedAt ?? v.createdAt,
       updatedAt,
       updatedAt ?? startTime,
       v.writer ?? null,
@@ -223,7 +231,7 @@ export function* eventMerge(v: EventMerge, cache: ActionIdCache): Out {
       traceback: failed ? v.traceback : null,
       host: v.host,
       details: failed ? v.details : null,
-      createdAt: v.createdAt,
+      createdAt: v.sourceCreatedAt ?? v.createdAt,
       updatedAt,
       ...(v.writer ? { writtenBy: v.writer } : {}),
     }
@@ -232,17 +240,19 @@ export function* eventMerge(v: EventMerge, cache: ActionIdCache): Out {
   const current = toEvent(row as unknown as Selectable<EventsTable>)
   const next = mergedEvent(current, v)
   const finishing = next.finishTime !== current.finishTime || next.result !== current.result
-  if (!finishing && next.startTime === current.startTime)
+  if (!finishing && next.startTime === current.startTime && next.createdAt === current.createdAt)
     return { ok: true, created: false, record: { kind: 'event', event: current } }
   const updatedAt = finishing ? v.createdAt : current.updatedAt
   yield run(
     'UPDATE instance_actions_events SET start_time = ?, finish_time = ?, result = ?, ' +
-      'traceback = ?, details = ?, updated_at = ?, changed_at = ?, finished_by = ? WHERE id = ?',
+      'traceback = ?, details = ?, created_at = ?, updated_at = ?, changed_at = ?, ' +
+      'finished_by = ? WHERE id = ?',
     next.startTime,
     next.finishTime,
     next.result,
     next.traceback,
     next.details,
+    next.createdAt,
     updatedAt,
     updatedAt ?? next.startTime,
     finishing ? (v.writer ?? null) : (current.finishedBy ?? null),

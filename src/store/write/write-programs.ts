@@ -406,6 +406,6 @@ export function writeProgram(w: StoreWrite, cache: ActionIdCache): Out {
     case 'import_instances':
       return importInstances(w.instances)
     case 'import_actions':
-      return importActions(w.actions, w.writer)
+      return importActions(w.actions, cache, w.writer)
   }
 }
