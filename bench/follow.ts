@@ -1,5 +1,5 @@
 /**
- * `npm run bench:follow -- [--count N] [--prefetch N] [--publisher child|inline]`
+ * `npm run bench:follow -- [--count N] [--prefetch N] [--publisher child|inline] [--backlog]`
  *
  * The Nova follower's consume-to-committed throughput (issue 12): N notifications (default
  * 100,000) of a realistic mix of families — action lifecycles of one `.start` and one `.end`
@@ -17,6 +17,9 @@
  * The publisher runs in a child process by default, so that the consumer has a core of its own
  * as it would in production (Nova publishes from other machines); `--publisher inline` publishes
  * from this process, as the first measurements did (publishing then takes CPU from the consumer).
+ * `--backlog` publishes everything before the consumer starts and times the consumer alone (a
+ * follower catching up after a restart): the rate is then the consumer's own, not the publisher's,
+ * and the lags only say how long the messages waited in the queue.
  */
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -49,6 +52,7 @@ const { values } = parseArgs({
     count: { type: 'string', default: '100000' },
     prefetch: { type: 'string', default: '512' },
     publisher: { type: 'string', default: 'child' },
+    backlog: { type: 'boolean', default: false },
     /** Internal: publish to this exchange, print the milliseconds it took, exit. */
     'publish-to': { type: 'string' },
   },
@@ -57,6 +61,7 @@ const COUNT = Number(values.count)
 const PREFETCH = values.prefetch ?? '512'
 const URL_ = process.env.ACTIONTRAIL_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
 const INLINE = values.publisher === 'inline'
+const BACKLOG = values.backlog === true
 if (!INLINE && values.publisher !== 'child') throw new Error('--publisher is child or inline')
 
 // Families in rough proportion of a busy cloud's day (creates, deletes and reboots dominate).
@@ -176,12 +181,20 @@ async function run(
   const settings = resolveFollowSettings({ amqp: URL_, exchange, queue, prefetch: PREFETCH }, {})
   if (!settings) throw new Error('no settings')
   const lags: number[] = []
-  const consumer = await start(settings, lags)
+  let publishMs = 0
+  if (BACKLOG) {
+    // The queue first (as the follower declares it), so that it keeps what is published.
+    await adminChannel.assertQueue(settings.queue, { durable: true })
+    for (const key of settings.routingKeys)
+      await adminChannel.bindQueue(settings.queue, exchange, key)
+    publishMs = await publishFrom(exchange)
+  }
   let rss = 0
   const sampler = setInterval(() => (rss = Math.max(rss, process.memoryUsage().rss)), 100)
   const started = performance.now()
   const cpu = process.cpuUsage()
-  const publishMs = await publishFrom(exchange)
+  const consumer = await start(settings, lags)
+  if (!BACKLOG) publishMs = await publishFrom(exchange)
   await consumer.done
   const seconds = (performance.now() - started) / 1000
   const used = process.cpuUsage(cpu)
@@ -213,20 +226,25 @@ async function bareConsumer(settings: FollowSettings, lags: number[]): Promise<C
   for (const key of settings.routingKeys)
     await channel.bindQueue(settings.queue, settings.exchange, key)
   await channel.prefetch(settings.prefetch)
-  let done = 0
+  let acked = 0
+  let unacked = 0
   let finished: () => void = () => undefined
   const allDone = new Promise<void>((resolve) => (finished = resolve))
   let last: ConsumeMessage | undefined
+  // Counted as done once acknowledged, as the follower's are once committed.
+  const ackAll = () => {
+    if (last) channel.ack(last, true)
+    last = undefined
+    acked += unacked
+    unacked = 0
+    if (acked === COUNT) finished()
+  }
   await channel.consume(settings.queue, (message) => {
     if (!message) return
-    if (!last)
-      setImmediate(() => {
-        if (last) channel.ack(last, true)
-        last = undefined
-      })
+    if (!last) setImmediate(ackAll)
     last = message
+    unacked += 1
     lags.push(lagOf(message.content))
-    if (++done === COUNT) finished()
   })
   return { done: allDone, stop: () => connection.close() }
 }
@@ -313,7 +331,7 @@ rmSync(dir, { recursive: true, force: true })
 
 const [load1] = loadavg()
 console.log(
-  `\nbench:follow — ${COUNT} notifications, prefetch ${PREFETCH}, ` +
+  `\nbench:follow — ${COUNT} notifications, prefetch ${PREFETCH}${BACKLOG ? ', backlog' : ''}, ` +
     `publisher ${INLINE ? 'inline' : 'in a child process'}, load average ${load1?.toFixed(1)} (1 min) at the end\n`,
 )
 console.log(
