@@ -1,5 +1,5 @@
 /**
- * `npm run bench:follow -- [--count N] [--prefetch N]`
+ * `npm run bench:follow -- [--count N] [--prefetch N] [--publisher child|inline] [--backlog]`
  *
  * The Nova follower's consume-to-committed throughput (issue 12): N notifications (default
  * 100,000) of a realistic mix of families — action lifecycles of one `.start` and one `.end`
@@ -7,22 +7,32 @@
  * RabbitMQ (ACTIONTRAIL_TEST_AMQP_URL, default guest@127.0.0.1:5672) on a fresh topic exchange
  * while the follower consumes them into a fresh SQLite file.
  *
- * Reports, measured in the same run: the floor (a bare amqplib consumer with the same prefetch
- * that acknowledges without writing anything) and the follower: throughput from the first
- * publish to the last commit, lag p50/p99 (envelope timestamp at publish → handle resolved, i.e.
- * committed), and the process's peak RSS. Publisher and consumer share this process (and its two
- * cores), in both rows.
+ * Reports, measured alike in the same run, three consumers with the same prefetch: the floor (a
+ * bare amqplib consumer that writes nothing and acknowledges each turn's deliveries in one frame),
+ * the follower with a handler that writes nothing (its own AMQP cost), and the follower into
+ * SQLite: throughput from the first publish to the last commit, lag p50/p99 (envelope timestamp
+ * at publish → handling resolved, i.e. committed), the consumer process's CPU time per
+ * notification (less sensitive than rates to other load on the machine) and its peak RSS.
+ *
+ * The publisher runs in a child process by default, so that the consumer has a core of its own
+ * as it would in production (Nova publishes from other machines); `--publisher inline` publishes
+ * from this process, as the first measurements did (publishing then takes CPU from the consumer).
+ * `--backlog` publishes everything before the consumer starts and times the consumer alone (a
+ * follower catching up after a restart): the rate is then the consumer's own, not the publisher's,
+ * and the lags only say how long the messages waited in the queue.
  */
+import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { connect } from 'amqplib'
+import { connect, type ConsumeMessage } from 'amqplib'
 import { createActionService } from '../src/local-service.js'
 import { NovaFollower } from '../src/nova/follow/nova-follower.js'
-import { resolveFollowSettings } from '../src/nova/follow/follow-settings.js'
+import { resolveFollowSettings, type FollowSettings } from '../src/nova/follow/follow-settings.js'
 import {
   createNotificationHandler,
   type NotificationHandler,
@@ -41,11 +51,18 @@ const { values } = parseArgs({
   options: {
     count: { type: 'string', default: '100000' },
     prefetch: { type: 'string', default: '512' },
+    publisher: { type: 'string', default: 'child' },
+    backlog: { type: 'boolean', default: false },
+    /** Internal: publish to this exchange, print the milliseconds it took, exit. */
+    'publish-to': { type: 'string' },
   },
 })
 const COUNT = Number(values.count)
 const PREFETCH = values.prefetch ?? '512'
 const URL_ = process.env.ACTIONTRAIL_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
+const INLINE = values.publisher === 'inline'
+const BACKLOG = values.backlog === true
+if (!INLINE && values.publisher !== 'child') throw new Error('--publisher is child or inline')
 
 // Families in rough proportion of a busy cloud's day (creates, deletes and reboots dominate).
 const FAMILIES: readonly [string, number][] = [
@@ -97,6 +114,36 @@ async function publish(exchange: string): Promise<number> {
   return performance.now() - started
 }
 
+/** publish(), in this process or in a child process of its own (same script, `--publish-to`). */
+function publishFrom(exchange: string): Promise<number> {
+  if (INLINE) return publish(exchange)
+  const child = spawn(
+    process.execPath,
+    [
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      '--publish-to',
+      exchange,
+      '--count',
+      String(COUNT),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  let out = ''
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')))
+  return new Promise((resolve, reject) => {
+    child.on('error', reject)
+    child.on('exit', (code) =>
+      code === 0 ? resolve(Number(out.trim())) : reject(new Error(`publisher exited ${code}`)),
+    )
+  })
+}
+
+if (values['publish-to'] !== undefined) {
+  process.stdout.write(`${await publish(values['publish-to'])}\n`)
+  process.exit(0)
+}
+
 function lagOf(body: Buffer): number {
   const outer = JSON.parse(body.toString('utf8')) as { 'oslo.message': string }
   const inner = JSON.parse(outer['oslo.message']) as { timestamp: string }
@@ -109,14 +156,22 @@ interface Row {
   perSecond: number
   p50: number
   p99: number
+  /** The consumer process's CPU time (user + system) per notification, in microseconds. */
+  cpuUs: number
   rssMb: number
   /** Publishing alone: its rate bounds the run's. */
   publishPerSecond: number
 }
 
+/** A consumer under test: started on the queue; `done` resolves once COUNT are committed. */
+interface Consumer {
+  done: Promise<void>
+  stop: () => Promise<void>
+}
+
 async function run(
   name: string,
-  makeHandler: () => Promise<{ handler: NotificationHandler; close: () => Promise<void> }>,
+  start: (settings: FollowSettings, lags: number[]) => Promise<Consumer>,
 ): Promise<Row> {
   const exchange = `nova-bench-${randomUUID().slice(0, 8)}`
   const queue = `actiontrail.bench-${randomUUID().slice(0, 8)}`
@@ -125,35 +180,26 @@ async function run(
   await adminChannel.assertExchange(exchange, 'topic', { durable: false })
   const settings = resolveFollowSettings({ amqp: URL_, exchange, queue, prefetch: PREFETCH }, {})
   if (!settings) throw new Error('no settings')
-  const { handler: inner, close } = await makeHandler()
   const lags: number[] = []
-  let done = 0
-  let finished: () => void = () => undefined
-  const allDone = new Promise<void>((resolve) => (finished = resolve))
-  const handler: NotificationHandler = {
-    async handle(body) {
-      const result = await inner.handle(body)
-      lags.push(lagOf(body))
-      if (++done === COUNT) finished()
-      return result
-    },
+  let publishMs = 0
+  if (BACKLOG) {
+    // The queue first (as the follower declares it), so that it keeps what is published.
+    await adminChannel.assertQueue(settings.queue, { durable: true })
+    for (const key of settings.routingKeys)
+      await adminChannel.bindQueue(settings.queue, exchange, key)
+    publishMs = await publishFrom(exchange)
   }
-  const { logger } = createLogger({
-    level: 'warn',
-    destination: new Writable({ write: (_c, _e, cb) => cb() }),
-  })
-  const follower = new NovaFollower({ settings, handler, logger, statsIntervalMs: 0 })
-  follower.start()
-  await follower.whenConsuming()
   let rss = 0
   const sampler = setInterval(() => (rss = Math.max(rss, process.memoryUsage().rss)), 100)
   const started = performance.now()
-  const publishMs = await publish(exchange)
-  await allDone
+  const cpu = process.cpuUsage()
+  const consumer = await start(settings, lags)
+  if (!BACKLOG) publishMs = await publishFrom(exchange)
+  await consumer.done
   const seconds = (performance.now() - started) / 1000
+  const used = process.cpuUsage(cpu)
   clearInterval(sampler)
-  await follower.stop()
-  await close()
+  await consumer.stop()
   await adminChannel.deleteQueue(settings.queue)
   await adminChannel.deleteQueue(settings.deadLetterQueue)
   await adminChannel.deleteExchange(exchange)
@@ -165,41 +211,140 @@ async function run(
     perSecond: COUNT / seconds,
     p50: percentile(lags, 50),
     p99: percentile(lags, 99),
+    cpuUs: (used.user + used.system) / COUNT,
     rssMb: rss / 1e6,
     publishPerSecond: COUNT / (publishMs / 1000),
   }
 }
 
-const floor = await run('floor: bare consumer, ack without writing', async () => ({
-  handler: { handle: () => Promise.resolve({ kind: 'ignored', reason: 'floor' } as const) },
-  close: () => Promise.resolve(),
-}))
+/** The floor: amqplib alone, acknowledging each turn's deliveries in one frame (`multiple`). */
+async function bareConsumer(settings: FollowSettings, lags: number[]): Promise<Consumer> {
+  const connection = await connect(settings.url)
+  const channel = await connection.createChannel()
+  await channel.assertQueue(settings.queue, { durable: true })
+  await channel.assertQueue(settings.deadLetterQueue, { durable: true })
+  for (const key of settings.routingKeys)
+    await channel.bindQueue(settings.queue, settings.exchange, key)
+  await channel.prefetch(settings.prefetch)
+  let acked = 0
+  let unacked = 0
+  let finished: () => void = () => undefined
+  const allDone = new Promise<void>((resolve) => (finished = resolve))
+  let last: ConsumeMessage | undefined
+  // Counted as done once acknowledged, as the follower's are once committed.
+  const ackAll = () => {
+    if (last) channel.ack(last, true)
+    last = undefined
+    acked += unacked
+    unacked = 0
+    if (acked === COUNT) finished()
+  }
+  await channel.consume(settings.queue, (message) => {
+    if (!message) return
+    if (!last) setImmediate(ackAll)
+    last = message
+    unacked += 1
+    lags.push(lagOf(message.content))
+  })
+  return { done: allDone, stop: () => connection.close() }
+}
+
+/** The follower, with `makeHandler`'s handler wrapped to record lags and count. */
+function follower(
+  makeHandler: () => Promise<{ handler: NotificationHandler; close: () => Promise<void> }>,
+) {
+  return async (settings: FollowSettings, lags: number[]): Promise<Consumer> => {
+    const { handler: inner, close } = await makeHandler()
+    let done = 0
+    let finished: () => void = () => undefined
+    const allDone = new Promise<void>((resolve) => (finished = resolve))
+    const handled = (bodies: readonly Buffer[]) => {
+      for (const body of bodies) lags.push(lagOf(body))
+      done += bodies.length
+      if (done >= COUNT) finished()
+    }
+    const batch = inner.handleBatch?.bind(inner)
+    const handler: NotificationHandler = {
+      async handle(body) {
+        const result = await inner.handle(body)
+        handled([body])
+        return result
+      },
+      ...(batch && {
+        async handleBatch(bodies: readonly Buffer[]) {
+          const results = await batch(bodies)
+          handled(bodies)
+          return results
+        },
+      }),
+    }
+    const { logger } = createLogger({
+      level: 'warn',
+      destination: new Writable({ write: (_c, _e, cb) => cb() }),
+    })
+    const consumer = new NovaFollower({ settings, handler, logger, statsIntervalMs: 0 })
+    consumer.start()
+    await consumer.whenConsuming()
+    return {
+      done: allDone,
+      stop: async () => {
+        await consumer.stop()
+        await close()
+      },
+    }
+  }
+}
+
+const floor = await run('floor: bare amqplib consumer, one ack frame per turn', bareConsumer)
+const nothing = await run(
+  'follower, handler writing nothing',
+  follower(() => {
+    const ignored = { kind: 'ignored', reason: 'floor' } as const
+    return Promise.resolve({
+      handler: {
+        handle: () => Promise.resolve(ignored),
+        handleBatch: (bodies: readonly Buffer[]) => Promise.resolve(bodies.map(() => ignored)),
+      },
+      close: () => Promise.resolve(),
+    })
+  }),
+)
 const quiet = createLogger({
   level: 'silent',
   destination: new Writable({ write: (_c, _e, cb) => cb() }),
 }).logger
 const dir = mkdtempSync(join(tmpdir(), 'actiontrail-bench-follow-'))
-const follow = await run('follower → SQLite', async () => {
-  const stores = await openStores(join(dir, 'follow.db'))
-  return {
-    handler: createNotificationHandler({
-      service: createActionService(stores.actions),
-      log: quiet,
-    }),
-    close: () => stores.close(),
-  }
-})
+const follow = await run(
+  'follower → SQLite',
+  follower(async () => {
+    const stores = await openStores(join(dir, 'follow.db'))
+    return {
+      handler: createNotificationHandler({
+        service: createActionService(stores.actions),
+        log: quiet,
+      }),
+      close: () => stores.close(),
+    }
+  }),
+)
 rmSync(dir, { recursive: true, force: true })
 
-console.log(`\nbench:follow — ${COUNT} notifications, prefetch ${PREFETCH}\n`)
+const [load1] = loadavg()
 console.log(
-  '| run | seconds | notifications/s | published/s | lag p50 ms | lag p99 ms | peak RSS MB |',
+  `\nbench:follow — ${COUNT} notifications, prefetch ${PREFETCH}${BACKLOG ? ', backlog' : ''}, ` +
+    `publisher ${INLINE ? 'inline' : 'in a child process'}, load average ${load1?.toFixed(1)} (1 min) at the end\n`,
 )
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
-for (const r of [floor, follow])
+console.log(
+  '| run | seconds | notifications/s | published/s | lag p50 ms | lag p99 ms | ' +
+    'consumer CPU µs/notification | peak RSS MB |',
+)
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+for (const r of [floor, nothing, follow])
   console.log(
     `| ${r.name} | ${r.seconds.toFixed(1)} | ${Math.round(r.perSecond)} | ${Math.round(r.publishPerSecond)} | ` +
-      `${Math.round(r.p50)} | ` +
-      `${Math.round(r.p99)} | ${Math.round(r.rssMb)} |`,
+      `${Math.round(r.p50)} | ${Math.round(r.p99)} | ${Math.round(r.cpuUs)} | ${Math.round(r.rssMb)} |`,
   )
+console.log(
+  `\nfollower → SQLite: ${Math.round((100 * follow.perSecond) / floor.perSecond)} % of the floor's rate`,
+)
 process.exit(0)

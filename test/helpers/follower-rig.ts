@@ -8,6 +8,7 @@ import {
   resolveFollowSettings,
   type FollowSettings,
 } from '../../src/nova/follow/follow-settings.js'
+import type { Backoff } from '../../src/nova/follow/backoff.js'
 import { NovaFollower } from '../../src/nova/follow/nova-follower.js'
 import type { NotificationHandler } from '../../src/nova/notifications/notification-handler.js'
 import { captureLogger } from './log-capture.js'
@@ -39,7 +40,7 @@ export interface Rig {
 export async function rig(
   t: TestContext,
   handler: NotificationHandler,
-  options: { novaFirst?: boolean; prefetch?: number } = {},
+  options: { novaFirst?: boolean; prefetch?: number; requeue?: Backoff } = {},
 ): Promise<Rig> {
   const nova = new FakeNova()
   const queue = uniqueName('actiontrail.test')
@@ -60,7 +61,7 @@ export async function rig(
     handler,
     logger,
     reconnect: { initialMs: 50, maxMs: 500 },
-    requeue: { initialMs: 20, maxMs: 100 },
+    requeue: options.requeue ?? { initialMs: 20, maxMs: 100 },
     statsIntervalMs: 0,
   })
   follower.start()

@@ -7,9 +7,10 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { connect } from 'amqplib'
-import type {
-  HandleResult,
-  NotificationHandler,
+import {
+  createNotificationHandler,
+  type HandleResult,
+  type NotificationHandler,
 } from '../../src/nova/notifications/notification-handler.js'
 import { resolveFollowSettings } from '../../src/nova/follow/follow-settings.js'
 import { DEAD_REASON_HEADER } from '../../src/nova/follow/nova-follower.js'
@@ -228,6 +229,80 @@ describe('follow-nova on RabbitMQ', { skip, concurrency: false }, () => {
       ],
     )
   })
+
+  test('deliveries handled in batches: all committed and acknowledged, poison among them dead-lettered', async (t) => {
+    const h = await buildHarness(t)
+    const log = captureLogger()
+    let batches = 0
+    const real = createNotificationHandler({ service: h.service, log: log.logger })
+    const counting: NotificationHandler = {
+      handle: (body) => real.handle(body),
+      handleBatch: (bodies) => {
+        batches += 1
+        return real.handleBatch?.(bodies) ?? Promise.reject(new Error('no batches'))
+      },
+    }
+    const r = await rig(t, counting, { prefetch: 64 })
+    await r.follower.whenConsuming()
+    const uuid = '978b0921-8f85-4257-88b6-2e743b5a975c'
+    const requestIds = Array.from({ length: 60 }, () => newRequestId())
+    for (const [i, requestId] of requestIds.entries()) {
+      for (const phase of ['start', 'end']) {
+        const eventType = `instance.reboot.${phase}`
+        r.nova.publishRaw(routingKeyOf(eventType), notificationBody({ eventType, uuid, requestId }))
+      }
+      if (i % 20 === 10) r.nova.publishRaw('versioned_notifications.info', Buffer.from('{"x"'))
+    }
+    await r.nova.confirmed()
+    await waitFor(
+      'all settled',
+      () => r.follower.counters.applied === 120 && r.follower.counters.deadLettered === 3,
+    )
+    assert.ok(batches < 123, `${batches} batches for 123 deliveries`)
+    assert.equal((await actionsOf(h, uuid)).length, 60)
+    assert.equal((await drainQueue(r.settings.deadLetterQueue)).length, 3)
+    await r.follower.stop()
+    assert.equal(await queueDepth(r.settings.queue), 0, 'every delivery acknowledged')
+  })
+
+  test(
+    'a batch whose transaction fails is handled again one message at a time, and the message ' +
+      'waiting for its requeue holds back none of the others',
+    async (t) => {
+      const h = await buildHarness(t)
+      const real = createNotificationHandler({ service: h.service, log: captureLogger().logger })
+      const uuid = 'a78b0921-8f85-4257-88b6-2e743b5a975c'
+      const bad = newRequestId()
+      const isBad = (body: Buffer) => body.toString('utf8').includes(bad)
+      const breaking: NotificationHandler = {
+        handle: (body) =>
+          isBad(body) ? Promise.reject(new Error('constraint failed')) : real.handle(body),
+        handleBatch: (bodies) =>
+          bodies.some(isBad)
+            ? Promise.reject(new Error('constraint failed'))
+            : (real.handleBatch?.(bodies) ?? Promise.reject(new Error('no batches'))),
+      }
+      // With a requeue delay longer than the test, the broken message stays unsettled: if it held
+      // back the others' acknowledgements, the 4 prefetch slots would fill and nothing would move.
+      const r = await rig(t, breaking, {
+        prefetch: 4,
+        requeue: { initialMs: 600_000, maxMs: 600_000 },
+      })
+      await r.follower.whenConsuming()
+      await r.nova.publish({ eventType: 'instance.reboot.start', uuid, requestId: bad })
+      const good = Array.from({ length: 30 }, () => newRequestId())
+      await r.nova.publish(
+        ...good.map((requestId) => ({ eventType: 'instance.reboot.start', uuid, requestId })),
+      )
+      await waitFor('the good ones applied', () => r.follower.counters.applied === 30)
+      const stored = new Set((await actionsOf(h, uuid)).map((a) => a.request_id))
+      assert.deepEqual([...stored].sort(), [...good].sort())
+      // Stopping requeues the waiting message at once: it is back in the queue, not lost.
+      await r.follower.stop()
+      assert.equal(r.follower.counters.requeued, 1)
+      assert.equal(await queueDepth(r.settings.queue), 1)
+    },
+  )
 
   test('a poison message lands in the dead-letter queue with its reason, and the follower carries on', async (t) => {
     const h = await buildHarness(t)

@@ -89,6 +89,16 @@ for (const name of BACKEND_NAMES) {
       assert.equal(event?.startTime, event?.finishTime)
     })
 
+    test('a .start merged after its .end keeps the writer that finished the event', async (t) => {
+      const h = await novaHandlerHarness(t, name)
+      await h.send('instance-reboot-end.json', { timestamp: '2026-03-01 10:00:09' })
+      await h.send('instance-reboot-start.json', { timestamp: '2026-03-01 10:00:02' })
+      const [event] = (await h.service.getAction(h.uuid, h.requestId))?.events ?? []
+      assert.equal(event?.startTime, '2026-03-01T10:00:02.000000', 'the start was merged')
+      assert.ok(event?.writtenBy, 'the follower tags what it writes')
+      assert.equal(event?.finishedBy, event?.writtenBy, 'finished_by is not erased by the start')
+    })
+
     test('a .start without an .end leaves the event (and the action) open', async (t) => {
       const h = await novaHandlerHarness(t, name)
       await h.send('instance-power_off-start.json')

@@ -8,9 +8,15 @@
  * its receipt and is reported `duplicate`. Two copies in flight at once both apply, but every
  * write is a merge (store/write/merge-programs.ts), so the second changes nothing. Concurrent
  * calls share the store's group commits.
+ *
+ * `handleBatch` does the same for many bodies at once: every message's writes, each followed by its
+ * receipt, in one `applyDerived` call, so one transaction. A write the store refuses fails only its
+ * own message (the outcomes are per write); only a failed transaction rejects the whole batch.
  */
 import type { Logger } from 'pino'
 import type { ActionService } from '../../domain/action-service.js'
+import type { DerivedOperation } from '../../domain/merge-operation.js'
+import type { WriteOutcome } from '../../domain/write-operation.js'
 import { parseEnvelope } from './envelope.js'
 import { notificationWrites } from './notification-writes.js'
 import { NOVA_NOTIFICATIONS_WRITER, novaWriterTag } from '../nova-writers.js'
@@ -33,6 +39,11 @@ export type HandleResult =
  */
 export interface NotificationHandler {
   handle(body: Buffer): Promise<HandleResult>
+  /**
+   * `handle` of several bodies in one store transaction; the results are in the bodies' order. It
+   * rejects when the transaction fails, and then none of the bodies' writes is committed.
+   */
+  handleBatch?(bodies: readonly Buffer[]): Promise<HandleResult[]>
 }
 
 /** What the handler needs. */
@@ -58,39 +69,75 @@ export function createNotificationHandler(deps: NotificationHandlerDeps): Notifi
             throw err
           },
         ))
-  return {
-    async handle(body: Buffer): Promise<HandleResult> {
+  /** One message's writes in the batch: where its writes (and then its receipt) start, how many. */
+  interface Span {
+    index: number
+    eventType: string
+    first: number
+    writes: number
+  }
+  // The result of a message whose writes and receipt came back as `outcomes`.
+  const settle = (span: Span, outcomes: readonly WriteOutcome[]): HandleResult => {
+    const receipt = outcomes[span.writes]
+    if (receipt?.ok && !receipt.created) return { kind: 'duplicate' }
+    const failed = outcomes.slice(0, span.writes).find((o) => !o.ok)
+    if (failed && !failed.ok) {
+      // A write the store refused (e.g. no owner known for a new instance): retrying will not
+      // help. Its receipt is kept, so a redelivery is a duplicate rather than a loop.
+      const reason = `write refused: ${failed.error.code}`
+      log.warn({ eventType: span.eventType, reason }, 'nova notification refused')
+      return { kind: 'poison', reason }
+    }
+    return { kind: 'applied', writes: span.writes }
+  }
+  const handleBatch = async (bodies: readonly Buffer[]): Promise<HandleResult[]> => {
+    const results: HandleResult[] = new Array<HandleResult>(bodies.length)
+    const ops: DerivedOperation[] = []
+    const spans: Span[] = []
+    let writer: string | undefined
+    for (const [index, body] of bodies.entries()) {
       const parsed = parseEnvelope(body)
       // Only fixed reasons and the event type are logged: never a body, an id or a context value.
       if (!parsed.ok) {
         log.warn({ reason: parsed.reason }, 'nova notification refused')
-        return { kind: 'poison', reason: parsed.reason }
+        results[index] = { kind: 'poison', reason: parsed.reason }
+        continue
       }
       const { message } = parsed
-      const writes = notificationWrites(message, await writerOf())
+      if (spans.length === 0) writer = await writerOf()
+      const writes = notificationWrites(message, writer)
       if (writes.kind === 'poison') {
         log.warn(
           { eventType: message.eventType, reason: writes.reason },
           'nova notification refused',
         )
-        return writes
+        results[index] = writes
+        continue
       }
-      if (writes.kind === 'ignored') return writes
-      const outcomes = await service.applyDerived([
-        ...writes.ops,
-        { op: 'message_receipt', input: { messageId: message.messageId } },
-      ])
-      const receipt = outcomes[outcomes.length - 1]
-      if (receipt?.ok && !receipt.created) return { kind: 'duplicate' }
-      const failed = outcomes.find((o) => !o.ok)
-      if (failed && !failed.ok) {
-        // A write the store refused (e.g. no owner known for a new instance): retrying will not
-        // help. Its receipt is kept, so a redelivery is a duplicate rather than a loop.
-        const reason = `write refused: ${failed.error.code}`
-        log.warn({ eventType: message.eventType, reason }, 'nova notification refused')
-        return { kind: 'poison', reason }
+      if (writes.kind === 'ignored') {
+        results[index] = writes
+        continue
       }
-      return { kind: 'applied', writes: writes.ops.length }
+      spans.push({
+        index,
+        eventType: message.eventType,
+        first: ops.length,
+        writes: writes.ops.length,
+      })
+      ops.push(...writes.ops, { op: 'message_receipt', input: { messageId: message.messageId } })
+    }
+    if (spans.length === 0) return results
+    const outcomes = await service.applyDerived(ops)
+    for (const span of spans)
+      results[span.index] = settle(span, outcomes.slice(span.first, span.first + span.writes + 1))
+    return results
+  }
+  return {
+    async handle(body: Buffer): Promise<HandleResult> {
+      const [result] = await handleBatch([body])
+      if (!result) throw new Error('no result for the message')
+      return result
     },
+    handleBatch,
   }
 }
