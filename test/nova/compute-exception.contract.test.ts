@@ -118,6 +118,85 @@ for (const name of BACKEND_NAMES) {
       assert.equal(other?.finishTime, null)
     })
 
+    test('a step that ended before the exception keeps its success, in every arrival order', async (t) => {
+      const h = await novaHandlerHarness(t, name)
+      type Piece = (uuid: string, requestId: string) => Buffer
+      // A resize's destination: prep_resize ended at :03, finish_resize started at :04 and failed
+      // at FAILED_AT (:05.25) with no .end of its own.
+      const pieces: Piece[] = [
+        (u, r) =>
+          instanceBody('instance-reboot-start.json', u, r, 'compute', '2026-03-01 10:00:01'),
+        (u, r) => instanceBody('instance-reboot-end.json', u, r, 'compute', '2026-03-01 10:00:03'),
+        (u, r) =>
+          instanceBody('instance-power_off-start.json', u, r, 'compute', '2026-03-01 10:00:04'),
+        (_u, r) => exceptionBody(r, 'compute'),
+      ]
+      const [rebootStart, rebootEnd, powerOff, exception] = pieces as [Piece, Piece, Piece, Piece]
+      const orders = [
+        [rebootStart, rebootEnd, powerOff, exception],
+        [exception, rebootStart, rebootEnd, powerOff],
+        [rebootStart, exception, powerOff, rebootEnd],
+        [powerOff, exception, rebootEnd, rebootStart],
+      ]
+      const states = []
+      for (const order of orders) {
+        const uuid = randomUUID()
+        const requestId = `req-${randomUUID()}`
+        for (const piece of order) await h.handler.handle(piece(uuid, requestId))
+        // Two families in one request stand in for a resize's steps: the action's name is not
+        // what this test is about, and events on one host are compared by name.
+        const { action, events } = await seen(h.service, uuid, requestId)
+        events.sort((a, b) => a.event.localeCompare(b.event))
+        states.push({ message: action.message, events })
+      }
+      for (const state of states.slice(1)) assert.deepEqual(state, states[0])
+      const { message, events } = states[0] as NonNullable<(typeof states)[0]>
+      assert.equal(message, 'Error')
+      const byName = new Map(events.map((e) => [e.event, e]))
+      const ended = byName.get('compute_reboot_instance')
+      assert.equal(ended?.result, 'Success', 'ended before the exception: not its failure')
+      assert.equal(ended?.finishTime, '2026-03-01T10:00:03.000000')
+      assert.equal(ended?.details, null)
+      assert.equal(byName.get('compute_stop_instance')?.result, 'Error')
+    })
+
+    test('an exception whose only step had ended leaves the action without "Error", in either order', async (t) => {
+      const h = await novaHandlerHarness(t, name)
+      const states = []
+      for (const exceptionFirst of [false, true]) {
+        const uuid = randomUUID()
+        const requestId = `req-${randomUUID()}`
+        const start = () =>
+          h.handler.handle(
+            instanceBody(
+              'instance-reboot-start.json',
+              uuid,
+              requestId,
+              'compute',
+              '2026-03-01 10:00:01',
+            ),
+          )
+        const end = () =>
+          h.handler.handle(
+            instanceBody(
+              'instance-reboot-end.json',
+              uuid,
+              requestId,
+              'compute',
+              '2026-03-01 10:00:03',
+            ),
+          )
+        await start()
+        if (exceptionFirst) await h.handler.handle(exceptionBody(requestId, 'compute'))
+        await end()
+        if (!exceptionFirst) await h.handler.handle(exceptionBody(requestId, 'compute'))
+        states.push(await seen(h.service, uuid, requestId))
+      }
+      assert.deepEqual(states[1], states[0])
+      assert.equal(states[0]?.action.message, null)
+      assert.equal(states[0]?.events[0]?.result, 'Success')
+    })
+
     test('a multi-instance boot: every instance with an event on that host fails', async (t) => {
       const h = await novaHandlerHarness(t, name)
       const requestId = `req-${randomUUID()}`

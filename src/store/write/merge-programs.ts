@@ -16,7 +16,7 @@ import {
 } from '../../domain/instance-action.js'
 import type { Timestamp } from '../../domain/timestamp.js'
 import type { ActionMerge, EventMerge, MessageReceipt } from '../action-store.js'
-import { canonicalTime, canonicalTimeOrNull, toEvent } from '../rows.js'
+import { canonicalTimeOrNull, toEvent } from '../rows.js'
 import type { EventsTable } from '../schema.js'
 import {
   get,
@@ -208,8 +208,10 @@ export function* eventMerge(v: EventMerge, cache: ActionIdCache): Out {
         v.event,
         v.host,
       )) as Row | undefined
+  const stored = row ? toEvent(row as unknown as Selectable<EventsTable>) : null
   // A compute.exception of this request and host may have come first (request-fault-program.ts).
-  v = yield* withRequestFault(v, row ? canonicalTime(row.start_time) : null)
+  const fold = yield* withRequestFault(v, stored)
+  v = fold.v
   // Read after the lock, so that the time compared is the committed one (and this transaction's).
   const action = yield* findAction(v.instanceUuid, v.requestId)
   // Gone since its id was cached (another process purged it): nothing is written.
@@ -277,8 +279,15 @@ export function* eventMerge(v: EventMerge, cache: ActionIdCache): Out {
     }
     return { ok: true, created: true, record: { kind: 'event', event } }
   }
-  const current = toEvent(row as unknown as Selectable<EventsTable>)
-  const next = mergedEvent(current, v)
+  const current = stored as ActionEvent
+  // Undoing a fault folded in while the event was open (pending-fault.ts): merged into the event
+  // as it was before the fold.
+  const next = mergedEvent(
+    fold.reopen
+      ? { ...current, finishTime: null, result: null, details: null, traceback: null }
+      : current,
+    v,
+  )
   const finishing = next.finishTime !== current.finishTime || next.result !== current.result
   if (!finishing && next.startTime === current.startTime && next.createdAt === current.createdAt)
     return { ok: true, created: false, record: { kind: 'event', event: current } }
@@ -302,6 +311,14 @@ export function* eventMerge(v: EventMerge, cache: ActionIdCache): Out {
     next.result === 'Error',
   )
   if (touched) yield touched
+  // The action's "Error" came from that fold alone when no other event of it failed: it goes too.
+  if (fold.reopen && next.result !== 'Error')
+    yield run(
+      'UPDATE instance_actions SET message = NULL WHERE id = ? AND NOT EXISTS (SELECT 1 FROM ' +
+        "instance_actions_events WHERE action_id = ? AND result = 'Error')",
+      actionId,
+      actionId,
+    )
   yield eventChange(current.id, actionId, v.instanceUuid, v.createdAt)
   yield actionChange(actionId, v.instanceUuid, v.createdAt)
   const event: ActionEvent = { ...next, updatedAt }

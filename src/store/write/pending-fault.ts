@@ -5,6 +5,7 @@
  * then. Together with the fault's own program (request-fault-program.ts), which fails the events
  * already recorded, the result does not depend on which of the two arrived first.
  */
+import type { ActionEvent } from '../../domain/instance-action.js'
 import type { Timestamp } from '../../domain/timestamp.js'
 import type { EventMerge } from '../action-store.js'
 import { canonicalTime } from '../rows.js'
@@ -40,33 +41,75 @@ export function* pendingFault(
   }
 }
 
+/** What an event merge does with the request fault of its (request, host). */
+export interface FaultFold {
+  /** The merge's values, with the fault folded in when it applies. */
+  v: EventMerge
+  /**
+   * The event's stored failure was this fault's, folded in while the event was open, and the
+   * merge shows that the step had ended before the fault: the merge goes on from the event as it
+   * was before (open, no result), so that the outcome is the one of the other arrival order.
+   */
+  reopen: boolean
+}
+
+/** The event values an event merge compares against: null when the event does not exist yet. */
+export type CurrentEvent = Pick<
+  ActionEvent,
+  'startTime' | 'finishTime' | 'result' | 'details' | 'traceback'
+> | null
+
 /**
- * `v` with the fault of its (request, host) folded in, as if an Error finishing at the fault's
- * time had been merged too: when the event (of `currentStart`, null when it does not exist yet)
- * had started by the fault's time. A failure the merge itself carries keeps its own texts. The
- * lookup costs one primary key read per merge of a `compute_*` event; measured: bench:follow,
+ * The fault of `v`'s (request, host) folded into `v`, as if an Error finishing at the fault's time
+ * had been merged too, when the event had started by the fault's time and had not finished before
+ * it: a step of the same request that ended on that host before the exception (the first steps
+ * of a resize on its destination) keeps its own result. A failure the merge itself carries keeps
+ * its own texts.
+ *
+ * Order: when the fault arrives first and the event is still open (no end yet), whether an end
+ * dated before the fault is still on its way cannot be known, and a failed step never sends one:
+ * the event fails. Should that end arrive after all, `reopen` undoes the fold (the stored failure
+ * is recognised as the fault's by its time and texts), so both orders end alike.
+ *
+ * The lookup costs one primary key read per merge of a `compute_*` event; measured: bench:follow,
  * 4,000 notifications, SQLite, load average 11 on 2 cores, 1,056 and 1,201 notifications/s with
  * it against 1,252 and 980/s without (runs alternated): within the noise.
  */
 export function* withRequestFault(
   v: EventMerge,
-  currentStart: Timestamp | null,
-): Generator<SqlStep, EventMerge, StepResult> {
-  if (!failsWithRequestFault(v.event, v.host)) return v
+  current: CurrentEvent,
+): Generator<SqlStep, FaultFold, StepResult> {
+  const unchanged = { v, reopen: false }
+  if (!failsWithRequestFault(v.event, v.host)) return unchanged
   const fault = yield* pendingFault(v.requestId, v.host)
+  if (!fault) return unchanged
   // A new event starts at its start, or at its finish when this is an end alone (eventMerge).
   const ownStart = (v.startTime ?? v.finishTime) as Timestamp
-  const start = currentStart !== null && currentStart < ownStart ? currentStart : ownStart
-  if (!fault || start > fault.failedAt) return v
+  const start = current !== null && current.startTime < ownStart ? current.startTime : ownStart
+  if (start > fault.failedAt) return unchanged
+  const foldedBefore =
+    current !== null &&
+    current.result === 'Error' &&
+    current.finishTime === fault.failedAt &&
+    current.details === fault.details &&
+    current.traceback === fault.traceback
+  // The step's own finish: what the merge brings, and what is stored unless the fault made it.
+  const stored = current === null || foldedBefore ? null : current.finishTime
+  const ownFinish =
+    stored !== null && (v.finishTime === null || stored > v.finishTime) ? stored : v.finishTime
+  if (ownFinish !== null && ownFinish < fault.failedAt) return { v, reopen: foldedBefore }
   const failed = v.result === 'Error'
   return {
-    ...v,
-    // Kept explicit: the finish below must not become a new event's start.
-    startTime: currentStart === null ? ownStart : v.startTime,
-    finishTime:
-      v.finishTime !== null && v.finishTime > fault.failedAt ? v.finishTime : fault.failedAt,
-    result: 'Error',
-    details: failed ? v.details : fault.details,
-    traceback: failed ? v.traceback : fault.traceback,
+    v: {
+      ...v,
+      // Kept explicit: the finish below must not become a new event's start.
+      startTime: current === null ? ownStart : v.startTime,
+      finishTime:
+        v.finishTime !== null && v.finishTime > fault.failedAt ? v.finishTime : fault.failedAt,
+      result: 'Error',
+      details: failed ? v.details : fault.details,
+      traceback: failed ? v.traceback : fault.traceback,
+    },
+    reopen: false,
   }
 }

@@ -2,12 +2,13 @@
  * The write of a request fault (a Nova `compute.exception`, spec nova-notifications.md §2.5 and
  * §5.4): kept in `nova_request_faults` for the events still to come (pending-fault.ts), and merged
  * as a failure into the `compute_*` events of that request on that host already recorded, under
- * every action of the request. Both halves fail exactly the events started by the fault's time, so
- * the outcome is the same whichever of the exception and the events arrives first, and applying it
- * again changes nothing (the event merge is a no-op on an event it already failed).
+ * every action of the request. Both halves fail exactly the events started by the fault's time and
+ * not finished before it, so the outcome is the same whichever of the exception and the events
+ * arrives first (pending-fault.ts), and applying it again changes nothing (the event merge is a
+ * no-op on an event it already failed).
  */
 import type { RequestFault } from '../action-store.js'
-import { canonicalTime } from '../rows.js'
+import { canonicalTime, canonicalTimeOrNull } from '../rows.js'
 import { eventMerge } from './merge-programs.js'
 import { failsWithRequestFault, pendingFault } from './pending-fault.js'
 import { getAll, getAllLocked, run, type Row } from './sql-step.js'
@@ -55,7 +56,8 @@ export function* requestFault(v: RequestFault, cache: ActionIdCache): Out {
     // running at the same time either commits before this read or sees the kept fault.
     const events = (yield getAllLocked(
       actionId,
-      'SELECT event, start_time FROM instance_actions_events WHERE action_id = ? AND host = ? ' +
+      'SELECT event, start_time, finish_time FROM instance_actions_events WHERE action_id = ? ' +
+        'AND host = ? ' +
         'ORDER BY id',
       actionId,
       v.host,
@@ -65,6 +67,9 @@ export function* requestFault(v: RequestFault, cache: ActionIdCache): Out {
       const event = e.event as string
       if (!failsWithRequestFault(event, v.host) || names.has(event)) continue
       if (canonicalTime(e.start_time) > fault.failedAt) continue
+      // A step that had ended before the exception keeps its own result (pending-fault.ts).
+      const finished = canonicalTimeOrNull(e.finish_time)
+      if (finished !== null && finished < fault.failedAt) continue
       names.add(event)
       const outcome = yield* eventMerge(
         {
