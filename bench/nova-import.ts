@@ -22,6 +22,7 @@ import Database from 'better-sqlite3'
 import { memoryCheckpoint } from '../src/nova/db-import/import-checkpoint.js'
 import { importNovaCells } from '../src/nova/db-import/nova-db-import.js'
 import { toImportedActions } from '../src/nova/db-import/nova-records.js'
+import { lastId } from '../src/nova/db-import/nova-rows.js'
 import { openNovaCell } from '../src/nova/db-import/open-cell.js'
 import { openStore } from '../src/store/open-store.js'
 import { buildNovaSchema } from '../test/helpers/nova-cell.js'
@@ -109,7 +110,7 @@ t0 = performance.now()
     const batch = await source.actions(after, BATCH)
     if (batch.actions.length === 0) break
     read += toImportedActions(batch.actions, batch.events).length
-    after = batch.actions[batch.actions.length - 1]!.id
+    after = lastId(batch.actions)
   }
   await source.close()
   if (read !== N) throw new Error(`floor read ${read} actions, not ${N}`)
