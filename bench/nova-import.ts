@@ -1,16 +1,20 @@
 /**
- * `npm run bench:nova-import -- [--actions N] [--events E] [--batch B] [--instances I]`
+ * `npm run bench:nova-import -- [--actions N] [--events E] [--batch B] [--instances I]
+ *   [--cell PATH] [--online | --offline]`
  *
  * The bulk import from a Nova cell database (issue 12): a Nova SQLite cell whose schema is built
  * by Nova's own migrations (scripts/nova-cell-db.py, needs python3-nova), filled with N actions
  * (default 1,000,000) of E events each (default 5) over I instances by INSERT … SELECT from a
  * counter (2% of the actions failed, with a 1 KB traceback holding a password for the
- * sanitizer), then imported into a fresh SQLite ActionTrail file with `importNovaCells`, the code
- * behind `actiontrail import --from-nova-db`.
+ * sanitizer), then imported with `importNovaCells`, the code behind `actiontrail import
+ * --from-nova-db`, twice, each time into a fresh SQLite ActionTrail file: online (as into a store
+ * being served) and offline (`--offline`: store/open-offline-store.ts, the search indexes dropped
+ * for the load and rebuilt at the end, its two parts reported). `--online` or `--offline` runs
+ * only that one. Each run checks its counts of rows, change positions and indexes.
  *
  * The floor, measured in the same run on the same cell and batches: reading the source alone
  * (the keyset walk with its events and instances, and the mapping to import records, sanitizing
- * included), i.e. the import without writing. Reported: seconds and actions/s of both, and the
+ * included), i.e. the import without writing. Reported: seconds and actions/s of each, and each
  * import's RSS every second (it must stay flat: one batch in memory at a time). `--cell PATH`
  * keeps the cell at PATH and reuses it when it exists.
  */
@@ -22,7 +26,9 @@ import Database from 'better-sqlite3'
 import { memoryCheckpoint } from '../src/nova/db-import/import-checkpoint.js'
 import { importNovaCells } from '../src/nova/db-import/nova-db-import.js'
 import { toImportedActions } from '../src/nova/db-import/nova-records.js'
+import { lastId } from '../src/nova/db-import/nova-rows.js'
 import { openNovaCell } from '../src/nova/db-import/open-cell.js'
+import { openOfflineStore } from '../src/store/open-offline-store.js'
 import { openStore } from '../src/store/open-store.js'
 import { buildNovaSchema } from '../test/helpers/nova-cell.js'
 
@@ -33,6 +39,9 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '1000' },
     instances: { type: 'string', default: '10000' },
     cell: { type: 'string' },
+    // Only the one import (the floor is always measured).
+    offline: { type: 'boolean', default: false },
+    online: { type: 'boolean', default: false },
   },
 })
 const N = Number(values.actions)
@@ -49,6 +58,11 @@ const mb = (bytes: number) => Math.round(bytes / 1048576)
 
 function seconds(from: number): number {
   return (performance.now() - from) / 1000
+}
+
+function cpuSeconds(from: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(from)
+  return (used.user + used.system) / 1e6
 }
 
 // 1. The cell: Nova's schema, then rows.
@@ -101,6 +115,7 @@ const fillS = seconds(t0)
 
 // 2. The floor: reading the cell in the same batches, mapped and sanitized, nothing written.
 t0 = performance.now()
+const floorCpu0 = process.cpuUsage()
 {
   const source = await openNovaCell(`sqlite:${cellPath}`)
   let after = 0
@@ -109,30 +124,76 @@ t0 = performance.now()
     const batch = await source.actions(after, BATCH)
     if (batch.actions.length === 0) break
     read += toImportedActions(batch.actions, batch.events).actions.length
-    after = batch.actions[batch.actions.length - 1]!.id
+    after = lastId(batch.actions)
   }
   await source.close()
   if (read !== N) throw new Error(`floor read ${read} actions, not ${N}`)
 }
 const floorS = seconds(t0)
+const floorCpu = cpuSeconds(floorCpu0)
 
-// 3. The import into a fresh SQLite ActionTrail.
-const store = await openStore(join(dir, 'trail.db'))
-const rss: number[] = []
-const sampler = setInterval(() => rss.push(process.memoryUsage().rss), 1000)
-t0 = performance.now()
-const source = await openNovaCell(`sqlite:${cellPath}`)
-const summary = await importNovaCells({
-  store,
-  cells: [source],
-  checkpoint: memoryCheckpoint(),
-  batchSize: BATCH,
-})
-const importS = seconds(t0)
-clearInterval(sampler)
-await source.close()
-await store.close()
-if (summary.actions.created !== N) throw new Error(`imported ${summary.actions.created}, not ${N}`)
+// 3. The imports, each into a fresh SQLite ActionTrail: online (as into a served store), then
+// offline (store/open-offline-store.ts: search indexes dropped for the load, rebuilt after).
+interface ImportRun {
+  label: string
+  seconds: number
+  /** This process's CPU time (user + system): steadier than the wall clock on a loaded machine. */
+  cpu: number
+  /** Offline: the load and the index rebuild, of `seconds`. */
+  parts?: { load: number; rebuild: number }
+  rss: number[]
+  rows: string
+}
+
+async function timedImport(offline: boolean): Promise<ImportRun> {
+  const file = join(dir, offline ? 'trail-offline.db' : 'trail-online.db')
+  const rss: number[] = []
+  const sampler = setInterval(() => rss.push(process.memoryUsage().rss), 1000)
+  const started = performance.now()
+  const cpu0 = process.cpuUsage()
+  const opened = offline ? await openOfflineStore(file) : undefined
+  const store = opened?.store ?? (await openStore(file))
+  const source = await openNovaCell(`sqlite:${cellPath}`)
+  const summary = await importNovaCells({
+    store,
+    cells: [source],
+    checkpoint: memoryCheckpoint(),
+    batchSize: BATCH,
+  })
+  const load = seconds(started)
+  await opened?.finish()
+  const total = seconds(started)
+  const cpu = cpuSeconds(cpu0)
+  clearInterval(sampler)
+  await source.close()
+  await store.close()
+  if (summary.actions.created !== N)
+    throw new Error(`imported ${summary.actions.created}, not ${N}`)
+  // What both must have written alike: rows, change positions, indexes.
+  const db = new Database(file, { readonly: true })
+  const count = (sql: string) => (db.prepare(sql).pluck().get() as number).toLocaleString('en')
+  const rows =
+    `${count('SELECT count(*) FROM instance_actions')} actions, ` +
+    `${count('SELECT count(*) FROM instance_actions_events')} events, ` +
+    `${count('SELECT max(position) FROM changes')} change positions, ` +
+    `${count("SELECT count(*) FROM sqlite_master WHERE type = 'index'")} indexes`
+  db.close()
+  rmSync(file, { force: true })
+  return {
+    label: offline
+      ? 'offline import (--offline) into SQLite ActionTrail'
+      : 'online import into SQLite ActionTrail',
+    seconds: total,
+    cpu,
+    ...(offline ? { parts: { load, rebuild: total - load } } : {}),
+    rss,
+    rows,
+  }
+}
+
+const runs: ImportRun[] = []
+if (!values.offline) runs.push(await timedImport(false))
+if (!values.online) runs.push(await timedImport(true))
 
 const rate = (s: number) => Math.round(N / s).toLocaleString('en')
 console.log(
@@ -142,13 +203,26 @@ console.log(
 console.log(
   `(schema by Nova's migrations ${schemaS.toFixed(1)} s, rows filled ${fillS.toFixed(1)} s)\n`,
 )
-console.log('| step | seconds | actions/s |')
-console.log('| --- | ---: | ---: |')
-console.log(`| floor: read + map + sanitize, no write | ${floorS.toFixed(1)} | ${rate(floorS)} |`)
-console.log(`| import into SQLite ActionTrail | ${importS.toFixed(1)} | ${rate(importS)} |`)
-const step = Math.max(1, Math.floor(rss.length / 10))
-const series = rss.filter((_, i) => i % step === 0).map(mb)
+console.log('| step | seconds | actions/s | CPU seconds | actions per CPU second |')
+console.log('| --- | ---: | ---: | ---: | ---: |')
 console.log(
-  `\nRSS during the import (MB, every ${step} s): ${series.join(' ')}; ` +
-    `min ${mb(Math.min(...rss))}, max ${mb(Math.max(...rss))}`,
+  `| floor: read + map + sanitize, no write | ${floorS.toFixed(1)} | ${rate(floorS)} | ` +
+    `${floorCpu.toFixed(1)} | ${rate(floorCpu)} |`,
 )
+for (const r of runs) {
+  const parts = r.parts
+    ? ` (load ${r.parts.load.toFixed(1)} s at ${rate(r.parts.load)}/s, index rebuild ${r.parts.rebuild.toFixed(1)} s)`
+    : ''
+  console.log(
+    `| ${r.label}${parts} | ${r.seconds.toFixed(1)} | ${rate(r.seconds)} | ` +
+      `${r.cpu.toFixed(1)} | ${rate(r.cpu)} |`,
+  )
+}
+for (const r of runs) {
+  const step = Math.max(1, Math.floor(r.rss.length / 10))
+  const series = r.rss.filter((_, i) => i % step === 0).map(mb)
+  console.log(
+    `\n${r.label}: ${r.rows}\nRSS (MB, every ${step} s): ${series.join(' ')}; ` +
+      `min ${mb(Math.min(...r.rss))}, max ${mb(Math.max(...r.rss))}`,
+  )
+}

@@ -30,6 +30,9 @@ export function canonicalTime(value: unknown): Timestamp {
   if (typeof value === 'string') {
     // The common case (SQLite): already canonical.
     if (value.length === 26 && value.charCodeAt(10) === 84 /* T */) return value as Timestamp
+    // Six fraction digits and a space (MariaDB's datetime(6), Nova's SQLite text): one new string,
+    // without the capture groups' four (a Nova import converts millions of these).
+    if (value.length === 26 && DB_TIME.test(value)) return value.replace(' ', 'T') as Timestamp
     const m = DB_TIME.exec(value)
     if (m) return `${m[1]}T${m[2]}.${(m[3] ?? '').padEnd(6, '0')}` as Timestamp
   } else if (value instanceof Date && !Number.isNaN(value.getTime())) {

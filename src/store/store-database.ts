@@ -6,6 +6,7 @@
  */
 import type { Kysely, KyselyPlugin } from 'kysely'
 import type { DialectName } from './dialect.js'
+import type { OfflineLoad } from './offline-load.js'
 import type { Database } from './schema.js'
 import type { WriteExecutor } from './write/write-executor.js'
 
@@ -43,6 +44,8 @@ export interface StoreDatabase {
    * then on nothing may block the event loop (SQLite drops its busy timeout, see sqlite-database.ts).
    */
   readonly serving?: () => void
+  /** The offline bulk-load mode, where the backend has one (an SQLite file): offline-load.ts. */
+  readonly offlineLoad?: OfflineLoad
 }
 
 /** Runs a statement on the database outside the write executor, mapping its failure with `mapError`. */

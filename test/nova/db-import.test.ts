@@ -3,11 +3,14 @@
  * migrations: scripts/nova-cell-db.py), on SQLite and on the local MariaDB: ActionTrail's Nova
  * API then shows exactly what Nova's rows say (failure texts sanitized); an import run twice adds
  * nothing; an interrupted import resumes from its checkpoint without reading again what was done;
- * several cells import in one run; Nova's database is never written.
+ * several cells import in one run; Nova's database is never written. `--offline` (SQLite store)
+ * leaves the store exactly as an online import does, refuses a store another process has open,
+ * and an interrupted offline import finishes (indexes rebuilt) when run again.
  */
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import Database from 'better-sqlite3'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test, type TestContext } from 'node:test'
@@ -15,6 +18,7 @@ import { fileCheckpoint } from '../../src/nova/db-import/import-checkpoint.js'
 import { importNovaCells } from '../../src/nova/db-import/nova-db-import.js'
 import { openNovaCell } from '../../src/nova/db-import/open-cell.js'
 import { sanitizeDetails, sanitizeTraceback } from '../../src/security/sanitize-traceback.js'
+import { openOfflineStore } from '../../src/store/open-offline-store.js'
 import { openStore } from '../../src/store/open-store.js'
 import { REQUIRE_BACKENDS, serverProblem } from '../helpers/backends.js'
 import { buildHarness, headers, TOKENS } from '../helpers/build-app.js'
@@ -322,6 +326,199 @@ describe('import --from-nova-db: SQLite cells', { skip }, () => {
     assert.equal(missing.code, 2)
     assert.match(missing.stderr, /^actiontrail: cannot open the Nova database/)
     assert.equal(existsSync(db), false, "ActionTrail's database is not created")
+  })
+})
+
+/** A cell with `rows` in it, in `dir`. */
+async function sqliteCellWith(dir: string, rows: NovaRows): Promise<string> {
+  const cell = novaSqliteCell(dir)
+  const w = sqliteExec(cell)
+  await insertNovaRows(w.exec, rows)
+  w.close()
+  return cell
+}
+
+/**
+ * What an import leaves in an SQLite store: the schema (every table and index as sqlite_master
+ * has it) and every row of the tables it writes, in key order. `written_by`/`finished_by` are
+ * left out: each store keys its writer tags with its own random key.
+ */
+function storeContents(path: string): unknown {
+  const db = new Database(path, { readonly: true })
+  try {
+    const rows = (table: string, order: string) =>
+      (
+        db.prepare(`SELECT * FROM ${table} ORDER BY ${order}`).all() as Record<string, unknown>[]
+      ).map(({ written_by: _w, finished_by: _f, ...rest }) => rest)
+    return {
+      schema: db
+        .prepare(
+          "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_stat%' ORDER BY name",
+        )
+        .all(),
+      journal: db.pragma('journal_mode', { simple: true }),
+      instances: rows('instances', 'uuid'),
+      actions: rows('instance_actions', 'id'),
+      events: rows('instance_actions_events', 'id'),
+      changes: rows('changes', 'position'),
+      head: rows('change_head', 'id'),
+    }
+  } finally {
+    db.close()
+  }
+}
+
+/** The indexes of an SQLite store, by name. */
+function indexNames(path: string): string[] {
+  const db = new Database(path, { readonly: true })
+  try {
+    return db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+      .pluck()
+      .all() as string[]
+  } finally {
+    db.close()
+  }
+}
+
+describe('import --from-nova-db --offline: an SQLite store', { skip }, () => {
+  test('leaves the store exactly as an online import does; a second run adds nothing', async (t) => {
+    const dir = tempDir(t)
+    const rows = novaHistory(6, 3, 8, true)
+    const cell = await sqliteCellWith(dir, rows)
+    const online = join(dir, 'online.db')
+    const offline = join(dir, 'offline.db')
+    const a = await runCli(['import', '--from-nova-db', `sqlite:${cell}`, '--db', online])
+    assert.equal(a.code, 0, a.stderr)
+    const b = await runCli([
+      'import',
+      '--from-nova-db',
+      `sqlite:${cell}`,
+      '--db',
+      offline,
+      '--offline',
+    ])
+    assert.equal(b.code, 0, b.stderr)
+    assert.equal(b.stdout, a.stdout)
+    assert.match(b.stderr, /search indexes rebuilt/)
+    assert.deepEqual(storeContents(offline), storeContents(online))
+    const again = await runCli([
+      'import',
+      '--from-nova-db',
+      `sqlite:${cell}`,
+      '--db',
+      offline,
+      '--offline',
+    ])
+    assert.equal(again.code, 0, again.stderr)
+    assert.match(again.stdout, /imported: 0 actions new, 24 already there/)
+    await assertApiShows(t, offline, rows)
+  })
+
+  test('is refused while another process has the store open, which is left as it was', async (t) => {
+    const dir = tempDir(t)
+    const cell = await sqliteCellWith(dir, novaHistory(7, 1, 2, true))
+    const db = join(dir, 'trail.db')
+    // As a running server holds it.
+    const server = await openStore(db)
+    t.after(() => server.close())
+    const indexes = indexNames(db)
+    const r = await runCli(
+      ['import', '--from-nova-db', `sqlite:${cell}`, '--db', db, '--offline'],
+      {
+        ACTIONTRAIL_SQLITE_LOCK_WAIT_MS: '100',
+      },
+    )
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /^actiontrail: the store is open in another process .*needs it alone\n$/)
+    assert.deepEqual(indexNames(db), indexes)
+    // The store still takes an online import beside the server.
+    const online = await runCli(['import', '--from-nova-db', `sqlite:${cell}`, '--db', db])
+    assert.match(online.stdout, /imported: 2 actions new/)
+  })
+
+  test('interrupted (in the load, then in the rebuild), it finishes when run again', async (t) => {
+    const dir = tempDir(t)
+    const rows = novaHistory(8, 2, 10, true)
+    const cell = await sqliteCellWith(dir, rows)
+    const db = join(dir, 'trail.db')
+    const checkpointPath = join(dir, 'checkpoint.json')
+    const online = join(dir, 'online.db')
+    // The same batches online: change positions follow the batches (a batch's actions, then
+    // their events).
+    const reference = await runCli([
+      'import',
+      '--from-nova-db',
+      `sqlite:${cell}`,
+      '--db',
+      online,
+      '--batch-size',
+      '3',
+    ])
+    assert.equal(reference.code, 0, reference.stderr)
+    const allIndexes = indexNames(online)
+
+    // 1. Stopped after two batches of 3 actions: the indexes stay dropped, their definitions kept.
+    const first = await openOfflineStore(db)
+    const controller = new AbortController()
+    let batches = 0
+    const source = await openNovaCell(`sqlite:${cell}`)
+    const done = await importNovaCells({
+      store: first.store,
+      cells: [source],
+      checkpoint: await fileCheckpoint(checkpointPath),
+      batchSize: 3,
+      signal: controller.signal,
+      onProgress: () => {
+        if (++batches === 2) controller.abort()
+      },
+    })
+    await source.close()
+    await first.close()
+    assert.equal(done.actions.created, 6)
+    const missing = first.missingIndexes
+    assert.ok(missing > 20, `${missing} indexes dropped`)
+    assert.equal(indexNames(db).length, allIndexes.length - missing)
+
+    // 2. The rest loaded, and the rebuild stopped after three indexes.
+    const second = await openOfflineStore(db)
+    assert.equal(second.missingIndexes, missing, 'nothing dropped twice, nothing forgotten')
+    const again = await openNovaCell(`sqlite:${cell}`)
+    const rest = await importNovaCells({
+      store: second.store,
+      cells: [again],
+      checkpoint: await fileCheckpoint(checkpointPath),
+      batchSize: 3,
+    })
+    await again.close()
+    assert.deepEqual(rest.actions, { created: 14, existing: 0, skipped: 0 })
+    await assert.rejects(
+      second.finish((_name, built) => {
+        if (built === 3) throw new Error('interrupted')
+      }),
+      /interrupted/,
+    )
+    await second.close()
+    assert.equal(indexNames(db).length, allIndexes.length - missing + 3)
+
+    // 3. The same command again: nothing left to load, every index rebuilt, nothing left over.
+    const last = await runCli([
+      'import',
+      '--from-nova-db',
+      `sqlite:${cell}`,
+      '--db',
+      db,
+      '--offline',
+      '--checkpoint',
+      checkpointPath,
+      '--batch-size',
+      '3',
+    ])
+    assert.equal(last.code, 0, last.stderr)
+    assert.match(last.stdout, /imported: 0 actions new, 0 already there/)
+    assert.deepEqual(indexNames(db), allIndexes)
+    assert.deepEqual(storeContents(db), storeContents(online))
+    await assertApiShows(t, db, rows)
   })
 })
 

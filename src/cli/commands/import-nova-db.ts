@@ -3,6 +3,10 @@
  * cell databases (one URL per cell), read only (src/nova/db-import/). Resumable with
  * `--checkpoint FILE`; progress on stderr when it is a terminal; Ctrl-C stops after the batch in
  * flight, its checkpoint saved.
+ *
+ * `--offline` (an SQLite store that no other process has open: the first migration) loads
+ * through store/open-offline-store.ts: the search indexes dropped for the load and rebuilt at the
+ * end. Interrupted, the same command run again goes on and rebuilds them.
  */
 import { resolveDatabase } from '../../config.js'
 import {
@@ -17,6 +21,8 @@ import {
 } from '../../nova/db-import/nova-db-import.js'
 import type { NovaCellSource } from '../../nova/db-import/nova-rows.js'
 import { openNovaCell } from '../../nova/db-import/open-cell.js'
+import type { ActionStore } from '../../store/action-store.js'
+import { openOfflineStore, type OfflineStore } from '../../store/open-offline-store.js'
 import { openStore } from '../../store/open-store.js'
 import { usageError } from '../cli-error.js'
 
@@ -26,6 +32,7 @@ export interface NovaDbImportFlags {
   db?: string
   checkpoint?: string
   batchSize?: string
+  offline?: boolean
 }
 
 /** A progress line, at most four times a second, on a terminal only. */
@@ -59,11 +66,19 @@ export async function importFromNovaDbCommand(opts: NovaDbImportFlags): Promise<
   const controller = new AbortController()
   const stop = () => controller.abort()
   process.once('SIGINT', stop)
-  let store: Awaited<ReturnType<typeof openStore>> | undefined
+  let store: ActionStore | undefined
+  let offline: OfflineStore | undefined
   try {
     // The cells first: a wrong URL fails before ActionTrail's database is created or migrated.
     for (const url of urls) cells.push(await openNovaCell(url))
-    store = await openStore(resolveDatabase(opts.db))
+    if (opts.offline) {
+      offline = await openOfflineStore(resolveDatabase(opts.db))
+      store = offline.store
+      console.error(
+        `offline import: the store is this process's alone until the end; ` +
+          `${offline.missingIndexes} search indexes are rebuilt after the load`,
+      )
+    } else store = await openStore(resolveDatabase(opts.db))
     const summary = await importNovaCells({
       store,
       cells,
@@ -79,7 +94,23 @@ export async function importFromNovaDbCommand(opts: NovaDbImportFlags): Promise<
         `${a.created} actions new, ${a.existing} already there, ${a.skipped} skipped; ` +
         `${i.created} instances new, ${i.existing} already there`,
     )
-    if (controller.signal.aborted) process.exitCode = 1
+    if (controller.signal.aborted) {
+      process.exitCode = 1
+      if (offline)
+        console.error(
+          'the search indexes are not rebuilt yet: run the same command again to go on and finish',
+        )
+    } else if (offline) {
+      const started = performance.now()
+      await offline.finish((name, done, total) => {
+        if (process.stderr.isTTY)
+          process.stderr.write(`\rrebuilding index ${done + 1}/${total} (${name})\u001b[K`)
+      })
+      if (process.stderr.isTTY) process.stderr.write('\n')
+      console.error(
+        `search indexes rebuilt in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      )
+    }
   } finally {
     process.off('SIGINT', stop)
     for (const cell of cells) await cell.close()

@@ -69,6 +69,11 @@ export function importCommand(program: Command): void {
       `database import: actions per batch (default ${DEFAULT_BATCH_SIZE})`,
     )
     .option('--checkpoint <file>', 'resume from and record progress in this file')
+    .option(
+      '--offline',
+      'database import into an SQLite store no other process has open (the first migration): ' +
+        'search indexes dropped for the load and rebuilt at the end, several times faster',
+    )
     .option('--db <path>', DATABASE_OPTION_HELP)
     .action(async (opts: NovaDbImportFlags & NovaApiImportFlags) => {
       if (opts.fromNovaDb !== undefined && opts.fromNovaApi !== undefined)

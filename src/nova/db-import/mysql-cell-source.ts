@@ -10,6 +10,7 @@ import { AppError } from '../../domain/errors.js'
 import { describeDatabase } from '../../store/open-store.js'
 import {
   ACTION_COLUMNS,
+  columnList,
   EVENT_COLUMNS,
   INSTANCE_COLUMNS,
   type NovaActionRow,
@@ -37,34 +38,37 @@ export async function openMysqlCell(url: string): Promise<NovaCellSource> {
       cause: err,
     })
   }
+  // Rows as arrays, in the order of the column lists (nova-rows.ts).
   const rows = async <T>(sql: string, params: unknown[]): Promise<T[]> =>
-    (await conn.query(sql, params))[0] as T[]
+    (await conn.query({ sql, rowsAsArray: true }, params))[0] as T[]
   return {
     label,
     instances: (after, limit) =>
       rows<NovaInstanceRow>(
-        `SELECT ${INSTANCE_COLUMNS} FROM instances WHERE id > ? ORDER BY id LIMIT ?`,
+        `SELECT ${columnList(INSTANCE_COLUMNS)} FROM instances WHERE id > ? ORDER BY id LIMIT ?`,
         [after, limit],
       ),
     actions: async (after, limit) => {
       await conn.query('START TRANSACTION READ ONLY')
       try {
         const actions = await rows<NovaActionRow>(
-          `SELECT ${ACTION_COLUMNS} FROM instance_actions WHERE id > ? ORDER BY id LIMIT ?`,
+          `SELECT ${columnList(ACTION_COLUMNS)} FROM instance_actions WHERE id > ? ORDER BY id LIMIT ?`,
           [after, limit],
         )
         if (actions.length === 0) return { actions, events: [], instances: [] }
         const events = await rows<NovaEventRow>(
-          `SELECT ${EVENT_COLUMNS} FROM instance_actions_events ` +
+          `SELECT ${columnList(EVENT_COLUMNS)} FROM instance_actions_events ` +
             'WHERE action_id BETWEEN ? AND ? ORDER BY action_id, id',
-          [actions[0]!.id, actions[actions.length - 1]!.id],
+          [actions[0]![0], actions[actions.length - 1]![0]],
         )
-        const uuids = [...new Set(actions.map((a) => a.instance_uuid).filter((u) => u !== null))]
+        const uuids = [
+          ...new Set(actions.map(([, , instanceUuid]) => instanceUuid).filter((u) => u !== null)),
+        ]
         const instances =
           uuids.length === 0
             ? []
             : await rows<NovaInstanceRow>(
-                `SELECT ${INSTANCE_COLUMNS} FROM instances WHERE uuid IN (?)`,
+                `SELECT ${columnList(INSTANCE_COLUMNS)} FROM instances WHERE uuid IN (?)`,
                 [uuids],
               )
         return { actions, events, instances }
@@ -73,9 +77,7 @@ export async function openMysqlCell(url: string): Promise<NovaCellSource> {
       }
     },
     lastActionId: async () =>
-      Number(
-        (await rows<{ m: unknown }>('SELECT MAX(id) AS m FROM instance_actions', []))[0]?.m ?? 0,
-      ),
+      Number((await rows<[unknown]>('SELECT MAX(id) FROM instance_actions', []))[0]?.[0] ?? 0),
     close: () => conn.end(),
   }
 }

@@ -9,7 +9,7 @@ import type { ImportCounts, WriteOutcome } from '../../domain/write-operation.js
 import type { ActionStore, StoreWrite } from '../../store/action-store.js'
 import type { ImportCheckpoint } from './import-checkpoint.js'
 import { toImportedActions, toImportedInstance } from './nova-records.js'
-import type { NovaCellSource } from './nova-rows.js'
+import { lastId, type NovaCellSource } from './nova-rows.js'
 import { NOVA_IMPORT_WRITER, novaWriterTag } from '../nova-writers.js'
 
 /** Actions per batch unless told: measured best of 250/500/1000/2000 on SQLite (bench:nova-import). */
@@ -71,7 +71,7 @@ export async function importNovaCells(options: NovaImportOptions): Promise<Impor
       summary.instances.skipped += rows.length - instances.length
       const [outcome] = await store.write([{ op: 'import_instances', instances }])
       add(summary.instances, outcome)
-      position.instancesAfter = rows[rows.length - 1]!.id
+      position.instancesAfter = lastId(rows)
       await checkpoint.save(cell.label, position)
     }
     const maxActionId = await cell.lastActionId()
@@ -95,7 +95,7 @@ export async function importNovaCells(options: NovaImportOptions): Promise<Impor
       add(summary.actions, outcome)
       actionsRead += batch.actions.length
       actionsCreated += summary.actions.created - before
-      position.actionsAfter = batch.actions[batch.actions.length - 1]!.id
+      position.actionsAfter = lastId(batch.actions)
       await checkpoint.save(cell.label, position)
       options.onProgress?.({
         cell: cell.label,

@@ -13,6 +13,7 @@ import Database from 'better-sqlite3'
 import { AppError } from '../../domain/errors.js'
 import {
   ACTION_COLUMNS,
+  columnList,
   EVENT_COLUMNS,
   INSTANCE_COLUMNS,
   type NovaActionBatch,
@@ -21,12 +22,6 @@ import {
   type NovaEventRow,
   type NovaInstanceRow,
 } from './nova-rows.js'
-
-const prefixed = (columns: string, alias: string) =>
-  columns
-    .split(', ')
-    .map((c) => `${alias}.${c}`)
-    .join(', ')
 
 function hasActionIdIndex(db: Database.Database): boolean {
   const indexes = db.prepare("PRAGMA main.index_list('instance_actions_events')").all() as {
@@ -51,23 +46,35 @@ export function openSqliteCell(path: string): NovaCellSource {
   }
   const indexed = hasActionIdIndex(db)
   let keysFrom: number | undefined
-  const instances = db.prepare(
-    `SELECT ${INSTANCE_COLUMNS} FROM instances WHERE id > ? ORDER BY id LIMIT ?`,
-  )
-  const actions = db.prepare(
-    `SELECT ${ACTION_COLUMNS} FROM instance_actions WHERE id > ? ORDER BY id LIMIT ?`,
-  )
-  const instanceByUuid = db.prepare(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE uuid = ?`)
+  // Rows as arrays (raw): see nova-rows.ts.
+  const instances = db
+    .prepare(
+      `SELECT ${columnList(INSTANCE_COLUMNS)} FROM instances WHERE id > ? ORDER BY id LIMIT ?`,
+    )
+    .raw(true)
+  const actions = db
+    .prepare(
+      `SELECT ${columnList(ACTION_COLUMNS)} FROM instance_actions WHERE id > ? ORDER BY id LIMIT ?`,
+    )
+    .raw(true)
+  // The batch's instances in one statement (Nova's unique index on instances.uuid), not one
+  // look-up per distinct instance: a statement per row cost more than the batch's events.
+  const batchInstances = db
+    .prepare(
+      `SELECT ${columnList(INSTANCE_COLUMNS)} FROM instances WHERE uuid IN ` +
+        '(SELECT instance_uuid FROM instance_actions WHERE id BETWEEN ? AND ?)',
+    )
+    .raw(true)
   let events: Database.Statement | undefined
   const read = db.transaction((after: number, limit: number): NovaActionBatch => {
     const rows = actions.all(after, limit) as NovaActionRow[]
     if (rows.length === 0) return { actions: [], events: [], instances: [] }
-    const first = rows[0]!.id
-    const last = rows[rows.length - 1]!.id
+    const first = rows[0]![0]
+    const last = rows[rows.length - 1]![0]
     if (!events) {
       if (indexed) {
         events = db.prepare(
-          `SELECT ${EVENT_COLUMNS} FROM instance_actions_events ` +
+          `SELECT ${columnList(EVENT_COLUMNS)} FROM instance_actions_events ` +
             'WHERE action_id BETWEEN ? AND ? ORDER BY action_id, id',
         )
       } else {
@@ -82,19 +89,17 @@ export function openSqliteCell(path: string): NovaCellSource {
             'WHERE action_id >= ? ORDER BY action_id, id',
         ).run(keysFrom)
         events = db.prepare(
-          `SELECT ${prefixed(EVENT_COLUMNS, 'e')} FROM temp.import_event_keys k ` +
+          `SELECT ${columnList(EVENT_COLUMNS, 'e')} FROM temp.import_event_keys k ` +
             'JOIN main.instance_actions_events e ON e.id = k.id ' +
             'WHERE k.action_id BETWEEN ? AND ? ORDER BY k.action_id, k.id',
         )
       }
+      events.raw(true)
     }
-    const uuids = [...new Set(rows.map((r) => r.instance_uuid).filter((u) => u !== null))]
     return {
       actions: rows,
       events: events.all(first, last) as NovaEventRow[],
-      instances: uuids
-        .map((u) => instanceByUuid.get(u) as NovaInstanceRow | undefined)
-        .filter((i) => i !== undefined),
+      instances: batchInstances.all(first, last) as NovaInstanceRow[],
     }
   })
   return {

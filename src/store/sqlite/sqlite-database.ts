@@ -15,6 +15,7 @@ import type { Database } from '../schema.js'
 import type { StoreDatabase } from '../store-database.js'
 import { mapSqliteError } from './sqlite-errors.js'
 import { SqliteFileIdentity } from './sqlite-file-identity.js'
+import { sqliteOfflineLoad } from './sqlite-offline-load.js'
 import { DEFAULT_LOCK_WAIT_MS, SqliteWriteExecutor } from './sqlite-write-executor.js'
 
 /** Options for opening a SQLite database. */
@@ -74,6 +75,8 @@ export function openSqliteDatabase({ filename, lockWaitMs, onLost }: SqliteOptio
     serving: () => native.pragma('busy_timeout = 0'),
     mapError: mapSqliteError,
     choosesWindowPlan: true,
-    ...(files ? { assertReady: () => files.assertIntact() } : {}),
+    ...(files
+      ? { assertReady: () => files.assertIntact(), offlineLoad: sqliteOfflineLoad(native, files) }
+      : {}),
   }
 }

@@ -65,6 +65,15 @@ export class SqliteFileIdentity {
     if (lost !== undefined) throw new AppError('store_unavailable', lost)
   }
 
+  /**
+   * This connection left WAL mode itself (an offline load: sqlite-offline-load.ts), which removes
+   * the `-wal` and `-shm` files: they are forgotten, and recorded again when they reappear.
+   */
+  forgetWalFiles(): void {
+    this.#known.delete('-wal')
+    this.#known.delete('-shm')
+  }
+
   /** Stops the background check (when the database is closed). */
   stop(): void {
     clearInterval(this.#timer)
