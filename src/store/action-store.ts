@@ -272,31 +272,10 @@ export interface ImportedInstance {
 }
 
 /** A complete event of an {@link ImportedAction}, already sanitized. */
-export interface ImportedEvent {
-  event: string
-  startTime: Timestamp
-  finishTime: Timestamp | null
-  result: EventResult | null
-  traceback: string | null
-  details: string | null
-  host: string | null
-  createdAt: Timestamp
-  updatedAt: Timestamp | null
-}
+export type ImportedEvent = Omit<ActionEvent, 'id' | 'actionId' | 'writtenBy' | 'finishedBy'>
 
 /** An action with all its events as another system recorded them, for a bulk import. */
-export interface ImportedAction {
-  instanceUuid: string
-  action: string
-  requestId: string
-  userId: string | null
-  projectId: string | null
-  startTime: Timestamp
-  finishTime: Timestamp | null
-  /** "Error" once an event failed, else null (Nova's column as it is). */
-  message: string | null
-  createdAt: Timestamp
-  updatedAt: Timestamp | null
+export interface ImportedAction extends Omit<InstanceAction, 'id' | 'writtenBy'> {
   events: readonly ImportedEvent[]
   /**
    * Names this one corrects when the action exists already (ActionMerge `replaces`): a name the

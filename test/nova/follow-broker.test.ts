@@ -14,7 +14,7 @@ import {
 } from '../../src/nova/notifications/notification-handler.js'
 import { resolveFollowSettings } from '../../src/nova/follow/follow-settings.js'
 import { DEAD_REASON_HEADER } from '../../src/nova/follow/nova-follower.js'
-import { StandInNotificationHandler } from '../../src/nova/follow/stand-in-handler.js'
+import { StandInNotificationHandler } from '../helpers/stand-in-handler.js'
 import { startFollower } from '../../src/nova/follow/start-follower.js'
 import { buildHarness, headers, TOKENS, type Harness } from '../helpers/build-app.js'
 import { rig, waitFor } from '../helpers/follower-rig.js'

@@ -1,14 +1,18 @@
 /**
- * STAND-IN notification handler, so that the follower can be run, tested and benchmarked before
- * helper E1's real handler (nova/notifications/) lands; the integrator replaces its use in
- * follow-nova-handler.ts with E1's. It knows only the simplest mapping: `instance.<family>.start`
- * starts the action `<family>` (dashes for underscores) and the event `compute_<family>`,
- * `.end` / `.error` finish that event (Success / Error). Dedupe on `message_id` is per process.
+ * A deliberately simple notification handler for the follower's broker-level tests (broker
+ * restart, requeue, prefetch), where what is checked is delivery — every acked message recorded,
+ * none twice — not Nova's mapping (src/nova/notifications/, tested in notification-mapping and the
+ * handler contract tests). `instance.<family>.start` starts the action `<family>` (dashes for
+ * underscores) and the event `compute_<family>`; `.end` / `.error` finish that event (Success /
+ * Error). Dedupe on `message_id` is per process.
  */
-import type { ActionService } from '../../domain/action-service.js'
-import { isAppError } from '../../domain/errors.js'
-import type { WriteOperation } from '../../domain/write-operation.js'
-import type { HandleResult, NotificationHandler } from '../notifications/notification-handler.js'
+import type { ActionService } from '../../src/domain/action-service.js'
+import { isAppError } from '../../src/domain/errors.js'
+import type { WriteOperation } from '../../src/domain/write-operation.js'
+import type {
+  HandleResult,
+  NotificationHandler,
+} from '../../src/nova/notifications/notification-handler.js'
 
 /** The writer tag of records derived from notifications (shown to admins, see docs/identity.md). */
 export const NOTIFICATIONS_WRITER = 'nova-notifications'
