@@ -24,7 +24,7 @@ import { MAX_DETAILS_BYTES, truncateUtf8 } from './details.js'
 import { AppError } from './errors.js'
 import type { WriteOperation, WriteOutcome } from './write-operation.js'
 import type { DerivedOperation, EventMergeInput } from './merge-operation.js'
-import type { ActionEvent, Instance, InstanceAction } from './instance-action.js'
+import type { ActionEvent, EventResult, Instance, InstanceAction } from './instance-action.js'
 import { parseTimestamp, type Clock, type Timestamp } from './timestamp.js'
 import {
   optionalName,
@@ -97,6 +97,24 @@ function sourceCreatedAt(
   clock: Clock,
 ): { sourceCreatedAt?: Timestamp } {
   return value == null ? {} : { sourceCreatedAt: timeOrNow('source_created_at', value, clock) }
+}
+
+/** The fields that start an action, validated alike for a start and a merge. */
+function actionFields(input: ActionStartInput, clock: Clock) {
+  return {
+    instanceUuid: requireUuid('instance_uuid', input.instanceUuid),
+    action: requireName('action', input.action),
+    requestId: requireSegmentName('request_id', input.requestId),
+    userId: optionalName('user_id', input.userId),
+    projectId: optionalName('project_id', input.projectId),
+    startTime: timeOrNow('start_time', input.startTime, clock),
+  }
+}
+
+/** An event's result as given to a finish or a merge: 'Success' or 'Error'. */
+function requireResult(result: unknown): asserts result is EventResult {
+  if (result !== 'Success' && result !== 'Error')
+    throw new AppError('invalid_input', "result must be 'Success' or 'Error'")
 }
 
 /** Validating, sanitizing facade over an ActionStore. */
@@ -232,12 +250,7 @@ export class ActionService implements ActionWriter {
         return {
           op: 'action_start',
           values: {
-            instanceUuid: requireUuid('instance_uuid', w.input.instanceUuid),
-            action: requireName('action', w.input.action),
-            requestId: requireSegmentName('request_id', w.input.requestId),
-            userId: optionalName('user_id', w.input.userId),
-            projectId: optionalName('project_id', w.input.projectId),
-            startTime: timeOrNow('start_time', w.input.startTime, clock),
+            ...actionFields(w.input, clock),
             createdAt: clock.now(),
             ...(w.input.writer ? { writer: w.input.writer } : {}),
           },
@@ -282,12 +295,7 @@ export class ActionService implements ActionWriter {
         return {
           op: 'action_merge',
           values: {
-            instanceUuid: requireUuid('instance_uuid', w.input.instanceUuid),
-            action: requireName('action', w.input.action),
-            requestId: requireSegmentName('request_id', w.input.requestId),
-            userId: optionalName('user_id', w.input.userId),
-            projectId: optionalName('project_id', w.input.projectId),
-            startTime: timeOrNow('start_time', w.input.startTime, clock),
+            ...actionFields(w.input, clock),
             finishTime:
               w.input.finishTime == null
                 ? null
@@ -335,8 +343,7 @@ export class ActionService implements ActionWriter {
     const finishTime =
       input.finishTime == null ? null : timeOrNow('finish_time', input.finishTime, clock)
     const result = input.result ?? null
-    if (result !== null && result !== 'Success' && result !== 'Error')
-      throw new AppError('invalid_input', "result must be 'Success' or 'Error'")
+    if (result !== null) requireResult(result)
     if (startTime === null && finishTime === null)
       throw new AppError('invalid_input', 'an event merge needs a start or a finish time')
     const failed = result === 'Error'
@@ -356,9 +363,7 @@ export class ActionService implements ActionWriter {
   }
 
   #prepareEventFinish(input: EventFinishInput, failure: SanitizedFailure | undefined) {
-    if (input.result !== 'Success' && input.result !== 'Error') {
-      throw new AppError('invalid_input', "result must be 'Success' or 'Error'")
-    }
+    requireResult(input.result)
     const failed = input.result === 'Error'
     // Nova writes no traceback or details on success, even when given. Checked again here (the
     // sanitizing step skipped invalid text), so that an invalid one is reported by name.
@@ -366,16 +371,9 @@ export class ActionService implements ActionWriter {
       optionalText('traceback', input.traceback)
       optionalText('details', input.details)
     }
-    const sanitized = failed ? failure : undefined
-    // The NUL is removed here, on what is stored, whatever the injected sanitizer does: a failure
-    // record must be kept on every backend, not lost to a 400 or a 500 over one character.
-    const traceback =
-      typeof sanitized?.traceback === 'string' ? stripNul(sanitized.traceback) : null
-    const details =
-      typeof sanitized?.details === 'string'
-        ? // The cap is the domain's rule; the sanitizer already keeps to it, this only enforces it.
-          truncateUtf8(stripNul(sanitized.details), MAX_DETAILS_BYTES)
-        : null
+    // NUL removed and details capped on what is stored, whatever the injected sanitizer does: a
+    // failure record must be kept on every backend, not lost to a 400 or a 500 over one character.
+    const { traceback, details } = storedFailure(failed ? failure : undefined)
     return {
       instanceUuid: requireUuid('instance_uuid', input.instanceUuid),
       requestId: requireName('request_id', input.requestId),
