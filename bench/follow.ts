@@ -10,7 +10,8 @@
  * Reports, measured alike in the same run, three consumers with the same prefetch: the floor (a
  * bare amqplib consumer that writes nothing and acknowledges each turn's deliveries in one frame),
  * the follower with a handler that writes nothing (its own AMQP cost), and the follower into
- * SQLite: throughput from the first publish to the last commit, lag p50/p99 (envelope timestamp
+ * SQLite; and a fourth floor, the store alone (the same notifications through the same handler in
+ * prefetch-sized batches, no broker: what SQLite takes, which bounds the follower). For each: throughput from the first publish to the last commit, lag p50/p99 (envelope timestamp
  * at publish → handling resolved, i.e. committed), the consumer process's CPU time per
  * notification (less sensitive than rates to other load on the machine) and its peak RSS.
  *
@@ -91,11 +92,8 @@ function family(i: number): string {
   return 'reboot'
 }
 
-/** Publishes COUNT notifications as fast as the broker takes them (publisher confirms, windows of 1,000). */
-async function publish(exchange: string): Promise<number> {
-  const connection = await connect(URL_)
-  const channel = await connection.createConfirmChannel()
-  const started = performance.now()
+/** The COUNT notifications, as Nova would publish them: routing key and body. */
+function* notifications(): Generator<{ routingKey: string; body: Buffer }> {
   for (let i = 0; i < COUNT / 2; i++) {
     const uuid = INSTANCES[i % INSTANCES.length] as string
     const requestId = newRequestId()
@@ -104,10 +102,21 @@ async function publish(exchange: string): Promise<number> {
     for (const phase of ['start', end]) {
       const eventType = `instance.${name}.${phase}`
       const body = notificationBody({ eventType, uuid, requestId, timestamp: envelopeTime() })
-      if (!channel.publish(exchange, routingKeyOf(eventType), body))
-        await new Promise((resolve) => channel.once('drain', resolve))
+      yield { routingKey: routingKeyOf(eventType), body }
     }
-    if (i % 500 === 499) await channel.waitForConfirms()
+  }
+}
+
+/** Publishes COUNT notifications as fast as the broker takes them (publisher confirms, windows of 1,000). */
+async function publish(exchange: string): Promise<number> {
+  const connection = await connect(URL_)
+  const channel = await connection.createConfirmChannel()
+  const started = performance.now()
+  let published = 0
+  for (const { routingKey, body } of notifications()) {
+    if (!channel.publish(exchange, routingKey, body))
+      await new Promise((resolve) => channel.once('drain', resolve))
+    if (++published % 1000 === 0) await channel.waitForConfirms()
   }
   await channel.waitForConfirms()
   await connection.close()
@@ -327,6 +336,42 @@ const follow = await run(
     }
   }),
 )
+
+/**
+ * The write floor: the same notifications through the same handler into a fresh SQLite file, in
+ * batches of the prefetch size, with no broker at all — what the store itself takes. The follower
+ * can only come near it, never past it.
+ */
+async function storeAlone(): Promise<Row> {
+  const stores = await openStores(join(dir, 'alone.db'))
+  const handler = createNotificationHandler({
+    service: createActionService(stores.actions),
+    log: quiet,
+  })
+  const bodies = [...notifications()].map((n) => n.body)
+  const size = Number(PREFETCH)
+  const started = performance.now()
+  const cpu = process.cpuUsage()
+  for (let i = 0; i < bodies.length; i += size) {
+    const batch = bodies.slice(i, i + size)
+    if (handler.handleBatch) await handler.handleBatch(batch)
+    else for (const body of batch) await handler.handle(body)
+  }
+  const seconds = (performance.now() - started) / 1000
+  const used = process.cpuUsage(cpu)
+  await stores.close()
+  return {
+    name: 'the store alone: the same notifications through the handler, no broker',
+    seconds,
+    perSecond: COUNT / seconds,
+    p50: Number.NaN,
+    p99: Number.NaN,
+    cpuUs: (used.user + used.system) / COUNT,
+    rssMb: process.memoryUsage().rss / 1e6,
+    publishPerSecond: Number.NaN,
+  }
+}
+const alone = await storeAlone()
 rmSync(dir, { recursive: true, force: true })
 
 const [load1] = loadavg()
@@ -339,12 +384,14 @@ console.log(
     'consumer CPU µs/notification | peak RSS MB |',
 )
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
-for (const r of [floor, nothing, follow])
+const shown = (n: number) => (Number.isNaN(n) ? '—' : String(Math.round(n)))
+for (const r of [floor, nothing, alone, follow])
   console.log(
-    `| ${r.name} | ${r.seconds.toFixed(1)} | ${Math.round(r.perSecond)} | ${Math.round(r.publishPerSecond)} | ` +
-      `${Math.round(r.p50)} | ${Math.round(r.p99)} | ${Math.round(r.cpuUs)} | ${Math.round(r.rssMb)} |`,
+    `| ${r.name} | ${r.seconds.toFixed(1)} | ${shown(r.perSecond)} | ${shown(r.publishPerSecond)} | ` +
+      `${shown(r.p50)} | ${shown(r.p99)} | ${shown(r.cpuUs)} | ${shown(r.rssMb)} |`,
   )
 console.log(
-  `\nfollower → SQLite: ${Math.round((100 * follow.perSecond) / floor.perSecond)} % of the floor's rate`,
+  `\nfollower → SQLite: ${Math.round((100 * follow.perSecond) / floor.perSecond)} % of the bare ` +
+    `consumer's rate, ${Math.round((100 * follow.perSecond) / alone.perSecond)} % of the store alone's`,
 )
 process.exit(0)
