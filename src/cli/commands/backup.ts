@@ -58,7 +58,8 @@ export function backupCommand(program: Command): void {
         force: opts.force === true,
         ...(tty ? { onProgress: progressPrinter(process.stderr) } : {}),
       })
-      if (tty) process.stderr.write('\n')
+      // The progress line is erased: the summary below says what was copied.
+      if (tty) process.stderr.write('\r\u001b[K')
       console.log(
         `backup: ${summary.path}: ${summary.bytes.toLocaleString('en')} bytes, ` +
           `integrity_check ok, schema ${summary.migrations.at(-1) ?? '(none)'}`,
