@@ -1,5 +1,6 @@
 /** The `actiontrail` command tree. */
 import { Command, CommanderError } from 'commander'
+import { backupCommand } from './commands/backup.js'
 import { clientCommands } from './commands/client-commands.js'
 import { demoCommand } from './commands/demo.js'
 import { followNovaCommand } from './commands/follow-nova.js'
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   policyCommand(program)
   tokenCommand(program)
   importCommand(program)
+  backupCommand(program)
   clientCommands(program)
   return program
 }
