@@ -156,6 +156,7 @@ async function timedImport(offline: boolean): Promise<ImportRun> {
   const source = await openNovaCell(`sqlite:${cellPath}`)
   const summary = await importNovaCells({
     store,
+    ...(opened ? { importer: opened.importer } : {}),
     cells: [source],
     checkpoint: memoryCheckpoint(),
     batchSize: BATCH,

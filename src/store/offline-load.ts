@@ -7,14 +7,17 @@
  * Why: every imported action with five events costs about a hundred B-tree inserts into the
  * search indexes of issue 10 (migrations 0004, 0005, 0008, 0009), in keys that arrive in no useful
  * order; a sorted build of each index afterwards is many times cheaper (bench:nova-import, the
- * offline row). What the import reads to stay idempotent (the unique (instance, request id) key,
- * the events by action) is never dropped, so a load is written by the same programs, into the same
- * rows and change-feed positions, as an online import.
+ * offline row). What the import reads to stay idempotent (the unique (instance, request id) key)
+ * is never dropped. The batches are written by the backend's own {@link OfflineLoad.importer},
+ * which assigns ids and change positions itself, into the same rows and positions as an online
+ * import.
  *
  * Interrupted, the store keeps the definitions of the indexes still missing (in its own database,
  * written in the transaction that dropped them): beginning again drops nothing twice, and
  * finishing rebuilds them. A store in that state answers every query, only more slowly.
  */
+
+import type { ImportBatchWriter } from './import-batch-writer.js'
 
 /** A backend's offline bulk-load mode (SQLite only: see sqlite/sqlite-offline-load.ts). */
 export interface OfflineLoad {
@@ -30,4 +33,10 @@ export interface OfflineLoad {
    * is built), restores the normal settings and gives shared access back.
    */
   finish(onIndex?: (name: string, done: number, total: number) => void): Promise<void>
+  /**
+   * Writes import batches between begin and finish: the same rows and change positions as the
+   * online programs, with the ids assigned by the writer (nothing else writes meanwhile); a
+   * batch that needs merging (actions the store has) is handed to `online`.
+   */
+  importer(online: ImportBatchWriter): ImportBatchWriter
 }

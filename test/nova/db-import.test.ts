@@ -330,8 +330,8 @@ describe('import --from-nova-db: SQLite cells', { skip }, () => {
 })
 
 /** A cell with `rows` in it, in `dir`. */
-async function sqliteCellWith(dir: string, rows: NovaRows): Promise<string> {
-  const cell = novaSqliteCell(dir)
+async function sqliteCellWith(dir: string, rows: NovaRows, name?: string): Promise<string> {
+  const cell = novaSqliteCell(dir, name)
   const w = sqliteExec(cell)
   await insertNovaRows(w.exec, rows)
   w.close()
@@ -415,6 +415,49 @@ describe('import --from-nova-db --offline: an SQLite store', { skip }, () => {
     await assertApiShows(t, offline, rows)
   })
 
+  test('into a store with history: ids and change positions go on exactly as online', async (t) => {
+    const dir = tempDir(t)
+    const earlier = novaHistory(5, 2, 3, true)
+    // The second cell repeats some of the first's actions (already there) and has more than one
+    // part of 256 actions in a batch (a part's actions, then its events, take the positions).
+    const later = novaHistory(6, 3, 100, true)
+    const repeated = earlier.actions.slice(0, 4)
+    const second: NovaRows = {
+      instances: [...earlier.instances, ...later.instances],
+      actions: [...repeated, ...later.actions],
+      events: [
+        ...earlier.events.filter((e) => repeated.some((a) => a.id === e.action_id)),
+        ...later.events,
+      ],
+    }
+    const cells = [
+      await sqliteCellWith(dir, earlier, 'cell1.sqlite'),
+      await sqliteCellWith(dir, second, 'cell2.sqlite'),
+    ]
+    const stores = [join(dir, 'online.db'), join(dir, 'offline.db')]
+    const outputs: string[] = []
+    for (const db of stores) {
+      const first = await runCli(['import', '--from-nova-db', `sqlite:${cells[0]}`, '--db', db])
+      assert.equal(first.code, 0, first.stderr)
+      // The newest action deleted (as by a purge): AUTOINCREMENT never hands its id out again.
+      const w = new Database(db)
+      w.exec(
+        'DELETE FROM changes WHERE action_id = (SELECT max(id) FROM instance_actions); ' +
+          'DELETE FROM instance_actions_events WHERE action_id = ' +
+          '(SELECT max(id) FROM instance_actions); ' +
+          'DELETE FROM instance_actions WHERE id = (SELECT max(id) FROM instance_actions)',
+      )
+      w.close()
+      const args = ['import', '--from-nova-db', `sqlite:${cells[1]}`, '--db', db]
+      const r = await runCli(db === stores[1] ? [...args, '--offline'] : args)
+      assert.equal(r.code, 0, r.stderr)
+      outputs.push(r.stdout)
+    }
+    assert.match(outputs[0]!, /imported: 300 actions new, 4 already there, 0 skipped/)
+    assert.equal(outputs[1], outputs[0])
+    assert.deepEqual(storeContents(stores[1]!), storeContents(stores[0]!))
+  })
+
   test('is refused while another process has the store open, which is left as it was', async (t) => {
     const dir = tempDir(t)
     const cell = await sqliteCellWith(dir, novaHistory(7, 1, 2, true))
@@ -465,6 +508,7 @@ describe('import --from-nova-db --offline: an SQLite store', { skip }, () => {
     const source = await openNovaCell(`sqlite:${cell}`)
     const done = await importNovaCells({
       store: first.store,
+      importer: first.importer,
       cells: [source],
       checkpoint: await fileCheckpoint(checkpointPath),
       batchSize: 3,
@@ -486,6 +530,7 @@ describe('import --from-nova-db --offline: an SQLite store', { skip }, () => {
     const again = await openNovaCell(`sqlite:${cell}`)
     const rest = await importNovaCells({
       store: second.store,
+      importer: second.importer,
       cells: [again],
       checkpoint: await fileCheckpoint(checkpointPath),
       batchSize: 3,

@@ -81,6 +81,7 @@ export async function importFromNovaDbCommand(opts: NovaDbImportFlags): Promise<
     } else store = await openStore(resolveDatabase(opts.db))
     const summary = await importNovaCells({
       store,
+      ...(offline ? { importer: offline.importer } : {}),
       cells,
       checkpoint,
       batchSize,

@@ -5,8 +5,10 @@
  * (store/write/import-program.ts), and the checkpoint moves on only after that write committed.
  * Memory holds one batch at a time, whatever the size of the cell.
  */
-import type { ImportCounts, WriteOutcome } from '../../domain/write-operation.js'
-import type { ActionStore, StoreWrite } from '../../store/action-store.js'
+import { setImmediate as eventLoopTurn } from 'node:timers/promises'
+import type { ImportCounts } from '../../domain/write-operation.js'
+import type { ActionStore } from '../../store/action-store.js'
+import { storeImportWriter, type ImportBatchWriter } from '../../store/import-batch-writer.js'
 import type { ImportCheckpoint } from './import-checkpoint.js'
 import { toImportedActions, toImportedInstance } from './nova-records.js'
 import { lastId, type NovaCellSource } from './nova-rows.js'
@@ -35,6 +37,11 @@ export interface ImportSummary {
 /** Options of {@link importNovaCells}. */
 export interface NovaImportOptions {
   store: ActionStore
+  /**
+   * Writes the batches; by default `store.write` (store/import-batch-writer.ts). An offline load
+   * passes its own (store/open-offline-store.ts).
+   */
+  importer?: ImportBatchWriter
   cells: readonly NovaCellSource[]
   checkpoint: ImportCheckpoint
   batchSize?: number
@@ -46,17 +53,16 @@ export interface NovaImportOptions {
 
 const zero = (): ImportCounts => ({ created: 0, existing: 0, skipped: 0 })
 
-function add(total: ImportCounts, outcome: WriteOutcome | undefined): void {
-  if (!outcome?.ok) throw outcome?.error ?? new Error('bulk import produced no outcome')
-  if (outcome.record.kind !== 'import') throw new Error('bulk import produced no counts')
-  total.created += outcome.record.counts.created
-  total.existing += outcome.record.counts.existing
-  total.skipped += outcome.record.counts.skipped
+function add(total: ImportCounts, counts: ImportCounts): void {
+  total.created += counts.created
+  total.existing += counts.existing
+  total.skipped += counts.skipped
 }
 
 /** Imports every cell in turn; resumes each from the checkpoint. */
 export async function importNovaCells(options: NovaImportOptions): Promise<ImportSummary> {
   const { store, checkpoint, signal } = options
+  const importer = options.importer ?? storeImportWriter(store)
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE
   // Imported records carry nova-import's writer tag, as the API importer's do (nova-writers.ts).
   const writer = options.writer ?? novaWriterTag(await store.writerTagKey?.(), NOVA_IMPORT_WRITER)
@@ -69,8 +75,7 @@ export async function importNovaCells(options: NovaImportOptions): Promise<Impor
       if (rows.length === 0) break
       const instances = rows.map(toImportedInstance).filter((i) => i !== undefined)
       summary.instances.skipped += rows.length - instances.length
-      const [outcome] = await store.write([{ op: 'import_instances', instances }])
-      add(summary.instances, outcome)
+      add(summary.instances, (await importer.importBatch(instances, [])).instances)
       position.instancesAfter = lastId(rows)
       await checkpoint.save(cell.label, position)
     }
@@ -86,13 +91,12 @@ export async function importNovaCells(options: NovaImportOptions): Promise<Impor
       // The instances the batch names, in the same transaction: an instance created in Nova
       // after the instance walk still gets its actions.
       const instances = batch.instances.map(toImportedInstance).filter((i) => i !== undefined)
-      const writes: StoreWrite[] = [
-        { op: 'import_instances', instances },
-        { op: 'import_actions', actions, writer },
-      ]
-      const [, outcome] = await store.write(writes)
       const before = summary.actions.created
-      add(summary.actions, outcome)
+      add(summary.actions, (await importer.importBatch(instances, actions, writer)).actions)
+      // A turn of the event loop per batch: an SQLite cell and the offline writer are synchronous
+      // (better-sqlite3) and resolve at once, so without it nothing else ran during the whole
+      // import, not Ctrl-C's handler nor timers (found by bench:nova-import's RSS sampler).
+      await eventLoopTurn()
       actionsRead += batch.actions.length
       actionsCreated += summary.actions.created - before
       position.actionsAfter = lastId(batch.actions)

@@ -102,6 +102,30 @@ function* ownerProjects(uuids: readonly string[]): WriteProgram<Map<string, stri
   return owners
 }
 
+/** The columns of a change row, as {@link changeRow}. */
+export const CHANGE_COLUMNS = [
+  'position',
+  'kind',
+  'action_id',
+  'event_id',
+  'instance_uuid',
+  'owner_project',
+  'created_at',
+] as const
+
+/** The values of the change row of `note` at `position`, in the order of {@link CHANGE_COLUMNS}. */
+export function changeRow(position: number, note: ChangeNote, ownerProject: string): unknown[] {
+  return [
+    position,
+    note.kind,
+    note.actionId,
+    note.eventId,
+    note.instanceUuid,
+    ownerProject,
+    note.at,
+  ]
+}
+
 /**
  * The program run last in every write transaction: gives the transaction's change notes their
  * positions and inserts the change rows. Nothing when no visible row changed (an idempotent
@@ -117,20 +141,12 @@ export function* commitChanges(notes: readonly ChangeNote[]): WriteProgram<void>
     const params: unknown[] = []
     for (const n of notes.slice(offset, offset + size)) {
       position += 1
-      params.push(
-        position,
-        n.kind,
-        n.actionId,
-        n.eventId,
-        n.instanceUuid,
-        owners.get(n.instanceUuid) ?? '',
-        n.at,
-      )
+      params.push(...changeRow(position, n, owners.get(n.instanceUuid) ?? ''))
     }
     offset += size
     yield run(
-      'INSERT INTO changes (position, kind, action_id, event_id, instance_uuid, owner_project, ' +
-        `created_at) VALUES ${placeholders(size, '(?, ?, ?, ?, ?, ?, ?)')}`,
+      `INSERT INTO changes (${CHANGE_COLUMNS.join(', ')}) ` +
+        `VALUES ${placeholders(size, '(?, ?, ?, ?, ?, ?, ?)')}`,
       ...params,
     )
   }

@@ -18,7 +18,7 @@
  * (conductor_*, api_*). Merging is idempotent, so importing again changes nothing.
  */
 import type { ImportCounts, WriteOutcome } from '../../domain/write-operation.js'
-import type { ImportedAction, ImportedInstance } from '../action-store.js'
+import type { ImportedAction, ImportedEvent, ImportedInstance } from '../action-store.js'
 import { canonicalTime } from '../rows.js'
 import { chunkSizes } from './change-feed.js'
 import { mergeImportedAction } from './import-merge.js'
@@ -69,7 +69,111 @@ function* instancesByUuid(uuids: readonly string[]): WriteProgram<Map<string, Ro
   return found
 }
 
-const actionKey = (instanceUuid: string, requestId: string) => `${instanceUuid}\n${requestId}`
+/** An action's identity, (instance, request id), as one Map key. */
+export const actionKey = (instanceUuid: string, requestId: string) =>
+  `${instanceUuid}\n${requestId}`
+
+/**
+ * Actions per part of an import batch: a part's new actions are inserted, then their events, and
+ * the change notes follow that order (a part's actions, then its events), which is the order of
+ * the change positions. Writers that assign positions themselves (the offline writer,
+ * sqlite/sqlite-offline-import.ts) split batches the same way.
+ */
+export const IMPORT_PART = 256
+
+/** `(?, ?, …)` for a row of n columns. */
+export const rowGroup = (n: number) => `(${new Array<string>(n).fill('?').join(', ')})`
+
+/** The columns of an imported action's row (its generated id aside), as {@link importedActionRow}. */
+export const IMPORTED_ACTION_COLUMNS = [
+  'instance_uuid',
+  'action',
+  'request_id',
+  'user_id',
+  'project_id',
+  'start_time',
+  'finish_time',
+  'message',
+  'created_at',
+  'updated_at',
+  'owner_project_id',
+  'written_by',
+] as const
+
+/** The values of an imported action's row, in the order of {@link IMPORTED_ACTION_COLUMNS}. */
+export function importedActionRow(
+  a: ImportedAction,
+  ownerProject: unknown,
+  tag: string | null,
+): unknown[] {
+  return [
+    a.instanceUuid,
+    a.action,
+    a.requestId,
+    a.userId,
+    a.projectId,
+    a.startTime,
+    a.finishTime,
+    a.message,
+    a.createdAt,
+    a.updatedAt,
+    ownerProject,
+    tag,
+  ]
+}
+
+/** The columns of an imported event's row (its generated id aside), as {@link importedEventRow}. */
+export const IMPORTED_EVENT_COLUMNS = [
+  'action_id',
+  'event',
+  'start_time',
+  'finish_time',
+  'result',
+  'traceback',
+  'host',
+  'details',
+  'created_at',
+  'updated_at',
+  'instance_uuid',
+  'owner_project_id',
+  'action_name',
+  'project_id',
+  'user_id',
+  'changed_at',
+  'written_by',
+  'finished_by',
+] as const
+
+/** The values of an imported event's row, in the order of {@link IMPORTED_EVENT_COLUMNS}. */
+export function importedEventRow(
+  actionId: number,
+  a: ImportedAction,
+  e: ImportedEvent,
+  ownerProject: unknown,
+  tag: string | null,
+): unknown[] {
+  return [
+    actionId,
+    e.event,
+    e.startTime,
+    e.finishTime,
+    e.result,
+    e.traceback,
+    e.host,
+    e.details,
+    e.createdAt,
+    e.updatedAt,
+    a.instanceUuid,
+    ownerProject,
+    // The parent's name, project and user (migration 0008), as event_start copies them.
+    a.action,
+    a.projectId,
+    a.userId,
+    e.updatedAt ?? e.startTime,
+    tag,
+    e.finishTime === null ? null : tag,
+  ]
+}
 
 /** The ids of the actions among `actions` (at most 256) that exist, by actionKey. */
 function* actionIds(actions: readonly ImportedAction[]): WriteProgram<Map<string, number>> {
@@ -173,8 +277,8 @@ export function* importActions(
   const counts: ImportCounts = { created: 0, existing: 0, skipped: 0 }
   const owners = yield* instancesByUuid([...new Set(actions.map((a) => a.instanceUuid))])
   const tag = writer ?? null
-  for (let i = 0; i < actions.length; i += 256) {
-    const part = actions.slice(i, i + 256)
+  for (let i = 0; i < actions.length; i += IMPORT_PART) {
+    const part = actions.slice(i, i + IMPORT_PART)
     const existing = yield* actionIds(part)
     const fresh: ImportedAction[] = []
     const merges: ImportedAction[] = []
@@ -206,24 +310,10 @@ function* insertFresh(
   for (const chunk of chunked(fresh)) {
     const params: unknown[] = []
     for (const a of chunk)
-      params.push(
-        a.instanceUuid,
-        a.action,
-        a.requestId,
-        a.userId,
-        a.projectId,
-        a.startTime,
-        a.finishTime,
-        a.message,
-        a.createdAt,
-        a.updatedAt,
-        owners.get(a.instanceUuid)?.project_id,
-        tag,
-      )
+      params.push(...importedActionRow(a, owners.get(a.instanceUuid)?.project_id, tag))
     yield run(
-      'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, ' +
-        'start_time, finish_time, message, created_at, updated_at, owner_project_id, written_by) ' +
-        `VALUES ${groups(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
+      `INSERT INTO instance_actions (${IMPORTED_ACTION_COLUMNS.join(', ')}) ` +
+        `VALUES ${groups(chunk.length, rowGroup(IMPORTED_ACTION_COLUMNS.length))}`,
       ...params,
     )
   }
@@ -245,32 +335,10 @@ function* insertFresh(
   for (const chunk of chunked(events)) {
     const params: unknown[] = []
     for (const { a, actionId, e } of chunk)
-      params.push(
-        actionId,
-        e.event,
-        e.startTime,
-        e.finishTime,
-        e.result,
-        e.traceback,
-        e.host,
-        e.details,
-        e.createdAt,
-        e.updatedAt,
-        a.instanceUuid,
-        owners.get(a.instanceUuid)?.project_id,
-        // The parent's name, project and user (migration 0008), as event_start copies them.
-        a.action,
-        a.projectId,
-        a.userId,
-        e.updatedAt ?? e.startTime,
-        tag,
-        e.finishTime === null ? null : tag,
-      )
+      params.push(...importedEventRow(actionId, a, e, owners.get(a.instanceUuid)?.project_id, tag))
     yield run(
-      'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, ' +
-        'traceback, host, details, created_at, updated_at, instance_uuid, owner_project_id, ' +
-        'action_name, project_id, user_id, changed_at, written_by, finished_by) ' +
-        `VALUES ${groups(chunk.length, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')}`,
+      `INSERT INTO instance_actions_events (${IMPORTED_EVENT_COLUMNS.join(', ')}) ` +
+        `VALUES ${groups(chunk.length, rowGroup(IMPORTED_EVENT_COLUMNS.length))}`,
       ...params,
     )
   }
