@@ -29,6 +29,7 @@ import {
   novaSkip,
   novaSqliteCell,
   sqliteExec,
+  type NovaEvent,
   type NovaRows,
 } from '../helpers/nova-cell.js'
 import { runCli } from '../helpers/run-cli.js'
@@ -422,11 +423,19 @@ describe('import --from-nova-db --offline: an SQLite store', { skip }, () => {
     // part of 256 actions in a batch (a part's actions, then its events, take the positions).
     const later = novaHistory(6, 3, 100, true)
     const repeated = earlier.actions.slice(0, 4)
+    // One repeated action has a step the first cell lacked: it is merged into the stored one.
+    const extra = {
+      ...(earlier.events.find((e) => e.action_id === repeated[0]!.id) as NovaEvent),
+      id: 1_000_000,
+      event: 'conductor_migrate_server',
+      host: null,
+    }
     const second: NovaRows = {
       instances: [...earlier.instances, ...later.instances],
       actions: [...repeated, ...later.actions],
       events: [
         ...earlier.events.filter((e) => repeated.some((a) => a.id === e.action_id)),
+        extra,
         ...later.events,
       ],
     }
@@ -456,6 +465,17 @@ describe('import --from-nova-db --offline: an SQLite store', { skip }, () => {
     assert.match(outputs[0]!, /imported: 300 actions new, 4 already there, 0 skipped/)
     assert.equal(outputs[1], outputs[0])
     assert.deepEqual(storeContents(stores[1]!), storeContents(stores[0]!))
+    const merged = new Database(stores[1]!, { readonly: true })
+    t.after(() => merged.close())
+    assert.equal(
+      (
+        merged
+          .prepare('SELECT count(*) AS n FROM instance_actions_events WHERE event = ?')
+          .get('conductor_migrate_server') as { n: number }
+      ).n,
+      1,
+      'the step only the second cell has is merged into the action already imported',
+    )
   })
 
   test('is refused while another process has the store open, which is left as it was', async (t) => {
