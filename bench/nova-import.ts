@@ -30,6 +30,11 @@ import { lastId } from '../src/nova/db-import/nova-rows.js'
 import { openNovaCell } from '../src/nova/db-import/open-cell.js'
 import { openOfflineStore } from '../src/store/open-offline-store.js'
 import { openStore } from '../src/store/open-store.js'
+import { CHANGE_COLUMNS } from '../src/store/write/change-feed.js'
+import {
+  IMPORTED_ACTION_COLUMNS,
+  IMPORTED_EVENT_COLUMNS,
+} from '../src/store/write/import-program.js'
 import { buildNovaSchema } from '../test/helpers/nova-cell.js'
 
 const { values } = parseArgs({
@@ -42,6 +47,7 @@ const { values } = parseArgs({
     // Only the one import (the floor is always measured).
     offline: { type: 'boolean', default: false },
     online: { type: 'boolean', default: false },
+    ceiling: { type: 'boolean', default: true },
   },
 })
 const N = Number(values.actions)
@@ -192,9 +198,100 @@ async function timedImport(offline: boolean): Promise<ImportRun> {
   }
 }
 
+/**
+ * The ceiling: SQLite writing the same volume itself, with no JavaScript between the cell and the
+ * store: the store migrated, every secondary index of actions and events dropped, the cell
+ * attached, its instances, actions, events (with the parent copies of migration 0008) and one
+ * change row per action and per event copied by `INSERT … SELECT`, then the indexes built again
+ * from their definitions. No mapping, no sanitizing, times copied as they are: a bound on what any
+ * import into this schema on this machine can reach, measured in the same run.
+ */
+async function sqliteAlone(): Promise<ImportRun> {
+  const file = join(dir, 'trail-ceiling.db')
+  const rss: number[] = []
+  const sampler = setInterval(() => rss.push(process.memoryUsage().rss), 1000)
+  const started = performance.now()
+  const cpu0 = process.cpuUsage()
+  await (await openStore(file)).close()
+  const db = new Database(file)
+  db.pragma('journal_mode = OFF')
+  db.pragma('synchronous = OFF')
+  db.pragma('cache_size = -262144')
+  const indexes = db
+    .prepare(
+      "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL " +
+        "AND tbl_name IN ('instance_actions', 'instance_actions_events')",
+    )
+    .all() as { name: string; sql: string }[]
+  for (const ix of indexes) db.exec(`DROP INDEX "${ix.name}"`)
+  db.prepare('ATTACH DATABASE ? AS cell').run(cellPath)
+  const tag = "'w:0000000000000000'"
+  db.transaction(() => {
+    db.exec(
+      'INSERT INTO instances (uuid, name, project_id, user_id, created_at, updated_at, deleted_at) ' +
+        'SELECT uuid, display_name, project_id, user_id, created_at, updated_at, deleted_at ' +
+        'FROM cell.instances',
+    )
+    db.exec(
+      `INSERT INTO instance_actions (id, ${IMPORTED_ACTION_COLUMNS.join(', ')}) ` +
+        'SELECT a.id, a.instance_uuid, a.action, a.request_id, a.user_id, a.project_id, ' +
+        'a.start_time, a.finish_time, a.message, a.created_at, a.updated_at, i.project_id, ' +
+        `${tag} FROM cell.instance_actions a JOIN cell.instances i ON i.uuid = a.instance_uuid ` +
+        'ORDER BY a.id',
+    )
+    db.exec(
+      `INSERT INTO instance_actions_events (id, ${IMPORTED_EVENT_COLUMNS.join(', ')}) ` +
+        'SELECT e.id, e.action_id, e.event, e.start_time, e.finish_time, e.result, e.traceback, ' +
+        'e.host, e.details, e.created_at, e.updated_at, a.instance_uuid, a.owner_project_id, ' +
+        'a.action, a.project_id, a.user_id, coalesce(e.updated_at, e.start_time), ' +
+        `${tag}, ${tag} FROM cell.instance_actions_events e ` +
+        'JOIN main.instance_actions a ON a.id = e.action_id ORDER BY e.id',
+    )
+    db.exec(
+      `INSERT INTO changes (${CHANGE_COLUMNS.join(', ')}) ` +
+        "SELECT id, 'action', id, NULL, instance_uuid, owner_project_id, created_at " +
+        'FROM main.instance_actions',
+    )
+    const base = db.prepare('SELECT max(position) FROM changes').pluck().get() as number
+    db.prepare(
+      `INSERT INTO changes (${CHANGE_COLUMNS.join(', ')}) ` +
+        "SELECT ? + id, 'event', action_id, id, instance_uuid, owner_project_id, created_at " +
+        'FROM main.instance_actions_events',
+    ).run(base)
+  })()
+  const load = seconds(started)
+  // Synchronous throughout: the sampler never gets a turn, so RSS is read here and at the end.
+  rss.push(process.memoryUsage().rss)
+  for (const ix of indexes) db.exec(ix.sql)
+  rss.push(process.memoryUsage().rss)
+  db.exec('DETACH DATABASE cell')
+  db.close()
+  const total = seconds(started)
+  const cpu = cpuSeconds(cpu0)
+  clearInterval(sampler)
+  const check = new Database(file, { readonly: true })
+  const count = (sql: string) => (check.prepare(sql).pluck().get() as number).toLocaleString('en')
+  const rows =
+    `${count('SELECT count(*) FROM instance_actions')} actions, ` +
+    `${count('SELECT count(*) FROM instance_actions_events')} events, ` +
+    `${count('SELECT count(*) FROM changes')} change rows, ` +
+    `${count("SELECT count(*) FROM sqlite_master WHERE type = 'index'")} indexes`
+  check.close()
+  rmSync(file, { force: true })
+  return {
+    label: 'ceiling: SQLite alone, INSERT … SELECT from the attached cell, indexes built after',
+    seconds: total,
+    cpu,
+    parts: { load, rebuild: total - load },
+    rss,
+    rows,
+  }
+}
+
 const runs: ImportRun[] = []
 if (!values.offline) runs.push(await timedImport(false))
 if (!values.online) runs.push(await timedImport(true))
+if (values.ceiling) runs.push(await sqliteAlone())
 
 const rate = (s: number) => Math.round(N / s).toLocaleString('en')
 console.log(
