@@ -11,9 +11,10 @@
  * bare amqplib consumer that writes nothing and acknowledges each turn's deliveries in one frame),
  * the follower with a handler that writes nothing (its own AMQP cost), and the follower into
  * SQLite; and a fourth floor, the store alone (the same notifications through the same handler in
- * prefetch-sized batches, no broker: what SQLite takes, which bounds the follower). For each: throughput from the first publish to the last commit, lag p50/p99 (envelope timestamp
- * at publish → handling resolved, i.e. committed), the consumer process's CPU time per
- * notification (less sensitive than rates to other load on the machine) and its peak RSS.
+ * prefetch-sized batches, no broker: what SQLite takes, which bounds the follower). For each:
+ * throughput from the first publish to the last commit, lag p50/p99 (envelope timestamp at
+ * publish → handling resolved, i.e. committed), the consumer process's CPU time per notification
+ * (less sensitive than rates to other load on the machine) and its peak RSS.
  *
  * The publisher runs in a child process by default, so that the consumer has a core of its own
  * as it would in production (Nova publishes from other machines); `--publisher inline` publishes
