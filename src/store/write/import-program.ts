@@ -218,7 +218,7 @@ function* insertFresh(
         a.createdAt,
         a.updatedAt,
         owners.get(a.instanceUuid)?.project_id,
-        tag,
+        a.writtenBy ?? tag,
       )
     yield run(
       'INSERT INTO instance_actions (instance_uuid, action, request_id, user_id, project_id, ' +
@@ -263,8 +263,8 @@ function* insertFresh(
         a.projectId,
         a.userId,
         e.updatedAt ?? e.startTime,
-        tag,
-        e.finishTime === null ? null : tag,
+        e.writtenBy ?? tag,
+        e.finishTime === null ? null : (e.finishedBy ?? tag),
       )
     yield run(
       'INSERT INTO instance_actions_events (action_id, event, start_time, finish_time, result, ' +
