@@ -149,6 +149,12 @@ export const DEFAULT_RULES = [
     check: 'rule:project_reader_or_admin',
     description: 'GET /v1/stream (target: the caller’s project).',
   },
+  {
+    name: 'actiontrail:export',
+    check: 'rule:context_is_admin',
+    description:
+      'GET /v1/export: every project’s history with tracebacks and hosts (target: the caller’s project).',
+  },
 ] as const satisfies readonly DefaultRule[]
 
 /** A rule name ActionTrail enforces or defines by default. */

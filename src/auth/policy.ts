@@ -171,3 +171,8 @@ export function canQueryEvents(policy: AccessPolicy, p: Principal): boolean {
 export function canStream(policy: AccessPolicy, p: Principal): boolean {
   return onOwnProject(policy, p, 'actiontrail:stream')
 }
+
+/** `actiontrail:export` (`GET /v1/export`): admins, by default. */
+export function canExport(policy: AccessPolicy, p: Principal): boolean {
+  return onOwnProject(policy, p, 'actiontrail:export')
+}

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander'
 import { backupCommand } from './commands/backup.js'
 import { clientCommands } from './commands/client-commands.js'
 import { demoCommand } from './commands/demo.js'
+import { exportCommand } from './commands/export.js'
 import { followNovaCommand } from './commands/follow-nova.js'
 import { importCommand } from './commands/import.js'
 import { migrateCommand } from './commands/migrate.js'
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   tokenCommand(program)
   importCommand(program)
   backupCommand(program)
+  exportCommand(program)
   clientCommands(program)
   return program
 }

@@ -192,3 +192,17 @@ function sanitizeOnce(text: string, roots: readonly string[]): string {
   const masked = maskSecrets(clean)
   return relativizePaths(masked, roots)
 }
+
+/**
+ * A record's stored failure texts, sanitized as every write's are, for the bulk imports (a Nova
+ * cell, an ActionTrail export): null stays null, and an empty text is its own sanitized form.
+ */
+export function sanitizedFailure(
+  traceback: string | null,
+  details: string | null,
+): { traceback: string | null; details: string | null } {
+  return {
+    traceback: traceback === null || traceback === '' ? traceback : sanitizeTraceback(traceback),
+    details: details === null || details === '' ? details : sanitizeDetails(details),
+  }
+}

@@ -271,11 +271,17 @@ export interface ImportedInstance {
   deletedAt: Timestamp | null
 }
 
-/** A complete event of an {@link ImportedAction}, already sanitized. */
-export type ImportedEvent = Omit<ActionEvent, 'id' | 'actionId' | 'writtenBy' | 'finishedBy'>
+/**
+ * A complete event of an {@link ImportedAction}, already sanitized. Its writer tags, when given
+ * (an ActionTrail export), are kept; absent, the import's writer tag is used.
+ */
+export type ImportedEvent = Omit<ActionEvent, 'id' | 'actionId'>
 
-/** An action with all its events as another system recorded them, for a bulk import. */
-export interface ImportedAction extends Omit<InstanceAction, 'id' | 'writtenBy'> {
+/**
+ * An action with all its events as another system recorded them, for a bulk import. Its
+ * `writtenBy`, when given (an ActionTrail export), is kept; absent, the import's writer tag is used.
+ */
+export interface ImportedAction extends Omit<InstanceAction, 'id'> {
   events: readonly ImportedEvent[]
   /**
    * Names this one corrects when the action exists already (ActionMerge `replaces`): a name the

@@ -43,6 +43,7 @@ test('is served without a token and lists every route', async (t) => {
     'DELETE /v1/instances/{uuid}',
     'GET /v1/actions',
     'GET /v1/events',
+    'GET /v1/export',
     'GET /v1/instances',
     'GET /v1/stream',
     'POST /v1/batch',

@@ -17,6 +17,7 @@ import type { IdempotencyLimits } from './idempotency-limits.js'
 import { randomCursorKey } from './query-cursor.js'
 import { writeRoutes } from './routes/index.js'
 import { defaultStuckPolicy, type StuckPolicy } from '../../domain/stuck-work.js'
+import { exportRoutes } from './routes/export.js'
 import { queryRoutes } from './routes/query.js'
 import { streamRoutes } from './routes/stream.js'
 import type { ChangeFeed } from '../../store/change-feed.js'
@@ -105,5 +106,6 @@ export const v1Surface: FastifyPluginAsyncTypebox<V1SurfaceOptions> = async (app
     clock: deps.clock,
     stuck: deps.stuck ?? defaultStuckPolicy(),
   })
+  await app.register(exportRoutes, { service: deps.service, policy: deps.policy })
   if (deps.stream) await app.register(streamRoutes, { ...deps.stream, policy: deps.policy })
 }

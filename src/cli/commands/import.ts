@@ -1,12 +1,14 @@
 /**
  * `actiontrail import`: a Nova cloud's history, from its cell databases (`--from-nova-db`,
  * import-nova-db.ts) or from its API (`--from-nova-api`, import-nova-api.ts, with a token or a
- * Keystone login). Both are idempotent and resumable with `--checkpoint FILE`.
+ * Keystone login), both resumable with `--checkpoint FILE`; or ActionTrail's own NDJSON export
+ * (`--from-export`, import-export.ts). All three are idempotent.
  */
 import type { Command } from 'commander'
 import { DATABASE_OPTION_HELP } from '../../config.js'
 import { DEFAULT_BATCH_SIZE } from '../../nova/db-import/nova-db-import.js'
 import { usageError } from '../cli-error.js'
+import { importFromExportCommand, type ExportImportFlags } from './import-export.js'
 import { importFromNovaApiCommand, type NovaApiImportFlags } from './import-nova-api.js'
 import { importFromNovaDbCommand, type NovaDbImportFlags } from './import-nova-db.js'
 
@@ -14,7 +16,9 @@ import { importFromNovaDbCommand, type NovaDbImportFlags } from './import-nova-d
 export function importCommand(program: Command): void {
   program
     .command('import')
-    .description("import a Nova cloud's instance action history (idempotent, resumable)")
+    .description(
+      "import a Nova cloud's instance action history, or an ActionTrail export (idempotent, resumable)",
+    )
     .option(
       '--from-nova-db <url...>',
       'Nova cell database(s), one URL per cell, read only: mysql://user:pass@host/nova_cell1 ' +
@@ -24,6 +28,10 @@ export function importCommand(program: Command): void {
       '--from-nova-api [url]',
       "Nova's compute endpoint, e.g. http://nova:8774/v2.1; without URL: the compute endpoint " +
         "of Keystone's catalog (needs --os-auth-url or $OS_AUTH_URL)",
+    )
+    .option(
+      '--from-export <file>',
+      'an NDJSON file of `actiontrail export` (gzipped or not), with its instances and events',
     )
     .option(
       '--token <token>',
@@ -66,7 +74,7 @@ export function importCommand(program: Command): void {
     .option('--page-size <n>', 'API import: servers and actions per page', '100')
     .option(
       '--batch-size <n>',
-      `database import: actions per batch (default ${DEFAULT_BATCH_SIZE})`,
+      `database and export import: actions per batch, one transaction each (default ${DEFAULT_BATCH_SIZE})`,
     )
     .option('--checkpoint <file>', 'resume from and record progress in this file')
     .option(
@@ -75,9 +83,13 @@ export function importCommand(program: Command): void {
         'search indexes dropped for the load and rebuilt at the end, several times faster',
     )
     .option('--db <path>', DATABASE_OPTION_HELP)
-    .action(async (opts: NovaDbImportFlags & NovaApiImportFlags) => {
-      if (opts.fromNovaDb !== undefined && opts.fromNovaApi !== undefined)
-        throw usageError('import: give --from-nova-db or --from-nova-api, not both')
+    .action(async (opts: NovaDbImportFlags & NovaApiImportFlags & ExportImportFlags) => {
+      const sources = [opts.fromNovaDb, opts.fromNovaApi, opts.fromExport].filter(
+        (s) => s !== undefined,
+      )
+      if (sources.length > 1)
+        throw usageError('import: give one of --from-nova-db, --from-nova-api, --from-export')
+      if (opts.fromExport !== undefined) return importFromExportCommand(opts)
       if (opts.fromNovaApi !== undefined) return importFromNovaApiCommand(opts)
       return importFromNovaDbCommand(opts)
     })

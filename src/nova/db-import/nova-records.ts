@@ -8,7 +8,7 @@
  * Nova's events carry a traceback; the rest are NULL).
  */
 import type { Timestamp } from '../../domain/timestamp.js'
-import { sanitizeDetails, sanitizeTraceback } from '../../security/sanitize-traceback.js'
+import { sanitizedFailure } from '../../security/sanitize-traceback.js'
 import type { ImportedAction, ImportedEvent, ImportedInstance } from '../../store/action-store.js'
 import { canonicalTimeOrNull } from '../../store/rows.js'
 import type { NovaActionRow, NovaEventRow, NovaInstanceRow } from './nova-rows.js'
@@ -46,9 +46,7 @@ function toImportedEvent(row: NovaEventRow): ImportedEvent | undefined {
     finishTime: time(finish),
     // Nova writes only these two (or nothing while the event runs).
     result: result === null ? null : result === 'Error' ? 'Error' : 'Success',
-    // An empty text is its own sanitized form.
-    traceback: traceback === null || traceback === '' ? traceback : sanitizeTraceback(traceback),
-    details: details === null || details === '' ? details : sanitizeDetails(details),
+    ...sanitizedFailure(traceback, details),
     host,
     createdAt: time(created) ?? startTime,
     updatedAt: time(updated),

@@ -118,7 +118,8 @@ export function importedActionRow(
     a.createdAt,
     a.updatedAt,
     ownerProject,
-    tag,
+    // An ActionTrail export's own tags are kept (store/action-store.ts ImportedAction).
+    a.writtenBy ?? tag,
   ]
 }
 
@@ -170,8 +171,8 @@ export function importedEventRow(
     a.projectId,
     a.userId,
     e.updatedAt ?? e.startTime,
-    tag,
-    e.finishTime === null ? null : tag,
+    e.writtenBy ?? tag,
+    e.finishTime === null ? null : (e.finishedBy ?? tag),
   ]
 }
 

@@ -1,0 +1,105 @@
+/**
+ * An export as text: NDJSON (a header line, then one record a line) or CSV (a header row, then one
+ * row per event with its action's and instance's columns; an action without events is one row with
+ * empty event columns). Produced as an async iterable of chunks that a stream pipeline pulls, so
+ * that a slow consumer (a file, a pipe, an HTTP client) slows the reads instead of filling memory.
+ */
+import { stringify } from 'csv-stringify/sync'
+import type { ExportHeader, ExportRecord } from './export-records.js'
+
+/** The export formats. */
+export type ExportFormat = 'ndjson' | 'csv'
+
+/** The CSV columns, in order: instance, action, then event. */
+export const CSV_COLUMNS = [
+  'instance_uuid',
+  'instance_name',
+  'instance_project_id',
+  'instance_user_id',
+  'instance_created_at',
+  'instance_deleted_at',
+  'action',
+  'request_id',
+  'user_id',
+  'project_id',
+  'action_start_time',
+  'action_finish_time',
+  'message',
+  'action_written_by',
+  'event',
+  'event_start_time',
+  'event_finish_time',
+  'result',
+  'host',
+  'traceback',
+  'details',
+  'event_written_by',
+  'event_finished_by',
+] as const
+
+/** The CSV rows of one record. */
+export function csvRows(r: ExportRecord): (string | null)[][] {
+  const i = r.instance
+  const a = r.action
+  const head = [
+    i.uuid,
+    i.name,
+    i.project_id,
+    i.user_id,
+    i.created_at,
+    i.deleted_at,
+    a.action,
+    a.request_id,
+    a.user_id,
+    a.project_id,
+    a.start_time,
+    a.finish_time,
+    a.message,
+    a.written_by,
+  ]
+  if (r.events.length === 0) return [[...head, ...CSV_COLUMNS.slice(head.length).map(() => null)]]
+  return r.events.map((e) => [
+    ...head,
+    e.event,
+    e.start_time,
+    e.finish_time,
+    e.result,
+    e.host,
+    e.traceback,
+    e.details,
+    e.written_by,
+    e.finished_by,
+  ])
+}
+
+/**
+ * RFC 4180 text of rows (CRLF line ends; fields with a comma, quote or line break quoted, quotes
+ * doubled), by csv-stringify; null is an empty field.
+ */
+export function csvText(rows: readonly (readonly (string | null)[])[]): string {
+  // csv-stringify quotes a field holding its record delimiter (CRLF) but not a lone LF or CR,
+  // which RFC 4180 parsers (and spreadsheets) read as a row break: quoted_match covers them
+  // (test/cli/export.test.ts, "csvText").
+  return stringify(rows as (string | null)[][], {
+    record_delimiter: 'windows',
+    quoted_match: /[\r\n]/,
+  })
+}
+
+/**
+ * The text chunks of an export: one per record (NDJSON) or per record's rows (CSV). The header is
+ * the header line (NDJSON) or the column row (CSV).
+ */
+export async function* exportLines(
+  header: ExportHeader,
+  records: AsyncIterable<ExportRecord>,
+  format: ExportFormat,
+): AsyncGenerator<string> {
+  if (format === 'ndjson') {
+    yield JSON.stringify(header) + '\n'
+    for await (const r of records) yield JSON.stringify(r) + '\n'
+    return
+  }
+  yield csvText([[...CSV_COLUMNS]])
+  for await (const r of records) yield csvText(csvRows(r))
+}

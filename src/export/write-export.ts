@@ -1,0 +1,45 @@
+/**
+ * Writes an export to a stream (a file, stdout, an HTTP response), optionally gzipped. A stream
+ * pipeline pulls the chunks: a chunk is produced only when the destination has taken the previous
+ * ones (it waits for 'drain'), so memory stays flat whatever the export's size.
+ */
+import { Readable, type Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createGzip } from 'node:zlib'
+import { exportLines, type ExportFormat } from './export-lines.js'
+import { exportHeader, exportRecords, type ExportSource } from './export-records.js'
+import type { CommonSearch } from '../api/v1/search-params.js'
+
+/** What to export and how. */
+export interface ExportOptions {
+  source: ExportSource
+  search: Omit<CommonSearch, 'limit'>
+  /** The filters as query parameters, recorded in the NDJSON header. */
+  filters: URLSearchParams
+  format: ExportFormat
+  gzip?: boolean
+  now?: Date
+  pageSize?: number
+}
+
+/** Counts of a finished export. */
+export interface ExportSummary {
+  actions: number
+}
+
+/** Writes the export to `dest` and resolves when it has taken everything (and is finished). */
+export async function writeExport(options: ExportOptions, dest: Writable): Promise<ExportSummary> {
+  const summary: ExportSummary = { actions: 0 }
+  const records = exportRecords(options.source, options.search, options.pageSize)
+  async function* counted() {
+    for await (const r of records) {
+      summary.actions++
+      yield r
+    }
+  }
+  const header = exportHeader(options.filters, options.now ?? new Date())
+  const text = Readable.from(exportLines(header, counted(), options.format))
+  if (options.gzip) await pipeline(text, createGzip(), dest)
+  else await pipeline(text, dest)
+  return summary
+}
