@@ -52,6 +52,8 @@ const NOVA_POLICY: Record<string, string> = {
   'actiontrail:instances:query': 'rule:project_reader_or_admin',
   'actiontrail:events:query': 'rule:project_reader_or_admin',
   'actiontrail:stream': 'rule:project_reader_or_admin',
+  // The whole history as NDJSON (issue 13): admins only.
+  'actiontrail:export': 'rule:context_is_admin',
 }
 
 /** Keystone's default implied roles: admin → member → reader. */
@@ -243,6 +245,7 @@ type Body =
   | 'queryInstances'
   | 'queryInstances'
   | 'stream'
+  | 'export'
   | 'none'
 
 interface ReadRoute {
@@ -418,6 +421,13 @@ const ROUTES: ReadRoute[] = [
     url: () => '/v1/events?time_field=updated_at&result=error&limit=1000',
     rule: 'actiontrail:events:query',
     body: 'queryEvents',
+  },
+  {
+    name: 'GET /v1/export',
+    surface: 'v1',
+    url: () => '/v1/export',
+    rule: 'actiontrail:export',
+    body: 'export',
   },
   {
     // Replays every seeded change; a stream never ends, so it is read over real HTTP until the
@@ -612,6 +622,17 @@ function checkBody(c: Case, body: Json, hostIds: Map<string, Set<string>>): stri
       )
       break
     }
+    case 'export': {
+      // Only admins get here (actiontrail:export): every action of every project, with the
+      // events' internals. `body` is `{ lines }`, the NDJSON's records after the header.
+      const lines = body.lines as Json[]
+      const expected = TARGETS.flatMap((o) => [o.createReq, o.stopReq]).sort()
+      const got = lines.map((l) => String((l.action as Json).request_id)).sort()
+      expect(JSON.stringify(got) === JSON.stringify(expected), `exports ${got.join(',')}`)
+      for (const e of lines.flatMap((l) => l.events as Json[]))
+        expect('traceback' in e && e.host === HOST, 'an event without its internals')
+      break
+    }
     case 'none':
       break
   }
@@ -717,7 +738,17 @@ async function runCase(h: Harness, c: Case, hostIds: Map<string, Set<string>>): 
   if (res.statusCode !== STATUS[outcome]) {
     problems.push(`status ${res.statusCode}, expected ${outcome}: ${res.body.slice(0, 200)}`)
   } else if (outcome === 'shown') {
-    problems.push(...checkBody(c, JSON.parse(res.body) as Json, hostIds))
+    const parsed =
+      c.route.body === 'export'
+        ? {
+            lines: res.body
+              .split('\n')
+              .filter((l) => l !== '')
+              .slice(1)
+              .map((l) => JSON.parse(l) as Json),
+          }
+        : (JSON.parse(res.body) as Json)
+    problems.push(...checkBody(c, parsed, hostIds))
   } else if (outcome === 'hidden') {
     // Existence does not leak: the answer is the one for a server nobody has, byte for byte
     // once the id the caller sent is replaced.

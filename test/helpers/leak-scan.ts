@@ -83,16 +83,31 @@ function textsOf(value: unknown, out: { texts: string[]; stackKey: boolean }, de
   }
 }
 
+/** The values of an NDJSON body, or undefined when a line is not JSON. */
+function ndjsonValues(body: string): unknown[] | undefined {
+  try {
+    return body
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as unknown)
+  } catch {
+    return undefined
+  }
+}
+
 /**
- * The first line of a server stack trace in an HTTP answer body, if any. JSON bodies are read
- * value by value, skipping stored `traceback` and `details` fields; other bodies as text.
+ * The first line of a server stack trace in an HTTP answer body, if any. JSON and NDJSON bodies
+ * are read value by value, skipping stored `traceback` and `details` fields; other bodies as text.
  */
 export function stackTraceIn(body: string): string | undefined {
   const found = { texts: [] as string[], stackKey: false }
   try {
     textsOf(JSON.parse(body), found)
   } catch {
-    found.texts.push(body)
+    // NDJSON (GET /v1/export): each line a JSON value, read as JSON bodies are.
+    const values = ndjsonValues(body)
+    if (values) for (const value of values) textsOf(value, found)
+    else found.texts.push(body)
   }
   if (found.stackKey) return 'a "stack" key'
   for (const text of found.texts) {
