@@ -8,19 +8,10 @@ import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { openDatabase, openStores } from '../../src/store/open-store.js'
-import { assertConsistentPrefix, startWriter, tempDir, trailRows } from '../helpers/backup-check.js'
+import { openStores } from '../../src/store/open-store.js'
+import { assertConsistentPrefix, fileRows, startWriter, tempDir } from '../helpers/backup-check.js'
 import { runCli } from '../helpers/run-cli.js'
 import { TestStore } from '../helpers/store-ops.js'
-
-async function rowsOf(file: string) {
-  const { db } = openDatabase(file)
-  try {
-    return await trailRows(db)
-  } finally {
-    await db.destroy()
-  }
-}
 
 test('backup under writes: a checked copy of one consistent state, which ActionTrail opens', async (t) => {
   const dir = tempDir(t)
@@ -40,8 +31,8 @@ test('backup under writes: a checked copy of one consistent state, which ActionT
   )
   assert.ok(total > before, 'writes went on during the backup')
 
-  const copy = await rowsOf(dest)
-  assertConsistentPrefix(copy, await rowsOf(source))
+  const copy = await fileRows(dest)
+  assertConsistentPrefix(copy, await fileRows(source))
   assert.ok(copy.actions.length >= before)
   // ActionTrail opens the copy as it is (no migration to apply) and reads its newest action.
   const restored = await openStores(dest, { migrate: false })
@@ -70,7 +61,7 @@ test('an existing DEST is kept unless --force; errors are one line with exit 2',
 
   const forced = await runCli(['backup', dest, '--db', source, '--force'])
   assert.equal(forced.code, 0, forced.stderr)
-  assert.equal((await rowsOf(dest)).actions.length, 0)
+  assert.equal((await fileRows(dest)).actions.length, 0)
 })
 
 test('on PostgreSQL and MariaDB the command names the native tools and exits 2', async () => {

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import type { Kysely } from 'kysely'
 import { fromEpochMicros } from '../../src/domain/timestamp.js'
+import { openDatabase } from '../../src/store/open-store.js'
 import type { Database } from '../../src/store/schema.js'
 import type { TestStore } from './store-ops.js'
 
@@ -124,6 +125,16 @@ export async function trailRows(db: Kysely<Database>): Promise<TrailRows> {
     events: await db.selectFrom('instance_actions_events').selectAll().orderBy('id').execute(),
     changes: await db.selectFrom('changes').selectAll().orderBy('position').execute(),
     head: head?.last ?? 0,
+  }
+}
+
+/** {@link trailRows} of an SQLite store file, opened and closed for the read. */
+export async function fileRows(file: string): Promise<TrailRows> {
+  const { db } = openDatabase(file)
+  try {
+    return await trailRows(db)
+  } finally {
+    await db.destroy()
   }
 }
 

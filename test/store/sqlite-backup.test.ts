@@ -8,19 +8,10 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { isAppError } from '../../src/domain/errors.js'
-import { openDatabase, openStores } from '../../src/store/open-store.js'
+import { openStores } from '../../src/store/open-store.js'
 import { backupSqlite } from '../../src/store/sqlite/sqlite-backup.js'
-import { assertConsistentPrefix, startWriter, tempDir, trailRows } from '../helpers/backup-check.js'
+import { assertConsistentPrefix, fileRows, startWriter, tempDir } from '../helpers/backup-check.js'
 import { TestStore } from '../helpers/store-ops.js'
-
-async function rowsOf(file: string) {
-  const { db } = openDatabase(file)
-  try {
-    return await trailRows(db)
-  } finally {
-    await db.destroy()
-  }
-}
 
 test('a stepped backup under steady writes restarts, finishes, and copies one consistent state', async (t) => {
   const dir = tempDir(t)
@@ -33,8 +24,8 @@ test('a stepped backup under steady writes restarts, finishes, and copies one co
   const total = await writer.stop()
   assert.ok(summary.restarts >= 1, 'the writes between steps restarted the copy')
   assert.equal(summary.migrations.at(-1), '0011-nova-request-faults')
-  const copy = await rowsOf(summary.path)
-  assertConsistentPrefix(copy, await rowsOf(source))
+  const copy = await fileRows(summary.path)
+  assertConsistentPrefix(copy, await fileRows(source))
   assert.ok(copy.actions.length >= 200 && copy.actions.length <= total)
   // Only the copy: no temporary file, -wal or -shm left beside it.
   assert.deepEqual(readdirSync(dir).sort(), [
@@ -69,5 +60,5 @@ test('a backup that fails leaves nothing at DEST, and an existing DEST is kept w
   )
   assert.deepEqual(readdirSync(dir).sort(), ['copy.sqlite', 'junk.sqlite', 'live.sqlite'])
   await backupSqlite({ source, dest, force: true })
-  assert.equal((await rowsOf(dest)).actions.length, 0)
+  assert.equal((await fileRows(dest)).actions.length, 0)
 })
