@@ -406,7 +406,7 @@ export function surfaceOf(path: string): Surface {
 /**
  * The invariants of every fuzzed answer: no 5xx; an error is the surface's documented body (Nova's
  * `{"<faultName>": {"code", "message"}}`, or /v1's `{"error": {"status", "code", "message"}}`)
- * with the request-id headers and no stack trace; a success is JSON. (The harness also checks each
+ * with the request-id headers and no stack trace; a success is JSON (NDJSON: each line). (The harness also checks each
  * answer against the OpenAPI document of its route.) `what` describes the request for the message.
  */
 export function assertAnswerInvariants(
@@ -420,7 +420,11 @@ export function assertAnswerInvariants(
   if (method === 'HEAD') return
   assert.doesNotMatch(res.body, STACK_TRACE, `no stack trace: ${where}`)
   if (res.statusCode < 400) {
-    assert.doesNotThrow(() => JSON.parse(res.body), `a success is JSON: ${where}`)
+    // GET /v1/export answers NDJSON: every line of it is JSON.
+    const ndjson = String(res.headers['content-type']).startsWith('application/x-ndjson')
+    const documents = ndjson ? res.body.split('\n').filter((line) => line !== '') : [res.body]
+    for (const document of documents)
+      assert.doesNotThrow(() => JSON.parse(document), `a success is JSON: ${where}`)
     return
   }
   if (surface === 'compute') {
