@@ -5,7 +5,7 @@
  * that a slow consumer (a file, a pipe, an HTTP client) slows the reads instead of filling memory.
  */
 import { stringify } from 'csv-stringify/sync'
-import type { ExportHeader, ExportRecord } from './export-records.js'
+import type { ExportEnd, ExportFailure, ExportHeader, ExportRecord } from './export-records.js'
 
 /** The export formats. */
 export type ExportFormat = 'ndjson' | 'csv'
@@ -86,20 +86,50 @@ export function csvText(rows: readonly (readonly (string | null)[])[]): string {
   })
 }
 
+/** How exportLines ends a failed export. */
+export interface ExportLinesOptions {
+  /**
+   * NDJSON only: when reading fails mid-way, end the text with an `actiontrail_export_error` line
+   * (and report the error to `onError`) instead of failing the stream — for an HTTP answer whose
+   * status is already sent. Without it the error propagates (a file export is then removed).
+   */
+  onError?: (err: unknown) => void
+}
+
+/** The message of the failure line: the cause stays in the server's log. */
+const FAILURE_MESSAGE = 'The export stopped before its end: the server could not read the history.'
+
 /**
- * The text chunks of an export: one per record (NDJSON) or per record's rows (CSV). The header is
- * the header line (NDJSON) or the column row (CSV).
+ * The text chunks of an export, one per page of records: NDJSON (the header line, a line per
+ * record, then the end line with the count) or CSV (the column row, then each record's rows).
  */
 export async function* exportLines(
   header: ExportHeader,
-  records: AsyncIterable<ExportRecord>,
+  pages: AsyncIterable<readonly ExportRecord[]>,
   format: ExportFormat,
+  options: ExportLinesOptions = {},
 ): AsyncGenerator<string> {
-  if (format === 'ndjson') {
-    yield JSON.stringify(header) + '\n'
-    for await (const r of records) yield JSON.stringify(r) + '\n'
+  if (format === 'csv') {
+    yield csvText([[...CSV_COLUMNS]])
+    for await (const page of pages) yield csvText(page.flatMap(csvRows))
     return
   }
-  yield csvText([[...CSV_COLUMNS]])
-  for await (const r of records) yield csvText(csvRows(r))
+  yield JSON.stringify(header) + '\n'
+  let actions = 0
+  try {
+    for await (const page of pages) {
+      let text = ''
+      for (const r of page) text += JSON.stringify(r) + '\n'
+      actions += page.length
+      yield text
+    }
+  } catch (err) {
+    if (!options.onError) throw err
+    options.onError(err)
+    const failure: ExportFailure = { actiontrail_export_error: { message: FAILURE_MESSAGE } }
+    yield JSON.stringify(failure) + '\n'
+    return
+  }
+  const end: ExportEnd = { actiontrail_export_end: { actions } }
+  yield JSON.stringify(end) + '\n'
 }

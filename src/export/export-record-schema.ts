@@ -11,7 +11,7 @@ import { QueryEventSchema, writerTagSchema } from '../api/v1/query-common.js'
 import { formatValidationErrors, v1Ajv } from '../api/v1/schemas.js'
 import { ActionViewSchema, InstanceViewSchema } from '../api/v1/views.js'
 import type { ImportedAction, ImportedInstance } from '../store/action-store.js'
-import { EXPORT_FORMAT_VERSION, type ExportRecord } from './export-records.js'
+import { EXPORT_FORMAT_VERSION, type ExportEnd, type ExportRecord } from './export-records.js'
 import { sanitizedFailure } from '../security/sanitize-traceback.js'
 
 /** One record line of an NDJSON export. */
@@ -35,9 +35,36 @@ const validateHeader = v1Ajv.compile(
   Type.Object({ actiontrail_export: Type.Literal(EXPORT_FORMAT_VERSION) }),
 )
 
-/** A checked line: what the import writes, or why the line is refused. */
+const validateEnd = v1Ajv.compile(
+  Type.Object(
+    {
+      actiontrail_export_end: Type.Object(
+        { actions: Type.Integer({ minimum: 0 }) },
+        { additionalProperties: false },
+      ),
+    },
+    { additionalProperties: false },
+  ),
+)
+
+/**
+ * A checked line: a record (what the import writes), the end line (the number of records the
+ * export says it holds), or why the line is refused.
+ */
 export type ParsedExportLine =
-  { ok: true; instance: ImportedInstance; action: ImportedAction } | { ok: false; reason: string }
+  | { ok: true; end?: undefined; instance: ImportedInstance; action: ImportedAction }
+  | { ok: true; end: { actions: number } }
+  | { ok: false; reason: string }
+
+/** The end line's or failure line's meaning, when `value` is one of those (export-records.ts). */
+function closingLine(value: object): ParsedExportLine | undefined {
+  if ('actiontrail_export_error' in value)
+    return { ok: false, reason: 'the export was cut short by the server that wrote it' }
+  if (!('actiontrail_export_end' in value)) return undefined
+  if (!validateEnd(value))
+    return { ok: false, reason: formatValidationErrors(validateEnd.errors ?? [], 'end line') }
+  return { ok: true, end: (value as ExportEnd).actiontrail_export_end }
+}
 
 /** Why the first line is not an export header of this version, or undefined when it is one. */
 export function headerProblem(line: string): string | undefined {
@@ -82,6 +109,8 @@ export function parseExportLine(line: string): ParsedExportLine {
   } catch (err) {
     return { ok: false, reason: `not JSON (${(err as Error).message})` }
   }
+  const closing = typeof value === 'object' && value !== null ? closingLine(value) : undefined
+  if (closing) return closing
   if (!validateRecord(value))
     return { ok: false, reason: formatValidationErrors(validateRecord.errors ?? [], 'record') }
   const r = value as ExportRecord

@@ -43,6 +43,23 @@ export interface ExportRecord {
   events: (EventView & { written_by: string | null; finished_by: string | null })[]
 }
 
+/**
+ * The last line of a complete NDJSON export: an export that does not end with it was cut short
+ * (a dropped connection, a full disk), which a reader could not otherwise tell from a smaller
+ * history.
+ */
+export interface ExportEnd {
+  actiontrail_export_end: { actions: number }
+}
+
+/**
+ * The last line of an export that the server could not finish once it had started answering (the
+ * database failed mid-way): the HTTP status was already sent, so the body itself says so.
+ */
+export interface ExportFailure {
+  actiontrail_export_error: { message: string }
+}
+
 /** The first line of an NDJSON export. */
 export interface ExportHeader {
   actiontrail_export: typeof EXPORT_FORMAT_VERSION
@@ -80,14 +97,16 @@ function record(
 
 /**
  * The records of every action matching `search` (its `limit` is ignored), newest first by the
- * search's time field. Each page is two store reads (actions, then their events in one read) plus
- * one read per instance not yet in the bounded instance cache.
+ * search's time field, one page (up to `pageSize` records) at a time: a page is the unit the
+ * writer turns into one chunk of text, so that the stream machinery runs once per page rather
+ * than once per record. Each page is two store reads (actions, then their events in one read)
+ * plus one read per instance not yet in the bounded instance cache.
  */
-export async function* exportRecords(
+export async function* exportPages(
   source: ExportSource,
   search: Omit<CommonSearch, 'limit'>,
   pageSize = EXPORT_PAGE_SIZE,
-): AsyncGenerator<ExportRecord> {
+): AsyncGenerator<ExportRecord[]> {
   const byUpdate = search.timeField === 'updated_at'
   const instances = new Map<string, Instance>()
   let after: ActionSearch['after']
@@ -106,11 +125,13 @@ export async function* exportRecords(
       const instance = await source.getInstance(uuid)
       if (instance) instances.set(uuid, instance)
     }
+    const records: ExportRecord[] = []
     for (const a of page) {
       const instance = instances.get(a.instanceUuid)
       // Actions always belong to a known instance (foreign key); skipping is only defensive.
-      if (instance) yield record(instance, a, events.get(a.id) ?? [])
+      if (instance) records.push(record(instance, a, events.get(a.id) ?? []))
     }
+    yield records
     if (page.length < pageSize) return
     const last = page[page.length - 1] as InstanceAction
     after = {

@@ -63,8 +63,12 @@ export async function importExport(
     instances = new Map()
   }
   let line = 0
+  let records = 0
+  let ended = false
   for await (const text of createInterface({ input, crlfDelay: Infinity })) {
     line++
+    if (ended && text !== '')
+      return { actions, failure: { line, reason: 'a line after the end line' } }
     if (line === 1) {
       const problem = headerProblem(text)
       if (problem !== undefined) return { actions, failure: { line, reason: problem } }
@@ -73,11 +77,24 @@ export async function importExport(
     if (text === '') continue
     const parsed = parseExportLine(text)
     if (!parsed.ok) return { actions, failure: { line, reason: parsed.reason } }
+    if (parsed.end) {
+      if (parsed.end.actions !== records) {
+        const reason = `the end line counts ${parsed.end.actions} records, the file has ${records}`
+        return { actions, failure: { line, reason } }
+      }
+      ended = true
+      await flush()
+      continue
+    }
+    records++
     instances.set(parsed.instance.uuid, parsed.instance)
     chunk.push(parsed.action)
     if (chunk.length >= chunkSize) await flush()
   }
   if (line === 0) return { actions, failure: { line: 1, reason: 'empty file, no header' } }
   await flush()
+  // What was read is imported (each record is whole), but the caller learns the file is partial.
+  if (!ended)
+    return { actions, failure: { line: line + 1, reason: 'no end line: the export is incomplete' } }
   return { actions }
 }

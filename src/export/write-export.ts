@@ -7,7 +7,7 @@ import { Readable, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
 import { exportLines, type ExportFormat } from './export-lines.js'
-import { exportHeader, exportRecords, type ExportSource } from './export-records.js'
+import { exportHeader, exportPages, type ExportSource } from './export-records.js'
 import type { CommonSearch } from '../api/v1/search-params.js'
 
 /** What to export and how. */
@@ -30,11 +30,11 @@ export interface ExportSummary {
 /** Writes the export to `dest` and resolves when it has taken everything (and is finished). */
 export async function writeExport(options: ExportOptions, dest: Writable): Promise<ExportSummary> {
   const summary: ExportSummary = { actions: 0 }
-  const records = exportRecords(options.source, options.search, options.pageSize)
+  const pages = exportPages(options.source, options.search, options.pageSize)
   async function* counted() {
-    for await (const r of records) {
-      summary.actions++
-      yield r
+    for await (const page of pages) {
+      summary.actions += page.length
+      yield page
     }
   }
   const header = exportHeader(options.filters, options.now ?? new Date())

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { buildHarness, PROJECT_B, TOKENS } from '../helpers/build-app.js'
-import { ndjsonLines } from '../helpers/export-seed.js'
+import { exportBody } from '../helpers/export-seed.js'
 import { CREATE_REQ, seedCreateStop, SERVER, STOP_REQ, TIMES } from '../helpers/seed.js'
 import { assertV1Error, ok, v1 } from './v1-helpers.js'
 
@@ -20,7 +20,7 @@ test('admins get every matching action with its instance and events, as GET /v1/
   const res = await v1(h, 'GET', '/v1/export', undefined, { token: TOKENS.admin })
   assert.equal(res.statusCode, 200, res.body)
   assert.equal(res.headers['content-type'], 'application/x-ndjson; charset=utf-8')
-  const [header, ...records] = ndjsonLines(res.body) as [
+  const [header, ...records] = exportBody(res.body) as [
     Record<string, unknown>,
     ...{ instance: { uuid: string; project_id: string }; action: object; events: object[] }[],
   ]
@@ -53,7 +53,7 @@ test('the filters of the query API apply and are recorded in the header', async 
   const url = `/v1/export?instance=${SERVER}&host=compute&since=${TIMES.createStart}`
   const res = await v1(h, 'GET', url, undefined, { token: TOKENS.admin })
   assert.equal(res.statusCode, 200, res.body)
-  const [header, ...records] = ndjsonLines(res.body) as [
+  const [header, ...records] = exportBody(res.body) as [
     { filters: unknown },
     ...{ action: { request_id: string; instance_uuid: string } }[],
   ]

@@ -10,14 +10,14 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { tempDir } from '../helpers/backup-check.js'
-import { ndjsonLines, seeded } from '../helpers/export-seed.js'
+import { exportBody, seeded } from '../helpers/export-seed.js'
 import { runCli } from '../helpers/run-cli.js'
 
 /** The records of a store's export (the header's time left out). */
 async function exported(db: string): Promise<unknown[]> {
   const run = await runCli(['export', '--db', db])
   assert.equal(run.code, 0, run.stderr)
-  return ndjsonLines(run.stdout).slice(1)
+  return exportBody(run.stdout).slice(1)
 }
 
 test('export → import into a fresh store gives the same records; a second import adds nothing', async (t) => {

@@ -15,7 +15,7 @@ import type { ExportRecord } from '../../src/export/export-records.js'
 import { writeExport } from '../../src/export/write-export.js'
 import { openStores } from '../../src/store/open-store.js'
 import { tempDir } from '../helpers/backup-check.js'
-import { ndjsonLines, seeded, TRACEBACK, VM1 } from '../helpers/export-seed.js'
+import { exportBody, seeded, TRACEBACK, VM1 } from '../helpers/export-seed.js'
 import { runCli } from '../helpers/run-cli.js'
 
 test('NDJSON in pages of two: a versioned header, then every action newest first, admin view', async (t) => {
@@ -41,7 +41,7 @@ test('NDJSON in pages of two: a versioned header, then every action newest first
     sink,
   )
   assert.equal(summary.actions, 5)
-  const [header, ...records] = ndjsonLines(text) as [unknown, ...ExportRecord[]]
+  const [header, ...records] = exportBody(text) as [unknown, ...ExportRecord[]]
   assert.deepEqual(header, {
     actiontrail_export: 1,
     exported_at: '2026-02-01T00:00:00.000Z',
@@ -82,7 +82,7 @@ test('CLI: filters as `actions query` names them, gzip to a file, recorded in th
   assert.equal(run.code, 0, run.stderr)
   assert.equal(run.stdout, '')
   assert.match(run.stderr, /^export: 2 actions to .*export\.ndjson\.gz\n$/)
-  const [header, ...records] = ndjsonLines(gunzipSync(readFileSync(out)).toString('utf8')) as [
+  const [header, ...records] = exportBody(gunzipSync(readFileSync(out)).toString('utf8')) as [
     { filters: unknown },
     ...ExportRecord[],
   ]
@@ -98,7 +98,7 @@ test('CLI: filters as `actions query` names them, gzip to a file, recorded in th
   const hosts = await runCli(['export', '--db', file, '--host', 'host-b'])
   assert.equal(hosts.code, 0, hosts.stderr)
   assert.deepEqual(
-    (ndjsonLines(hosts.stdout).slice(1) as ExportRecord[]).map((r) => r.action.action),
+    (exportBody(hosts.stdout).slice(1) as ExportRecord[]).map((r) => r.action.action),
     ['resize'],
   )
 })

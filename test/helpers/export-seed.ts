@@ -2,6 +2,7 @@
  * A small SQLite history for the export and import tests (test/cli/export*.test.ts): two
  * instances, five actions with one event each, one failed with a traceback on host-b, writer tags.
  */
+import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import type { Timestamp } from '../../src/domain/timestamp.js'
@@ -20,9 +21,12 @@ export const TRACEBACK = 'Traceback:\n  File "nova/compute.py", line 1, in "rebo
 const at = (minute: number) =>
   `2026-01-01T00:${String(minute).padStart(2, '0')}:00.000000` as Timestamp
 
-/** A store with five actions: four on VM1 (the third failed on host-b), one on VM2. */
-export async function seeded(t: TestContext): Promise<string> {
-  const file = join(tempDir(t), 'trail.sqlite')
+/**
+ * A store with five actions: four on VM1 (the third failed on host-b), one on VM2; in a new SQLite
+ * file, or in the database `db` (a server database's URL) when given. Returns the database setting.
+ */
+export async function seeded(t: TestContext, db?: string): Promise<string> {
+  const file = db ?? join(tempDir(t), 'trail.sqlite')
   const stores = await openStores(file)
   const store = new TestStore(stores.actions)
   for (const [uuid, name] of [
@@ -69,6 +73,21 @@ export async function seeded(t: TestContext): Promise<string> {
   }
   await stores.close()
   return file
+}
+
+/**
+ * The header and record lines of a whole NDJSON export, after checking that its last line is the
+ * end line counting exactly those records (an export without it was cut short).
+ */
+export function exportBody(text: string): unknown[] {
+  const lines = ndjsonLines(text)
+  const end = lines.pop() as { actiontrail_export_end?: { actions: number } } | undefined
+  assert.deepEqual(
+    end?.actiontrail_export_end,
+    { actions: lines.length - 1 },
+    'the export ends with its end line',
+  )
+  return lines
 }
 
 /** The JSON values of NDJSON text's lines. */

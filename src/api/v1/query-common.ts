@@ -22,7 +22,7 @@ import type { Clock, Timestamp } from '../../domain/timestamp.js'
 import type { ActionPosition } from '../../store/action-store.js'
 import type { CursorCodec } from './query-cursor.js'
 import { DEFAULT_LIMIT, MAX_LIMIT, type CommonSearch, type ParsedSearch } from './search-params.js'
-import { actionView, EventViewSchema, eventView } from './views.js'
+import { actionView, EventViewSchema } from './views.js'
 
 const text = (description: string) => Type.Optional(Type.String({ description }))
 
@@ -122,16 +122,44 @@ export function eventVisibility(policy: AccessPolicy, principal: Principal): Eve
   }
 }
 
-/** An event as a caller of the query API sees it. */
+/**
+ * An event as a caller of the query API sees it: the event view's fields, then (internals) the
+ * traceback, host and writer tags, then (details) the details. Object literals rather than a rest
+ * and spreads: an export builds one of these per event, and the spreads were 12 % of an export's
+ * CPU profile (bench/export.ts, 2026-12-06); the key order is the one clients have always seen.
+ */
 export function queryEventView(e: ActionEvent, visibility: EventVisibility) {
-  const { traceback, host, details, ...rest } = eventView(e)
-  return {
-    ...rest,
-    ...(visibility.internals
-      ? { traceback, host, written_by: e.writtenBy ?? null, finished_by: e.finishedBy ?? null }
-      : {}),
-    ...(visibility.details ? { details } : {}),
+  if (visibility.internals && visibility.details)
+    return {
+      event: e.event,
+      start_time: e.startTime,
+      finish_time: e.finishTime,
+      result: e.result,
+      created_at: e.createdAt,
+      updated_at: e.updatedAt,
+      traceback: e.traceback,
+      host: e.host,
+      written_by: e.writtenBy ?? null,
+      finished_by: e.finishedBy ?? null,
+      details: e.details,
+    }
+  const view = {
+    event: e.event,
+    start_time: e.startTime,
+    finish_time: e.finishTime,
+    result: e.result,
+    created_at: e.createdAt,
+    updated_at: e.updatedAt,
   }
+  if (visibility.internals)
+    return {
+      ...view,
+      traceback: e.traceback,
+      host: e.host,
+      written_by: e.writtenBy ?? null,
+      finished_by: e.finishedBy ?? null,
+    }
+  return visibility.details ? { ...view, details: e.details } : view
 }
 
 /** An action as a caller of the query API sees it: admins also see who started it. */

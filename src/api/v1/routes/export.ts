@@ -14,7 +14,7 @@ import { canExport } from '../../../auth/policy.js'
 import type { ActionService } from '../../../domain/action-service.js'
 import { AppError } from '../../../domain/errors.js'
 import { exportLines } from '../../../export/export-lines.js'
-import { exportHeader, exportRecords } from '../../../export/export-records.js'
+import { exportHeader, exportPages } from '../../../export/export-records.js'
 import { parseQuery } from '../../compute/query-params.js'
 import { principalOf } from '../../plugins/authentication.js'
 import { parseActionQuery } from '../action-query.js'
@@ -55,7 +55,9 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRoutesOptions> = asyn
         querystring: ExportQuerystring,
         response: v1Responses({
           200: {
-            description: 'The export, one JSON document a line.',
+            description:
+              'The export, one JSON document a line: the header, one line per action, and the end line ' +
+              '`{"actiontrail_export_end": {"actions": N}}` (or `actiontrail_export_error` when it failed).',
             content: { 'application/x-ndjson': { schema: Type.String() } },
           } as unknown as ReturnType<typeof Type.String>,
           403: v1ErrorResponse('The caller may not export (`forbidden`).'),
@@ -73,7 +75,10 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRoutesOptions> = asyn
       const { search } = parseActionQuery(params)
       const q = url.indexOf('?')
       const header = exportHeader(new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), new Date())
-      const lines = exportLines(header, exportRecords(deps.service, search), 'ndjson')
+      const lines = exportLines(header, exportPages(deps.service, search), 'ndjson', {
+        // The status line is sent: the body's last line says the export failed.
+        onError: (err) => request.log.error({ err }, 'export stopped by a read failure'),
+      })
       return reply.type('application/x-ndjson; charset=utf-8').send(Readable.from(lines))
     },
   )
