@@ -39,6 +39,8 @@ export interface ServeConfig {
    * the same one so a cursor works on all of them and after a restart. Random per process if absent.
    */
   cursorSecret?: string
+  /** The bearer token `GET /metrics` requires (ACTIONTRAIL_METRICS_TOKEN); open when absent. */
+  metricsToken?: string
   /**
    * How long work may run before the query API's `state=stuck` finds it: ACTIONTRAIL_STUCK_AFTER
    * (`--stuck-after`, default 1h) and per action name ACTIONTRAIL_STUCK_AFTER_ACTIONS
@@ -152,6 +154,7 @@ export function resolveServeConfig(
   const idempotency = idempotencyLimits(env)
   if (idempotency) config.idempotencyLimits = idempotency
   if (env.ACTIONTRAIL_CURSOR_SECRET) config.cursorSecret = env.ACTIONTRAIL_CURSOR_SECRET
+  if (env.ACTIONTRAIL_METRICS_TOKEN) config.metricsToken = env.ACTIONTRAIL_METRICS_TOKEN
   const policyFile = flags.policyFile ?? env.ACTIONTRAIL_POLICY_FILE
   if (policyFile) config.policyFile = policyFile
   const authMode = flags.auth ?? env.ACTIONTRAIL_AUTH ?? 'static'

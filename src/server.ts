@@ -18,6 +18,34 @@ import { startFollower } from './nova/follow/start-follower.js'
 import { createLogger } from './security/redacting-logger.js'
 import type { ActionStore } from './store/action-store.js'
 import { openStores } from './store/open-store.js'
+import { ServiceMetrics, STUCK_CAP } from './metrics/service-metrics.js'
+import { stuckDeadlines, type StuckPolicy } from './domain/stuck-work.js'
+import { systemClock } from './domain/timestamp.js'
+
+/** How often a scrape may count the stuck actions again (a bounded query; scrapes come often). */
+const STUCK_COUNT_TTL_MS = 30_000
+
+/**
+ * The metrics' stuck-actions count: the query API's `state=stuck` search, up to STUCK_CAP rows,
+ * at most once per STUCK_COUNT_TTL_MS; a failed count leaves the gauge as it was.
+ */
+function stuckCounter(store: ActionStore, policy: StuckPolicy): () => Promise<number | undefined> {
+  let cached: { at: number; count: number } | undefined
+  return async () => {
+    const now = Date.now()
+    if (cached && now - cached.at < STUCK_COUNT_TTL_MS) return cached.count
+    try {
+      const found = await store.searchActions({
+        stuck: stuckDeadlines(policy, systemClock().now()),
+        limit: STUCK_CAP,
+      })
+      cached = { at: now, count: found.length }
+      return cached.count
+    } catch {
+      return undefined
+    }
+  }
+}
 
 /** A listening server. */
 export interface RunningServer {
@@ -60,8 +88,16 @@ export async function startServer(
   const accessAudit = new AccessAudit()
   // One database, two stores: the audit trail behind the service, remembered answers for the
   // write API's Idempotency-Keys; closing the stores closes both.
-  const stores = await openStores(config.database, { onLost: (message) => logger.error(message) })
+  const metrics = new ServiceMetrics()
+  const stores = await openStores(config.database, {
+    onLost: (message) => logger.error(message),
+    commitObserver: metrics,
+  })
   const service = createActionService(stores.actions)
+  metrics.attach({
+    ...(stores.poolStats ? { pool: stores.poolStats } : {}),
+    stuck: stuckCounter(stores.actions, config.stuck),
+  })
   const app = await buildApp({
     service,
     authenticator: auth,
@@ -75,6 +111,8 @@ export async function startServer(
     ...(config.cursorSecret ? { cursorKey: Buffer.from(config.cursorSecret, 'utf8') } : {}),
     stuck: config.stuck,
     stream: { feed: stores.changes, ...(config.stream ? { settings: config.stream } : {}) },
+    metrics,
+    ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
   })
   try {
     await app.listen({ host: config.host, port: config.port })

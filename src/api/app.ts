@@ -23,6 +23,8 @@ import { AccessAudit, accessAuditPlugin } from './plugins/access-audit.js'
 import { authenticationPlugin } from './plugins/authentication.js'
 import { busyConnectionPlugin } from './plugins/busy-connection.js'
 import { healthRoutes } from './plugins/health.js'
+import { metricsPlugin } from './plugins/metrics.js'
+import { ServiceMetrics } from '../metrics/service-metrics.js'
 import { generateRequestId, requestIdPlugin } from './plugins/request-id.js'
 import { responseLogPlugin } from './plugins/response-log.js'
 import { unreadBodyPlugin } from './plugins/unread-body.js'
@@ -67,6 +69,13 @@ export interface AppDeps {
    * (DEFAULT_STREAM_SETTINGS for those not given); without a feed there is no stream route.
    */
   stream?: { feed: ChangeFeed; settings?: Partial<StreamSettings> }
+  /**
+   * The Prometheus metrics (`GET /metrics`); a fresh set when absent. The server passes the one
+   * its store reports commits to.
+   */
+  metrics?: ServiceMetrics
+  /** The bearer token `GET /metrics` requires (ACTIONTRAIL_METRICS_TOKEN); none when absent. */
+  metricsToken?: string
 }
 
 /**
@@ -124,7 +133,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // document the answers, and the API suites check every answer against them.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data))
 
+  const metrics = deps.metrics ?? new ServiceMetrics()
+  metrics.attach({ denied: () => accessAudit.totals() })
+
   await app.register(requestIdPlugin)
+  await app.register(metricsPlugin, {
+    metrics,
+    ...(deps.metricsToken ? { token: deps.metricsToken } : {}),
+  })
   await app.register(authenticationPlugin, { authenticator: deps.authenticator })
   await app.register(responseLogPlugin)
   await app.register(accessAuditPlugin, { audit: accessAudit })
@@ -150,6 +166,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           stream: {
             feed: deps.stream.feed,
             settings: streamSettings(deps.stream.settings, limits),
+            metrics,
           },
         }
       : {}),

@@ -27,7 +27,7 @@ import { canonicalTime, toAction, toEvent, toInstance } from './rows.js'
 import type { Database } from './schema.js'
 import { AppError } from '../domain/errors.js'
 import { isStorableKey, withMappedErrors, type StoreDatabase } from './store-database.js'
-import { GroupCommitter } from './write/group-commit.js'
+import { GroupCommitter, type CommitObserver } from './write/group-commit.js'
 
 /**
  * From this many matches on, a changes-since/-before window is read by walking the created index
@@ -59,10 +59,13 @@ export class KyselyActionStore implements ActionStore, ChangeFeed {
   #closed: Promise<void> | undefined
   readonly #commitListeners = new Set<() => void>()
 
-  constructor(database: StoreDatabase) {
+  constructor(database: StoreDatabase, options: { observer?: CommitObserver } = {}) {
     this.#database = database
     this.#db = database.db
-    this.#commit = new GroupCommitter(database.writeExecutor)
+    this.#commit = new GroupCommitter(
+      database.writeExecutor,
+      options.observer ? { observer: options.observer } : {},
+    )
   }
 
   #storable(key: string): boolean {

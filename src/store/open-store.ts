@@ -20,7 +20,8 @@ import { migrateToLatest, requireCurrentSchema } from './migrate.js'
 import { openMysqlDatabase } from './mysql/mysql-database.js'
 import { openPostgresDatabase } from './postgres/postgres-database.js'
 import { openSqliteDatabase } from './sqlite/sqlite-database.js'
-import { withMappedErrors, type StoreDatabase } from './store-database.js'
+import { withMappedErrors, type PoolStats, type StoreDatabase } from './store-database.js'
+import type { CommitObserver } from './write/group-commit.js'
 
 /** Which backend a database setting names, and its connection target. */
 export type DatabaseTarget =
@@ -124,6 +125,8 @@ export interface OpenStoreOptions {
    * for a reason only an operator can fix (SQLite: its file deleted or replaced under the process).
    */
   onLost?: (message: string) => void
+  /** Told about each write transaction and write outcome (the server's metrics). */
+  commitObserver?: CommitObserver
 }
 
 /** The stores on one opened database. */
@@ -139,6 +142,8 @@ export interface Stores {
    * the ones opened, checked now; rejects with `store_unavailable` otherwise.
    */
   ready(): Promise<void>
+  /** The connection pool's use (server databases), for the metrics. */
+  poolStats?: () => PoolStats
 }
 
 /**
@@ -174,8 +179,12 @@ export async function openStores(
     throw err
   }
   opened.serving?.()
-  const actions = new KyselyActionStore(opened)
+  const actions = new KyselyActionStore(
+    opened,
+    options.commitObserver ? { observer: options.commitObserver } : {},
+  )
   return {
+    ...(opened.poolStats ? { poolStats: opened.poolStats } : {}),
     actions,
     idempotency: new KyselyIdempotencyStore(opened),
     changes: actions,

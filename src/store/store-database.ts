@@ -11,6 +11,16 @@ import type { Database } from './schema.js'
 import type { WriteExecutor } from './write/write-executor.js'
 
 /** An opened database and its backend's parts. */
+/** How a server database's connection pool is used, for the metrics. */
+export interface PoolStats {
+  /** Connections open. */
+  total: number
+  /** Of those, idle. */
+  idle: number
+  /** Requests waiting for a connection. */
+  waiting: number
+}
+
 export interface StoreDatabase {
   /** Every read goes through it; destroying it releases the connection(s). */
   readonly db: Kysely<Database>
@@ -46,6 +56,8 @@ export interface StoreDatabase {
   readonly serving?: () => void
   /** The offline bulk-load mode, where the backend has one (an SQLite file): offline-load.ts. */
   readonly offlineLoad?: OfflineLoad
+  /** The connection pool's use (server databases; SQLite has one connection and no pool). */
+  readonly poolStats?: () => PoolStats
 }
 
 /** Runs a statement on the database outside the write executor, mapping its failure with `mapError`. */

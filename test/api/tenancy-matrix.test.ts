@@ -9,6 +9,7 @@
  * A new read route is one row of ROUTES (and, for a new surface, one entry of SURFACES); no new
  * test code. test/api/tenancy-policy.test.ts keeps the exact messages and filters.
  */
+import { exportBody } from '../helpers/export-seed.js'
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
@@ -624,7 +625,8 @@ function checkBody(c: Case, body: Json, hostIds: Map<string, Set<string>>): stri
     }
     case 'export': {
       // Only admins get here (actiontrail:export): every action of every project, with the
-      // events' internals. `body` is `{ lines }`, the NDJSON's records after the header.
+      // events' internals. `body` is `{ lines }`, the NDJSON's records between the header and
+      // the end line (exportBody checks that the end line counts them).
       const lines = body.lines as Json[]
       const expected = TARGETS.flatMap((o) => [o.createReq, o.stopReq]).sort()
       const got = lines.map((l) => String((l.action as Json).request_id)).sort()
@@ -740,13 +742,7 @@ async function runCase(h: Harness, c: Case, hostIds: Map<string, Set<string>>): 
   } else if (outcome === 'shown') {
     const parsed =
       c.route.body === 'export'
-        ? {
-            lines: res.body
-              .split('\n')
-              .filter((l) => l !== '')
-              .slice(1)
-              .map((l) => JSON.parse(l) as Json),
-          }
+        ? { lines: exportBody(res.body).slice(1) as Json[] }
         : (JSON.parse(res.body) as Json)
     problems.push(...checkBody(c, parsed, hostIds))
   } else if (outcome === 'hidden') {

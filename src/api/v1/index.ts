@@ -22,6 +22,7 @@ import { queryRoutes } from './routes/query.js'
 import { streamRoutes } from './routes/stream.js'
 import type { ChangeFeed } from '../../store/change-feed.js'
 import type { StreamSettings } from './stream/stream-hub.js'
+import type { ServiceMetrics } from '../../metrics/service-metrics.js'
 
 /** Where the surface is mounted. */
 export const V1_PREFIX = '/v1'
@@ -44,7 +45,7 @@ export interface V1SurfaceOptions {
   /** How long work may run before `state=stuck` finds it; defaultStuckPolicy() when absent. */
   stuck?: StuckPolicy
   /** The change feed and settings of `GET /v1/stream`; the route is absent without them. */
-  stream?: { feed: ChangeFeed; settings: StreamSettings }
+  stream?: { feed: ChangeFeed; settings: StreamSettings; metrics?: ServiceMetrics }
 }
 
 const DESCRIPTION =

@@ -6,7 +6,7 @@
 import { createPool } from 'mysql2'
 import { CompiledQuery, Kysely, MysqlDialect } from 'kysely'
 import type { Database } from '../schema.js'
-import type { StoreDatabase } from '../store-database.js'
+import type { PoolStats, StoreDatabase } from '../store-database.js'
 import { unavailableMapper } from '../server-errors.js'
 import { AsyncWriteExecutor, writeConcurrency } from '../write/async-write-executor.js'
 import { ForceIndexPlugin } from './force-index-plugin.js'
@@ -33,6 +33,23 @@ const SESSION = [
   // a row lock sees the previous holder's writes (REPEATABLE READ would show an older snapshot).
   'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
 ]
+
+/**
+ * mysql2's pool keeps its counts in fields it does not document (`_allConnections`,
+ * `_freeConnections`, `_connectionQueue`, each with a `length`); read defensively, so that a
+ * mysql2 that renames them reports zeros rather than failing a scrape.
+ */
+function mysqlPoolStats(pool: object): PoolStats {
+  const length = (field: string) => {
+    const value = (pool as Record<string, unknown>)[field] as { length?: unknown } | undefined
+    return typeof value?.length === 'number' ? value.length : 0
+  }
+  return {
+    total: length('_allConnections'),
+    idle: length('_freeConnections'),
+    waiting: length('_connectionQueue'),
+  }
+}
 
 /** Opens a pool on a MariaDB/MySQL database for the stores (not yet migrated). */
 export function openMysqlDatabase({ url, poolMax }: MysqlOptions): StoreDatabase {
@@ -72,6 +89,7 @@ export function openMysqlDatabase({ url, poolMax }: MysqlOptions): StoreDatabase
       concurrency: writeConcurrency(poolMax),
     }),
     mapError: unavailableMapper('MariaDB/MySQL', isMysqlUnavailable),
+    poolStats: () => mysqlPoolStats(pool),
     // Without the hint MariaDB reads every newer action of the instance before the marker's page
     // at depths of ~1k-20k (docs/storage.md, finding 1).
     markerPagePlugin: new ForceIndexPlugin(

@@ -83,5 +83,6 @@ export function openPostgresDatabase({ url, poolMax }: PostgresOptions): StoreDa
       concurrency: writeConcurrency(poolMax),
     }),
     mapError: unavailableMapper('PostgreSQL', isPostgresUnavailable),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
   }
 }

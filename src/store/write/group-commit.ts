@@ -21,10 +21,23 @@ interface Pending {
   reject: (err: unknown) => void
 }
 
+/**
+ * Told about each transaction and each write's outcome (the server's metrics); kept out of the
+ * committer's result so that the store knows nothing of how they are counted.
+ */
+export interface CommitObserver {
+  /** A transaction of `operations` writes ended after `seconds`, committed or not. */
+  committed(operations: number, seconds: number, ok: boolean): void
+  /** One write's outcome: `ok`, or its error code. */
+  wrote(operation: string, outcome: string): void
+}
+
 /** Options of the group committer. */
 export interface GroupCommitOptions {
   /** Upper bound of writes per transaction, to bound lock time and memory. */
   maxOpsPerCommit?: number
+  /** Told about each transaction and write (metrics); nothing when absent. */
+  observer?: CommitObserver
 }
 
 /** Coalesces concurrent submissions into shared transactions on one executor. */
@@ -32,12 +45,17 @@ export class GroupCommitter {
   readonly #executor: WriteExecutor
   readonly #maxOps: number
   readonly #maxInFlight: number
+  readonly #observer: CommitObserver | undefined
   #queue: Pending[] = []
   #scheduled = false
   #inFlight = 0
 
-  constructor(executor: WriteExecutor, { maxOpsPerCommit = 5000 }: GroupCommitOptions = {}) {
+  constructor(
+    executor: WriteExecutor,
+    { maxOpsPerCommit = 5000, observer }: GroupCommitOptions = {},
+  ) {
     this.#executor = executor
+    this.#observer = observer
     this.#maxOps = maxOpsPerCommit
     this.#maxInFlight = Math.max(1, Math.trunc(executor.concurrency ?? 1))
   }
@@ -78,22 +96,36 @@ export class GroupCommitter {
 
   async #commit(group: Pending[]): Promise<void> {
     this.#inFlight++
+    const ops = group.flatMap((p) => p.ops)
+    const started = performance.now()
     try {
       const outcomes = await this.#executor.execute(
-        group.flatMap((p) => p.ops),
+        ops,
         // The group is in submission order: its first write has waited longest.
         { queuedAt: group[0]?.queuedAt ?? performance.now() },
       )
+      this.#observe(ops, outcomes, started)
       let offset = 0
       for (const p of group) {
         p.resolve(outcomes.slice(offset, offset + p.ops.length))
         offset += p.ops.length
       }
     } catch (err) {
+      this.#observer?.committed(ops.length, (performance.now() - started) / 1000, false)
       for (const p of group) p.reject(err)
     } finally {
       this.#inFlight--
       this.#schedule()
+    }
+  }
+
+  #observe(ops: readonly StoreWrite[], outcomes: readonly WriteOutcome[], started: number): void {
+    const observer = this.#observer
+    if (!observer) return
+    observer.committed(ops.length, (performance.now() - started) / 1000, true)
+    for (let i = 0; i < ops.length; i++) {
+      const outcome = outcomes[i]
+      observer.wrote(ops[i]?.op ?? 'unknown', outcome?.ok === false ? outcome.error.code : 'ok')
     }
   }
 }

@@ -10,6 +10,7 @@ import { Type } from 'typebox'
 import type { AccessPolicy } from '../../../auth/access-policy.js'
 import { canFilterByHost, canQueryAllProjects, canStream } from '../../../auth/policy.js'
 import { AppError } from '../../../domain/errors.js'
+import type { ServiceMetrics } from '../../../metrics/service-metrics.js'
 import type { ChangeFeed } from '../../../store/change-feed.js'
 import { parseQuery } from '../../compute/query-params.js'
 import { principalOf } from '../../plugins/authentication.js'
@@ -25,6 +26,8 @@ export interface StreamRoutesOptions {
   policy: AccessPolicy
   feed: ChangeFeed
   settings: StreamSettings
+  /** Where the hub's subscriber and drop counts are reported (the server's metrics). */
+  metrics?: ServiceMetrics
 }
 
 const text = (description: string) => Type.Optional(Type.String({ description }))
@@ -67,6 +70,7 @@ const STREAM_DESCRIPTION =
 /** Registers `GET /v1/stream`. */
 export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = async (app, deps) => {
   const hub = new StreamHub(deps.feed, deps.settings, app.log)
+  deps.metrics?.attach({ stream: () => ({ subscribers: hub.size, dropped: hub.dropped }) })
   // Parameters are checked on the raw URL (stream-query.ts), as for the query API.
   app.setValidatorCompiler(() => () => true)
   // Streams never end by themselves: end them before the server waits for its connections.

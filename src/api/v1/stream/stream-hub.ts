@@ -59,6 +59,7 @@ export class StreamHub implements CatchUpSource {
   #heartbeatTimer: NodeJS.Timeout | undefined
   #unsubscribeCommits: (() => void) | undefined
   #closed = false
+  #dropped = 0
 
   constructor(feed: ChangeFeed, settings: StreamSettings, log: FastifyBaseLogger) {
     this.#feed = feed
@@ -74,6 +75,11 @@ export class StreamHub implements CatchUpSource {
   /** Subscribers connected (catching up or live). */
   get size(): number {
     return this.#all.size
+  }
+
+  /** Subscribers closed since start because they fell too far behind (overflow). */
+  get dropped(): number {
+    return this.#dropped
   }
 
   /**
@@ -146,6 +152,7 @@ export class StreamHub implements CatchUpSource {
   }
 
   #remove(s: Subscriber): void {
+    if (s.overflowed && this.#all.has(s)) this.#dropped++
     this.#all.delete(s)
     this.#live.delete(s)
     if (this.#all.size === 0 && !this.#polling) this.#stop()

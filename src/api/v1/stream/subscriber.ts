@@ -35,6 +35,7 @@ export class Subscriber {
   /** Every change up to here was sent or did not match: where the client can resume after. */
   #after: number
   #state: SubscriberState = 'catching-up'
+  #overflowed = false
   #drained: (() => void) | undefined
 
   constructor(
@@ -191,7 +192,13 @@ export class Subscriber {
     return this.#res.writableLength
   }
 
+  /** True when the stream was closed because the client fell too far behind. */
+  get overflowed(): boolean {
+    return this.#overflowed
+  }
+
   #overflow(): void {
+    this.#overflowed = true
     this.#res.end(
       `event: overflow\ndata: ${JSON.stringify({ resume_after: String(this.#after) })}\n\n`,
     )
