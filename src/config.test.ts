@@ -18,6 +18,7 @@ test('connection limits: defaults, from the environment, flags win', () => {
     ACTIONTRAIL_KEEP_ALIVE_TIMEOUT_MS: '1000',
     ACTIONTRAIL_IDLE_TIMEOUT_MS: '90000',
     ACTIONTRAIL_MAX_CONNECTIONS: '200',
+    ACTIONTRAIL_DRAIN_TIMEOUT_MS: '2500',
   }
   assert.deepEqual(resolveServeConfig({}, env).httpLimits, {
     headersTimeoutMs: 2000,
@@ -25,6 +26,7 @@ test('connection limits: defaults, from the environment, flags win', () => {
     keepAliveTimeoutMs: 1000,
     idleTimeoutMs: 90000,
     maxConnections: 200,
+    drainTimeoutMs: 2500,
   })
   const flags = { headersTimeoutMs: '500', maxConnections: '7' }
   const limits = resolveServeConfig(flags, env).httpLimits

@@ -100,6 +100,7 @@ export interface ServeFlags {
   keepAliveTimeoutMs?: string
   idleTimeoutMs?: string
   maxConnections?: string
+  drainTimeoutMs?: string
   policyFile?: string
   auth?: string
   stuckAfter?: string
@@ -292,6 +293,12 @@ const LIMIT_SETTINGS: readonly {
     flag: 'maxConnections',
     variable: 'ACTIONTRAIL_MAX_CONNECTIONS',
     max: 1_000_000,
+  },
+  {
+    key: 'drainTimeoutMs',
+    flag: 'drainTimeoutMs',
+    variable: 'ACTIONTRAIL_DRAIN_TIMEOUT_MS',
+    max: HOUR_MS,
   },
 ]
 

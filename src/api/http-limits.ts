@@ -31,6 +31,11 @@ export interface HttpLimits {
   idleTimeoutMs: number
   /** Connections beyond this many are closed as soon as they are accepted. */
   maxConnections: number
+  /**
+   * On SIGTERM/SIGINT, how long requests and commits in flight may take to finish before the
+   * process exits anyway (graceful-shutdown.ts).
+   */
+  drainTimeoutMs: number
 }
 
 /**
@@ -46,6 +51,7 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = {
   keepAliveTimeoutMs: 5_000,
   idleTimeoutMs: 120_000,
   maxConnections: 1000,
+  drainTimeoutMs: 10_000,
 }
 
 /**

@@ -25,6 +25,7 @@ const SHORT: HttpLimits = {
   keepAliveTimeoutMs: 300,
   idleTimeoutMs: 5000,
   maxConnections: 50,
+  drainTimeoutMs: 10_000,
 }
 
 /** Log lines written since the last `listening` call (info level and up). */

@@ -4,6 +4,8 @@ import type { Command } from 'commander'
 import { DATABASE_OPTION_HELP, resolveServeConfig, type ServeFlags } from '../../config.js'
 import { StaticTokenAuthenticator } from '../../auth/token-file.js'
 import { startServer } from '../../server.js'
+import { DEFAULT_HTTP_LIMITS } from '../../api/http-limits.js'
+import { exitOnSignals } from '../graceful-shutdown.js'
 import { redactAmqpUrl } from '../../nova/follow/follow-settings.js'
 import { describeDatabase } from '../../store/open-store.js'
 import { DEMO_INSTANCES, loadDemo } from '../demo-data.js'
@@ -50,6 +52,10 @@ export function serveCommand(program: Command): void {
     .option(
       '--idle-timeout-ms <ms>',
       'connections with no traffic close after (env ACTIONTRAIL_IDLE_TIMEOUT_MS, default 120000)',
+    )
+    .option(
+      '--drain-timeout-ms <ms>',
+      'on SIGTERM/SIGINT, time to finish requests in flight (env ACTIONTRAIL_DRAIN_TIMEOUT_MS, default 10000)',
     )
     .option(
       '--max-connections <n>',
@@ -122,10 +128,6 @@ export function serveCommand(program: Command): void {
           )
         }
       }
-      const stop = () => {
-        void server.close().then(() => process.exit(0))
-      }
-      process.once('SIGINT', stop)
-      process.once('SIGTERM', stop)
+      exitOnSignals(server, config.httpLimits?.drainTimeoutMs ?? DEFAULT_HTTP_LIMITS.drainTimeoutMs)
     })
 }

@@ -65,7 +65,8 @@ const STREAM_DESCRIPTION =
   '`event: event` with `data: {"instance_uuid", "request_id", "action": <action name>, "event": ' +
   'QueryEvent}` (traceback, host and details only for admins). A comment `: heartbeat` comes every ' +
   'ACTIONTRAIL_STREAM_HEARTBEAT_MS. A client too slow for its buffer gets `event: overflow` with ' +
-  '`data: {"resume_after": "<position>"}` and the stream is closed; resume after that position.'
+  '`data: {"resume_after": "<position>"}` and the stream is closed; resume after that position. ' +
+  'When the server shuts down, the stream ends with `event: shutdown` and the same `data`.'
 
 /** Registers `GET /v1/stream`. */
 export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = async (app, deps) => {

@@ -157,10 +157,15 @@ export class Subscriber {
     this.#write(': heartbeat\n\n')
   }
 
-  /** Ends the stream (server shutdown): a client that does not read is cut after a second. */
+  /**
+   * Ends the stream (server shutdown) with `event: shutdown` and the position to resume after (on
+   * another node, or this one once it is back); a client that does not read is cut after a second.
+   */
   end(): void {
     if (this.#state === 'closed') return
-    this.#res.end()
+    this.#res.end(
+      `event: shutdown\ndata: ${JSON.stringify({ resume_after: String(this.#after) })}\n\n`,
+    )
     this.#closed()
     const socket = this.#res.socket
     setTimeout(() => socket?.destroy(), SHUTDOWN_GRACE_MS).unref()
