@@ -10,6 +10,7 @@ import { migrateCommand } from './commands/migrate.js'
 import { policyCommand } from './commands/policy.js'
 import { serveCommand } from './commands/serve.js'
 import { tokenCommand } from './commands/token.js'
+import { logTagCommand } from './commands/log-tag.js'
 
 /** Builds the command tree; exported so tests can run it in-process. */
 export function buildProgram(): Command {
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   followNovaCommand(program)
   policyCommand(program)
   tokenCommand(program)
+  logTagCommand(program)
   importCommand(program)
   backupCommand(program)
   exportCommand(program)
