@@ -2,6 +2,7 @@
  * Server configuration from `ACTIONTRAIL_*` environment variables, overridden by command-line
  * flags, validated into one typed object.
  */
+import { parsePublicUrl } from './api/plugins/public-url.js'
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './api/http-limits.js'
 import type { KeystoneCredentials } from './auth/keystone/keystone-credentials.js'
 import type { StreamSettings } from './api/v1/stream/stream-hub.js'
@@ -41,6 +42,12 @@ export interface ServeConfig {
   cursorSecret?: string
   /** The bearer token `GET /metrics` requires (ACTIONTRAIL_METRICS_TOKEN); open when absent. */
   metricsToken?: string
+  /** Where clients reach the server, for its links (ACTIONTRAIL_PUBLIC_URL); checked. */
+  publicUrl?: string
+  /** Proxies whose X-Forwarded-* headers are believed (ACTIONTRAIL_TRUST_PROXY); none when absent. */
+  trustProxy?: boolean | string
+  /** Certificate and key files for HTTPS (ACTIONTRAIL_TLS_CERT, ACTIONTRAIL_TLS_KEY): both or none. */
+  tls?: { certFile: string; keyFile: string }
   /**
    * How long work may run before the query API's `state=stuck` finds it: ACTIONTRAIL_STUCK_AFTER
    * (`--stuck-after`, default 1h) and per action name ACTIONTRAIL_STUCK_AFTER_ACTIONS
@@ -156,6 +163,7 @@ export function resolveServeConfig(
   if (idempotency) config.idempotencyLimits = idempotency
   if (env.ACTIONTRAIL_CURSOR_SECRET) config.cursorSecret = env.ACTIONTRAIL_CURSOR_SECRET
   if (env.ACTIONTRAIL_METRICS_TOKEN) config.metricsToken = env.ACTIONTRAIL_METRICS_TOKEN
+  Object.assign(config, proxySettings(env))
   const policyFile = flags.policyFile ?? env.ACTIONTRAIL_POLICY_FILE
   if (policyFile) config.policyFile = policyFile
   const authMode = flags.auth ?? env.ACTIONTRAIL_AUTH ?? 'static'
@@ -387,4 +395,41 @@ export function resolveDatabase(
   env: NodeJS.ProcessEnv = process.env,
 ): string {
   return flag ?? env.ACTIONTRAIL_DB ?? DEFAULT_DATABASE
+}
+
+/**
+ * ACTIONTRAIL_PUBLIC_URL (checked), ACTIONTRAIL_TRUST_PROXY (`true`, or a comma-separated list of
+ * addresses and CIDRs; `false` or empty trusts none) and ACTIONTRAIL_TLS_CERT / _KEY (both or
+ * neither).
+ */
+function proxySettings(
+  env: NodeJS.ProcessEnv,
+): Pick<ServeConfig, 'publicUrl' | 'trustProxy' | 'tls'> {
+  const out: Pick<ServeConfig, 'publicUrl' | 'trustProxy' | 'tls'> = {}
+  if (env.ACTIONTRAIL_PUBLIC_URL) {
+    try {
+      out.publicUrl = parsePublicUrl(env.ACTIONTRAIL_PUBLIC_URL)
+    } catch (err) {
+      throw new AppError('invalid_input', (err as Error).message)
+    }
+  }
+  const trust = (env.ACTIONTRAIL_TRUST_PROXY ?? '').trim()
+  if (/^true$/i.test(trust)) out.trustProxy = true
+  else if (trust !== '' && !/^false$/i.test(trust)) {
+    const entries = trust.split(',').map((e) => e.trim())
+    for (const entry of entries)
+      if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry))
+        throw new AppError(
+          'invalid_input',
+          `ACTIONTRAIL_TRUST_PROXY must be true, false, or addresses and CIDRs separated by commas; ` +
+            `got ${JSON.stringify(entry.slice(0, 60))}`,
+        )
+    out.trustProxy = entries.join(',')
+  }
+  const cert = env.ACTIONTRAIL_TLS_CERT
+  const key = env.ACTIONTRAIL_TLS_KEY
+  if (Boolean(cert) !== Boolean(key))
+    throw new AppError('invalid_input', 'ACTIONTRAIL_TLS_CERT and ACTIONTRAIL_TLS_KEY go together')
+  if (cert && key) out.tls = { certFile: cert, keyFile: key }
+  return out
 }

@@ -2,6 +2,7 @@
  * The composition root of a running server: open and migrate the stores, build the logger,
  * service, authenticator and app, then listen. Returns a handle that shuts everything down.
  */
+import { readFile } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { buildApp } from './api/app.js'
@@ -47,6 +48,21 @@ function stuckCounter(store: ActionStore, policy: StuckPolicy): () => Promise<nu
   }
 }
 
+/** The certificate and key of ACTIONTRAIL_TLS_CERT / _KEY; a file that cannot be read is named. */
+async function readTls(files: { certFile: string; keyFile: string }) {
+  const read = async (path: string, variable: string) => {
+    try {
+      return await readFile(path)
+    } catch (err) {
+      throw new Error(`${variable}: cannot read ${path} (${(err as NodeJS.ErrnoException).code})`)
+    }
+  }
+  return {
+    cert: await read(files.certFile, 'ACTIONTRAIL_TLS_CERT'),
+    key: await read(files.keyFile, 'ACTIONTRAIL_TLS_KEY'),
+  }
+}
+
 /** A listening server. */
 export interface RunningServer {
   app: FastifyInstance
@@ -88,6 +104,8 @@ export async function startServer(
   const accessAudit = new AccessAudit()
   // One database, two stores: the audit trail behind the service, remembered answers for the
   // write API's Idempotency-Keys; closing the stores closes both.
+  // Read before the database is opened: a missing or unreadable file stops start-up, named.
+  const tls = config.tls ? await readTls(config.tls) : undefined
   const metrics = new ServiceMetrics()
   const stores = await openStores(config.database, {
     onLost: (message) => logger.error(message),
@@ -113,6 +131,9 @@ export async function startServer(
     stream: { feed: stores.changes, ...(config.stream ? { settings: config.stream } : {}) },
     metrics,
     ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
+    ...(tls ? { tls } : {}),
   })
   try {
     await app.listen({ host: config.host, port: config.port })
@@ -141,7 +162,7 @@ export async function startServer(
     store: stores.actions,
     service,
     logger,
-    url: `http://${host}:${port}`,
+    url: `${tls ? 'https' : 'http'}://${host}:${port}`,
     accessAudit,
     ...(reload ? { reloadTokens: reload } : {}),
     ...(follower ? { follower } : {}),

@@ -24,6 +24,7 @@ import { authenticationPlugin } from './plugins/authentication.js'
 import { busyConnectionPlugin } from './plugins/busy-connection.js'
 import { healthRoutes } from './plugins/health.js'
 import { metricsPlugin } from './plugins/metrics.js'
+import { publicUrlPlugin } from './plugins/public-url.js'
 import { ServiceMetrics } from '../metrics/service-metrics.js'
 import { generateRequestId, requestIdPlugin } from './plugins/request-id.js'
 import { responseLogPlugin } from './plugins/response-log.js'
@@ -76,6 +77,15 @@ export interface AppDeps {
   metrics?: ServiceMetrics
   /** The bearer token `GET /metrics` requires (ACTIONTRAIL_METRICS_TOKEN); none when absent. */
   metricsToken?: string
+  /** Where clients reach the server, for the links it writes (ACTIONTRAIL_PUBLIC_URL). */
+  publicUrl?: string
+  /**
+   * The proxies whose X-Forwarded-* headers are believed (ACTIONTRAIL_TRUST_PROXY: Fastify's
+   * `trustProxy` — true for any, or a comma-separated list of addresses and CIDRs); none when absent.
+   */
+  trustProxy?: boolean | string
+  /** Serve HTTPS with this certificate and key (ACTIONTRAIL_TLS_CERT/_KEY); HTTP when absent. */
+  tls?: { cert: Buffer; key: Buffer }
 }
 
 /**
@@ -120,6 +130,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: generateRequestId,
     routerOptions: { maxParamLength: 1024 },
     return503OnClosing: true,
+    ...(deps.trustProxy !== undefined ? { trustProxy: deps.trustProxy } : {}),
+    // The HTTPS server has the HTTP server's timeouts and events at run time; Fastify's types
+    // would make every plugin generic over the server type for it, hence the cast.
+    ...((deps.tls ? { https: deps.tls } : {}) as Record<string, never>),
     // The router rejects an undecodable path (`%zz`) or an over-long segment before any hook or
     // error handler runs; those are answered in the surface's format too.
     frameworkErrors: routerErrorHandler(deps.authenticator, accessAudit),
@@ -137,6 +151,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   metrics.attach({ denied: () => accessAudit.totals() })
 
   await app.register(requestIdPlugin)
+  await app.register(publicUrlPlugin, deps.publicUrl ? { publicUrl: deps.publicUrl } : {})
   await app.register(metricsPlugin, {
     metrics,
     ...(deps.metricsToken ? { token: deps.metricsToken } : {}),

@@ -22,6 +22,11 @@ declare module 'fastify' {
     idempotency?: IdempotencyState
     /** The write path for this request's principal (scope checks, writer tag); /v1 writes. */
     writer?: WriteApplier
+    /**
+     * Where clients reach this server (`https://host[:port][/prefix]`, no trailing slash), for the
+     * links it writes; set by the public URL plugin.
+     */
+    publicBase: string
   }
 
   interface FastifyContextConfig {

@@ -113,6 +113,9 @@ export interface HarnessOptions {
   stream?: Partial<StreamSettings>
   /** Token file entries besides TOKEN_ENTRIES (e.g. scoped service writers). */
   extraTokens?: readonly TokenEntry[]
+  /** ACTIONTRAIL_PUBLIC_URL and ACTIONTRAIL_TRUST_PROXY of the app; unset when absent. */
+  publicUrl?: string
+  trustProxy?: boolean | string
 }
 
 /**
@@ -157,6 +160,8 @@ export async function buildHarness(
     ...(options.cursorKey ? { cursorKey: options.cursorKey } : {}),
     ...(options.policy ? { policy: options.policy } : {}),
     ...(options.stuck ? { stuck: options.stuck } : {}),
+    ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+    ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
     stream: { feed: stores.changes, ...(options.stream ? { settings: options.stream } : {}) },
   })
   const responses = await checkResponses(app)

@@ -97,7 +97,7 @@ export async function spawnServe(
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000)
     child.stdout.on('data', () => {
-      const m = /listening on (http:\/\/[^\s]+)/.exec(output)
+      const m = /listening on (https?:\/\/[^\s]+)/.exec(output)
       if (m?.[1]) {
         clearTimeout(timer)
         resolveUrl(m[1])

@@ -21,7 +21,7 @@ export interface ProjectParams {
 }
 
 /** What the helpers read of a compute request (any route's typed request fits). */
-export type ProjectRequest = Pick<FastifyRequest, 'principal' | 'protocol' | 'host'> & {
+export type ProjectRequest = Pick<FastifyRequest, 'principal' | 'publicBase'> & {
   params: ProjectParams
 }
 
@@ -65,5 +65,5 @@ export async function findVisibleInstance(
 /** The application URL of the compute API for this request (`…/v2.1[/{project}]`). */
 export function computeBaseUrl(request: ProjectRequest): string {
   const project = request.params.project_id
-  return `${request.protocol}://${request.host}/v2.1${project !== undefined ? `/${project}` : ''}`
+  return `${request.publicBase}/v2.1${project !== undefined ? `/${project}` : ''}`
 }

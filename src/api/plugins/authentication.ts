@@ -36,7 +36,7 @@ export async function authenticateRequest(
   if (!principal) {
     // keystonemiddleware's answer: the client finds where to get a token (Keystone's root in
     // Keystone mode, this server otherwise).
-    const uri = authenticator.identityUri ?? `${request.protocol}://${request.host}/`
+    const uri = authenticator.identityUri ?? `${request.publicBase}/`
     reply.header('WWW-Authenticate', `Keystone uri="${uri}"`)
     throw new AppError('unauthorized', UNAUTHORIZED_MESSAGE)
   }

@@ -15,7 +15,7 @@ import {
 } from '../schemas/versions.js'
 
 function base(request: FastifyRequest): string {
-  return `${request.protocol}://${request.host}`
+  return request.publicBase
 }
 
 function v21(request: FastifyRequest): VersionEntryView {
