@@ -3,6 +3,7 @@
  * flags, validated into one typed object.
  */
 import { parsePublicUrl } from './api/plugins/public-url.js'
+import { DEFAULT_OVERLOAD_LIMITS, type OverloadLimits } from './api/plugins/overload.js'
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './api/http-limits.js'
 import type { KeystoneCredentials } from './auth/keystone/keystone-credentials.js'
 import type { StreamSettings } from './api/v1/stream/stream-hub.js'
@@ -46,6 +47,8 @@ export interface ServeConfig {
   publicUrl?: string
   /** Proxies whose X-Forwarded-* headers are believed (ACTIONTRAIL_TRUST_PROXY); none when absent. */
   trustProxy?: boolean | string
+  /** Overload bounds (ACTIONTRAIL_MAX_EVENT_LOOP_DELAY_MS, ACTIONTRAIL_MAX_RSS_BYTES; 0 = off). */
+  overload?: OverloadLimits
   /** Certificate and key files for HTTPS (ACTIONTRAIL_TLS_CERT, ACTIONTRAIL_TLS_KEY): both or none. */
   tls?: { certFile: string; keyFile: string }
   /**
@@ -164,6 +167,7 @@ export function resolveServeConfig(
   if (env.ACTIONTRAIL_CURSOR_SECRET) config.cursorSecret = env.ACTIONTRAIL_CURSOR_SECRET
   if (env.ACTIONTRAIL_METRICS_TOKEN) config.metricsToken = env.ACTIONTRAIL_METRICS_TOKEN
   Object.assign(config, proxySettings(env))
+  config.overload = overloadLimits(env)
   const policyFile = flags.policyFile ?? env.ACTIONTRAIL_POLICY_FILE
   if (policyFile) config.policyFile = policyFile
   const authMode = flags.auth ?? env.ACTIONTRAIL_AUTH ?? 'static'
@@ -432,4 +436,20 @@ function proxySettings(
     throw new AppError('invalid_input', 'ACTIONTRAIL_TLS_CERT and ACTIONTRAIL_TLS_KEY go together')
   if (cert && key) out.tls = { certFile: cert, keyFile: key }
   return out
+}
+
+/** ACTIONTRAIL_MAX_EVENT_LOOP_DELAY_MS and ACTIONTRAIL_MAX_RSS_BYTES: whole numbers, 0 turns off. */
+function overloadLimits(env: NodeJS.ProcessEnv): OverloadLimits {
+  const limits = { ...DEFAULT_OVERLOAD_LIMITS }
+  const read = (variable: string): number | undefined => {
+    const text = env[variable]
+    if (text === undefined || text === '') return undefined
+    if (!/^\d{1,15}$/.test(text))
+      throw new AppError('invalid_input', `${variable} must be a whole number (0 turns it off)`)
+    return Number(text)
+  }
+  limits.maxEventLoopDelayMs =
+    read('ACTIONTRAIL_MAX_EVENT_LOOP_DELAY_MS') ?? limits.maxEventLoopDelayMs
+  limits.maxRssBytes = read('ACTIONTRAIL_MAX_RSS_BYTES') ?? limits.maxRssBytes
+  return limits
 }

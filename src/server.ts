@@ -134,6 +134,7 @@ export async function startServer(
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
     ...(tls ? { tls } : {}),
+    ...(config.overload ? { overload: config.overload } : {}),
   })
   try {
     await app.listen({ host: config.host, port: config.port })

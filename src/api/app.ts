@@ -25,6 +25,7 @@ import { busyConnectionPlugin } from './plugins/busy-connection.js'
 import { healthRoutes } from './plugins/health.js'
 import { metricsPlugin } from './plugins/metrics.js'
 import { publicUrlPlugin } from './plugins/public-url.js'
+import { DEFAULT_OVERLOAD_LIMITS, overloadPlugin, type OverloadLimits } from './plugins/overload.js'
 import { ServiceMetrics } from '../metrics/service-metrics.js'
 import { generateRequestId, requestIdPlugin } from './plugins/request-id.js'
 import { responseLogPlugin } from './plugins/response-log.js'
@@ -84,6 +85,8 @@ export interface AppDeps {
    * `trustProxy` — true for any, or a comma-separated list of addresses and CIDRs); none when absent.
    */
   trustProxy?: boolean | string
+  /** When the server counts as overloaded (plugins/overload.ts); DEFAULT_OVERLOAD_LIMITS when absent. */
+  overload?: OverloadLimits
   /** Serve HTTPS with this certificate and key (ACTIONTRAIL_TLS_CERT/_KEY); HTTP when absent. */
   tls?: { cert: Buffer; key: Buffer }
 }
@@ -151,6 +154,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   metrics.attach({ denied: () => accessAudit.totals() })
 
   await app.register(requestIdPlugin)
+  await app.register(overloadPlugin, deps.overload ?? DEFAULT_OVERLOAD_LIMITS)
   await app.register(publicUrlPlugin, deps.publicUrl ? { publicUrl: deps.publicUrl } : {})
   await app.register(metricsPlugin, {
     metrics,

@@ -29,6 +29,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   store_unavailable: 503,
   identity_unavailable: 503,
   too_many_streams: 503,
+  overloaded: 503,
   internal: 500,
 }
 

@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'store_unavailable'
   | 'identity_unavailable'
   | 'too_many_streams'
+  | 'overloaded'
   | 'internal'
 
 /** The one error type of ActionTrail: a stable `code` plus a message that is safe to show. */

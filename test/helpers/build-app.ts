@@ -4,6 +4,7 @@
  * server backend (`postgres`, `mysql`): then every harness gets a fresh database on that server,
  * dropped after the test (scripts/run-tests.sh runs the API suites that way too).
  */
+import type { OverloadLimits } from '../../src/api/plugins/overload.js'
 import type { StuckPolicy } from '../../src/domain/stuck-work.js'
 import { Writable } from 'node:stream'
 import type { TestContext } from 'node:test'
@@ -116,6 +117,8 @@ export interface HarnessOptions {
   /** ACTIONTRAIL_PUBLIC_URL and ACTIONTRAIL_TRUST_PROXY of the app; unset when absent. */
   publicUrl?: string
   trustProxy?: boolean | string
+  /** Overload bounds; the defaults when absent. */
+  overload?: OverloadLimits
 }
 
 /**
@@ -161,6 +164,7 @@ export async function buildHarness(
     ...(options.policy ? { policy: options.policy } : {}),
     ...(options.stuck ? { stuck: options.stuck } : {}),
     ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+    ...(options.overload ? { overload: options.overload } : {}),
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
     stream: { feed: stores.changes, ...(options.stream ? { settings: options.stream } : {}) },
   })

@@ -11,6 +11,7 @@
  *   it opened, checked at each probe. 503 tells a load balancer to send requests elsewhere.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 
 /** Options of the health routes. */
@@ -54,15 +55,24 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (
   app,
   { probe, readinessProbe = probe, timeoutMs = 2000 },
 ) => {
+  // Under overload (plugins/overload.ts) liveness answers as usual and readiness says 503.
   const routes = [
-    { url: '/healthz', run: probe, failed: 'health probe failed' },
-    { url: '/readyz', run: readinessProbe, failed: 'readiness probe failed' },
+    { url: '/healthz', run: probe, failed: 'health probe failed', overloaded: () => undefined },
+    {
+      url: '/readyz',
+      run: readinessProbe,
+      failed: 'readiness probe failed',
+      overloaded: (_request: FastifyRequest, reply: FastifyReply) => {
+        reply.code(503).header('retry-after', '1')
+        return { status: 'unavailable' }
+      },
+    },
   ]
-  for (const { url, run, failed } of routes) {
+  for (const { url, run, failed, overloaded } of routes) {
     app.get(
       url,
       {
-        config: { public: true },
+        config: { public: true, pressureHandler: overloaded as never },
         schema: { hide: true, response: { 200: HealthBody, 503: HealthBody } },
       },
       async (request, reply) => {
