@@ -18,9 +18,14 @@ export interface OverloadLimits {
   maxRssBytes: number
 }
 
-/** Defaults: a second of event-loop delay (nothing answers in time then); no memory bound. */
+/**
+ * Defaults: off. With a bound on by default, the test suites' own servers (a 2-core machine running
+ * several suites, a 32 MiB batch sanitized in one go) tripped it and answered 503 to plain requests
+ * (seen in a run of the API suites, 2026-12-06); an operator sets the bounds for the machine
+ * (docs/deployment.md suggests 1000 ms).
+ */
 export const DEFAULT_OVERLOAD_LIMITS: Readonly<OverloadLimits> = {
-  maxEventLoopDelayMs: 1000,
+  maxEventLoopDelayMs: 0,
   maxRssBytes: 0,
 }
 
