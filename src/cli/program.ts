@@ -8,6 +8,7 @@ import { followNovaCommand } from './commands/follow-nova.js'
 import { importCommand } from './commands/import.js'
 import { migrateCommand } from './commands/migrate.js'
 import { policyCommand } from './commands/policy.js'
+import { retentionCommands } from './commands/retention.js'
 import { serveCommand } from './commands/serve.js'
 import { tokenCommand } from './commands/token.js'
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   tokenCommand(program)
   importCommand(program)
   backupCommand(program)
+  retentionCommands(program)
   exportCommand(program)
   clientCommands(program)
   return program
