@@ -33,6 +33,20 @@ export interface RetentionRunOptions {
   onBatch?: (totals: RetentionCounts) => void
   /** Stops the run between batches (server shutdown). */
   signal?: AbortSignal
+  /**
+   * Asked before every batch but the first; false stops the run (the retention job renews its
+   * lease here, and stops when another node has taken it).
+   */
+  keepGoing?: () => Promise<boolean>
+}
+
+/** An archive run: its cut-off, and optionally the projects it is limited to or skips. */
+export interface ArchiveRunOptions extends RetentionRunOptions {
+  before: Timestamp
+  /** Only instances of this project. */
+  projectId?: string
+  /** Not the instances of these projects. */
+  exceptProjects?: readonly string[]
 }
 
 /** The wall-clock time `offsetMs` from now, as a stored Timestamp. */
@@ -51,10 +65,14 @@ export class RetentionStore {
   }
 
   /** Moves deleted instances' history into the shadow tables, batch by batch; the totals moved. */
-  archive(options: RetentionRunOptions & { before: Timestamp }): Promise<RetentionCounts> {
+  archive(options: ArchiveRunOptions): Promise<RetentionCounts> {
+    const projects = {
+      ...(options.projectId !== undefined ? { projectId: options.projectId } : {}),
+      ...(options.exceptProjects?.length ? { exceptProjects: options.exceptProjects } : {}),
+    }
     return this.#run(options, (maxActions, at) => ({
       op: 'archive_batch',
-      values: { before: options.before, maxActions, at },
+      values: { before: options.before, maxActions, at, ...projects },
     }))
   }
 
@@ -72,8 +90,9 @@ export class RetentionStore {
   ): Promise<RetentionCounts> {
     const totals: RetentionCounts = { instances: 0, actions: 0, events: 0 }
     const size = Math.max(1, Math.trunc(options.batchActions ?? DEFAULT_BATCH_ACTIONS))
-    for (;;) {
+    for (let first = true; ; first = false) {
       if (options.signal?.aborted) break
+      if (!first && options.keepGoing && !(await options.keepGoing())) break
       const left = options.maxRows === undefined ? size : options.maxRows - totals.actions
       if (left <= 0) break
       const counts = await this.#execute(batch(Math.min(size, left), nowTimestamp()))

@@ -32,6 +32,10 @@ export interface ArchiveBatch {
   maxActions: number
   /** The time of the batch's change notes. */
   at: Timestamp
+  /** Only instances of this project (a per-project retention period). */
+  projectId?: string
+  /** Not the instances of these projects (they have periods of their own). */
+  exceptProjects?: readonly string[]
 }
 
 /** One purge batch. */
@@ -92,14 +96,22 @@ function* retire(
   before: string,
   maxActions: number,
   at: Timestamp,
+  projects: { projectId?: string; exceptProjects?: readonly string[] } = {},
 ): WriteProgram<RetentionCounts> {
   const counts: RetentionCounts = { instances: 0, actions: 0, events: 0 }
   const kind = into ? 'archive' : 'purge'
   let budget = Math.max(1, Math.trunc(maxActions))
+  const except = projects.exceptProjects ?? []
+  // The project terms filter rows of the (deleted_at, uuid) range; they select no index.
   const instances = (yield getAll(
     `SELECT uuid, project_id FROM ${from.instances} WHERE deleted_at IS NOT NULL ` +
-      `AND deleted_at < ? ORDER BY deleted_at, uuid LIMIT ${budget}`,
+      `AND deleted_at < ?` +
+      (projects.projectId !== undefined ? ' AND project_id = ?' : '') +
+      (except.length > 0 ? ` AND project_id NOT IN (${marks(except.length)})` : '') +
+      ` ORDER BY deleted_at, uuid LIMIT ${budget}`,
     before,
+    ...(projects.projectId !== undefined ? [projects.projectId] : []),
+    ...except,
   )) as Row[]
   for (const instance of instances) {
     if (budget === 0) break
@@ -167,7 +179,11 @@ function* retire(
 
 /** An archive batch (see the module comment): moves rows into the shadow tables. */
 export function* archiveBatch(v: ArchiveBatch): WriteProgram<WriteOutcome> {
-  return counted({ ...(yield* retire(LIVE, SHADOW, v.before, v.maxActions, v.at)) })
+  const projects = {
+    ...(v.projectId !== undefined ? { projectId: v.projectId } : {}),
+    ...(v.exceptProjects !== undefined ? { exceptProjects: v.exceptProjects } : {}),
+  }
+  return counted({ ...(yield* retire(LIVE, SHADOW, v.before, v.maxActions, v.at, projects)) })
 }
 
 /** A purge batch: deletes archived rows of instances deleted before `before` (or all). */
