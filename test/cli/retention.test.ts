@@ -18,6 +18,7 @@ import {
   type ServerKind,
 } from '../helpers/backends.js'
 import { runCli } from '../helpers/run-cli.js'
+import { spawnDemoServer } from '../helpers/spawn-server.js'
 import { TestStore } from '../helpers/store-ops.js'
 
 const vm = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`
@@ -135,4 +136,37 @@ test('bad command lines exit 2 with one line', async (t) => {
     assert.match(r.stderr, message)
     assert.equal(r.stdout, '')
   }
+})
+
+test('archive while a server runs on the database; `actions query --archived` and `events query --archived` read it', async (t) => {
+  const server = await spawnDemoServer(t, ['--keep-days', '3650'])
+  const admin = server.tokens[0]?.token ?? ''
+  const member = server.tokens[1]?.token ?? ''
+  const env = { ACTIONTRAIL_URL: server.url, ACTIONTRAIL_TOKEN: admin }
+  const db = join(server.dataDir, 'actiontrail.db')
+  const before = await runCli(['actions', 'query', '--all', '--format', 'json'], env)
+  assert.equal(before.code, 0, before.stderr)
+  const archived = await runCli(['archive', '--before', '2999-01-01', '--json', '--db', db])
+  assert.equal(archived.code, 0, archived.stderr)
+  const moved = json(archived.stdout).tables
+  assert.equal(moved.instances, 1, 'the demo has one deleted instance')
+  assert.ok((moved.instance_actions ?? 0) > 0)
+
+  const query = await runCli(['actions', 'query', '--archived', '--all', '--format', 'json'], env)
+  assert.equal(query.code, 0, query.stderr)
+  const rows = JSON.parse(query.stdout) as { instance_uuid: string; request_id: string }[]
+  assert.equal(rows.length, moved.instance_actions)
+  assert.equal(new Set(rows.map((r) => r.instance_uuid)).size, 1)
+  // Live and archived together are what the live query answered before.
+  const live = JSON.parse(
+    (await runCli(['actions', 'query', '--all', '--format', 'json'], env)).stdout,
+  ) as { request_id: string }[]
+  assert.equal(live.length + rows.length, (JSON.parse(before.stdout) as unknown[]).length)
+  const events = await runCli(['events', 'query', '--archived', '--all', '--format', 'json'], env)
+  assert.equal(events.code, 0, events.stderr)
+  assert.equal((JSON.parse(events.stdout) as unknown[]).length, moved.instance_actions_events)
+  // A member is refused, as by the API (exit 1, the server's message).
+  const refused = await runCli(['actions', 'query', '--archived'], { ...env, ACTIONTRAIL_TOKEN: member })
+  assert.equal(refused.code, 1)
+  assert.match(refused.stderr, /archived history requires the admin role/)
 })
