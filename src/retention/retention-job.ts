@@ -66,7 +66,8 @@ export class RetentionJob {
     this.#policy = policy
     this.#log = log
     this.holder =
-      options.holder ?? `${hostname().slice(0, 32)}:${process.pid}:${randomBytes(4).toString('hex')}`
+      options.holder ??
+      `${hostname().slice(0, 32)}:${process.pid}:${randomBytes(4).toString('hex')}`
     this.#leaseMs = options.leaseMs ?? Math.max(60_000, policy.intervalMs)
     this.#firstRunMs = options.firstRunMs ?? 10_000
   }
@@ -120,7 +121,10 @@ export class RetentionJob {
     }
     let purged: RetentionCounts = { instances: 0, actions: 0, events: 0 }
     if (p.purgeAfterDays !== undefined && !this.#stop.signal.aborted)
-      purged = await this.#store.purge({ ...common, before: timestampIn(-p.purgeAfterDays * DAY_MS) })
+      purged = await this.#store.purge({
+        ...common,
+        before: timestampIn(-p.purgeAfterDays * DAY_MS),
+      })
     // The follower's bookkeeping is needed for minutes (redeliveries), never for the keep period.
     const horizon = Math.min(p.keepDays ?? Infinity, ...p.keepDaysByProject.map(([, d]) => d))
     const pruned = this.#stop.signal.aborted

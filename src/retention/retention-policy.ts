@@ -65,7 +65,8 @@ export function parseProjectDays(text: string): [string, number][] {
     if (eq <= 0 || project === '')
       throw new AppError(
         'invalid_input',
-        `ACTIONTRAIL_KEEP_DAYS_PROJECT (--keep-days-project): expected PROJECT=DAYS, got ${JSON.stringify(item.slice(0, 80))}`,
+        `ACTIONTRAIL_KEEP_DAYS_PROJECT (--keep-days-project): expected PROJECT=DAYS, ` +
+          `got ${JSON.stringify(item.slice(0, 80))}`,
       )
     if (seen.has(project))
       throw new AppError('invalid_input', '--keep-days-project names a project twice')
@@ -102,8 +103,20 @@ export function resolveRetentionPolicy(
       1000,
       604_800_000,
     ),
-    pauseMs: whole('ACTIONTRAIL_RETENTION_PAUSE_MS', env.ACTIONTRAIL_RETENTION_PAUSE_MS, 100, 0, 60_000),
-    batchActions: whole('ACTIONTRAIL_RETENTION_BATCH', env.ACTIONTRAIL_RETENTION_BATCH, 200, 1, 10_000),
+    pauseMs: whole(
+      'ACTIONTRAIL_RETENTION_PAUSE_MS',
+      env.ACTIONTRAIL_RETENTION_PAUSE_MS,
+      100,
+      0,
+      60_000,
+    ),
+    batchActions: whole(
+      'ACTIONTRAIL_RETENTION_BATCH',
+      env.ACTIONTRAIL_RETENTION_BATCH,
+      200,
+      1,
+      10_000,
+    ),
   }
   if (keepDays !== undefined) policy.keepDays = keepDays
   if (purgeText) {

@@ -70,14 +70,16 @@ function oneQuery(db: Kysely<Database>, search: ActionSearch) {
  * columns). Kysely's types know one name per alias; the SQL names the table given.
  */
 export function actionsTable(search: { archived?: boolean }): 'instance_actions as a' {
-  return (search.archived === true
-    ? 'shadow_instance_actions as a'
-    : 'instance_actions as a') as 'instance_actions as a'
+  return (
+    search.archived === true ? 'shadow_instance_actions as a' : 'instance_actions as a'
+  ) as 'instance_actions as a'
 }
 
 /** The events table a search reads (see {@link actionsTable}). */
 export function eventsTable(search: { archived?: boolean }): 'instance_actions_events as e' {
-  return (search.archived === true
-    ? 'shadow_instance_actions_events as e'
-    : 'instance_actions_events as e') as 'instance_actions_events as e'
+  return (
+    search.archived === true
+      ? 'shadow_instance_actions_events as e'
+      : 'instance_actions_events as e'
+  ) as 'instance_actions_events as e'
 }

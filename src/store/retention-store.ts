@@ -155,7 +155,10 @@ export class RetentionStore {
   async pruneNova(before: Timestamp, batchRows = 1000): Promise<Record<string, number>> {
     const totals = { nova_messages: 0, nova_request_faults: 0 }
     for (;;) {
-      const counts = await this.#execute({ op: 'nova_prune', values: { before, maxRows: batchRows } })
+      const counts = await this.#execute({
+        op: 'nova_prune',
+        values: { before, maxRows: batchRows },
+      })
       totals.nova_messages += counts.nova_messages ?? 0
       totals.nova_request_faults += counts.nova_request_faults ?? 0
       if ((counts.nova_messages ?? 0) < batchRows && (counts.nova_request_faults ?? 0) < batchRows)

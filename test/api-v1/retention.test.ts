@@ -8,7 +8,14 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { timestampIn } from '../../src/store/retention-store.js'
-import { buildHarness, headers, PROJECT_A, PROJECT_B, TOKENS, type Harness } from '../helpers/build-app.js'
+import {
+  buildHarness,
+  headers,
+  PROJECT_A,
+  PROJECT_B,
+  TOKENS,
+  type Harness,
+} from '../helpers/build-app.js'
 import { SseClient } from '../helpers/sse-client.js'
 import { assertV1Error, ok, v1 } from './v1-helpers.js'
 
@@ -30,7 +37,14 @@ async function seed(h: Harness): Promise<void> {
       const request_id = `req-${vm.slice(-1)}-${i}`
       const project_id = vm === VM_A ? PROJECT_A : PROJECT_B
       ops.push(
-        { op: 'action_start', instance_uuid: vm, request_id, action: 'reboot', user_id: 'u', project_id },
+        {
+          op: 'action_start',
+          instance_uuid: vm,
+          request_id,
+          action: 'reboot',
+          user_id: 'u',
+          project_id,
+        },
         { op: 'event_start', instance_uuid: vm, request_id, event: 'compute_reboot', host: 'h1' },
         {
           op: 'event_finish',
@@ -82,7 +96,7 @@ test('the Nova-compatible API answers 404 for an archived instance and as before
   assert.equal((JSON.parse(b.body) as { instanceActions: unknown[] }).instanceActions.length, 2)
 })
 
-test('archived=true: admins read the archived history with its events; the live query no longer shows it', async (t) => {
+test('archived=true: admins read the archived history with its events; the live query no longer has it', async (t) => {
   const h = await buildHarness(t)
   await seed(h)
   await archive(h)
@@ -95,12 +109,18 @@ test('archived=true: admins read the archived history with its events; the live 
     await v1(h, 'GET', '/v1/actions?archived=true&include=events&limit=2', undefined, admin),
     200,
   )
-  const actions = page.actions as { request_id: string; events: { result: string; traceback: string }[] }[]
+  const actions = page.actions as {
+    request_id: string
+    events: { result: string; traceback: string }[]
+  }[]
   assert.deepEqual(
     actions.map((a) => a.request_id),
     ['req-a-2', 'req-a-1'],
   )
-  assert.deepEqual(actions[0]?.events.map((e) => [e.result, e.traceback]), [['Error', 'Traceback: boom']])
+  assert.deepEqual(
+    actions[0]?.events.map((e) => [e.result, e.traceback]),
+    [['Error', 'Traceback: boom']],
+  )
   const next = ok(
     await v1(
       h,
@@ -167,7 +187,12 @@ test('archived=true: 403 for every non-admin, 400 for an unsupported filter or v
     ['archived=yes', /Invalid archived: 'yes'/],
     ['archived=true&archived=true', /may be given only once/],
   ] as const) {
-    assertV1Error(await v1(h, 'GET', `/v1/actions?${query}`, undefined, admin), 400, 'invalid_input', message)
+    assertV1Error(
+      await v1(h, 'GET', `/v1/actions?${query}`, undefined, admin),
+      400,
+      'invalid_input',
+      message,
+    )
   }
   assertV1Error(
     await v1(h, 'GET', '/v1/events?archived=true&event=compute_reboot', undefined, admin),
@@ -200,7 +225,16 @@ test('the stream is unaffected by an archive run, live and replayed', async (t) 
       h,
       'POST',
       '/v1/batch',
-      [{ op: 'action_start', instance_uuid: VM_B, request_id: 'marker', action: 'end', user_id: null, project_id: null }],
+      [
+        {
+          op: 'action_start',
+          instance_uuid: VM_B,
+          request_id: 'marker',
+          action: 'end',
+          user_id: null,
+          project_id: null,
+        },
+      ],
       admin,
     ),
     200,
@@ -220,7 +254,10 @@ test('the stream is unaffected by an archive run, live and replayed', async (t) 
   )
   const seen = replay.data().map(about)
   assert.ok(seen.length > 1)
-  assert.ok(seen.every((d) => d.instance_uuid === VM_B), JSON.stringify(seen.slice(0, 3)))
+  assert.ok(
+    seen.every((d) => d.instance_uuid === VM_B),
+    JSON.stringify(seen.slice(0, 3)),
+  )
   assert.equal(seen.filter((d) => d.request_id === 'marker').length, 1)
   assert.ok(!replay.messages.some((m) => m.event !== 'action' && m.event !== 'event'))
 })

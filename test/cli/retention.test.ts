@@ -40,12 +40,31 @@ async function seeded(t: TestContext, backend: 'sqlite' | ServerKind): Promise<s
   try {
     const store = new TestStore(stores.actions)
     for (const n of [1, 2]) {
-      await store.putInstance({ uuid: vm(n), name: `vm${n}`, projectId: 'p', userId: 'u', now: at(1) })
+      await store.putInstance({
+        uuid: vm(n),
+        name: `vm${n}`,
+        projectId: 'p',
+        userId: 'u',
+        now: at(1),
+      })
       for (let i = 0; i < (n === 1 ? 4 : 1); i++) {
         const requestId = `req-${n}-${i}`
         const v = { instanceUuid: vm(n), requestId }
-        await store.startAction({ ...v, action: 'reboot', userId: 'u', projectId: 'p', startTime: at(1), createdAt: at(1) })
-        await store.startEvent({ ...v, event: 'compute_reboot', host: 'h', startTime: at(1), createdAt: at(1) })
+        await store.startAction({
+          ...v,
+          action: 'reboot',
+          userId: 'u',
+          projectId: 'p',
+          startTime: at(1),
+          createdAt: at(1),
+        })
+        await store.startEvent({
+          ...v,
+          event: 'compute_reboot',
+          host: 'h',
+          startTime: at(1),
+          createdAt: at(1),
+        })
       }
     }
     await store.deleteInstance(vm(1), at(2))
@@ -55,7 +74,8 @@ async function seeded(t: TestContext, backend: 'sqlite' | ServerKind): Promise<s
   return url
 }
 
-const json = (stdout: string) => JSON.parse(stdout) as { tables: Record<string, number>; dry_run: boolean }
+const json = (stdout: string) =>
+  JSON.parse(stdout) as { tables: Record<string, number>; dry_run: boolean }
 
 for (const backend of ['sqlite', 'postgres', 'mysql'] as const) {
   const problem = backend === 'sqlite' ? undefined : await backendProblem(backend)
@@ -66,7 +86,15 @@ for (const backend of ['sqlite', 'postgres', 'mysql'] as const) {
   describe(`archive/purge CLI: ${backend}`, { skip: problem ?? false }, () => {
     test('dry runs change nothing; archive and purge report counts per table', async (t) => {
       const db = await seeded(t, backend)
-      const dry = await runCli(['archive', '--before', '2026-01-10', '--dry-run', '--json', '--db', db])
+      const dry = await runCli([
+        'archive',
+        '--before',
+        '2026-01-10',
+        '--dry-run',
+        '--json',
+        '--db',
+        db,
+      ])
       assert.equal(dry.code, 0, dry.stderr)
       assert.deepEqual(json(dry.stdout), {
         command: 'archive',
@@ -74,16 +102,47 @@ for (const backend of ['sqlite', 'postgres', 'mysql'] as const) {
         before: '2026-01-10T00:00:00.000000',
         tables: { instances: 1, instance_actions: 4, instance_actions_events: 4 },
       })
-      const again = await runCli(['archive', '--before', '2026-01-10', '--dry-run', '--json', '--db', db])
-      assert.deepEqual(json(again.stdout).tables, json(dry.stdout).tables, 'the dry run moved nothing')
+      const again = await runCli([
+        'archive',
+        '--before',
+        '2026-01-10',
+        '--dry-run',
+        '--json',
+        '--db',
+        db,
+      ])
+      assert.deepEqual(
+        json(again.stdout).tables,
+        json(dry.stdout).tables,
+        'the dry run moved nothing',
+      )
 
       // Nothing deleted before day 2.
       const early = await runCli(['archive', '--before', '2026-01-02', '--json', '--db', db])
-      assert.deepEqual(json(early.stdout).tables, { instances: 0, instance_actions: 0, instance_actions_events: 0 })
+      assert.deepEqual(json(early.stdout).tables, {
+        instances: 0,
+        instance_actions: 0,
+        instance_actions_events: 0,
+      })
 
-      const bounded = await runCli(['archive', '--before', '2026-01-10', '--max-rows', '3', '--batch-size', '2', '--json', '--db', db])
+      const bounded = await runCli([
+        'archive',
+        '--before',
+        '2026-01-10',
+        '--max-rows',
+        '3',
+        '--batch-size',
+        '2',
+        '--json',
+        '--db',
+        db,
+      ])
       assert.equal(bounded.code, 0, bounded.stderr)
-      assert.deepEqual(json(bounded.stdout).tables, { instances: 0, instance_actions: 3, instance_actions_events: 3 })
+      assert.deepEqual(json(bounded.stdout).tables, {
+        instances: 0,
+        instance_actions: 3,
+        instance_actions_events: 3,
+      })
 
       const run = await runCli(['archive', '--before', '2026-01-10', '--db', db])
       assert.equal(run.code, 0, run.stderr)
@@ -126,9 +185,15 @@ test('bad command lines exit 2 with one line', async (t) => {
   const cases: [string[], RegExp][] = [
     [['archive', '--db', db], /required option '--before <date>'/],
     [['archive', '--before', 'yesterday', '--db', db], /--before: not an ISO 8601 date or time/],
-    [['archive', '--before', '2026-01-10', '--max-rows', '0', '--db', db], /--max-rows: not a positive integer/],
+    [
+      ['archive', '--before', '2026-01-10', '--max-rows', '0', '--db', db],
+      /--max-rows: not a positive integer/,
+    ],
     [['purge', '--db', db], /exactly one of --before DATE and --all/],
-    [['purge', '--all', '--before', '2026-01-01', '--db', db], /exactly one of --before DATE and --all/],
+    [
+      ['purge', '--all', '--before', '2026-01-01', '--db', db],
+      /exactly one of --before DATE and --all/,
+    ],
   ]
   for (const [args, message] of cases) {
     const r = await runCli(args)
@@ -138,7 +203,7 @@ test('bad command lines exit 2 with one line', async (t) => {
   }
 })
 
-test('archive while a server runs on the database; `actions query --archived` and `events query --archived` read it', async (t) => {
+test('archive while a server runs on its database; `actions query --archived`, `events query --archived`', async (t) => {
   const server = await spawnDemoServer(t, ['--keep-days', '3650'])
   const admin = server.tokens[0]?.token ?? ''
   const member = server.tokens[1]?.token ?? ''
@@ -166,7 +231,10 @@ test('archive while a server runs on the database; `actions query --archived` an
   assert.equal(events.code, 0, events.stderr)
   assert.equal((JSON.parse(events.stdout) as unknown[]).length, moved.instance_actions_events)
   // A member is refused, as by the API (exit 1, the server's message).
-  const refused = await runCli(['actions', 'query', '--archived'], { ...env, ACTIONTRAIL_TOKEN: member })
+  const refused = await runCli(['actions', 'query', '--archived'], {
+    ...env,
+    ACTIONTRAIL_TOKEN: member,
+  })
   assert.equal(refused.code, 1)
   assert.match(refused.stderr, /archived history requires the admin role/)
 })

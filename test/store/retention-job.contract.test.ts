@@ -9,7 +9,10 @@ import { describe, test } from 'node:test'
 import pino from 'pino'
 import type { Timestamp } from '../../src/domain/timestamp.js'
 import { RetentionJob } from '../../src/retention/retention-job.js'
-import { resolveRetentionPolicy, type RetentionPolicy } from '../../src/retention/retention-policy.js'
+import {
+  resolveRetentionPolicy,
+  type RetentionPolicy,
+} from '../../src/retention/retention-policy.js'
 import type { Stores } from '../../src/store/open-store.js'
 import { timestampIn } from '../../src/store/retention-store.js'
 import {
@@ -103,7 +106,11 @@ for (const name of BACKEND_NAMES) {
       const store = new TestStore(stores.actions)
       await seed(store, 1, 'p1', 100)
       await seed(store, 2, 'p1', 40)
-      const job = new RetentionJob(stores.retention, policy({ keepDays: 30, purgeAfterDays: 60 }), silent)
+      const job = new RetentionJob(
+        stores.retention,
+        policy({ keepDays: 30, purgeAfterDays: 60 }),
+        silent,
+      )
       t.after(() => job.stop())
       const report = await job.runOnce()
       assert.deepEqual(report?.archived, { instances: 2, actions: 2, events: 2 })

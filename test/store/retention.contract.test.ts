@@ -137,9 +137,15 @@ for (const name of BACKEND_NAMES) {
         ),
         events1,
       )
-      const archivedEvents = await store.searchEvents({ archived: true, ownerProjectId: 'p2', limit: 50 })
+      const archivedEvents = await store.searchEvents({
+        archived: true,
+        ownerProjectId: 'p2',
+        limit: 50,
+      })
       assert.equal(archivedEvents.length, 4)
-      assert.ok(archivedEvents.every((e) => e.instanceUuid === vm(2) && e.requestId.startsWith('req-2-')))
+      assert.ok(
+        archivedEvents.every((e) => e.instanceUuid === vm(2) && e.requestId.startsWith('req-2-')),
+      )
       assert.equal((await store.searchActions({ archived: true, limit: 50 })).length, 7)
 
       // One `archive` change per action moved, with its owner project.
@@ -177,7 +183,10 @@ for (const name of BACKEND_NAMES) {
       const purged = await stores.changes.readChanges(purgeHead, 100)
       assert.equal(purged.length, 5)
       assert.ok(purged.every((c) => c.kind === 'purge' && c.ownerProject === 'p1'))
-      assert.deepEqual(await store.searchActions({ archived: true, instanceUuid: vm(1), limit: 50 }), [])
+      assert.deepEqual(
+        await store.searchActions({ archived: true, instanceUuid: vm(1), limit: 50 }),
+        [],
+      )
       assert.deepEqual(await stores.retention.countPurgeable(null), {
         instances: 1,
         actions: 2,
@@ -193,7 +202,7 @@ for (const name of BACKEND_NAMES) {
       assert.equal((await store.searchActions({ limit: 50 })).length, 4)
     })
 
-    test('--max-rows bounds a run; a partly archived instance stays an instance until its last action moves', async (t) => {
+    test('--max-rows bounds a run; a partly archived instance stays until its last action moves', async (t) => {
       const [stores] = (await openFreshStores(t, name)) as [Stores]
       const store = new TestStore(stores.actions)
       await seedInstance(store, 1, 'p1', 5, 2)
@@ -210,7 +219,13 @@ for (const name of BACKEND_NAMES) {
       const [stores] = (await openFreshStores(t, name)) as [Stores]
       const store = new TestStore(stores.actions)
       for (let n = 1; n <= 6; n++) await seedInstance(store, n, 'p1', 10, 2)
-      await store.putInstance({ uuid: vm(99), name: 'live', projectId: 'p1', userId: 'u', now: day(1) })
+      await store.putInstance({
+        uuid: vm(99),
+        name: 'live',
+        projectId: 'p1',
+        userId: 'u',
+        now: day(1),
+      })
       let running = true
       const acknowledged: string[] = []
       const writer = (async () => {

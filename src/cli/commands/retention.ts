@@ -129,7 +129,9 @@ export function retentionCommands(program: Command): void {
 
   program
     .command('purge')
-    .description('delete archived rows (nova-manage db purge): of instances deleted before DATE, or all')
+    .description(
+      'delete archived rows (nova-manage db purge): of instances deleted before DATE, or all',
+    )
     .option('--before <date>', 'archived instances deleted before this ISO 8601 date or time (UTC)')
     .option('--all', 'every archived row')
     .option(

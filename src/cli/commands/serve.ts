@@ -65,7 +65,8 @@ export function serveCommand(program: Command): void {
     )
     .option(
       '--keep-days <days>',
-      'archive the history of instances deleted more than this many days ago (env ACTIONTRAIL_KEEP_DAYS; off by default)',
+      'archive the history of instances deleted more than this many days ago ' +
+        '(env ACTIONTRAIL_KEEP_DAYS; off by default)',
     )
     .option(
       '--keep-days-project <list>',
@@ -73,7 +74,8 @@ export function serveCommand(program: Command): void {
     )
     .option(
       '--purge-after-days <days>',
-      'delete archived rows of instances deleted more than this many days ago (env ACTIONTRAIL_PURGE_AFTER_DAYS; off by default)',
+      'delete archived rows of instances deleted more than this many days ago ' +
+        '(env ACTIONTRAIL_PURGE_AFTER_DAYS; off by default)',
     )
     .option(
       '--stuck-after-actions <list>',

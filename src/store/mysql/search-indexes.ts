@@ -12,10 +12,7 @@ import {
   ACTION_INDEXES as RESULT_ACTION_INDEXES,
   EVENT_INDEXES as PARENT_EVENT_INDEXES,
 } from '../migrations/0008-event-parent-fields.js'
-import {
-  SHADOW_ACTION_INDEXES,
-  SHADOW_EVENT_INDEXES,
-} from '../migrations/0012-retention.js'
+import { SHADOW_ACTION_INDEXES, SHADOW_EVENT_INDEXES } from '../migrations/0012-retention.js'
 import type { SearchIndex } from './search-index-plugin.js'
 
 const of = (table: string, list: readonly (readonly [string, readonly string[]])[]) =>

@@ -15,7 +15,15 @@ import type { WriteOutcome } from '../../domain/write-operation.js'
 import type { Timestamp } from '../../domain/timestamp.js'
 import { ACTION_COLUMNS, EVENT_COLUMNS, INSTANCE_COLUMNS } from '../migrations/0012-retention.js'
 import { chunkSizes } from './change-feed.js'
-import { change, getAll, getLocked, run, type Row, type RunResult, type WriteProgram } from './sql-step.js'
+import {
+  change,
+  getAll,
+  getLocked,
+  run,
+  type Row,
+  type RunResult,
+  type WriteProgram,
+} from './sql-step.js'
 
 /** Rows a retention write changed, by table. */
 export interface RetentionCounts {
@@ -132,7 +140,8 @@ function* retire(
         // On the server databases a writer adding an event locks its action's row first
         // (getLocked); taking the same locks here means no event is added to an action between
         // its copy and its deletion (the copy would miss it, and the deletion would fail).
-        for (const id of chunk) yield getLocked(id, `SELECT id FROM ${from.actions} WHERE id = ?`, id)
+        for (const id of chunk)
+          yield getLocked(id, `SELECT id FROM ${from.actions} WHERE id = ?`, id)
         yield run(
           `INSERT INTO ${into.events} (${list(EVENT_COLUMNS)}) SELECT ${list(EVENT_COLUMNS)} ` +
             `FROM ${from.events} WHERE action_id IN (${marks(size)})`,
@@ -188,7 +197,9 @@ export function* archiveBatch(v: ArchiveBatch): WriteProgram<WriteOutcome> {
 
 /** A purge batch: deletes archived rows of instances deleted before `before` (or all). */
 export function* purgeBatch(v: PurgeBatch): WriteProgram<WriteOutcome> {
-  return counted({ ...(yield* retire(SHADOW, undefined, v.before ?? END_OF_TIME, v.maxActions, v.at)) })
+  return counted({
+    ...(yield* retire(SHADOW, undefined, v.before ?? END_OF_TIME, v.maxActions, v.at)),
+  })
 }
 
 /**
