@@ -203,7 +203,7 @@ test('bad command lines exit 2 with one line', async (t) => {
   }
 })
 
-test('archive while a server runs on its database; `actions query --archived`, `events query --archived`', async (t) => {
+test('archive under a running server; then `actions query --archived`, `events query --archived`', async (t) => {
   const server = await spawnDemoServer(t, ['--keep-days', '3650'])
   const admin = server.tokens[0]?.token ?? ''
   const member = server.tokens[1]?.token ?? ''
