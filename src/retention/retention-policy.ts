@@ -8,6 +8,7 @@
  * runs: ACTIONTRAIL_RETENTION_INTERVAL_MS, _PAUSE_MS and _BATCH.
  */
 import { AppError } from '../domain/errors.js'
+import { DEFAULT_BATCH_ACTIONS } from '../store/retention-store.js'
 
 /** The policy, as resolved from flags and environment. */
 export interface RetentionPolicy {
@@ -21,7 +22,7 @@ export interface RetentionPolicy {
   intervalMs: number
   /** Between two batches of a run, so writers get the database in between (default 100 ms). */
   pauseMs: number
-  /** Actions (with their events) per batch (default 200). */
+  /** Actions (with their events) per batch (default DEFAULT_BATCH_ACTIONS, 25). */
   batchActions: number
 }
 
@@ -113,7 +114,7 @@ export function resolveRetentionPolicy(
     batchActions: whole(
       'ACTIONTRAIL_RETENTION_BATCH',
       env.ACTIONTRAIL_RETENTION_BATCH,
-      200,
+      DEFAULT_BATCH_ACTIONS,
       1,
       10_000,
     ),

@@ -139,7 +139,7 @@ test('the policy from flags and environment: off by default, checked, flags over
     purgeAfterDays: 400,
     intervalMs: 3_600_000,
     pauseMs: 100,
-    batchActions: 200,
+    batchActions: 25,
   })
   assert.throws(() => resolveRetentionPolicy({ keepDays: '0' }, {}), /from 1 to/)
   assert.throws(() => resolveRetentionPolicy({ keepDays: 'x' }, {}), /whole number of days/)
