@@ -10,6 +10,7 @@ import type { StreamSettings } from './api/v1/stream/stream-hub.js'
 import { AppError } from './domain/errors.js'
 import { DEFAULT_STUCK_AFTER, parseStuckPolicy, type StuckPolicy } from './domain/stuck-work.js'
 import { resolveFollowSettings, type FollowSettings } from './nova/follow/follow-settings.js'
+import { resolveRetentionPolicy, type RetentionPolicy } from './retention/retention-policy.js'
 
 /** Everything `actiontrail serve` needs. */
 export interface ServeConfig {
@@ -79,6 +80,12 @@ export interface ServeConfig {
    * set (with ACTIONTRAIL_NOVA_EXCHANGE, _QUEUE, _PREFETCH); see docs/nova-integration.md.
    */
   novaFollow?: FollowSettings
+  /**
+   * The retention policy the server applies periodically (issue 13): present when
+   * ACTIONTRAIL_KEEP_DAYS (`--keep-days`) or ACTIONTRAIL_KEEP_DAYS_PROJECT (`--keep-days-project`)
+   * is set; see retention/retention-policy.ts and docs/operations.md, "Retention".
+   */
+  retention?: RetentionPolicy
 }
 
 /** The authentication modes. */
@@ -115,6 +122,9 @@ export interface ServeFlags {
   auth?: string
   stuckAfter?: string
   stuckAfterActions?: string
+  keepDays?: string
+  keepDaysProject?: string
+  purgeAfterDays?: string
 }
 
 /** Default SQLite file, relative to the working directory. */
@@ -184,6 +194,8 @@ export function resolveServeConfig(
   if (stream) config.stream = stream
   const novaFollow = resolveFollowSettings({}, env)
   if (novaFollow) config.novaFollow = novaFollow
+  const retention = resolveRetentionPolicy(flags, env)
+  if (retention) config.retention = retention
   return config
 }
 

@@ -16,6 +16,7 @@ import type { ActionService } from './domain/action-service.js'
 import { createActionService } from './local-service.js'
 import type { NovaFollower } from './nova/follow/nova-follower.js'
 import { startFollower } from './nova/follow/start-follower.js'
+import { RetentionJob } from './retention/retention-job.js'
 import { createLogger } from './security/redacting-logger.js'
 import type { ActionStore } from './store/action-store.js'
 import { openStores } from './store/open-store.js'
@@ -81,6 +82,8 @@ export interface RunningServer {
   reloadTokens?: () => Promise<ReloadResult>
   /** The Nova notification follower, when ACTIONTRAIL_NOVA_AMQP_URL is set (`config.novaFollow`). */
   follower?: NovaFollower
+  /** The retention job, when a keep period is configured (`config.retention`). */
+  retention?: RetentionJob
   close(): Promise<void>
 }
 
@@ -158,6 +161,10 @@ export async function startServer(
   // After listening: a broker that is not there yet is retried in the background and never keeps
   // the API from serving.
   const follower = config.novaFollow ? startFollower(service, config.novaFollow, logger) : undefined
+  const retention = config.retention
+    ? new RetentionJob(stores.retention, config.retention, logger)
+    : undefined
+  retention?.start()
   return {
     app,
     store: stores.actions,
@@ -167,8 +174,11 @@ export async function startServer(
     accessAudit,
     ...(reload ? { reloadTokens: reload } : {}),
     ...(follower ? { follower } : {}),
+    ...(retention ? { retention } : {}),
     async close() {
       process.off('SIGHUP', onHangup)
+      // Its current batch ends (commits or rolls back) before the database closes.
+      await retention?.stop()
       // First, so that the notifications being handled are committed and acknowledged.
       await follower?.stop()
       await app.close()

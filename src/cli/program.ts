@@ -8,6 +8,7 @@ import { followNovaCommand } from './commands/follow-nova.js'
 import { importCommand } from './commands/import.js'
 import { migrateCommand } from './commands/migrate.js'
 import { policyCommand } from './commands/policy.js'
+import { retentionCommands } from './commands/retention.js'
 import { serveCommand } from './commands/serve.js'
 import { tokenCommand } from './commands/token.js'
 import { logTagCommand } from './commands/log-tag.js'
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   logTagCommand(program)
   importCommand(program)
   backupCommand(program)
+  retentionCommands(program)
   exportCommand(program)
   clientCommands(program)
   return program

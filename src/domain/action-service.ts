@@ -435,8 +435,11 @@ export class ActionService implements ActionWriter {
   }
 
   /** The events of each of these actions (by store id), each list newest first, in one read. */
-  async listEventsOfActions(actionIds: readonly number[]): Promise<Map<number, ActionEvent[]>> {
-    return this.#deps.store.listEventsOfActions(actionIds)
+  async listEventsOfActions(
+    actionIds: readonly number[],
+    options: { archived?: boolean } = {},
+  ): Promise<Map<number, ActionEvent[]>> {
+    return this.#deps.store.listEventsOfActions(actionIds, options)
   }
 
   /** One action with its events, or undefined. */

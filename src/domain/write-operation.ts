@@ -54,6 +54,8 @@ export type WriteRecord =
   | { kind: 'receipt'; messageId: string }
   /** A request fault kept (`created: false`: already known); `failedEvents` events it failed now. */
   | { kind: 'fault'; failedEvents: number }
+  /** Rows a retention write (archive, purge, prune) moved or deleted, by table (issue 13). */
+  | { kind: 'retention'; counts: Record<string, number> }
 
 /**
  * What became of one operation: applied (`created` tells a new record from an existing or updated

@@ -30,7 +30,7 @@ export function searchActionsQuery(db: Kysely<Database>, search: ActionSearch) {
 /** searchActionsQuery with at most one action name. */
 function oneQuery(db: Kysely<Database>, search: ActionSearch) {
   const time = search.timeField === 'updated_at' ? 'a.updated_at' : 'a.start_time'
-  let q = db.selectFrom('instance_actions as a').selectAll('a')
+  let q = db.selectFrom(actionsTable(search)).selectAll('a')
   if (search.ownerProjectId !== undefined)
     q = q.where('a.owner_project_id', '=', search.ownerProjectId)
   if (search.instanceUuid !== undefined) q = q.where('a.instance_uuid', '=', search.instanceUuid)
@@ -52,7 +52,7 @@ function oneQuery(db: Kysely<Database>, search: ActionSearch) {
     q = q.where((eb) =>
       eb.exists(
         eb
-          .selectFrom('instance_actions_events as e')
+          .selectFrom(eventsTable(search))
           .select(sql.lit(1).as('one'))
           .whereRef('e.action_id', '=', 'a.id')
           .where('e.host', '=', host),
@@ -63,4 +63,23 @@ function oneQuery(db: Kysely<Database>, search: ActionSearch) {
   if (search.until !== undefined) q = q.where(time, '<=', search.until)
   if (search.after !== undefined) q = q.where(afterPosition(time, 'a.id', search.after))
   return q.orderBy(time, 'desc').orderBy('a.id', 'desc').limit(search.limit)
+}
+
+/**
+ * The actions table a search reads: the shadow table for `archived` (migration 0012, the same
+ * columns). Kysely's types know one name per alias; the SQL names the table given.
+ */
+export function actionsTable(search: { archived?: boolean }): 'instance_actions as a' {
+  return (
+    search.archived === true ? 'shadow_instance_actions as a' : 'instance_actions as a'
+  ) as 'instance_actions as a'
+}
+
+/** The events table a search reads (see {@link actionsTable}). */
+export function eventsTable(search: { archived?: boolean }): 'instance_actions_events as e' {
+  return (
+    search.archived === true
+      ? 'shadow_instance_actions_events as e'
+      : 'instance_actions_events as e'
+  ) as 'instance_actions_events as e'
 }

@@ -15,6 +15,7 @@ import type {
 import type { StuckDeadlines } from '../domain/stuck-work.js'
 import type { Timestamp } from '../domain/timestamp.js'
 import type { WriteOutcome } from '../domain/write-operation.js'
+import type { ArchiveBatch, NovaPrune, PurgeBatch } from './write/retention-programs.js'
 
 /** Values for registering or updating an instance. */
 export interface InstancePut {
@@ -227,6 +228,12 @@ export interface ActionSearch {
    * action name (computed by the caller from its clock: domain/stuck-work.ts).
    */
   stuck?: StuckDeadlines
+  /**
+   * Read the archived history (the shadow tables, issue 13) instead of the live one. The query
+   * API offers it to admins with the filters the shadow tables' indexes serve
+   * (migrations/0012-retention.ts); the store runs any filter.
+   */
+  archived?: boolean
   /** Only actions after this position in the order (older). */
   after?: ActionPosition
   /** Page size, at least 1. */
@@ -311,6 +318,12 @@ export type StoreWrite =
    * gets its change row.
    */
   | { op: 'import_actions'; actions: readonly ImportedAction[]; writer?: string }
+  /** Retention (issue 13, write/retention-programs.ts): one bounded archive batch. */
+  | { op: 'archive_batch'; values: ArchiveBatch }
+  /** Retention: one bounded purge batch of archived rows. */
+  | { op: 'purge_batch'; values: PurgeBatch }
+  /** Retention: old Nova follower bookkeeping (nova_messages, nova_request_faults) deleted. */
+  | { op: 'nova_prune'; values: NovaPrune }
 
 /** Persistent storage of instances, actions and events. */
 export interface ActionStore {
@@ -353,8 +366,12 @@ export interface ActionStore {
    * The events of each of these actions, each list ordered as `listEvents` orders it; an action
    * without events (or unknown) has an empty list. One read for a page of actions, where a
    * listEvents per action costs a round trip each (include=events: 51 store calls a page).
+   * `archived`: of archived actions (the shadow tables, issue 13).
    */
-  listEventsOfActions(actionIds: readonly number[]): Promise<Map<number, ActionEvent[]>>
+  listEventsOfActions(
+    actionIds: readonly number[],
+    options?: { archived?: boolean },
+  ): Promise<Map<number, ActionEvent[]>>
   /**
    * The key of the writer tags (migration 0007): the same for every node and restart on this
    * database. Absent in stores that keep no tags.

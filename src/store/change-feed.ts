@@ -8,10 +8,14 @@
 import type { ActionEvent, InstanceAction } from '../domain/instance-action.js'
 import type { Timestamp } from '../domain/timestamp.js'
 
-/** One change: which record changed (its current state is read separately), and where. */
+/**
+ * One change: which record changed (its current state is read separately), and where. `archive`
+ * and `purge` say that an action moved to the shadow tables or was deleted from them, with its
+ * events (retention, issue 13): they name no record to show, and the stream skips them.
+ */
 export interface Change {
   position: number
-  kind: 'action' | 'event'
+  kind: 'action' | 'event' | 'archive' | 'purge'
   /** The action changed, or the event's action. */
   actionId: number
   /** The event changed; null for an action change. */

@@ -8,6 +8,7 @@ import type { EventSearch } from './action-store.js'
 import type { Database } from './schema.js'
 import { distinctValues, unionOfPages } from './per-value-union.js'
 import { afterPosition, stuckWork } from './search-terms.js'
+import { actionsTable, eventsTable } from './action-search-query.js'
 
 /**
  * Events matching `search` with their parent action's instance, request id and name, ordered by
@@ -35,8 +36,8 @@ export function searchEventsQuery(db: Kysely<Database>, search: EventSearch) {
 function oneQuery(db: Kysely<Database>, search: EventSearch) {
   const time = search.timeField === 'updated_at' ? 'e.changed_at' : 'e.start_time'
   let q = db
-    .selectFrom('instance_actions_events as e')
-    .innerJoin('instance_actions as a', 'a.id', 'e.action_id')
+    .selectFrom(eventsTable(search))
+    .innerJoin(actionsTable(search), 'a.id', 'e.action_id')
     .selectAll('e')
     .select(['a.request_id as action_request_id'])
   if (search.ownerProjectId !== undefined)

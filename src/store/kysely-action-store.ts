@@ -106,7 +106,7 @@ export class KyselyActionStore implements ActionStore, ChangeFeed {
     )
     return rows.map((r) => ({
       position: Number(r.position),
-      kind: r.kind === 'event' ? 'event' : 'action',
+      kind: changeKind(r.kind),
       actionId: Number(r.action_id),
       eventId: r.event_id === null ? null : Number(r.event_id),
       instanceUuid: r.instance_uuid,
@@ -300,7 +300,12 @@ export class KyselyActionStore implements ActionStore, ChangeFeed {
     return rows.map(toEvent)
   }
 
-  async listEventsOfActions(actionIds: readonly number[]): Promise<Map<number, ActionEvent[]>> {
+  async listEventsOfActions(
+    actionIds: readonly number[],
+    options: { archived?: boolean } = {},
+  ): Promise<Map<number, ActionEvent[]>> {
+    const table =
+      options.archived === true ? 'shadow_instance_actions_events' : 'instance_actions_events'
     const byAction = new Map<number, ActionEvent[]>(actionIds.map((id) => [id, []]))
     const ids = [...byAction.keys()]
     for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
@@ -308,7 +313,7 @@ export class KyselyActionStore implements ActionStore, ChangeFeed {
       // The (action_id, event) index finds each action's rows; sorting a page's events is cheap.
       const rows = await this.#read(() =>
         this.#db
-          .selectFrom('instance_actions_events')
+          .selectFrom(table as 'instance_actions_events')
           .selectAll()
           .where('action_id', 'in', part)
           .orderBy('created_at', 'desc')
@@ -344,6 +349,11 @@ function nameContains(dialect: DialectName, text: string) {
     case 'mysql':
       return sql<boolean>`LOWER(name) LIKE LOWER(${pattern}) ESCAPE '!'`
   }
+}
+
+/** The kind of a stored change row; anything unknown is an action change, as before issue 13. */
+function changeKind(kind: string): Change['kind'] {
+  return kind === 'event' || kind === 'archive' || kind === 'purge' ? kind : 'action'
 }
 
 async function findAction(

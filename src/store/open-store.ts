@@ -14,6 +14,7 @@ import { AppError } from '../domain/errors.js'
 import type { ActionStore } from './action-store.js'
 import type { ChangeFeed } from './change-feed.js'
 import type { IdempotencyStore } from './idempotency-store.js'
+import { RetentionStore } from './retention-store.js'
 import { KyselyActionStore } from './kysely-action-store.js'
 import { KyselyIdempotencyStore } from './kysely-idempotency-store.js'
 import { migrateToLatest, requireCurrentSchema } from './migrate.js'
@@ -135,6 +136,8 @@ export interface Stores {
   idempotency: IdempotencyStore
   /** The change feed of the audit trail (the same store as `actions`). */
   changes: ChangeFeed
+  /** Archive, purge and the retention job's lease (issue 13). */
+  retention: RetentionStore
   /** Closes the database, and with it both stores (the same as `actions.close()`). */
   close(): Promise<void>
   /**
@@ -188,6 +191,7 @@ export async function openStores(
     actions,
     idempotency: new KyselyIdempotencyStore(opened),
     changes: actions,
+    retention: new RetentionStore(opened),
     close: () => actions.close(),
     async ready() {
       opened.assertReady?.()

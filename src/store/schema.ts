@@ -123,6 +123,13 @@ export interface NovaRequestFaultsTable {
   seen_at: string
 }
 
+/** The one row per job of `retention_lease` (migration 0012): who runs it, until when. */
+export interface RetentionLeaseTable {
+  name: string
+  holder: string
+  expires_at: string
+}
+
 /** The database as Kysely sees it. */
 export interface Database {
   idempotency_keys: IdempotencyKeysTable
@@ -135,4 +142,9 @@ export interface Database {
   writer_tag_key: WriterTagKeyTable
   nova_messages: NovaMessagesTable
   nova_request_faults: NovaRequestFaultsTable
+  /** Archived copies (migration 0012): the same columns and ids as their live tables. */
+  shadow_instances: InstancesTable
+  shadow_instance_actions: ActionsTable
+  shadow_instance_actions_events: EventsTable
+  retention_lease: RetentionLeaseTable
 }

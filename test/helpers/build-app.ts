@@ -20,6 +20,7 @@ import { createActionService } from '../../src/local-service.js'
 import { createLogger } from '../../src/security/redacting-logger.js'
 import type { IdempotencyStore } from '../../src/store/idempotency-store.js'
 import { openStores, type Stores } from '../../src/store/open-store.js'
+import type { RetentionStore } from '../../src/store/retention-store.js'
 import { createTestDatabase, type ServerKind, type TestDatabase } from './backends.js'
 import { findLeaks, TEST_PASSWORDS } from './leak-scan.js'
 import { checkResponses } from './response-check.js'
@@ -93,6 +94,8 @@ export interface Harness {
   store: TestStore
   /** The store of remembered Idempotency-Key answers, on the same database. */
   idempotency: IdempotencyStore
+  /** Archive and purge on the same database (issue 13). */
+  retention: RetentionStore
   service: ActionService
   /** Every log line written since the harness was built (raw JSON text). */
   logs: () => string
@@ -188,6 +191,7 @@ export async function buildHarness(
     app,
     store: new TestStore(stores.actions),
     idempotency: stores.idempotency,
+    retention: stores.retention,
     service,
     logs: () => chunks.slice(firstLine).join(''),
   }

@@ -70,8 +70,11 @@ export class TestStore implements ActionStore {
     return this.store.listEvents(actionId)
   }
 
-  listEventsOfActions(actionIds: readonly number[]): Promise<Map<number, ActionEvent[]>> {
-    return this.store.listEventsOfActions(actionIds)
+  listEventsOfActions(
+    actionIds: readonly number[],
+    options?: { archived?: boolean },
+  ): Promise<Map<number, ActionEvent[]>> {
+    return this.store.listEventsOfActions(actionIds, options)
   }
 
   searchActions(search: ActionSearch): Promise<InstanceAction[]> {

@@ -250,6 +250,26 @@ async function eventIndexes(
 }
 
 /**
+ * The queries `archived=true` allows (issue 13; api/v1/search-params.ts), on the shadow tables:
+ * each alone, on a next page, and with since/until, for actions and events alike.
+ */
+const ARCHIVED_QUERIES: [string, Omit<ActionSearch, 'limit'>][] = (
+  [
+    ['everything', {}],
+    ['instance', { instanceUuid: vm(1) }],
+    ['owner_project', { ownerProjectId: 'p1' }],
+    ['request_id', { requestId: 'req-1-1' }],
+  ] as [string, Omit<ActionSearch, 'limit'>][]
+).flatMap(([label, search]): [string, Omit<ActionSearch, 'limit'>][] => [
+  [`archived, ${label}`, { ...search, archived: true }],
+  [
+    `archived, ${label}, next page`,
+    { ...search, archived: true, after: { startTime: at(40), id: 40 } },
+  ],
+  [`archived, ${label}, since/until`, { ...search, archived: true, since: at(5), until: at(50) }],
+])
+
+/**
  * The events filters on the parent action's fields, host and result=error, each alone: the plan
  * must start the filter's own index (migration 0008), not walk the events' time index and check
  * the filter row by row (which reads every non-matching event between two matches).
@@ -802,7 +822,21 @@ for (const name of BACKEND_NAMES) {
             a.instance_uuid, a.owner_project_id, COALESCE(a.finish_time, a.start_time),
             a.action, a.project_id, a.user_id
           FROM instance_actions a WHERE a.request_id LIKE 'bulk-%'`.execute(opened.db)
-        for (const table of ['instances', 'instance_actions', 'instance_actions_events'])
+        // The archived history (issue 13): the same rows in the shadow tables.
+        await sql`INSERT INTO shadow_instance_actions SELECT id, instance_uuid, action,
+          request_id, user_id, project_id, start_time, finish_time, message, created_at,
+          updated_at, owner_project_id, written_by FROM instance_actions`.execute(opened.db)
+        await sql`INSERT INTO shadow_instance_actions_events SELECT id, action_id, event,
+          start_time, finish_time, result, traceback, host, details, created_at, updated_at,
+          instance_uuid, owner_project_id, changed_at, action_name, project_id, user_id,
+          written_by, finished_by FROM instance_actions_events`.execute(opened.db)
+        for (const table of [
+          'instances',
+          'instance_actions',
+          'instance_actions_events',
+          'shadow_instance_actions',
+          'shadow_instance_actions_events',
+        ])
           await sql`ANALYZE TABLE ${sql.table(table)}`.execute(opened.db)
       }
       const failures: string[] = []
@@ -816,6 +850,14 @@ for (const name of BACKEND_NAMES) {
         for (const line of await fullScans(opened.db, opened.dialect, q))
           failures.push(`events, ${label}: ${line}`)
       }
+      for (const [label, search] of ARCHIVED_QUERIES) {
+        const actions = searchActionsQuery(opened.db, { ...search, limit: 51 }).compile()
+        for (const line of await fullScans(opened.db, opened.dialect, actions))
+          failures.push(`actions, ${label}: ${line}`)
+        const events = searchEventsQuery(opened.db, { ...search, limit: 51 }).compile()
+        for (const line of await fullScans(opened.db, opened.dialect, events))
+          failures.push(`events, ${label}: ${line}`)
+      }
       for (const [label, search, index] of EVENT_FILTER_INDEXES) {
         const q = searchEventsQuery(opened.db, { ...search, limit: 51 }).compile()
         const used = await eventIndexes(opened.db, opened.dialect, q)
@@ -827,6 +869,7 @@ for (const name of BACKEND_NAMES) {
       // Every query above was planned (a typo in the lists would otherwise shrink the test).
       assert.equal(ACTION_QUERIES.length, DOCUMENTED.length * 5)
       assert.equal(EVENT_QUERIES.length, EVENT_DOCUMENTED.length * 6)
+      assert.equal(ARCHIVED_QUERIES.length, 12)
       assert.deepEqual(failures, [])
     })
   })

@@ -77,6 +77,14 @@ export function commonQuerystring(what: 'actions' | 'events') {
       }),
     ),
     cursor: text('`next_cursor` of the previous page, with the same filters.'),
+    archived: Type.Optional(
+      Type.Union([Type.Literal('true'), Type.Literal('false')], {
+        description:
+          '`true`: the archived history (moved by `actiontrail archive` or the retention policy) ' +
+          'instead of the live one; admins only (others get 403), with only the filters ' +
+          'instance, owner_project, request_id, since and until (others get 400).',
+      }),
+    ),
   }
 }
 
@@ -214,6 +222,9 @@ export function callerSearch<S extends CommonSearch>(
   let scope = parsed.scope
   if (search.host !== undefined && !canFilterByHost(policy, principal))
     throw new AppError('forbidden', 'Filtering by host requires the admin role.')
+  // Archived history spans every project and holds what Nova's API no longer shows (issue 13).
+  if (search.archived === true && !canQueryAllProjects(policy, principal))
+    throw new AppError('forbidden', 'Reading archived history requires the admin role.')
   if (!canQueryAllProjects(policy, principal)) {
     if (search.ownerProjectId !== undefined && search.ownerProjectId !== principal.projectId)
       return undefined

@@ -145,5 +145,8 @@ export function recordBody(
     case 'import':
       // Bulk imports are the importer's (cli import), never a write of this API.
       throw new AppError('internal', 'a bulk import has no record view')
+    case 'retention':
+      // Archive and purge batches are the retention job's (store/retention-store.ts).
+      throw new AppError('internal', 'a retention batch has no record view')
   }
 }

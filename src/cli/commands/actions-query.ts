@@ -49,11 +49,18 @@ export function actionQueryFlags(
   return withFormat(withPaging(withConnectionOptions(command)))
 }
 
+/** Help of `--archived` (`archived=true`, issue 13). */
+export const ARCHIVED_HELP =
+  'the archived history (admins; with --instance, --owner-project, --request-id, --since, --until only)'
+
 /** Registers `actions query`. */
 export function actionsQueryCommand(actions: Command): void {
   actionQueryFlags(
     actions
       .command('query')
-      .description('actions across instances, newest first (GET /v1/actions)'),
-  ).action((opts: ActionQueryOptions) => runActionQuery(opts))
+      .description('actions across instances, newest first (GET /v1/actions)')
+      .option('--archived', ARCHIVED_HELP),
+  ).action((opts: ActionQueryOptions & { archived?: boolean }) =>
+    runActionQuery(opts, opts.archived ? { archived: 'true' } : {}),
+  )
 }

@@ -6,6 +6,7 @@ import { readRows, rowLimit, withPaging } from '../client-io/pager.js'
 import { filterParams, withFilters, type FilterName } from '../client-io/query-flags.js'
 import { printRows, withFormat } from '../output/formats.js'
 import { EVENTS } from '../output/record-kinds.js'
+import { ARCHIVED_HELP } from './actions-query.js'
 
 const EVENT_FILTERS: readonly FilterName[] = [
   'instance',
@@ -29,11 +30,13 @@ export function eventsQueryCommand(events: Command): void {
     .description('events across instances, newest first (GET /v1/events)')
   withFilters(command, EVENT_FILTERS)
   command.option('--stuck', "only events still running past the server's stuck deadline")
+  command.option('--archived', ARCHIVED_HELP)
   withFormat(withPaging(withConnectionOptions(command))).action(
-    async (opts: ClientOptions & { stuck?: boolean }) => {
+    async (opts: ClientOptions & { stuck?: boolean; archived?: boolean }) => {
       const { reader, printer } = clientContext(opts)
       const params = filterParams(opts, EVENT_FILTERS)
       if (opts.stuck) params.set('state', 'stuck')
+      if (opts.archived) params.set('archived', 'true')
       const rows = await readRows(reader, '/v1/events', params, 'events', rowLimit(opts))
       printRows(printer, EVENTS, rows)
     },

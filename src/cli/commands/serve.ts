@@ -70,6 +70,20 @@ export function serveCommand(program: Command): void {
       'unfinished work older than this is stuck: 90s, 30m, 1h, 2d (env ACTIONTRAIL_STUCK_AFTER, default 1h)',
     )
     .option(
+      '--keep-days <days>',
+      'archive the history of instances deleted more than this many days ago ' +
+        '(env ACTIONTRAIL_KEEP_DAYS; off by default)',
+    )
+    .option(
+      '--keep-days-project <list>',
+      'per-project keep periods, e.g. p1=30,p2=365 (env ACTIONTRAIL_KEEP_DAYS_PROJECT)',
+    )
+    .option(
+      '--purge-after-days <days>',
+      'delete archived rows of instances deleted more than this many days ago ' +
+        '(env ACTIONTRAIL_PURGE_AFTER_DAYS; off by default)',
+    )
+    .option(
       '--stuck-after-actions <list>',
       'per action name, e.g. live-migration=6h,resize=2h (env ACTIONTRAIL_STUCK_AFTER_ACTIONS)',
     )

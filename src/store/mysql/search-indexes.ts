@@ -12,6 +12,7 @@ import {
   ACTION_INDEXES as RESULT_ACTION_INDEXES,
   EVENT_INDEXES as PARENT_EVENT_INDEXES,
 } from '../migrations/0008-event-parent-fields.js'
+import { SHADOW_ACTION_INDEXES, SHADOW_EVENT_INDEXES } from '../migrations/0012-retention.js'
 import type { SearchIndex } from './search-index-plugin.js'
 
 const of = (table: string, list: readonly (readonly [string, readonly string[]])[]) =>
@@ -27,4 +28,7 @@ export const SEARCH_INDEXES: readonly SearchIndex[] = [
   ...of('instance_actions_events', EVENT_INDEXES),
   ...of('instance_actions', RESULT_ACTION_INDEXES),
   ...of('instance_actions_events', PARENT_EVENT_INDEXES),
+  // The archived history (issue 13): the same searches on the shadow tables.
+  ...of('shadow_instance_actions', SHADOW_ACTION_INDEXES),
+  ...of('shadow_instance_actions_events', SHADOW_EVENT_INDEXES),
 ].filter((i) => i.columns.length >= 2 && i.columns.at(-1) === 'id')

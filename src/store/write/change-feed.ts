@@ -34,7 +34,14 @@ export class PendingChanges {
 
   /** Notes a change. A record changed twice in a transaction is one change, at its first place. */
   add(note: ChangeNote): void {
-    const key = note.kind === 'action' ? `a${note.actionId}` : `e${note.eventId}`
+    // An archive or purge note has a key of its own: it must not merge into an earlier change of
+    // the same action in the transaction (group commit), whose kind would then hide it.
+    const key =
+      note.kind === 'action'
+        ? `a${note.actionId}`
+        : note.kind === 'event'
+          ? `e${note.eventId}`
+          : `${note.kind}${note.actionId}`
     const prev = this.#byRecord.get(key)
     // Re-setting an existing key keeps its place in the Map's insertion order.
     this.#byRecord.set(key, prev ? { ...prev, at: note.at } : note)
@@ -89,17 +96,28 @@ const placeholders = (n: number, group: string) => new Array<string>(n).fill(gro
  */
 function* ownerProjects(uuids: readonly string[]): WriteProgram<Map<string, string>> {
   const owners = new Map<string, string>()
+  yield* lookUpOwners('instances', uuids, owners)
+  // An instance archived in this transaction (issue 13) is in the shadow table by now.
+  const missing = uuids.filter((u) => !owners.has(u))
+  if (missing.length > 0) yield* lookUpOwners('shadow_instances', missing, owners)
+  return owners
+}
+
+function* lookUpOwners(
+  table: 'instances' | 'shadow_instances',
+  uuids: readonly string[],
+  owners: Map<string, string>,
+): WriteProgram<void> {
   let offset = 0
   for (const size of chunkSizes(uuids.length)) {
     const chunk = uuids.slice(offset, offset + size)
     offset += size
     const rows = (yield getAll(
-      `SELECT uuid, project_id FROM instances WHERE uuid IN (${placeholders(size, '?')})`,
+      `SELECT uuid, project_id FROM ${table} WHERE uuid IN (${placeholders(size, '?')})`,
       ...chunk,
     )) as Row[]
     for (const row of rows) owners.set(String(row.uuid), String(row.project_id))
   }
-  return owners
 }
 
 /** The columns of a change row, as {@link changeRow}. */
@@ -133,7 +151,9 @@ export function changeRow(position: number, note: ChangeNote, ownerProject: stri
  */
 export function* commitChanges(notes: readonly ChangeNote[]): WriteProgram<void> {
   if (notes.length === 0) return
-  const owners = yield* ownerProjects([...new Set(notes.map((n) => n.instanceUuid))])
+  const owners = yield* ownerProjects([
+    ...new Set(notes.filter((n) => n.ownerProject === undefined).map((n) => n.instanceUuid)),
+  ])
   const head = (yield advance(notes.length)) as Row
   let position = Number(head.last) - notes.length
   let offset = 0
@@ -141,7 +161,7 @@ export function* commitChanges(notes: readonly ChangeNote[]): WriteProgram<void>
     const params: unknown[] = []
     for (const n of notes.slice(offset, offset + size)) {
       position += 1
-      params.push(...changeRow(position, n, owners.get(n.instanceUuid) ?? ''))
+      params.push(...changeRow(position, n, n.ownerProject ?? owners.get(n.instanceUuid) ?? ''))
     }
     offset += size
     yield run(

@@ -43,16 +43,24 @@ export type SqlStep =
 
 /**
  * A change to an action or event, noted by a program when it changed a visible row; the executor
- * gives the transaction's notes their positions when it commits (change-feed.ts).
+ * gives the transaction's notes their positions when it commits (change-feed.ts). `archive` and
+ * `purge` (issue 13, retention-programs.ts) are noted once per action moved to the shadow tables
+ * or deleted from them, with its events (an action's latest change says where its events are);
+ * readers of the feed that show records (the stream) skip them.
  */
 export interface ChangeNote {
-  kind: 'action' | 'event'
+  kind: 'action' | 'event' | 'archive' | 'purge'
   actionId: number
   /** The event's id; null for an action. */
   eventId: number | null
   instanceUuid: string
   /** When the change happened (the write's own time). */
   at: string
+  /**
+   * The project owning the instance, when the program knows it and the instance row may be gone
+   * by commit (purge deletes shadow instances); otherwise commitChanges looks it up.
+   */
+  ownerProject?: string
 }
 
 /** What a `run` step reports. */

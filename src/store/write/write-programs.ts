@@ -26,6 +26,7 @@ import { toAction, toEvent, toInstance } from '../rows.js'
 import { actionMerge, eventMerge, messageReceipt } from './merge-programs.js'
 import { importActions, importInstances } from './import-program.js'
 import { requestFault } from './request-fault-program.js'
+import { archiveBatch, novaPrune, purgeBatch } from './retention-programs.js'
 import type { ActionsTable, EventsTable, InstancesTable } from '../schema.js'
 import {
   change,
@@ -407,5 +408,11 @@ export function writeProgram(w: StoreWrite, cache: ActionIdCache): Out {
       return importInstances(w.instances)
     case 'import_actions':
       return importActions(w.actions, cache, w.writer)
+    case 'archive_batch':
+      return archiveBatch(w.values)
+    case 'purge_batch':
+      return purgeBatch(w.values)
+    case 'nova_prune':
+      return novaPrune(w.values)
   }
 }

@@ -28,11 +28,11 @@ export interface ExportRoutesOptions {
 }
 
 /** The query API's paging and embedding have no meaning here: the whole selection is sent. */
-const NOT_EXPORT_PARAMETERS = ['limit', 'cursor', 'include', 'state'] as const
+const NOT_EXPORT_PARAMETERS = ['limit', 'cursor', 'include', 'state', 'archived'] as const
 
 const ExportQuerystring = Type.Omit(
   Type.Object(commonQuerystring('actions'), { additionalProperties: false }),
-  ['limit', 'cursor', 'state'],
+  ['limit', 'cursor', 'state', 'archived'],
 )
 
 /** Registers `GET /v1/export`. */

@@ -123,7 +123,10 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryRoutesOptions> = async 
       const visibility = eventVisibility(deps.policy, principal)
       // One read for the whole page's events, not one per action.
       const events = parsed.includeEvents
-        ? await deps.service.listEventsOfActions(page.map((a) => a.id))
+        ? await deps.service.listEventsOfActions(
+            page.map((a) => a.id),
+            search.archived === true ? { archived: true } : {},
+          )
         : undefined
       const actions = page.map((a: InstanceAction) =>
         events

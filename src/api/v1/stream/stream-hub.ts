@@ -238,6 +238,11 @@ export class StreamHub implements CatchUpSource {
     const eventById = new Map(events.map((e) => [e.id, e]))
     const items: StreamItem[] = []
     for (const c of changes) {
+      // Retention's notes (issue 13) show nothing: an archived or purged action is gone.
+      if (c.kind === 'archive' || c.kind === 'purge') {
+        items.push(new StreamItem(c, undefined, undefined))
+        continue
+      }
       const event = c.eventId === null ? undefined : eventById.get(c.eventId)
       // A record removed since (archived or purged) has nothing left to show, but its position
       // still counts as passed.
