@@ -17,6 +17,7 @@ import { eventParentFields } from './migrations/0008-event-parent-fields.js'
 import { stuckAction } from './migrations/0009-stuck-action.js'
 import { novaMessages } from './migrations/0010-nova-messages.js'
 import { novaRequestFaults } from './migrations/0011-nova-request-faults.js'
+import { hashChain } from './migrations/0013-hash-chain.js'
 
 /** Every migration this build knows, in order. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -31,6 +32,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0009-stuck-action': stuckAction,
   '0010-nova-messages': novaMessages,
   '0011-nova-request-faults': novaRequestFaults,
+  '0013-hash-chain': hashChain,
 })
 
 /**
