@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test, type TestContext } from 'node:test'
-import type { Kysely } from 'kysely'
+import { Migrator, sql as rawSql, type Kysely } from 'kysely'
+import { MIGRATIONS } from '../../src/store/migrate.js'
 import { queryRows } from '../../src/store/chain/run-plain-program.js'
 import { verifyChain, type ChainReport } from '../../src/store/chain/verify-chain.js'
 import { openDatabase, openStores, type Stores } from '../../src/store/open-store.js'
@@ -131,6 +132,61 @@ for (const name of BACKENDS) {
       const [head] = await sql('SELECT last FROM change_head WHERE id = 1')
       await sql('DELETE FROM changes WHERE position = ?', Number(head!.last))
       only(await verifyChain(db), 'head_mismatch')
+    })
+
+    test('an upgraded database (history written before migration 0013) is sealed and verifies', async (t) => {
+      const database = await freshDatabase(name)
+      const raw = openDatabase(database.url)
+      const db = raw.db as unknown as Kysely<unknown>
+      t.after(async () => {
+        await raw.db.destroy()
+        await database.drop()
+      })
+      const before = Object.fromEntries(Object.entries(MIGRATIONS).filter(([k]) => k < '0013'))
+      const { rows } = await rawSql<{ schema: string | null }>`SELECT current_schema() AS schema`
+        .execute(db)
+        .catch(() => ({ rows: [] as { schema: string | null }[] }))
+      const schema = name === 'postgres' ? (rows[0]?.schema ?? undefined) : undefined
+      const migrator = new Migrator({
+        db,
+        provider: { getMigrations: () => Promise.resolve(before) },
+        ...(schema ? { migrationTableSchema: schema } : {}),
+      })
+      assert.equal((await migrator.migrateToLatest()).error, undefined)
+      const q = (text: string, ...params: unknown[]) => queryRows(db, text, params)
+      await q(
+        'INSERT INTO instances (uuid, name, project_id, user_id, created_at, updated_at) ' +
+          "VALUES (?, 'old', 'p1', 'u', '2025-01-01 00:00:00', '2025-01-01 00:00:00')",
+        chainVm(9),
+      )
+      await q(
+        'INSERT INTO instance_actions (instance_uuid, action, request_id, start_time, created_at, ' +
+          "updated_at, owner_project_id) VALUES (?, 'create', 'req-old', '2025-01-01 00:00:01', " +
+          "'2025-01-01 00:00:01', '2025-01-01 00:00:02', 'p1')",
+        chainVm(9),
+      )
+      const [action] = await q('SELECT id FROM instance_actions')
+      await q(
+        'INSERT INTO instance_actions_events (action_id, event, start_time, created_at, ' +
+          'instance_uuid, owner_project_id, action_name, changed_at) ' +
+          "VALUES (?, 'compute_build', '2025-01-01 00:00:02', '2025-01-01 00:00:02', ?, 'p1', " +
+          "'create', '2025-01-01 00:00:02')",
+        Number(action!.id),
+        chainVm(9),
+      )
+      const stores = await openStores(database.url)
+      try {
+        const first = await verifyChain(db)
+        assert.deepEqual(first.problems, [])
+        assert.equal(first.records, 2)
+        // Written after the upgrade: the chain continues.
+        await seedChainHistory(stores.actions)
+        const second = await verifyChain(db)
+        assert.deepEqual(second.problems, [])
+        assert.equal(second.records, 11)
+      } finally {
+        await stores.close()
+      }
     })
 
     if (name !== 'sqlite-file')
