@@ -76,7 +76,9 @@ export interface VerifyChainOptions {
   pageSize?: number
 }
 
-const recordName = (kind: 'action' | 'event', actionId: number, eventId: number | null) =>
+type RecordRef = { kind: 'action' | 'event'; actionId: number; eventId: number | null }
+
+const recordName = ({ kind, actionId, eventId }: RecordRef) =>
   kind === 'action' ? `action ${actionId}` : `event ${eventId} (action ${actionId})`
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
@@ -142,7 +144,7 @@ export async function verifyChain(
           position: expected,
           message:
             `chain entries missing at positions ${expected}..${position - 1} ` +
-            `(deleted change rows); the next entry covers ${recordName(record.kind, record.actionId, record.eventId)}`,
+            `(deleted change rows); the next entry covers ${recordName(record)}`,
         }
         report.firstBrokenLink ??= problem
         found(problem)
@@ -154,7 +156,7 @@ export async function verifyChain(
           problem: 'unlinked_entry',
           position,
           record,
-          message: `chain entry at position ${position} has no link (${recordName(record.kind, record.actionId, record.eventId)})`,
+          message: `chain entry at position ${position} has no link (${recordName(record)})`,
         }
         report.firstBrokenLink ??= problem
         found(problem)
@@ -175,7 +177,7 @@ export async function verifyChain(
           record,
           message:
             `link broken at position ${position} (${kind} entry for ` +
-            `${recordName(record.kind, record.actionId, record.eventId)}): the entry or the one before it was altered`,
+            `${recordName(record)}): the entry or the one before it was altered`,
         }
         report.firstBrokenLink ??= problem
         found(problem)
@@ -311,7 +313,7 @@ export async function verifyChain(
         found({
           problem: 'record_inserted',
           record,
-          message: `${recordName(record.kind, record.actionId, record.eventId)} has no chain entry: inserted behind ActionTrail's back`,
+          message: `${recordName(record)} has no chain entry: inserted behind ActionTrail's back`,
         })
       }
       from = Number(rows[rows.length - 1]!.id)
@@ -328,7 +330,7 @@ function checkRecord(
   row: Row | undefined,
   digestOf: (row: Row) => string,
 ): void {
-  const name = recordName(record.kind, record.actionId, record.eventId)
+  const name = recordName(record)
   if (!row) {
     found({
       problem: 'record_deleted',
