@@ -2,6 +2,11 @@
  * The composition root of a running server: open and migrate the stores, build the logger,
  * service, authenticator and app, then listen. Returns a handle that shuts everything down.
  */
+import {
+  DEFAULT_CHECKPOINT_INTERVAL_S,
+  startPeriodicCheckpoints,
+} from './store/chain/periodic-checkpoints.js'
+import { loadSigningKey, type SigningKey } from './security/chain/checkpoint-signature.js'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { buildApp } from './api/app.js'
@@ -18,6 +23,8 @@ import { startFollower } from './nova/follow/start-follower.js'
 import { createLogger } from './security/redacting-logger.js'
 import type { ActionStore } from './store/action-store.js'
 import { openStores } from './store/open-store.js'
+import { AppError } from './domain/errors.js'
+import { systemClock } from './domain/timestamp.js'
 
 /** A listening server. */
 export interface RunningServer {
@@ -60,6 +67,8 @@ export async function startServer(
   const accessAudit = new AccessAudit()
   // One database, two stores: the audit trail behind the service, remembered answers for the
   // write API's Idempotency-Keys; closing the stores closes both.
+  // Before the database too: a signing key that does not load stops start-up.
+  const signingKey = config.signingKey ? loadKey(config.signingKey) : undefined
   const stores = await openStores(config.database, { onLost: (message) => logger.error(message) })
   const service = createActionService(stores.actions)
   const app = await buildApp({
@@ -75,6 +84,7 @@ export async function startServer(
     ...(config.cursorSecret ? { cursorKey: Buffer.from(config.cursorSecret, 'utf8') } : {}),
     stuck: config.stuck,
     stream: { feed: stores.changes, ...(config.stream ? { settings: config.stream } : {}) },
+    checkpoints: stores.checkpoints,
   })
   try {
     await app.listen({ host: config.host, port: config.port })
@@ -98,6 +108,18 @@ export async function startServer(
   // After listening: a broker that is not there yet is retried in the background and never keeps
   // the API from serving.
   const follower = config.novaFollow ? startFollower(service, config.novaFollow, logger) : undefined
+  const clock = systemClock()
+  const checkpointing = signingKey
+    ? startPeriodicCheckpoints({
+        log: stores.checkpoints,
+        key: signingKey,
+        intervalMs: (config.checkpointIntervalS ?? DEFAULT_CHECKPOINT_INTERVAL_S) * 1000,
+        now: () => clock.now(),
+        onWritten: (c) => logger.info({ position: c.position }, 'checkpoint written'),
+        onError: (err) =>
+          logger.warn(`checkpoint not written (tried again later): ${(err as Error).message}`),
+      })
+    : undefined
   return {
     app,
     store: stores.actions,
@@ -109,11 +131,21 @@ export async function startServer(
     ...(follower ? { follower } : {}),
     async close() {
       process.off('SIGHUP', onHangup)
+      checkpointing?.stop()
       // First, so that the notifications being handled are committed and acknowledged.
       await follower?.stop()
       await app.close()
       await stores.close()
       logger.flush()
     },
+  }
+}
+
+/** The signing key, or a start-up failure naming the setting (never the key). */
+function loadKey(file: string): SigningKey {
+  try {
+    return loadSigningKey(file)
+  } catch (err) {
+    throw new AppError('invalid_input', `ACTIONTRAIL_SIGNING_KEY: ${(err as Error).message}`)
   }
 }

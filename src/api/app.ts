@@ -5,6 +5,7 @@
  * (`compute/`) and ActionTrail's own API under `/v1` (`v1/`). It never listens, so tests drive it
  * with `app.inject`.
  */
+import type { CheckpointLog } from '../store/chain/checkpoint-log.js'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { DEFAULT_POLICY, type AccessPolicy } from '../auth/access-policy.js'
@@ -67,6 +68,8 @@ export interface AppDeps {
    * (DEFAULT_STREAM_SETTINGS for those not given); without a feed there is no stream route.
    */
   stream?: { feed: ChangeFeed; settings?: Partial<StreamSettings> }
+  /** The hash chain's checkpoints behind `GET /v1/checkpoints`; without them there is no route. */
+  checkpoints?: CheckpointLog
 }
 
 /**
@@ -145,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.idempotencyLimits ? { idempotencyLimits: deps.idempotencyLimits } : {}),
     ...(deps.cursorKey ? { cursorKey: deps.cursorKey } : {}),
     ...(deps.stuck ? { stuck: deps.stuck } : {}),
+    ...(deps.checkpoints ? { checkpoints: deps.checkpoints } : {}),
     ...(deps.stream
       ? {
           stream: {

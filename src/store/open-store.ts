@@ -9,6 +9,7 @@
  * close ends both. Callers that only need the audit trail (the CLI, an embedding service) use
  * `openStore`; the server, which also answers Idempotency-Keys, uses `openStores`.
  */
+import { checkpointLog, type CheckpointLog } from './chain/checkpoint-log.js'
 import { sql } from 'kysely'
 import { AppError } from '../domain/errors.js'
 import type { ActionStore } from './action-store.js'
@@ -132,6 +133,8 @@ export interface Stores {
   idempotency: IdempotencyStore
   /** The change feed of the audit trail (the same store as `actions`). */
   changes: ChangeFeed
+  /** The hash chain's signed checkpoints (store/chain/checkpoints.ts). */
+  checkpoints: CheckpointLog
   /** Closes the database, and with it both stores (the same as `actions.close()`). */
   close(): Promise<void>
   /**
@@ -179,6 +182,7 @@ export async function openStores(
     actions,
     idempotency: new KyselyIdempotencyStore(opened),
     changes: actions,
+    checkpoints: checkpointLog(opened),
     close: () => actions.close(),
     async ready() {
       opened.assertReady?.()

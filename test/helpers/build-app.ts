@@ -4,6 +4,7 @@
  * server backend (`postgres`, `mysql`): then every harness gets a fresh database on that server,
  * dropped after the test (scripts/run-tests.sh runs the API suites that way too).
  */
+import type { CheckpointLog } from '../../src/store/chain/checkpoint-log.js'
 import type { StuckPolicy } from '../../src/domain/stuck-work.js'
 import { Writable } from 'node:stream'
 import type { TestContext } from 'node:test'
@@ -92,6 +93,8 @@ export interface Harness {
   store: TestStore
   /** The store of remembered Idempotency-Key answers, on the same database. */
   idempotency: IdempotencyStore
+  /** The hash chain's checkpoints, on the same database. */
+  checkpoints: CheckpointLog
   service: ActionService
   /** Every log line written since the harness was built (raw JSON text). */
   logs: () => string
@@ -158,6 +161,7 @@ export async function buildHarness(
     ...(options.policy ? { policy: options.policy } : {}),
     ...(options.stuck ? { stuck: options.stuck } : {}),
     stream: { feed: stores.changes, ...(options.stream ? { settings: options.stream } : {}) },
+    checkpoints: stores.checkpoints,
   })
   const responses = await checkResponses(app)
   // The lines of the checker's own document requests are not the test's.
@@ -179,6 +183,7 @@ export async function buildHarness(
     app,
     store: new TestStore(stores.actions),
     idempotency: stores.idempotency,
+    checkpoints: stores.checkpoints,
     service,
     logs: () => chunks.slice(firstLine).join(''),
   }
