@@ -146,9 +146,10 @@ export function change(note: ChangeNote): SqlStep {
 }
 
 /**
- * An `advance` step: adds `count` to the change position counter and reports its new value and the
- * hash chain's link at the old head as the row `{ last, link }`. Runners implement it per dialect (UPDATE … RETURNING, or LAST_INSERT_ID on
- * MariaDB/MySQL); the row lock it takes lasts until commit (change-feed.ts).
+ * An `advance` step: adds `count` to the change position counter and reports its new value and
+ * the hash chain's link at the old head as the row `{ last, link }`. Runners implement it per
+ * dialect (UPDATE … RETURNING, or LAST_INSERT_ID on MariaDB/MySQL); the row lock it takes lasts
+ * until commit (change-feed.ts).
  */
 export function advance(count: number): SqlStep {
   return { mode: 'advance', count }
