@@ -60,6 +60,11 @@ export interface ServeConfig {
   /** Seconds between periodic checkpoints (used with `signingKey`). */
   checkpointIntervalS?: number
   /**
+   * False when ACTIONTRAIL_BENCH_UNCHAINED=1: writes do not extend the hash chain. Only for
+   * bench:ingest's chain-on/off comparison; verify reports every change written so.
+   */
+  chain?: false
+  /**
    * An oslo.policy file (YAML or JSON) overriding the default rules (ACTIONTRAIL_POLICY_FILE,
    * `--policy-file`); the defaults alone when absent. See docs/identity.md, "Policy".
    */
@@ -175,6 +180,7 @@ export function resolveServeConfig(
   if (authMode === 'keystone') config.keystone = resolveKeystoneSettings(env)
   const stream = resolveStreamSettings(env)
   if (stream) config.stream = stream
+  if (env.ACTIONTRAIL_BENCH_UNCHAINED === '1') config.chain = false
   if (env.ACTIONTRAIL_SIGNING_KEY) {
     config.signingKey = env.ACTIONTRAIL_SIGNING_KEY
     config.checkpointIntervalS = wholeNumber(

@@ -69,7 +69,14 @@ export async function startServer(
   // write API's Idempotency-Keys; closing the stores closes both.
   // Before the database too: a signing key that does not load stops start-up.
   const signingKey = config.signingKey ? loadKey(config.signingKey) : undefined
-  const stores = await openStores(config.database, { onLost: (message) => logger.error(message) })
+  const stores = await openStores(config.database, {
+    onLost: (message) => logger.error(message),
+    ...(config.chain === false ? { chain: false } : {}),
+  })
+  if (config.chain === false)
+    logger.warn(
+      'ACTIONTRAIL_BENCH_UNCHAINED=1: writes do not extend the hash chain (benchmarks only)',
+    )
   const service = createActionService(stores.actions)
   const app = await buildApp({
     service,

@@ -125,6 +125,8 @@ export interface OpenStoreOptions {
    * for a reason only an operator can fix (SQLite: its file deleted or replaced under the process).
    */
   onLost?: (message: string) => void
+  /** Extend the hash chain (default true); false only for bench:ingest's comparison. */
+  chain?: boolean
 }
 
 /** The stores on one opened database. */
@@ -150,16 +152,17 @@ export interface Stores {
  */
 export function openDatabase(
   database: string,
-  options: Pick<OpenStoreOptions, 'onLost'> = {},
+  options: Pick<OpenStoreOptions, 'onLost' | 'chain'> = {},
 ): StoreDatabase {
   const target = parseDatabaseTarget(database)
+  const chain = options.chain === false ? { chain: false } : {}
   switch (target.kind) {
     case 'sqlite':
       return openSqliteDatabase({ ...target, ...options })
     case 'postgres':
-      return openPostgresDatabase(target)
+      return openPostgresDatabase({ ...target, ...chain })
     case 'mysql':
-      return openMysqlDatabase(target)
+      return openMysqlDatabase({ ...target, ...chain })
   }
 }
 
@@ -168,7 +171,10 @@ export async function openStores(
   database: string,
   options: OpenStoreOptions = {},
 ): Promise<Stores> {
-  const opened = openDatabase(database, options.onLost ? { onLost: options.onLost } : {})
+  const opened = openDatabase(database, {
+    ...(options.onLost ? { onLost: options.onLost } : {}),
+    ...(options.chain === false ? { chain: false } : {}),
+  })
   try {
     if (options.migrate === false) await requireCurrentSchema(opened.db)
     else await migrateToLatest(opened.db)

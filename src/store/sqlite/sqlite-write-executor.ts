@@ -53,8 +53,7 @@ export interface SqliteWriteOptions {
 }
 
 // The change feed's position counter (write/change-feed.ts); RETURNING needs SQLite 3.35+.
-const ADVANCE_HEAD_SQL =
-  'UPDATE change_head SET last = last + ? WHERE id = 1 RETURNING last, link'
+const ADVANCE_HEAD_SQL = 'UPDATE change_head SET last = last + ? WHERE id = 1 RETURNING last, link'
 
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code

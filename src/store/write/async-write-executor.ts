@@ -129,7 +129,12 @@ export class AsyncWriteExecutor implements WriteExecutor {
   constructor(
     db: Kysely<Database>,
     sql: ServerSql,
-    { maxAttempts = 5, backoffMs = 10, concurrency = 1, chain = true }: AsyncWriteExecutorOptions = {},
+    {
+      maxAttempts = 5,
+      backoffMs = 10,
+      concurrency = 1,
+      chain = true,
+    }: AsyncWriteExecutorOptions = {},
   ) {
     this.#db = db
     this.#sql = sql
