@@ -81,8 +81,6 @@ type RecordRef = { kind: 'action' | 'event'; actionId: number; eventId: number |
 const recordName = ({ kind, actionId, eventId }: RecordRef) =>
   kind === 'action' ? `action ${actionId}` : `event ${eventId} (action ${actionId})`
 
-const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
-
 /** Verifies the chain and the records it covers; never throws for what it finds. */
 export async function verifyChain(
   database: Kysely<unknown>,
@@ -109,104 +107,26 @@ export async function verifyChain(
     link: isHexLink(headRow?.link) ? headRow.link : null,
   }
 
-  // Pass 1: the links, forwards.
-  let after = options.from?.position ?? 0
-  let link: string | null = options.from?.link ?? null
-  let started = options.from !== undefined
-  let expected = started ? after + 1 : undefined
-  let lastPosition = after
-  for (;;) {
-    const rows = await queryRows(
-      database,
-      'SELECT position, kind, action_id, event_id, digest, link FROM changes ' +
-        `WHERE position > ? ORDER BY position LIMIT ${page}`,
-      [after],
-    )
-    if (rows.length === 0) break
-    for (const r of rows) {
-      const position = Number(r.position)
-      const stored = isHexLink(r.link) ? r.link : null
-      const kind = String(r.kind)
-      const entryKind = kind === 'event' ? 'event' : 'action'
-      const record = {
-        kind: entryKind,
-        actionId: Number(r.action_id),
-        eventId: num(r.event_id),
-      } as const
-      lastPosition = position
-      if (!started) {
-        // Positions written before the chain existed (migration 0013) carry no link.
-        if (stored === null) continue
-        started = true
-      } else if (expected !== undefined && position !== expected) {
-        const problem: ChainProblem = {
-          problem: 'position_missing',
-          position: expected,
-          message:
-            `chain entries missing at positions ${expected}..${position - 1} ` +
-            `(deleted change rows); the next entry covers ${recordName(record)}`,
-        }
-        report.firstBrokenLink ??= problem
-        found(problem)
-      }
-      expected = position + 1
-      report.entries += 1
-      if (stored === null) {
-        const problem: ChainProblem = {
-          problem: 'unlinked_entry',
-          position,
-          record,
-          message: `chain entry at position ${position} has no link (${recordName(record)})`,
-        }
-        report.firstBrokenLink ??= problem
-        found(problem)
-        link = null
-        continue
-      }
-      const computed = nextLink(link, {
-        position,
-        kind,
-        actionId: record.actionId,
-        eventId: record.eventId,
-        digest: String(r.digest ?? ''),
-      })
-      if (computed !== stored) {
-        const problem: ChainProblem = {
-          problem: 'link_broken',
-          position,
-          record,
-          message:
-            `link broken at position ${position} (${kind} entry for ` +
-            `${recordName(record)}): the entry or the one before it was altered`,
-        }
-        report.firstBrokenLink ??= problem
-        found(problem)
-      }
-      // Continue from the stored link: a later, independent alteration is reported too.
-      link = stored
-    }
-    after = Number(rows[rows.length - 1]!.position)
-  }
-  if (lastPosition !== report.head.position || (started && link !== report.head.link)) {
-    found({
-      problem: 'head_mismatch',
-      position: report.head.position,
-      message:
-        `the chain ends at position ${lastPosition} but the head says ${report.head.position}` +
-        (link !== report.head.link ? ' and its link differs' : '') +
-        ': change rows were inserted or removed at the end, or the head row was altered',
-    })
-  }
-
-  // Pass 2: the records, against their latest entries (backwards).
+  // One backward scan of `changes` checks both the links and the records. A link is checked
+  // against the stored link before it: while every check passes, that is the same as recomputing
+  // the chain from its start, and after a failure it goes on finding later, independent ones.
+  const linkProblems: ChainProblem[] = []
   const seenActions = new IdBitset()
   const seenEvents = new IdBitset()
   const removedActions = new IdBitset()
+  const fromPosition = options.from?.position ?? 0
+  /** The entry met just before (one position higher), whose link is checked against this one. */
+  let later: { position: number; entry: ChainEntryFields; link: string } | undefined
+  /** The lowest linked entry met so far (the chain's start once the scan ends). */
+  let laterLinked: { position: number; entry: ChainEntryFields; link: string } | undefined
+  /** Unlinked positions met since the last linked entry (pre-chain unless a linked one follows). */
+  const unlinked: number[] = []
+  let top: { position: number; link: string | null } | undefined
   let before = Number.MAX_SAFE_INTEGER
   for (;;) {
     const rows = await queryRows(
       database,
-      'SELECT position, kind, action_id, event_id, digest FROM changes ' +
+      'SELECT position, kind, action_id, event_id, digest, link FROM changes ' +
         `WHERE position < ? ORDER BY position DESC LIMIT ${page}`,
       [before],
     )
@@ -217,41 +137,68 @@ export async function verifyChain(
     const removed: { position: number; id: number; kind: string }[] = []
     const removedEvents: { position: number; id: number; actionId: number }[] = []
     for (const r of rows) {
-      // Pre-chain rows: the migration gave every record a later, chained entry.
-      if (!isHexLink(r.digest)) continue
       const position = Number(r.position)
       const actionId = Number(r.action_id)
+      const eventId = r.event_id === null || r.event_id === undefined ? null : Number(r.event_id)
       const kind = String(r.kind)
+      const digest = typeof r.digest === 'string' ? r.digest : ''
+      const link = typeof r.link === 'string' ? r.link : null
+      top ??= { position, link }
+      const entry: ChainEntryFields = { position, kind, actionId, eventId, digest }
+      // The links.
+      if (position > fromPosition) {
+        if (later && later.position !== position + 1) {
+          linkProblems.push({
+            problem: 'position_missing',
+            position: position + 1,
+            message:
+              `chain entries missing at positions ${position + 1}..${later.position - 1} ` +
+              `(deleted change rows); the next entry covers ${recordName(refOf(later.entry))}`,
+          })
+        } else if (later && link !== null) checkLink(linkProblems, link, later.entry, later.link)
+        if (link === null) unlinked.push(position)
+        else {
+          for (const u of unlinked.splice(0))
+            linkProblems.push({
+              problem: 'unlinked_entry',
+              position: u,
+              message: `chain entry at position ${u} has no link, after the chain began`,
+            })
+        }
+        later = link === null ? undefined : { position, entry, link }
+        if (link === null && laterLinked) {
+          // The entry above began the chain (or this one lost its link): it follows 32 zero bytes.
+          checkLink(linkProblems, null, laterLinked.entry, laterLinked.link)
+        }
+        laterLinked = later
+        if (link !== null) report.entries += 1
+      }
+      // The records: the first entry met for a record is its latest.
+      if (digest.length !== 64) continue
       if (kind === 'event') {
-        const id = Number(r.event_id)
+        const id = eventId ?? 0
         if (seenEvents.has(id)) continue
         seenEvents.add(id)
         if (removedActions.has(actionId)) removedEvents.push({ position, id, actionId })
-        else liveEvents.push({ position, id, actionId, digest: r.digest })
+        else liveEvents.push({ position, id, actionId, digest })
       } else {
         if (seenActions.has(actionId)) continue
         seenActions.add(actionId)
-        if (kind === 'action') liveActions.push({ position, id: actionId, digest: r.digest })
+        if (kind === 'action') liveActions.push({ position, id: actionId, digest })
         else {
           removedActions.add(actionId)
           removed.push({ position, id: actionId, kind })
         }
       }
     }
-    const actionRows = await runPlainProgram(
-      database,
-      rowsById('instance_actions', ACTION_DIGEST_COLUMNS, [
-        ...liveActions.map((a) => a.id),
-        ...removed.map((a) => a.id),
-      ]),
-    )
-    const eventRows = await runPlainProgram(
-      database,
-      rowsById('instance_actions_events', EVENT_DIGEST_COLUMNS, [
-        ...liveEvents.map((e) => e.id),
-        ...removedEvents.map((e) => e.id),
-      ]),
-    )
+    const actionRows = await rowsNear(database, 'instance_actions', ACTION_DIGEST_COLUMNS, [
+      ...liveActions.map((a) => a.id),
+      ...removed.map((a) => a.id),
+    ])
+    const eventRows = await rowsNear(database, 'instance_actions_events', EVENT_DIGEST_COLUMNS, [
+      ...liveEvents.map((e) => e.id),
+      ...removedEvents.map((e) => e.id),
+    ])
     for (const a of liveActions) {
       report.records += 1
       checkRecord(
@@ -291,6 +238,35 @@ export async function verifyChain(
           message: `event ${e.id} (action ${e.actionId}) is still live although its action left the live tables`,
         })
   }
+  // The lowest linked entry follows the checkpoint's link, or begins the chain.
+  if (laterLinked) {
+    const start = options.from
+    if (start && laterLinked.position === start.position + 1)
+      checkLink(linkProblems, start.link, laterLinked.entry, laterLinked.link)
+    else if (start)
+      linkProblems.push({
+        problem: 'position_missing',
+        position: start.position + 1,
+        message: `chain entries missing after the checkpoint's position ${start.position}`,
+      })
+    else checkLink(linkProblems, null, laterLinked.entry, laterLinked.link)
+  }
+  const last = top?.position ?? 0
+  if (last !== report.head.position || (top?.link ?? null) !== report.head.link) {
+    linkProblems.push({
+      problem: 'head_mismatch',
+      position: report.head.position,
+      message:
+        `the chain ends at position ${last} but the head says ${report.head.position}` +
+        ((top?.link ?? null) !== report.head.link ? ' and its link differs' : '') +
+        ': change rows were inserted or removed at the end, or the head row was altered',
+    })
+  }
+  linkProblems.sort((x, y) => (x.position ?? 0) - (y.position ?? 0))
+  report.firstBrokenLink = linkProblems.find((p) => p.problem !== 'head_mismatch')
+  if (!report.firstBrokenLink) delete report.firstBrokenLink
+  for (const p of linkProblems) found(p)
+
   // Live rows no entry covers.
   for (const t of [
     { table: 'instance_actions', kind: 'action', seen: seenActions, columns: 'id' },
@@ -320,6 +296,69 @@ export async function verifyChain(
     }
   }
   return report
+}
+
+/** What a link covers of an entry, as read back. */
+interface ChainEntryFields {
+  position: number
+  kind: string
+  actionId: number
+  eventId: number | null
+  digest: string
+}
+
+const refOf = (e: ChainEntryFields): RecordRef => ({
+  kind: e.kind === 'event' ? 'event' : 'action',
+  actionId: e.actionId,
+  eventId: e.eventId,
+})
+
+/** Checks that `entry`'s stored link follows `prev` (null: the chain's start). */
+function checkLink(
+  problems: ChainProblem[],
+  prev: string | null,
+  entry: ChainEntryFields,
+  stored: string,
+): void {
+  if (nextLink(prev, entry) === stored) return
+  problems.push({
+    problem: 'link_broken',
+    position: entry.position,
+    record: refOf(entry),
+    message:
+      `link broken at position ${entry.position} (${entry.kind} entry for ` +
+      `${recordName(refOf(entry))}): the entry or the one before it was altered`,
+  })
+}
+
+/**
+ * The rows of `table` with the given ids: one range read when the ids are dense (the usual case:
+ * a page of entries covers records written together), else lookups by primary key. A range read
+ * costs one index walk instead of one seek per id.
+ */
+async function rowsNear(
+  database: Kysely<unknown>,
+  table: string,
+  columns: readonly string[],
+  ids: readonly number[],
+): Promise<Map<number, Row>> {
+  if (ids.length === 0) return new Map()
+  let min = Infinity
+  let max = -Infinity
+  for (const id of ids) {
+    if (id < min) min = id
+    if (id > max) max = id
+  }
+  if (max - min + 1 > 2 * ids.length)
+    return runPlainProgram(database, rowsById(table, columns, ids))
+  const rows = await queryRows(
+    database,
+    `SELECT ${columns.join(', ')} FROM ${table} WHERE id BETWEEN ? AND ?`,
+    [min, max],
+  )
+  const byId = new Map<number, Row>()
+  for (const row of rows) byId.set(Number(row.id), row)
+  return byId
 }
 
 function checkRecord(
