@@ -414,6 +414,9 @@ describe('import --from-nova-db --offline: an SQLite store', { skip }, () => {
     assert.equal(again.code, 0, again.stderr)
     assert.match(again.stdout, /imported: 0 actions new, 24 already there/)
     await assertApiShows(t, offline, rows)
+    // The offline load sealed what it wrote: the hash chain verifies (issue 13).
+    const verified = await runCli(['verify', '--db', offline])
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr)
   })
 
   test('into a store with history: ids and change positions go on exactly as online', async (t) => {
