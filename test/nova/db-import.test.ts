@@ -347,10 +347,12 @@ async function sqliteCellWith(dir: string, rows: NovaRows, name?: string): Promi
 function storeContents(path: string): unknown {
   const db = new Database(path, { readonly: true })
   try {
+    // Writer tags are keyed per store, and the hash chain's digests and links cover them: those
+    // differ between two stores by design (each store's own chain is checked by verify).
     const rows = (table: string, order: string) =>
       (
         db.prepare(`SELECT * FROM ${table} ORDER BY ${order}`).all() as Record<string, unknown>[]
-      ).map(({ written_by: _w, finished_by: _f, ...rest }) => rest)
+      ).map(({ written_by: _w, finished_by: _f, digest: _d, link: _l, ...rest }) => rest)
     return {
       schema: db
         .prepare(
