@@ -31,10 +31,10 @@ const EVENTS = Number(values.events)
 const INSTANCES = 1000
 const BATCH = 1000
 
-const two = (n: number) => String(n).padStart(2, '0')
 const time = (s: number) => {
-  const d = new Date(Date.UTC(2026, 0, 1) + s * 1000)
-  return `${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())}T${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}.000000` as Timestamp
+  // toISOString: YYYY-MM-DDTHH:MM:SS.mmmZ; canonical times have six fraction digits, no zone.
+  const iso = new Date(Date.UTC(2026, 0, 1) + s * 1000).toISOString()
+  return `${iso.slice(0, 19)}.000000` as Timestamp
 }
 const uuid = (i: number) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`
 
