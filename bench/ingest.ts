@@ -9,7 +9,10 @@
  *  (c)  single writes over HTTP (/v1), C concurrent keep-alive clients
  *  (d0) hello-world HTTP floor receiving the same batch bodies
  *  (d)  /v1/batch with NDJSON bodies of B operations
+ *  (d') /v1/batch as (d), with the hash chain off (ACTIONTRAIL_BENCH_UNCHAINED=1): what the chain costs
  * Targets (issue 3): (b) ≥ 50 % of (a); (d) ≥ 25 % of (a) and ≥ 20,000 event ops/s; (c) ≥ 5,000 writes/s.
+ * Target (issue 13): (d) with the chain ≥ 85 % of (d') without it, in the same run.
+ * `--chain-only` runs just (d') and (d), alternately `--rounds` times (default 1), and prints the ratio.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
@@ -31,6 +34,8 @@ const { values } = parseArgs({
     actions: { type: 'string', default: '20000' },
     clients: { type: 'string', default: '64' },
     batch: { type: 'string', default: '5000' },
+    'chain-only': { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '1' },
   },
 })
 const ACTIONS = Number(values.actions)
@@ -114,11 +119,15 @@ function requestsOf(n: number): LoadRequest[] {
   })
 }
 
-async function withActionTrail<T>(fn: (url: string) => Promise<T>): Promise<T> {
+async function withActionTrail<T>(
+  fn: (url: string) => Promise<T>,
+  env: Record<string, string> = {},
+): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'actiontrail-bench-http-'))
   const server = await startActionTrail({
     dir,
     tokens: [{ token: TOKEN, user_id: 'bench', project_id: 'p', roles: ['service'] }],
+    env,
   })
   try {
     const agent = new http.Agent({ keepAlive: true })
@@ -212,6 +221,41 @@ async function batchWrites(
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
 
+const fmt0 = (n: number) => Math.round(n).toLocaleString('en-US')
+const batchName = `/v1/batch NDJSON, ${BATCH} ops/request, 2 connections`
+const chained = () => withActionTrail((url) => batchWrites(url, `(d) ${batchName}`, ACTIONS * 2, 2))
+const unchained = () =>
+  withActionTrail((url) => batchWrites(url, `(d') ${batchName}, chain off`, ACTIONS * 2, 2), {
+    ACTIONTRAIL_BENCH_UNCHAINED: '1',
+  })
+
+if (values['chain-only']) {
+  // Alternating, so that a machine getting busier or quieter during the run moves both alike.
+  const on: Row[] = []
+  const off: Row[] = []
+  for (let i = 0; i < Number(values.rounds); i++) {
+    off.push(await unchained())
+    on.push(await chained())
+  }
+  const rate = (rs: Row[]) =>
+    rs.reduce((s, r) => s + r.rows, 0) / rs.reduce((s, r) => s + r.seconds, 0)
+  console.log(
+    `\nhash chain cost on /v1/batch — ${new Date().toISOString().slice(0, 10)}, ` +
+      `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${values.rounds} round(s)\n`,
+  )
+  console.log('| measurement | rows/s | write ops/s | p50 ms | p99 ms |')
+  console.log('| --- | ---: | ---: | ---: | ---: |')
+  for (const r of [...off, ...on])
+    console.log(
+      `| ${r.name} | ${fmt0(r.rows / r.seconds)} | ${fmt0(r.writeOps / r.seconds)} | ` +
+        `${r.p50?.toFixed(1) ?? ''} | ${r.p99?.toFixed(1) ?? ''} |`,
+    )
+  console.log(
+    `\nchain on / chain off (rows/s): ${((100 * rate(on)) / rate(off)).toFixed(1)} % (target ≥ 85 %)`,
+  )
+  process.exit(0)
+}
+
 const rows: Row[] = []
 const a = await rawFloor(ACTIONS * 2)
 rows.push(a)
@@ -233,11 +277,8 @@ rows.push(
     batchWrites(url, `(d0) hello-world HTTP floor, ${BATCH}-op bodies`, ACTIONS * 2, 2),
   ),
 )
-rows.push(
-  await withActionTrail((url) =>
-    batchWrites(url, `(d) /v1/batch NDJSON, ${BATCH} ops/request, 2 connections`, ACTIONS * 2, 2),
-  ),
-)
+rows.push(await unchained())
+rows.push(await chained())
 
 const floorRows = a.rows / a.seconds
 console.log(

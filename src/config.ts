@@ -4,6 +4,7 @@
  */
 import { parsePublicUrl } from './api/plugins/public-url.js'
 import { DEFAULT_OVERLOAD_LIMITS, type OverloadLimits } from './api/plugins/overload.js'
+import { DEFAULT_CHECKPOINT_INTERVAL_S } from './store/chain/periodic-checkpoints.js'
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './api/http-limits.js'
 import type { KeystoneCredentials } from './auth/keystone/keystone-credentials.js'
 import type { StreamSettings } from './api/v1/stream/stream-hub.js'
@@ -63,6 +64,19 @@ export interface ServeConfig {
    * _HEARTBEAT_MS; the defaults of api/v1/stream/stream-hub.ts for those not set.
    */
   stream?: Partial<StreamSettings>
+  /**
+   * The hash chain's signing key (ACTIONTRAIL_SIGNING_KEY: an Ed25519 private key's PEM file):
+   * with it the server writes a signed checkpoint every `checkpointIntervalS` seconds
+   * (ACTIONTRAIL_CHECKPOINT_INTERVAL, default 300) when the chain's head has moved.
+   */
+  signingKey?: string
+  /** Seconds between periodic checkpoints (used with `signingKey`). */
+  checkpointIntervalS?: number
+  /**
+   * False when ACTIONTRAIL_BENCH_UNCHAINED=1: writes do not extend the hash chain. Only for
+   * bench:ingest's chain-on/off comparison; verify reports every change written so.
+   */
+  chain?: false
   /**
    * An oslo.policy file (YAML or JSON) overriding the default rules (ACTIONTRAIL_POLICY_FILE,
    * `--policy-file`); the defaults alone when absent. See docs/identity.md, "Policy".
@@ -192,6 +206,17 @@ export function resolveServeConfig(
   if (authMode === 'keystone') config.keystone = resolveKeystoneSettings(env)
   const stream = resolveStreamSettings(env)
   if (stream) config.stream = stream
+  if (env.ACTIONTRAIL_BENCH_UNCHAINED === '1') config.chain = false
+  if (env.ACTIONTRAIL_SIGNING_KEY) {
+    config.signingKey = env.ACTIONTRAIL_SIGNING_KEY
+    config.checkpointIntervalS = wholeNumber(
+      env,
+      'ACTIONTRAIL_CHECKPOINT_INTERVAL',
+      DEFAULT_CHECKPOINT_INTERVAL_S,
+      1,
+      7 * 24 * 3600,
+    )
+  }
   const novaFollow = resolveFollowSettings({}, env)
   if (novaFollow) config.novaFollow = novaFollow
   const retention = resolveRetentionPolicy(flags, env)

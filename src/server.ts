@@ -3,6 +3,11 @@
  * service, authenticator and app, then listen. Returns a handle that shuts everything down.
  */
 import { readFile } from 'node:fs/promises'
+import {
+  DEFAULT_CHECKPOINT_INTERVAL_S,
+  startPeriodicCheckpoints,
+} from './store/chain/periodic-checkpoints.js'
+import { loadSigningKey, type SigningKey } from './security/chain/checkpoint-signature.js'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { buildApp } from './api/app.js'
@@ -22,6 +27,7 @@ import type { ActionStore } from './store/action-store.js'
 import { openStores } from './store/open-store.js'
 import { ServiceMetrics, STUCK_CAP } from './metrics/service-metrics.js'
 import { stuckDeadlines, type StuckPolicy } from './domain/stuck-work.js'
+import { AppError } from './domain/errors.js'
 import { systemClock } from './domain/timestamp.js'
 
 /** How often a scrape may count the stuck actions again (a bounded query; scrapes come often). */
@@ -109,11 +115,18 @@ export async function startServer(
   // write API's Idempotency-Keys; closing the stores closes both.
   // Read before the database is opened: a missing or unreadable file stops start-up, named.
   const tls = config.tls ? await readTls(config.tls) : undefined
+  // Before the database too: a signing key that does not load stops start-up.
+  const signingKey = config.signingKey ? loadKey(config.signingKey) : undefined
   const metrics = new ServiceMetrics()
   const stores = await openStores(config.database, {
     onLost: (message) => logger.error(message),
     commitObserver: metrics,
+    ...(config.chain === false ? { chain: false } : {}),
   })
+  if (config.chain === false)
+    logger.warn(
+      'ACTIONTRAIL_BENCH_UNCHAINED=1: writes do not extend the hash chain (benchmarks only)',
+    )
   const service = createActionService(stores.actions)
   metrics.attach({
     ...(stores.poolStats ? { pool: stores.poolStats } : {}),
@@ -138,6 +151,7 @@ export async function startServer(
     ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
     ...(tls ? { tls } : {}),
     ...(config.overload ? { overload: config.overload } : {}),
+    checkpoints: stores.checkpoints,
   })
   try {
     await app.listen({ host: config.host, port: config.port })
@@ -165,6 +179,18 @@ export async function startServer(
     ? new RetentionJob(stores.retention, config.retention, logger)
     : undefined
   retention?.start()
+  const clock = systemClock()
+  const checkpointing = signingKey
+    ? startPeriodicCheckpoints({
+        log: stores.checkpoints,
+        key: signingKey,
+        intervalMs: (config.checkpointIntervalS ?? DEFAULT_CHECKPOINT_INTERVAL_S) * 1000,
+        now: () => clock.now(),
+        onWritten: (c) => logger.info({ position: c.position }, 'checkpoint written'),
+        onError: (err) =>
+          logger.warn(`checkpoint not written (tried again later): ${(err as Error).message}`),
+      })
+    : undefined
   return {
     app,
     store: stores.actions,
@@ -179,11 +205,21 @@ export async function startServer(
       process.off('SIGHUP', onHangup)
       // Its current batch ends (commits or rolls back) before the database closes.
       await retention?.stop()
+      checkpointing?.stop()
       // First, so that the notifications being handled are committed and acknowledged.
       await follower?.stop()
       await app.close()
       await stores.close()
       logger.flush()
     },
+  }
+}
+
+/** The signing key, or a start-up failure naming the setting (never the key). */
+function loadKey(file: string): SigningKey {
+  try {
+    return loadSigningKey(file)
+  } catch (err) {
+    throw new AppError('invalid_input', `ACTIONTRAIL_SIGNING_KEY: ${(err as Error).message}`)
   }
 }

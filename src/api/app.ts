@@ -5,6 +5,7 @@
  * (`compute/`) and ActionTrail's own API under `/v1` (`v1/`). It never listens, so tests drive it
  * with `app.inject`.
  */
+import type { CheckpointLog } from '../store/chain/checkpoint-log.js'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { DEFAULT_POLICY, type AccessPolicy } from '../auth/access-policy.js'
@@ -89,6 +90,8 @@ export interface AppDeps {
   overload?: OverloadLimits
   /** Serve HTTPS with this certificate and key (ACTIONTRAIL_TLS_CERT/_KEY); HTTP when absent. */
   tls?: { cert: Buffer; key: Buffer }
+  /** The hash chain's checkpoints behind `GET /v1/checkpoints`; without them there is no route. */
+  checkpoints?: CheckpointLog
 }
 
 /**
@@ -180,6 +183,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.idempotencyLimits ? { idempotencyLimits: deps.idempotencyLimits } : {}),
     ...(deps.cursorKey ? { cursorKey: deps.cursorKey } : {}),
     ...(deps.stuck ? { stuck: deps.stuck } : {}),
+    ...(deps.checkpoints ? { checkpoints: deps.checkpoints } : {}),
     ...(deps.stream
       ? {
           stream: {

@@ -155,6 +155,13 @@ export const DEFAULT_RULES = [
     description:
       'GET /v1/export: every project’s history with tracebacks and hosts (target: the caller’s project).',
   },
+  {
+    name: 'actiontrail:checkpoints',
+    check: 'rule:context_is_admin',
+    description:
+      'GET /v1/checkpoints: the hash chain’s signed checkpoints, kept outside the database ' +
+      '(target: the caller’s project).',
+  },
 ] as const satisfies readonly DefaultRule[]
 
 /** A rule name ActionTrail enforces or defines by default. */

@@ -176,3 +176,8 @@ export function canStream(policy: AccessPolicy, p: Principal): boolean {
 export function canExport(policy: AccessPolicy, p: Principal): boolean {
   return onOwnProject(policy, p, 'actiontrail:export')
 }
+
+/** `actiontrail:checkpoints` (`GET /v1/checkpoints`; admins by default). */
+export function canListCheckpoints(policy: AccessPolicy, p: Principal): boolean {
+  return onOwnProject(policy, p, 'actiontrail:checkpoints')
+}

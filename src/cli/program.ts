@@ -1,6 +1,7 @@
 /** The `actiontrail` command tree. */
 import { Command, CommanderError } from 'commander'
 import { backupCommand } from './commands/backup.js'
+import { chainCommands } from './commands/verify.js'
 import { clientCommands } from './commands/client-commands.js'
 import { demoCommand } from './commands/demo.js'
 import { exportCommand } from './commands/export.js'
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   tokenCommand(program)
   logTagCommand(program)
   importCommand(program)
+  chainCommands(program)
   backupCommand(program)
   retentionCommands(program)
   exportCommand(program)

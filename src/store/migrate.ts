@@ -18,6 +18,7 @@ import { stuckAction } from './migrations/0009-stuck-action.js'
 import { novaMessages } from './migrations/0010-nova-messages.js'
 import { novaRequestFaults } from './migrations/0011-nova-request-faults.js'
 import { retention } from './migrations/0012-retention.js'
+import { hashChain } from './migrations/0013-hash-chain.js'
 
 /** Every migration this build knows, in order. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -33,6 +34,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0010-nova-messages': novaMessages,
   '0011-nova-request-faults': novaRequestFaults,
   '0012-retention': retention,
+  '0013-hash-chain': hashChain,
 })
 
 /**

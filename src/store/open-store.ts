@@ -9,6 +9,7 @@
  * close ends both. Callers that only need the audit trail (the CLI, an embedding service) use
  * `openStore`; the server, which also answers Idempotency-Keys, uses `openStores`.
  */
+import { checkpointLog, type CheckpointLog } from './chain/checkpoint-log.js'
 import { sql } from 'kysely'
 import { AppError } from '../domain/errors.js'
 import type { ActionStore } from './action-store.js'
@@ -128,6 +129,8 @@ export interface OpenStoreOptions {
   onLost?: (message: string) => void
   /** Told about each write transaction and write outcome (the server's metrics). */
   commitObserver?: CommitObserver
+  /** Extend the hash chain (default true); false only for bench:ingest's comparison. */
+  chain?: boolean
 }
 
 /** The stores on one opened database. */
@@ -138,6 +141,8 @@ export interface Stores {
   changes: ChangeFeed
   /** Archive, purge and the retention job's lease (issue 13). */
   retention: RetentionStore
+  /** The hash chain's signed checkpoints (store/chain/checkpoints.ts). */
+  checkpoints: CheckpointLog
   /** Closes the database, and with it both stores (the same as `actions.close()`). */
   close(): Promise<void>
   /**
@@ -155,16 +160,17 @@ export interface Stores {
  */
 export function openDatabase(
   database: string,
-  options: Pick<OpenStoreOptions, 'onLost'> = {},
+  options: Pick<OpenStoreOptions, 'onLost' | 'chain'> = {},
 ): StoreDatabase {
   const target = parseDatabaseTarget(database)
+  const chain = options.chain === false ? { chain: false } : {}
   switch (target.kind) {
     case 'sqlite':
       return openSqliteDatabase({ ...target, ...options })
     case 'postgres':
-      return openPostgresDatabase(target)
+      return openPostgresDatabase({ ...target, ...chain })
     case 'mysql':
-      return openMysqlDatabase(target)
+      return openMysqlDatabase({ ...target, ...chain })
   }
 }
 
@@ -173,7 +179,10 @@ export async function openStores(
   database: string,
   options: OpenStoreOptions = {},
 ): Promise<Stores> {
-  const opened = openDatabase(database, options.onLost ? { onLost: options.onLost } : {})
+  const opened = openDatabase(database, {
+    ...(options.onLost ? { onLost: options.onLost } : {}),
+    ...(options.chain === false ? { chain: false } : {}),
+  })
   try {
     if (options.migrate === false) await requireCurrentSchema(opened.db)
     else await migrateToLatest(opened.db)
@@ -192,6 +201,7 @@ export async function openStores(
     idempotency: new KyselyIdempotencyStore(opened),
     changes: actions,
     retention: new RetentionStore(opened),
+    checkpoints: checkpointLog(opened),
     close: () => actions.close(),
     async ready() {
       opened.assertReady?.()

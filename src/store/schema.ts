@@ -93,12 +93,30 @@ export interface ChangesTable {
   instance_uuid: string
   owner_project: string
   created_at: string
+  /** The record's digest (hash chain, migration 0013; null before). */
+  digest?: string | null
+  /** The chain link at this position (migration 0013; null before). */
+  link?: string | null
 }
 
 /** The one row of `change_head`: the last position handed out. */
 export interface ChangeHeadTable {
   id: number
   last: number | string
+  /** The chain link at `last` (migration 0013); null while no position is chained. */
+  link?: string | null
+}
+
+/** Row of `checkpoints` (migration 0013): a signed statement of the chain's head at a time. */
+export interface CheckpointsTable {
+  id: Generated<number>
+  position: number | string
+  link: string
+  created_at: string
+  reason: string
+  summary: string
+  key_id: string
+  signature: string
 }
 
 /** The one row of `writer_tag_key` (migration 0007): the key of the writer tags, in hex. */
@@ -139,6 +157,7 @@ export interface Database {
   instance_actions_events: EventsTable
   changes: ChangesTable
   change_head: ChangeHeadTable
+  checkpoints: CheckpointsTable
   writer_tag_key: WriterTagKeyTable
   nova_messages: NovaMessagesTable
   nova_request_faults: NovaRequestFaultsTable

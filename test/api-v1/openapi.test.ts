@@ -42,6 +42,7 @@ test('is served without a token and lists every route', async (t) => {
   assert.deepEqual(operations.sort(), [
     'DELETE /v1/instances/{uuid}',
     'GET /v1/actions',
+    'GET /v1/checkpoints',
     'GET /v1/events',
     'GET /v1/export',
     'GET /v1/instances',

@@ -55,6 +55,8 @@ const NOVA_POLICY: Record<string, string> = {
   'actiontrail:stream': 'rule:project_reader_or_admin',
   // The whole history as NDJSON (issue 13): admins only.
   'actiontrail:export': 'rule:context_is_admin',
+  // The hash chain's signed checkpoints (issue 13): admins only.
+  'actiontrail:checkpoints': 'rule:context_is_admin',
 }
 
 /** Keystone's default implied roles: admin → member → reader. */
@@ -429,6 +431,14 @@ const ROUTES: ReadRoute[] = [
     url: () => '/v1/export',
     rule: 'actiontrail:export',
     body: 'export',
+  },
+  {
+    // Positions, links and counts only: nothing of any tenant to leak, but admins only.
+    name: 'GET /v1/checkpoints',
+    surface: 'v1',
+    url: () => '/v1/checkpoints',
+    rule: 'actiontrail:checkpoints',
+    body: 'none',
   },
   {
     // Replays every seeded change; a stream never ends, so it is read over real HTTP until the

@@ -27,7 +27,7 @@ test('backup under writes: a checked copy of one consistent state, which ActionT
   assert.equal(run.code, 0, run.stderr)
   assert.match(
     run.stdout,
-    /^backup: .*backup\.sqlite: [\d,]+ bytes, integrity_check ok, schema 0012-/,
+    /^backup: .*backup\.sqlite: [\d,]+ bytes, integrity_check ok, schema 0013-/,
   )
   assert.ok(total > before, 'writes went on during the backup')
 

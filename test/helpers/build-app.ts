@@ -5,6 +5,7 @@
  * dropped after the test (scripts/run-tests.sh runs the API suites that way too).
  */
 import type { OverloadLimits } from '../../src/api/plugins/overload.js'
+import type { CheckpointLog } from '../../src/store/chain/checkpoint-log.js'
 import type { StuckPolicy } from '../../src/domain/stuck-work.js'
 import { Writable } from 'node:stream'
 import type { TestContext } from 'node:test'
@@ -96,6 +97,8 @@ export interface Harness {
   idempotency: IdempotencyStore
   /** Archive and purge on the same database (issue 13). */
   retention: RetentionStore
+  /** The hash chain's checkpoints, on the same database. */
+  checkpoints: CheckpointLog
   service: ActionService
   /** Every log line written since the harness was built (raw JSON text). */
   logs: () => string
@@ -170,6 +173,7 @@ export async function buildHarness(
     ...(options.overload ? { overload: options.overload } : {}),
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
     stream: { feed: stores.changes, ...(options.stream ? { settings: options.stream } : {}) },
+    checkpoints: stores.checkpoints,
   })
   const responses = await checkResponses(app)
   // The lines of the checker's own document requests are not the test's.
@@ -192,6 +196,7 @@ export async function buildHarness(
     store: new TestStore(stores.actions),
     idempotency: stores.idempotency,
     retention: stores.retention,
+    checkpoints: stores.checkpoints,
     service,
     logs: () => chunks.slice(firstLine).join(''),
   }

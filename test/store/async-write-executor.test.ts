@@ -46,7 +46,7 @@ async function rig(t: TestContext, retryable = true): Promise<Rig> {
     name: 'test database',
     translate: (s) => s,
     lockActionSql: 'SELECT id FROM instance_actions WHERE id = ?',
-    advanceHeadSql: ['UPDATE change_head SET last = last + ? WHERE id = 1 RETURNING last'],
+    advanceHeadSql: ['UPDATE change_head SET last = last + ? WHERE id = 1 RETURNING last, link'],
     insertId: (r) => Number(r.insertId ?? 0n),
     isRetryable: (err) => retryable && err instanceof Error && err.message.includes('injected'),
   }

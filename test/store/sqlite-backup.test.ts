@@ -23,7 +23,7 @@ test('a stepped backup under steady writes restarts, finishes, and copies one co
   const summary = await backupSqlite({ source, dest: join(dir, 'copy.sqlite'), stepPages: 4 })
   const total = await writer.stop()
   assert.ok(summary.restarts >= 1, 'the writes between steps restarted the copy')
-  assert.equal(summary.migrations.at(-1), '0012-retention')
+  assert.equal(summary.migrations.at(-1), '0013-hash-chain')
   const copy = await fileRows(summary.path)
   assertConsistentPrefix(copy, await fileRows(source))
   assert.ok(copy.actions.length >= 200 && copy.actions.length <= total)

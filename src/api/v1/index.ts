@@ -4,6 +4,8 @@
  * OpenAPI document at `/v1/openapi.json`.
  * @module
  */
+import { checkpointRoutes } from './routes/checkpoints.js'
+import type { CheckpointLog } from '../../store/chain/checkpoint-log.js'
 import swagger from '@fastify/swagger'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { OpenAPIV3_1 } from 'openapi-types'
@@ -46,6 +48,8 @@ export interface V1SurfaceOptions {
   stuck?: StuckPolicy
   /** The change feed and settings of `GET /v1/stream`; the route is absent without them. */
   stream?: { feed: ChangeFeed; settings: StreamSettings; metrics?: ServiceMetrics }
+  /** The hash chain's checkpoints behind `GET /v1/checkpoints`; the route is absent without. */
+  checkpoints?: CheckpointLog
 }
 
 const DESCRIPTION =
@@ -108,5 +112,7 @@ export const v1Surface: FastifyPluginAsyncTypebox<V1SurfaceOptions> = async (app
     stuck: deps.stuck ?? defaultStuckPolicy(),
   })
   await app.register(exportRoutes, { service: deps.service, policy: deps.policy })
+  if (deps.checkpoints)
+    await app.register(checkpointRoutes, { checkpoints: deps.checkpoints, policy: deps.policy })
   if (deps.stream) await app.register(streamRoutes, { ...deps.stream, policy: deps.policy })
 }

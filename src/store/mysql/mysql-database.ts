@@ -20,6 +20,11 @@ export interface MysqlOptions {
   url: string
   /** Most connections this process opens. */
   poolMax: number
+  /**
+   * Extend the hash chain on every write (default true). False only to measure what the chain
+   * costs (bench:ingest): verify reports every change written without it.
+   */
+  chain?: boolean
 }
 
 // Strict mode: an over-long or invalid value is an error, never silently truncated. Without
@@ -52,7 +57,7 @@ function mysqlPoolStats(pool: object): PoolStats {
 }
 
 /** Opens a pool on a MariaDB/MySQL database for the stores (not yet migrated). */
-export function openMysqlDatabase({ url, poolMax }: MysqlOptions): StoreDatabase {
+export function openMysqlDatabase({ url, poolMax, chain = true }: MysqlOptions): StoreDatabase {
   const pool = createPool({
     // mysql2 reads host, port, user, password, database and JSON-valued options from the URL.
     uri: url.replace(/^[a-z]+:/i, 'mysql:'),
@@ -87,6 +92,7 @@ export function openMysqlDatabase({ url, poolMax }: MysqlOptions): StoreDatabase
     dialect: 'mysql',
     writeExecutor: new AsyncWriteExecutor(db, MYSQL_SQL, {
       concurrency: writeConcurrency(poolMax),
+      chain,
     }),
     mapError: unavailableMapper('MariaDB/MySQL', isMysqlUnavailable),
     poolStats: () => mysqlPoolStats(pool),

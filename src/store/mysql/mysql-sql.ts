@@ -41,7 +41,8 @@ export const MYSQL_SQL: ServerSql = {
   // next statement reads it without touching the row again.
   advanceHeadSql: [
     'UPDATE change_head SET last = LAST_INSERT_ID(last + ?) WHERE id = 1',
-    'SELECT LAST_INSERT_ID() AS last',
+    // The row this transaction has just updated (and locked): its own version, so the latest link.
+    'SELECT LAST_INSERT_ID() AS last, link FROM change_head WHERE id = 1',
   ],
   insertId: (result) => Number(result.insertId ?? 0n),
   isRetryable: (err) =>

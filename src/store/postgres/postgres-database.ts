@@ -18,6 +18,11 @@ export interface PostgresOptions {
   url: string
   /** Most connections this process opens. */
   poolMax: number
+  /**
+   * Extend the hash chain on every write (default true). False only to measure what the chain
+   * costs (bench:ingest): verify reports every change written without it.
+   */
+  chain?: boolean
 }
 
 // pg's OID of `timestamp without time zone`.
@@ -49,7 +54,11 @@ function prepareWrites(client: pg.PoolClient): void {
 }
 
 /** Opens a pool on a PostgreSQL database for the stores (not yet migrated). */
-export function openPostgresDatabase({ url, poolMax }: PostgresOptions): StoreDatabase {
+export function openPostgresDatabase({
+  url,
+  poolMax,
+  chain = true,
+}: PostgresOptions): StoreDatabase {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolMax,
@@ -81,6 +90,7 @@ export function openPostgresDatabase({ url, poolMax }: PostgresOptions): StoreDa
     dialect: 'postgres',
     writeExecutor: new AsyncWriteExecutor(db, POSTGRES_SQL, {
       concurrency: writeConcurrency(poolMax),
+      chain,
     }),
     mapError: unavailableMapper('PostgreSQL', isPostgresUnavailable),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),

@@ -54,7 +54,7 @@ export const POSTGRES_SQL: ServerSql = {
   // NO KEY UPDATE: excludes other lockers and writers of the row, but not the key-share locks that
   // inserting an event (its foreign key) takes.
   lockActionSql: 'SELECT id FROM instance_actions WHERE id = ? FOR NO KEY UPDATE',
-  advanceHeadSql: ['UPDATE change_head SET last = last + ? WHERE id = 1 RETURNING last'],
+  advanceHeadSql: ['UPDATE change_head SET last = last + ? WHERE id = 1 RETURNING last, link'],
   insertId: (result) => Number(result.rows[0]?.id ?? 0),
   isRetryable: (err) =>
     isPostgresUnavailable(err) ||

@@ -29,6 +29,11 @@ export interface SqliteOptions {
   lockWaitMs?: number
   /** Told once, with a message for operators, if the database file is deleted or replaced. */
   onLost?: (message: string) => void
+  /**
+   * Extend the hash chain on every write (default true). False only to measure what the chain
+   * costs (bench:ingest): verify reports every change written without it.
+   */
+  chain?: boolean
 }
 
 /**
@@ -36,7 +41,12 @@ export interface SqliteOptions {
  * `serving()` is called, statements wait for other processes' locks by blocking (fine for
  * migrations and one-off commands, not for a server).
  */
-export function openSqliteDatabase({ filename, lockWaitMs, onLost }: SqliteOptions): StoreDatabase {
+export function openSqliteDatabase({
+  filename,
+  lockWaitMs,
+  onLost,
+  chain = true,
+}: SqliteOptions): StoreDatabase {
   const inMemory = filename === ':memory:' || filename === ''
   if (!inMemory) mkdirSync(dirname(filename), { recursive: true })
   const native = new BetterSqlite3(filename)
@@ -71,7 +81,7 @@ export function openSqliteDatabase({ filename, lockWaitMs, onLost }: SqliteOptio
   return {
     db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
     dialect: 'sqlite',
-    writeExecutor: new SqliteWriteExecutor(native, { lockWaitMs: waitMs, files }),
+    writeExecutor: new SqliteWriteExecutor(native, { lockWaitMs: waitMs, files, chain }),
     serving: () => native.pragma('busy_timeout = 0'),
     mapError: mapSqliteError,
     choosesWindowPlan: true,

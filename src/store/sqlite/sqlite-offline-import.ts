@@ -22,6 +22,7 @@ import type { Database as Native, Statement } from 'better-sqlite3'
 import type { ImportCounts } from '../../domain/write-operation.js'
 import type { ImportedAction } from '../action-store.js'
 import type { ImportBatchWriter } from '../import-batch-writer.js'
+import { sealUnlinked } from '../chain/seal-chain.js'
 import { CHANGE_COLUMNS } from '../write/change-feed.js'
 import {
   actionKey,
@@ -82,21 +83,31 @@ class RowInserter {
  * `native`, inside the caller's transaction.
  */
 function runPlain<T>(native: Native, program: WriteProgram<T>): T {
+  let cache = statementCaches.get(native)
+  if (!cache) statementCaches.set(native, (cache = new Map()))
+  const prepare = (text: string) => {
+    let stmt = cache.get(text)
+    if (!stmt) cache.set(text, (stmt = native.prepare(text)))
+    return stmt
+  }
   let step = program.next()
   while (!step.done) {
     const s = step.value
     let result: StepResult
     if (s.mode === 'get')
       result = (
-        s.all ? native.prepare(s.sql).all(...s.params) : native.prepare(s.sql).get(...s.params)
+        s.all ? prepare(s.sql).all(...s.params) : prepare(s.sql).get(...s.params)
       ) as StepResult
     else if (s.mode === 'run')
-      result = { changes: native.prepare(s.sql).run(...s.params).changes, insertId: 0 }
+      result = { changes: prepare(s.sql).run(...s.params).changes, insertId: 0 }
     else throw new Error(`offline import: unexpected ${s.mode} step`)
     step = program.next(result)
   }
   return step.value
 }
+
+// Prepared statements of runPlain, per connection: sealing a batch runs one UPDATE per change row.
+const statementCaches = new WeakMap<Native, Map<string, Statement>>()
 
 /** The next ids and change position, as AUTOINCREMENT and the change counter would hand out. */
 interface Next {
@@ -179,6 +190,7 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
       seen.add(key)
     }
     const next = s.next.get() as Next
+    const firstPosition = next.position
     for (let i = 0; i < actions.length; i += IMPORT_PART) {
       const fresh: { a: ImportedAction; id: number }[] = []
       for (const a of actions.slice(i, i + IMPORT_PART)) {
@@ -205,7 +217,11 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
       next.position += next.event - firstEvent
       counts.created += fresh.length
     }
-    if (counts.created > 0) s.setHead.run(next.position - 1)
+    if (counts.created > 0) {
+      s.setHead.run(next.position - 1)
+      // The hash chain: the change rows above were inserted by SQL without digests and links.
+      runPlain(native, sealUnlinked(firstPosition - 1))
+    }
     return counts
   }
 

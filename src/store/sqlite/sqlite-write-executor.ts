@@ -45,10 +45,15 @@ export interface SqliteWriteOptions {
    * into, or acknowledged from, a lost file.
    */
   files?: SqliteFileIdentity
+  /**
+   * Extend the hash chain (default true). Off only to measure what the chain costs (bench:ingest):
+   * a store written without it does not verify.
+   */
+  chain?: boolean
 }
 
 // The change feed's position counter (write/change-feed.ts); RETURNING needs SQLite 3.35+.
-const ADVANCE_HEAD_SQL = 'UPDATE change_head SET last = last + ? WHERE id = 1 RETURNING last'
+const ADVANCE_HEAD_SQL = 'UPDATE change_head SET last = last + ? WHERE id = 1 RETURNING last, link'
 
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code
@@ -68,7 +73,7 @@ export class SqliteWriteExecutor implements WriteExecutor {
 
   constructor(
     native: Native,
-    { lockWaitMs = DEFAULT_LOCK_WAIT_MS, files }: SqliteWriteOptions = {},
+    { lockWaitMs = DEFAULT_LOCK_WAIT_MS, files, chain = true }: SqliteWriteOptions = {},
   ) {
     this.#native = native
     this.#lockWaitMs = lockWaitMs
@@ -77,7 +82,7 @@ export class SqliteWriteExecutor implements WriteExecutor {
       const outcomes = ops.map((op) => this.#runOne(op))
       this.#applyTouches()
       // Last: the change rows and their positions (a single writer: commit order is this order).
-      this.#run(commitChanges(this.#changes.drain()), { wrote: true })
+      this.#run(commitChanges(this.#changes.drain(), chain), { wrote: true })
       return outcomes
     })
     this.#batch = (ops) => batch.immediate(ops)

@@ -63,6 +63,8 @@ export interface AsyncWriteExecutorOptions {
   backoffMs?: number
   /** Transactions run at once, each on its own pooled connection (default 1). */
   concurrency?: number
+  /** Extend the hash chain (default true; off only for bench:ingest's comparison). */
+  chain?: boolean
 }
 
 /**
@@ -122,17 +124,24 @@ export class AsyncWriteExecutor implements WriteExecutor {
   /** Action ids of committed rows only (see TransactionActionIds). */
   readonly #ids = new BoundedActionIdCache()
   readonly concurrency: number
+  readonly #chain: boolean
 
   constructor(
     db: Kysely<Database>,
     sql: ServerSql,
-    { maxAttempts = 5, backoffMs = 10, concurrency = 1 }: AsyncWriteExecutorOptions = {},
+    {
+      maxAttempts = 5,
+      backoffMs = 10,
+      concurrency = 1,
+      chain = true,
+    }: AsyncWriteExecutorOptions = {},
   ) {
     this.#db = db
     this.#sql = sql
     this.#maxAttempts = Math.max(1, maxAttempts)
     this.#backoffMs = backoffMs
     this.concurrency = Math.max(1, Math.trunc(concurrency))
+    this.#chain = chain
   }
 
   async execute(ops: readonly StoreWrite[]): Promise<WriteOutcome[]> {
@@ -175,7 +184,7 @@ export class AsyncWriteExecutor implements WriteExecutor {
     for (const op of ops) outcomes.push(await this.#runOne(a, op))
     await this.#applyTouches(a)
     // Last, so that the counter row is locked only from here to the commit (change-feed.ts).
-    await this.#run(a, commitChanges(a.changes.drain()), { wrote: true })
+    await this.#run(a, commitChanges(a.changes.drain(), this.#chain), { wrote: true })
     return outcomes
   }
 

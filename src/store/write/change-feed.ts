@@ -26,6 +26,14 @@
  * conflict on the counter row comes back as a deadlock (1213), which the executor retries with the
  * whole transaction (async-write-executor.ts), as any other race.
  */
+import {
+  ACTION_DIGEST_COLUMNS,
+  actionDigest,
+  EVENT_DIGEST_COLUMNS,
+  eventDigest,
+  retentionDigest,
+} from '../../security/chain/canonical-record.js'
+import { isHexLink, nextLink } from '../../security/chain/chain-link.js'
 import { advance, getAll, run, type ChangeNote, type Row, type WriteProgram } from './sql-step.js'
 
 /** The change notes of one transaction, one per record (the last time a record changed wins). */
@@ -84,7 +92,9 @@ export function chunkSizes(n: number): number[] {
   return sizes
 }
 
-const placeholders = (n: number, group: string) => new Array<string>(n).fill(group).join(', ')
+/** `n` copies of `group`, comma-separated: the VALUES or IN list of a multi-row statement. */
+export const placeholders = (n: number, group: string) =>
+  new Array<string>(n).fill(group).join(', ')
 
 /**
  * The project owning each instance, read in this transaction: one multi-row lookup by primary key
@@ -144,30 +154,118 @@ export function changeRow(position: number, note: ChangeNote, ownerProject: stri
   ]
 }
 
+/** The hash chain's columns of a change row (migration 0013), after {@link CHANGE_COLUMNS}. */
+export const CHAIN_COLUMNS = ['digest', 'link'] as const
+
+/** What a chain entry says about its record: enough to find the record and compute its digest. */
+export interface EntryRecord {
+  kind: string
+  actionId: number
+  eventId: number | null
+}
+
+/**
+ * The digest of each entry's record as it is stored now: one multi-row lookup by primary key per
+ * chunk, as {@link ownerProjects}. In a write transaction this runs after every other statement
+ * (the touches are applied by then), and BEFORE the counter is advanced, so that the counter's row
+ * lock is held no longer than without the chain.
+ */
+export function* recordDigests(notes: readonly EntryRecord[]): WriteProgram<string[]> {
+  const actions = yield* rowsById(
+    'instance_actions',
+    ACTION_DIGEST_COLUMNS,
+    notes.filter((n) => n.kind === 'action').map((n) => n.actionId),
+  )
+  const events = yield* rowsById(
+    'instance_actions_events',
+    EVENT_DIGEST_COLUMNS,
+    notes.filter((n) => n.kind === 'event').map((n) => n.eventId ?? 0),
+  )
+  return notes.map((n) => {
+    const kind = n.kind as string
+    if (kind === 'action' || kind === 'event') {
+      const row = (kind === 'action' ? actions : events).get(
+        kind === 'action' ? n.actionId : (n.eventId ?? 0),
+      )
+      // A noted record always exists in its own transaction: anything else is a bug, and writing
+      // a wrong digest would turn it into a false tamper report later.
+      if (!row) throw new Error(`chain: noted ${kind} row not found`)
+      return kind === 'action' ? actionDigest(row) : eventDigest(row)
+    }
+    // Retention entries (archive, purge) stand for the action leaving the live tables.
+    return retentionDigest(kind as 'archive' | 'purge', n.actionId)
+  })
+}
+
+/** The rows of `table` with the given ids, by id (chunked like ownerProjects). */
+export function* rowsById(
+  table: string,
+  columns: readonly string[],
+  ids: readonly number[],
+): WriteProgram<Map<number, Row>> {
+  const rows = new Map<number, Row>()
+  const distinct = [...new Set(ids)]
+  let offset = 0
+  for (const size of chunkSizes(distinct.length)) {
+    const chunk = distinct.slice(offset, offset + size)
+    offset += size
+    const found = (yield getAll(
+      `SELECT ${columns.join(', ')} FROM ${table} WHERE id IN (${placeholders(size, '?')})`,
+      ...chunk,
+    )) as Row[]
+    for (const row of found) rows.set(Number(row.id), row)
+  }
+  return rows
+}
+
 /**
  * The program run last in every write transaction: gives the transaction's change notes their
  * positions and inserts the change rows. Nothing when no visible row changed (an idempotent
  * repeat), so a repeat takes no lock on the counter either.
+ *
+ * With the hash chain (`chain`, the default; off only for benchmarks' comparisons), each change
+ * row also gets its record's digest and its link (security/chain/chain-link.ts), and the head
+ * row keeps the last link. The links are computed in JS between the counter's UPDATE, which
+ * returns the previous head link under the counter's row lock, and the inserts: the lock that
+ * already orders the positions orders the links too, so writers on several nodes extend one
+ * chain without any other lock.
  */
-export function* commitChanges(notes: readonly ChangeNote[]): WriteProgram<void> {
+export function* commitChanges(notes: readonly ChangeNote[], chain = true): WriteProgram<void> {
   if (notes.length === 0) return
   const owners = yield* ownerProjects([
     ...new Set(notes.filter((n) => n.ownerProject === undefined).map((n) => n.instanceUuid)),
   ])
+  const digests = chain ? yield* recordDigests(notes) : undefined
   const head = (yield advance(notes.length)) as Row
   let position = Number(head.last) - notes.length
+  let link = isHexLink(head.link) ? head.link : null
+  const width = CHANGE_COLUMNS.length + CHAIN_COLUMNS.length
+  const group = `(${new Array<string>(width).fill('?').join(', ')})`
   let offset = 0
   for (const size of chunkSizes(notes.length)) {
     const params: unknown[] = []
-    for (const n of notes.slice(offset, offset + size)) {
+    for (let i = offset; i < offset + size; i++) {
+      const n = notes[i]!
       position += 1
       params.push(...changeRow(position, n, n.ownerProject ?? owners.get(n.instanceUuid) ?? ''))
+      if (digests) {
+        const digest = digests[i]!
+        link = nextLink(link, {
+          position,
+          kind: n.kind,
+          actionId: n.actionId,
+          eventId: n.eventId,
+          digest,
+        })
+        params.push(digest, link)
+      } else params.push(null, null)
     }
     offset += size
     yield run(
-      `INSERT INTO changes (${CHANGE_COLUMNS.join(', ')}) ` +
-        `VALUES ${placeholders(size, '(?, ?, ?, ?, ?, ?, ?)')}`,
+      `INSERT INTO changes (${CHANGE_COLUMNS.join(', ')}, ${CHAIN_COLUMNS.join(', ')}) ` +
+        `VALUES ${placeholders(size, group)}`,
       ...params,
     )
   }
+  if (digests) yield run('UPDATE change_head SET link = ? WHERE id = 1', link)
 }

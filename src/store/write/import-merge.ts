@@ -12,7 +12,7 @@ import type { Timestamp } from '../../domain/timestamp.js'
 import type { ImportedAction } from '../action-store.js'
 import { actionMerge, eventMerge } from './merge-programs.js'
 import { touch, type WriteProgram } from './sql-step.js'
-import { findAction, type ActionIdCache } from './write-programs.js'
+import { actionChange, findAction, type ActionIdCache } from './write-programs.js'
 
 /** Merges `a` and its events into the existing action of (instance, request id). */
 export function* mergeImportedAction(
@@ -64,8 +64,12 @@ export function* mergeImportedAction(
   if (!merged) return
   const updatedAt = latest(merged.updatedAt, a.updatedAt)
   const failed = a.message !== null && merged.message === null
-  if (updatedAt !== null && (failed || updatedAt !== merged.updatedAt))
+  if (updatedAt !== null && (failed || updatedAt !== merged.updatedAt)) {
     yield touch(merged.id, updatedAt, failed)
+    // Noted even when the merges above noted nothing: the hash chain covers updated_at and
+    // message, and a change without its note would read as tampering to verify.
+    yield actionChange(merged.id, a.instanceUuid, at)
+  }
 }
 
 function latest(a: Timestamp | null, b: Timestamp | null): Timestamp | null {

@@ -72,8 +72,8 @@ export interface RunResult {
 
 /**
  * Result of a step: a row (or undefined) for `get`, every row for {@link getAll}, counts for
- * `run`, nothing for `touch` and `change`, `{ last }` (the new value of the position counter)
- * for `advance`.
+ * `run`, nothing for `touch` and `change`, `{ last, link }` (the new value of the position
+ * counter, the chain's link before it) for `advance`.
  */
 export type StepResult = Row | Row[] | undefined | RunResult
 
@@ -154,9 +154,10 @@ export function change(note: ChangeNote): SqlStep {
 }
 
 /**
- * An `advance` step: adds `count` to the change position counter and reports its new value as the
- * row `{ last }`. Runners implement it per dialect (UPDATE … RETURNING, or LAST_INSERT_ID on
- * MariaDB/MySQL); the row lock it takes lasts until commit (change-feed.ts).
+ * An `advance` step: adds `count` to the change position counter and reports its new value and
+ * the hash chain's link at the old head as the row `{ last, link }`. Runners implement it per
+ * dialect (UPDATE … RETURNING, or LAST_INSERT_ID on MariaDB/MySQL); the row lock it takes lasts
+ * until commit (change-feed.ts).
  */
 export function advance(count: number): SqlStep {
   return { mode: 'advance', count }

@@ -1,0 +1,397 @@
+/**
+ * Verifying the hash chain against the database (`actiontrail verify`), in two streaming passes
+ * whose memory stays flat for any history (pages of rows, bitsets over ids):
+ *
+ * 1. The chain itself: `changes` in position order, every link recomputed from the previous one
+ *    and the entry's fields. Finds a change row edited (its link no longer follows), deleted (a
+ *    gap in the positions), or inserted (past the head, or a link that does not follow), and a head
+ *    row that does not match the last entry.
+ * 2. The records: `changes` read backwards, so that the first entry met for a record is its latest;
+ *    that entry decides where the record must be (`action`/`event`: in the live tables with this
+ *    digest; `archive`: no longer live — the shadow tables of retention; `purge`: gone), and the
+ *    record is looked up by primary key in batches. Then the live tables are walked by id: a row no
+ *    entry covers was inserted behind ActionTrail's back.
+ *
+ * Why backwards rather than an index on (record, position): the index would cost every write one
+ * more B-tree insert per change row, for a check that runs rarely; a backward scan of the primary
+ * key and lookups by primary key need nothing new.
+ */
+import type { Kysely } from 'kysely'
+import {
+  ACTION_DIGEST_COLUMNS,
+  actionDigest,
+  EVENT_DIGEST_COLUMNS,
+  eventDigest,
+} from '../../security/chain/canonical-record.js'
+import { isHexLink, nextLink } from '../../security/chain/chain-link.js'
+import { rowsById } from '../write/change-feed.js'
+import type { Row } from '../write/sql-step.js'
+import { IdBitset } from './id-bitset.js'
+import { queryRows, runPlainProgram } from './run-plain-program.js'
+
+/** What went wrong, with the position and record it concerns. */
+export interface ChainProblem {
+  /** A stable name of the kind of problem. */
+  problem:
+    | 'link_broken'
+    | 'position_missing'
+    | 'unlinked_entry'
+    | 'head_mismatch'
+    | 'record_edited'
+    | 'record_deleted'
+    | 'record_inserted'
+    | 'record_not_removed'
+  /** The chain position concerned, when there is one. */
+  position?: number
+  /** The record concerned: 'action' or 'event' and its ids. */
+  record?: { kind: 'action' | 'event'; actionId: number; eventId: number | null }
+  /** A sentence for people. */
+  message: string
+}
+
+/** The outcome of {@link verifyChain}. */
+export interface ChainReport {
+  ok: boolean
+  /** Chained positions checked (pass 1). */
+  entries: number
+  /** Live records checked against their latest entry (pass 2). */
+  records: number
+  /** The head: last position and its link. */
+  head: { position: number; link: string | null }
+  /** The first broken link of pass 1, if any. */
+  firstBrokenLink?: ChainProblem
+  /** Every problem found, up to `maxProblems`. */
+  problems: ChainProblem[]
+  /** Problems found beyond `maxProblems` (counted, not listed). */
+  moreProblems: number
+}
+
+/** Options of {@link verifyChain}. */
+export interface VerifyChainOptions {
+  /** Start pass 1 after this position, from this link (a verified checkpoint's). */
+  from?: { position: number; link: string }
+  /** Problems listed at most (default 100); the rest are counted. */
+  maxProblems?: number
+  /** Rows per page (default 5000). */
+  pageSize?: number
+}
+
+type RecordRef = { kind: 'action' | 'event'; actionId: number; eventId: number | null }
+
+const recordName = ({ kind, actionId, eventId }: RecordRef) =>
+  kind === 'action' ? `action ${actionId}` : `event ${eventId} (action ${actionId})`
+
+/** Verifies the chain and the records it covers; never throws for what it finds. */
+export async function verifyChain(
+  database: Kysely<unknown>,
+  options: VerifyChainOptions = {},
+): Promise<ChainReport> {
+  const maxProblems = options.maxProblems ?? 100
+  const page = options.pageSize ?? 5000
+  const report: ChainReport = {
+    ok: true,
+    entries: 0,
+    records: 0,
+    head: { position: 0, link: null },
+    problems: [],
+    moreProblems: 0,
+  }
+  const found = (p: ChainProblem) => {
+    report.ok = false
+    if (report.problems.length < maxProblems) report.problems.push(p)
+    else report.moreProblems += 1
+  }
+  const headRow = (await queryRows(database, 'SELECT last, link FROM change_head WHERE id = 1'))[0]
+  report.head = {
+    position: Number(headRow?.last ?? 0),
+    link: isHexLink(headRow?.link) ? headRow.link : null,
+  }
+
+  // One backward scan of `changes` checks both the links and the records. A link is checked
+  // against the stored link before it: while every check passes, that is the same as recomputing
+  // the chain from its start, and after a failure it goes on finding later, independent ones.
+  const linkProblems: ChainProblem[] = []
+  const seenActions = new IdBitset()
+  const seenEvents = new IdBitset()
+  const removedActions = new IdBitset()
+  const fromPosition = options.from?.position ?? 0
+  /** The entry met just before (one position higher), whose link is checked against this one. */
+  let later: { position: number; entry: ChainEntryFields; link: string } | undefined
+  /** The lowest linked entry met so far (the chain's start once the scan ends). */
+  let laterLinked: { position: number; entry: ChainEntryFields; link: string } | undefined
+  /** Unlinked positions met since the last linked entry (pre-chain unless a linked one follows). */
+  const unlinked: number[] = []
+  let top: { position: number; link: string | null } | undefined
+  let before = Number.MAX_SAFE_INTEGER
+  for (;;) {
+    const rows = await queryRows(
+      database,
+      'SELECT position, kind, action_id, event_id, digest, link FROM changes ' +
+        `WHERE position < ? ORDER BY position DESC LIMIT ${page}`,
+      [before],
+    )
+    if (rows.length === 0) break
+    before = Number(rows[rows.length - 1]!.position)
+    const liveActions: { position: number; id: number; digest: string }[] = []
+    const liveEvents: { position: number; id: number; actionId: number; digest: string }[] = []
+    const removed: { position: number; id: number; kind: string }[] = []
+    const removedEvents: { position: number; id: number; actionId: number }[] = []
+    for (const r of rows) {
+      const position = Number(r.position)
+      const actionId = Number(r.action_id)
+      const eventId = r.event_id === null || r.event_id === undefined ? null : Number(r.event_id)
+      const kind = String(r.kind)
+      const digest = typeof r.digest === 'string' ? r.digest : ''
+      const link = typeof r.link === 'string' ? r.link : null
+      top ??= { position, link }
+      const entry: ChainEntryFields = { position, kind, actionId, eventId, digest }
+      // The links.
+      if (position > fromPosition) {
+        if (later && later.position !== position + 1) {
+          linkProblems.push({
+            problem: 'position_missing',
+            position: position + 1,
+            message:
+              `chain entries missing at positions ${position + 1}..${later.position - 1} ` +
+              `(deleted change rows); the next entry covers ${recordName(refOf(later.entry))}`,
+          })
+        } else if (later && link !== null) checkLink(linkProblems, link, later.entry, later.link)
+        if (link === null) unlinked.push(position)
+        else {
+          for (const u of unlinked.splice(0))
+            linkProblems.push({
+              problem: 'unlinked_entry',
+              position: u,
+              message: `chain entry at position ${u} has no link, after the chain began`,
+            })
+        }
+        later = link === null ? undefined : { position, entry, link }
+        if (link === null && laterLinked) {
+          // The entry above began the chain (or this one lost its link): it follows 32 zero bytes.
+          checkLink(linkProblems, null, laterLinked.entry, laterLinked.link)
+        }
+        laterLinked = later
+        if (link !== null) report.entries += 1
+      }
+      // The records: the first entry met for a record is its latest.
+      if (digest.length !== 64) continue
+      if (kind === 'event') {
+        const id = eventId ?? 0
+        if (seenEvents.has(id)) continue
+        seenEvents.add(id)
+        if (removedActions.has(actionId)) removedEvents.push({ position, id, actionId })
+        else liveEvents.push({ position, id, actionId, digest })
+      } else {
+        if (seenActions.has(actionId)) continue
+        seenActions.add(actionId)
+        if (kind === 'action') liveActions.push({ position, id: actionId, digest })
+        else {
+          removedActions.add(actionId)
+          removed.push({ position, id: actionId, kind })
+        }
+      }
+    }
+    const actionRows = await rowsNear(database, 'instance_actions', ACTION_DIGEST_COLUMNS, [
+      ...liveActions.map((a) => a.id),
+      ...removed.map((a) => a.id),
+    ])
+    const eventRows = await rowsNear(database, 'instance_actions_events', EVENT_DIGEST_COLUMNS, [
+      ...liveEvents.map((e) => e.id),
+      ...removedEvents.map((e) => e.id),
+    ])
+    for (const a of liveActions) {
+      report.records += 1
+      checkRecord(
+        found,
+        a.position,
+        { kind: 'action', actionId: a.id, eventId: null },
+        a.digest,
+        actionRows.get(a.id),
+        actionDigest,
+      )
+    }
+    for (const e of liveEvents) {
+      report.records += 1
+      checkRecord(
+        found,
+        e.position,
+        { kind: 'event', actionId: e.actionId, eventId: e.id },
+        e.digest,
+        eventRows.get(e.id),
+        eventDigest,
+      )
+    }
+    for (const a of removed)
+      if (actionRows.has(a.id))
+        found({
+          problem: 'record_not_removed',
+          position: a.position,
+          record: { kind: 'action', actionId: a.id, eventId: null },
+          message: `action ${a.id} is still live although the chain records its ${a.kind} at position ${a.position}`,
+        })
+    for (const e of removedEvents)
+      if (eventRows.has(e.id))
+        found({
+          problem: 'record_not_removed',
+          position: e.position,
+          record: { kind: 'event', actionId: e.actionId, eventId: e.id },
+          message: `event ${e.id} (action ${e.actionId}) is still live although its action left the live tables`,
+        })
+  }
+  // The lowest linked entry follows the checkpoint's link, or begins the chain.
+  if (laterLinked) {
+    const start = options.from
+    if (start && laterLinked.position === start.position + 1)
+      checkLink(linkProblems, start.link, laterLinked.entry, laterLinked.link)
+    else if (start)
+      linkProblems.push({
+        problem: 'position_missing',
+        position: start.position + 1,
+        message: `chain entries missing after the checkpoint's position ${start.position}`,
+      })
+    else checkLink(linkProblems, null, laterLinked.entry, laterLinked.link)
+  }
+  const last = top?.position ?? 0
+  if (last !== report.head.position || (top?.link ?? null) !== report.head.link) {
+    linkProblems.push({
+      problem: 'head_mismatch',
+      position: report.head.position,
+      message:
+        `the chain ends at position ${last} but the head says ${report.head.position}` +
+        ((top?.link ?? null) !== report.head.link ? ' and its link differs' : '') +
+        ': change rows were inserted or removed at the end, or the head row was altered',
+    })
+  }
+  linkProblems.sort((x, y) => (x.position ?? 0) - (y.position ?? 0))
+  report.firstBrokenLink = linkProblems.find((p) => p.problem !== 'head_mismatch')
+  if (!report.firstBrokenLink) delete report.firstBrokenLink
+  for (const p of linkProblems) found(p)
+
+  // Live rows no entry covers.
+  for (const t of [
+    { table: 'instance_actions', kind: 'action', seen: seenActions, columns: 'id' },
+    { table: 'instance_actions_events', kind: 'event', seen: seenEvents, columns: 'id, action_id' },
+  ] as const) {
+    for (let from = 0; ;) {
+      const rows = await queryRows(
+        database,
+        `SELECT ${t.columns} FROM ${t.table} WHERE id > ? ORDER BY id LIMIT ${page}`,
+        [from],
+      )
+      if (rows.length === 0) break
+      for (const r of rows) {
+        const id = Number(r.id)
+        if (t.seen.has(id)) continue
+        const record =
+          t.kind === 'action'
+            ? { kind: 'action' as const, actionId: id, eventId: null }
+            : { kind: 'event' as const, actionId: Number(r.action_id), eventId: id }
+        found({
+          problem: 'record_inserted',
+          record,
+          message: `${recordName(record)} has no chain entry: inserted behind ActionTrail's back`,
+        })
+      }
+      from = Number(rows[rows.length - 1]!.id)
+    }
+  }
+  return report
+}
+
+/** What a link covers of an entry, as read back. */
+interface ChainEntryFields {
+  position: number
+  kind: string
+  actionId: number
+  eventId: number | null
+  digest: string
+}
+
+const refOf = (e: ChainEntryFields): RecordRef => ({
+  kind: e.kind === 'event' ? 'event' : 'action',
+  actionId: e.actionId,
+  eventId: e.eventId,
+})
+
+/** Checks that `entry`'s stored link follows `prev` (null: the chain's start). */
+function checkLink(
+  problems: ChainProblem[],
+  prev: string | null,
+  entry: ChainEntryFields,
+  stored: string,
+): void {
+  if (nextLink(prev, entry) === stored) return
+  problems.push({
+    problem: 'link_broken',
+    position: entry.position,
+    record: refOf(entry),
+    message:
+      `link broken at position ${entry.position} (${entry.kind} entry for ` +
+      `${recordName(refOf(entry))}): the entry or the one before it was altered`,
+  })
+}
+
+/**
+ * The rows of `table` with the given ids: one range read when the ids are dense (the usual case:
+ * a page of entries covers records written together), else lookups by primary key. A range read
+ * costs one index walk instead of one seek per id.
+ */
+async function rowsNear(
+  database: Kysely<unknown>,
+  table: string,
+  columns: readonly string[],
+  ids: readonly number[],
+): Promise<Map<number, Row>> {
+  if (ids.length === 0) return new Map()
+  let min = Infinity
+  let max = -Infinity
+  for (const id of ids) {
+    if (id < min) min = id
+    if (id > max) max = id
+  }
+  if (max - min + 1 > 2 * ids.length)
+    return runPlainProgram(database, rowsById(table, columns, ids))
+  const rows = await queryRows(
+    database,
+    `SELECT ${columns.join(', ')} FROM ${table} WHERE id BETWEEN ? AND ?`,
+    [min, max],
+  )
+  const byId = new Map<number, Row>()
+  for (const row of rows) byId.set(Number(row.id), row)
+  return byId
+}
+
+function checkRecord(
+  found: (p: ChainProblem) => void,
+  position: number,
+  record: { kind: 'action' | 'event'; actionId: number; eventId: number | null },
+  digest: string,
+  row: Row | undefined,
+  digestOf: (row: Row) => string,
+): void {
+  const name = recordName(record)
+  if (!row) {
+    found({
+      problem: 'record_deleted',
+      position,
+      record,
+      message: `${name} is missing: its latest chain entry (position ${position}) says it exists`,
+    })
+  } else if (safeDigest(digestOf, row) !== digest) {
+    found({
+      problem: 'record_edited',
+      position,
+      record,
+      message: `${name} was altered: it no longer matches the digest of its latest chain entry (position ${position})`,
+    })
+  }
+}
+
+/** The row's digest; '' when a column no longer holds what ActionTrail writes (a mangled time). */
+function safeDigest(digestOf: (row: Row) => string, row: Row): string {
+  try {
+    return digestOf(row)
+  } catch {
+    return ''
+  }
+}
