@@ -26,6 +26,7 @@ import { healthRoutes } from './plugins/health.js'
 import { generateRequestId, requestIdPlugin } from './plugins/request-id.js'
 import { responseLogPlugin } from './plugins/response-log.js'
 import { unreadBodyPlugin } from './plugins/unread-body.js'
+import { UI_PREFIX, uiSurface } from './ui/index.js'
 import { routerErrorHandler } from './router-errors.js'
 import type { StuckPolicy } from '../domain/stuck-work.js'
 import type { IdempotencyStore } from './v1/idempotency.js'
@@ -33,6 +34,7 @@ import type { IdempotencyLimits } from './v1/idempotency-limits.js'
 import { V1_PREFIX, v1Surface } from './v1/index.js'
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from './v1/stream/stream-hub.js'
 import type { ChangeFeed } from '../store/change-feed.js'
+import { KeystoneAuthenticator, keystoneV3Url } from '../auth/keystone/keystone-authenticator.js'
 
 /** Everything the application needs, built by the caller. */
 export interface AppDeps {
@@ -67,6 +69,8 @@ export interface AppDeps {
    * (DEFAULT_STREAM_SETTINGS for those not given); without a feed there is no stream route.
    */
   stream?: { feed: ChangeFeed; settings?: Partial<StreamSettings> }
+  /** The Action Log page's built files (`web/dist` at the package root when absent). */
+  webAssetsDir?: string
 }
 
 /**
@@ -152,6 +156,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
             settings: streamSettings(deps.stream.settings, limits),
           },
         }
+      : {}),
+  })
+  // In Keystone mode the page signs in through this server (Keystone sends no CORS headers).
+  const keystone =
+    deps.authenticator instanceof KeystoneAuthenticator ? deps.authenticator : undefined
+  await app.register(uiSurface, {
+    prefix: UI_PREFIX,
+    ...(deps.webAssetsDir ? { assetsDir: deps.webAssetsDir } : {}),
+    ...(keystone
+      ? { keystone: { url: keystoneV3Url(keystone.identityUri), timeoutMs: keystone.timeoutMs } }
       : {}),
   })
   return app
