@@ -113,6 +113,8 @@ export interface HarnessOptions {
   stream?: Partial<StreamSettings>
   /** Token file entries besides TOKEN_ENTRIES (e.g. scoped service writers). */
   extraTokens?: readonly TokenEntry[]
+  /** The Action Log page's built files; `web/dist` when absent. */
+  webAssetsDir?: string
 }
 
 /**
@@ -158,6 +160,7 @@ export async function buildHarness(
     ...(options.policy ? { policy: options.policy } : {}),
     ...(options.stuck ? { stuck: options.stuck } : {}),
     stream: { feed: stores.changes, ...(options.stream ? { settings: options.stream } : {}) },
+    ...(options.webAssetsDir ? { webAssetsDir: options.webAssetsDir } : {}),
   })
   const responses = await checkResponses(app)
   // The lines of the checker's own document requests are not the test's.

@@ -4,7 +4,7 @@
  * carry the API's own message (`{"error": {"status", "code", "message"}}`).
  */
 import { sessionToken } from './session.js'
-import type { TrailAction, TrailEventItem, TrailInstance } from './types.js'
+import type { QueriedEvent, TrailAction, TrailInstance } from './types.js'
 
 /** The server refused the request; `message` is the API's own, safe to show. */
 export class ApiError extends Error {
@@ -61,7 +61,7 @@ export interface ActionsPage {
 
 /** A page of events. */
 export interface EventsPage {
-  events: TrailEventItem[]
+  events: QueriedEvent[]
   next_cursor: string | null
 }
 

@@ -26,7 +26,14 @@ export interface TrailAction {
   events?: TrailEvent[]
 }
 
-/** An event of the events query or the stream: the event and its action's keys. */
+/** An event of the events query (`GET /v1/events`): the event with its action's keys. */
+export interface QueriedEvent extends TrailEvent {
+  instance_uuid: string
+  request_id: string
+  action: string
+}
+
+/** An event message of the stream: the event and its action's keys. */
 export interface TrailEventItem {
   instance_uuid: string
   request_id: string

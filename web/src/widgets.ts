@@ -1,16 +1,33 @@
 /** Small pieces shared by the views: result badges, times, user-controlled text. */
 import { el } from './dom.js'
-import { absoluteTime, relativeTime } from './time-format.js'
+import { absoluteTime, parseTime, relativeTime } from './time-format.js'
 import type { TrailAction, TrailEvent } from './types.js'
 
 /** How a piece of work ended, or that it has not. */
 export type Outcome = 'success' | 'error' | 'running' | 'stuck'
 
-/** An action's outcome; `stuck` when the server's `state=stuck` listed it. */
+/**
+ * When an action ended: its finish time, or else the last finish of its events once every event
+ * has finished (Nova sets an action's finish time on few paths; its events tell when work ended).
+ * Null while it runs, or when its events are not known.
+ */
+export function actionEnd(a: TrailAction): string | null {
+  if (a.finish_time) return a.finish_time
+  const events = a.events
+  if (!events || events.length === 0 || events.some((e) => e.finish_time === null)) return null
+  return events
+    .map((e) => e.finish_time as string)
+    .reduce((x, y) => (parseTime(x) >= parseTime(y) ? x : y))
+}
+
+/**
+ * An action's outcome: `error` once an event failed, `success` once it ended (actionEnd), else
+ * `stuck` when the server's `state=stuck` listed it, else `running`.
+ */
 export function actionOutcome(a: TrailAction, stuck: boolean): Outcome {
   if (a.message === 'Error') return 'error'
-  if (a.finish_time === null) return stuck ? 'stuck' : 'running'
-  return 'success'
+  if (actionEnd(a) !== null) return 'success'
+  return stuck ? 'stuck' : 'running'
 }
 
 /** An event's outcome. */

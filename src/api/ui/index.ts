@@ -31,7 +31,7 @@ export interface UiSurfaceOptions {
 
 const NOT_BUILT =
   'The Action Log page is not built. In a checkout, run `npm run build:web` (or `npm start`, ' +
-  'which builds it when needed).\n'
+  'which builds it when needed).'
 
 // The sign-in form is a few hundred bytes; nothing bigger is read.
 const SIGN_IN_BODY_LIMIT = 16 * 1024
@@ -71,12 +71,10 @@ export const uiSurface: FastifyPluginAsyncTypebox<UiSurfaceOptions> = async (app
 
   const page = async (request: FastifyRequest, reply: FastifyReply) => {
     const index = assets?.get('index.html')
-    if (!index)
-      return reply
-        .code(503)
-        .type('text/plain; charset=utf-8')
-        .header('cache-control', 'no-store')
-        .send(NOT_BUILT)
+    if (!index) {
+      reply.header('cache-control', 'no-store')
+      return sendV1Error(reply, { status: 503, code: 'ui_not_built', message: NOT_BUILT })
+    }
     return sendAsset(request, reply, index)
   }
   // `/ui` and `/ui/` (Fastify registers both for a prefix's root route).

@@ -9,7 +9,7 @@ import { el } from '../dom.js'
 import { routeHref } from '../routes.js'
 import { durationOf, formatDuration } from '../time-format.js'
 import type { TrailAction } from '../types.js'
-import { actionOutcome, badge, stored, timeEl } from '../widgets.js'
+import { actionEnd, actionOutcome, badge, stored, timeEl } from '../widgets.js'
 import { eventKey, eventRows } from './event-rows.js'
 
 /** A loaded page of actions with what is stuck in it. */
@@ -42,14 +42,7 @@ export async function loadActions(
     actions: page.actions,
     nextCursor: page.next_cursor,
     stuckActions: new Set(stuckActions.actions.map((a) => `${a.instance_uuid} ${a.request_id}`)),
-    stuckEvents: new Set(
-      stuckEvents.events.map((i) =>
-        eventKey(
-          { instance_uuid: i.instance_uuid, request_id: i.request_id } as TrailAction,
-          i.event,
-        ),
-      ),
-    ),
+    stuckEvents: new Set(stuckEvents.events.map((e) => eventKey(e, e))),
   }
 }
 
@@ -61,7 +54,8 @@ export function actionCard(
   now = Date.now(),
 ): HTMLElement {
   const outcome = actionOutcome(a, loaded.stuckActions.has(`${a.instance_uuid} ${a.request_id}`))
-  const duration = formatDuration(durationOf(a.start_time, a.finish_time, now))
+  const end = actionEnd(a)
+  const duration = formatDuration(durationOf(a.start_time, end, now))
   return el(
     'article',
     { class: `card ${outcome}`, 'data-request-id': a.request_id },
@@ -78,7 +72,7 @@ export function actionCard(
         ),
       ),
       badge(outcome),
-      el('span', { class: 'duration' }, a.finish_time ? duration : `${duration} so far`),
+      el('span', { class: 'duration' }, end ? duration : `${duration} so far`),
       timeEl(a.start_time),
     ),
     el(

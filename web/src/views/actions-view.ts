@@ -3,15 +3,16 @@
  * (a filtered view is a link), keyset "load more", and live updates: new actions matching the
  * filters appear at the top and changed ones (finished, failed) update in place.
  */
-import { needsSignIn, queryActions } from '../api.js'
+import { needsSignIn } from '../api.js'
+import { loadActions } from './action-cards.js'
 import { el, replaceChildren } from '../dom.js'
 import { instanceNames } from '../instance-names.js'
 import { LiveStream } from '../live-stream.js'
 import { FILTER_KEYS, routeHref, type FilterKey } from '../routes.js'
 import { durationOf, formatDuration, parseTime, toInputValue } from '../time-format.js'
-import type { TrailAction, TrailInstance } from '../types.js'
+import type { TrailAction, TrailEventItem, TrailInstance } from '../types.js'
 import type { Dispose, ViewContext } from '../view-context.js'
-import { actionOutcome, badge, notice, stored, timeEl } from '../widgets.js'
+import { actionEnd, actionOutcome, badge, notice, stored, timeEl } from '../widgets.js'
 
 const PAGE = 50
 
@@ -86,6 +87,7 @@ function filterForm(filters: URLSearchParams): HTMLFormElement {
 function matchesLocally(a: TrailAction, filters: URLSearchParams): boolean {
   const result = filters.get('result')
   if (result === 'error' && a.message !== 'Error') return false
+  // The API's own definitions (docs/operations.md): by the action's finish time, not its events.
   if (result === 'running' && a.finish_time !== null) return false
   if (result === 'success' && (a.finish_time === null || a.message === 'Error')) return false
   const since = filters.get('since')
@@ -98,10 +100,12 @@ function matchesLocally(a: TrailAction, filters: URLSearchParams): boolean {
 function actionRow(
   a: TrailAction,
   names: ReadonlyMap<string, TrailInstance>,
+  stuck: ReadonlySet<string>,
   now: number,
 ): HTMLElement {
   const name = names.get(a.instance_uuid)?.name
-  const duration = formatDuration(durationOf(a.start_time, a.finish_time, now))
+  const end = actionEnd(a)
+  const duration = formatDuration(durationOf(a.start_time, end, now))
   return el(
     'tr',
     { 'data-request-id': a.request_id },
@@ -124,10 +128,23 @@ function actionRow(
         stored(a.action),
       ),
     ),
-    el('td', { 'data-label': 'Result' }, badge(actionOutcome(a, false))),
-    el('td', { 'data-label': 'Duration' }, a.finish_time ? duration : `${duration} so far`),
-    el('td', { 'data-label': 'User', class: 'mono small' }, stored(a.user_id)),
-    el('td', { 'data-label': 'Project', class: 'mono small' }, stored(a.project_id)),
+    el(
+      'td',
+      { 'data-label': 'Result' },
+      badge(actionOutcome(a, stuck.has(`${a.instance_uuid} ${a.request_id}`))),
+    ),
+    el('td', { 'data-label': 'Duration' }, end ? duration : `${duration} so far`),
+    el('td', { 'data-label': 'Events', class: 'small' }, String(a.events?.length ?? 0)),
+    el(
+      'td',
+      { 'data-label': 'User', class: 'mono small', title: a.user_id ?? '' },
+      stored(a.user_id, 'id'),
+    ),
+    el(
+      'td',
+      { 'data-label': 'Project', class: 'mono small', title: a.project_id ?? '' },
+      stored(a.project_id, 'id'),
+    ),
   )
 }
 
@@ -150,16 +167,26 @@ export function renderActions(
       el(
         'tr',
         {},
-        ...['Started', 'Instance', 'Action', 'Result', 'Duration', 'User', 'Project'].map((h) =>
-          el('th', {}, h),
+        ...['Started', 'Instance', 'Action', 'Result', 'Duration', 'Events', 'User', 'Project'].map(
+          (h) => el('th', {}, h),
         ),
       ),
     ),
     rows,
   )
-  replaceChildren(main, el('h1', {}, 'Recent actions'), filterForm(filters), status, table, more)
+  const active = [...filters.keys()].length
+  const box = el(
+    'details',
+    { class: 'filter-box' },
+    el('summary', {}, active ? `Filters (${active} active)` : 'Filters'),
+    filterForm(filters),
+  )
+  // Open on a wide screen or when filters are set; a phone starts with the list.
+  box.open = active > 0 || matchMedia('(min-width: 641px)').matches
+  replaceChildren(main, el('h1', {}, 'Recent actions'), box, status, table, more)
 
   const shown: TrailAction[] = []
+  const stuck = new Set<string>()
   let names: ReadonlyMap<string, TrailInstance> = new Map()
   let cursor: string | null = null
   let disposed = false
@@ -167,7 +194,7 @@ export function renderActions(
 
   const draw = () => {
     const now = Date.now()
-    replaceChildren(rows, ...shown.map((a) => actionRow(a, names, now)))
+    replaceChildren(rows, ...shown.map((a) => actionRow(a, names, stuck, now)))
     table.hidden = shown.length === 0
     replaceChildren(status, shown.length === 0 ? notice('No actions match.') : null)
     more.hidden = cursor === null
@@ -181,14 +208,12 @@ export function renderActions(
     )
   }
   const load = async (after?: string) => {
-    const params = new URLSearchParams(filters)
-    params.set('limit', String(PAGE))
-    if (after) params.set('cursor', after)
-    const [page, known] = await Promise.all([queryActions(params), instanceNames()])
+    const [page, known] = await Promise.all([loadActions(filters, PAGE, after), instanceNames()])
     if (disposed) return
     names = known
     shown.push(...page.actions)
-    cursor = page.next_cursor
+    for (const k of page.stuckActions) stuck.add(k)
+    cursor = page.nextCursor
     draw()
   }
 
@@ -212,22 +237,18 @@ export function renderActions(
       ctx.streamStatus(undefined)
     }
   }
-  const streamParams = new URLSearchParams({ types: 'action' })
+  const streamParams = new URLSearchParams()
   for (const k of ['instance', 'project', 'user', 'action'] as const) {
     const value = filters.get(k)
     if (value) streamParams.set(k, value)
   }
   const stream = new LiveStream(streamParams, {
     message: ({ kind, data }) => {
-      if (kind !== 'action') return
-      const a = (data as { action?: TrailAction }).action
-      if (!a) return
-      const at = shown.findIndex((s) => key(s) === key(a))
-      if (at >= 0) shown[at] = a
-      else if (matchesLocally(a, filters)) shown.unshift(a)
-      else return
+      const changed =
+        kind === 'action' ? upsertAction(data) : kind === 'event' ? upsertEvent(data) : undefined
+      if (!changed) return
       // A new instance's name is read before the row is drawn.
-      void instanceNames(a.instance_uuid).then(
+      void instanceNames(changed.instance_uuid).then(
         (known) => {
           names = known
           if (!disposed) draw()
@@ -238,6 +259,32 @@ export function renderActions(
     status: (s) => ctx.streamStatus(s),
     unauthorized: () => ctx.signInAgain(),
   })
+  // A streamed action: updated in place (its events kept), or added on top when it matches.
+  function upsertAction(data: unknown): TrailAction | undefined {
+    const a = (data as { action?: TrailAction }).action
+    if (!a) return undefined
+    const at = shown.findIndex((s) => key(s) === key(a))
+    const known = shown[at]
+    if (known) shown[at] = { ...a, events: known.events ?? [] }
+    else if (matchesLocally(a, filters)) shown.unshift({ ...a, events: [] })
+    else return undefined
+    return a
+  }
+  // A streamed event: merged into its action's row, when that row is shown.
+  function upsertEvent(data: unknown): TrailAction | undefined {
+    const item = data as Partial<TrailEventItem>
+    const a = shown.find(
+      (s) => s.instance_uuid === item.instance_uuid && s.request_id === item.request_id,
+    )
+    const e = item.event
+    if (!a || !e) return undefined
+    const events = (a.events ?? []).filter(
+      (x) => x.event !== e.event || x.start_time !== e.start_time,
+    )
+    a.events = [...events, e]
+    return a
+  }
+
   return () => {
     disposed = true
     stream.stop()

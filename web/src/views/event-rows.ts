@@ -8,20 +8,24 @@
 import { el } from '../dom.js'
 import { absoluteTime, durationOf, formatDuration, parseTime } from '../time-format.js'
 import type { TrailAction, TrailEvent } from '../types.js'
-import { badge, eventOutcome, stored } from '../widgets.js'
+import { actionEnd, badge, eventOutcome, stored } from '../widgets.js'
 
 /** A key for an event that survives a re-render (open rows stay open). */
-export function eventKey(a: TrailAction, e: TrailEvent): string {
+export function eventKey(
+  a: Pick<TrailAction, 'instance_uuid' | 'request_id'>,
+  e: Pick<TrailEvent, 'event' | 'start_time'>,
+): string {
   return `${a.instance_uuid} ${a.request_id} ${e.event} ${e.start_time}`
 }
 
 /** The time span the bars are drawn on: the action's start to its last known moment. */
 function span(a: TrailAction, events: readonly TrailEvent[], now: number): [number, number] {
   const start = Math.min(parseTime(a.start_time), ...events.map((e) => parseTime(e.start_time)))
-  const ends = [a.finish_time ? parseTime(a.finish_time) : now]
+  const end = actionEnd(a)
+  const ends = [end ? parseTime(end) : now]
   for (const e of events) ends.push(e.finish_time ? parseTime(e.finish_time) : now)
-  const end = Math.max(...ends)
-  return [start, Math.max(end, start + 1)]
+  const last = Math.max(...ends)
+  return [start, Math.max(last, start + 1)]
 }
 
 function copyButton(text: string): HTMLElement {
