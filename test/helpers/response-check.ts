@@ -75,7 +75,9 @@ export async function checkResponses(
     if (method === 'HEAD' || UNDOCUMENTED.has(path)) return
     // The Action Log page's files and routes are no API (no OpenAPI entry); its errors are in the
     // /v1 format (src/api/ui/index.ts).
-    const ui = path === '/ui' || path.startsWith('/ui/')
+    // Dot segments resolved as the server resolves them (`/ui/../x` is not the page's).
+    const resolved = new URL(path, 'http://localhost').pathname
+    const ui = resolved === '/ui' || resolved.startsWith('/ui/')
     if (ui && res.statusCode < 400) return
     const op = operations.find((o) => o.method === method && o.pattern.test(path))
     let schema: unknown

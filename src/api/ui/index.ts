@@ -89,22 +89,23 @@ export const uiSurface: FastifyPluginAsyncTypebox<UiSurfaceOptions> = async (app
     },
   )
 
-  if (options.keystone) {
-    const keystone = options.keystone
-    app.post(
-      '/sign-in',
-      {
-        config: { public: true },
-        bodyLimit: SIGN_IN_BODY_LIMIT,
-        schema: { hide: true, body: SignInBody },
-      },
-      async (request, reply) => {
-        const signedIn = await keystoneSignIn(request.body, keystone)
-        reply.header('cache-control', 'no-store').type(V1_CONTENT_TYPE)
-        return signedIn
-      },
-    )
-  }
+  // Registered in every mode (public), so that a sign-in attempt against a token-mode server is a
+  // plain 404 rather than a request for a token.
+  const keystone = options.keystone
+  app.post(
+    '/sign-in',
+    {
+      config: { public: true },
+      bodyLimit: SIGN_IN_BODY_LIMIT,
+      schema: { hide: true, body: SignInBody },
+    },
+    async (request, reply) => {
+      if (!keystone) return sendV1Error(reply, NOT_FOUND_ANSWER)
+      const signedIn = await keystoneSignIn(request.body, keystone)
+      reply.header('cache-control', 'no-store').type(V1_CONTENT_TYPE)
+      return signedIn
+    },
+  )
 
   app.get<{ Params: { '*': string } }>(
     '/*',
