@@ -95,13 +95,17 @@ export async function startPageServer(
 
 /**
  * What went wrong in the page: uncaught errors, console errors (Content-Security-Policy refusals
- * are reported there) and dialogs (an injected `alert` that ran). Dialogs are dismissed.
+ * are reported there) other than the API's 4xx answers, and dialogs (an injected `alert` that
+ * ran). Dialogs are dismissed.
  */
 export function watchPage(page: Page): string[] {
   const problems: string[] = []
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`))
   page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console: ${msg.text()}`)
+    // The API's refusals (401, 403, 400) are answers the page shows; Chromium logs them too.
+    if (msg.type() !== 'error' || /^Failed to load resource: .* status of 4\d\d/.test(msg.text()))
+      return
+    problems.push(`console: ${msg.text()}`)
   })
   page.on('dialog', (dialog) => {
     problems.push(`dialog: ${dialog.message()}`)
