@@ -272,7 +272,11 @@ describe('the Action Log page in Chromium', { skip }, () => {
         `article.card[data-request-id="${second}"] details[data-event="compute_reboot_instance"]`,
       )
       .waitFor()
-    assert.deepEqual(problems, [])
+    // The dropped stream is the one expected network error.
+    assert.deepEqual(
+      problems.filter((p) => !p.includes('net::ERR_INCOMPLETE_CHUNKED_ENCODING')),
+      [],
+    )
   })
 
   test("a reader sees their project's instances without hosts or tracebacks; an admin sees both", async (t) => {
