@@ -14,6 +14,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { installErrorFormat, NOT_FOUND_ANSWER } from '../errors.js'
 import { sendV1Error, V1_CONTENT_TYPE } from '../v1/error-body.js'
+import { v1Ajv } from '../v1/schemas.js'
 import { keystoneSignIn, SignInBody, type KeystoneSignInOptions } from './keystone-sign-in.js'
 import { UI_SECURITY_HEADERS } from './security-headers.js'
 import { loadWebAssets, WEB_DIST_DIR, type WebAsset } from './web-assets.js'
@@ -63,6 +64,8 @@ function sendAsset(request: FastifyRequest, reply: FastifyReply, asset: WebAsset
 /** Registers the page; mount it with `{ prefix: UI_PREFIX }`. */
 export const uiSurface: FastifyPluginAsyncTypebox<UiSurfaceOptions> = async (app, options) => {
   installErrorFormat(app, sendV1Error)
+  // As in /v1: unknown fields are refused, not silently dropped; nothing is coerced.
+  app.setValidatorCompiler(({ schema }) => v1Ajv.compile(schema))
   const assets = loadWebAssets(options.assetsDir ?? WEB_DIST_DIR)
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.headers(UI_SECURITY_HEADERS)
