@@ -207,7 +207,7 @@ describe('the Action Log page in Chromium', { skip }, () => {
     assert.deepEqual(problems, [])
   })
 
-  test('live updates: a new action and its failing event appear without a reload; a dropped stream resumes', async (t) => {
+  test('live updates: new actions and failing events appear without a reload; a dropped stream resumes', async (t) => {
     const { server, page, problems } = await setUp(t)
     const service = server.harness.service
     await signInWithToken(page, server.url, DEMO_TOKENS.admin)

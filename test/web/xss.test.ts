@@ -35,7 +35,9 @@ const PAYLOADS = {
   fullwidthEvent: '\uff1cscript\uff1ealert(1)\uff1c/script\uff1e',
   host: `javascript:window.__pwned='host'`,
   details: `<b>bold?</b><iframe src="javascript:alert('details')"></iframe>`,
-  traceback: `</pre><script>window.__pwned='traceback'</script>\n  File "x.py", line 1, in <img src=x onerror=alert('tb')>\n`,
+  traceback:
+    `</pre><script>window.__pwned='traceback'</script>\n` +
+    `  File "x.py", line 1, in <img src=x onerror=alert('tb')>\n`,
   liveAction: `<img src=x onerror="window.__pwned='live'">`,
 }
 
