@@ -4,7 +4,14 @@ import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'web/dist/**', 'node_modules/**', 'data/**', 'bin/**', 'eslint.config.js'],
+    ignores: [
+      'dist/**',
+      'web/dist*/**',
+      'node_modules/**',
+      'data/**',
+      'bin/**',
+      'eslint.config.js',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

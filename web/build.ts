@@ -10,7 +10,9 @@
  */
 import { createHash } from 'node:crypto'
 import {
+  closeSync,
   existsSync,
+  openSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -64,11 +66,10 @@ export function webBuildIsCurrent(hash = sourceHash()): boolean {
 }
 
 /**
- * Builds the page into a fresh folder and moves it into place, so that a server or a test never
- * reads a half-written build, and two builds started at once (test files run in parallel) leave
- * one complete build.
+ * Builds the page into a fresh folder and moves it into place, so that a server never reads a
+ * half-written build. Callers hold the build lock.
  */
-export async function buildWeb(): Promise<void> {
+async function buildOnce(): Promise<void> {
   // Imported here: vite is a development dependency, absent from an installed package.
   const { build } = await import('vite')
   const hash = sourceHash()
@@ -89,21 +90,53 @@ export async function buildWeb(): Promise<void> {
     },
   })
   writeFileSync(join(outDir, HASH_FILE), `${hash}\n`)
-  rmSync(WEB_DIST, { recursive: true, force: true })
+  // The old build is moved aside before it is removed, so the swap leaves no partial folder.
+  const old = `${WEB_DIST}.old.${process.pid}`
+  if (existsSync(WEB_DIST)) renameSync(WEB_DIST, old)
+  renameSync(outDir, WEB_DIST)
+  rmSync(old, { recursive: true, force: true })
+}
+
+const LOCK = join(WEB_ROOT, 'dist.lock')
+// A lock older than this was left by a build that died; builds take seconds.
+const STALE_LOCK_MS = 5 * 60_000
+
+/** Runs `work` while holding the build lock (test files start in parallel and may all build). */
+async function withBuildLock<T>(work: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 2 * STALE_LOCK_MS
+  for (;;) {
+    try {
+      closeSync(openSync(LOCK, 'wx'))
+      break
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      const age = Date.now() - (statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now())
+      if (age > STALE_LOCK_MS) rmSync(LOCK, { force: true })
+      else if (Date.now() > deadline) throw new Error(`${LOCK} is held: is another build stuck?`)
+      else await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  }
   try {
-    renameSync(outDir, WEB_DIST)
-  } catch (err) {
-    // Another build moved its folder in first: it built the same sources.
-    rmSync(outDir, { recursive: true, force: true })
-    if (!webBuildIsCurrent(hash)) throw err
+    return await work()
+  } finally {
+    rmSync(LOCK, { force: true })
   }
 }
 
 /** Builds the page when `web/dist` is missing or stale; true when it built. */
 export async function ensureWebBuilt(): Promise<boolean> {
   if (webBuildIsCurrent()) return false
-  await buildWeb()
-  return true
+  // Checked again under the lock: another process may have built it meanwhile.
+  return withBuildLock(async () => {
+    if (webBuildIsCurrent()) return false
+    await buildOnce()
+    return true
+  })
+}
+
+/** Builds the page whatever its state (`npm run build`). */
+export async function buildWeb(): Promise<void> {
+  await withBuildLock(buildOnce)
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

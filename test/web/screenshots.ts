@@ -118,14 +118,14 @@ try {
     await options.prepare?.(page)
     await page.screenshot({
       path: join(OUT, `${name}.png`),
-      fullPage: options.width !== undefined && options.width < 600 ? false : true,
+      // The first screen only: what a person sees on opening, and small files in the package.
+      fullPage: false,
     })
     await context.close()
     console.log(`docs/screenshots/${name}.png`)
   }
   await shoot('sign-in', '', { token: '' })
   await shoot('recent-actions', '#/actions')
-  await shoot('recent-actions-errors', '#/actions?result=error')
   await shoot('instance-timeline', `#/instances/${DB_PRIMARY}`)
   await shoot('action-detail-admin', `#/instances/${WEB_1}/actions/${demoRequestId(4)}`, {
     prepare: async (page) => {

@@ -62,6 +62,16 @@ function listFiles(dir: string, root = dir): string[] {
  */
 export function loadWebAssets(dir: string = WEB_DIST_DIR): WebAssets | undefined {
   if (!existsSync(join(dir, 'index.html'))) return undefined
+  try {
+    return readAssets(dir)
+  } catch (err) {
+    // A build swapping the folder at this very moment (web/build.ts): as if not built yet.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+}
+
+function readAssets(dir: string): WebAssets {
   const assets = new Map<string, WebAsset>()
   for (const path of listFiles(dir)) {
     const ext = extname(path).toLowerCase()
