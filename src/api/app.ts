@@ -2,8 +2,8 @@
  * buildApp(deps): the HTTP application, assembled explicitly in one place — infrastructure plugins
  * (request ids, authentication, the response log), then the two API surfaces, each an
  * encapsulated plugin with its own error format: the Nova-compatible compute surface at the root
- * (`compute/`) and ActionTrail's own API under `/v1` (`v1/`). It never listens, so tests drive it
- * with `app.inject`.
+ * (`compute/`) and ActionTrail's own API under `/v1` (`v1/`), and the Action Log web page under
+ * `/ui` (`ui/`). It never listens, so tests drive it with `app.inject`.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'

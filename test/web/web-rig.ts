@@ -4,6 +4,7 @@
  * ACTIONTRAIL_REQUIRE_BACKENDS=1, as in CI, they fail instead), the page built when missing or
  * stale (web/build.ts), and the real app listening on a loopback port over a fresh store.
  */
+import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import type { TestContext } from 'node:test'
 import { chromium, type Browser, type Page } from 'playwright-core'
@@ -86,6 +87,12 @@ export async function startPageServer(
   const harness = await buildHarness(t, ':memory:', {
     ...options,
     extraTokens: [...DEMO_TOKEN_ENTRIES, ...(options.extraTokens ?? [])],
+  })
+  // The harness scans its log for its own tokens; the page's tests sign in with these.
+  t.after(() => {
+    const logs = harness.logs()
+    for (const entry of DEMO_TOKEN_ENTRIES)
+      assert.ok(!logs.includes(entry.token), 'a token the page signed in with reached the log')
   })
   await harness.app.listen({ host: '127.0.0.1', port: 0 })
   const address = harness.app.server.address()
