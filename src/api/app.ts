@@ -2,8 +2,8 @@
  * buildApp(deps): the HTTP application, assembled explicitly in one place — infrastructure plugins
  * (request ids, authentication, the response log), then the two API surfaces, each an
  * encapsulated plugin with its own error format: the Nova-compatible compute surface at the root
- * (`compute/`) and ActionTrail's own API under `/v1` (`v1/`). It never listens, so tests drive it
- * with `app.inject`.
+ * (`compute/`) and ActionTrail's own API under `/v1` (`v1/`), and the Action Log web page under
+ * `/ui` (`ui/`). It never listens, so tests drive it with `app.inject`.
  */
 import type { CheckpointLog } from '../store/chain/checkpoint-log.js'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
@@ -31,6 +31,7 @@ import { ServiceMetrics } from '../metrics/service-metrics.js'
 import { generateRequestId, requestIdPlugin } from './plugins/request-id.js'
 import { responseLogPlugin } from './plugins/response-log.js'
 import { unreadBodyPlugin } from './plugins/unread-body.js'
+import { UI_PREFIX, uiSurface } from './ui/index.js'
 import { routerErrorHandler } from './router-errors.js'
 import type { StuckPolicy } from '../domain/stuck-work.js'
 import type { IdempotencyStore } from './v1/idempotency.js'
@@ -38,6 +39,7 @@ import type { IdempotencyLimits } from './v1/idempotency-limits.js'
 import { V1_PREFIX, v1Surface } from './v1/index.js'
 import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from './v1/stream/stream-hub.js'
 import type { ChangeFeed } from '../store/change-feed.js'
+import { KeystoneAuthenticator, keystoneV3Url } from '../auth/keystone/keystone-authenticator.js'
 
 /** Everything the application needs, built by the caller. */
 export interface AppDeps {
@@ -92,6 +94,8 @@ export interface AppDeps {
   tls?: { cert: Buffer; key: Buffer }
   /** The hash chain's checkpoints behind `GET /v1/checkpoints`; without them there is no route. */
   checkpoints?: CheckpointLog
+  /** The Action Log page's built files (`web/dist` at the package root when absent). */
+  webAssetsDir?: string
 }
 
 /**
@@ -192,6 +196,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
             metrics,
           },
         }
+      : {}),
+  })
+  // In Keystone mode the page signs in through this server (Keystone sends no CORS headers).
+  const keystone =
+    deps.authenticator instanceof KeystoneAuthenticator ? deps.authenticator : undefined
+  await app.register(uiSurface, {
+    prefix: UI_PREFIX,
+    ...(deps.webAssetsDir ? { assetsDir: deps.webAssetsDir } : {}),
+    ...(keystone
+      ? { keystone: { url: keystoneV3Url(keystone.identityUri), timeoutMs: keystone.timeoutMs } }
       : {}),
   })
   return app

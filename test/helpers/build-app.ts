@@ -125,6 +125,8 @@ export interface HarnessOptions {
   trustProxy?: boolean | string
   /** Overload bounds; the defaults when absent. */
   overload?: OverloadLimits
+  /** The Action Log page's built files; `web/dist` when absent. */
+  webAssetsDir?: string
 }
 
 /**
@@ -174,6 +176,7 @@ export async function buildHarness(
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
     stream: { feed: stores.changes, ...(options.stream ? { settings: options.stream } : {}) },
     checkpoints: stores.checkpoints,
+    ...(options.webAssetsDir ? { webAssetsDir: options.webAssetsDir } : {}),
   })
   const responses = await checkResponses(app)
   // The lines of the checker's own document requests are not the test's.

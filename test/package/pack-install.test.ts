@@ -29,6 +29,9 @@ const NOT_SHIPPED = [
   /^bench\//,
   /^examples\//,
   /^scripts\//,
+  // The Action Log page ships built (web/dist), never its sources or build script.
+  /^web\/(?!dist\/)/,
+  /^web\/dist\/\./,
 ]
 
 /**
@@ -71,6 +74,7 @@ test(
       'dist/cli/main.js',
       'dist/index.js',
       'dist/index.d.ts',
+      'web/dist/index.html',
       'LICENSE',
       'README.md',
     ]) {
@@ -154,6 +158,13 @@ test(
     assert.equal(res.status, 200)
     const body = (await res.json()) as { versions: { id: string }[] }
     assert.deepEqual(body.versions.map((v) => v.id).sort(), ['v2.0', 'v2.1'])
+    // The Action Log page, from the shipped build (no vite installed).
+    const page = await fetch(`${url}/ui/`)
+    assert.equal(page.status, 200)
+    const html = await page.text()
+    const script = /src="(\/ui\/assets\/[^"]+\.js)"/.exec(html)?.[1]
+    assert.ok(script, html)
+    assert.equal((await fetch(`${url}${script}`)).status, 200)
 
     server.kill('SIGTERM')
     assert.equal(await exited, 0, `server stopped cleanly:\n${output}`)

@@ -61,6 +61,11 @@ export class KeystoneAuthenticator implements Authenticator {
   readonly #now: () => number
   readonly #warn: (message: string) => void
 
+  /** How long a request to Keystone may take (ms); the page's sign-in uses the same bound. */
+  get timeoutMs(): number {
+    return this.#timeoutMs
+  }
+
   constructor(options: KeystoneOptions) {
     this.#v3 = keystoneV3Url(options.url)
     // keystonemiddleware's www_authenticate_uri: Keystone's root, where clients discover versions.

@@ -116,6 +116,7 @@ export function serveCommand(program: Command): void {
         `ActionTrail is listening on ${server.url} (database ${describeDatabase(config.database)})`,
       )
       console.log(`Compute API: ${server.url}/v2.1/`)
+      console.log(`Action Log (web page): ${server.url}/ui/`)
       if (config.novaFollow)
         console.log(
           `Following Nova's notifications from ${redactAmqpUrl(config.novaFollow.url)} ` +
