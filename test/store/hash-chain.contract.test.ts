@@ -83,6 +83,32 @@ for (const name of BACKENDS) {
       assert.match(p!.message, new RegExp(`event ${seed.eventId} \\(action ${seed.actionId}\\)`))
     })
 
+    test('archive and purge keep the chain verifiable; an archived row edited is caught', async (t) => {
+      const { db, seed, sql, stores } = await rig(t, name)
+      const store = new TestStore(stores.actions)
+      for (const n of [1, 2]) await store.deleteInstance(chainVm(n), chainAt(100))
+      const moved = await stores.retention.archive({ before: chainAt(200) })
+      assert.equal(moved.actions, 5, JSON.stringify(moved))
+      const archived = await verifyChain(db)
+      assert.deepEqual(archived.problems, [])
+      // The archived records are checked in the shadow tables, against their latest entries.
+      assert.equal(archived.records, 9)
+      await sql(
+        "UPDATE shadow_instance_actions_events SET result = 'Error' WHERE id = ?",
+        seed.eventId,
+      )
+      const [p] = only(await verifyChain(db), 'record_edited')
+      assert.deepEqual(p!.record, { kind: 'event', actionId: seed.actionId, eventId: seed.eventId })
+      await sql(
+        "UPDATE shadow_instance_actions_events SET result = 'Success' WHERE id = ?",
+        seed.eventId,
+      )
+      await stores.retention.purge({ before: null })
+      const purged = await verifyChain(db)
+      assert.deepEqual(purged.problems, [])
+      assert.equal(purged.records, 0, 'nothing left to check, and nothing missing')
+    })
+
     test('an action deleted with plain SQL is caught, naming the action', async (t) => {
       const { db, seed, sql } = await rig(t, name)
       await sql('DELETE FROM instance_actions WHERE id = ?', seed.lonelyActionId)

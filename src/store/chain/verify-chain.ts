@@ -114,6 +114,9 @@ export async function verifyChain(
   const seenActions = new IdBitset()
   const seenEvents = new IdBitset()
   const removedActions = new IdBitset()
+  // Archived actions (their latest entry is `archive`), and those whose archived row was checked.
+  const archivedActions = new IdBitset()
+  const shadowChecked = new IdBitset()
   const fromPosition = options.from?.position ?? 0
   /** The entry met just before (one position higher), whose link is checked against this one. */
   let later: { position: number; entry: ChainEntryFields; link: string } | undefined
@@ -136,6 +139,10 @@ export async function verifyChain(
     const liveEvents: { position: number; id: number; actionId: number; digest: string }[] = []
     const removed: { position: number; id: number; kind: string }[] = []
     const removedEvents: { position: number; id: number; actionId: number }[] = []
+    // Records of archived actions: their rows must be in the shadow tables, as their latest
+    // action/event entry has them.
+    const shadowActions: { position: number; id: number; digest: string }[] = []
+    const shadowEvents: { position: number; id: number; actionId: number; digest: string }[] = []
     for (const r of rows) {
       const position = Number(r.position)
       const actionId = Number(r.action_id)
@@ -181,12 +188,21 @@ export async function verifyChain(
         seenEvents.add(id)
         if (removedActions.has(actionId)) removedEvents.push({ position, id, actionId })
         else liveEvents.push({ position, id, actionId, digest })
+        if (archivedActions.has(actionId)) shadowEvents.push({ position, id, actionId, digest })
       } else {
-        if (seenActions.has(actionId)) continue
+        if (seenActions.has(actionId)) {
+          // The action's latest state before its archive entry: its shadow row must have it.
+          if (kind === 'action' && archivedActions.has(actionId) && !shadowChecked.has(actionId)) {
+            shadowChecked.add(actionId)
+            shadowActions.push({ position, id: actionId, digest })
+          }
+          continue
+        }
         seenActions.add(actionId)
         if (kind === 'action') liveActions.push({ position, id: actionId, digest })
         else {
           removedActions.add(actionId)
+          if (kind === 'archive') archivedActions.add(actionId)
           removed.push({ position, id: actionId, kind })
         }
       }
@@ -220,6 +236,28 @@ export async function verifyChain(
         eventRows.get(e.id),
         eventDigest,
       )
+    }
+    const shadowActionRows = await rowsNear(
+      database,
+      'shadow_instance_actions',
+      ACTION_DIGEST_COLUMNS,
+      shadowActions.map((a) => a.id),
+    )
+    const shadowEventRows = await rowsNear(
+      database,
+      'shadow_instance_actions_events',
+      EVENT_DIGEST_COLUMNS,
+      shadowEvents.map((e) => e.id),
+    )
+    for (const a of shadowActions) {
+      report.records += 1
+      const record = { kind: 'action', actionId: a.id, eventId: null } as const
+      checkRecord(found, a.position, record, a.digest, shadowActionRows.get(a.id), actionDigest)
+    }
+    for (const e of shadowEvents) {
+      report.records += 1
+      const record = { kind: 'event', actionId: e.actionId, eventId: e.id } as const
+      checkRecord(found, e.position, record, e.digest, shadowEventRows.get(e.id), eventDigest)
     }
     for (const a of removed)
       if (actionRows.has(a.id))
