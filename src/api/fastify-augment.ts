@@ -26,7 +26,7 @@ declare module 'fastify' {
      * Where clients reach this server (`https://host[:port][/prefix]`, no trailing slash), for the
      * links it writes; set by the public URL plugin.
      */
-    publicBase: string
+    readonly publicBase: string
   }
 
   interface FastifyContextConfig {

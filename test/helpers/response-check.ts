@@ -76,7 +76,8 @@ export async function checkResponses(
     // The Action Log page's files and routes are no API (no OpenAPI entry); its errors are in the
     // /v1 format (src/api/ui/index.ts).
     // Dot segments resolved as the server resolves them (`/ui/../x` is not the page's).
-    const resolved = new URL(path, 'http://localhost').pathname
+    // A path starting with `//` would be read as a host (`//v2.1//servers`: an invalid one).
+    const resolved = new URL(`http://localhost/${path.replace(/^\/+/, '')}`).pathname
     const ui = resolved === '/ui' || resolved.startsWith('/ui/')
     if (ui && res.statusCode < 400) return
     const op = operations.find((o) => o.method === method && o.pattern.test(path))

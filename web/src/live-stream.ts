@@ -117,8 +117,9 @@ export class LiveStream {
   }
 
   #deliver(event: EventSourceMessage): void {
-    if (event.event === 'overflow') {
-      // The server closes after this; resume after the position it names.
+    if (event.event === 'overflow' || event.event === 'shutdown') {
+      // The server closes after this (too slow a reader, or the server stopping); resume after the
+      // position it names.
       const after = (JSON.parse(event.data) as { resume_after?: unknown }).resume_after
       if (typeof after === 'string') this.#lastId = after
       return

@@ -7,7 +7,7 @@
  * (Fastify's `trustProxy`, as oslo.middleware's `enable_proxy_headers_parsing`); from anyone else
  * those headers are ignored, so a client cannot make the server write links to another host.
  */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import '../fastify-augment.js'
 
@@ -33,13 +33,16 @@ export function parsePublicUrl(text: string): string {
   return url.href.replace(/\/+$/, '')
 }
 
-/** Sets `request.publicBase` on every request. */
+/** Gives every request its `publicBase`. */
 export const publicUrlPlugin = fp(
   async (app: FastifyInstance, { publicUrl }: PublicUrlOptions) => {
-    app.decorateRequest('publicBase', '')
-    app.addHook('onRequest', async (request) => {
-      // request.protocol and request.host follow X-Forwarded-* only from trusted proxies.
-      request.publicBase = publicUrl ?? `${request.protocol}://${request.host}`
+    // A getter, not a value set by an onRequest hook: answers made before any hook runs (the
+    // router's own errors, whose 401 names this server) need it too.
+    app.decorateRequest('publicBase', {
+      getter(this: FastifyRequest): string {
+        // request.protocol and request.host follow X-Forwarded-* only from trusted proxies.
+        return publicUrl ?? `${this.protocol}://${this.host}`
+      },
     })
   },
   { name: 'actiontrail-public-url' },

@@ -119,6 +119,15 @@ export async function followStream(options: FollowOptions): Promise<void> {
               options.onNotice('ignored a stream message that is not JSON')
               return
             }
+            if (event.event === 'shutdown') {
+              // The server is stopping (graceful shutdown): reconnect, after the position it gave.
+              const resume = data.resume_after
+              if (typeof resume === 'string' && /^\d+$/.test(resume)) lastId = resume
+              options.onNotice(
+                `the server is shutting down; resuming after ${lastId ?? 'the head'}`,
+              )
+              return
+            }
             if (event.event === 'overflow') {
               const resume = data.resume_after
               if (typeof resume === 'string' && /^\d+$/.test(resume)) lastId = resume
