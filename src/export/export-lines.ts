@@ -94,6 +94,11 @@ export interface ExportLinesOptions {
    * status is already sent. Without it the error propagates (a file export is then removed).
    */
   onError?: (err: unknown) => void
+  /**
+   * NDJSON only: lines written after the records and before the end line (an export's proof,
+   * export-proof.ts), produced once every record has been read.
+   */
+  trailer?: () => AsyncIterable<string>
 }
 
 /** The message of the failure line: the cause stays in the server's log. */
@@ -123,6 +128,7 @@ export async function* exportLines(
       actions += page.length
       yield text
     }
+    if (options.trailer) for await (const text of options.trailer()) yield text
   } catch (err) {
     if (!options.onError) throw err
     options.onError(err)

@@ -26,6 +26,16 @@ export const ExportRecordSchema = Type.Object(
       { additionalProperties: false },
     ),
     events: Type.Array(QueryEventSchema),
+    // Only in an export with a proof (export-proof.ts); an import ignores them.
+    ids: Type.Optional(
+      Type.Object(
+        {
+          action: Type.Integer({ minimum: 1 }),
+          events: Type.Array(Type.Integer({ minimum: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false, title: 'ExportRecord' },
 )
@@ -52,12 +62,22 @@ const validateEnd = v1Ajv.compile(
  * export says it holds), or why the line is refused.
  */
 export type ParsedExportLine =
-  | { ok: true; end?: undefined; instance: ImportedInstance; action: ImportedAction }
-  | { ok: true; end: { actions: number } }
+  | {
+      ok: true
+      end?: undefined
+      proof?: undefined
+      instance: ImportedInstance
+      action: ImportedAction
+    }
+  | { ok: true; end: { actions: number }; proof?: undefined }
+  | { ok: true; end?: undefined; proof: true }
   | { ok: false; reason: string }
 
 /** The end line's or failure line's meaning, when `value` is one of those (export-records.ts). */
 function closingLine(value: object): ParsedExportLine | undefined {
+  // A proof's lines (export-proof.ts) are for `verify --export`; an import has no use for them.
+  if ('actiontrail_chain' in value || 'actiontrail_checkpoint' in value)
+    return { ok: true, proof: true }
   if ('actiontrail_export_error' in value)
     return { ok: false, reason: 'the export was cut short by the server that wrote it' }
   if (!('actiontrail_export_end' in value)) return undefined

@@ -41,6 +41,11 @@ export interface ExportRecord {
   instance: InstanceView
   action: ActionView & { written_by: string | null }
   events: (EventView & { written_by: string | null; finished_by: string | null })[]
+  /**
+   * The stored ids of the action and of its events (in `events` order): only in an export with a
+   * proof (export-proof.ts), whose verifier needs them to recompute the records' digests.
+   */
+  ids?: { action: number; events: number[] }
 }
 
 /**
@@ -66,6 +71,8 @@ export interface ExportHeader {
   exported_at: string
   /** The query parameters that selected the actions (as `GET /v1/actions` names them). */
   filters: Record<string, string | string[]>
+  /** In an export with a proof: the chain's head position when the export began. */
+  proof?: { head_at_start: number }
 }
 
 /** The header line's object for these filters. */
@@ -86,13 +93,16 @@ function record(
   instance: Instance,
   action: InstanceAction,
   events: readonly ActionEvent[],
+  withIds: boolean,
 ): ExportRecord {
   // With ADMIN, the views carry the writer tags, traceback, host and details: the casts only say so.
-  return {
+  const out: ExportRecord = {
     instance: instanceView(instance),
     action: queryActionView(action, ADMIN) as ExportRecord['action'],
     events: events.map((e) => queryEventView(e, ADMIN) as ExportRecord['events'][number]),
   }
+  if (withIds) out.ids = { action: action.id, events: events.map((e) => e.id) }
+  return out
 }
 
 /**
@@ -106,6 +116,7 @@ export async function* exportPages(
   source: ExportSource,
   search: Omit<CommonSearch, 'limit'>,
   pageSize = EXPORT_PAGE_SIZE,
+  { withIds = false }: { withIds?: boolean } = {},
 ): AsyncGenerator<ExportRecord[]> {
   const byUpdate = search.timeField === 'updated_at'
   const instances = new Map<string, Instance>()
@@ -129,7 +140,7 @@ export async function* exportPages(
     for (const a of page) {
       const instance = instances.get(a.instanceUuid)
       // Actions always belong to a known instance (foreign key); skipping is only defensive.
-      if (instance) records.push(record(instance, a, events.get(a.id) ?? []))
+      if (instance) records.push(record(instance, a, events.get(a.id) ?? [], withIds))
     }
     yield records
     if (page.length < pageSize) return

@@ -77,6 +77,7 @@ export async function importExport(
     if (text === '') continue
     const parsed = parseExportLine(text)
     if (!parsed.ok) return { actions, failure: { line, reason: parsed.reason } }
+    if (parsed.proof) continue
     if (parsed.end) {
       if (parsed.end.actions !== records) {
         const reason = `the end line counts ${parsed.end.actions} records, the file has ${records}`

@@ -20,6 +20,11 @@ export interface ExportOptions {
   gzip?: boolean
   now?: Date
   pageSize?: number
+  /**
+   * NDJSON only: make the export verifiable offline (export-proof.ts): the chain's head position
+   * when the export began, and the proof's lines, produced once every record was read.
+   */
+  proof?: { headAtStart: number; lines: () => AsyncIterable<string> }
 }
 
 /** Counts of a finished export. */
@@ -30,7 +35,10 @@ export interface ExportSummary {
 /** Writes the export to `dest` and resolves when it has taken everything (and is finished). */
 export async function writeExport(options: ExportOptions, dest: Writable): Promise<ExportSummary> {
   const summary: ExportSummary = { actions: 0 }
-  const pages = exportPages(options.source, options.search, options.pageSize)
+  const { proof } = options
+  const pages = exportPages(options.source, options.search, options.pageSize, {
+    withIds: proof !== undefined,
+  })
   async function* counted() {
     for await (const page of pages) {
       summary.actions += page.length
@@ -38,7 +46,10 @@ export async function writeExport(options: ExportOptions, dest: Writable): Promi
     }
   }
   const header = exportHeader(options.filters, options.now ?? new Date())
-  const text = Readable.from(exportLines(header, counted(), options.format))
+  if (proof) header.proof = { head_at_start: proof.headAtStart }
+  const text = Readable.from(
+    exportLines(header, counted(), options.format, proof ? { trailer: proof.lines } : {}),
+  )
   if (options.gzip) await pipeline(text, createGzip(), dest)
   else await pipeline(text, dest)
   return summary

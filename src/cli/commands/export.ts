@@ -7,18 +7,26 @@
 import { createWriteStream } from 'node:fs'
 import { rename, rm } from 'node:fs/promises'
 import { Option, type Command } from 'commander'
+import type { Kysely } from 'kysely'
 import { parseActionQuery } from '../../api/v1/action-query.js'
 import { parseQuery } from '../../api/compute/query-params.js'
 import { DATABASE_OPTION_HELP, resolveDatabase } from '../../config.js'
 import type { ExportFormat } from '../../export/export-lines.js'
-import { writeExport } from '../../export/write-export.js'
-import { openStore } from '../../store/open-store.js'
+import { writeExport, type ExportOptions } from '../../export/write-export.js'
+import { chainHeadPosition, proofLines } from '../../export/export-proof.js'
+import { loadSigningKey, type SigningKey } from '../../security/chain/checkpoint-signature.js'
+import { systemClock } from '../../domain/timestamp.js'
+import { writeCheckpoint } from '../../store/chain/checkpoints.js'
+import { openDatabase, openStore } from '../../store/open-store.js'
+import { usageError } from '../cli-error.js'
+import { SIGNING_KEY_ENV } from './verify.js'
 import { filterParams, withFilters } from '../client-io/query-flags.js'
 import { ACTION_FILTERS } from './actions-query.js'
 
 interface ExportFlags {
   format: ExportFormat
   gzip?: boolean
+  proof?: boolean
   output?: string
   db?: string
   [filter: string]: unknown
@@ -38,15 +46,30 @@ export function exportCommand(program: Command): void {
         .default('ndjson'),
     )
     .option('--gzip', 'compress the output with gzip')
+    .option(
+      '--proof',
+      `NDJSON: add the hash chain and a checkpoint signed now (key: ${SIGNING_KEY_ENV}), so that ` +
+        '`actiontrail verify --export` can check the file offline with the public key',
+    )
     .option('--output <file>', 'write to this file (default: stdout)')
     .option('--db <path>', DATABASE_OPTION_HELP)
     .action(async (opts: ExportFlags) => {
       const filters = filterParams(opts, ACTION_FILTERS)
       // The query API's own parser: the same checks and messages as GET /v1/actions.
       const { search } = parseActionQuery(parseQuery(`?${filters}`))
+      const key = opts.proof ? proofKey(opts.format) : undefined
       const store = await openStore(resolveDatabase(opts.db), { migrate: false })
+      // The proof reads the chain's tables directly, on a connection of its own.
+      const chainDb = key ? openDatabase(resolveDatabase(opts.db)).db : undefined
       try {
-        const options = { source: store, search, filters, format: opts.format, gzip: opts.gzip }
+        const options: ExportOptions = {
+          source: store,
+          search,
+          filters,
+          format: opts.format,
+          gzip: opts.gzip,
+        }
+        if (key && chainDb) options.proof = await exportProof(chainDb as Kysely<unknown>, key)
         if (opts.output === undefined) {
           await writeExport(options, process.stdout)
           return
@@ -62,6 +85,40 @@ export function exportCommand(program: Command): void {
         }
       } finally {
         await store.close()
+        await chainDb?.destroy()
       }
     })
+}
+
+function proofKey(format: ExportFormat): SigningKey {
+  if (format !== 'ndjson') throw usageError('--proof: only an NDJSON export carries a proof')
+  const path = process.env[SIGNING_KEY_ENV]
+  if (!path) throw usageError(`--proof: set ${SIGNING_KEY_ENV} to the signing key's PEM file`)
+  try {
+    return loadSigningKey(path)
+  } catch (err) {
+    throw usageError(`${SIGNING_KEY_ENV}: ${(err as Error).message}`)
+  }
+}
+
+/**
+ * The proof of an export: the head now (before the first record is read), and the lines that a
+ * checkpoint signed after the last record was read ends (export-proof.ts).
+ */
+async function exportProof(
+  db: Kysely<unknown>,
+  key: SigningKey,
+): Promise<NonNullable<ExportOptions['proof']>> {
+  const headAtStart = await chainHeadPosition(db)
+  return {
+    headAtStart,
+    lines: async function* () {
+      const checkpoint = await writeCheckpoint(db, key, {
+        reason: 'export',
+        now: systemClock().now(),
+      })
+      if (!checkpoint) throw new Error('export --proof: nothing is chained yet')
+      yield* proofLines(db, checkpoint)
+    },
+  }
 }

@@ -3,6 +3,8 @@
  * - `actiontrail verify [--from CHECKPOINT_ID] [--public-key FILE] [--json]`: checks the chain's
  *   links, every record against its latest entry (store/chain/verify-chain.ts) and every
  *   checkpoint's signature and link; exit 1 when anything is wrong, naming what.
+ * - `actiontrail verify --export FILE --public-key KEY`: checks an export written with
+ *   `export --proof` offline, with nothing but the file and the public key (export/verify-export.ts).
  * - `actiontrail checkpoint [--reason manual]`: signs and stores a checkpoint of the head with the
  *   key in ACTIONTRAIL_SIGNING_KEY.
  * - `actiontrail keygen PRIVATE_FILE [PUBLIC_FILE]`: writes a new Ed25519 key pair (PEM).
@@ -29,9 +31,49 @@ import {
   loadSigningKey,
 } from '../../security/chain/checkpoint-signature.js'
 import { CliError, usageError } from '../cli-error.js'
+import { openExportFile } from '../../export/import-export.js'
+import { verifyExport } from '../../export/verify-export.js'
 
 /** The environment variable naming the signing key's PEM file. */
 export const SIGNING_KEY_ENV = 'ACTIONTRAIL_SIGNING_KEY'
+
+interface VerifyFlags {
+  db?: string
+  from?: string
+  publicKey?: string
+  export?: string
+  json?: boolean
+}
+
+/** `verify --export`: prints the report; the exit code (1 when anything is wrong). */
+async function verifyExportFile(
+  file: string,
+  publicKey: KeyObject,
+  json: boolean,
+): Promise<number> {
+  let input
+  try {
+    input = await openExportFile(file)
+  } catch (err) {
+    throw usageError(`--export: ${(err as Error).message}`)
+  }
+  const started = performance.now()
+  const report = await verifyExport(input, publicKey)
+  const seconds = (performance.now() - started) / 1000
+  if (json) console.log(JSON.stringify(report, null, 2))
+  else {
+    for (const p of report.problems) console.log(`FAIL ${p.problem}: ${p.message}`)
+    if (report.moreProblems > 0) console.log(`… and ${report.moreProblems} more problems`)
+    const c = report.checkpoint
+    console.log(
+      `${report.ok ? 'OK' : 'FAILED'}: ${report.records.actions} actions and ` +
+        `${report.records.events} events against ${report.entries} chain entries` +
+        (c ? `, checkpoint ${c.id} of ${c.createdAt} at position ${c.position}` : '') +
+        `; completeness ${report.completeness} (${seconds.toFixed(1)} s)`,
+    )
+  }
+  return report.ok ? 0 : 1
+}
 
 async function withDatabase<T>(
   option: string | undefined,
@@ -67,12 +109,26 @@ export function chainCommands(program: Command): void {
       '--public-key <file>',
       `PEM public key of the checkpoints (default: derived from ${SIGNING_KEY_ENV})`,
     )
+    .option(
+      '--export <file>',
+      'check an export written with `export --proof` offline instead (needs --public-key)',
+    )
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { db?: string; from?: string; publicKey?: string; json?: boolean }) => {
+    .action(async (opts: VerifyFlags) => {
       const signing = process.env[SIGNING_KEY_ENV]
       const keyPath = opts.publicKey ?? (signing || undefined)
       const publicKey =
         keyPath === undefined ? undefined : keyFile(keyPath, () => loadPublicKey(keyPath))
+      if (opts.export !== undefined) {
+        if (opts.from !== undefined || opts.db !== undefined)
+          throw usageError('--export checks a file: --db and --from do not apply')
+        if (!publicKey)
+          throw usageError(
+            `--export needs the checkpoint's key: --public-key or ${SIGNING_KEY_ENV}`,
+          )
+        process.exitCode = await verifyExportFile(opts.export, publicKey, opts.json === true)
+        return
+      }
       let fromId: number | undefined
       if (opts.from !== undefined) {
         fromId = Number(opts.from)

@@ -19,7 +19,7 @@ import type { Row } from '../write/sql-step.js'
 import { queryRows } from './run-plain-program.js'
 
 /** Why a checkpoint was written. */
-export type CheckpointReason = 'periodic' | 'manual' | 'archive' | 'purge'
+export type CheckpointReason = 'periodic' | 'manual' | 'archive' | 'purge' | 'export'
 
 /** A stored checkpoint. */
 export interface Checkpoint extends CheckpointStatement {

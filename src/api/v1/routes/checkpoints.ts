@@ -43,7 +43,7 @@ const CheckpointView = Type.Object(
     position: Type.Integer({ description: 'The chain position the checkpoint pins.' }),
     link: Type.String({ description: 'The chain link at that position (hex SHA-256).' }),
     created_at: Type.String({ description: 'When it was signed (canonical time, UTC).' }),
-    reason: Type.String({ description: 'periodic, manual, archive or purge.' }),
+    reason: Type.String({ description: 'periodic, manual, archive, purge or export.' }),
     summary: Type.String({ description: 'JSON text: counts, or what an archive/purge removed.' }),
     key_id: Type.String({ description: 'Hex SHA-256 of the signing public key (DER).' }),
     signature: Type.String({
