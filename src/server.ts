@@ -22,6 +22,8 @@ import { createActionService } from './local-service.js'
 import type { NovaFollower } from './nova/follow/nova-follower.js'
 import { startFollower } from './nova/follow/start-follower.js'
 import { RetentionJob } from './retention/retention-job.js'
+import { retentionCheckpoint } from './retention/retention-checkpoint.js'
+import type { RetentionCounts } from './store/write/retention-programs.js'
 import { createLogger } from './security/redacting-logger.js'
 import type { ActionStore } from './store/action-store.js'
 import { openStores } from './store/open-store.js'
@@ -175,11 +177,23 @@ export async function startServer(
   // After listening: a broker that is not there yet is retried in the background and never keeps
   // the API from serving.
   const follower = config.novaFollow ? startFollower(service, config.novaFollow, logger) : undefined
+  const clock = systemClock()
   const retention = config.retention
-    ? new RetentionJob(stores.retention, config.retention, logger)
+    ? new RetentionJob(stores.retention, config.retention, logger, {
+        ...(signingKey
+          ? {
+              onRemoved: (reason: 'archive' | 'purge', counts: RetentionCounts) =>
+                retentionCheckpoint(stores.checkpoints, signingKey, {
+                  reason,
+                  before: 'the keep-days policy',
+                  counts,
+                  now: clock.now(),
+                }),
+            }
+          : {}),
+      })
     : undefined
   retention?.start()
-  const clock = systemClock()
   const checkpointing = signingKey
     ? startPeriodicCheckpoints({
         log: stores.checkpoints,

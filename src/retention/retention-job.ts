@@ -36,6 +36,12 @@ export interface RetentionJobOptions {
   leaseMs?: number
   /** Delay of the first run after start (default 10 s: not in the middle of start-up). */
   firstRunMs?: number
+  /**
+   * Called after a run's archive and after its purge with what they removed (the server writes a
+   * signed checkpoint of it when it has the chain's key: retention-checkpoint.ts). A failure is
+   * logged; the run's work stays done.
+   */
+  onRemoved?: (reason: 'archive' | 'purge', counts: RetentionCounts) => Promise<unknown>
 }
 
 const add = (a: RetentionCounts, b: RetentionCounts): RetentionCounts => ({
@@ -52,6 +58,7 @@ export class RetentionJob {
   readonly holder: string
   readonly #leaseMs: number
   readonly #firstRunMs: number
+  readonly #onRemoved: RetentionJobOptions['onRemoved']
   readonly #stop = new AbortController()
   #timer: NodeJS.Timeout | undefined
   #running: Promise<RetentionReport | undefined> | undefined
@@ -70,6 +77,14 @@ export class RetentionJob {
       `${hostname().slice(0, 32)}:${process.pid}:${randomBytes(4).toString('hex')}`
     this.#leaseMs = options.leaseMs ?? Math.max(60_000, policy.intervalMs)
     this.#firstRunMs = options.firstRunMs ?? 10_000
+    this.#onRemoved = options.onRemoved
+  }
+
+  async #removed(reason: 'archive' | 'purge', counts: RetentionCounts): Promise<void> {
+    if (!this.#onRemoved || counts.actions + counts.events + counts.instances === 0) return
+    await this.#onRemoved(reason, counts).catch((err: unknown) => {
+      this.#log.warn(`retention checkpoint not written: ${(err as Error).message}`)
+    })
   }
 
   /** Schedules the runs. */
@@ -119,12 +134,14 @@ export class RetentionJob {
       const exceptProjects = p.keepDaysByProject.map(([project]) => project)
       archived = add(archived, await this.#store.archive({ ...common, before, exceptProjects }))
     }
+    await this.#removed('archive', archived)
     let purged: RetentionCounts = { instances: 0, actions: 0, events: 0 }
     if (p.purgeAfterDays !== undefined && !this.#stop.signal.aborted)
       purged = await this.#store.purge({
         ...common,
         before: timestampIn(-p.purgeAfterDays * DAY_MS),
       })
+    await this.#removed('purge', purged)
     // The follower's bookkeeping is needed for minutes (redeliveries), never for the keep period.
     const horizon = Math.min(p.keepDays ?? Infinity, ...p.keepDaysByProject.map(([, d]) => d))
     const pruned = this.#stop.signal.aborted

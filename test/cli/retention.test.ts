@@ -238,3 +238,41 @@ test('archive under a running server; then `actions query --archived`, `events q
   assert.equal(refused.code, 1)
   assert.match(refused.stderr, /archived history requires the admin role/)
 })
+
+test('with the signing key, archive and purge end with a signed checkpoint of what they removed', async (t) => {
+  const db = await seeded(t, 'sqlite')
+  const key = join(mkdtempSync(join(tmpdir(), 'at-retention-key-')), 'signing.pem')
+  t.after(() => rmSync(join(key, '..'), { recursive: true, force: true }))
+  assert.equal((await runCli(['keygen', key])).code, 0)
+  const env = { ACTIONTRAIL_SIGNING_KEY: key }
+  const nothing = await runCli(['archive', '--before', '2026-01-02', '--db', db], env)
+  assert.equal(nothing.code, 0, nothing.stderr)
+  assert.equal(nothing.stderr, '', 'a run that removed nothing signs nothing')
+  const archived = await runCli(['archive', '--before', '2026-01-10', '--json', '--db', db], env)
+  assert.equal(archived.code, 0, archived.stderr)
+  assert.match(archived.stderr, /^checkpoint 1 \(archive\): position \d+, signed$/m)
+  assert.equal(json(archived.stdout).tables.instance_actions, 4, 'stdout stays the JSON counts')
+  const purged = await runCli(['purge', '--all', '--db', db], env)
+  assert.match(purged.stderr, /^checkpoint 2 \(purge\): position \d+, signed$/m)
+
+  const stores = await openStores(db, { migrate: false })
+  const [archive, purge] = await stores.checkpoints.list(0, 10)
+  await stores.close()
+  assert.equal(archive?.reason, 'archive')
+  assert.deepEqual(JSON.parse(archive?.summary ?? ''), {
+    before: '2026-01-10T00:00:00.000000',
+    instances: 1,
+    actions: 4,
+    events: 4,
+  })
+  assert.equal(purge?.reason, 'purge')
+  assert.equal(JSON.parse(purge?.summary ?? '').before, 'all')
+  const verified = await runCli(['verify', '--db', db, '--public-key', `${key}.pub`])
+  assert.equal(verified.code, 0, verified.stdout)
+  assert.match(verified.stdout, /, 2 checkpoints/)
+
+  const badKey = await runCli(['archive', '--before', '2026-01-10', '--db', db], {
+    ACTIONTRAIL_SIGNING_KEY: join(key, '..', 'missing.pem'),
+  })
+  assert.equal(badKey.code, 2, 'a key that cannot be read stops the run before it starts')
+})

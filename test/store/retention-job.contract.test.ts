@@ -106,15 +106,24 @@ for (const name of BACKEND_NAMES) {
       const store = new TestStore(stores.actions)
       await seed(store, 1, 'p1', 100)
       await seed(store, 2, 'p1', 40)
+      // What the server signs a checkpoint of (retention-checkpoint.ts): each removal, once.
+      const removed: unknown[] = []
       const job = new RetentionJob(
         stores.retention,
         policy({ keepDays: 30, purgeAfterDays: 60 }),
         silent,
+        { onRemoved: async (reason, counts) => removed.push([reason, counts]) },
       )
       t.after(() => job.stop())
       const report = await job.runOnce()
       assert.deepEqual(report?.archived, { instances: 2, actions: 2, events: 2 })
       assert.deepEqual(report?.purged, { instances: 1, actions: 1, events: 1 })
+      assert.deepEqual(removed, [
+        ['archive', { instances: 2, actions: 2, events: 2 }],
+        ['purge', { instances: 1, actions: 1, events: 1 }],
+      ])
+      await job.runOnce()
+      assert.equal(removed.length, 2, 'a run that removed nothing reports nothing')
       const left = await store.searchActions({ archived: true, limit: 10 })
       assert.deepEqual(
         left.map((x) => x.instanceUuid),

@@ -7,11 +7,42 @@
  */
 import type { Command } from 'commander'
 import { DATABASE_OPTION_HELP, resolveDatabase } from '../../config.js'
-import { parseTimestamp, type Timestamp } from '../../domain/timestamp.js'
+import { parseTimestamp, systemClock, type Timestamp } from '../../domain/timestamp.js'
 import { openStores } from '../../store/open-store.js'
 import { DEFAULT_BATCH_ACTIONS } from '../../store/retention-store.js'
 import type { RetentionCounts } from '../../store/write/retention-programs.js'
 import { usageError } from '../cli-error.js'
+import { retentionCheckpoint } from '../../retention/retention-checkpoint.js'
+import { loadSigningKey, type SigningKey } from '../../security/chain/checkpoint-signature.js'
+import type { CheckpointLog } from '../../store/chain/checkpoint-log.js'
+import { SIGNING_KEY_ENV } from './verify.js'
+
+/**
+ * With ACTIONTRAIL_SIGNING_KEY set, a run that removed something ends with a signed checkpoint
+ * saying so (retention/retention-checkpoint.ts), reported on stderr (stdout keeps the counts, which
+ * `--json` makes one JSON document).
+ */
+async function signRun(
+  log: CheckpointLog,
+  key: SigningKey | undefined,
+  run: { reason: 'archive' | 'purge'; before: string | null; counts: RetentionCounts },
+): Promise<void> {
+  if (!key) return
+  const written = await retentionCheckpoint(log, key, { ...run, now: systemClock().now() })
+  if (written)
+    console.error(`checkpoint ${written.id} (${run.reason}): position ${written.position}, signed`)
+}
+
+/** The signing key, loaded before a run so that a bad key stops it before it changes anything. */
+function runKey(): SigningKey | undefined {
+  const path = process.env[SIGNING_KEY_ENV]
+  if (!path) return undefined
+  try {
+    return loadSigningKey(path)
+  } catch (err) {
+    throw usageError(`${SIGNING_KEY_ENV}: ${(err as Error).message}`)
+  }
+}
 
 /** The counts of a run as the tables they came from. */
 function byTable(prefix: string, c: RetentionCounts): Record<string, number> {
@@ -105,6 +136,7 @@ export function retentionCommands(program: Command): void {
     .option('--db <path>', DATABASE_OPTION_HELP)
     .action(async (opts: RunFlags) => {
       const before = parseBefore(opts.before ?? '')
+      const key = opts.dryRun === true ? undefined : runKey()
       const stores = await openStores(resolveDatabase(opts.db), { migrate: false })
       try {
         if (opts.dryRun === true) {
@@ -122,6 +154,7 @@ export function retentionCommands(program: Command): void {
         })
         if (tty) process.stderr.write('\r\u001b[K')
         report('archive', opts, before, byTable('', counts))
+        await signRun(stores.checkpoints, key, { reason: 'archive', before, counts })
       } finally {
         await stores.close()
       }
@@ -147,6 +180,7 @@ export function retentionCommands(program: Command): void {
       if ((opts.before === undefined) === (opts.all !== true))
         throw usageError('purge: give exactly one of --before DATE and --all')
       const before = opts.before === undefined ? null : parseBefore(opts.before)
+      const key = opts.dryRun === true ? undefined : runKey()
       const stores = await openStores(resolveDatabase(opts.db), { migrate: false })
       try {
         if (opts.dryRun === true) {
@@ -163,6 +197,7 @@ export function retentionCommands(program: Command): void {
         })
         if (tty) process.stderr.write('\r\u001b[K')
         report('purge', opts, before, byTable('shadow_', counts))
+        await signRun(stores.checkpoints, key, { reason: 'purge', before, counts })
       } finally {
         await stores.close()
       }
