@@ -178,9 +178,19 @@ interface DemoAction {
   project: keyof typeof DEMO_PROJECTS
   host: string
   failure?: Failure
+  /**
+   * Left unfinished: its first event starts and never finishes (the compute service died), so
+   * that the demo has genuinely stuck work for `state=stuck` to find; every other action finishes.
+   */
+  stuck?: true
 }
 
-const A = (instance: number, action: string, host: string, failure?: Failure): DemoAction => {
+const A = (
+  instance: number,
+  action: string,
+  host: string,
+  failure?: Failure | 'stuck',
+): DemoAction => {
   const inst = DEMO_INSTANCES[instance] as DemoInstance
   return {
     instance,
@@ -188,7 +198,7 @@ const A = (instance: number, action: string, host: string, failure?: Failure): D
     user: inst.user,
     project: inst.project,
     host,
-    ...(failure ? { failure } : {}),
+    ...(failure === 'stuck' ? { stuck: true } : failure ? { failure } : {}),
   }
 }
 
@@ -234,7 +244,7 @@ export const DEMO_ACTIONS: readonly DemoAction[] = [
   A(3, 'stop', 'compute-01'),
   A(3, 'delete', 'compute-01'),
   A(4, 'create', 'compute-02'),
-  A(4, 'evacuate', 'compute-03'),
+  A(4, 'evacuate', 'compute-03', 'stuck'),
   A(4, 'reboot', 'compute-03'),
   A(5, 'create', 'compute-01', CREATE_FAILURE),
   A(5, 'create', 'compute-02'),
@@ -294,6 +304,7 @@ export async function loadDemo(
         host: hostFor(event, a.host),
         startTime: tick(0.2),
       })
+      if (a.stuck) break
       const failed = a.failure?.event === event
       await service.eventFinish({
         instanceUuid: inst.uuid,
@@ -307,6 +318,14 @@ export async function loadDemo(
       })
       if (failed) break
     }
+    // Half a second after its last event, without moving the clock: the other times stay as
+    // they were before actions finished (the browser tests and screenshots name some).
+    if (!a.stuck)
+      await service.actionFinish({
+        instanceUuid: inst.uuid,
+        requestId,
+        finishTime: fromEpochMicros(t + 500_000n),
+      })
   }
   for (const inst of DEMO_INSTANCES) {
     if (inst.deleted) {
