@@ -15,7 +15,7 @@ import {
 } from '../../settings/effective-settings.js'
 import { readSettingsFile, type SettingsValues } from '../../settings/settings-file.js'
 import { printable } from '../output/table.js'
-import { configFileOf } from '../settings-file-hook.js'
+import { configFileOf, noteFileOrigin } from '../settings-file-hook.js'
 
 // The serve flags a setting has, offered here too so that `config show` answers "what would
 // `serve` run with, given these flags".
@@ -76,11 +76,13 @@ export function configCommand(program: Command): void {
       env: process.env,
       file: file === undefined ? {} : readSettingsFile(file),
     }
+    const rows = effectiveSettings(layers)
+    if (file !== undefined)
+      noteFileOrigin(file, new Set(rows.filter((r) => r.source === 'file').map((r) => r.env)))
     // The same checks serve makes at start, on the same effective settings.
     const env = effectiveEnv(layers)
     const checked = resolveServeConfig({}, env)
     parseDatabaseTarget(checked.database, env)
-    const rows = effectiveSettings(layers)
     if (opts.json === true) console.log(JSON.stringify({ file: file ?? null, settings: rows }))
     else printTable(file, rows)
   })
