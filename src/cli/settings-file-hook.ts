@@ -32,7 +32,10 @@ export function withSettingsFile(program: Command): Command {
     .hook('preAction', (_program, command) => {
       if (isConfigShow(command)) return
       const file = configFileOf(command, process.env)
-      if (file !== undefined) applied = { file, variables: applySettingsFile(file, process.env) }
+      if (file === undefined) return
+      // On stderr, so that a command's output (an export, JSON) stays clean.
+      const warn = (message: string) => console.error(`actiontrail: warning: ${message}`)
+      applied = { file, variables: applySettingsFile(file, process.env, warn) }
     })
 }
 

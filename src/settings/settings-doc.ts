@@ -65,7 +65,8 @@ export function renderSettingsDoc(): string {
     'setting and where it came from (`flag`, `env`, `file`, `default`), secrets masked, and exits',
     '2 when the settings would stop `serve`. Secrets are never printed; paths to files are not',
     'secrets, so a key file is named by its path, and a file holding secrets should be readable by',
-    'the service only (`0600`).',
+    'the service only (`0600`): every command warns, naming the keys, when every user can read',
+    'a file that holds a secret.',
     '',
   ]
   for (const section of SECTIONS) {

@@ -3,11 +3,12 @@
  * turned into the environment variables it stands for. Messages name the file and the key, never
  * a value (a value may be a password).
  */
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { Ajv, type ErrorObject } from 'ajv'
 import { Type, type TSchema } from 'typebox'
 import YAML from 'yaml'
 import { AppError } from '../domain/errors.js'
+import { maskValue } from './effective-settings.js'
 import { SETTINGS, type SettingDefinition, type SettingType } from './setting-definitions.js'
 
 /** A value of the file as its environment variable would spell it, keyed by variable. */
@@ -176,8 +177,15 @@ export function readSettingsFile(file: string): SettingsValues {
  * modules add — so one fill before a command runs reaches all of them, and flags > environment >
  * file > defaults holds without changing any reader.
  */
-export function applySettingsFile(file: string, env: NodeJS.ProcessEnv): Set<string> {
+export function applySettingsFile(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  warn: (message: string) => void = () => {},
+): Set<string> {
   const values = readSettingsFile(file)
+  const exposed = secretsReadableByAll(file, values)
+  if (exposed.length > 0)
+    warn(`${file} holds secrets (${exposed.join(', ')}) and every user can read it: chmod 0600`)
   const filled = new Set<string>()
   for (const [variable, value] of Object.entries(values)) {
     if (env[variable] !== undefined && env[variable] !== '') continue
@@ -185,4 +193,23 @@ export function applySettingsFile(file: string, env: NodeJS.ProcessEnv): Set<str
     filled.add(variable)
   }
   return filled
+}
+
+/**
+ * The keys of the secrets a configuration file holds when every user of the machine may read it
+ * (empty otherwise): worth a warning, as for a token file every user can read.
+ */
+export function secretsReadableByAll(file: string, values: SettingsValues): string[] {
+  let mode: number
+  try {
+    mode = statSync(file).mode
+  } catch {
+    return []
+  }
+  if ((mode & 0o004) === 0) return []
+  // A URL setting is a secret only when it carries a password (a SQLite path does not).
+  const secret = (s: SettingDefinition, value: string | undefined) =>
+    value !== undefined &&
+    (s.secret === 'value' || (s.secret === 'url' && maskValue(value, 'url') !== value))
+  return SETTINGS.filter((s) => secret(s, values[s.env])).map((s) => s.key)
 }

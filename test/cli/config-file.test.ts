@@ -5,7 +5,7 @@
  * over the environment, a bad file stops start-up naming the key, and secrets are never printed.
  */
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
@@ -117,6 +117,16 @@ test('the file reaches commands that read the environment themselves (log-tag, m
   const fromFlag = await runCli(['log-tag', '--log-key', SECRETS.logKey, 'req-1'])
   assert.equal(fromFile.code, 0, fromFile.stderr)
   assert.equal(fromFile.stdout, fromFlag.stdout)
+  assert.equal(fromFile.stderr, '')
+  // A file holding a secret that every user can read is named in a warning (never the secret).
+  chmodSync(config, 0o644)
+  const exposed = await runCli(['log-tag', '--config', config, 'req-1'])
+  assert.equal(exposed.stdout, fromFlag.stdout)
+  assert.match(
+    exposed.stderr,
+    /warning: .*c\.yaml holds secrets \(log\.key\) and every user can read it/,
+  )
+  assertNoSecret(exposed.stderr)
   const migrated = await runCli(['migrate'], { ACTIONTRAIL_CONFIG: config })
   assert.equal(migrated.code, 0, migrated.stderr)
   assert.ok(existsSync(db))

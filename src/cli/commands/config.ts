@@ -13,7 +13,11 @@ import {
   effectiveSettings,
   type EffectiveSetting,
 } from '../../settings/effective-settings.js'
-import { readSettingsFile, type SettingsValues } from '../../settings/settings-file.js'
+import {
+  readSettingsFile,
+  secretsReadableByAll,
+  type SettingsValues,
+} from '../../settings/settings-file.js'
 import { printable } from '../output/table.js'
 import { configFileOf, noteFileOrigin } from '../settings-file-hook.js'
 
@@ -71,11 +75,14 @@ export function configCommand(program: Command): void {
   for (const { option } of FLAG_OPTIONS) show.addOption(option)
   show.action((opts: Record<string, unknown>, command: Command) => {
     const file = configFileOf(command, process.env)
-    const layers = {
-      flags: flagValues(opts),
-      env: process.env,
-      file: file === undefined ? {} : readSettingsFile(file),
-    }
+    const fromFile = file === undefined ? {} : readSettingsFile(file)
+    const exposed = file === undefined ? [] : secretsReadableByAll(file, fromFile)
+    if (exposed.length > 0)
+      console.error(
+        `actiontrail: warning: ${file} holds secrets (${exposed.join(', ')}) and every user ` +
+          'can read it: chmod 0600',
+      )
+    const layers = { flags: flagValues(opts), env: process.env, file: fromFile }
     const rows = effectiveSettings(layers)
     if (file !== undefined)
       noteFileOrigin(file, new Set(rows.filter((r) => r.source === 'file').map((r) => r.env)))
