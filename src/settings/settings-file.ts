@@ -183,9 +183,8 @@ export function applySettingsFile(
   warn: (message: string) => void = () => {},
 ): Set<string> {
   const values = readSettingsFile(file)
-  const exposed = secretsReadableByAll(file, values)
-  if (exposed.length > 0)
-    warn(`${file} holds secrets (${exposed.join(', ')}) and every user can read it: chmod 0600`)
+  const exposure = exposureWarning(file, values)
+  if (exposure !== undefined) warn(exposure)
   const filled = new Set<string>()
   for (const [variable, value] of Object.entries(values)) {
     if (env[variable] !== undefined && env[variable] !== '') continue
@@ -196,10 +195,16 @@ export function applySettingsFile(
 }
 
 /**
- * The keys of the secrets a configuration file holds when every user of the machine may read it
- * (empty otherwise): worth a warning, as for a token file every user can read.
+ * A warning naming the secrets (their keys) a configuration file holds when every user of the
+ * machine may read it, as for a token file every user can read; undefined otherwise.
  */
-export function secretsReadableByAll(file: string, values: SettingsValues): string[] {
+export function exposureWarning(file: string, values: SettingsValues): string | undefined {
+  const exposed = secretsReadableByAll(file, values)
+  if (exposed.length === 0) return undefined
+  return `${file} holds secrets (${exposed.join(', ')}) and every user can read it: chmod 0600`
+}
+
+function secretsReadableByAll(file: string, values: SettingsValues): string[] {
   let mode: number
   try {
     mode = statSync(file).mode

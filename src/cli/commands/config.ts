@@ -15,7 +15,7 @@ import {
 } from '../../settings/effective-settings.js'
 import {
   readSettingsFile,
-  secretsReadableByAll,
+  exposureWarning,
   type SettingsValues,
 } from '../../settings/settings-file.js'
 import { printable } from '../output/table.js'
@@ -76,12 +76,8 @@ export function configCommand(program: Command): void {
   show.action((opts: Record<string, unknown>, command: Command) => {
     const file = configFileOf(command, process.env)
     const fromFile = file === undefined ? {} : readSettingsFile(file)
-    const exposed = file === undefined ? [] : secretsReadableByAll(file, fromFile)
-    if (exposed.length > 0)
-      console.error(
-        `actiontrail: warning: ${file} holds secrets (${exposed.join(', ')}) and every user ` +
-          'can read it: chmod 0600',
-      )
+    const exposure = file === undefined ? undefined : exposureWarning(file, fromFile)
+    if (exposure !== undefined) console.error(`actiontrail: warning: ${exposure}`)
     const layers = { flags: flagValues(opts), env: process.env, file: fromFile }
     const rows = effectiveSettings(layers)
     if (file !== undefined)
