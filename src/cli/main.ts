@@ -3,6 +3,7 @@ import { CommanderError } from 'commander'
 import { isAppError } from '../domain/errors.js'
 import { CliError } from './cli-error.js'
 import { buildProgram } from './program.js'
+import { withFileOrigin } from './settings-file-hook.js'
 
 try {
   await buildProgram().parseAsync(process.argv)
@@ -18,6 +19,6 @@ try {
     : err instanceof Error
       ? `${err.constructor.name}: ${err.message}`
       : 'failed'
-  console.error(`actiontrail: ${reason}`)
+  console.error(`actiontrail: ${withFileOrigin(reason)}`)
   process.exit(isAppError(err) && err.code === 'invalid_input' ? 2 : 1)
 }

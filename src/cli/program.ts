@@ -13,6 +13,8 @@ import { retentionCommands } from './commands/retention.js'
 import { serveCommand } from './commands/serve.js'
 import { tokenCommand } from './commands/token.js'
 import { logTagCommand } from './commands/log-tag.js'
+import { configCommand } from './commands/config.js'
+import { withSettingsFile } from './settings-file-hook.js'
 
 /** Builds the command tree; exported so tests can run it in-process. */
 export function buildProgram(): Command {
@@ -26,7 +28,11 @@ export function buildProgram(): Command {
     .exitOverride((err) => {
       throw new CommanderError(err.exitCode === 0 ? 0 : 2, err.code, err.message)
     })
+    // Each command's help lists --config too.
+    .configureHelp({ showGlobalOptions: true })
+  withSettingsFile(program)
   serveCommand(program)
+  configCommand(program)
   migrateCommand(program)
   demoCommand(program)
   followNovaCommand(program)
