@@ -94,8 +94,9 @@ export class StandbyLag {
   async #check(): Promise<void> {
     const at = this.#now()
     try {
-      const { rows } = await sql<{ lsn: string }>`SELECT pg_current_wal_insert_lsn()::text AS lsn`
-        .execute(this.#primary)
+      const { rows } = await sql<{
+        lsn: string
+      }>`SELECT pg_current_wal_insert_lsn()::text AS lsn`.execute(this.#primary)
       const lsn = rows[0] ? parseLsn(rows[0].lsn) : undefined
       if (lsn !== undefined) this.#samples.push({ at, lsn })
       if (this.#samples.length > MAX_SAMPLES) this.#samples.shift()
