@@ -187,7 +187,7 @@ function openReadReplica(
   read: { database: string; maxLagMs: number },
   opened: StoreDatabase,
   primaryReads: QueryReads,
-): StandbyReads {
+): Promise<StandbyReads> {
   const target = parseDatabaseTarget(read.database)
   if (target.kind !== 'postgres' || primary.kind !== 'postgres')
     throw new AppError(
@@ -247,7 +247,7 @@ export async function openStores(
   let replica: StandbyReads | undefined
   try {
     replica = options.read
-      ? openReadReplica(parseDatabaseTarget(database), options.read, opened, actions)
+      ? await openReadReplica(parseDatabaseTarget(database), options.read, opened, actions)
       : undefined
   } catch (err) {
     await opened.db.destroy()

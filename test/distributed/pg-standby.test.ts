@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
+import { runCli } from '../helpers/run-cli.js'
 import { SseClient } from '../helpers/sse-client.js'
 import { skipWithoutPgStandby, startPgStandby } from '../helpers/pg-standby.js'
 import { resolveServeConfig } from '../../src/config.js'
@@ -217,6 +218,19 @@ test('a hot standby serves the query API within the lag bound; reads survive its
         'the stream to catch up past the paused standby',
       )
       stream.close()
+      // `actiontrail export` (without --db) reads ACTIONTRAIL_DB_READ too: the paused standby's
+      // state (a bound of 10 minutes keeps it within the bound however slow the CLI starts).
+      const exported = await runCli(['export', `--instance=${INSTANCE}`], {
+        ACTIONTRAIL_DB: pair.primaryUrl,
+        ACTIONTRAIL_DB_READ: pair.standbyUrl,
+        ACTIONTRAIL_DB_READ_MAX_LAG_MS: '600000',
+      })
+      assert.equal(exported.code, 0, exported.stderr)
+      const lines = exported.stdout.trim().split('\n').slice(1, -1)
+      assert.deepEqual(
+        lines.map((l) => (JSON.parse(l) as { action: { request_id: string } }).action.request_id),
+        ['req-before'],
+      )
       // Once the paused standby is over the bound, the query API answers from the primary.
       await until('the query API to answer from the primary', async () =>
         (await queried(base)).includes('req-paused') ? true : undefined,

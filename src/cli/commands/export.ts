@@ -2,17 +2,19 @@
  * `actiontrail export`: the actions matching the query API's filters, with their instances and
  * events, as NDJSON or CSV (src/export/), read from the database directly (`--db`), to stdout or
  * a file, optionally gzipped. A file is written under a temporary name and renamed when complete,
- * so that FILE is never a half-written export.
+ * so that FILE is never a half-written export. Without `--db`, the actions and events are read from
+ * ACTIONTRAIL_DB_READ (a hot standby of ACTIONTRAIL_DB) while it is within its lag bound, as the
+ * server's GET /v1/export does.
  */
 import { createWriteStream } from 'node:fs'
 import { rename, rm } from 'node:fs/promises'
 import { Option, type Command } from 'commander'
 import { parseActionQuery } from '../../api/v1/action-query.js'
 import { parseQuery } from '../../api/compute/query-params.js'
-import { DATABASE_OPTION_HELP, resolveDatabase } from '../../config.js'
+import { DATABASE_OPTION_HELP, resolveDatabase, resolveReadReplica } from '../../config.js'
 import type { ExportFormat } from '../../export/export-lines.js'
 import { writeExport } from '../../export/write-export.js'
-import { openStore } from '../../store/open-store.js'
+import { openStores } from '../../store/open-store.js'
 import { filterParams, withFilters } from '../client-io/query-flags.js'
 import { ACTION_FILTERS } from './actions-query.js'
 
@@ -44,9 +46,19 @@ export function exportCommand(program: Command): void {
       const filters = filterParams(opts, ACTION_FILTERS)
       // The query API's own parser: the same checks and messages as GET /v1/actions.
       const { search } = parseActionQuery(parseQuery(`?${filters}`))
-      const store = await openStore(resolveDatabase(opts.db), { migrate: false })
+      // A replica goes with ACTIONTRAIL_DB only: `--db` names a database it may not replicate.
+      const read = opts.db === undefined ? resolveReadReplica() : undefined
+      const stores = await openStores(resolveDatabase(opts.db), {
+        migrate: false,
+        ...(read ? { read } : {}),
+      })
       try {
-        const options = { source: store, search, filters, format: opts.format, gzip: opts.gzip }
+        const source = {
+          searchActions: stores.queries.searchActions.bind(stores.queries),
+          listEventsOfActions: stores.queries.listEventsOfActions.bind(stores.queries),
+          getInstance: stores.actions.getInstance.bind(stores.actions),
+        }
+        const options = { source, search, filters, format: opts.format, gzip: opts.gzip }
         if (opts.output === undefined) {
           await writeExport(options, process.stdout)
           return
@@ -61,7 +73,7 @@ export function exportCommand(program: Command): void {
           throw err
         }
       } finally {
-        await store.close()
+        await stores.close()
       }
     })
 }

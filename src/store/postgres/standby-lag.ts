@@ -11,6 +11,12 @@
  * thus measured with the resolution of the check interval (busy primary: about one interval).
  * The insert position (not the write position) counts commits made with synchronous_commit=off
  * that are not yet written out.
+ *
+ * The replay timestamp still gives a bound of its own, used when it is the better one: the standby
+ * holds every commit up to the last one it replayed, so it is at most that commit's age behind. A
+ * process that has just started has no sample the standby has replayed yet; with this, a standby
+ * that is behind but replayed a recent commit is usable at once. (The age is computed on the
+ * standby from the primary's commit time, so it assumes their clocks agree, as NTP keeps them.)
  */
 import { sql, type Kysely } from 'kysely'
 
@@ -105,8 +111,13 @@ export class StandbyLag {
       // and it is dropped once over the bound (how far behind it is cannot be known).
     }
     try {
-      const { rows } = await sql<{ recovering: boolean; replayed: string | null }>`
-        SELECT pg_is_in_recovery() AS recovering, pg_last_wal_replay_lsn()::text AS replayed`.execute(
+      const { rows } = await sql<{
+        recovering: boolean
+        replayed: string | null
+        age: number | null
+      }>`
+        SELECT pg_is_in_recovery() AS recovering, pg_last_wal_replay_lsn()::text AS replayed,
+          (extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::float8 AS age`.execute(
         this.#standby,
       )
       const row = rows[0]
@@ -125,16 +136,19 @@ export class StandbyLag {
         this.#freshAt = Math.max(this.#freshAt ?? fresh.at, fresh.at)
         this.#samples = this.#samples.slice(i)
       }
+      if (row.age !== null) {
+        const replayedAt = at - Math.max(0, row.age)
+        this.#freshAt = Math.max(this.#freshAt ?? replayedAt, replayedAt)
+      }
       this.#up = true
     } catch {
       this.#up = false
     }
   }
 
-  /** Checks now and then every interval until stopped. */
+  /** Checks every interval until stopped (the first check is the caller's: `check`). */
   start(): void {
     if (this.#timer) return
-    void this.check()
     this.#timer = setInterval(() => void this.check(), this.#intervalMs)
     // The checks alone must not keep a process alive.
     this.#timer.unref()

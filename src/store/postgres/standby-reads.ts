@@ -32,8 +32,11 @@ export interface StandbyReads {
   close(): Promise<void>
 }
 
-/** Opens the standby's pool and starts checking it; reads are routed from the first check on. */
-export function openStandbyReads(options: StandbyReadsOptions): StandbyReads {
+/**
+ * Opens the standby's pool and checks it once before resolving (a standby that does not answer is
+ * skipped, at worst after the pool's 10 s connect timeout), then every interval.
+ */
+export async function openStandbyReads(options: StandbyReadsOptions): Promise<StandbyReads> {
   // No write path runs on it (QueryReads has no writes); the store is built for its reads only.
   const standby = openPostgresDatabase({ url: options.url, poolMax: options.poolMax })
   const lag = new StandbyLag(
@@ -42,6 +45,7 @@ export function openStandbyReads(options: StandbyReadsOptions): StandbyReads {
     { maxLagMs: options.maxLagMs },
   )
   const reads = new ReplicaReads(options.primaryReads, new KyselyActionStore(standby), lag)
+  await lag.check()
   lag.start()
   return {
     reads,
