@@ -443,7 +443,8 @@ export const DEFAULT_READ_MAX_LAG_MS = 5000
 
 /**
  * The read replica: ACTIONTRAIL_DB_READ (a PostgreSQL hot standby's URL; its use is checked when
- * the stores open) and ACTIONTRAIL_DB_READ_MAX_LAG_MS (0 to 3,600,000); absent when unset.
+ * the stores open) and ACTIONTRAIL_DB_READ_MAX_LAG_MS (100 to 3,600,000: lag is measured every
+ * 100 ms at best, so a smaller bound would never be met under writes); absent when unset.
  */
 export function resolveReadReplica(
   env: NodeJS.ProcessEnv = process.env,
@@ -454,7 +455,7 @@ export function resolveReadReplica(
     env,
     'ACTIONTRAIL_DB_READ_MAX_LAG_MS',
     DEFAULT_READ_MAX_LAG_MS,
-    0,
+    100,
     3_600_000,
   )
   return { database, maxLagMs }

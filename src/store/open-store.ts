@@ -151,7 +151,10 @@ export interface Stores {
   retention: RetentionStore
   /** The hash chain's signed checkpoints (store/chain/checkpoints.ts). */
   checkpoints: CheckpointLog
-  /** Closes the database, and with it both stores (the same as `actions.close()`). */
+  /**
+   * Closes the database, and with it both stores (the same as `actions.close()`), and the read
+   * replica's pool when there is one.
+   */
   close(): Promise<void>
   /**
    * Readiness: resolves when the database answers a trivial query and (SQLite) its files are still

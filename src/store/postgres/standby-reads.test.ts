@@ -20,9 +20,9 @@ test('ACTIONTRAIL_DB_READ and its lag bound are read from the environment', () =
   assert.deepEqual(
     resolveReadReplica({
       ACTIONTRAIL_DB_READ: 'postgres://h/db',
-      ACTIONTRAIL_DB_READ_MAX_LAG_MS: '0',
+      ACTIONTRAIL_DB_READ_MAX_LAG_MS: '100',
     }),
-    { database: 'postgres://h/db', maxLagMs: 0 },
+    { database: 'postgres://h/db', maxLagMs: 100 },
   )
   assert.throws(
     () =>
