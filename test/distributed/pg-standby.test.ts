@@ -396,6 +396,10 @@ test('remote_apply: a primary SIGKILLed under writes, the standby promoted, noth
     (body as { events: { request_id: string }[] }).events.map((e) => e.request_id),
   )
   const lostEvents = acknowledgedEvents.filter((id) => !events.has(id))
+  t.diagnostic(
+    `on the promoted node: ${acknowledged.length - lost.length}/${acknowledged.length} actions, ` +
+      `${acknowledgedEvents.length - lostEvents.length}/${acknowledgedEvents.length} events`,
+  )
   assert.deepEqual(
     lostEvents,
     [],
