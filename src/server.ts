@@ -123,6 +123,7 @@ export async function startServer(
     commitObserver: metrics,
     ...(config.chain === false ? { chain: false } : {}),
     ...(config.read ? { read: config.read } : {}),
+    onReplicaChange: (message, usable) => (usable ? logger.info(message) : logger.warn(message)),
   })
   if (config.chain === false)
     logger.warn(

@@ -139,6 +139,8 @@ export interface OpenStoreOptions {
    * (ACTIONTRAIL_DB_READ_MAX_LAG_MS) or down.
    */
   read?: { database: string; maxLagMs: number }
+  /** Told, with a message for operators, when the read replica is skipped or used again. */
+  onReplicaChange?: (message: string, usable: boolean) => void
 }
 
 /** The stores on one opened database. */
@@ -187,10 +189,13 @@ export interface ReplicaState {
 /** Parses the read replica's setting: a PostgreSQL URL, only beside a PostgreSQL primary. */
 function openReadReplica(
   primary: DatabaseTarget,
-  read: { database: string; maxLagMs: number },
+  options: Pick<OpenStoreOptions, 'onReplicaChange'> & {
+    read: { database: string; maxLagMs: number }
+  },
   opened: StoreDatabase,
   primaryReads: QueryReads,
 ): Promise<StandbyReads> {
+  const { read } = options
   const target = parseDatabaseTarget(read.database)
   if (target.kind !== 'postgres' || primary.kind !== 'postgres')
     throw new AppError(
@@ -203,6 +208,7 @@ function openReadReplica(
     url: target.url,
     poolMax: target.poolMax,
     maxLagMs: read.maxLagMs,
+    ...(options.onReplicaChange ? { onChange: options.onReplicaChange } : {}),
   })
 }
 
@@ -250,7 +256,12 @@ export async function openStores(
   let replica: StandbyReads | undefined
   try {
     replica = options.read
-      ? await openReadReplica(parseDatabaseTarget(database), options.read, opened, actions)
+      ? await openReadReplica(
+          parseDatabaseTarget(database),
+          { ...options, read: options.read },
+          opened,
+          actions,
+        )
       : undefined
   } catch (err) {
     await opened.db.destroy()

@@ -28,6 +28,24 @@ export interface StandbyLagOptions {
   intervalMs?: number
   /** The clock in milliseconds (tests); Date.now by default. */
   now?: () => number
+  /**
+   * Told, with a message for operators, when a check finds the standby's state changed: skipped
+   * (down, not a standby, or over the bound) or used again. No URL, so no password, in it.
+   */
+  onChange?: (message: string, usable: boolean) => void
+}
+
+/** Why the standby is not used, or that it is. */
+type StandbyState = 'usable' | 'down' | 'not a standby' | 'behind'
+
+const STATE_MESSAGES: Readonly<Record<StandbyState, string>> = {
+  usable: 'the read replica (ACTIONTRAIL_DB_READ) serves the query API',
+  down: 'the read replica (ACTIONTRAIL_DB_READ) does not answer; the query API reads the primary',
+  'not a standby':
+    'the read replica (ACTIONTRAIL_DB_READ) is not in recovery (promoted?); the query API reads the primary',
+  behind:
+    'the read replica (ACTIONTRAIL_DB_READ) is further behind than ACTIONTRAIL_DB_READ_MAX_LAG_MS; ' +
+    'the query API reads the primary',
 }
 
 /** A primary's WAL position and when it was read. */
@@ -59,6 +77,11 @@ export class StandbyLag {
   #freshAt: number | undefined
   /** The last check reached the standby and found it replaying. */
   #up = false
+  /** Why the last check found the standby unusable (when it was not down). */
+  #notStandby = false
+  /** The state last reported to onChange (undefined before the first check). */
+  #reported: StandbyState | undefined
+  readonly #onChange: StandbyLagOptions['onChange']
   #timer: NodeJS.Timeout | undefined
   #checking: Promise<void> | undefined
 
@@ -69,6 +92,7 @@ export class StandbyLag {
     this.#intervalMs =
       options.intervalMs ?? Math.min(1000, Math.max(100, Math.floor(options.maxLagMs / 4)))
     this.#now = options.now ?? Date.now
+    this.#onChange = options.onChange
   }
 
   /**
@@ -93,8 +117,29 @@ export class StandbyLag {
 
   /** Checks once now (the periodic checks call it; a check in progress is joined). */
   check(): Promise<void> {
-    this.#checking ??= this.#check().finally(() => (this.#checking = undefined))
+    this.#checking ??= this.#check().finally(() => {
+      this.#checking = undefined
+      this.#report()
+    })
     return this.#checking
+  }
+
+  /** Tells onChange when the state differs from the last told (at start: only when unusable). */
+  #report(): void {
+    const state: StandbyState = this.usable()
+      ? 'usable'
+      : this.#notStandby
+        ? 'not a standby'
+        : this.#up
+          ? 'behind'
+          : 'down'
+    const first = this.#reported === undefined
+    if (state === this.#reported || (first && state === 'usable')) {
+      this.#reported = state
+      return
+    }
+    this.#reported = state
+    this.#onChange?.(STATE_MESSAGES[state], state === 'usable')
   }
 
   async #check(): Promise<void> {
@@ -123,7 +168,8 @@ export class StandbyLag {
       const row = rows[0]
       // Not (or no longer) a standby, e.g. promoted while ACTIONTRAIL_DB still names the old
       // primary: its data may differ from the primary's, so it serves nothing.
-      if (!row || !row.recovering || row.replayed === null) {
+      this.#notStandby = !row || !row.recovering || row.replayed === null
+      if (!row || this.#notStandby || row.replayed === null) {
         this.#up = false
         return
       }
@@ -143,6 +189,7 @@ export class StandbyLag {
       this.#up = true
     } catch {
       this.#up = false
+      this.#notStandby = false
     }
   }
 

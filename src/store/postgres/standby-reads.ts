@@ -21,6 +21,8 @@ export interface StandbyReadsOptions {
   poolMax: number
   /** The lag bound in milliseconds. */
   maxLagMs: number
+  /** Told when the standby is skipped or used again (standby-lag.ts). */
+  onChange?: (message: string, usable: boolean) => void
 }
 
 /** The routed reads and the standby behind them. */
@@ -42,7 +44,10 @@ export async function openStandbyReads(options: StandbyReadsOptions): Promise<St
   const lag = new StandbyLag(
     options.primary.db as unknown as Kysely<unknown>,
     standby.db as unknown as Kysely<unknown>,
-    { maxLagMs: options.maxLagMs },
+    {
+      maxLagMs: options.maxLagMs,
+      ...(options.onChange ? { onChange: options.onChange } : {}),
+    },
   )
   const reads = new ReplicaReads(options.primaryReads, new KyselyActionStore(standby), lag)
   await lag.check()
