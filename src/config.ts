@@ -21,6 +21,12 @@ export interface ServeConfig {
    * `./data/actiontrail.db`.
    */
   database: string
+  /**
+   * A read replica for the query API, exports and the stream's catch-up (ACTIONTRAIL_DB_READ: a
+   * PostgreSQL hot standby's URL), skipped while more than `maxLagMs` behind
+   * (ACTIONTRAIL_DB_READ_MAX_LAG_MS, default 5000) or down; absent when not set.
+   */
+  read?: { database: string; maxLagMs: number }
   host: string
   port: number
   /** Token file path; required to serve (there is no auth bypass). */
@@ -175,6 +181,8 @@ export function resolveServeConfig(
       flags.stuckAfterActions ?? env.ACTIONTRAIL_STUCK_AFTER_ACTIONS ?? '',
     ),
   }
+  const read = resolveReadReplica(env)
+  if (read) config.read = read
   const tokenFile = flags.tokens ?? env.ACTIONTRAIL_TOKENS
   if (tokenFile) config.tokenFile = tokenFile
   if (
@@ -428,6 +436,29 @@ export function resolveStreamSettings(
     out[key] = Number(text)
   }
   return Object.keys(out).length > 0 ? out : undefined
+}
+
+/** The default of ACTIONTRAIL_DB_READ_MAX_LAG_MS. */
+export const DEFAULT_READ_MAX_LAG_MS = 5000
+
+/**
+ * The read replica: ACTIONTRAIL_DB_READ (a PostgreSQL hot standby's URL; its use is checked when
+ * the stores open) and ACTIONTRAIL_DB_READ_MAX_LAG_MS (100 to 3,600,000: lag is measured every
+ * 100 ms at best, so a smaller bound would never be met under writes); absent when unset.
+ */
+export function resolveReadReplica(
+  env: NodeJS.ProcessEnv = process.env,
+): { database: string; maxLagMs: number } | undefined {
+  const database = env.ACTIONTRAIL_DB_READ?.trim()
+  if (!database) return undefined
+  const maxLagMs = wholeNumber(
+    env,
+    'ACTIONTRAIL_DB_READ_MAX_LAG_MS',
+    DEFAULT_READ_MAX_LAG_MS,
+    100,
+    3_600_000,
+  )
+  return { database, maxLagMs }
 }
 
 /** Resolves just the database setting (migrate, demo). */

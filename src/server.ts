@@ -124,15 +124,20 @@ export async function startServer(
     onLost: (message) => logger.error(message),
     commitObserver: metrics,
     ...(config.chain === false ? { chain: false } : {}),
+    ...(config.read ? { read: config.read } : {}),
+    onReplicaChange: (message, usable) => (usable ? logger.info(message) : logger.warn(message)),
   })
   if (config.chain === false)
     logger.warn(
       'ACTIONTRAIL_BENCH_UNCHAINED=1: writes do not extend the hash chain (benchmarks only)',
     )
-  const service = createActionService(stores.actions)
+  // The query API's reads may be served by the read replica (stores.queries); the rest reads the
+  // primary, which has every write this process acknowledged.
+  const service = createActionService(stores.actions, undefined, stores.queries)
   metrics.attach({
     ...(stores.poolStats ? { pool: stores.poolStats } : {}),
     stuck: stuckCounter(stores.actions, config.stuck),
+    ...(stores.replica ? { replica: stores.replica } : {}),
   })
   const app = await buildApp({
     service,
@@ -146,7 +151,11 @@ export async function startServer(
     ...(config.idempotencyLimits ? { idempotencyLimits: config.idempotencyLimits } : {}),
     ...(config.cursorSecret ? { cursorKey: Buffer.from(config.cursorSecret, 'utf8') } : {}),
     stuck: config.stuck,
-    stream: { feed: stores.changes, ...(config.stream ? { settings: config.stream } : {}) },
+    stream: {
+      feed: stores.changes,
+      ...(stores.replica ? { catchUp: stores.replica.pinned } : {}),
+      ...(config.stream ? { settings: config.stream } : {}),
+    },
     metrics,
     ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),

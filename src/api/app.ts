@@ -37,7 +37,11 @@ import type { StuckPolicy } from '../domain/stuck-work.js'
 import type { IdempotencyStore } from './v1/idempotency.js'
 import type { IdempotencyLimits } from './v1/idempotency-limits.js'
 import { V1_PREFIX, v1Surface } from './v1/index.js'
-import { DEFAULT_STREAM_SETTINGS, type StreamSettings } from './v1/stream/stream-hub.js'
+import {
+  DEFAULT_STREAM_SETTINGS,
+  type CatchUpReads,
+  type StreamSettings,
+} from './v1/stream/stream-hub.js'
 import type { ChangeFeed } from '../store/change-feed.js'
 import { KeystoneAuthenticator, keystoneV3Url } from '../auth/keystone/keystone-authenticator.js'
 
@@ -72,8 +76,9 @@ export interface AppDeps {
   /**
    * The change feed behind `GET /v1/stream` (the stores' `changes`) and the stream's settings
    * (DEFAULT_STREAM_SETTINGS for those not given); without a feed there is no stream route.
+   * `catchUp` serves resuming subscribers' pages (a read replica); the feed when absent.
    */
-  stream?: { feed: ChangeFeed; settings?: Partial<StreamSettings> }
+  stream?: { feed: ChangeFeed; catchUp?: CatchUpReads; settings?: Partial<StreamSettings> }
   /**
    * The Prometheus metrics (`GET /metrics`); a fresh set when absent. The server passes the one
    * its store reports commits to.
@@ -192,6 +197,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       ? {
           stream: {
             feed: deps.stream.feed,
+            ...(deps.stream.catchUp ? { catchUp: deps.stream.catchUp } : {}),
             settings: streamSettings(deps.stream.settings, limits),
             metrics,
           },

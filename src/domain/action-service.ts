@@ -44,6 +44,15 @@ export type TracebackSanitizer = (text: string) => string | Promise<string>
 /** Dependencies of the ActionService. */
 export interface ActionServiceDeps {
   store: ActionStore
+  /**
+   * Where the query API's searches and exports read (`search*`, `listEventsOfActions`): a read
+   * replica's routed reads when one is configured, `store` when absent. The Nova API and the
+   * write API's look-ups, which must see their own writes, always read `store`.
+   */
+  queries?: Pick<
+    ActionStore,
+    'searchActions' | 'searchEvents' | 'listInstances' | 'listEventsOfActions'
+  >
   clock: Clock
   sanitizeTraceback: TracebackSanitizer
   /**
@@ -411,7 +420,7 @@ export class ActionService implements ActionWriter {
 
   /** Instances matching the filter (deleted ones as it says), ordered by name then uuid. */
   async searchInstances(filter: InstanceFilter): Promise<Instance[]> {
-    return this.#deps.store.listInstances(filter)
+    return (this.#deps.queries ?? this.#deps.store).listInstances(filter)
   }
 
   /** A page of an instance's actions, newest first. */
@@ -421,12 +430,12 @@ export class ActionService implements ActionWriter {
 
   /** Actions of every instance matching the search, newest first (access is a filter of it). */
   async searchActions(search: ActionSearch): Promise<InstanceAction[]> {
-    return this.#deps.store.searchActions(search)
+    return (this.#deps.queries ?? this.#deps.store).searchActions(search)
   }
 
   /** Events of every instance matching the search (see ActionStore.searchEvents). */
   async searchEvents(search: EventSearch): Promise<FoundEvent[]> {
-    return this.#deps.store.searchEvents(search)
+    return (this.#deps.queries ?? this.#deps.store).searchEvents(search)
   }
 
   /** The events of an action (by its store id), newest first. */
@@ -439,7 +448,7 @@ export class ActionService implements ActionWriter {
     actionIds: readonly number[],
     options: { archived?: boolean } = {},
   ): Promise<Map<number, ActionEvent[]>> {
-    return this.#deps.store.listEventsOfActions(actionIds, options)
+    return (this.#deps.queries ?? this.#deps.store).listEventsOfActions(actionIds, options)
   }
 
   /** One action with its events, or undefined. */

@@ -21,6 +21,12 @@ export interface MetricSources {
   pool?: () => { total: number; idle: number; waiting: number } | undefined
   /** Actions running past their deadline (capped: see `stuckCap`), or undefined when unknown. */
   stuck?: () => Promise<number | undefined>
+  /** The read replica (ACTIONTRAIL_DB_READ): its lag, whether it is used, reads by node. */
+  replica?: {
+    lagMs(): number | undefined
+    usable(): boolean
+    counts: { replica: number; primary: number }
+  }
 }
 
 /** The largest stuck-actions count a scrape looks for (a bounded query on every scrape). */
@@ -86,7 +92,38 @@ export class ServiceMetrics implements CommitObserver {
    */
   attach(sources: MetricSources): void {
     const registers = [this.registry]
-    const { denied, stream, pool, stuck } = sources
+    const { denied, stream, pool, stuck, replica } = sources
+    if (replica) {
+      new Gauge({
+        name: 'actiontrail_db_read_replica_usable',
+        help: 'The read replica serves the query API (1), or is down or too far behind (0).',
+        registers,
+        collect() {
+          this.set(replica.usable() ? 1 : 0)
+        },
+      })
+      new Gauge({
+        name: 'actiontrail_db_read_replica_lag_seconds',
+        help: 'How far the read replica is behind the primary (absent while it is down).',
+        registers,
+        collect() {
+          this.reset()
+          const lag = replica.lagMs()
+          if (lag !== undefined) this.set(lag / 1000)
+        },
+      })
+      new Counter({
+        name: 'actiontrail_db_replica_eligible_reads_total',
+        help: 'Reads the read replica may serve, by the node that served them (replica, primary).',
+        labelNames: ['node'],
+        registers,
+        collect() {
+          this.reset()
+          this.inc({ node: 'replica' }, replica.counts.replica)
+          this.inc({ node: 'primary' }, replica.counts.primary)
+        },
+      })
+    }
     if (denied)
       new Counter({
         name: 'actiontrail_access_denied_total',

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { resolveServeConfig } from '../config.js'
+import { resolveReadReplica, resolveServeConfig } from '../config.js'
 import { parseDatabaseTarget } from '../store/open-store.js'
 import { SETTINGS } from './setting-definitions.js'
 
@@ -29,7 +29,6 @@ const BASE: NodeJS.ProcessEnv = {
 const NOT_YET_READ = new Set([
   'ACTIONTRAIL_RATE_LIMIT',
   'ACTIONTRAIL_RATE_LIMIT_BURST',
-  'ACTIONTRAIL_DB_READ_MAX_LAG_MS',
   'ACTIONTRAIL_DB_CONFLICT_RETRIES',
 ])
 
@@ -37,6 +36,8 @@ function accepted(variable: string, value: string): boolean {
   const env = { ...BASE, [variable]: value }
   try {
     resolveServeConfig({}, env)
+    // The lag bound is read only beside a standby.
+    resolveReadReplica({ ACTIONTRAIL_DB_READ: 'postgres://standby.example/actiontrail', ...env })
     parseDatabaseTarget('postgres://db.example/actiontrail', env)
     parseDatabaseTarget('/var/lib/actiontrail/actiontrail.db', env)
     return true

@@ -97,12 +97,15 @@ export const SETTINGS: readonly SettingDefinition[] = [
     type: text,
     secret: 'url',
     unsetMeans: 'reads go to `database.url`',
-    description: 'a PostgreSQL hot standby (`postgres://…`) that serves the query API’s reads',
+    description:
+      'a PostgreSQL hot standby (`postgres://…`) of `database.url` that serves the query API, ' +
+      'exports and the stream’s catch-up while it keeps up (docs/deployment.md)',
   },
   {
     env: 'ACTIONTRAIL_DB_READ_MAX_LAG_MS',
     key: 'database.read_max_lag_ms',
-    type: int(0, HOUR_MS),
+    // At least 100: lag is measured every 100 ms at best (config.ts, resolveReadReplica).
+    type: int(100, HOUR_MS),
     default: '5000',
     description: 'a standby further behind than this is not read from (the primary answers)',
   },

@@ -21,6 +21,8 @@ import { KyselyIdempotencyStore } from './kysely-idempotency-store.js'
 import { migrateToLatest, requireCurrentSchema } from './migrate.js'
 import { openMysqlDatabase } from './mysql/mysql-database.js'
 import { openPostgresDatabase } from './postgres/postgres-database.js'
+import { openStandbyReads, type StandbyReads } from './postgres/standby-reads.js'
+import type { QueryReads, ReadCounts } from './read-replica.js'
 import { openSqliteDatabase } from './sqlite/sqlite-database.js'
 import { withMappedErrors, type PoolStats, type StoreDatabase } from './store-database.js'
 import type { CommitObserver } from './write/group-commit.js'
@@ -131,6 +133,14 @@ export interface OpenStoreOptions {
   commitObserver?: CommitObserver
   /** Extend the hash chain (default true); false only for bench:ingest's comparison. */
   chain?: boolean
+  /**
+   * A read replica (ACTIONTRAIL_DB_READ: a PostgreSQL hot standby of a PostgreSQL `database`) for
+   * the query API, exports and the stream's catch-up, skipped while more than `maxLagMs` behind
+   * (ACTIONTRAIL_DB_READ_MAX_LAG_MS) or down.
+   */
+  read?: { database: string; maxLagMs: number }
+  /** Told, with a message for operators, when the read replica is skipped or used again. */
+  onReplicaChange?: (message: string, usable: boolean) => void
 }
 
 /** The stores on one opened database. */
@@ -143,7 +153,10 @@ export interface Stores {
   retention: RetentionStore
   /** The hash chain's signed checkpoints (store/chain/checkpoints.ts). */
   checkpoints: CheckpointLog
-  /** Closes the database, and with it both stores (the same as `actions.close()`). */
+  /**
+   * Closes the database, and with it both stores (the same as `actions.close()`), and the read
+   * replica's pool when there is one.
+   */
   close(): Promise<void>
   /**
    * Readiness: resolves when the database answers a trivial query and (SQLite) its files are still
@@ -152,6 +165,51 @@ export interface Stores {
   ready(): Promise<void>
   /** The connection pool's use (server databases), for the metrics. */
   poolStats?: () => PoolStats
+  /**
+   * The reads a read replica may serve (read-replica.ts): routed between the replica and the
+   * primary when `read` was given, the primary's store (`actions`) otherwise.
+   */
+  queries: QueryReads
+  /** The read replica's state, for the metrics (with `read` only). */
+  replica?: ReplicaState
+}
+
+/** A read replica's state as the metrics show it. */
+export interface ReplicaState {
+  /** Milliseconds behind the primary; undefined while down or not a standby. */
+  lagMs(): number | undefined
+  /** True while reads go to it. */
+  usable(): boolean
+  /** Reads served by it and by the primary instead, since start. */
+  counts: ReadCounts
+  /** The reads bound to the node chosen now (ReplicaReads.pinned). */
+  pinned(): QueryReads
+}
+
+/** Parses the read replica's setting: a PostgreSQL URL, only beside a PostgreSQL primary. */
+function openReadReplica(
+  primary: DatabaseTarget,
+  options: Pick<OpenStoreOptions, 'onReplicaChange'> & {
+    read: { database: string; maxLagMs: number }
+  },
+  opened: StoreDatabase,
+  primaryReads: QueryReads,
+): Promise<StandbyReads> {
+  const { read } = options
+  const target = parseDatabaseTarget(read.database)
+  if (target.kind !== 'postgres' || primary.kind !== 'postgres')
+    throw new AppError(
+      'invalid_input',
+      'ACTIONTRAIL_DB_READ must be a postgres:// URL of a hot standby of the PostgreSQL ACTIONTRAIL_DB',
+    )
+  return openStandbyReads({
+    primary: opened,
+    primaryReads,
+    url: target.url,
+    poolMax: target.poolMax,
+    maxLagMs: read.maxLagMs,
+    ...(options.onReplicaChange ? { onChange: options.onReplicaChange } : {}),
+  })
 }
 
 /**
@@ -195,14 +253,42 @@ export async function openStores(
     opened,
     options.commitObserver ? { observer: options.commitObserver } : {},
   )
+  let replica: StandbyReads | undefined
+  try {
+    replica = options.read
+      ? await openReadReplica(
+          parseDatabaseTarget(database),
+          { ...options, read: options.read },
+          opened,
+          actions,
+        )
+      : undefined
+  } catch (err) {
+    await opened.db.destroy()
+    throw err
+  }
   return {
     ...(opened.poolStats ? { poolStats: opened.poolStats } : {}),
     actions,
+    queries: replica?.reads ?? actions,
+    ...(replica
+      ? {
+          replica: {
+            lagMs: () => replica.lagMs(),
+            usable: () => replica.reads.usesReplica(),
+            counts: replica.reads.counts,
+            pinned: () => replica.reads.pinned(),
+          },
+        }
+      : {}),
     idempotency: new KyselyIdempotencyStore(opened),
     changes: actions,
     retention: new RetentionStore(opened),
     checkpoints: checkpointLog(opened),
-    close: () => actions.close(),
+    async close() {
+      await replica?.close()
+      await actions.close()
+    },
     async ready() {
       opened.assertReady?.()
       await withMappedErrors(opened, () => sql`select 1`.execute(opened.db))

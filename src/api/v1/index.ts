@@ -23,7 +23,7 @@ import { exportRoutes } from './routes/export.js'
 import { queryRoutes } from './routes/query.js'
 import { streamRoutes } from './routes/stream.js'
 import type { ChangeFeed } from '../../store/change-feed.js'
-import type { StreamSettings } from './stream/stream-hub.js'
+import type { CatchUpReads, StreamSettings } from './stream/stream-hub.js'
 import type { ServiceMetrics } from '../../metrics/service-metrics.js'
 
 /** Where the surface is mounted. */
@@ -47,7 +47,13 @@ export interface V1SurfaceOptions {
   /** How long work may run before `state=stuck` finds it; defaultStuckPolicy() when absent. */
   stuck?: StuckPolicy
   /** The change feed and settings of `GET /v1/stream`; the route is absent without them. */
-  stream?: { feed: ChangeFeed; settings: StreamSettings; metrics?: ServiceMetrics }
+  stream?: {
+    feed: ChangeFeed
+    /** Where catching-up subscribers read (a read replica); `feed` when absent. */
+    catchUp?: CatchUpReads
+    settings: StreamSettings
+    metrics?: ServiceMetrics
+  }
   /** The hash chain's checkpoints behind `GET /v1/checkpoints`; the route is absent without. */
   checkpoints?: CheckpointLog
 }

@@ -2,7 +2,9 @@
  * `actiontrail export`: the actions matching the query API's filters, with their instances and
  * events, as NDJSON or CSV (src/export/), read from the database directly (`--db`), to stdout or
  * a file, optionally gzipped. A file is written under a temporary name and renamed when complete,
- * so that FILE is never a half-written export.
+ * so that FILE is never a half-written export. Without `--db`, the actions and events are read from
+ * ACTIONTRAIL_DB_READ (a hot standby of ACTIONTRAIL_DB) while it is within its lag bound, as the
+ * server's GET /v1/export does.
  */
 import { createWriteStream } from 'node:fs'
 import { rename, rm } from 'node:fs/promises'
@@ -10,14 +12,14 @@ import { Option, type Command } from 'commander'
 import type { Kysely } from 'kysely'
 import { parseActionQuery } from '../../api/v1/action-query.js'
 import { parseQuery } from '../../api/compute/query-params.js'
-import { DATABASE_OPTION_HELP, resolveDatabase } from '../../config.js'
+import { DATABASE_OPTION_HELP, resolveDatabase, resolveReadReplica } from '../../config.js'
 import type { ExportFormat } from '../../export/export-lines.js'
 import { writeExport, type ExportOptions } from '../../export/write-export.js'
 import { chainHeadPosition, proofLines } from '../../export/export-proof.js'
 import { loadSigningKey, type SigningKey } from '../../security/chain/checkpoint-signature.js'
 import { systemClock } from '../../domain/timestamp.js'
 import { writeCheckpoint } from '../../store/chain/checkpoints.js'
-import { openDatabase, openStore } from '../../store/open-store.js'
+import { openDatabase, openStores } from '../../store/open-store.js'
 import { usageError } from '../cli-error.js'
 import { SIGNING_KEY_ENV } from './verify.js'
 import { filterParams, withFilters } from '../client-io/query-flags.js'
@@ -58,12 +60,24 @@ export function exportCommand(program: Command): void {
       // The query API's own parser: the same checks and messages as GET /v1/actions.
       const { search } = parseActionQuery(parseQuery(`?${filters}`))
       const key = opts.proof ? proofKey(opts.format) : undefined
-      const store = await openStore(resolveDatabase(opts.db), { migrate: false })
+      // A replica goes with ACTIONTRAIL_DB only: `--db` names a database it may not replicate. Not
+      // for a proof either: a standby behind the head the header names would make records look
+      // stale or missing to the verifier.
+      const read = opts.db === undefined && !key ? resolveReadReplica() : undefined
+      const stores = await openStores(resolveDatabase(opts.db), {
+        migrate: false,
+        ...(read ? { read } : {}),
+      })
       // The proof reads the chain's tables directly, on a connection of its own.
       const chainDb = key ? openDatabase(resolveDatabase(opts.db)).db : undefined
       try {
+        const source = {
+          searchActions: stores.queries.searchActions.bind(stores.queries),
+          listEventsOfActions: stores.queries.listEventsOfActions.bind(stores.queries),
+          getInstance: stores.actions.getInstance.bind(stores.actions),
+        }
         const options: ExportOptions = {
-          source: store,
+          source,
           search,
           filters,
           format: opts.format,
@@ -84,7 +98,7 @@ export function exportCommand(program: Command): void {
           throw err
         }
       } finally {
-        await store.close()
+        await stores.close()
         await chainDb?.destroy()
       }
     })

@@ -115,6 +115,11 @@ export function serveCommand(program: Command): void {
       console.log(
         `ActionTrail is listening on ${server.url} (database ${describeDatabase(config.database)})`,
       )
+      if (config.read)
+        console.log(
+          `Query API reads from ${describeDatabase(config.read.database)} while it is at most ` +
+            `${config.read.maxLagMs} ms behind`,
+        )
       console.log(`Compute API: ${server.url}/v2.1/`)
       console.log(`Action Log (web page): ${server.url}/ui/`)
       if (config.novaFollow)

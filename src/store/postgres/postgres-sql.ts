@@ -6,7 +6,7 @@ import type { ServerSql } from '../write/async-write-executor.js'
 import { errorChain, isNetworkError } from '../server-errors.js'
 
 // Connection exceptions (class 08), too many connections, shutdown / not yet accepting.
-const UNAVAILABLE_STATES = /^(08...|53300|57P01|57P02|57P03)$/
+const UNAVAILABLE_STATES = /^(08...|25006|53300|57P01|57P02|57P03)$/
 // Serialization failure, deadlock, lock timeout, and a unique key another node inserted first
 // (the programs look before they insert, so only a concurrent writer can cause one).
 const RACE_STATES = new Set(['40001', '40P01', '55P03', '23505'])

@@ -16,7 +16,7 @@ import { parseQuery } from '../../compute/query-params.js'
 import { principalOf } from '../../plugins/authentication.js'
 import { eventVisibility } from '../query-common.js'
 import { v1ErrorResponse, v1Responses } from '../responses.js'
-import { StreamHub, type StreamSettings } from '../stream/stream-hub.js'
+import { StreamHub, type CatchUpReads, type StreamSettings } from '../stream/stream-hub.js'
 import type { SubscriberFilter } from '../stream/stream-item.js'
 import { parsePosition, parseStreamQuery } from '../stream/stream-query.js'
 
@@ -25,6 +25,8 @@ export interface StreamRoutesOptions {
   /** The access policy: `actiontrail:stream`, and the query API's host and all-projects rules. */
   policy: AccessPolicy
   feed: ChangeFeed
+  /** Where catching-up subscribers read (a read replica); `feed` when absent. */
+  catchUp?: CatchUpReads
   settings: StreamSettings
   /** Where the hub's subscriber and drop counts are reported (the server's metrics). */
   metrics?: ServiceMetrics
@@ -70,7 +72,7 @@ const STREAM_DESCRIPTION =
 
 /** Registers `GET /v1/stream`. */
 export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = async (app, deps) => {
-  const hub = new StreamHub(deps.feed, deps.settings, app.log)
+  const hub = new StreamHub(deps.feed, deps.settings, app.log, deps.catchUp)
   deps.metrics?.attach({ stream: () => ({ subscribers: hub.size, dropped: hub.dropped }) })
   // Parameters are checked on the raw URL (stream-query.ts), as for the query API.
   app.setValidatorCompiler(() => () => true)

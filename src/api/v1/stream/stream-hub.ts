@@ -44,9 +44,16 @@ export const DEFAULT_STREAM_SETTINGS: Readonly<StreamSettings> = {
  */
 const POLL_PAGE = 500
 
+/**
+ * Where catching-up subscribers read (a read replica, store/read-replica.ts): each call gives
+ * reads bound to one node, so that a page's rows come from the node that gave its changes.
+ */
+export type CatchUpReads = () => Pick<ChangeFeed, 'readChanges' | 'actionsByIds' | 'eventsByIds'>
+
 /** The reader and the subscribers of one process. */
 export class StreamHub implements CatchUpSource {
   readonly #feed: ChangeFeed
+  readonly #catchUp: CatchUpReads | undefined
   readonly #settings: StreamSettings
   readonly #log: FastifyBaseLogger
   readonly #live = new SubscriberIndex()
@@ -61,8 +68,15 @@ export class StreamHub implements CatchUpSource {
   #closed = false
   #dropped = 0
 
-  constructor(feed: ChangeFeed, settings: StreamSettings, log: FastifyBaseLogger) {
+  /** `catchUp` serves the catch-up pages (a read replica); `feed` when absent. */
+  constructor(
+    feed: ChangeFeed,
+    settings: StreamSettings,
+    log: FastifyBaseLogger,
+    catchUp?: CatchUpReads,
+  ) {
     this.#feed = feed
+    this.#catchUp = catchUp
     this.#settings = settings
     this.#log = log
   }
@@ -114,7 +128,15 @@ export class StreamHub implements CatchUpSource {
   }
 
   async loadPage(after: number, limit: number): Promise<StreamItem[]> {
-    return this.#load(await this.#feed.readChanges(after, limit))
+    if (this.#catchUp) {
+      const reads = this.#catchUp()
+      const changes = await reads.readChanges(after, limit)
+      // A replica behind the reader ends its page short of the reader's head; the subscriber would
+      // take that for pruned changes and skip to the head, so such a page comes from the primary.
+      if (changes.length === limit || (changes.at(-1)?.position ?? after) >= this.#head)
+        return this.#load(changes, reads)
+    }
+    return this.#load(await this.#feed.readChanges(after, limit), this.#feed)
   }
 
   /** Starts the reader (reads the head) unless it runs; rejects when the store is away. */
@@ -185,7 +207,7 @@ export class StreamHub implements CatchUpSource {
       for (;;) {
         const changes = await this.#feed.readChanges(this.#head, POLL_PAGE)
         if (changes.length === 0 || this.#closed) return
-        const items = await this.#load(changes)
+        const items = await this.#load(changes, this.#feed)
         await this.#dispatch(items)
         if (this.#closed) return
         this.#head = Math.max(this.#head, changes.at(-1)?.position ?? this.#head)
@@ -226,13 +248,16 @@ export class StreamHub implements CatchUpSource {
   }
 
   /** The current rows of the changed records: one query per kind. */
-  async #load(changes: readonly Change[]): Promise<StreamItem[]> {
+  async #load(
+    changes: readonly Change[],
+    reads: Pick<ChangeFeed, 'actionsByIds' | 'eventsByIds'>,
+  ): Promise<StreamItem[]> {
     if (changes.length === 0) return []
     const actionIds = [...new Set(changes.map((c) => c.actionId))]
     const eventIds = [...new Set(changes.flatMap((c) => (c.eventId === null ? [] : [c.eventId])))]
     const [actions, events] = await Promise.all([
-      this.#feed.actionsByIds(actionIds),
-      eventIds.length > 0 ? this.#feed.eventsByIds(eventIds) : Promise.resolve([]),
+      reads.actionsByIds(actionIds),
+      eventIds.length > 0 ? reads.eventsByIds(eventIds) : Promise.resolve([]),
     ])
     const actionById = new Map(actions.map((a) => [a.id, a]))
     const eventById = new Map(events.map((e) => [e.id, e]))
