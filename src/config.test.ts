@@ -199,3 +199,44 @@ test('stream settings: from ACTIONTRAIL_STREAM_*, each a whole number in its ran
       (e: Error) => e.message.startsWith(variable),
     )
 })
+
+test('rate limit: off by default and at 0; ACTIONTRAIL_RATE_LIMIT(_BURST) set it; bad values refused', () => {
+  const base = { ACTIONTRAIL_TOKENS: 't.json' }
+  assert.equal(resolveServeConfig({}, base).rateLimit, undefined)
+  assert.equal(
+    resolveServeConfig({}, { ...base, ACTIONTRAIL_RATE_LIMIT: '0' }).rateLimit,
+    undefined,
+  )
+  // The burst defaults to twice the rate, rounded up, at least 1.
+  assert.deepEqual(resolveServeConfig({}, { ...base, ACTIONTRAIL_RATE_LIMIT: '10' }).rateLimit, {
+    rate: 10,
+    burst: 20,
+  })
+  assert.deepEqual(resolveServeConfig({}, { ...base, ACTIONTRAIL_RATE_LIMIT: '0.2' }).rateLimit, {
+    rate: 0.2,
+    burst: 1,
+  })
+  assert.deepEqual(
+    resolveServeConfig(
+      {},
+      { ...base, ACTIONTRAIL_RATE_LIMIT: '2.5', ACTIONTRAIL_RATE_LIMIT_BURST: '7' },
+    ).rateLimit,
+    { rate: 2.5, burst: 7 },
+  )
+  for (const bad of ['-1', 'fast', '1e3', '5000000', ' .5', 'NaN', 'Infinity'])
+    assert.throws(
+      () => resolveServeConfig({}, { ...base, ACTIONTRAIL_RATE_LIMIT: bad }),
+      /ACTIONTRAIL_RATE_LIMIT must be a number/,
+      bad,
+    )
+  for (const bad of ['0', '1.5', '-2', 'lots'])
+    assert.throws(
+      () =>
+        resolveServeConfig(
+          {},
+          { ...base, ACTIONTRAIL_RATE_LIMIT: '1', ACTIONTRAIL_RATE_LIMIT_BURST: bad },
+        ),
+      /ACTIONTRAIL_RATE_LIMIT_BURST must be a whole number/,
+      bad,
+    )
+})

@@ -151,6 +151,7 @@ export async function startServer(
     ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
     ...(tls ? { tls } : {}),
     ...(config.overload ? { overload: config.overload } : {}),
+    ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
     checkpoints: stores.checkpoints,
   })
   try {

@@ -26,6 +26,7 @@ import { busyConnectionPlugin } from './plugins/busy-connection.js'
 import { healthRoutes } from './plugins/health.js'
 import { metricsPlugin } from './plugins/metrics.js'
 import { publicUrlPlugin } from './plugins/public-url.js'
+import { rateLimitPlugin, type RateLimitSettings } from './plugins/rate-limit.js'
 import { DEFAULT_OVERLOAD_LIMITS, overloadPlugin, type OverloadLimits } from './plugins/overload.js'
 import { ServiceMetrics } from '../metrics/service-metrics.js'
 import { generateRequestId, requestIdPlugin } from './plugins/request-id.js'
@@ -96,6 +97,11 @@ export interface AppDeps {
   checkpoints?: CheckpointLog
   /** The Action Log page's built files (`web/dist` at the package root when absent). */
   webAssetsDir?: string
+  /**
+   * The per-principal rate limit (ACTIONTRAIL_RATE_LIMIT, _BURST; plugins/rate-limit.ts); no limit
+   * when absent.
+   */
+  rateLimit?: RateLimitSettings
 }
 
 /**
@@ -168,6 +174,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.metricsToken ? { token: deps.metricsToken } : {}),
   })
   await app.register(authenticationPlugin, { authenticator: deps.authenticator })
+  if (deps.rateLimit) await app.register(rateLimitPlugin, { settings: deps.rateLimit, metrics })
   await app.register(responseLogPlugin)
   await app.register(accessAuditPlugin, { audit: accessAudit })
   await app.register(unreadBodyPlugin)

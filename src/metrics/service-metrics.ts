@@ -42,6 +42,7 @@ export class ServiceMetrics implements CommitObserver {
   readonly #batch: Histogram
   readonly #commit: Histogram<'outcome'>
   readonly #replays: Counter
+  readonly #rateLimited: Counter<'surface'>
 
   constructor(sources: MetricSources = {}) {
     const registers = [this.registry]
@@ -75,6 +76,12 @@ export class ServiceMetrics implements CommitObserver {
     this.#replays = new Counter({
       name: 'actiontrail_idempotency_replays_total',
       help: 'Answers replayed for a repeated Idempotency-Key.',
+      registers,
+    })
+    this.#rateLimited = new Counter({
+      name: 'actiontrail_rate_limited_total',
+      help: 'Requests refused with 429 for exceeding the per-principal rate limit, by API surface.',
+      labelNames: ['surface'],
       registers,
     })
     this.attach(sources)
@@ -153,6 +160,11 @@ export class ServiceMetrics implements CommitObserver {
   /** Notes an answer replayed for an Idempotency-Key. */
   replayed(): void {
     this.#replays.inc()
+  }
+
+  /** Notes a request refused by the rate limit (`surface`: v1, compute or ui; never a path). */
+  rateLimited(surface: 'v1' | 'compute' | 'ui'): void {
+    this.#rateLimited.inc({ surface })
   }
 
   /** CommitObserver: one group-commit transaction ended. */
