@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { DEFAULT_HTTP_LIMITS } from './api/http-limits.js'
-import { resolveServeConfig } from './config.js'
+import { resolveFollowMetricsAddress, resolveServeConfig } from './config.js'
 
 test('--tokens-strict or ACTIONTRAIL_TOKENS_STRICT=1 makes the token file check strict', () => {
   assert.equal(resolveServeConfig({}, {}).tokensStrict, undefined)
@@ -238,5 +238,25 @@ test('rate limit: off by default and at 0; ACTIONTRAIL_RATE_LIMIT(_BURST) set it
         ),
       /ACTIONTRAIL_RATE_LIMIT_BURST must be a whole number/,
       bad,
+    )
+})
+
+test('follow-nova metrics: --metrics-port or ACTIONTRAIL_FOLLOW_METRICS_PORT, on 127.0.0.1 unless told', () => {
+  assert.equal(resolveFollowMetricsAddress({}, {}), undefined)
+  assert.deepEqual(resolveFollowMetricsAddress({}, { ACTIONTRAIL_FOLLOW_METRICS_PORT: '9102' }), {
+    host: '127.0.0.1',
+    port: 9102,
+  })
+  assert.deepEqual(
+    resolveFollowMetricsAddress(
+      { metricsPort: '0', metricsHost: '0.0.0.0' },
+      { ACTIONTRAIL_FOLLOW_METRICS_PORT: '9102', ACTIONTRAIL_FOLLOW_METRICS_HOST: '::1' },
+    ),
+    { host: '0.0.0.0', port: 0 },
+  )
+  for (const bad of ['70000', '-1', 'http'])
+    assert.throws(
+      () => resolveFollowMetricsAddress({ metricsPort: bad }, {}),
+      /--metrics-port \(ACTIONTRAIL_FOLLOW_METRICS_PORT\) must be an integer/,
     )
 })

@@ -535,3 +535,24 @@ export function resolveRateLimit(
   if (rate === 0) return undefined
   return { rate, burst: burst ?? Math.max(1, Math.ceil(2 * rate)) }
 }
+
+/**
+ * Where `actiontrail follow-nova` serves its metrics: `--metrics-port` (ACTIONTRAIL_FOLLOW_METRICS_PORT,
+ * 0 picks a free port) on `--metrics-host` (ACTIONTRAIL_FOLLOW_METRICS_HOST, default 127.0.0.1);
+ * undefined when no port is set (no metrics server).
+ */
+export function resolveFollowMetricsAddress(
+  flags: { metricsPort?: string; metricsHost?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): { host: string; port: number } | undefined {
+  const portText = flags.metricsPort ?? env.ACTIONTRAIL_FOLLOW_METRICS_PORT
+  if (portText === undefined || portText === '') return undefined
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535)
+    throw new AppError(
+      'invalid_input',
+      `--metrics-port (ACTIONTRAIL_FOLLOW_METRICS_PORT) must be an integer from 0 to 65535, ` +
+        `got ${JSON.stringify(portText.slice(0, 40))}`,
+    )
+  const host = flags.metricsHost || env.ACTIONTRAIL_FOLLOW_METRICS_HOST || '127.0.0.1'
+  return { host, port: Number(portText) }
+}

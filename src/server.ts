@@ -176,6 +176,7 @@ export async function startServer(
   // After listening: a broker that is not there yet is retried in the background and never keeps
   // the API from serving.
   const follower = config.novaFollow ? startFollower(service, config.novaFollow, logger) : undefined
+  if (follower) metrics.attach({ follower: () => follower.counters })
   const retention = config.retention
     ? new RetentionJob(stores.retention, config.retention, logger)
     : undefined

@@ -9,6 +9,7 @@
  * statuses are numbers.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { FollowCounters } from '../nova/follow/follow-counters.js'
 import type { CommitObserver } from '../store/write/group-commit.js'
 
 /** Counts that another part of the server keeps, read at scrape time. */
@@ -21,7 +22,18 @@ export interface MetricSources {
   pool?: () => { total: number; idle: number; waiting: number } | undefined
   /** Actions running past their deadline (capped: see `stuckCap`), or undefined when unknown. */
   stuck?: () => Promise<number | undefined>
+  /** The Nova notification follower's counts since start (serve with it, or follow-nova). */
+  follower?: () => FollowCounters
 }
+
+// The follower's outcomes of a message, in the metric's `outcome` label (a closed set).
+const FOLLOW_OUTCOMES = {
+  applied: 'applied',
+  duplicate: 'duplicate',
+  ignored: 'ignored',
+  deadLettered: 'dead_lettered',
+  requeued: 'requeued',
+} as const satisfies Partial<Record<keyof FollowCounters, string>>
 
 /** The largest stuck-actions count a scrape looks for (a bounded query on every scrape). */
 export const STUCK_CAP = 1000
@@ -93,7 +105,7 @@ export class ServiceMetrics implements CommitObserver {
    */
   attach(sources: MetricSources): void {
     const registers = [this.registry]
-    const { denied, stream, pool, stuck } = sources
+    const { denied, stream, pool, stuck, follower } = sources
     if (denied)
       new Counter({
         name: 'actiontrail_access_denied_total',
@@ -140,6 +152,40 @@ export class ServiceMetrics implements CommitObserver {
           this.set({ state: 'waiting' }, p.waiting)
         },
       })
+    if (follower) {
+      new Counter({
+        name: 'actiontrail_nova_messages_received_total',
+        help: 'Nova notification messages delivered to the follower (redeliveries included).',
+        registers,
+        collect() {
+          this.reset()
+          this.inc(follower().received)
+        },
+      })
+      new Counter({
+        name: 'actiontrail_nova_messages_total',
+        help:
+          'Nova notification messages settled by the follower, by outcome: applied, duplicate, ' +
+          'ignored, dead_lettered (moved to the dead-letter queue), requeued (transient failure).',
+        labelNames: ['outcome'],
+        registers,
+        collect() {
+          const counts = follower()
+          this.reset()
+          for (const [key, outcome] of Object.entries(FOLLOW_OUTCOMES))
+            this.inc({ outcome }, counts[key as keyof typeof FOLLOW_OUTCOMES])
+        },
+      })
+      new Counter({
+        name: 'actiontrail_nova_reconnects_total',
+        help: "The follower's reconnections to the broker after a lost connection or failed set-up.",
+        registers,
+        collect() {
+          this.reset()
+          this.inc(follower().reconnects)
+        },
+      })
+    }
     if (stuck)
       new Gauge({
         name: 'actiontrail_stuck_actions',
