@@ -2,13 +2,18 @@
  * `actiontrail follow-nova --metrics-port` (issue 14): the follower run on its own serves its
  * Prometheus metrics. The real command, the real RabbitMQ (the test plays Nova): two notifications
  * applied and one unparseable message dead-lettered show in a scrape as message counts by outcome,
- * along with the writes they made; SIGTERM still stops the command with exit 0.
+ * along with the writes they made; SIGTERM still stops the command with exit 0. Inside `serve`
+ * (ACTIONTRAIL_NOVA_AMQP_URL), the same counts are part of the server's own `/metrics`.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
+import { StaticTokenAuthenticator } from '../../src/auth/token-file.js'
+import { resolveServeConfig } from '../../src/config.js'
+import { startServer } from '../../src/server.js'
+import { TOKEN_ENTRIES } from '../helpers/build-app.js'
 import { waitFor } from '../helpers/follower-rig.js'
 import { newRequestId } from '../helpers/nova-notifications.js'
 import { FakeNova, rabbitSkip, TEST_AMQP_URL, uniqueName } from '../helpers/rabbitmq.js'
@@ -112,5 +117,38 @@ describe('follow-nova --metrics-port', { skip }, () => {
 
     child.kill('SIGTERM')
     assert.equal(await exited, 0, stderr)
+  })
+
+  test('inside serve, the follower’s counts are in the server’s /metrics', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'actiontrail-serve-follow-metrics-'))
+    const nova = new FakeNova()
+    await nova.connect()
+    const queue = uniqueName('actiontrail.test')
+    const config = resolveServeConfig(
+      { port: '0', db: join(dir, 'actiontrail.db'), logLevel: 'silent' },
+      {
+        ACTIONTRAIL_NOVA_AMQP_URL: TEST_AMQP_URL,
+        ACTIONTRAIL_NOVA_EXCHANGE: nova.exchange,
+        ACTIONTRAIL_NOVA_QUEUE: queue,
+      },
+    )
+    const server = await startServer(config, new StaticTokenAuthenticator(TOKEN_ENTRIES))
+    t.after(async () => {
+      await server.close()
+      await nova.cleanUp([queue, `${queue}.dead`])
+      rmSync(dir, { recursive: true, force: true })
+    })
+    assert.ok(server.follower)
+    await server.follower.whenConsuming()
+    const uuid = '978b0921-8f85-4257-88b6-2e743b5a975c'
+    const create = newRequestId()
+    await nova.publish(
+      { eventType: 'instance.create.start', uuid, requestId: create },
+      { eventType: 'instance.create.end', uuid, requestId: create },
+    )
+    await waitFor('applied', async () => {
+      const text = (await server.app.inject('/metrics')).body
+      return sample(text, 'actiontrail_nova_messages_total{outcome="applied"}') === 2
+    })
   })
 })
