@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { DEFAULT_HTTP_LIMITS } from './api/http-limits.js'
-import { resolveServeConfig } from './config.js'
+import { resolveFollowMetricsAddress, resolveServeConfig } from './config.js'
 
 test('--tokens-strict or ACTIONTRAIL_TOKENS_STRICT=1 makes the token file check strict', () => {
   assert.equal(resolveServeConfig({}, {}).tokensStrict, undefined)
@@ -197,5 +197,66 @@ test('stream settings: from ACTIONTRAIL_STREAM_*, each a whole number in its ran
     assert.throws(
       () => resolveServeConfig({}, { [variable]: value }),
       (e: Error) => e.message.startsWith(variable),
+    )
+})
+
+test('rate limit: off by default and at 0; ACTIONTRAIL_RATE_LIMIT(_BURST) set it; bad values refused', () => {
+  const base = { ACTIONTRAIL_TOKENS: 't.json' }
+  assert.equal(resolveServeConfig({}, base).rateLimit, undefined)
+  assert.equal(
+    resolveServeConfig({}, { ...base, ACTIONTRAIL_RATE_LIMIT: '0' }).rateLimit,
+    undefined,
+  )
+  // The burst defaults to twice the rate, rounded up, at least 1.
+  assert.deepEqual(resolveServeConfig({}, { ...base, ACTIONTRAIL_RATE_LIMIT: '10' }).rateLimit, {
+    rate: 10,
+    burst: 20,
+  })
+  assert.deepEqual(resolveServeConfig({}, { ...base, ACTIONTRAIL_RATE_LIMIT: '0.2' }).rateLimit, {
+    rate: 0.2,
+    burst: 1,
+  })
+  assert.deepEqual(
+    resolveServeConfig(
+      {},
+      { ...base, ACTIONTRAIL_RATE_LIMIT: '2.5', ACTIONTRAIL_RATE_LIMIT_BURST: '7' },
+    ).rateLimit,
+    { rate: 2.5, burst: 7 },
+  )
+  for (const bad of ['-1', 'fast', '1e3', '5000000', ' .5', 'NaN', 'Infinity'])
+    assert.throws(
+      () => resolveServeConfig({}, { ...base, ACTIONTRAIL_RATE_LIMIT: bad }),
+      /ACTIONTRAIL_RATE_LIMIT must be a number/,
+      bad,
+    )
+  for (const bad of ['0', '1.5', '-2', 'lots'])
+    assert.throws(
+      () =>
+        resolveServeConfig(
+          {},
+          { ...base, ACTIONTRAIL_RATE_LIMIT: '1', ACTIONTRAIL_RATE_LIMIT_BURST: bad },
+        ),
+      /ACTIONTRAIL_RATE_LIMIT_BURST must be a whole number/,
+      bad,
+    )
+})
+
+test('follow-nova metrics: --metrics-port or ACTIONTRAIL_FOLLOW_METRICS_PORT, on 127.0.0.1 unless told', () => {
+  assert.equal(resolveFollowMetricsAddress({}, {}), undefined)
+  assert.deepEqual(resolveFollowMetricsAddress({}, { ACTIONTRAIL_FOLLOW_METRICS_PORT: '9102' }), {
+    host: '127.0.0.1',
+    port: 9102,
+  })
+  assert.deepEqual(
+    resolveFollowMetricsAddress(
+      { metricsPort: '0', metricsHost: '0.0.0.0' },
+      { ACTIONTRAIL_FOLLOW_METRICS_PORT: '9102', ACTIONTRAIL_FOLLOW_METRICS_HOST: '::1' },
+    ),
+    { host: '0.0.0.0', port: 0 },
+  )
+  for (const bad of ['70000', '-1', 'http'])
+    assert.throws(
+      () => resolveFollowMetricsAddress({ metricsPort: bad }, {}),
+      /--metrics-port \(ACTIONTRAIL_FOLLOW_METRICS_PORT\) must be an integer/,
     )
 })

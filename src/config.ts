@@ -8,6 +8,7 @@ import { DEFAULT_CHECKPOINT_INTERVAL_S } from './store/chain/periodic-checkpoint
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './api/http-limits.js'
 import type { KeystoneCredentials } from './auth/keystone/keystone-credentials.js'
 import type { StreamSettings } from './api/v1/stream/stream-hub.js'
+import type { RateLimitSettings } from './api/plugins/rate-limit.js'
 import { AppError } from './domain/errors.js'
 import { DEFAULT_STUCK_AFTER, parseStuckPolicy, type StuckPolicy } from './domain/stuck-work.js'
 import { resolveFollowSettings, type FollowSettings } from './nova/follow/follow-settings.js'
@@ -106,6 +107,11 @@ export interface ServeConfig {
    * is set; see retention/retention-policy.ts and docs/operations.md, "Retention".
    */
   retention?: RetentionPolicy
+  /**
+   * The per-principal rate limit (ACTIONTRAIL_RATE_LIMIT requests per second, ACTIONTRAIL_RATE_LIMIT_BURST);
+   * absent when off (the default). See api/plugins/rate-limit.ts.
+   */
+  rateLimit?: RateLimitSettings
 }
 
 /** The authentication modes. */
@@ -229,6 +235,8 @@ export function resolveServeConfig(
   if (novaFollow) config.novaFollow = novaFollow
   const retention = resolveRetentionPolicy(flags, env)
   if (retention) config.retention = retention
+  const rateLimit = resolveRateLimit(env)
+  if (rateLimit) config.rateLimit = rateLimit
   return config
 }
 
@@ -520,4 +528,65 @@ function overloadLimits(env: NodeJS.ProcessEnv): OverloadLimits {
     read('ACTIONTRAIL_MAX_EVENT_LOOP_DELAY_MS') ?? limits.maxEventLoopDelayMs
   limits.maxRssBytes = read('ACTIONTRAIL_MAX_RSS_BYTES') ?? limits.maxRssBytes
   return limits
+}
+
+/**
+ * The largest ACTIONTRAIL_RATE_LIMIT accepted (requests per second): far above any real
+ * per-caller rate; the bound only keeps the numbers finite and sane.
+ */
+export const MAX_RATE = 1_000_000
+
+/**
+ * ACTIONTRAIL_RATE_LIMIT (requests per second per principal; decimals allowed, 0 or unset = off)
+ * and ACTIONTRAIL_RATE_LIMIT_BURST (the bucket size: a whole number ≥ 1; default twice the rate,
+ * rounded up, at least 1). Undefined when the limit is off.
+ */
+export function resolveRateLimit(
+  env: NodeJS.ProcessEnv = process.env,
+): RateLimitSettings | undefined {
+  const rateText = (env.ACTIONTRAIL_RATE_LIMIT ?? '').trim()
+  const burstText = (env.ACTIONTRAIL_RATE_LIMIT_BURST ?? '').trim()
+  let rate = 0
+  if (rateText !== '') {
+    rate = Number(rateText)
+    if (!/^\d{1,7}(\.\d{1,6})?$/.test(rateText) || rate > MAX_RATE)
+      throw new AppError(
+        'invalid_input',
+        `ACTIONTRAIL_RATE_LIMIT must be a number of requests per second from 0 (off) to ${MAX_RATE}, ` +
+          `e.g. 10 or 0.5; got ${JSON.stringify(rateText.slice(0, 40))}`,
+      )
+  }
+  let burst: number | undefined
+  if (burstText !== '') {
+    burst = Number(burstText)
+    if (!/^\d{1,10}$/.test(burstText) || burst < 1 || burst > 2 * MAX_RATE)
+      throw new AppError(
+        'invalid_input',
+        `ACTIONTRAIL_RATE_LIMIT_BURST must be a whole number of requests from 1 to ${2 * MAX_RATE}, ` +
+          `got ${JSON.stringify(burstText.slice(0, 40))}`,
+      )
+  }
+  if (rate === 0) return undefined
+  return { rate, burst: burst ?? Math.max(1, Math.ceil(2 * rate)) }
+}
+
+/**
+ * Where `actiontrail follow-nova` serves its metrics: `--metrics-port` (ACTIONTRAIL_FOLLOW_METRICS_PORT,
+ * 0 picks a free port) on `--metrics-host` (ACTIONTRAIL_FOLLOW_METRICS_HOST, default 127.0.0.1);
+ * undefined when no port is set (no metrics server).
+ */
+export function resolveFollowMetricsAddress(
+  flags: { metricsPort?: string; metricsHost?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): { host: string; port: number } | undefined {
+  const portText = flags.metricsPort ?? env.ACTIONTRAIL_FOLLOW_METRICS_PORT
+  if (portText === undefined || portText === '') return undefined
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535)
+    throw new AppError(
+      'invalid_input',
+      `--metrics-port (ACTIONTRAIL_FOLLOW_METRICS_PORT) must be an integer from 0 to 65535, ` +
+        `got ${JSON.stringify(portText.slice(0, 40))}`,
+    )
+  const host = flags.metricsHost || env.ACTIONTRAIL_FOLLOW_METRICS_HOST || '127.0.0.1'
+  return { host, port: Number(portText) }
 }

@@ -162,6 +162,7 @@ export async function startServer(
     ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
     ...(tls ? { tls } : {}),
     ...(config.overload ? { overload: config.overload } : {}),
+    ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
     checkpoints: stores.checkpoints,
   })
   try {
@@ -186,6 +187,7 @@ export async function startServer(
   // After listening: a broker that is not there yet is retried in the background and never keeps
   // the API from serving.
   const follower = config.novaFollow ? startFollower(service, config.novaFollow, logger) : undefined
+  if (follower) metrics.attach({ follower: () => follower.counters })
   const clock = systemClock()
   const retention = config.retention
     ? new RetentionJob(stores.retention, config.retention, logger, {

@@ -26,6 +26,7 @@ import { busyConnectionPlugin } from './plugins/busy-connection.js'
 import { healthRoutes } from './plugins/health.js'
 import { metricsPlugin } from './plugins/metrics.js'
 import { publicUrlPlugin } from './plugins/public-url.js'
+import { rateLimitPlugin, type RateLimitSettings } from './plugins/rate-limit.js'
 import { DEFAULT_OVERLOAD_LIMITS, overloadPlugin, type OverloadLimits } from './plugins/overload.js'
 import { ServiceMetrics } from '../metrics/service-metrics.js'
 import { generateRequestId, requestIdPlugin } from './plugins/request-id.js'
@@ -101,7 +102,27 @@ export interface AppDeps {
   checkpoints?: CheckpointLog
   /** The Action Log page's built files (`web/dist` at the package root when absent). */
   webAssetsDir?: string
+  /**
+   * The per-principal rate limit (ACTIONTRAIL_RATE_LIMIT, _BURST; plugins/rate-limit.ts); no limit
+   * when absent.
+   */
+  rateLimit?: RateLimitSettings
+  /**
+   * Keystone mode: `/readyz` answers 503 once Keystone has not answered for this long and does not
+   * answer a light request either (DEFAULT_KEYSTONE_READY_WITHIN_MS when absent).
+   */
+  keystoneReadyWithinMs?: number
 }
+
+/**
+ * How recently Keystone must have answered for a Keystone-mode node to be ready: long enough that
+ * a busy node's own validations keep it ready without extra requests, short enough that a load
+ * balancer stops sending to a node cut off from Keystone within a few probe periods.
+ */
+export const DEFAULT_KEYSTONE_READY_WITHIN_MS = 30_000
+
+// The readiness check's own request to Keystone: within the health route's 2 s bound.
+const KEYSTONE_PROBE_TIMEOUT_MS = 1500
 
 /**
  * The stream's settings, its subscriber cap kept below the connection cap (streams hold their
@@ -173,14 +194,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.metricsToken ? { token: deps.metricsToken } : {}),
   })
   await app.register(authenticationPlugin, { authenticator: deps.authenticator })
+  if (deps.rateLimit) await app.register(rateLimitPlugin, { settings: deps.rateLimit, metrics })
   await app.register(responseLogPlugin)
   await app.register(accessAuditPlugin, { audit: accessAudit })
   await app.register(unreadBodyPlugin)
   await app.register(busyConnectionPlugin, { idleTimeoutMs: limits.idleTimeoutMs })
 
+  // In Keystone mode the page signs in through this server (Keystone sends no CORS headers), and
+  // a node cut off from Keystone is not ready.
+  const keystone =
+    deps.authenticator instanceof KeystoneAuthenticator ? deps.authenticator : undefined
+  const liveness = deps.healthProbe ?? (() => deps.service.getInstance(PROBE_UUID))
+  const storeReady = deps.readinessProbe ?? liveness
+  const keystoneWithin = deps.keystoneReadyWithinMs ?? DEFAULT_KEYSTONE_READY_WITHIN_MS
   await app.register(healthRoutes, {
-    probe: deps.healthProbe ?? (() => deps.service.getInstance(PROBE_UUID)),
-    ...(deps.readinessProbe ? { readinessProbe: deps.readinessProbe } : {}),
+    probe: liveness,
+    readinessProbe: keystone
+      ? () =>
+          Promise.all([
+            storeReady(),
+            keystone.assertAnsweredWithin(
+              keystoneWithin,
+              Math.min(keystone.timeoutMs, KEYSTONE_PROBE_TIMEOUT_MS),
+            ),
+          ])
+      : storeReady,
   })
   await app.register(computeSurface, { service: deps.service, policy })
   await app.register(v1Surface, {
@@ -204,9 +242,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         }
       : {}),
   })
-  // In Keystone mode the page signs in through this server (Keystone sends no CORS headers).
-  const keystone =
-    deps.authenticator instanceof KeystoneAuthenticator ? deps.authenticator : undefined
   await app.register(uiSurface, {
     prefix: UI_PREFIX,
     ...(deps.webAssetsDir ? { assetsDir: deps.webAssetsDir } : {}),

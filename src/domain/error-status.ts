@@ -26,6 +26,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   idempotency_key_reused: 422,
   idempotency_answer_not_kept: 409,
   idempotency_quota_exceeded: 429,
+  rate_limited: 429,
   store_unavailable: 503,
   identity_unavailable: 503,
   too_many_streams: 503,

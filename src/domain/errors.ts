@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'idempotency_key_reused'
   | 'idempotency_answer_not_kept'
   | 'idempotency_quota_exceeded'
+  | 'rate_limited'
   | 'store_unavailable'
   | 'identity_unavailable'
   | 'too_many_streams'

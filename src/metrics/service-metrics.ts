@@ -9,6 +9,7 @@
  * statuses are numbers.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { FollowCounters } from '../nova/follow/follow-counters.js'
 import type { CommitObserver } from '../store/write/group-commit.js'
 
 /** Counts that another part of the server keeps, read at scrape time. */
@@ -27,7 +28,18 @@ export interface MetricSources {
     usable(): boolean
     counts: { replica: number; primary: number }
   }
+  /** The Nova notification follower's counts since start (serve with it, or follow-nova). */
+  follower?: () => FollowCounters
 }
+
+// The follower's outcomes of a message, in the metric's `outcome` label (a closed set).
+const FOLLOW_OUTCOMES = {
+  applied: 'applied',
+  duplicate: 'duplicate',
+  ignored: 'ignored',
+  deadLettered: 'dead_lettered',
+  requeued: 'requeued',
+} as const satisfies Partial<Record<keyof FollowCounters, string>>
 
 /** The largest stuck-actions count a scrape looks for (a bounded query on every scrape). */
 export const STUCK_CAP = 1000
@@ -48,6 +60,7 @@ export class ServiceMetrics implements CommitObserver {
   readonly #batch: Histogram
   readonly #commit: Histogram<'outcome'>
   readonly #replays: Counter
+  readonly #rateLimited: Counter<'surface'>
 
   constructor(sources: MetricSources = {}) {
     const registers = [this.registry]
@@ -83,6 +96,12 @@ export class ServiceMetrics implements CommitObserver {
       help: 'Answers replayed for a repeated Idempotency-Key.',
       registers,
     })
+    this.#rateLimited = new Counter({
+      name: 'actiontrail_rate_limited_total',
+      help: 'Requests refused with 429 for exceeding the per-principal rate limit, by API surface.',
+      labelNames: ['surface'],
+      registers,
+    })
     this.attach(sources)
   }
 
@@ -92,7 +111,7 @@ export class ServiceMetrics implements CommitObserver {
    */
   attach(sources: MetricSources): void {
     const registers = [this.registry]
-    const { denied, stream, pool, stuck, replica } = sources
+    const { denied, stream, pool, stuck, replica, follower } = sources
     if (replica) {
       new Gauge({
         name: 'actiontrail_db_read_replica_usable',
@@ -170,6 +189,40 @@ export class ServiceMetrics implements CommitObserver {
           this.set({ state: 'waiting' }, p.waiting)
         },
       })
+    if (follower) {
+      new Counter({
+        name: 'actiontrail_nova_messages_received_total',
+        help: 'Nova notification messages delivered to the follower (redeliveries included).',
+        registers,
+        collect() {
+          this.reset()
+          this.inc(follower().received)
+        },
+      })
+      new Counter({
+        name: 'actiontrail_nova_messages_total',
+        help:
+          'Nova notification messages settled by the follower, by outcome: applied, duplicate, ' +
+          'ignored, dead_lettered (moved to the dead-letter queue), requeued (transient failure).',
+        labelNames: ['outcome'],
+        registers,
+        collect() {
+          const counts = follower()
+          this.reset()
+          for (const [key, outcome] of Object.entries(FOLLOW_OUTCOMES))
+            this.inc({ outcome }, counts[key as keyof typeof FOLLOW_OUTCOMES])
+        },
+      })
+      new Counter({
+        name: 'actiontrail_nova_reconnects_total',
+        help: "The follower's reconnections to the broker after a lost connection or failed set-up.",
+        registers,
+        collect() {
+          this.reset()
+          this.inc(follower().reconnects)
+        },
+      })
+    }
     if (stuck)
       new Gauge({
         name: 'actiontrail_stuck_actions',
@@ -190,6 +243,11 @@ export class ServiceMetrics implements CommitObserver {
   /** Notes an answer replayed for an Idempotency-Key. */
   replayed(): void {
     this.#replays.inc()
+  }
+
+  /** Notes a request refused by the rate limit (`surface`: v1, compute or ui; never a path). */
+  rateLimited(surface: 'v1' | 'compute' | 'ui'): void {
+    this.#rateLimited.inc({ surface })
   }
 
   /** CommitObserver: one group-commit transaction ended. */

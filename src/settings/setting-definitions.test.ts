@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { resolveReadReplica, resolveServeConfig } from '../config.js'
+import { resolveFollowMetricsAddress, resolveReadReplica, resolveServeConfig } from '../config.js'
 import { parseDatabaseTarget } from '../store/open-store.js'
 import { SETTINGS } from './setting-definitions.js'
 
@@ -26,11 +26,7 @@ const BASE: NodeJS.ProcessEnv = {
 
 // Settings whose readers other work in progress adds (rate limits, the read replica, Galera
 // retries): nothing reads them yet, so nothing can refuse a value out of range.
-const NOT_YET_READ = new Set([
-  'ACTIONTRAIL_RATE_LIMIT',
-  'ACTIONTRAIL_RATE_LIMIT_BURST',
-  'ACTIONTRAIL_DB_CONFLICT_RETRIES',
-])
+const NOT_YET_READ = new Set(['ACTIONTRAIL_DB_CONFLICT_RETRIES'])
 
 function accepted(variable: string, value: string): boolean {
   const env = { ...BASE, [variable]: value }
@@ -38,6 +34,7 @@ function accepted(variable: string, value: string): boolean {
     resolveServeConfig({}, env)
     // The lag bound is read only beside a standby.
     resolveReadReplica({ ACTIONTRAIL_DB_READ: 'postgres://standby.example/actiontrail', ...env })
+    resolveFollowMetricsAddress({}, env)
     parseDatabaseTarget('postgres://db.example/actiontrail', env)
     parseDatabaseTarget('/var/lib/actiontrail/actiontrail.db', env)
     return true

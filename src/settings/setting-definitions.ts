@@ -5,6 +5,7 @@
  * (`npm run docs:settings`) are all generated from this list.
  */
 import { DEFAULT_HTTP_LIMITS } from '../api/http-limits.js'
+import { MAX_RATE } from '../config.js'
 import { DEFAULT_STREAM_SETTINGS } from '../api/v1/stream/stream-hub.js'
 import { DEFAULT_STUCK_AFTER } from '../domain/stuck-work.js'
 import { DEFAULT_CHECKPOINT_INTERVAL_S } from '../store/chain/periodic-checkpoints.js'
@@ -14,6 +15,8 @@ import { DEFAULT_BATCH_ACTIONS } from '../store/retention-store.js'
 /** What values a setting takes. */
 export type SettingType =
   | { kind: 'integer'; min: number; max: number }
+  /** A number with decimals allowed (at most 6). */
+  | { kind: 'number'; min: number; max: number }
   /** Free text; `pattern` (a regular expression) and `hint` (its words) when it has a shape. */
   | { kind: 'string'; pattern?: string; hint?: string }
   | { kind: 'boolean' }
@@ -242,7 +245,7 @@ export const SETTINGS: readonly SettingDefinition[] = [
   {
     env: 'ACTIONTRAIL_RATE_LIMIT',
     key: 'http.rate_limit',
-    type: int(0, 1_000_000),
+    type: { kind: 'number', min: 0, max: MAX_RATE },
     default: '0',
     description:
       'requests per second per principal (token bucket); more get 429 with `Retry-After`; `0` is off',
@@ -250,8 +253,8 @@ export const SETTINGS: readonly SettingDefinition[] = [
   {
     env: 'ACTIONTRAIL_RATE_LIMIT_BURST',
     key: 'http.rate_limit_burst',
-    type: int(1, 10_000_000),
-    unsetMeans: 'the rate',
+    type: int(1, 2 * MAX_RATE),
+    unsetMeans: 'twice the rate, rounded up',
     description: "the bucket's size: requests a principal may send at once above the rate",
   },
   // auth
@@ -561,6 +564,21 @@ export const SETTINGS: readonly SettingDefinition[] = [
     type: int(1, 65535),
     default: '512',
     description: 'notifications handled at once (unacknowledged)',
+  },
+  {
+    env: 'ACTIONTRAIL_FOLLOW_METRICS_PORT',
+    key: 'nova.metrics_port',
+    type: int(0, 65535),
+    unsetMeans: 'no metrics server',
+    description:
+      '`follow-nova` run on its own: serve `GET /metrics` on this port (`0`: any free one)',
+  },
+  {
+    env: 'ACTIONTRAIL_FOLLOW_METRICS_HOST',
+    key: 'nova.metrics_host',
+    type: text,
+    default: '127.0.0.1',
+    description: "the address of `follow-nova`'s metrics server",
   },
 ]
 

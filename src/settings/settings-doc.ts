@@ -10,6 +10,8 @@ function values(setting: SettingDefinition): string {
   switch (t.kind) {
     case 'integer':
       return `integer ${t.min.toLocaleString('en')}–${t.max.toLocaleString('en')}`
+    case 'number':
+      return `number ${t.min.toLocaleString('en')}–${t.max.toLocaleString('en')}`
     case 'string':
       return t.hint ?? 'text'
     case 'boolean':

@@ -18,6 +18,8 @@ function typeSchema(type: SettingType): TSchema {
   switch (type.kind) {
     case 'integer':
       return Type.Integer({ minimum: type.min, maximum: type.max })
+    case 'number':
+      return Type.Number({ minimum: type.min, maximum: type.max })
     case 'string':
       return Type.String(
         type.pattern === undefined ? { minLength: 1 } : { minLength: 1, pattern: type.pattern },
@@ -47,6 +49,8 @@ function describeType(type: SettingType): string {
   switch (type.kind) {
     case 'integer':
       return `must be an integer from ${type.min} to ${type.max}`
+    case 'number':
+      return `must be a number from ${type.min} to ${type.max}`
     case 'string':
       return type.hint === undefined ? 'must be non-empty text' : `must be ${type.hint}`
     case 'boolean':

@@ -114,6 +114,32 @@ export async function requireCurrentSchema<DB>(database: Kysely<DB>): Promise<vo
   }
 }
 
+/**
+ * The readiness check of a running server: refuses, with `store_unavailable`, a schema that is no
+ * longer exactly this build's — another node (newer or older) migrated the database since this one
+ * started. One query on the migration table, cheap enough for every probe (introspection, which
+ * `requireCurrentSchema` needs for a database not yet migrated, is not). Unqualified, the table is
+ * the one the connection's search path finds first: on PostgreSQL, the current schema's, which is
+ * where migrateToLatest put it at start.
+ */
+export async function assertSchemaUnchanged<DB>(database: Kysely<DB>): Promise<void> {
+  const db = database as unknown as Kysely<{ kysely_migration: { name: string } }>
+  const rows = await db.selectFrom('kysely_migration').select('name').execute()
+  const applied = new Set(rows.map((r) => r.name))
+  const unknown = [...applied].filter((name) => !(name in MIGRATIONS))
+  if (unknown.length > 0)
+    throw new AppError(
+      'store_unavailable',
+      `database schema is newer than this ActionTrail (unknown migrations: ${unknown.join(', ')})`,
+    )
+  const pending = Object.keys(MIGRATIONS).filter((name) => !applied.has(name))
+  if (pending.length > 0)
+    throw new AppError(
+      'store_unavailable',
+      `database schema is older than this ActionTrail (pending migrations: ${pending.join(', ')})`,
+    )
+}
+
 async function appliedUnknown(db: Kysely<unknown>, known: Set<string>): Promise<string[]> {
   const schema = await migrationSchema(db)
   const tables = await db.introspection.getTables({ withInternalKyselyTables: true })

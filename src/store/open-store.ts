@@ -10,7 +10,6 @@
  * `openStore`; the server, which also answers Idempotency-Keys, uses `openStores`.
  */
 import { checkpointLog, type CheckpointLog } from './chain/checkpoint-log.js'
-import { sql } from 'kysely'
 import { AppError } from '../domain/errors.js'
 import type { ActionStore } from './action-store.js'
 import type { ChangeFeed } from './change-feed.js'
@@ -18,7 +17,7 @@ import type { IdempotencyStore } from './idempotency-store.js'
 import { RetentionStore } from './retention-store.js'
 import { KyselyActionStore } from './kysely-action-store.js'
 import { KyselyIdempotencyStore } from './kysely-idempotency-store.js'
-import { migrateToLatest, requireCurrentSchema } from './migrate.js'
+import { assertSchemaUnchanged, migrateToLatest, requireCurrentSchema } from './migrate.js'
 import { openMysqlDatabase } from './mysql/mysql-database.js'
 import { openPostgresDatabase } from './postgres/postgres-database.js'
 import { openStandbyReads, type StandbyReads } from './postgres/standby-reads.js'
@@ -159,8 +158,10 @@ export interface Stores {
    */
   close(): Promise<void>
   /**
-   * Readiness: resolves when the database answers a trivial query and (SQLite) its files are still
-   * the ones opened, checked now; rejects with `store_unavailable` otherwise.
+   * Readiness: resolves when the database answers a trivial query (the migration table's names),
+   * its schema is still exactly this build's (not migrated since by a newer or older binary), and
+   * (SQLite) its files are still the ones opened, checked now; rejects with `store_unavailable`
+   * otherwise.
    */
   ready(): Promise<void>
   /** The connection pool's use (server databases), for the metrics. */
@@ -291,7 +292,7 @@ export async function openStores(
     },
     async ready() {
       opened.assertReady?.()
-      await withMappedErrors(opened, () => sql`select 1`.execute(opened.db))
+      await withMappedErrors(opened, () => assertSchemaUnchanged(opened.db))
     },
   }
 }

@@ -362,3 +362,33 @@ test('a request that cannot be sent (invalid header value) fails at once as an A
   })
   assert.equal(calls, 1)
 })
+
+test('against a real rate limit the client waits out Retry-After (1 s) and then succeeds', async (t) => {
+  const { h, baseUrl } = await startActionTrail(t, { rateLimit: { rate: 1, burst: 1 } })
+  await seedVm(h)
+  const client = serviceClient(baseUrl)
+  await client.actionStart(START)
+  // The bucket is empty: this request gets 429 with Retry-After: 1, and the retry after it passes.
+  await client.actionFinish({ instanceUuid: VM, requestId: CTX.requestId })
+  assert.ok((await h.service.getAction(VM, CTX.requestId))?.action.finishTime)
+  const scrape = (await h.app.inject('/metrics')).body
+  const refused = /^actiontrail_rate_limited_total\{surface="v1"\} (\d+)$/m.exec(scrape)
+  assert.ok(refused && Number(refused[1]) >= 1, 'the server refused at least once')
+})
+
+test('a client without retries gets the rate limit as a ClientHttpError `rate_limited`', async (t) => {
+  // One token per 100 s: the second request is refused whatever the machine's speed.
+  const { h, baseUrl } = await startActionTrail(t, { rateLimit: { rate: 0.01, burst: 1 } })
+  await seedVm(h)
+  const impatient = serviceClient(baseUrl, { retries: 0 })
+  await impatient.actionStart(START)
+  await assert.rejects(
+    impatient.actionFinish({ instanceUuid: VM, requestId: CTX.requestId }),
+    (err) => {
+      assert.ok(err instanceof ClientHttpError)
+      assert.equal(err.status, 429)
+      assert.ok(isAppError(err, 'rate_limited'))
+      return true
+    },
+  )
+})

@@ -16,7 +16,14 @@ import {
 import type { AddressInfo } from 'node:net'
 import type { TestContext } from 'node:test'
 import { ActionTrailClient, type ActionTrailClientOptions } from '../../src/client/index.js'
-import { buildHarness, PROJECT_A, TOKENS, USER_A, type Harness } from '../helpers/build-app.js'
+import {
+  buildHarness,
+  PROJECT_A,
+  TOKENS,
+  USER_A,
+  type Harness,
+  type HarnessOptions,
+} from '../helpers/build-app.js'
 
 /** An instance of project A used by the suites. */
 export const VM = '6a1f0c3e-52b4-4c8d-9e7f-0a1b2c3d4e5f'
@@ -35,8 +42,11 @@ export interface LiveServer {
 }
 
 /** Builds the real app over an in-memory store and starts it on a free loopback port. */
-export async function startActionTrail(t: TestContext): Promise<LiveServer> {
-  const h = await buildHarness(t)
+export async function startActionTrail(
+  t: TestContext,
+  options: HarnessOptions = {},
+): Promise<LiveServer> {
+  const h = await buildHarness(t, ':memory:', options)
   await h.app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = h.app.server.address() as AddressInfo
   return { h, baseUrl: `http://127.0.0.1:${port}` }

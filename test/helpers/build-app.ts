@@ -5,6 +5,7 @@
  * dropped after the test (scripts/run-tests.sh runs the API suites that way too).
  */
 import type { OverloadLimits } from '../../src/api/plugins/overload.js'
+import type { RateLimitSettings } from '../../src/api/plugins/rate-limit.js'
 import type { CheckpointLog } from '../../src/store/chain/checkpoint-log.js'
 import type { StuckPolicy } from '../../src/domain/stuck-work.js'
 import { Writable } from 'node:stream'
@@ -127,6 +128,8 @@ export interface HarnessOptions {
   overload?: OverloadLimits
   /** The Action Log page's built files; `web/dist` when absent. */
   webAssetsDir?: string
+  /** The per-principal rate limit; none when absent. */
+  rateLimit?: RateLimitSettings
 }
 
 /**
@@ -177,6 +180,7 @@ export async function buildHarness(
     stream: { feed: stores.changes, ...(options.stream ? { settings: options.stream } : {}) },
     checkpoints: stores.checkpoints,
     ...(options.webAssetsDir ? { webAssetsDir: options.webAssetsDir } : {}),
+    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
   })
   const responses = await checkResponses(app)
   // The lines of the checker's own document requests are not the test's.

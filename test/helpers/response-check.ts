@@ -17,8 +17,15 @@ interface Operation {
   responses: Record<string, { content?: Record<string, { schema: unknown }> }>
 }
 
-// Routes that are in no document on purpose: the documents themselves and the health probes.
-const UNDOCUMENTED = new Set(['/openapi.json', '/v1/openapi.json', '/healthz', '/readyz'])
+// Routes that are in no document on purpose: the documents themselves, the health probes and the
+// Prometheus exposition text.
+const UNDOCUMENTED = new Set([
+  '/openapi.json',
+  '/v1/openapi.json',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+])
 
 function operationsOf(doc: {
   paths: Record<string, Record<string, Operation['responses'] | unknown>>

@@ -28,18 +28,30 @@ export function faultName(status: number): string {
   return FAULT_NAMES[status] ?? 'computeFault'
 }
 
-/** Nova's fault body for a status and message. */
+/**
+ * Nova's fault body for a status and message; a 413 or 429 with a `Retry-After` repeats it as
+ * `retryAfter` (a string), as Nova's `Fault` does.
+ */
 export function faultBody(
   status: number,
   message: string,
-): Record<string, { code: number; message: string }> {
-  return { [faultName(status)]: { code: status, message } }
+  retryAfter?: string,
+): Record<string, { code: number; message: string; retryAfter?: string }> {
+  const withRetry = retryAfter !== undefined && (status === 413 || status === 429)
+  return { [faultName(status)]: { code: status, message, ...(withRetry ? { retryAfter } : {}) } }
 }
 
 /** Sends an answer as a Nova fault. */
 export function sendFault(reply: FastifyReply, answer: ErrorAnswer): FastifyReply {
+  const retryAfter = reply.getHeader('retry-after')
   return reply
     .code(answer.status)
     .type(FAULT_CONTENT_TYPE)
-    .send(faultBody(answer.status, answer.message))
+    .send(
+      faultBody(
+        answer.status,
+        answer.message,
+        retryAfter === undefined ? undefined : String(retryAfter),
+      ),
+    )
 }

@@ -7,8 +7,10 @@
  *   restarted, so it does not fail for what a restart would make worse: with its SQLite file
  *   deleted, the process still holds the only copy of the data open (see /readyz).
  * - `GET /readyz`, readiness: 200 when this instance can take traffic, writes included: the store
- *   answers a trivial query within the bound AND (SQLite) the database files are still the ones
- *   it opened, checked at each probe. 503 tells a load balancer to send requests elsewhere.
+ *   answers a trivial query within the bound AND its schema is still exactly this build's (not
+ *   migrated since by a newer or older binary) AND (SQLite) the database files are still the ones
+ *   it opened, checked at each probe; in Keystone mode, Keystone answered recently too (app.ts).
+ *   503 tells a load balancer to send requests elsewhere.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'

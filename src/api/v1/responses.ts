@@ -44,8 +44,11 @@ export type BatchResult = Static<typeof BatchResultSchema>
 const IDEMPOTENCY_NOT_KEPT =
   'A retry under an Idempotency-Key whose answer was too large to keep (`idempotency_answer_not_kept`): ' +
   'the request was already answered with the status in the message, and is not run again.'
+const TOO_MANY =
+  'The caller (user and project) sent requests faster than ACTIONTRAIL_RATE_LIMIT allows ' +
+  '(`rate_limited`); nothing ran. Retry after `Retry-After` seconds. Or, on a write: '
 const IDEMPOTENCY_QUOTA =
-  "The caller's remembered Idempotency-Key answers fill its allowance (`idempotency_quota_exceeded`); " +
+  "the caller's remembered Idempotency-Key answers fill its allowance (`idempotency_quota_exceeded`); " +
   'nothing ran. Retry after `Retry-After` seconds, or without a key.'
 
 /** The 409 of a write with its own conflicts: theirs, and a retry whose answer was not kept. */
@@ -66,7 +69,7 @@ const COMMON_ERRORS: Readonly<Record<number, string>> = {
   415: 'Unsupported Content-Type (`unsupported_media_type`).',
   409: IDEMPOTENCY_NOT_KEPT,
   422: 'The Idempotency-Key was used for a different request in the last 24 hours (`idempotency_key_reused`).',
-  429: IDEMPOTENCY_QUOTA,
+  429: TOO_MANY + IDEMPOTENCY_QUOTA,
   431: 'Headers over 16 KiB (`request_header_fields_too_large`); the connection is closed.',
   500: 'Unexpected failure (`internal`); the cause is logged, never shown.',
   503: 'The store is unavailable (`store_unavailable`); safe to retry.',

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto'
 import { AppError } from '../../domain/errors.js'
 import type { Authenticator, Principal } from '../principal.js'
+import { KeystoneContact } from './keystone-contact.js'
 import type { KeystoneCredentials } from './keystone-credentials.js'
 import { principalFromToken } from './keystone-token.js'
 import { describe, ServiceToken } from './service-token.js'
@@ -60,6 +61,8 @@ export class KeystoneAuthenticator implements Authenticator {
   readonly #fetch: typeof globalThis.fetch
   readonly #now: () => number
   readonly #warn: (message: string) => void
+  readonly #contact: KeystoneContact
+  #check: Promise<void> | undefined
 
   /** How long a request to Keystone may take (ms); the page's sign-in uses the same bound. */
   get timeoutMs(): number {
@@ -72,8 +75,9 @@ export class KeystoneAuthenticator implements Authenticator {
     this.identityUri = this.#v3.replace(/\/v3$/, '')
     this.#cacheMs = (options.cacheSeconds ?? DEFAULT_KEYSTONE_CACHE_SECONDS) * 1000
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_KEYSTONE_TIMEOUT_MS
-    this.#fetch = options.fetch ?? globalThis.fetch
     this.#now = options.now ?? Date.now
+    this.#contact = new KeystoneContact(options.fetch ?? globalThis.fetch, this.#now)
+    this.#fetch = this.#contact.fetch
     this.#warn = options.warn ?? (() => undefined)
     this.#cache = new ValidationCache(this.#cacheMs > 0 ? (options.cacheEntries ?? 10_000) : 0)
     this.#service = new ServiceToken({
@@ -91,6 +95,33 @@ export class KeystoneAuthenticator implements Authenticator {
    */
   async start(): Promise<void> {
     await this.#service.get()
+  }
+
+  /**
+   * Readiness: resolves when Keystone answered within the last `boundMs` — any request counts, so a
+   * busy node asks nothing more — or, failing that, answers a light request now (`GET /v3`, its
+   * version document, no token; concurrent probes share one, bounded by `timeoutMs`). Otherwise
+   * rejects with `identity_unavailable`: this node could not authenticate anyone it has not cached.
+   */
+  async assertAnsweredWithin(boundMs: number, timeoutMs = this.#timeoutMs): Promise<void> {
+    const recent = () => {
+      const at = this.#contact.answeredAt
+      return at !== undefined && this.#now() - at <= boundMs
+    }
+    if (recent()) return
+    this.#check ??= this.#fetch(this.#v3, {
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(timeoutMs),
+    })
+      .then((res) => res.arrayBuffer())
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => (this.#check = undefined))
+    await this.#check
+    if (!recent())
+      throw new AppError('identity_unavailable', `keystone has not answered for over ${boundMs} ms`)
   }
 
   async authenticate(token: string): Promise<Principal | undefined> {

@@ -25,7 +25,13 @@ export const Fault = Type.Object(
     minProperties: 1,
     maxProperties: 1,
     additionalProperties: Type.Object(
-      { code: Type.Integer(), message: Type.String() },
+      {
+        code: Type.Integer(),
+        message: Type.String(),
+        retryAfter: Type.Optional(
+          Type.String({ description: 'On a 429 `overLimit`: seconds to wait, as `Retry-After`.' }),
+        ),
+      },
       { additionalProperties: false },
     ),
     description: 'Nova fault, e.g. `{"itemNotFound": {"code": 404, "message": "…"}}`.',

@@ -10,6 +10,9 @@ const ERRORS: Readonly<Record<number, string>> = {
   403: 'The policy forbids it (`forbidden`).',
   404: 'Unknown server or action, or one of another project (`itemNotFound`).',
   406: 'Microversion outside the supported range (`computeFault`).',
+  429:
+    'The caller sent requests faster than ACTIONTRAIL_RATE_LIMIT allows (`overLimit`, with ' +
+    '`retryAfter`); retry after `Retry-After` seconds.',
   500: 'Unexpected failure; the cause is logged, never shown (`computeFault`).',
   503: 'The store is unavailable (`serviceUnavailable`); safe to retry.',
 }
