@@ -4,14 +4,17 @@
  * itself. A node that refuses connections is passed over; a node that dies under open connections
  * costs no write (the executor retries the transaction, which lands on the next node); the store
  * stays on the new node when the old one comes back; and on a server without Galera no
- * wsrep_sync_wait is set. Skipped loudly when MariaDB does not answer (a failure under
- * ACTIONTRAIL_REQUIRE_BACKENDS=1).
+ * wsrep_sync_wait is set. And a write whose COMMIT went through but whose answer was lost (an
+ * unknown outcome) is retried on the next node and stored once: the write programs look before
+ * they write (action start, event start, event finish, action finish, instance put). Skipped
+ * loudly when MariaDB does not answer (a failure under ACTIONTRAIL_REQUIRE_BACKENDS=1).
  */
 import assert from 'node:assert/strict'
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import { test } from 'node:test'
 import { sql } from 'kysely'
 import { parseTimestamp, type Timestamp } from '../../src/domain/timestamp.js'
+import type { StoreWrite } from '../../src/store/action-store.js'
 import { openDatabase, openStores } from '../../src/store/open-store.js'
 import { createServerDatabase, REQUIRE_BACKENDS, serverProblem } from '../helpers/backends.js'
 import { freePort } from '../helpers/free-port.js'
@@ -19,6 +22,13 @@ import { freePort } from '../helpers/free-port.js'
 /** A TCP relay from a local port to the MariaDB server, counting the connections it took. */
 class Relay {
   connections = 0
+  /**
+   * When set, the next COMMIT is passed to the server, and the connection is cut as soon as the
+   * server answers it: the transaction committed, and the client never hears so.
+   */
+  cutAfterCommit = false
+  /** COMMITs whose answer was cut. */
+  cutCommits = 0
   readonly #sockets = new Set<Socket>()
   #server: Server | undefined
 
@@ -36,7 +46,21 @@ class Relay {
         s.on('error', () => undefined)
         s.on('close', () => this.#sockets.delete(s))
       }
-      client.pipe(upstream).pipe(client)
+      let cutting = false
+      client.on('data', (chunk: Buffer) => {
+        // A text-protocol query packet: 3-byte length, sequence number, COM_QUERY (3), the SQL.
+        if (this.cutAfterCommit && chunk.includes(COMMIT_PACKET)) {
+          this.cutAfterCommit = false
+          cutting = true
+        }
+        upstream.write(chunk)
+      })
+      upstream.on('data', (chunk: Buffer) => {
+        if (!cutting) return void client.write(chunk)
+        this.cutCommits++
+        client.destroy()
+        upstream.destroy()
+      })
     })
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve))
     this.#server = server
@@ -51,6 +75,7 @@ class Relay {
   }
 }
 
+const COMMIT_PACKET = Buffer.from('\x03commit', 'latin1')
 const INSTANCE = '00000000-0000-4000-8000-0000000000f1'
 const at = (n: number) =>
   parseTimestamp(`2026-03-01T00:00:${String(n).padStart(2, '0')}.000000Z`) as Timestamp
@@ -135,4 +160,79 @@ test('mysql: a node list passes over a dead node, survives its death mid-use, an
   } finally {
     await opened.db.destroy()
   }
+})
+
+test('mysql: a write whose COMMIT answer was lost is retried on the next node and stored once', async (t) => {
+  const problem = await serverProblem('mysql')
+  if (problem) {
+    if (REQUIRE_BACKENDS) assert.fail(problem)
+    return t.skip(problem)
+  }
+  const database = await createServerDatabase('mysql')
+  t.after(() => database.drop())
+  const real = new URL(database.url)
+  const target = { host: real.hostname, port: Number(real.port || 3306) }
+  const relay = new Relay(await freePort(), target)
+  await relay.start()
+  t.after(() => relay.stop())
+  const hosts = `127.0.0.1:${relay.port},${target.host}:${target.port}`
+  const url = `${real.protocol}//${real.username}@${hosts}${real.pathname}${real.search}`
+  const key = { instanceUuid: INSTANCE, requestId: 'req-lost-commit' }
+  const ops: StoreWrite[] = [
+    {
+      op: 'instance_put',
+      values: { uuid: INSTANCE, name: 'vm', projectId: 'p-1', userId: 'u-1', now: at(0) },
+    },
+    {
+      op: 'action_start',
+      values: {
+        ...key,
+        action: 'reboot',
+        userId: 'u-1',
+        projectId: 'p-1',
+        startTime: at(1),
+        createdAt: at(1),
+      },
+    },
+    {
+      op: 'event_start',
+      values: { ...key, event: 'compute_reboot', host: 'c-1', startTime: at(2), createdAt: at(2) },
+    },
+    {
+      op: 'event_finish',
+      values: {
+        ...key,
+        event: 'compute_reboot',
+        result: 'Success',
+        traceback: null,
+        details: null,
+        finishTime: at(3),
+        updatedAt: at(3),
+      },
+    },
+    { op: 'action_finish', values: { ...key, finishTime: at(4) } },
+  ]
+  // Each write through a store of its own, which starts on the relay, whose COMMIT answer is cut.
+  for (const op of ops) {
+    const stores = await openStores(url)
+    try {
+      relay.cutAfterCommit = true
+      const before = relay.cutCommits
+      const [outcome] = await stores.actions.write([op])
+      assert.equal(relay.cutCommits, before + 1, `${op.op}: its COMMIT answer was cut`)
+      assert.equal(outcome?.ok, true, `${op.op} succeeded after the retry`)
+    } finally {
+      await stores.close()
+    }
+  }
+
+  const stores = await openStores(database.url)
+  t.after(() => stores.close())
+  const actions = await stores.actions.listActions(INSTANCE, {})
+  assert.equal(actions.length, 1, 'the action is stored once')
+  assert.equal(actions[0]?.finishTime, at(4))
+  const events = await stores.actions.listEvents(actions[0]!.id)
+  assert.equal(events.length, 1, 'the event is stored once')
+  assert.equal(events[0]?.finishTime, at(3))
+  assert.equal(events[0]?.result, 'Success')
 })
