@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { REQUIRE_BACKENDS } from './backends.js'
 import { ROOT } from './spawn-server.js'
 
 const run = promisify(execFile)
@@ -26,14 +27,23 @@ const NEEDED = [
   '/usr/bin/rsync',
 ]
 
-/** Why no Galera cluster can start here (a missing package), or undefined when one can. */
+/**
+ * Why no Galera cluster can start here (a missing package), or undefined when one can; a problem
+ * is also printed as a loud warning, as backends.ts does for an unreachable server.
+ */
 export function galeraProblem(): string | undefined {
   const missing = NEEDED.filter((file) => !existsSync(file))
   if (missing.length === 0) return undefined
-  return (
+  const problem =
     `MariaDB Galera is not installed (missing ${missing.join(', ')}): ` +
     'apt-get install -y --no-install-recommends mariadb-server galera-4 rsync'
+  const bar = '!'.repeat(100)
+  console.warn(
+    `\n${bar}\n!! ${problem}\n!! The Galera tests are ` +
+      (REQUIRE_BACKENDS ? 'REQUIRED (ACTIONTRAIL_REQUIRE_BACKENDS=1): failing' : 'SKIPPED') +
+      `.\n${bar}\n`,
   )
+  return problem
 }
 
 /** A running cluster. Node numbers are 1..3. */
