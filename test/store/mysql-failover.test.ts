@@ -96,6 +96,12 @@ test('mysql: a node list passes over a dead node, survives its death mid-use, an
     `${real.protocol}//${real.username}@${hosts.join(',')}${real.pathname}${real.search}`
   const self = `${target.host}:${target.port}`
 
+  // No node answers: one clear error, which keeps the driver's (a 503 when serving).
+  await assert.rejects(
+    openStores(list(`127.0.0.1:${dead}`, `127.0.0.1:${dead}`)),
+    (e: Error) => /none of the 2 database nodes answers/.test(e.message) && e.cause !== undefined,
+  )
+
   // Nothing listens on the first node: the store opens, migrates and writes through the second.
   const passedOver = await openStores(list(`127.0.0.1:${dead}`, self))
   try {

@@ -162,7 +162,9 @@ export class FailoverPool implements MysqlPool {
         lastError = err
       }
     }
-    throw lastError
+    // The cause keeps the driver's error, by which callers recognize an unavailable database.
+    if (count === 1) throw lastError
+    throw new Error(`none of the ${count} database nodes answers`, { cause: lastError })
   }
 
   async #connect(index: number): Promise<MysqlPoolConnection> {
