@@ -48,7 +48,9 @@ if [ "$(id -u)" = 0 ]; then SST_METHOD=rsync_root; else SST_METHOD=rsync; fi
 cmd=start
 case "${1:-}" in start|stop|status|kill|node-start|node-stop) cmd=$1; shift ;; esac
 [ $# -ge 1 ] || die "usage: $0 [start] DIR [BASEPORT] | stop DIR | status DIR | kill DIR N | node-start DIR N | node-stop DIR N"
-mkdir -p "$1"
+# Only `start` creates DIR: a stop or kill after the directory was removed must not leave an
+# empty one behind.
+if [ "$cmd" = start ]; then mkdir -p "$1"; elif [ ! -d "$1" ]; then log "nothing in $1"; exit 0; fi
 DIR=$(cd "$1" && pwd)
 
 if [ -f "$DIR/ports" ]; then
