@@ -10,7 +10,10 @@
  * floor, against issue 10's targets: p99 < 10 ms with limit 50, deep page p99 ≤ 2× the first's.
  *
  * Options:
- *   --backend sqlite|postgres|mysql  (default sqlite; mariadb is an alias of mysql)
+ *   --backend sqlite|postgres|mysql|galera  (default sqlite; mariadb is an alias of mysql;
+ *                      galera: bench/scale-galera.ts, a 3-node cluster next to a single MariaDB,
+ *                      which reads --actions (default there 4,000), --events, --inflight
+ *                      (default 8), --runs, --warmup and --limit)
  *   --actions N        actions (default 1,000,000)
  *   --events N         events per action (default 3)
  *   --instances N      instances (default 10,000)
@@ -119,8 +122,9 @@ const { values } = parseArgs({
 })
 
 type Backend = 'sqlite' | 'postgres' | 'mysql'
+const GALERA = (values.backend ?? '').toLowerCase() === 'galera'
 const BACKEND: Backend = (() => {
-  const b = (values.backend ?? 'sqlite').toLowerCase()
+  const b = GALERA ? 'mysql' : (values.backend ?? 'sqlite').toLowerCase()
   if (b === 'sqlite') return 'sqlite'
   if (b === 'postgres' || b === 'postgresql' || b === 'pg') return 'postgres'
   if (b === 'mysql' || b === 'mariadb') return 'mysql'
@@ -867,7 +871,30 @@ async function main(): Promise<boolean> {
   }
 }
 
-const missedTarget = await main()
+/** `--backend galera`: the cluster next to a single MariaDB (bench/scale-galera.ts). */
+async function galeraMain(): Promise<boolean> {
+  const { galeraScale } = await import('./scale-galera.js')
+  const report = await galeraScale({
+    actions: process.argv.includes('--actions') ? ACTIONS : 4000,
+    events: EVENTS,
+    inflight: Number(values.inflight ?? 8),
+    runs: RUNS,
+    warmup: WARMUP,
+    limit: LIMIT,
+    log,
+  })
+  const cpu = cpus()[0]?.model.trim() ?? 'cpu'
+  console.log(
+    `\nActionTrail scale benchmark, Galera — ${new Date().toISOString().slice(0, 10)}, ` +
+      `${cpus().length} × ${cpu}, Node ${process.version}; load average at the end ` +
+      `${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(', ')}\n\n${report.text}`,
+  )
+  return !report.met
+}
+
+const missedTarget = GALERA ? await galeraMain() : await main()
 if (missedTarget && values.check) {
   log('a target was missed (--check)')
   process.exitCode = 1

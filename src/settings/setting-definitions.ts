@@ -115,9 +115,11 @@ export const SETTINGS: readonly SettingDefinition[] = [
   {
     env: 'ACTIONTRAIL_DB_CONFLICT_RETRIES',
     key: 'database.conflict_retries',
-    type: int(0, 100),
+    type: int(1, 100),
     default: '5',
-    description: 'how often a write that lost a Galera certification conflict is retried',
+    description:
+      'attempts a write transaction gets, the first included, when it loses a race (a deadlock, ' +
+      'a Galera certification conflict, a lost connection) before it is answered 503',
   },
   // http
   {

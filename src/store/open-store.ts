@@ -19,6 +19,7 @@ import { KyselyActionStore } from './kysely-action-store.js'
 import { KyselyIdempotencyStore } from './kysely-idempotency-store.js'
 import { assertSchemaUnchanged, migrateToLatest, requireCurrentSchema } from './migrate.js'
 import { openMysqlDatabase } from './mysql/mysql-database.js'
+import { maskNodeListPassword, splitNodeUrls } from './mysql/node-urls.js'
 import { openPostgresDatabase } from './postgres/postgres-database.js'
 import { openStandbyReads, type StandbyReads } from './postgres/standby-reads.js'
 import type { QueryReads, ReadCounts } from './read-replica.js'
@@ -29,8 +30,16 @@ import type { CommitObserver } from './write/group-commit.js'
 /** Which backend a database setting names, and its connection target. */
 export type DatabaseTarget =
   | { kind: 'sqlite'; filename: string; lockWaitMs?: number }
-  | { kind: 'postgres'; url: string; poolMax: number }
-  | { kind: 'mysql'; url: string; poolMax: number }
+  | { kind: 'postgres'; url: string; poolMax: number; maxAttempts?: number }
+  | {
+      kind: 'mysql'
+      /** The first (or only) node's URL. */
+      url: string
+      poolMax: number
+      /** Every node's URL, in order, when the setting names several (a Galera cluster). */
+      nodes?: string[]
+      maxAttempts?: number
+    }
 
 /** Connections per process when neither the URL nor ACTIONTRAIL_DB_POOL_MAX says. */
 export const DEFAULT_POOL_MAX = 10
@@ -43,6 +52,23 @@ function poolMax(text: string, source: string): number {
     throw new AppError('invalid_input', `${source} must be an integer from 1 to ${MAX_POOL_MAX}`)
   }
   return Number(text)
+}
+
+/** Most attempts ACTIONTRAIL_DB_CONFLICT_RETRIES may ask for: beyond, clients time out first. */
+const MAX_ATTEMPTS = 100
+
+// Attempts of one write transaction (the first included) on a server database; absent = the
+// executor's default (5).
+function maxAttempts(env: NodeJS.ProcessEnv): { maxAttempts?: number } {
+  const text = env.ACTIONTRAIL_DB_CONFLICT_RETRIES
+  if (text === undefined || text === '') return {}
+  if (!/^\d{1,3}$/.test(text) || Number(text) < 1 || Number(text) > MAX_ATTEMPTS) {
+    throw new AppError(
+      'invalid_input',
+      `ACTIONTRAIL_DB_CONFLICT_RETRIES must be an integer from 1 to ${MAX_ATTEMPTS}`,
+    )
+  }
+  return { maxAttempts: Number(text) }
 }
 
 /** Longest lock wait ACTIONTRAIL_SQLITE_LOCK_WAIT_MS may ask for: beyond, clients time out first. */
@@ -65,15 +91,19 @@ function serverTarget(
   value: string,
   env: NodeJS.ProcessEnv,
 ): DatabaseTarget {
-  let url: URL
+  // MariaDB/MySQL may name several nodes (a Galera cluster); each becomes a URL of its own.
+  const nodes = kind === 'mysql' ? splitNodeUrls(value) : [value]
+  const urls: URL[] = []
   try {
-    url = new URL(value)
+    if (!nodes) throw new Error('bad node list')
+    for (const node of nodes) urls.push(new URL(node))
   } catch {
     // The value may hold a password: do not echo it.
     throw new AppError('invalid_input', `database setting is not a valid ${kind} URL`)
   }
-  const fromUrl = url.searchParams.get(POOL_PARAM)
-  url.searchParams.delete(POOL_PARAM)
+  // The options follow the host list, so every node's URL carries the same ones.
+  const fromUrl = urls[0]!.searchParams.get(POOL_PARAM)
+  for (const url of urls) url.searchParams.delete(POOL_PARAM)
   const fromEnv = env.ACTIONTRAIL_DB_POOL_MAX
   const max =
     fromUrl !== null
@@ -81,13 +111,25 @@ function serverTarget(
       : fromEnv !== undefined && fromEnv !== ''
         ? poolMax(fromEnv, 'ACTIONTRAIL_DB_POOL_MAX')
         : DEFAULT_POOL_MAX
-  return { kind, url: url.toString(), poolMax: max }
+  const url = urls[0]!.toString()
+  const attempts = maxAttempts(env)
+  if (kind === 'postgres') return { kind, url, poolMax: max, ...attempts }
+  return {
+    kind,
+    url,
+    poolMax: max,
+    ...(urls.length > 1 ? { nodes: urls.map((u) => u.toString()) } : {}),
+    ...attempts,
+  }
 }
 
 /**
  * Parses `ACTIONTRAIL_DB`: a file path, `:memory:`, `sqlite:<path>`, `file:<path>`,
  * `postgres://…` / `postgresql://…`, or `mysql://…` / `mariadb://…`. Server URLs may carry
- * `pool_max=<n>` (connections per process); otherwise ACTIONTRAIL_DB_POOL_MAX or 10. On SQLite,
+ * `pool_max=<n>` (connections per process); otherwise ACTIONTRAIL_DB_POOL_MAX or 10. A MariaDB URL
+ * may list several nodes of a Galera cluster (`mysql://u@h1:3306,h2:3306,h3:3306/db`), tried in
+ * that order (mysql/failover-pool.ts). ACTIONTRAIL_DB_CONFLICT_RETRIES bounds the attempts of a
+ * write transaction on a server database (default 5). On SQLite,
  * ACTIONTRAIL_SQLITE_LOCK_WAIT_MS sets how long a write waits for another process's lock.
  */
 export function parseDatabaseTarget(
@@ -112,6 +154,9 @@ export function describeDatabase(value: string): string {
     if (url.password) url.password = '***'
     return url.toString()
   } catch {
+    // A Galera node list is no WHATWG URL, but is shown (masked) all the same.
+    const nodes = splitNodeUrls(value.trim())
+    if (nodes && nodes.length > 1) return maskNodeListPassword(value.trim()) ?? ''
     return '(unparseable database URL)'
   }
 }

@@ -90,3 +90,55 @@ test('a bad URL is refused without echoing it; descriptions mask passwords', () 
   assert.equal(describeDatabase('mysql://root@db/at'), 'mysql://root@db/at')
   assert.equal(describeDatabase('./data/actiontrail.db'), './data/actiontrail.db')
 })
+
+test('a MariaDB URL may list the nodes of a Galera cluster, each kept with the options', () => {
+  assert.deepEqual(
+    parseDatabaseTarget('mysql://at:pw@g1:3306, g2:3307,g3/at?connectTimeout=500&pool_max=4', {}),
+    {
+      kind: 'mysql',
+      url: 'mysql://at:pw@g1:3306/at?connectTimeout=500',
+      poolMax: 4,
+      nodes: [
+        'mysql://at:pw@g1:3306/at?connectTimeout=500',
+        'mysql://at:pw@g2:3307/at?connectTimeout=500',
+        'mysql://at:pw@g3/at?connectTimeout=500',
+      ],
+    },
+  )
+  for (const bad of [
+    'mysql://at:s3cret@g1,,g2/at',
+    'mysql://at:s3cret@g1,/at',
+    'mysql://at:s3cret@g1,[x/at',
+  ]) {
+    assert.throws(
+      () => parseDatabaseTarget(bad, {}),
+      (e) => isAppError(e, 'invalid_input') && !e.message.includes('s3cret'),
+    )
+  }
+  assert.equal(
+    describeDatabase('mysql://at:s3cret@g1:3306,g2:3306/at'),
+    'mysql://at:***@g1:3306,g2:3306/at',
+  )
+})
+
+test('ACTIONTRAIL_DB_CONFLICT_RETRIES bounds the attempts of a write transaction (1 to 100)', () => {
+  const env = { ACTIONTRAIL_DB_CONFLICT_RETRIES: '12' }
+  assert.deepEqual(parseDatabaseTarget('mysql://db/at', env), {
+    kind: 'mysql',
+    url: 'mysql://db/at',
+    poolMax: DEFAULT_POOL_MAX,
+    maxAttempts: 12,
+  })
+  assert.deepEqual(parseDatabaseTarget('postgres://db/at', env), {
+    kind: 'postgres',
+    url: 'postgres://db/at',
+    poolMax: DEFAULT_POOL_MAX,
+    maxAttempts: 12,
+  })
+  for (const bad of ['0', '-1', 'five', '101', '1.5']) {
+    assert.throws(
+      () => parseDatabaseTarget('mysql://db/at', { ACTIONTRAIL_DB_CONFLICT_RETRIES: bad }),
+      (e) => isAppError(e, 'invalid_input') && /ACTIONTRAIL_DB_CONFLICT_RETRIES/.test(e.message),
+    )
+  }
+})

@@ -1,14 +1,15 @@
 /**
- * MariaDB/MySQL backend: a bounded mysql2 pool under Kysely's MysqlDialect. Times are
+ * MariaDB/MySQL backend: bounded mysql2 pools (one per node of a Galera cluster, used one node at
+ * a time: failover-pool.ts) under Kysely's MysqlDialect. Times are
  * `datetime(6)` columns read back as text (`dateStrings`), keeping microseconds; rows.ts turns
  * the text into canonical form. Every session is pinned to the settings the SQL here assumes.
  */
-import { createPool } from 'mysql2'
-import { CompiledQuery, Kysely, MysqlDialect } from 'kysely'
+import { Kysely, MysqlDialect } from 'kysely'
 import type { Database } from '../schema.js'
-import type { PoolStats, StoreDatabase } from '../store-database.js'
+import type { StoreDatabase } from '../store-database.js'
 import { unavailableMapper } from '../server-errors.js'
 import { AsyncWriteExecutor, writeConcurrency } from '../write/async-write-executor.js'
+import { FailoverPool } from './failover-pool.js'
 import { ForceIndexPlugin } from './force-index-plugin.js'
 import { SearchIndexPlugin } from './search-index-plugin.js'
 import { SEARCH_INDEXES } from './search-indexes.js'
@@ -18,13 +19,20 @@ import { isMysqlUnavailable, MYSQL_SQL } from './mysql-sql.js'
 export interface MysqlOptions {
   /** Connection URL (`mysql://user:password@host:port/database?…`; `mariadb:` works too). */
   url: string
-  /** Most connections this process opens. */
+  /**
+   * One URL per node of a Galera cluster, in the order they are tried (failover-pool.ts); `url`
+   * alone when absent.
+   */
+  nodes?: readonly string[]
+  /** Most connections this process opens to one node (at most two nodes are in use during a failover). */
   poolMax: number
   /**
    * Extend the hash chain on every write (default true). False only to measure what the chain
    * costs (bench:ingest): verify reports every change written without it.
    */
   chain?: boolean
+  /** Attempts of a write transaction before it fails (ACTIONTRAIL_DB_CONFLICT_RETRIES; default 5). */
+  maxAttempts?: number
 }
 
 // Strict mode: an over-long or invalid value is an error, never silently truncated. Without
@@ -39,47 +47,32 @@ const SESSION = [
   'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
 ]
 
-/**
- * mysql2's pool keeps its counts in fields it does not document (`_allConnections`,
- * `_freeConnections`, `_connectionQueue`, each with a `length`); read defensively, so that a
- * mysql2 that renames them reports zeros rather than failing a scrape.
- */
-function mysqlPoolStats(pool: object): PoolStats {
-  const length = (field: string) => {
-    const value = (pool as Record<string, unknown>)[field] as { length?: unknown } | undefined
-    return typeof value?.length === 'number' ? value.length : 0
-  }
-  return {
-    total: length('_allConnections'),
-    idle: length('_freeConnections'),
-    waiting: length('_connectionQueue'),
-  }
-}
-
 /** Opens a pool on a MariaDB/MySQL database for the stores (not yet migrated). */
-export function openMysqlDatabase({ url, poolMax, chain = true }: MysqlOptions): StoreDatabase {
-  const pool = createPool({
-    // mysql2 reads host, port, user, password, database and JSON-valued options from the URL.
-    uri: url.replace(/^[a-z]+:/i, 'mysql:'),
-    connectionLimit: poolMax,
-    maxIdle: poolMax,
-    idleTimeout: 30_000,
-    connectTimeout: 10_000,
-    enableKeepAlive: true,
-    charset: 'UTF8MB4_UNICODE_CI',
-    dateStrings: true,
-    supportBigNumbers: true,
-    bigNumberStrings: false,
-    timezone: 'Z',
+export function openMysqlDatabase({
+  url,
+  nodes,
+  poolMax,
+  chain = true,
+  maxAttempts,
+}: MysqlOptions): StoreDatabase {
+  const pool = new FailoverPool({
+    urls: nodes ?? [url],
+    pool: {
+      connectionLimit: poolMax,
+      maxIdle: poolMax,
+      idleTimeout: 30_000,
+      connectTimeout: 10_000,
+      enableKeepAlive: true,
+      charset: 'UTF8MB4_UNICODE_CI',
+      dateStrings: true,
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      timezone: 'Z',
+    },
+    session: SESSION,
   })
   const db = new Kysely<Database>({
-    dialect: new MysqlDialect({
-      pool,
-      onCreateConnection: async (connection) => {
-        for (const statement of SESSION)
-          await connection.executeQuery(CompiledQuery.raw(statement, []))
-      },
-    }),
+    dialect: new MysqlDialect({ pool }),
     // On every query, so that it applies to whatever shape the searches take (it only hints a
     // SELECT ordered by a time column with equality filters that start an index): deep keyset
     // pages of /v1/actions and /v1/events read 50 rows instead of every newer match
@@ -93,9 +86,10 @@ export function openMysqlDatabase({ url, poolMax, chain = true }: MysqlOptions):
     writeExecutor: new AsyncWriteExecutor(db, MYSQL_SQL, {
       concurrency: writeConcurrency(poolMax),
       chain,
+      ...(maxAttempts === undefined ? {} : { maxAttempts }),
     }),
     mapError: unavailableMapper('MariaDB/MySQL', isMysqlUnavailable),
-    poolStats: () => mysqlPoolStats(pool),
+    poolStats: () => pool.stats(),
     // Without the hint MariaDB reads every newer action of the instance before the marker's page
     // at depths of ~1k-20k (docs/storage.md, finding 1).
     markerPagePlugin: new ForceIndexPlugin(

@@ -23,6 +23,8 @@ export interface PostgresOptions {
    * costs (bench:ingest): verify reports every change written without it.
    */
   chain?: boolean
+  /** Attempts of a write transaction before it fails (ACTIONTRAIL_DB_CONFLICT_RETRIES; default 5). */
+  maxAttempts?: number
 }
 
 // pg's OID of `timestamp without time zone`.
@@ -58,6 +60,7 @@ export function openPostgresDatabase({
   url,
   poolMax,
   chain = true,
+  maxAttempts,
 }: PostgresOptions): StoreDatabase {
   const pool = new pg.Pool({
     connectionString: url,
@@ -91,6 +94,7 @@ export function openPostgresDatabase({
     writeExecutor: new AsyncWriteExecutor(db, POSTGRES_SQL, {
       concurrency: writeConcurrency(poolMax),
       chain,
+      ...(maxAttempts === undefined ? {} : { maxAttempts }),
     }),
     mapError: unavailableMapper('PostgreSQL', isPostgresUnavailable),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),

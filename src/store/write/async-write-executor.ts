@@ -57,7 +57,10 @@ export interface ServerSql {
 
 /** Options of the executor. */
 export interface AsyncWriteExecutorOptions {
-  /** Attempts per transaction before giving up with `store_unavailable` (default 5). */
+  /**
+   * Attempts per transaction before giving up with `store_unavailable` (default 5; the setting
+   * ACTIONTRAIL_DB_CONFLICT_RETRIES, parsed in open-store.ts).
+   */
   maxAttempts?: number
   /** Upper bound of the first backoff in milliseconds; doubles per attempt (default 10). */
   backoffMs?: number
@@ -162,6 +165,10 @@ export class AsyncWriteExecutor implements WriteExecutor {
             ops,
           ),
         )
+        // Only here, once COMMIT has returned, are the outcomes anyone's answer. A COMMIT whose
+        // connection broke throws instead (lost connection, retryable) although it may have
+        // committed: the next attempt then finds the rows and answers from them, because every
+        // program looks before it writes (test/store/mysql-failover.test.ts cuts such a COMMIT).
         ids.publish()
         return outcomes
       } catch (err) {
