@@ -17,6 +17,7 @@
 import type { Kysely } from 'kysely'
 import { queryRows } from '../store/chain/run-plain-program.js'
 import type { Checkpoint } from '../store/chain/checkpoints.js'
+import { checkpointView, type CheckpointView } from '../api/v1/views.js'
 
 /** Entries per `actiontrail_chain` line: big enough that the JSON overhead per line is small. */
 export const PROOF_ENTRIES_PER_LINE = 1000
@@ -31,32 +32,12 @@ export interface ProofChainLine {
 
 /** The checkpoint line: a stored checkpoint, as `GET /v1/checkpoints` shows one. */
 export interface ProofCheckpointLine {
-  actiontrail_checkpoint: {
-    id: number
-    position: number
-    link: string
-    created_at: string
-    reason: string
-    summary: string
-    key_id: string
-    signature: string
-  }
+  actiontrail_checkpoint: CheckpointView
 }
 
 /** The checkpoint line of `c`. */
 export function checkpointLine(c: Checkpoint): ProofCheckpointLine {
-  return {
-    actiontrail_checkpoint: {
-      id: c.id,
-      position: c.position,
-      link: c.link,
-      created_at: c.createdAt,
-      reason: c.reason,
-      summary: c.summary,
-      key_id: c.keyId,
-      signature: c.signature,
-    },
-  }
+  return { actiontrail_checkpoint: checkpointView(c) }
 }
 
 /** The chain's head position now (0 before anything was written). */

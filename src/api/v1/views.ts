@@ -7,6 +7,7 @@ import { AppError } from '../../domain/errors.js'
 import { Type, type Static, type TSchema } from 'typebox'
 import type { ActionEvent, Instance, InstanceAction } from '../../domain/instance-action.js'
 import type { WriteRecord } from '../../domain/write-operation.js'
+import type { Checkpoint } from '../../store/chain/checkpoints.js'
 
 const closed = { additionalProperties: false } as const
 const TIME_FORMAT = 'UTC, `YYYY-MM-DDTHH:MM:SS.ffffff`.'
@@ -148,5 +149,39 @@ export function recordBody(
     case 'retention':
       // Archive and purge batches are the retention job's (store/retention-store.ts).
       throw new AppError('internal', 'a retention batch has no record view')
+  }
+}
+
+/** A signed checkpoint of the hash chain (`GET /v1/checkpoints`, an export's proof). */
+export const CheckpointViewSchema = Type.Object(
+  {
+    id: Type.Integer(),
+    position: Type.Integer({ description: 'The chain position the checkpoint pins.' }),
+    link: Type.String({ description: 'The chain link at that position (hex SHA-256).' }),
+    created_at: Type.String({ description: 'When it was signed (canonical time, UTC).' }),
+    reason: Type.String({ description: 'periodic, manual, archive, purge or export.' }),
+    summary: Type.String({ description: 'JSON text: counts, or what an archive/purge removed.' }),
+    key_id: Type.String({ description: 'Hex SHA-256 of the signing public key (DER).' }),
+    signature: Type.String({
+      description: 'Ed25519 signature (base64) of the canonical statement.',
+    }),
+  },
+  { additionalProperties: false },
+)
+
+/** The view of a checkpoint. */
+export type CheckpointView = Static<typeof CheckpointViewSchema>
+
+/** A stored checkpoint as the API and exports show it. */
+export function checkpointView(c: Checkpoint): CheckpointView {
+  return {
+    id: c.id,
+    position: c.position,
+    link: c.link,
+    created_at: c.createdAt,
+    reason: c.reason,
+    summary: c.summary,
+    key_id: c.keyId,
+    signature: c.signature,
   }
 }

@@ -16,6 +16,7 @@ import { principalOf } from '../../plugins/authentication.js'
 import { checkQueryParams } from '../action-query.js'
 import { V1_CONTENT_TYPE } from '../error-body.js'
 import { v1ErrorResponse, v1Responses } from '../responses.js'
+import { checkpointView, CheckpointViewSchema } from '../views.js'
 
 /** What the checkpoints route needs. */
 export interface CheckpointRoutesOptions {
@@ -37,25 +38,9 @@ const CheckpointsQuerystring = Type.Object(
   { additionalProperties: false },
 )
 
-const CheckpointView = Type.Object(
-  {
-    id: Type.Integer(),
-    position: Type.Integer({ description: 'The chain position the checkpoint pins.' }),
-    link: Type.String({ description: 'The chain link at that position (hex SHA-256).' }),
-    created_at: Type.String({ description: 'When it was signed (canonical time, UTC).' }),
-    reason: Type.String({ description: 'periodic, manual, archive, purge or export.' }),
-    summary: Type.String({ description: 'JSON text: counts, or what an archive/purge removed.' }),
-    key_id: Type.String({ description: 'Hex SHA-256 of the signing public key (DER).' }),
-    signature: Type.String({
-      description: 'Ed25519 signature (base64) of the canonical statement.',
-    }),
-  },
-  { additionalProperties: false },
-)
-
 const CheckpointsPage = Type.Object(
   {
-    checkpoints: Type.Array(CheckpointView),
+    checkpoints: Type.Array(CheckpointViewSchema),
     next_after: Type.Union([Type.Integer(), Type.Null()], {
       description: 'The `after` of the next page; null on the last.',
     }),
@@ -110,16 +95,7 @@ export const checkpointRoutes: FastifyPluginAsyncTypebox<CheckpointRoutesOptions
       const rows = await checkpoints.list(after, limit + 1)
       const page = rows.slice(0, limit)
       return reply.type(V1_CONTENT_TYPE).send({
-        checkpoints: page.map((c) => ({
-          id: c.id,
-          position: c.position,
-          link: c.link,
-          created_at: c.createdAt,
-          reason: c.reason,
-          summary: c.summary,
-          key_id: c.keyId,
-          signature: c.signature,
-        })),
+        checkpoints: page.map(checkpointView),
         next_after: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
       })
     },
