@@ -12,7 +12,7 @@
  * `user_id` (rewritten when a merge renames the action) and the derived `changed_at` (updated_at,
  * or start_time while unfinished). Each of them is a copy of a value that the chain does cover.
  */
-import { createHash } from 'node:crypto'
+import { sha256 } from './sha256.js'
 import { canonicalTime, canonicalTimeOrNull } from '../../store/rows.js'
 
 /** A row as a driver returns it, with at least the digest columns of its kind. */
@@ -94,7 +94,7 @@ export function canonicalEvent(r: StoredRow): string {
 
 /** SHA-256 of a canonical encoding, in hex (64 characters). */
 export function sha256Hex(encoding: string): string {
-  return createHash('sha256').update(encoding, 'utf8').digest('hex')
+  return sha256(encoding)
 }
 
 /** The digest of an action row. */

@@ -8,7 +8,7 @@
  * The first chained position follows 32 zero bytes; positions written before the chain existed
  * (migration 0013) have no link and are outside it.
  */
-import { createHash } from 'node:crypto'
+import { sha256 } from './sha256.js'
 
 /** What a link covers of one chain entry. */
 export interface ChainEntry {
@@ -31,11 +31,16 @@ export function isHexLink(value: unknown): value is string {
 
 /** The link of `entry` after `prev` (null: the chain starts here). */
 export function nextLink(prev: string | null, entry: ChainEntry): string {
-  return createHash('sha256')
-    .update(Buffer.from(prev ?? GENESIS_LINK, 'hex'))
-    .update(
-      JSON.stringify([entry.position, entry.kind, entry.actionId, entry.eventId, entry.digest]),
-      'utf8',
-    )
-    .digest('hex')
+  const json = JSON.stringify([
+    entry.position,
+    entry.kind,
+    entry.actionId,
+    entry.eventId,
+    entry.digest,
+  ])
+  // The 32 bytes of the previous link, then the entry's UTF-8: one buffer, one hash call.
+  const bytes = Buffer.allocUnsafe(32 + Buffer.byteLength(json, 'utf8'))
+  bytes.write(prev ?? GENESIS_LINK, 0, 32, 'hex')
+  bytes.write(json, 32, 'utf8')
+  return sha256(bytes)
 }
