@@ -63,6 +63,15 @@ const parse = (lines: string[]) => lines.map((l) => JSON.parse(l) as Line)
 const write = (file: string, lines: readonly unknown[]) =>
   writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n')
 
+/** Writes a tampered export as `name`, and checks that verify fails (exit 1) saying `problem`. */
+async function failsWith(r: Rig, name: string, lines: readonly unknown[], problem: RegExp) {
+  const file = join(r.dir, name)
+  write(file, lines)
+  const out = await verify(r, file)
+  assert.equal(out.code, 1)
+  assert.match(out.stdout, problem)
+}
+
 for (const name of BACKENDS) {
   const problem = await backendProblem(name)
   if (problem && REQUIRE_BACKENDS) {
@@ -87,14 +96,12 @@ for (const name of BACKENDS) {
 
       // An event's details changed in the file.
       const recordAt = lines.findIndex((l) => l.ids?.action === r.seed.actionId)
-      const altered = parse(lines.map((l) => JSON.stringify(l)))
+      const altered = structuredClone(lines)
       altered[recordAt]!.events![0]!.details = 'nothing happened'
-      const alteredFile = join(r.dir, 'altered.ndjson')
-      write(alteredFile, altered)
-      const bad = await verify(r, alteredFile)
-      assert.equal(bad.code, 1)
-      assert.match(
-        bad.stdout,
+      await failsWith(
+        r,
+        'altered.ndjson',
+        altered,
         new RegExp(
           `FAIL record_not_in_chain: line ${recordAt + 1}: event \\d+ of action ${r.seed.actionId} ` +
             'is not as the chain recorded it',
@@ -105,12 +112,10 @@ for (const name of BACKENDS) {
       const removed = lines.filter((_, n) => n !== recordAt)
       const end = removed[removed.length - 1] as { actiontrail_export_end: { actions: number } }
       end.actiontrail_export_end.actions -= 1
-      const removedFile = join(r.dir, 'removed.ndjson')
-      write(removedFile, removed)
-      const gone = await verify(r, removedFile)
-      assert.equal(gone.code, 1)
-      assert.match(
-        gone.stdout,
+      await failsWith(
+        r,
+        'removed.ndjson',
+        removed,
         new RegExp(
           `FAIL record_missing: action ${r.seed.actionId} was in the history when the export began`,
         ),
@@ -118,15 +123,13 @@ for (const name of BACKENDS) {
 
       // A chain entry's digest rewritten to match an altered record.
       const chainAt = lines.findIndex((l) => 'actiontrail_chain' in l)
-      const rechained = parse(lines.map((l) => JSON.stringify(l)))
+      const rechained = structuredClone(lines)
       const entries = rechained[chainAt]!.actiontrail_chain as unknown[][]
       entries[2]![4] = 'f'.repeat(64)
-      const rechainedFile = join(r.dir, 'rechained.ndjson')
-      write(rechainedFile, rechained)
-      const broken = await verify(r, rechainedFile)
-      assert.equal(broken.code, 1)
-      assert.match(
-        broken.stdout,
+      await failsWith(
+        r,
+        'rechained.ndjson',
+        rechained,
         /FAIL link_broken: the link at position \d+ does not follow from the entries before it/,
       )
 
@@ -156,12 +159,10 @@ test('a stale copy of a record is found; a filtered export skips completeness', 
   assert.equal((await verify(r, file)).code, 0)
   const at = after.findIndex((l) => l.ids?.action === r.seed.lonelyActionId)
   after[at] = before.find((l) => l.ids?.action === r.seed.lonelyActionId)!
-  const staleFile = join(r.dir, 'stale.ndjson')
-  write(staleFile, after)
-  const stale = await verify(r, staleFile)
-  assert.equal(stale.code, 1)
-  assert.match(
-    stale.stdout,
+  await failsWith(
+    r,
+    'stale.ndjson',
+    after,
     new RegExp(
       `FAIL record_stale: line ${at + 1}: action ${r.seed.lonelyActionId} is an older version`,
     ),
