@@ -17,17 +17,9 @@
  * key and lookups by primary key need nothing new.
  */
 import type { Kysely } from 'kysely'
-import {
-  ACTION_DIGEST_COLUMNS,
-  actionDigest,
-  EVENT_DIGEST_COLUMNS,
-  eventDigest,
-} from '../../security/chain/canonical-record.js'
 import { isHexLink, nextLink } from '../../security/chain/chain-link.js'
-import { rowsById } from '../write/change-feed.js'
-import type { Row } from '../write/sql-step.js'
+import { chainReaderFor, type ChainReader } from './chain-reader.js'
 import { IdBitset } from './id-bitset.js'
-import { queryRows, runPlainProgram } from './run-plain-program.js'
 
 /** What went wrong, with the position and record it concerns. */
 export interface ChainProblem {
@@ -74,6 +66,8 @@ export interface VerifyChainOptions {
   maxProblems?: number
   /** Rows per page (default 5000). */
   pageSize?: number
+  /** How the database is read (default: the reader its backend registered, else Kysely's). */
+  reader?: ChainReader
 }
 
 type RecordRef = { kind: 'action' | 'event'; actionId: number; eventId: number | null }
@@ -101,7 +95,8 @@ export async function verifyChain(
     if (report.problems.length < maxProblems) report.problems.push(p)
     else report.moreProblems += 1
   }
-  const headRow = (await queryRows(database, 'SELECT last, link FROM change_head WHERE id = 1'))[0]
+  const reader = options.reader ?? chainReaderFor(database)
+  const headRow = await reader.head()
   report.head = {
     position: Number(headRow?.last ?? 0),
     link: isHexLink(headRow?.link) ? headRow.link : null,
@@ -127,14 +122,9 @@ export async function verifyChain(
   let top: { position: number; link: string | null } | undefined
   let before = Number.MAX_SAFE_INTEGER
   for (;;) {
-    const rows = await queryRows(
-      database,
-      'SELECT position, kind, action_id, event_id, digest, link FROM changes ' +
-        `WHERE position < ? ORDER BY position DESC LIMIT ${page}`,
-      [before],
-    )
+    const rows = await reader.changesBelow(before, page)
     if (rows.length === 0) break
-    before = Number(rows[rows.length - 1]!.position)
+    before = Number(rows[rows.length - 1]![0])
     const liveActions: { position: number; id: number; digest: string }[] = []
     const liveEvents: { position: number; id: number; actionId: number; digest: string }[] = []
     const removed: { position: number; id: number; kind: string }[] = []
@@ -144,12 +134,12 @@ export async function verifyChain(
     const shadowActions: { position: number; id: number; digest: string }[] = []
     const shadowEvents: { position: number; id: number; actionId: number; digest: string }[] = []
     for (const r of rows) {
-      const position = Number(r.position)
-      const actionId = Number(r.action_id)
-      const eventId = r.event_id === null || r.event_id === undefined ? null : Number(r.event_id)
-      const kind = String(r.kind)
-      const digest = typeof r.digest === 'string' ? r.digest : ''
-      const link = typeof r.link === 'string' ? r.link : null
+      const position = Number(r[0])
+      const actionId = Number(r[2])
+      const eventId = r[3] === null || r[3] === undefined ? null : Number(r[3])
+      const kind = String(r[1])
+      const digest = typeof r[4] === 'string' ? r[4] : ''
+      const link = typeof r[5] === 'string' ? r[5] : null
       top ??= { position, link }
       const entry: ChainEntryFields = { position, kind, actionId, eventId, digest }
       // The links.
@@ -207,60 +197,44 @@ export async function verifyChain(
         }
       }
     }
-    const actionRows = await rowsNear(database, 'instance_actions', ACTION_DIGEST_COLUMNS, [
+    const actionDigests = await reader.digestsOf('instance_actions', [
       ...liveActions.map((a) => a.id),
       ...removed.map((a) => a.id),
     ])
-    const eventRows = await rowsNear(database, 'instance_actions_events', EVENT_DIGEST_COLUMNS, [
+    const eventDigests = await reader.digestsOf('instance_actions_events', [
       ...liveEvents.map((e) => e.id),
       ...removedEvents.map((e) => e.id),
     ])
     for (const a of liveActions) {
       report.records += 1
-      checkRecord(
-        found,
-        a.position,
-        { kind: 'action', actionId: a.id, eventId: null },
-        a.digest,
-        actionRows.get(a.id),
-        actionDigest,
-      )
+      const record = { kind: 'action', actionId: a.id, eventId: null } as const
+      checkRecord(found, a.position, record, a.digest, actionDigests.get(a.id))
     }
     for (const e of liveEvents) {
       report.records += 1
-      checkRecord(
-        found,
-        e.position,
-        { kind: 'event', actionId: e.actionId, eventId: e.id },
-        e.digest,
-        eventRows.get(e.id),
-        eventDigest,
-      )
+      const record = { kind: 'event', actionId: e.actionId, eventId: e.id } as const
+      checkRecord(found, e.position, record, e.digest, eventDigests.get(e.id))
     }
-    const shadowActionRows = await rowsNear(
-      database,
+    const shadowActionDigests = await reader.digestsOf(
       'shadow_instance_actions',
-      ACTION_DIGEST_COLUMNS,
       shadowActions.map((a) => a.id),
     )
-    const shadowEventRows = await rowsNear(
-      database,
+    const shadowEventDigests = await reader.digestsOf(
       'shadow_instance_actions_events',
-      EVENT_DIGEST_COLUMNS,
       shadowEvents.map((e) => e.id),
     )
     for (const a of shadowActions) {
       report.records += 1
       const record = { kind: 'action', actionId: a.id, eventId: null } as const
-      checkRecord(found, a.position, record, a.digest, shadowActionRows.get(a.id), actionDigest)
+      checkRecord(found, a.position, record, a.digest, shadowActionDigests.get(a.id))
     }
     for (const e of shadowEvents) {
       report.records += 1
       const record = { kind: 'event', actionId: e.actionId, eventId: e.id } as const
-      checkRecord(found, e.position, record, e.digest, shadowEventRows.get(e.id), eventDigest)
+      checkRecord(found, e.position, record, e.digest, shadowEventDigests.get(e.id))
     }
     for (const a of removed)
-      if (actionRows.has(a.id))
+      if (actionDigests.has(a.id))
         found({
           problem: 'record_not_removed',
           position: a.position,
@@ -268,7 +242,7 @@ export async function verifyChain(
           message: `action ${a.id} is still live although the chain records its ${a.kind} at position ${a.position}`,
         })
     for (const e of removedEvents)
-      if (eventRows.has(e.id))
+      if (eventDigests.has(e.id))
         found({
           problem: 'record_not_removed',
           position: e.position,
@@ -307,30 +281,25 @@ export async function verifyChain(
 
   // Live rows no entry covers.
   for (const t of [
-    { table: 'instance_actions', kind: 'action', seen: seenActions, columns: 'id' },
-    { table: 'instance_actions_events', kind: 'event', seen: seenEvents, columns: 'id, action_id' },
+    { table: 'instance_actions', kind: 'action', seen: seenActions },
+    { table: 'instance_actions_events', kind: 'event', seen: seenEvents },
   ] as const) {
     for (let from = 0; ;) {
-      const rows = await queryRows(
-        database,
-        `SELECT ${t.columns} FROM ${t.table} WHERE id > ? ORDER BY id LIMIT ${page}`,
-        [from],
-      )
+      const rows = await reader.idsAbove(t.table, from, page)
       if (rows.length === 0) break
-      for (const r of rows) {
-        const id = Number(r.id)
+      for (const [id, actionId] of rows) {
         if (t.seen.has(id)) continue
         const record =
           t.kind === 'action'
             ? { kind: 'action' as const, actionId: id, eventId: null }
-            : { kind: 'event' as const, actionId: Number(r.action_id), eventId: id }
+            : { kind: 'event' as const, actionId, eventId: id }
         found({
           problem: 'record_inserted',
           record,
           message: `${recordName(record)} has no chain entry: inserted behind ActionTrail's back`,
         })
       }
-      from = Number(rows[rows.length - 1]!.id)
+      from = rows[rows.length - 1]![0]
     }
   }
   return report
@@ -369,67 +338,28 @@ function checkLink(
   })
 }
 
-/**
- * The rows of `table` with the given ids: one range read when the ids are dense (the usual case:
- * a page of entries covers records written together), else lookups by primary key. A range read
- * costs one index walk instead of one seek per id.
- */
-async function rowsNear(
-  database: Kysely<unknown>,
-  table: string,
-  columns: readonly string[],
-  ids: readonly number[],
-): Promise<Map<number, Row>> {
-  if (ids.length === 0) return new Map()
-  let min = Infinity
-  let max = -Infinity
-  for (const id of ids) {
-    if (id < min) min = id
-    if (id > max) max = id
-  }
-  if (max - min + 1 > 2 * ids.length)
-    return runPlainProgram(database, rowsById(table, columns, ids))
-  const rows = await queryRows(
-    database,
-    `SELECT ${columns.join(', ')} FROM ${table} WHERE id BETWEEN ? AND ?`,
-    [min, max],
-  )
-  const byId = new Map<number, Row>()
-  for (const row of rows) byId.set(Number(row.id), row)
-  return byId
-}
-
 function checkRecord(
   found: (p: ChainProblem) => void,
   position: number,
-  record: { kind: 'action' | 'event'; actionId: number; eventId: number | null },
+  record: RecordRef,
   digest: string,
-  row: Row | undefined,
-  digestOf: (row: Row) => string,
+  /** The row's digest now (undefined: no row). */
+  actual: string | undefined,
 ): void {
   const name = recordName(record)
-  if (!row) {
+  if (actual === undefined) {
     found({
       problem: 'record_deleted',
       position,
       record,
       message: `${name} is missing: its latest chain entry (position ${position}) says it exists`,
     })
-  } else if (safeDigest(digestOf, row) !== digest) {
+  } else if (actual !== digest) {
     found({
       problem: 'record_edited',
       position,
       record,
       message: `${name} was altered: it no longer matches the digest of its latest chain entry (position ${position})`,
     })
-  }
-}
-
-/** The row's digest; '' when a column no longer holds what ActionTrail writes (a mangled time). */
-function safeDigest(digestOf: (row: Row) => string, row: Row): string {
-  try {
-    return digestOf(row)
-  } catch {
-    return ''
   }
 }

@@ -13,6 +13,8 @@ import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
 import type { Database } from '../schema.js'
 import type { StoreDatabase } from '../store-database.js'
+import { registerChainReader } from '../chain/chain-reader.js'
+import { sqliteChainReader } from './sqlite-chain-scan.js'
 import { mapSqliteError } from './sqlite-errors.js'
 import { SqliteFileIdentity } from './sqlite-file-identity.js'
 import { sqliteOfflineLoad } from './sqlite-offline-load.js'
@@ -78,8 +80,11 @@ export function openSqliteDatabase({
       native.close()
     },
   }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+  // verify reads raw arrays on the native handle (sqlite-chain-scan.ts), not Kysely's row objects.
+  registerChainReader(db, () => sqliteChainReader(native))
   return {
-    db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
+    db,
     dialect: 'sqlite',
     writeExecutor: new SqliteWriteExecutor(native, { lockWaitMs: waitMs, files, chain }),
     serving: () => native.pragma('busy_timeout = 0'),
