@@ -16,8 +16,12 @@ import { rowsById } from '../write/change-feed.js'
 import type { Row } from '../write/sql-step.js'
 import { queryRows, runPlainProgram } from './run-plain-program.js'
 
-/** A change row: `[position, kind, action_id, event_id, digest, link]`, as stored. */
-export type ChangeTuple = readonly [unknown, unknown, unknown, unknown, unknown, unknown]
+/**
+ * A change row: `[position, kind, action_id, event_id, digest, link]`, as stored, and optionally
+ * the JSON a link covers (`[position, kind, action_id, event_id, digest]`, chain-link.ts) built
+ * by the database: verify trusts it only when the link it gives matches the stored one.
+ */
+export type ChangeTuple = readonly [unknown, unknown, unknown, unknown, unknown, unknown, unknown?]
 
 /** The tables whose records the chain covers (live, and retention's shadow copies). */
 export type RecordTable =
@@ -33,11 +37,24 @@ export interface ChainReader {
   /** Up to `limit` change rows with a position below `before`, highest first. */
   changesBelow(before: number, limit: number): Promise<ChangeTuple[]>
   /**
-   * The digest (canonical-record.ts) of each row of `table` whose id is in `ids`, by id; absent
-   * ids have no row. A row whose columns no longer hold what ActionTrail writes (a mangled time)
-   * has the digest '' (it matches no entry).
+   * The digest (canonical-record.ts) of the row of `table` with id `ids[i]`, at index i;
+   * undefined where there is no such row. A row whose columns no longer hold what ActionTrail writes (a mangled time)
+   * has the digest '' (it matches no entry). `expected[i]` is the digest the chain holds for
+   * `ids[i]` ('' if none): a reader may take a shortcut that is only trusted when it gives the
+   * expected digest, and must give the exact digest otherwise.
    */
-  digestsOf(table: RecordTable, ids: readonly number[]): Promise<Map<number, string>>
+  digestsOf(
+    table: RecordTable,
+    ids: readonly number[],
+    expected: readonly string[],
+  ): Promise<(string | undefined)[]>
+  /**
+   * The number of rows of a live table, where the backend counts much faster than it lists ids
+   * (SQLite counts in C); absent where it does not, and then verify lists ids as before.
+   */
+  countRows?(table: 'instance_actions' | 'instance_actions_events'): Promise<number>
+  /** Rows per page this reader reads best (default: verify's 5000). */
+  readonly pageSize?: number
   /** Up to `limit` live rows' `[id, action_id]` with an id above `after`, in id order. */
   idsAbove(
     table: 'instance_actions' | 'instance_actions_events',
@@ -68,8 +85,7 @@ export function kyselyChainReader(db: Kysely<unknown>): ChainReader {
   return {
     head: async () =>
       (await queryRows(db, 'SELECT last, link FROM change_head WHERE id = 1'))[0] as
-        | { last: unknown; link: unknown }
-        | undefined,
+        { last: unknown; link: unknown } | undefined,
     changesBelow: async (before, limit) =>
       (
         await queryRows(
@@ -80,6 +96,7 @@ export function kyselyChainReader(db: Kysely<unknown>): ChainReader {
         )
       ).map((r) => [r.position, r.kind, r.action_id, r.event_id, r.digest, r.link] as const),
     digestsOf: async (table, ids) => {
+      // Every digest is computed the exact way: no shortcut to check against `expected`.
       const action = isAction(table)
       const rows = await rowsNear(
         db,
@@ -88,13 +105,11 @@ export function kyselyChainReader(db: Kysely<unknown>): ChainReader {
         ids,
       )
       const digestOf = action ? actionDigest : eventDigest
-      const digests = new Map<number, string>()
       // A range read may return rows not asked for: only those asked for are hashed.
-      for (const id of ids) {
+      return ids.map((id) => {
         const row = rows.get(id)
-        if (row) digests.set(id, safeDigest(digestOf, row))
-      }
-      return digests
+        return row && safeDigest(digestOf, row)
+      })
     },
     idsAbove: async (table, after, limit) =>
       (

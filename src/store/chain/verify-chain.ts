@@ -17,7 +17,8 @@
  * key and lookups by primary key need nothing new.
  */
 import type { Kysely } from 'kysely'
-import { isHexLink, nextLink } from '../../security/chain/chain-link.js'
+import { GENESIS_LINK, isHexLink, nextLink } from '../../security/chain/chain-link.js'
+import { sha256 } from '../../security/chain/sha256.js'
 import { chainReaderFor, type ChainReader } from './chain-reader.js'
 import { IdBitset } from './id-bitset.js'
 
@@ -81,7 +82,8 @@ export async function verifyChain(
   options: VerifyChainOptions = {},
 ): Promise<ChainReport> {
   const maxProblems = options.maxProblems ?? 100
-  const page = options.pageSize ?? 5000
+  const reader = options.reader ?? chainReaderFor(database)
+  const page = options.pageSize ?? reader.pageSize ?? 5000
   const report: ChainReport = {
     ok: true,
     entries: 0,
@@ -95,7 +97,6 @@ export async function verifyChain(
     if (report.problems.length < maxProblems) report.problems.push(p)
     else report.moreProblems += 1
   }
-  const reader = options.reader ?? chainReaderFor(database)
   const headRow = await reader.head()
   report.head = {
     position: Number(headRow?.last ?? 0),
@@ -121,6 +122,9 @@ export async function verifyChain(
   const unlinked: number[] = []
   let top: { position: number; link: string | null } | undefined
   let before = Number.MAX_SAFE_INTEGER
+  // Live rows that some entry covers (each looked up once, as ids are met once).
+  let presentActions = 0
+  let presentEvents = 0
   for (;;) {
     const rows = await reader.changesBelow(before, page)
     if (rows.length === 0) break
@@ -141,7 +145,8 @@ export async function verifyChain(
       const digest = typeof r[4] === 'string' ? r[4] : ''
       const link = typeof r[5] === 'string' ? r[5] : null
       top ??= { position, link }
-      const entry: ChainEntryFields = { position, kind, actionId, eventId, digest }
+      const json = typeof r[6] === 'string' ? r[6] : undefined
+      const entry: ChainEntryFields = { position, kind, actionId, eventId, digest, json }
       // The links.
       if (position > fromPosition) {
         if (later && later.position !== position + 1) {
@@ -197,58 +202,66 @@ export async function verifyChain(
         }
       }
     }
-    const actionDigests = await reader.digestsOf('instance_actions', [
-      ...liveActions.map((a) => a.id),
-      ...removed.map((a) => a.id),
-    ])
-    const eventDigests = await reader.digestsOf('instance_actions_events', [
-      ...liveEvents.map((e) => e.id),
-      ...removedEvents.map((e) => e.id),
-    ])
-    for (const a of liveActions) {
+    const actionDigests = await reader.digestsOf(
+      'instance_actions',
+      [...liveActions.map((a) => a.id), ...removed.map((a) => a.id)],
+      [...liveActions.map((a) => a.digest), ...removed.map(() => '')],
+    )
+    const eventDigests = await reader.digestsOf(
+      'instance_actions_events',
+      [...liveEvents.map((e) => e.id), ...removedEvents.map((e) => e.id)],
+      [...liveEvents.map((e) => e.digest), ...removedEvents.map(() => '')],
+    )
+    for (const d of actionDigests) if (d !== undefined) presentActions += 1
+    for (const d of eventDigests) if (d !== undefined) presentEvents += 1
+    liveActions.forEach((a, i) => {
       report.records += 1
       const record = { kind: 'action', actionId: a.id, eventId: null } as const
-      checkRecord(found, a.position, record, a.digest, actionDigests.get(a.id))
-    }
-    for (const e of liveEvents) {
+      checkRecord(found, a.position, record, a.digest, actionDigests[i])
+    })
+    liveEvents.forEach((e, i) => {
       report.records += 1
       const record = { kind: 'event', actionId: e.actionId, eventId: e.id } as const
-      checkRecord(found, e.position, record, e.digest, eventDigests.get(e.id))
-    }
+      checkRecord(found, e.position, record, e.digest, eventDigests[i])
+    })
     const shadowActionDigests = await reader.digestsOf(
       'shadow_instance_actions',
       shadowActions.map((a) => a.id),
+      shadowActions.map((a) => a.digest),
     )
     const shadowEventDigests = await reader.digestsOf(
       'shadow_instance_actions_events',
       shadowEvents.map((e) => e.id),
+      shadowEvents.map((e) => e.digest),
     )
-    for (const a of shadowActions) {
+    shadowActions.forEach((a, i) => {
       report.records += 1
       const record = { kind: 'action', actionId: a.id, eventId: null } as const
-      checkRecord(found, a.position, record, a.digest, shadowActionDigests.get(a.id))
-    }
-    for (const e of shadowEvents) {
+      checkRecord(found, a.position, record, a.digest, shadowActionDigests[i])
+    })
+    shadowEvents.forEach((e, i) => {
       report.records += 1
       const record = { kind: 'event', actionId: e.actionId, eventId: e.id } as const
-      checkRecord(found, e.position, record, e.digest, shadowEventDigests.get(e.id))
-    }
-    for (const a of removed)
-      if (actionDigests.has(a.id))
+      checkRecord(found, e.position, record, e.digest, shadowEventDigests[i])
+    })
+    removed.forEach((a, i) => {
+      if (actionDigests[liveActions.length + i] !== undefined)
         found({
           problem: 'record_not_removed',
           position: a.position,
           record: { kind: 'action', actionId: a.id, eventId: null },
           message: `action ${a.id} is still live although the chain records its ${a.kind} at position ${a.position}`,
         })
-    for (const e of removedEvents)
-      if (eventDigests.has(e.id))
+    })
+    removedEvents.forEach((e, i) => {
+      if (eventDigests[liveEvents.length + i] !== undefined)
         found({
           problem: 'record_not_removed',
           position: e.position,
           record: { kind: 'event', actionId: e.actionId, eventId: e.id },
           message: `event ${e.id} (action ${e.actionId}) is still live although its action left the live tables`,
         })
+    })
   }
   // The lowest linked entry follows the checkpoint's link, or begins the chain.
   if (laterLinked) {
@@ -281,9 +294,12 @@ export async function verifyChain(
 
   // Live rows no entry covers.
   for (const t of [
-    { table: 'instance_actions', kind: 'action', seen: seenActions },
-    { table: 'instance_actions_events', kind: 'event', seen: seenEvents },
+    { table: 'instance_actions', kind: 'action', seen: seenActions, present: presentActions },
+    { table: 'instance_actions_events', kind: 'event', seen: seenEvents, present: presentEvents },
   ] as const) {
+    // Every live row an entry covers was looked up above and counted: when the table holds no
+    // more rows than that, none is uncovered and listing its ids would find nothing.
+    if (reader.countRows && (await reader.countRows(t.table)) === t.present) continue
     for (let from = 0; ;) {
       const rows = await reader.idsAbove(t.table, from, page)
       if (rows.length === 0) break
@@ -312,6 +328,20 @@ interface ChainEntryFields {
   actionId: number
   eventId: number | null
   digest: string
+  /** The entry's link JSON as the reader built it, if it did (ChangeTuple). */
+  json: string | undefined
+}
+
+/** One buffer for a link's input: the previous link's 32 bytes, then the entry's JSON. */
+let linkInput = Buffer.allocUnsafe(32 + 1024)
+
+/** SHA-256 over `prev`'s 32 bytes and `json` (chain-link.ts's layout), in hex. */
+function linkOfJson(prev: string | null, json: string): string {
+  const size = 32 + Buffer.byteLength(json, 'utf8')
+  if (size > linkInput.length) linkInput = Buffer.allocUnsafe(size * 2)
+  linkInput.write(prev ?? GENESIS_LINK, 0, 32, 'hex')
+  linkInput.write(json, 32, 'utf8')
+  return sha256(linkInput.subarray(0, size))
 }
 
 const refOf = (e: ChainEntryFields): RecordRef => ({
@@ -327,6 +357,9 @@ function checkLink(
   entry: ChainEntryFields,
   stored: string,
 ): void {
+  // The reader's JSON is trusted only when its link matches: equal bytes under SHA-256 mean the
+  // same entry. Otherwise the link is recomputed from the fields, the exact way, before a report.
+  if (entry.json !== undefined && linkOfJson(prev, entry.json) === stored) return
   if (nextLink(prev, entry) === stored) return
   problems.push({
     problem: 'link_broken',

@@ -96,6 +96,19 @@ const recordSelect = (table: RecordTable): string =>
     ? `SELECT 'event', ${EVENT_DIGEST_COLUMNS.join(', ')} FROM ${table}`
     : `SELECT 'action', ${ACTION_DIGEST_COLUMNS.join(', ')} FROM ${table}`
 
+/**
+ * The statement selecting a table's id and its row as SQLite's `json_array` of the kind and the
+ * digest columns: one string per row, built in C, instead of 13 or 14 cells each made a
+ * JavaScript value. It is the canonical encoding whenever the cells hold what ActionTrail writes
+ * (canonical times, texts, integer ids; SQLite quotes strings as JSON.stringify does); when it
+ * does not give the entry's digest, the row is hashed the exact way before anything is reported.
+ * A match is exact: both texts are JSON, so equal bytes mean equal values, already canonical.
+ */
+const recordJsonSelect = (table: RecordTable): string =>
+  table.endsWith('_events')
+    ? `SELECT id, json_array('event', ${EVENT_DIGEST_COLUMNS.join(', ')}) FROM ${table}`
+    : `SELECT id, json_array('action', ${ACTION_DIGEST_COLUMNS.join(', ')}) FROM ${table}`
+
 /** A reader over `native` (statements prepared on first use, for one verify). */
 export function sqliteChainReader(native: BetterSqlite3.Database): ChainReader {
   const statements = new Map<string, BetterSqlite3.Statement>()
@@ -110,18 +123,33 @@ export function sqliteChainReader(native: BetterSqlite3.Database): ChainReader {
   return {
     head: () => {
       const row = native.prepare('SELECT last, link FROM change_head WHERE id = 1').get() as
-        | { last: unknown; link: unknown }
-        | undefined
+        { last: unknown; link: unknown } | undefined
       return Promise.resolve(row)
     },
-    changesBelow: (before, limit) =>
-      Promise.resolve(
-        raw(
-          'SELECT position, kind, action_id, event_id, digest, link FROM changes ' +
-            'WHERE position < ? ORDER BY position DESC LIMIT ?',
-        ).all(before, limit) as ChangeTuple[],
-      ),
-    digestsOf: (table, ids) => Promise.resolve(digestsOf(raw, table, ids)),
+    changesBelow: (before, limit) => {
+      try {
+        // The link's JSON built by SQLite: 25 % less CPU for the links than JSON.stringify and a
+        // fresh buffer per entry (bench, 120,000 entries, interleaved).
+        return Promise.resolve(
+          raw(
+            'SELECT position, kind, action_id, event_id, digest, link, ' +
+              'json_array(position, kind, action_id, event_id, digest) FROM changes ' +
+              'WHERE position < ? ORDER BY position DESC LIMIT ?',
+          ).all(before, limit) as ChangeTuple[],
+        )
+      } catch {
+        // json_array refuses a BLOB cell (a change row altered): this page without the JSON.
+        return Promise.resolve(
+          raw(
+            'SELECT position, kind, action_id, event_id, digest, link FROM changes ' +
+              'WHERE position < ? ORDER BY position DESC LIMIT ?',
+          ).all(before, limit) as ChangeTuple[],
+        )
+      }
+    },
+    digestsOf: (table, ids, expected) => Promise.resolve(digestsOf(raw, table, ids, expected)),
+    countRows: (table) =>
+      Promise.resolve(Number(native.prepare(`SELECT count(*) FROM ${table}`).pluck().get())),
     idsAbove: (table, after, limit) =>
       Promise.resolve(
         raw(
@@ -136,32 +164,55 @@ function digestsOf(
   raw: (sqlText: string) => BetterSqlite3.Statement,
   table: RecordTable,
   ids: readonly number[],
-): Map<number, string> {
-  const digests = new Map<number, string>()
+  expected: readonly string[],
+): (string | undefined)[] {
+  const digests = new Array<string | undefined>(ids.length).fill(undefined)
   if (ids.length === 0) return digests
-  const digestOf = table.endsWith('_events') ? rawEventDigest : rawActionDigest
-  const sorted = Float64Array.from(ids).sort()
-  const min = sorted[0]!
-  const max = sorted[sorted.length - 1]!
-  if (max - min + 1 > 2 * ids.length) {
-    // Sparse ids: one seek each (cheap on SQLite, no round trip).
-    const byId = raw(`${recordSelect(table)} WHERE id = ?`)
-    for (const id of sorted) {
-      const row = byId.get(id) as unknown[] | undefined
-      if (row) digests.set(id, digestOf(row))
-    }
-    return digests
+  const exact = table.endsWith('_events') ? rawEventDigest : rawActionDigest
+  const byId = raw(`${recordSelect(table)} WHERE id = ?`)
+  /** The exact digest of row `id` (canonical-record.ts's encoding from the cells). */
+  const exactDigest = (id: number): string | undefined => {
+    const row = byId.get(id) as unknown[] | undefined
+    return row && exact(row)
   }
-  // Dense ids: one range read in id order, merged with the sorted ids so that only the rows
-  // asked for are hashed.
-  const rows = raw(`${recordSelect(table)} WHERE id BETWEEN ? AND ? ORDER BY id`).all(min, max) as
-    unknown[][]
-  let k = 0
-  for (const row of rows) {
-    const id = row[1] as number
-    while (k < sorted.length && sorted[k]! < id) k++
-    if (k === sorted.length) break
-    if (sorted[k] === id) digests.set(id, digestOf(row))
+  /** Takes the JSON's digest when it is the expected one, else the exact one. */
+  const take = (i: number, json: unknown) => {
+    const digest = typeof json === 'string' ? sha256(json) : ''
+    digests[i] = digest !== '' && digest === expected[i] ? digest : exactDigest(ids[i]!)
+  }
+  let min = Infinity
+  let max = -Infinity
+  for (const id of ids) {
+    if (id < min) min = id
+    if (id > max) max = id
+  }
+  try {
+    if (max - min + 1 > 2 * ids.length) {
+      // Sparse ids: one seek each (cheap on SQLite, no round trip).
+      const one = raw(`${recordJsonSelect(table)} WHERE id = ?`)
+      for (let i = 0; i < ids.length; i++) {
+        const row = one.get(ids[i]) as [number, unknown] | undefined
+        if (row) take(i, row[1])
+      }
+    } else {
+      // Dense ids (the usual case: a page of entries covers records written together): one range
+      // read; an index by id offset (at most twice the ids) says which rows were asked for, so
+      // that only those are hashed. Ids are distinct (verify asks for each record once).
+      const at = new Int32Array(max - min + 1).fill(-1)
+      for (let i = 0; i < ids.length; i++) at[ids[i]! - min] = i
+      const rows = raw(`${recordJsonSelect(table)} WHERE id BETWEEN ? AND ?`).all(min, max) as [
+        number,
+        unknown,
+      ][]
+      for (const row of rows) {
+        const i = at[row[0] - min]!
+        if (i >= 0) take(i, row[1])
+      }
+    }
+  } catch {
+    // json_array refuses a BLOB cell (a row altered behind ActionTrail's back): hash these rows
+    // the exact way.
+    for (let i = 0; i < ids.length; i++) digests[i] = exactDigest(ids[i]!)
   }
   return digests
 }
