@@ -1,5 +1,5 @@
 /**
- * `npm run bench:verify [-- --actions N --events E --rounds R --file PATH]`
+ * `npm run bench:verify [-- --actions N --events E --rounds R --kysely --file PATH]`
  *
  * `actiontrail verify`'s speed on SQLite (issue 13 target: ≥ 200,000 records/s): a fresh store
  * filled with N actions (default 100,000) of E events each (default 5) through the bulk import
@@ -11,6 +11,9 @@
  * live record's canonical bytes), with no checks. Verify is printed as a % of it, so
  * a loaded machine's noise cancels out of the ratio. Wall and CPU seconds (process.cpuUsage) are
  * both printed: on a shared machine, CPU is the steadier of the two.
+ *
+ * `--kysely` adds a line per round: verify through the Kysely reader, the path SQLite took before
+ * its raw reader (sqlite-chain-scan.ts), for a before/after in the same run.
  *
  * RSS is sampled during verify: it must stay flat (pages of rows and bitsets over ids, nothing per
  * record). Prints one table; records nothing anywhere. `--file PATH` keeps the store at PATH and
@@ -30,6 +33,7 @@ import { GENESIS_LINK } from '../src/security/chain/chain-link.js'
 import { sha256 } from '../src/security/chain/sha256.js'
 import type { Timestamp } from '../src/domain/timestamp.js'
 import type { ImportedAction } from '../src/store/action-store.js'
+import { kyselyChainReader } from '../src/store/chain/chain-reader.js'
 import { verifyChain } from '../src/store/chain/verify-chain.js'
 import { openDatabase, openStores } from '../src/store/open-store.js'
 
@@ -38,6 +42,7 @@ const { values } = parseArgs({
     actions: { type: 'string', default: '100000' },
     events: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '2' },
+    kysely: { type: 'boolean', default: false },
     file: { type: 'string' },
   },
 })
@@ -220,8 +225,27 @@ try {
         '100 %',
       ),
     )
-    const pct = (100 * (floor.timing.cpu / verify.timing.cpu)).toFixed(0)
-    lines.push(line('verifyChain', report.records, report.entries, verify.timing, `${pct} %`))
+    const pct = (t: Timing) => `${(100 * (floor.timing.cpu / t.cpu)).toFixed(0)} %`
+    lines.push(
+      line('verifyChain', report.records, report.entries, verify.timing, pct(verify.timing)),
+    )
+    if (values.kysely) {
+      // The path every backend had before SQLite's own reader: Kysely's row objects.
+      const opened = openDatabase(file).db as unknown as Kysely<unknown>
+      const before = await timed(() => verifyChain(opened, { reader: kyselyChainReader(opened) }))
+      await opened.destroy()
+      if (!before.value.ok) throw new Error('verify (Kysely reader) failed')
+      const r = before.value
+      lines.push(
+        line(
+          'verifyChain, Kysely reader (before)',
+          r.records,
+          r.entries,
+          before.timing,
+          pct(before.timing),
+        ),
+      )
+    }
   }
   loads.push(loadavg()[0]!)
 

@@ -15,6 +15,11 @@
  * Why backwards rather than an index on (record, position): the index would cost every write one
  * more B-tree insert per change row, for a check that runs rarely; a backward scan of the primary
  * key and lookups by primary key need nothing new.
+ *
+ * The reads go through a {@link ChainReader} (chain-reader.ts): Kysely's on every backend, and on
+ * SQLite raw arrays and SQLite-built JSON on the native handle (sqlite-chain-scan.ts), which made
+ * verify several times cheaper there (docs/benchmarks.md, issue 13). Where the reader counts rows
+ * cheaply, the walk of the live tables is skipped when the counts show no row is uncovered.
  */
 import type { Kysely } from 'kysely'
 import { GENESIS_LINK, isHexLink, nextLink } from '../../security/chain/chain-link.js'
