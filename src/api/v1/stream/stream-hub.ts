@@ -37,13 +37,13 @@ export const DEFAULT_STREAM_SETTINGS: Readonly<StreamSettings> = {
 
 /**
  * Changes read per poll: bounds the reader's memory whatever the write rate (the loaded rows of up
- * to this many records); a reader that is behind reads the next page at once. Every wake costs one
- * socket write per subscriber it touches (~800 of bench:stream's 1,000 at 500 changes a wake), so
- * a reader that is behind catches up in fewer, larger wakes: 2,000 (0.4 s at 5,000 writes/s) took
- * bench:stream's socket writes per acknowledged change from 1.7 to 1.5 on a loaded machine, where
- * most wakes were one 500-change commit anyway (docs/benchmarks.md, issue 10, 2026-12-07).
+ * to this many records); a reader that is behind reads the next page at once. 2,000 was tried
+ * (fewer, larger wakes: fewer socket writes per change) and lost in all three bench:stream pairs
+ * run interleaved with 500 on a loaded machine: 229–668 against 331–932 acknowledged writes/s, lag
+ * p99 1.5–1.7 s against 0.9–1.0 s (docs/benchmarks.md, issue 10, 2026-12-07); a longer
+ * synchronous turn delays the batches. The machine's noise was ±40 %: worth a quiet re-run.
  */
-const POLL_PAGE = 2000
+const POLL_PAGE = 500
 
 /**
  * Where catching-up subscribers read (a read replica, store/read-replica.ts): each call gives
