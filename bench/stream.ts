@@ -50,6 +50,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { createParser } from 'eventsource-parser'
 import { startActionTrail, type BenchToken, type ChildServer } from './child-server.js'
@@ -561,6 +562,10 @@ async function main(): Promise<boolean> {
     // overtake its start, so it waits for the start's answer).
     let startedActions: number[] = []
     const cpuStart = process.cpuUsage()
+    // How long this process's own event loop kept messages waiting (its subscribers share it with
+    // the writers, and the 2 cores with the server): the client's share of the lag.
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 })
+    loopDelay.enable()
     const serverCpuStart = cpuSecondsOf(server.pid)
     const started = nowMs()
     const pending: Promise<void>[] = []
@@ -616,6 +621,7 @@ async function main(): Promise<boolean> {
     const last = await marker(0xfffffffe)
     const settled = memoryOf(server.pid)
     const cpu = process.cpuUsage(cpuStart)
+    loopDelay.disable()
     const serverCpu = cpuSecondsOf(server.pid) - serverCpuStart
 
     // The truth: a replay of the durable log from the first marker to the second.
@@ -722,6 +728,12 @@ async function main(): Promise<boolean> {
         'lag from sending the batch p50 / p99 / max',
         [percentile(sendLags, 50), percentile(sendLags, 99), sendLags.at(-1) ?? 0]
           .map((v) => fmt(v, 1))
+          .join(' / ') + ' ms',
+      ],
+      [
+        "bench process's event loop delay p50 / p99 / max (the client's share of the lag)",
+        [loopDelay.percentile(50), loopDelay.percentile(99), loopDelay.max]
+          .map((v) => fmt(v / 1e6, 1))
           .join(' / ') + ' ms',
       ],
       ['lost changes (all subscribers; worst subscriber)', `**${fmt(lost)}**; ${fmt(worstLost)}`],

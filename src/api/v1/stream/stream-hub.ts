@@ -15,9 +15,6 @@ import type { SubscriberGroup } from './subscriber-group.js'
 import { SubscriberIndex } from './subscriber-index.js'
 import { Subscriber, type CatchUpSource } from './subscriber.js'
 
-/** Everything of an event shown: the largest message, which sizes the dispatch steps. */
-const FULL_VIEW = { internals: true, details: true } as const
-
 /** Settings of the stream (config.ts: ACTIONTRAIL_STREAM_*). */
 export interface StreamSettings {
   /** Milliseconds between polls of the change feed (default 50). */
@@ -40,7 +37,11 @@ export const DEFAULT_STREAM_SETTINGS: Readonly<StreamSettings> = {
 
 /**
  * Changes read per poll: bounds the reader's memory whatever the write rate (the loaded rows of up
- * to this many records); a reader that is behind reads the next page at once.
+ * to this many records); a reader that is behind reads the next page at once. 2,000 was tried
+ * (fewer, larger wakes: fewer socket writes per change) and lost in all three bench:stream pairs
+ * run interleaved with 500 on a loaded machine: 229–668 against 331–932 acknowledged writes/s, lag
+ * p99 1.5–1.7 s against 0.9–1.0 s (docs/benchmarks.md, issue 10, 2026-12-07); a longer
+ * synchronous turn delays the batches. The machine's noise was ±40 %: worth a quiet re-run.
  */
 const POLL_PAGE = 500
 
@@ -220,30 +221,34 @@ export class StreamHub implements CatchUpSource {
   }
 
   /**
-   * Hands the items to the live subscribers in steps of about a quarter of the buffer limit (in
-   * bytes of the admin message, the largest), one socket write per subscriber and step (of bytes
-   * built once per group of equal filters: subscriber-group.ts), with a
-   * turn of the event loop between steps: Node corks a response's socket for the rest of the turn
-   * after a write, so everything written in one turn counts as queued, and a page of large
-   * changes written at once would overflow even a client that reads as fast as it can. Each step
-   * moves the head in the same turn as it hands its changes out (see Subscriber.catchUp).
+   * Hands the items to the live subscribers: each change is checked once per group of equal filters
+   * (subscriber-group.ts) among the groups indexed under its instance or owner, then every group
+   * writes its share of the wake to each member in one socket write, of bytes built once per group.
+   * One write per subscriber and wake, not one per step of the whole page: a socket write costs a
+   * system call (on loopback the receiving TCP stack's work too), and it was three quarters of the
+   * stream's CPU in bench:stream's profile (Writable.uncork → writev), against a quarter for
+   * reading, loading, matching and rendering. A group whose share exceeds a quarter of the buffer
+   * limit (an unfiltered tail behind a page of large changes) writes it in several flushes with a
+   * turn of the event loop between them: Node corks a response's socket for the rest of the turn
+   * after a write, so everything written in one turn counts as queued, and a page of large changes
+   * written at once would overflow even a client that reads as fast as it can. The head moves in
+   * the same turn as the first flush hands out the changes up to it (see Subscriber.catchUp): a
+   * subscriber that goes live later has caught those changes up and skips them.
    */
   async #dispatch(items: readonly StreamItem[]): Promise<void> {
     const stepBytes = Math.max(1, Math.floor(this.#settings.bufferBytes / 4))
-    let i = 0
-    while (i < items.length && !this.#closed) {
-      const touched: SubscriberGroup[] = []
-      let bytes = 0
-      while (i < items.length && bytes < stepBytes) {
-        const item = items[i++] as StreamItem
-        bytes += item.text(FULL_VIEW).length
-        this.#live.candidates(item.instanceUuid, item.ownerProject, (g) => {
-          if (g.consider(item)) touched.push(g)
-        })
-        this.#head = Math.max(this.#head, item.position)
-      }
-      for (const g of touched) g.flush()
-      if (i < items.length) await new Promise((resolve) => setImmediate(resolve))
+    let pending: SubscriberGroup[] = []
+    for (const item of items) {
+      this.#live.candidates(item.instanceUuid, item.ownerProject, (g) => {
+        if (g.consider(item)) pending.push(g)
+      })
+    }
+    this.#head = Math.max(this.#head, items.at(-1)?.position ?? this.#head)
+    while (pending.length > 0 && !this.#closed) {
+      const more: SubscriberGroup[] = []
+      for (const g of pending) if (g.flush(stepBytes)) more.push(g)
+      pending = more
+      if (pending.length > 0) await new Promise((resolve) => setImmediate(resolve))
     }
   }
 

@@ -8,7 +8,7 @@
 import type { StreamItem, SubscriberFilter } from './stream-item.js'
 import type { Subscriber } from './subscriber.js'
 
-/** What one dispatch step hands to the members of a group. */
+/** What one flush hands to the members of a group. */
 export interface StepDelivery {
   /** The changes that match the group's filter, in position order. */
   readonly items: readonly StreamItem[]
@@ -16,7 +16,7 @@ export interface StepDelivery {
   readonly texts: readonly string[]
   /** The messages one after the other, encoded once for every member's socket. */
   readonly chunk: Buffer
-  /** The last position the step looked at for this group (matching or not). */
+  /** Every change up to here was handed out or did not match (for this group). */
   readonly last: number
 }
 
@@ -44,7 +44,11 @@ export class SubscriberGroup {
   /** The filter of every member (the first member's). */
   readonly filter: SubscriberFilter
   readonly members = new Set<Subscriber>()
+  /** The matching changes of the current wake not handed out yet, and their messages. */
   #items: StreamItem[] = []
+  #texts: string[] = []
+  /** Where the next flush starts in #items. */
+  #next = 0
   #last = 0
   #considered = false
 
@@ -54,29 +58,52 @@ export class SubscriberGroup {
   }
 
   /**
-   * Takes a change of the current step (the reader calls this for the groups indexed under its
-   * instance or owner). Returns true the first time in a step: the reader then flushes the group.
+   * Takes a change of the current wake (the reader calls this for the groups indexed under its
+   * instance or owner). Returns true the first time in a wake: the reader then flushes the group.
    */
   consider(item: StreamItem): boolean {
-    if (item.matches(this.filter)) this.#items.push(item)
+    if (item.matches(this.filter)) {
+      this.#items.push(item)
+      this.#texts.push(item.text(this.filter.visibility))
+    }
     this.#last = item.position
     if (this.#considered) return false
     this.#considered = true
     return true
   }
 
-  /** Hands the step's changes to every member, and starts the next step. */
-  flush(): void {
-    const items = this.#items
-    const last = this.#last
-    this.#items = []
-    this.#considered = false
-    if (this.members.size === 0) return
-    const texts = items.map((i) => i.text(this.filter.visibility))
+  /**
+   * Hands every member the next of the wake's changes, as many as fit in `stepBytes` (at least
+   * one), in one socket write each. Returns true while changes are left for another flush (in a
+   * later turn of the event loop: see StreamHub's dispatch); false once the wake is done, and the
+   * group is ready for the next wake.
+   */
+  flush(stepBytes: number): boolean {
+    const start = this.#next
+    let end = start
+    let bytes = 0
+    while (
+      end < this.#items.length &&
+      (end === start || bytes + (this.#texts[end] as string).length <= stepBytes)
+    )
+      bytes += (this.#texts[end++] as string).length
+    const done = end >= this.#items.length
+    const items = this.#items.slice(start, end)
+    const texts = this.#texts.slice(start, end)
+    // Until the last flush, a member has passed only the changes written to it so far.
+    const last = done ? this.#last : (items.at(-1) as StreamItem).position
+    if (done) {
+      this.#items = []
+      this.#texts = []
+      this.#next = 0
+      this.#considered = false
+    } else this.#next = end
+    if (this.members.size === 0) return !done
     // One buffer for all members: a string would be encoded again for each socket.
     const step: StepDelivery = { items, texts, chunk: Buffer.from(texts.join('')), last }
     // A member that overflows leaves the set during the loop: deleting the current entry of a Set
     // being iterated is safe.
     for (const s of this.members) s.deliver(step)
+    return !done
   }
 }
