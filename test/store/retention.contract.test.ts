@@ -215,7 +215,7 @@ for (const name of BACKEND_NAMES) {
       assert.equal(await store.getInstance(vm(1)), undefined)
     })
 
-    test('time-bounded batches: a slow batch makes the next smaller, fast ones let it grow, up to the cap', async (t) => {
+    test('time-bounded batches: a slow batch makes the next smaller, fast ones grow it up to the cap', async (t) => {
       const [stores] = (await openFreshStores(t, name)) as [Stores]
       const store = new TestStore(stores.actions)
       await seedInstance(store, 1, 'p1', 12, 2)
