@@ -14,7 +14,8 @@
  * Configurations (ACTIONTRAIL_BENCH_ARCHIVE_CONFIGS, `;`-separated, default
  * `server;count=25,pause=100`): `server` is what `serve --keep-days` uses with no other setting
  * (retention/retention-policy.ts); otherwise `ms=` (time budget of a batch), `count=` (batch size,
- * or the cap with ms), `pause=` (ms between batches). Prints per phase kind the write latency
+ * or the cap with ms), `pause=` (ms between batches), `rest=` (pause at least this many times the
+ * batch's duration). Prints per phase kind the write latency
  * (p50, p99, max), the archive's rate and the process's CPU time, and the load average.
  *
  * The store is a temporary SQLite file unless ACTIONTRAIL_BENCH_DB names a database (a postgres://
@@ -24,7 +25,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Timestamp } from '../src/domain/timestamp.js'
-import { resolveRetentionPolicy } from '../src/retention/retention-policy.js'
+import { resolveRetentionPolicy, RETENTION_REST_FACTOR } from '../src/retention/retention-policy.js'
 import type { ImportedAction, ImportedInstance } from '../src/store/action-store.js'
 import { openStores, type Stores } from '../src/store/open-store.js'
 import type { RetentionRunOptions } from '../src/store/retention-store.js'
@@ -130,7 +131,7 @@ async function writeWhile(stores: Stores, done: () => boolean, tag: string): Pro
 /** A configuration's run options, from `server` or `ms=5,count=1000,pause=0`. */
 function configOptions(
   text: string,
-): Pick<RetentionRunOptions, 'batchActions' | 'batchMs' | 'pauseMs'> {
+): Pick<RetentionRunOptions, 'batchActions' | 'batchMs' | 'pauseMs' | 'restFactor'> {
   if (text === 'server') {
     const p = resolveRetentionPolicy({ keepDays: '1' }, {})
     if (!p) throw new Error('no policy')
@@ -138,15 +139,19 @@ function configOptions(
       batchActions: p.batchActions,
       pauseMs: p.pauseMs,
       batchMs: p.batchMs,
+      restFactor: RETENTION_REST_FACTOR,
     }
   }
-  const out: Pick<RetentionRunOptions, 'batchActions' | 'batchMs' | 'pauseMs'> = { pauseMs: 0 }
+  const out: Pick<RetentionRunOptions, 'batchActions' | 'batchMs' | 'pauseMs' | 'restFactor'> = {
+    pauseMs: 0,
+  }
   for (const part of text.split(',')) {
     const [key, value] = part.split('=')
     const n = Number(value)
     if (key === 'ms') out.batchMs = n
     else if (key === 'count') out.batchActions = n
     else if (key === 'pause') out.pauseMs = n
+    else if (key === 'rest') out.restFactor = n
     else throw new Error(`unknown configuration term ${JSON.stringify(part)}`)
   }
   return out

@@ -17,7 +17,7 @@ import type { Logger } from 'pino'
 import { DEFAULT_BATCH_ACTIONS, type RetentionStore } from '../store/retention-store.js'
 import { timestampIn } from '../store/retention-store.js'
 import type { RetentionCounts } from '../store/write/retention-programs.js'
-import type { RetentionPolicy } from './retention-policy.js'
+import { RETENTION_REST_FACTOR, type RetentionPolicy } from './retention-policy.js'
 
 const DAY_MS = 86_400_000
 
@@ -122,6 +122,7 @@ export class RetentionJob {
       batchActions: p.batchActions,
       batchMs: p.batchMs,
       pauseMs: p.pauseMs,
+      restFactor: RETENTION_REST_FACTOR,
       signal: this.#stop.signal,
       keepGoing: renew,
     }

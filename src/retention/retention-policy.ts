@@ -17,8 +17,14 @@ import { MAX_TIMED_BATCH_ACTIONS } from '../store/retention-store.js'
  */
 export const DEFAULT_RETENTION_BATCH_MS = 5
 
-/** The pause between two batches of the server's job (ACTIONTRAIL_RETENTION_PAUSE_MS). */
+/** The shortest pause between two batches of the server's job (ACTIONTRAIL_RETENTION_PAUSE_MS). */
 export const DEFAULT_RETENTION_PAUSE_MS = 5
+
+/**
+ * The server's job pauses after a batch at least as long as the batch took, so it holds the
+ * write lock at most about half of the time (RetentionRunOptions.restFactor).
+ */
+export const RETENTION_REST_FACTOR = 1
 
 /** The policy, as resolved from flags and environment. */
 export interface RetentionPolicy {
