@@ -4,10 +4,11 @@
  * with ACTIONTRAIL_BENCH_ARCHIVE_EVENTS events each (default 2) on deleted instances is loaded
  * with the bulk import program; then WRITERS concurrent writers start actions on a live instance,
  * one write at a time each, through interleaved phases of ACTIONTRAIL_BENCH_ARCHIVE_PHASE_S
- * seconds (default 8): writes alone, then writes while an archive runs with one configuration,
- * writes alone again, the next configuration, … for ACTIONTRAIL_BENCH_ARCHIVE_ROUNDS rounds
- * (default 2) or until the history is archived. The archive runs in the same process (the
- * server's retention job runs there too) and is stopped between batches at each phase's end.
+ * seconds (default 8; _ALONE_S for the phases of writes alone): writes alone, then writes while
+ * an archive runs with one configuration, writes alone again, the next configuration, … for
+ * ACTIONTRAIL_BENCH_ARCHIVE_ROUNDS rounds (default 2) or until the history is archived. The
+ * archive runs in the same process (the server's retention job runs there too) and is stopped
+ * between batches at each phase's end.
  * Interleaving puts the floor (writes alone) and each configuration under the same outside load:
  * the machine these run on is shared.
  *
@@ -15,8 +16,8 @@
  * `server;count=25,pause=100`): `server` is what `serve --keep-days` uses with no other setting
  * (retention/retention-policy.ts); otherwise `ms=` (time budget of a batch), `count=` (batch size,
  * or the cap with ms), `pause=` (ms between batches), `rest=` (pause at least this many times the
- * batch's duration). Prints per phase kind the write latency
- * (p50, p99, max), the archive's rate and the process's CPU time, and the load average.
+ * batch's duration). Prints per phase kind the write latency (p50, p99, max), the archive's
+ * rate and the process's CPU time, and the load average.
  *
  * The store is a temporary SQLite file unless ACTIONTRAIL_BENCH_DB names a database (a postgres://
  * or mysql:// URL of an empty database). Target: write p99 under 20 ms during the archive.
@@ -33,6 +34,7 @@ import type { RetentionRunOptions } from '../src/store/retention-store.js'
 const ACTIONS = Number(process.env.ACTIONTRAIL_BENCH_ARCHIVE_ACTIONS ?? 20_000)
 const EVENTS = Number(process.env.ACTIONTRAIL_BENCH_ARCHIVE_EVENTS ?? 2)
 const PHASE_MS = Number(process.env.ACTIONTRAIL_BENCH_ARCHIVE_PHASE_S ?? 8) * 1000
+const ALONE_MS = Number(process.env.ACTIONTRAIL_BENCH_ARCHIVE_ALONE_S ?? PHASE_MS / 1000) * 1000
 const ROUNDS = Number(process.env.ACTIONTRAIL_BENCH_ARCHIVE_ROUNDS ?? 2)
 const CONFIGS = (process.env.ACTIONTRAIL_BENCH_ARCHIVE_CONFIGS ?? 'server;count=25,pause=100')
   .split(';')
@@ -204,7 +206,7 @@ async function main(): Promise<void> {
     const timed = async (t: Tally, work: (until: number) => Promise<void>) => {
       const c0 = process.cpuUsage()
       const w0 = performance.now()
-      await work(w0 + PHASE_MS)
+      await work(w0 + (t === alone ? ALONE_MS : PHASE_MS))
       const cpu = process.cpuUsage(c0)
       t.seconds += (performance.now() - w0) / 1000
       t.cpuSeconds += (cpu.user + cpu.system) / 1e6
