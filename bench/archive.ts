@@ -1,30 +1,48 @@
 /**
  * `npm run bench:archive` (issue 13): archiving a large history while writes continue. A history
- * of ACTIONTRAIL_BENCH_ARCHIVE_ACTIONS actions (default 50,000; 1000000 for the issue's figure)
+ * of ACTIONTRAIL_BENCH_ARCHIVE_ACTIONS actions (default 20,000; 1000000 for the issue's figure)
  * with ACTIONTRAIL_BENCH_ARCHIVE_EVENTS events each (default 2) on deleted instances is loaded
  * with the bulk import program; then WRITERS concurrent writers start actions on a live instance,
- * one write at a time each, first for a few seconds alone, then for as long as an archive of the
- * whole history runs in the same process (the server's retention job runs there too). Prints the
- * write latency without and during the archive (p50, p99, max) and the archive's rate. The store
- * is a temporary SQLite file unless ACTIONTRAIL_BENCH_DB names a database (a postgres:// or
- * mysql:// URL of an empty database). Target: write p99 under 20 ms during the archive.
+ * one write at a time each, through interleaved phases of ACTIONTRAIL_BENCH_ARCHIVE_PHASE_S
+ * seconds (default 8; _ALONE_S for the phases of writes alone): writes alone, then writes while
+ * an archive runs with one configuration, writes alone again, the next configuration, … for
+ * ACTIONTRAIL_BENCH_ARCHIVE_ROUNDS rounds (default 2) or until the history is archived. The
+ * archive runs in the same process (the server's retention job runs there too) and is stopped
+ * between batches at each phase's end.
+ * Interleaving puts the floor (writes alone) and each configuration under the same outside load:
+ * the machine these run on is shared.
+ *
+ * Configurations (ACTIONTRAIL_BENCH_ARCHIVE_CONFIGS, `;`-separated, default
+ * `server;count=25,pause=100`): `server` is what `serve --keep-days` uses with no other setting
+ * (retention/retention-policy.ts); otherwise `ms=` (time budget of a batch), `count=` (batch size,
+ * or the cap with ms), `pause=` (ms between batches), `rest=` (pause at least this many times the
+ * batch's duration). Prints per phase kind the write latency (p50, p99, max), the archive's
+ * rate and the process's CPU time, and the load average.
+ *
+ * The store is a temporary SQLite file unless ACTIONTRAIL_BENCH_DB names a database (a postgres://
+ * or mysql:// URL of an empty database). Target: write p99 under 20 ms during the archive.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Timestamp } from '../src/domain/timestamp.js'
+import { resolveRetentionPolicy, RETENTION_REST_FACTOR } from '../src/retention/retention-policy.js'
 import type { ImportedAction, ImportedInstance } from '../src/store/action-store.js'
 import { openStores, type Stores } from '../src/store/open-store.js'
+import type { RetentionRunOptions } from '../src/store/retention-store.js'
 
-const ACTIONS = Number(process.env.ACTIONTRAIL_BENCH_ARCHIVE_ACTIONS ?? 50_000)
+const ACTIONS = Number(process.env.ACTIONTRAIL_BENCH_ARCHIVE_ACTIONS ?? 20_000)
 const EVENTS = Number(process.env.ACTIONTRAIL_BENCH_ARCHIVE_EVENTS ?? 2)
-const BATCH = Number(process.env.ACTIONTRAIL_BENCH_ARCHIVE_BATCH ?? 25)
-const PAUSE_MS = Number(process.env.ACTIONTRAIL_BENCH_ARCHIVE_PAUSE_MS ?? 0)
+const PHASE_MS = Number(process.env.ACTIONTRAIL_BENCH_ARCHIVE_PHASE_S ?? 8) * 1000
+const ALONE_MS = Number(process.env.ACTIONTRAIL_BENCH_ARCHIVE_ALONE_S ?? PHASE_MS / 1000) * 1000
+const ROUNDS = Number(process.env.ACTIONTRAIL_BENCH_ARCHIVE_ROUNDS ?? 2)
+const CONFIGS = (process.env.ACTIONTRAIL_BENCH_ARCHIVE_CONFIGS ?? 'server;count=25,pause=100')
+  .split(';')
+  .map((c) => c.trim())
+  .filter((c) => c !== '')
 const WRITERS = 4
-const BASELINE_MS = 5000
 const INSTANCES = 1000
 const LIVE = 'ffffffff-0000-4000-8000-000000000000'
-
 const uuid = (i: number) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`
 const ts = (ms: number) =>
   new Date(Date.UTC(2026, 0, 1) + ms).toISOString().replace('Z', '000').slice(0, 26) as Timestamp
@@ -112,15 +130,61 @@ async function writeWhile(stores: Stores, done: () => boolean, tag: string): Pro
   return latencies
 }
 
+/** A configuration's run options, from `server` or `ms=5,count=1000,pause=0`. */
+function configOptions(
+  text: string,
+): Pick<RetentionRunOptions, 'batchActions' | 'batchMs' | 'pauseMs' | 'restFactor'> {
+  if (text === 'server') {
+    const p = resolveRetentionPolicy({ keepDays: '1' }, {})
+    if (!p) throw new Error('no policy')
+    return {
+      batchActions: p.batchActions,
+      pauseMs: p.pauseMs,
+      batchMs: p.batchMs,
+      restFactor: RETENTION_REST_FACTOR,
+    }
+  }
+  const out: Pick<RetentionRunOptions, 'batchActions' | 'batchMs' | 'pauseMs' | 'restFactor'> = {
+    pauseMs: 0,
+  }
+  for (const part of text.split(',')) {
+    const [key, value] = part.split('=')
+    const n = Number(value)
+    if (key === 'ms') out.batchMs = n
+    else if (key === 'count') out.batchActions = n
+    else if (key === 'pause') out.pauseMs = n
+    else if (key === 'rest') out.restFactor = n
+    else throw new Error(`unknown configuration term ${JSON.stringify(part)}`)
+  }
+  return out
+}
+
+/** What one kind of phase (alone, or one configuration) added up to. */
+interface Tally {
+  latencies: number[]
+  seconds: number
+  cpuSeconds: number
+  actions: number
+  events: number
+}
+
+const tally = (): Tally => ({ latencies: [], seconds: 0, cpuSeconds: 0, actions: 0, events: 0 })
+
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
 }
 
-function row(name: string, latencies: number[], extra: string): string {
-  const s = [...latencies].sort((a, b) => a - b)
-  const f = (n: number) => n.toFixed(1).padStart(8)
-  const cells = [quantile(s, 0.5), quantile(s, 0.99), s.at(-1) ?? NaN].map(f).join(' ')
-  return `${name.padEnd(22)} ${String(s.length).padStart(8)} ${cells}  ${extra}`
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+
+function row(name: string, t: Tally): string {
+  const s = [...t.latencies].sort((a, b) => a - b)
+  const f = (n: number) => n.toFixed(1)
+  const rate = t.actions > 0 ? Math.round(t.actions / t.seconds).toLocaleString('en') : '—'
+  return (
+    `| ${name} | ${s.length.toLocaleString('en')} | ${f(quantile(s, 0.5))} / ${f(quantile(s, 0.99))} / ` +
+    `${f(s.at(-1) ?? NaN)} | ${t.actions.toLocaleString('en')} | ${rate} | ` +
+    `${t.seconds.toFixed(1)} | ${t.cpuSeconds.toFixed(1)} |`
+  )
 }
 
 async function main(): Promise<void> {
@@ -133,37 +197,58 @@ async function main(): Promise<void> {
     console.log(
       `loaded ${ACTIONS.toLocaleString('en')} actions × ${EVENTS} events on ${INSTANCES} deleted ` +
         `instances in ${((performance.now() - t0) / 1000).toFixed(1)} s ` +
-        `(${database.includes('://') ? 'server' : 'SQLite file'})`,
+        `(${database.includes('://') ? 'server' : 'SQLite file'}); load average ${loadavg()}`,
     )
-    const until = performance.now() + BASELINE_MS
-    const alone = await writeWhile(stores, () => performance.now() > until, 'alone')
-    let archiving = true
-    const a0 = performance.now()
-    const archive = stores.retention
-      .archive({ before: ts(2 * 86_400_000), batchActions: BATCH, pauseMs: PAUSE_MS })
-      .finally(() => (archiving = false))
-    const during = await writeWhile(stores, () => !archiving, 'during')
-    const moved = await archive
-    const seconds = (performance.now() - a0) / 1000
-    if (moved.actions !== ACTIONS) throw new Error(`archived ${moved.actions} of ${ACTIONS}`)
+    const alone = tally()
+    const during = new Map(CONFIGS.map((c) => [c, tally()]))
+    let left = ACTIONS
+    let phase = 0
+    const timed = async (t: Tally, work: (until: number) => Promise<void>) => {
+      const c0 = process.cpuUsage()
+      const w0 = performance.now()
+      await work(w0 + (t === alone ? ALONE_MS : PHASE_MS))
+      const cpu = process.cpuUsage(c0)
+      t.seconds += (performance.now() - w0) / 1000
+      t.cpuSeconds += (cpu.user + cpu.system) / 1e6
+    }
+    for (let round = 0; round < ROUNDS && left > 0; round++) {
+      for (const config of CONFIGS) {
+        if (left <= 0) break
+        await timed(alone, async (until) => {
+          alone.latencies.push(
+            ...(await writeWhile(stores, () => performance.now() > until, `a${phase++}`)),
+          )
+        })
+        const t = during.get(config) as Tally
+        await timed(t, async (until) => {
+          const stop = new AbortController()
+          let archiving = true
+          const archive = stores.retention
+            .archive({ before: ts(2 * 86_400_000), signal: stop.signal, ...configOptions(config) })
+            .finally(() => (archiving = false))
+          const timer = setTimeout(() => stop.abort(), Math.max(0, until - performance.now()))
+          t.latencies.push(...(await writeWhile(stores, () => !archiving, `d${phase++}`)))
+          clearTimeout(timer)
+          const moved = await archive
+          t.actions += moved.actions
+          t.events += moved.events
+          left -= moved.actions
+        })
+      }
+    }
     console.log(
-      `\n${WRITERS} writers, one action_start each at a time; ` +
-        `archive batches of ${BATCH} actions, pause ${PAUSE_MS} ms\n`,
+      `\n${WRITERS} writers, one action_start each at a time; phases of ${PHASE_MS / 1000} s, ` +
+        `${ROUNDS} round(s); load average at the end ${loadavg()}\n`,
     )
     console.log(
-      [
-        'phase'.padEnd(22),
-        ...['writes', 'p50 ms', 'p99 ms', 'max ms'].map((h) => h.padStart(8)),
-      ].join(' '),
+      '| phase | writes | p50 / p99 / max ms | actions archived | actions/s | phase s | CPU s |',
     )
-    console.log(row('writes alone', alone, ''))
+    console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: |')
+    console.log(row('writes alone', alone))
+    for (const [config, t] of during)
+      console.log(row(`during archive, ${config} ${JSON.stringify(configOptions(config))}`, t))
     console.log(
-      row(
-        'writes during archive',
-        during,
-        `archive: ${moved.actions.toLocaleString('en')} actions, ${moved.events.toLocaleString('en')} events in ` +
-          `${seconds.toFixed(1)} s (${Math.round(moved.actions / seconds).toLocaleString('en')} actions/s)`,
-      ),
+      `\n${(ACTIONS - left).toLocaleString('en')} of ${ACTIONS.toLocaleString('en')} actions archived`,
     )
   } finally {
     await stores.close()

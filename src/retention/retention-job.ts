@@ -14,10 +14,10 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Logger } from 'pino'
-import type { RetentionStore } from '../store/retention-store.js'
+import { DEFAULT_BATCH_ACTIONS, type RetentionStore } from '../store/retention-store.js'
 import { timestampIn } from '../store/retention-store.js'
 import type { RetentionCounts } from '../store/write/retention-programs.js'
-import type { RetentionPolicy } from './retention-policy.js'
+import { RETENTION_REST_FACTOR, type RetentionPolicy } from './retention-policy.js'
 
 const DAY_MS = 86_400_000
 
@@ -120,7 +120,9 @@ export class RetentionJob {
     const p = this.#policy
     const common = {
       batchActions: p.batchActions,
+      batchMs: p.batchMs,
       pauseMs: p.pauseMs,
+      restFactor: RETENTION_REST_FACTOR,
       signal: this.#stop.signal,
       keepGoing: renew,
     }
@@ -146,7 +148,11 @@ export class RetentionJob {
     const horizon = Math.min(p.keepDays ?? Infinity, ...p.keepDaysByProject.map(([, d]) => d))
     const pruned = this.#stop.signal.aborted
       ? {}
-      : await this.#store.pruneNova(timestampIn(-horizon * DAY_MS), p.batchActions)
+      : await this.#store.pruneNova(
+          timestampIn(-horizon * DAY_MS),
+          // Rows, not actions: the count-bounded size of before time-bounded archive batches.
+          Math.min(p.batchActions, DEFAULT_BATCH_ACTIONS),
+        )
     const report = { archived, purged, pruned }
     this.#log.info(report, 'retention run done')
     return report

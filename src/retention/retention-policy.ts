@@ -5,10 +5,26 @@
  * periods of their own; `--purge-after-days M` (ACTIONTRAIL_PURGE_AFTER_DAYS, off by default)
  * deletes archived rows of instances deleted more than M days ago, so M must be at least every
  * keep period (archived history is then readable for M minus N days). How often and how gently it
- * runs: ACTIONTRAIL_RETENTION_INTERVAL_MS, _PAUSE_MS and _BATCH.
+ * runs: ACTIONTRAIL_RETENTION_INTERVAL_MS, _BATCH_MS, _PAUSE_MS and _BATCH.
  */
 import { AppError } from '../domain/errors.js'
-import { DEFAULT_BATCH_ACTIONS } from '../store/retention-store.js'
+import { MAX_TIMED_BATCH_ACTIONS } from '../store/retention-store.js'
+
+/**
+ * The time a batch of the server's job aims at (ACTIONTRAIL_RETENTION_BATCH_MS). On SQLite a write
+ * that arrives during a batch waits for all of it; 5 ms keeps writes' p99 under the issue's 20 ms
+ * (bench/archive.ts, docs/benchmarks.md, issue 13).
+ */
+export const DEFAULT_RETENTION_BATCH_MS = 5
+
+/** The shortest pause between two batches of the server's job (ACTIONTRAIL_RETENTION_PAUSE_MS). */
+export const DEFAULT_RETENTION_PAUSE_MS = 5
+
+/**
+ * The server's job pauses after a batch at least as long as the batch took, so it holds the
+ * write lock at most about half of the time (RetentionRunOptions.restFactor).
+ */
+export const RETENTION_REST_FACTOR = 1
 
 /** The policy, as resolved from flags and environment. */
 export interface RetentionPolicy {
@@ -20,9 +36,11 @@ export interface RetentionPolicy {
   purgeAfterDays?: number
   /** Between two runs (default one hour). */
   intervalMs: number
-  /** Between two batches of a run, so writers get the database in between (default 100 ms). */
+  /** Between two batches of a run, so writers get the database in between. */
   pauseMs: number
-  /** Actions (with their events) per batch (default DEFAULT_BATCH_ACTIONS, 25). */
+  /** The time each batch aims at; its size follows from the previous batch's duration. */
+  batchMs: number
+  /** The most actions (with their events) a batch may hold (default MAX_TIMED_BATCH_ACTIONS). */
   batchActions: number
 }
 
@@ -107,14 +125,21 @@ export function resolveRetentionPolicy(
     pauseMs: whole(
       'ACTIONTRAIL_RETENTION_PAUSE_MS',
       env.ACTIONTRAIL_RETENTION_PAUSE_MS,
-      100,
+      DEFAULT_RETENTION_PAUSE_MS,
       0,
+      60_000,
+    ),
+    batchMs: whole(
+      'ACTIONTRAIL_RETENTION_BATCH_MS',
+      env.ACTIONTRAIL_RETENTION_BATCH_MS,
+      DEFAULT_RETENTION_BATCH_MS,
+      1,
       60_000,
     ),
     batchActions: whole(
       'ACTIONTRAIL_RETENTION_BATCH',
       env.ACTIONTRAIL_RETENTION_BATCH,
-      DEFAULT_BATCH_ACTIONS,
+      MAX_TIMED_BATCH_ACTIONS,
       1,
       10_000,
     ),

@@ -10,7 +10,11 @@ import { DEFAULT_STREAM_SETTINGS } from '../api/v1/stream/stream-hub.js'
 import { DEFAULT_STUCK_AFTER } from '../domain/stuck-work.js'
 import { DEFAULT_CHECKPOINT_INTERVAL_S } from '../store/chain/periodic-checkpoints.js'
 import { DEFAULT_POOL_MAX } from '../store/open-store.js'
-import { DEFAULT_BATCH_ACTIONS } from '../store/retention-store.js'
+import { MAX_TIMED_BATCH_ACTIONS } from '../store/retention-store.js'
+import {
+  DEFAULT_RETENTION_BATCH_MS,
+  DEFAULT_RETENTION_PAUSE_MS,
+} from '../retention/retention-policy.js'
 
 /** What values a setting takes. */
 export type SettingType =
@@ -522,18 +526,27 @@ export const SETTINGS: readonly SettingDefinition[] = [
     description: 'time between retention passes',
   },
   {
+    env: 'ACTIONTRAIL_RETENTION_BATCH_MS',
+    key: 'retention.batch_ms',
+    type: int(1, 60_000),
+    default: String(DEFAULT_RETENTION_BATCH_MS),
+    description:
+      'time a batch of a pass aims at (its size follows from the previous batch): on SQLite a ' +
+      'write waits for at most about one batch',
+  },
+  {
     env: 'ACTIONTRAIL_RETENTION_PAUSE_MS',
     key: 'retention.pause_ms',
     type: int(0, 60_000),
-    default: '100',
+    default: String(DEFAULT_RETENTION_PAUSE_MS),
     description: 'pause between two batches of a pass, so that writes keep their latency',
   },
   {
     env: 'ACTIONTRAIL_RETENTION_BATCH',
     key: 'retention.batch',
     type: int(1, 10_000),
-    default: String(DEFAULT_BATCH_ACTIONS),
-    description: 'actions archived or purged per transaction',
+    default: String(MAX_TIMED_BATCH_ACTIONS),
+    description: 'the most actions archived or purged per transaction',
   },
   // nova
   {

@@ -17,11 +17,39 @@ import { withMappedErrors, type StoreDatabase } from './store-database.js'
 import type { RetentionCounts } from './write/retention-programs.js'
 
 /**
- * Actions (with their events) per batch unless told. Moving an action costs about 0.5 ms on SQLite
- * (its rows leave some twenty indexes; bench/archive.ts), and writers wait for a whole batch, so
- * a batch of 25 keeps that wait near the write path's own p99.
+ * Actions (with their events) per batch unless told, when batches are bounded by count only (no
+ * `batchMs`). Moving an action costs about 0.5 ms on SQLite (its rows leave some twenty indexes;
+ * bench/archive.ts), and writers wait for a whole batch.
  */
 export const DEFAULT_BATCH_ACTIONS = 25
+
+/**
+ * The most actions a time-bounded batch grows to unless told: the time budget, not this, bounds a
+ * batch; this only caps one transaction's size on a machine fast enough to move thousands of
+ * actions within the budget.
+ */
+export const MAX_TIMED_BATCH_ACTIONS = 1000
+
+/**
+ * The size of the first time-bounded batch: small, because nothing has been measured yet (its
+ * statements are also prepared then, which makes it the slowest per action).
+ */
+const FIRST_TIMED_BATCH_ACTIONS = 4
+
+/**
+ * The size of the next time-bounded batch: the last batch's actions scaled to the budget, at most
+ * twice the last size (one fast batch, e.g. of an instance with few rows, does not make the next
+ * one huge), at least 1 and at most `max`. A batch that moved nothing ends the run anyway.
+ */
+export function nextBatchSize(
+  last: { size: number; moved: number; elapsedMs: number },
+  budgetMs: number,
+  max: number,
+): number {
+  const moved = Math.max(1, last.moved)
+  const scaled = last.elapsedMs > 0 ? Math.floor((moved * budgetMs) / last.elapsedMs) : Infinity
+  return Math.max(1, Math.min(max, 2 * last.size, scaled))
+}
 
 /** How a run goes. */
 export interface RetentionRunOptions {
@@ -29,10 +57,30 @@ export interface RetentionRunOptions {
   before: Timestamp | null
   /** Stop once this many actions have moved (a batch takes at most what is left); no limit when absent. */
   maxRows?: number
-  /** Actions per batch (default {@link DEFAULT_BATCH_ACTIONS}). */
+  /**
+   * Actions per batch (default {@link DEFAULT_BATCH_ACTIONS}); with `batchMs`, the most a batch
+   * may grow to (default {@link MAX_TIMED_BATCH_ACTIONS}).
+   */
   batchActions?: number
+  /**
+   * Bound batches by time instead of count: each batch's size is chosen from the previous one's
+   * duration so that a batch takes about this many milliseconds ({@link nextBatchSize}). On SQLite
+   * a batch runs synchronously and holds the only write lock, so a write that arrives meanwhile
+   * waits for it: this is the wait a write can see (issue 13; bench/archive.ts).
+   */
+  batchMs?: number
+  /** Milliseconds now, for the batch durations (default performance.now; tests pass their own). */
+  clock?: () => number
   /** Pause between batches, so that writers get the database in between (default 0). */
   pauseMs?: number
+  /**
+   * The pause after a batch is at least this many times the batch's duration (default 0): 1 gives
+   * the archive at most about half of the time, whatever a batch costs. A batch cannot be shorter
+   * than its commit (on a busy SQLite disk tens of milliseconds, more than `batchMs`), so without
+   * it one-action batches with short pauses held the write lock most of the time and most writes
+   * waited for one (measured: write p50 9.8 → 38 ms at load 25, docs/benchmarks.md, issue 13).
+   */
+  restFactor?: number
   /** Told the running totals after each batch (a progress bar). */
   onBatch?: (totals: RetentionCounts) => void
   /** Stops the run between batches (server shutdown). */
@@ -93,21 +141,37 @@ export class RetentionStore {
     batch: (maxActions: number, at: Timestamp) => StoreWrite,
   ): Promise<RetentionCounts> {
     const totals: RetentionCounts = { instances: 0, actions: 0, events: 0 }
-    const size = Math.max(1, Math.trunc(options.batchActions ?? DEFAULT_BATCH_ACTIONS))
+    const timed = options.batchMs !== undefined && options.batchMs > 0
+    const max = Math.max(
+      1,
+      Math.trunc(options.batchActions ?? (timed ? MAX_TIMED_BATCH_ACTIONS : DEFAULT_BATCH_ACTIONS)),
+    )
+    const clock = options.clock ?? (() => performance.now())
+    let size = timed ? Math.min(max, FIRST_TIMED_BATCH_ACTIONS) : max
     for (let first = true; ; first = false) {
       if (options.signal?.aborted) break
       if (!first && options.keepGoing && !(await options.keepGoing())) break
       const left = options.maxRows === undefined ? size : options.maxRows - totals.actions
       if (left <= 0) break
-      const counts = await this.#execute(batch(Math.min(size, left), nowTimestamp()))
+      const asked = Math.min(size, left)
+      const started = clock()
+      const counts = await this.#execute(batch(asked, nowTimestamp()))
+      const elapsedMs = clock() - started
       totals.instances += counts.instances ?? 0
       totals.actions += counts.actions ?? 0
       totals.events += counts.events ?? 0
       options.onBatch?.({ ...totals })
       if (!counts.instances && !counts.actions) break
+      if (timed)
+        size = nextBatchSize(
+          { size: asked, moved: counts.actions ?? 0, elapsedMs },
+          options.batchMs as number,
+          max,
+        )
       // Always a turn of the event loop between batches, even without a pause: on SQLite a batch
       // runs synchronously, and the group committer gathers the API's writes in setImmediate.
-      if (options.pauseMs) await sleep(options.pauseMs)
+      const pause = Math.max(options.pauseMs ?? 0, (options.restFactor ?? 0) * elapsedMs)
+      if (pause >= 1) await sleep(pause)
       else await new Promise((resolve) => setImmediate(resolve))
     }
     return totals

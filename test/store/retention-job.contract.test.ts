@@ -57,6 +57,7 @@ const policy = (p: Partial<RetentionPolicy>): RetentionPolicy => ({
   keepDaysByProject: [],
   intervalMs: 3_600_000,
   pauseMs: 0,
+  batchMs: 5,
   batchActions: 2,
   ...p,
 })
@@ -147,8 +148,9 @@ test('the policy from flags and environment: off by default, checked, flags over
     ],
     purgeAfterDays: 400,
     intervalMs: 3_600_000,
-    pauseMs: 100,
-    batchActions: 25,
+    pauseMs: 5,
+    batchMs: 5,
+    batchActions: 1000,
   })
   assert.throws(() => resolveRetentionPolicy({ keepDays: '0' }, {}), /from 1 to/)
   assert.throws(() => resolveRetentionPolicy({ keepDays: 'x' }, {}), /whole number of days/)

@@ -215,6 +215,35 @@ for (const name of BACKEND_NAMES) {
       assert.equal(await store.getInstance(vm(1)), undefined)
     })
 
+    test('time-bounded batches: a slow batch makes the next smaller, fast ones grow it up to the cap', async (t) => {
+      const [stores] = (await openFreshStores(t, name)) as [Stores]
+      const store = new TestStore(stores.actions)
+      await seedInstance(store, 1, 'p1', 12, 2)
+      await seedInstance(store, 2, 'p1', 8, 3)
+      // A clock the test drives: each batch "takes" the next of these milliseconds (then 1 ms),
+      // so the sizes do not depend on how fast this machine is.
+      const durations = [20, 20, 1, 1, 1]
+      let now = 0
+      let calls = 0
+      const clock = () => {
+        if (calls++ % 2 === 1) now += durations.shift() ?? 1
+        return now
+      }
+      const totals: number[] = []
+      const moved = await stores.retention.archive({
+        before: day(10),
+        batchMs: 10,
+        batchActions: 6,
+        clock,
+        onBatch: (c) => totals.push(c.actions),
+      })
+      assert.deepEqual(moved, { instances: 2, actions: 20, events: 40 })
+      const sizes = totals.map((n, i) => n - (totals[i - 1] ?? 0))
+      // First 4 (nothing measured yet); 4 in 20 ms of a 10 ms budget: 2; then 1; 1 in 1 ms: at
+      // most double, 2; then 4; then 8, capped at 6; the rest; one empty batch ends the run.
+      assert.deepEqual(sizes, [4, 2, 1, 2, 4, 6, 1, 0])
+    })
+
     test('writers on live instances keep succeeding while an archive runs; nothing acknowledged is lost', async (t) => {
       const [stores] = (await openFreshStores(t, name)) as [Stores]
       const store = new TestStore(stores.actions)

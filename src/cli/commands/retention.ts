@@ -4,12 +4,19 @@
  * history of instances deleted before a date (the instance row, its actions, their events) into the
  * shadow tables, in bounded transactions; purge deletes archived rows. Both open the configured
  * store directly, as `migrate` and `backup` do, and may run while a server writes to it.
+ *
+ * Batches are bounded by time (`--batch-ms`, default {@link CLI_BATCH_MS}) unless `--batch-size`
+ * fixes their size. The command's default is ten times the server job's 5 ms: an operator running
+ * it wants it done, and bigger batches amortize each commit (on SQLite a one-action batch cost
+ * about as much as an eight-action one, most of it the commit: docs/benchmarks.md, issue 13); a
+ * server writing meanwhile sees its writes wait up to one batch. `--batch-ms 5` is as gentle as
+ * the server's own job.
  */
 import type { Command } from 'commander'
 import { DATABASE_OPTION_HELP, resolveDatabase } from '../../config.js'
 import { parseTimestamp, systemClock, type Timestamp } from '../../domain/timestamp.js'
 import { openStores } from '../../store/open-store.js'
-import { DEFAULT_BATCH_ACTIONS } from '../../store/retention-store.js'
+import { MAX_TIMED_BATCH_ACTIONS } from '../../store/retention-store.js'
 import type { RetentionCounts } from '../../store/write/retention-programs.js'
 import { usageError } from '../cli-error.js'
 import { retentionCheckpoint } from '../../retention/retention-checkpoint.js'
@@ -105,11 +112,21 @@ function positive(flag: string) {
   }
 }
 
+/** Milliseconds a batch of the `archive` and `purge` commands aims at unless told. */
+export const CLI_BATCH_MS = 50
+
+/** The batch bound of a run: a fixed size when `--batch-size` is given, else a time budget. */
+function batching(opts: RunFlags): { batchActions: number; batchMs?: number } {
+  if (opts.batchSize !== undefined) return { batchActions: opts.batchSize }
+  return { batchActions: MAX_TIMED_BATCH_ACTIONS, batchMs: opts.batchMs }
+}
+
 interface RunFlags {
   before?: string
   all?: boolean
   maxRows?: number
-  batchSize: number
+  batchSize?: number
+  batchMs: number
   dryRun?: boolean
   json?: boolean
   db?: string
@@ -127,9 +144,14 @@ export function retentionCommands(program: Command): void {
     .option('--max-rows <n>', 'stop after about this many actions', positive('--max-rows'))
     .option(
       '--batch-size <n>',
-      'actions (with their events) per transaction',
+      'actions (with their events) per transaction (default: as many as fit in --batch-ms)',
       positive('--batch-size'),
-      DEFAULT_BATCH_ACTIONS,
+    )
+    .option(
+      '--batch-ms <ms>',
+      `time a transaction aims at; writers of a server wait up to about this long`,
+      positive('--batch-ms'),
+      CLI_BATCH_MS,
     )
     .option('--dry-run', 'count what would move; change nothing')
     .option('--json', 'print the counts as JSON')
@@ -148,7 +170,7 @@ export function retentionCommands(program: Command): void {
         const total = tty ? (await stores.retention.countArchivable(before)).actions : 0
         const counts = await stores.retention.archive({
           before,
-          batchActions: opts.batchSize,
+          ...batching(opts),
           ...(opts.maxRows !== undefined ? { maxRows: opts.maxRows } : {}),
           ...(tty ? { onBatch: progressBar('archive', total) } : {}),
         })
@@ -169,9 +191,14 @@ export function retentionCommands(program: Command): void {
     .option('--all', 'every archived row')
     .option(
       '--batch-size <n>',
-      'actions (with their events) per transaction',
+      'actions (with their events) per transaction (default: as many as fit in --batch-ms)',
       positive('--batch-size'),
-      DEFAULT_BATCH_ACTIONS,
+    )
+    .option(
+      '--batch-ms <ms>',
+      `time a transaction aims at; writers of a server wait up to about this long`,
+      positive('--batch-ms'),
+      CLI_BATCH_MS,
     )
     .option('--dry-run', 'count what would be deleted; change nothing')
     .option('--json', 'print the counts as JSON')
@@ -192,7 +219,7 @@ export function retentionCommands(program: Command): void {
         const total = tty ? (await stores.retention.countPurgeable(before)).actions : 0
         const counts = await stores.retention.purge({
           before,
-          batchActions: opts.batchSize,
+          ...batching(opts),
           ...(tty ? { onBatch: progressBar('purge', total) } : {}),
         })
         if (tty) process.stderr.write('\r\u001b[K')
