@@ -14,7 +14,7 @@
  * Target (issue 13): (d) with the chain ≥ 85 % of (d') without it, in the same run.
  * `--chain-only` runs just (d') and (d), alternately `--rounds` times (default 1), and prints the ratio.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -119,7 +119,23 @@ function requestsOf(n: number): LoadRequest[] {
   })
 }
 
-async function withActionTrail<T>(
+/**
+ * CPU seconds (user + system) the process `pid` has used so far, from /proc (Linux; NaN
+ * elsewhere). The server runs in a child process, so the bench's own process.cpuUsage() would not
+ * show it, and on a shared machine its CPU time is steadier than the wall time.
+ */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (in parentheses, may hold spaces): utime is the 14th field.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+
+async function withActionTrail<T extends { serverCpu?: number }>(
   fn: (url: string) => Promise<T>,
   env: Record<string, string> = {},
 ): Promise<T> {
@@ -142,7 +158,10 @@ async function withActionTrail<T>(
       if (r.status >= 300) throw new Error(`instance put failed: ${r.status} ${r.body}`)
     }
     agent.destroy()
-    return await fn(server.url)
+    const cpuBefore = cpuSecondsOf(server.pid)
+    const result = await fn(server.url)
+    result.serverCpu = cpuSecondsOf(server.pid) - cpuBefore
+    return result
   } finally {
     await server.stop()
     rmSync(dir, { recursive: true, force: true })
@@ -159,6 +178,8 @@ async function withHello<T>(fn: (url: string) => Promise<T>): Promise<T> {
 }
 
 interface Row extends Measurement {
+  /** CPU seconds the server process used during the measurement. */
+  serverCpu?: number
   p50?: number
   p99?: number
   requests?: number
@@ -243,15 +264,25 @@ if (values['chain-only']) {
     `\nhash chain cost on /v1/batch — ${new Date().toISOString().slice(0, 10)}, ` +
       `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${values.rounds} round(s)\n`,
   )
-  console.log('| measurement | rows/s | write ops/s | p50 ms | p99 ms |')
-  console.log('| --- | ---: | ---: | ---: | ---: |')
+  const cpuPerRow = (rs: Row[]) =>
+    rs.reduce((s, r) => s + (r.serverCpu ?? Number.NaN), 0) / rs.reduce((s, r) => s + r.rows, 0)
+  console.log(
+    '| measurement | rows/s | write ops/s | p50 ms | p99 ms | wall s | server CPU s | CPU µs/row |',
+  )
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
   for (const r of [...off, ...on])
     console.log(
       `| ${r.name} | ${fmt0(r.rows / r.seconds)} | ${fmt0(r.writeOps / r.seconds)} | ` +
-        `${r.p50?.toFixed(1) ?? ''} | ${r.p99?.toFixed(1) ?? ''} |`,
+        `${r.p50?.toFixed(1) ?? ''} | ${r.p99?.toFixed(1) ?? ''} | ${r.seconds.toFixed(2)} | ` +
+        `${r.serverCpu?.toFixed(2) ?? ''} | ${((1e6 * (r.serverCpu ?? Number.NaN)) / r.rows).toFixed(1)} |`,
     )
   console.log(
     `\nchain on / chain off (rows/s): ${((100 * rate(on)) / rate(off)).toFixed(1)} % (target ≥ 85 %)`,
+  )
+  const load = readFileSync('/proc/loadavg', 'utf8').trim()
+  console.log(
+    `chain on / chain off (server CPU per row, inverse): ` +
+      `${((100 * cpuPerRow(off)) / cpuPerRow(on)).toFixed(1)} %; load average ${load}`,
   )
   process.exit(0)
 }
