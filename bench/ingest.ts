@@ -12,7 +12,10 @@
  *  (d') /v1/batch as (d), with the hash chain off (ACTIONTRAIL_BENCH_UNCHAINED=1): what the chain costs
  * Targets (issue 3): (b) ≥ 50 % of (a); (d) ≥ 25 % of (a) and ≥ 20,000 event ops/s; (c) ≥ 5,000 writes/s.
  * Target (issue 13): (d) with the chain ≥ 85 % of (d') without it, in the same run.
- * `--chain-only` runs just (d') and (d), alternately `--rounds` times (default 1), and prints the ratio.
+ * `--chain-only` runs just (d') and (d), alternately `--rounds` times (default 1), and prints the ratio
+ * and the server's CPU seconds; `--backend postgres|mysql` runs them on a fresh database of that
+ * server each (ACTIONTRAIL_BENCH_PG_URL / ACTIONTRAIL_BENCH_MYSQL_URL: an account that may create
+ * databases; default the local test servers). The other lines are SQLite only.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
@@ -28,6 +31,12 @@ import {
 } from './ingest-local.js'
 import { percentile, runLoad, send, type LoadRequest } from './load.js'
 import http from 'node:http'
+import {
+  createMysqlDatabase,
+  createPgDatabase,
+  dropMysqlDatabase,
+  dropPgDatabase,
+} from './scale-native.js'
 
 const { values } = parseArgs({
   options: {
@@ -36,8 +45,32 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '5000' },
     'chain-only': { type: 'boolean', default: false },
     rounds: { type: 'string', default: '1' },
+    backend: { type: 'string', default: 'sqlite' },
   },
 })
+const BACKEND = values.backend ?? 'sqlite'
+if (!['sqlite', 'postgres', 'mysql'].includes(BACKEND))
+  throw new Error(`unknown --backend ${BACKEND}`)
+const PG_URL = process.env.ACTIONTRAIL_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const MYSQL_URL = process.env.ACTIONTRAIL_BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/mysql'
+let databases = 0
+
+/** A fresh database on the --backend server (undefined: SQLite in the scratch directory). */
+async function freshServerDatabase(): Promise<
+  { url: string; drop: () => Promise<void> } | undefined
+> {
+  if (BACKEND === 'sqlite') return undefined
+  const name = `actiontrail_ingest_${process.pid}_${databases++}`
+  const admin = BACKEND === 'postgres' ? PG_URL : MYSQL_URL
+  const url = new URL(admin)
+  url.pathname = `/${name}`
+  if (BACKEND === 'postgres') {
+    await createPgDatabase(admin, name)
+    return { url: url.toString(), drop: () => dropPgDatabase(admin, name) }
+  }
+  await createMysqlDatabase(admin, name)
+  return { url: url.toString(), drop: () => dropMysqlDatabase(admin, name) }
+}
 const ACTIONS = Number(values.actions)
 const CLIENTS = Number(values.clients)
 const BATCH = Number(values.batch)
@@ -140,10 +173,12 @@ async function withActionTrail<T extends { serverCpu?: number }>(
   env: Record<string, string> = {},
 ): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'actiontrail-bench-http-'))
+  const database = await freshServerDatabase()
   const server = await startActionTrail({
     dir,
     tokens: [{ token: TOKEN, user_id: 'bench', project_id: 'p', roles: ['service'] }],
     env,
+    ...(database ? { db: database.url } : {}),
   })
   try {
     const agent = new http.Agent({ keepAlive: true })
@@ -164,6 +199,7 @@ async function withActionTrail<T extends { serverCpu?: number }>(
     return result
   } finally {
     await server.stop()
+    await database?.drop()
     rmSync(dir, { recursive: true, force: true })
   }
 }
@@ -261,7 +297,7 @@ if (values['chain-only']) {
   const rate = (rs: Row[]) =>
     rs.reduce((s, r) => s + r.rows, 0) / rs.reduce((s, r) => s + r.seconds, 0)
   console.log(
-    `\nhash chain cost on /v1/batch — ${new Date().toISOString().slice(0, 10)}, ` +
+    `\nhash chain cost on /v1/batch, ${BACKEND} — ${new Date().toISOString().slice(0, 10)}, ` +
       `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${values.rounds} round(s)\n`,
   )
   const cpuPerRow = (rs: Row[]) =>
@@ -287,6 +323,7 @@ if (values['chain-only']) {
   process.exit(0)
 }
 
+if (BACKEND !== 'sqlite') throw new Error('--backend postgres|mysql: only with --chain-only')
 const rows: Row[] = []
 const a = await rawFloor(ACTIONS * 2)
 rows.push(a)
