@@ -57,6 +57,13 @@ test('values with an unpaired surrogate are not taken as stored (drivers store U
   assert.deepEqual(storedValues({ ...row(null), host: 'h 𝄞' }), { ...row(null), host: 'h 𝄞' })
 })
 
+test('values with a time in no database form are not taken as stored (no throw at commit)', () => {
+  assert.equal(storedValues({ ...row(null), start_time: '2026-01-01T10:00:00Z' }), undefined)
+  // The forms databases give back are fine (PostgreSQL trims the fraction).
+  const pg = { ...row(null), created_at: '2026-01-01 10:00:00.5' }
+  assert.deepEqual(storedValues(pg), pg)
+})
+
 test('events with stored values are digested from them; only the others are read back', () => {
   const program = recordDigests([
     note(row('Success')),

@@ -35,6 +35,7 @@ import {
 } from '../../security/chain/canonical-record.js'
 import { isHexLink, nextLink } from '../../security/chain/chain-link.js'
 import { isWellFormed } from '../../domain/validation.js'
+import { canonicalTime } from '../rows.js'
 import { advance, getAll, run, type ChangeNote, type Row, type WriteProgram } from './sql-step.js'
 
 /** The change notes of one transaction, one per record (the last time a record changed wins). */
@@ -173,11 +174,21 @@ export interface EntryRecord {
  * from a read-back) when one of its texts has an unpaired UTF-16 surrogate: drivers store U+FFFD
  * for it, so the stored row would not be these values. The domain already rejects such texts;
  * this keeps a store caller that skipped it from writing a digest that later reads as tampering.
+ * Likewise a time that is not in a form the databases give back (canonical-record.ts would throw
+ * on it at commit, where the read-back has the database's own form).
  */
 export function storedValues(row: Readonly<Record<string, unknown>>): typeof row | undefined {
   for (const key in row) {
     const value = row[key]
-    if (typeof value === 'string' && !isWellFormed(value)) return undefined
+    if (typeof value !== 'string') continue
+    if (!isWellFormed(value)) return undefined
+    if (key.endsWith('_time') || key.endsWith('_at')) {
+      try {
+        canonicalTime(value)
+      } catch {
+        return undefined
+      }
+    }
   }
   return row
 }
