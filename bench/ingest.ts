@@ -12,9 +12,12 @@
  *  (d') /v1/batch as (d), with the hash chain off (ACTIONTRAIL_BENCH_UNCHAINED=1): what the chain costs
  * Targets (issue 3): (b) ≥ 50 % of (a); (d) ≥ 25 % of (a) and ≥ 20,000 event ops/s; (c) ≥ 5,000 writes/s.
  * Target (issue 13): (d) with the chain ≥ 85 % of (d') without it, in the same run.
- * `--chain-only` runs just (d') and (d), alternately `--rounds` times (default 1), and prints the ratio.
+ * `--chain-only` runs just (d') and (d), `--rounds` pairs (default 1; the order flips each round), and prints the ratio
+ * and the server's CPU seconds; `--backend postgres|mysql` runs them on a fresh database of that
+ * server each (ACTIONTRAIL_BENCH_PG_URL / ACTIONTRAIL_BENCH_MYSQL_URL: an account that may create
+ * databases; default the local test servers). The other lines are SQLite only.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -28,6 +31,12 @@ import {
 } from './ingest-local.js'
 import { percentile, runLoad, send, type LoadRequest } from './load.js'
 import http from 'node:http'
+import {
+  createMysqlDatabase,
+  createPgDatabase,
+  dropMysqlDatabase,
+  dropPgDatabase,
+} from './scale-native.js'
 
 const { values } = parseArgs({
   options: {
@@ -36,8 +45,32 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '5000' },
     'chain-only': { type: 'boolean', default: false },
     rounds: { type: 'string', default: '1' },
+    backend: { type: 'string', default: 'sqlite' },
   },
 })
+const BACKEND = values.backend ?? 'sqlite'
+if (!['sqlite', 'postgres', 'mysql'].includes(BACKEND))
+  throw new Error(`unknown --backend ${BACKEND}`)
+const PG_URL = process.env.ACTIONTRAIL_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const MYSQL_URL = process.env.ACTIONTRAIL_BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/mysql'
+let databases = 0
+
+/** A fresh database on the --backend server (undefined: SQLite in the scratch directory). */
+async function freshServerDatabase(): Promise<
+  { url: string; drop: () => Promise<void> } | undefined
+> {
+  if (BACKEND === 'sqlite') return undefined
+  const name = `actiontrail_ingest_${process.pid}_${databases++}`
+  const admin = BACKEND === 'postgres' ? PG_URL : MYSQL_URL
+  const url = new URL(admin)
+  url.pathname = `/${name}`
+  if (BACKEND === 'postgres') {
+    await createPgDatabase(admin, name)
+    return { url: url.toString(), drop: () => dropPgDatabase(admin, name) }
+  }
+  await createMysqlDatabase(admin, name)
+  return { url: url.toString(), drop: () => dropMysqlDatabase(admin, name) }
+}
 const ACTIONS = Number(values.actions)
 const CLIENTS = Number(values.clients)
 const BATCH = Number(values.batch)
@@ -119,15 +152,33 @@ function requestsOf(n: number): LoadRequest[] {
   })
 }
 
-async function withActionTrail<T>(
+/**
+ * CPU seconds (user + system) the process `pid` has used so far, from /proc (Linux; NaN
+ * elsewhere). The server runs in a child process, so the bench's own process.cpuUsage() would not
+ * show it, and on a shared machine its CPU time is steadier than the wall time.
+ */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (in parentheses, may hold spaces): utime is the 14th field.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+
+async function withActionTrail<T extends { serverCpu?: number }>(
   fn: (url: string) => Promise<T>,
   env: Record<string, string> = {},
 ): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'actiontrail-bench-http-'))
+  const database = await freshServerDatabase()
   const server = await startActionTrail({
     dir,
     tokens: [{ token: TOKEN, user_id: 'bench', project_id: 'p', roles: ['service'] }],
     env,
+    ...(database ? { db: database.url } : {}),
   })
   try {
     const agent = new http.Agent({ keepAlive: true })
@@ -142,9 +193,13 @@ async function withActionTrail<T>(
       if (r.status >= 300) throw new Error(`instance put failed: ${r.status} ${r.body}`)
     }
     agent.destroy()
-    return await fn(server.url)
+    const cpuBefore = cpuSecondsOf(server.pid)
+    const result = await fn(server.url)
+    result.serverCpu = cpuSecondsOf(server.pid) - cpuBefore
+    return result
   } finally {
     await server.stop()
+    await database?.drop()
     rmSync(dir, { recursive: true, force: true })
   }
 }
@@ -159,6 +214,8 @@ async function withHello<T>(fn: (url: string) => Promise<T>): Promise<T> {
 }
 
 interface Row extends Measurement {
+  /** CPU seconds the server process used during the measurement. */
+  serverCpu?: number
   p50?: number
   p99?: number
   requests?: number
@@ -233,29 +290,47 @@ if (values['chain-only']) {
   // Alternating, so that a machine getting busier or quieter during the run moves both alike.
   const on: Row[] = []
   const off: Row[] = []
+  // The order flips every round: in a 2026-12-07 run at load 22 the second server of a pair was
+  // faster in all three pairs (the chain "on" beat "off" by 40 %, which no code can do).
   for (let i = 0; i < Number(values.rounds); i++) {
-    off.push(await unchained())
-    on.push(await chained())
+    if (i % 2 === 0) {
+      off.push(await unchained())
+      on.push(await chained())
+    } else {
+      on.push(await chained())
+      off.push(await unchained())
+    }
   }
   const rate = (rs: Row[]) =>
     rs.reduce((s, r) => s + r.rows, 0) / rs.reduce((s, r) => s + r.seconds, 0)
   console.log(
-    `\nhash chain cost on /v1/batch — ${new Date().toISOString().slice(0, 10)}, ` +
+    `\nhash chain cost on /v1/batch, ${BACKEND} — ${new Date().toISOString().slice(0, 10)}, ` +
       `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${values.rounds} round(s)\n`,
   )
-  console.log('| measurement | rows/s | write ops/s | p50 ms | p99 ms |')
-  console.log('| --- | ---: | ---: | ---: | ---: |')
+  const cpuPerRow = (rs: Row[]) =>
+    rs.reduce((s, r) => s + (r.serverCpu ?? Number.NaN), 0) / rs.reduce((s, r) => s + r.rows, 0)
+  console.log(
+    '| measurement | rows/s | write ops/s | p50 ms | p99 ms | wall s | server CPU s | CPU µs/row |',
+  )
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
   for (const r of [...off, ...on])
     console.log(
       `| ${r.name} | ${fmt0(r.rows / r.seconds)} | ${fmt0(r.writeOps / r.seconds)} | ` +
-        `${r.p50?.toFixed(1) ?? ''} | ${r.p99?.toFixed(1) ?? ''} |`,
+        `${r.p50?.toFixed(1) ?? ''} | ${r.p99?.toFixed(1) ?? ''} | ${r.seconds.toFixed(2)} | ` +
+        `${r.serverCpu?.toFixed(2) ?? ''} | ${((1e6 * (r.serverCpu ?? Number.NaN)) / r.rows).toFixed(1)} |`,
     )
   console.log(
     `\nchain on / chain off (rows/s): ${((100 * rate(on)) / rate(off)).toFixed(1)} % (target ≥ 85 %)`,
   )
+  const load = readFileSync('/proc/loadavg', 'utf8').trim()
+  console.log(
+    `chain on / chain off (server CPU per row, inverse): ` +
+      `${((100 * cpuPerRow(off)) / cpuPerRow(on)).toFixed(1)} %; load average ${load}`,
+  )
   process.exit(0)
 }
 
+if (BACKEND !== 'sqlite') throw new Error('--backend postgres|mysql: only with --chain-only')
 const rows: Row[] = []
 const a = await rawFloor(ACTIONS * 2)
 rows.push(a)

@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict'
 import { describe, test, type TestContext } from 'node:test'
 import { Migrator, sql as rawSql, type Kysely } from 'kysely'
+import { EVENT_DIGEST_COLUMNS, eventDigest } from '../../src/security/chain/canonical-record.js'
+import type { StoreWrite } from '../../src/store/action-store.js'
 import { MIGRATIONS } from '../../src/store/migrate.js'
 import { queryRows } from '../../src/store/chain/run-plain-program.js'
 import { verifyChain, type ChainReport } from '../../src/store/chain/verify-chain.js'
@@ -107,6 +109,88 @@ for (const name of BACKENDS) {
       const purged = await verifyChain(db)
       assert.deepEqual(purged.problems, [])
       assert.equal(purged.records, 0, 'nothing left to check, and nothing missing')
+    })
+
+    test('event digests taken from the written values equal digests of the stored rows', async (t) => {
+      // Event starts and finishes give the chain the values they wrote (ChangeNote.stored) instead
+      // of a read-back: each entry's digest must still be the digest of the row as stored, with
+      // writer tags, texts beyond ASCII, a start and a finish of one event in one transaction, and
+      // a finish in a later transaction than its start.
+      const { db, stores, sql } = await rig(t, name)
+      const vm = chainVm(1)
+      const at = (s: number) => chainAt(300 + s)
+      const start = (rid: string, event: string, s: number, writer?: string): StoreWrite => ({
+        op: 'event_start',
+        values: {
+          instanceUuid: vm,
+          requestId: rid,
+          event,
+          host: 'hôte-1 ☃',
+          startTime: at(s),
+          createdAt: at(s),
+          ...(writer ? { writer } : {}),
+        },
+      })
+      const finish = (rid: string, event: string, s: number, writer?: string): StoreWrite => ({
+        op: 'event_finish',
+        values: {
+          instanceUuid: vm,
+          requestId: rid,
+          event,
+          finishTime: at(s),
+          result: 'Error',
+          traceback: 'Traceback:\n  ☃ "quoted" \\ 𝄞',
+          details: '{"b": 1, "a": [2]}',
+          updatedAt: at(s),
+          ...(writer ? { writer } : {}),
+        },
+      })
+      const outcomes = await stores.actions.write([
+        {
+          op: 'action_start',
+          values: {
+            instanceUuid: vm,
+            action: 'resize',
+            requestId: 'req-held',
+            userId: 'u',
+            projectId: 'p1',
+            startTime: at(0),
+            createdAt: at(0),
+            writer: 'svc:one',
+          },
+        },
+        start('req-held', 'compute_a', 1, 'svc:one'),
+        finish('req-held', 'compute_a', 2, 'svc:two'),
+        start('req-held', 'compute_b', 3),
+      ])
+      assert.ok(
+        outcomes.every((o) => o.ok),
+        JSON.stringify(outcomes),
+      )
+      const later = await stores.actions.write([
+        finish('req-held', 'compute_b', 4, 'svc:three'),
+        start('req-held', 'compute_c', 5, 'svc:one'),
+      ])
+      assert.ok(
+        later.every((o) => o.ok),
+        JSON.stringify(later),
+      )
+      // Every event's latest entry against the row as stored now.
+      const events = await sql(
+        `SELECT ${EVENT_DIGEST_COLUMNS.join(', ')} FROM instance_actions_events WHERE event IN ` +
+          "('compute_a', 'compute_b', 'compute_c')",
+      )
+      assert.equal(events.length, 3)
+      for (const row of events) {
+        const [entry] = await sql(
+          "SELECT digest FROM changes WHERE kind = 'event' AND event_id = ? " +
+            'ORDER BY position DESC',
+          Number(row.id),
+        )
+        assert.equal(entry!.digest, eventDigest(row), `event ${String(row.event)}`)
+      }
+      const report = await verifyChain(db)
+      assert.deepEqual(report.problems, [])
     })
 
     test('an action deleted with plain SQL is caught, naming the action', async (t) => {

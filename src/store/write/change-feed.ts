@@ -34,6 +34,8 @@ import {
   retentionDigest,
 } from '../../security/chain/canonical-record.js'
 import { isHexLink, nextLink } from '../../security/chain/chain-link.js'
+import { isWellFormed } from '../../domain/validation.js'
+import { canonicalTime } from '../rows.js'
 import { advance, getAll, run, type ChangeNote, type Row, type WriteProgram } from './sql-step.js'
 
 /** The change notes of one transaction, one per record (the last time a record changed wins). */
@@ -51,8 +53,9 @@ export class PendingChanges {
           ? `e${note.eventId}`
           : `${note.kind}${note.actionId}`
     const prev = this.#byRecord.get(key)
-    // Re-setting an existing key keeps its place in the Map's insertion order.
-    this.#byRecord.set(key, prev ? { ...prev, at: note.at } : note)
+    // Re-setting an existing key keeps its place in the Map's insertion order. The stored values
+    // are the latest note's (or none): an earlier note's values would digest an earlier state.
+    this.#byRecord.set(key, prev ? { ...prev, at: note.at, stored: note.stored } : note)
   }
 
   /** Takes the notes (in the order the records first changed) and clears them. */
@@ -162,27 +165,56 @@ export interface EntryRecord {
   kind: string
   actionId: number
   eventId: number | null
+  /** The record's digest columns as stored, when the writer holds them (ChangeNote.stored). */
+  stored?: Readonly<Record<string, unknown>> | undefined
 }
 
 /**
- * The digest of each entry's record as it is stored now: one multi-row lookup by primary key per
- * chunk, as {@link ownerProjects}. In a write transaction this runs after every other statement
- * (the touches are applied by then), and BEFORE the counter is advanced, so that the counter's row
- * lock is held no longer than without the chain.
+ * `row` as a note's stored values (ChangeNote.stored), or undefined (the digest is then computed
+ * from a read-back) when one of its texts has an unpaired UTF-16 surrogate: drivers store U+FFFD
+ * for it, so the stored row would not be these values. The domain already rejects such texts;
+ * this keeps a store caller that skipped it from writing a digest that later reads as tampering.
+ * Likewise a time that is not in a form the databases give back (canonical-record.ts would throw
+ * on it at commit, where the read-back has the database's own form).
+ */
+export function storedValues(row: Readonly<Record<string, unknown>>): typeof row | undefined {
+  for (const key in row) {
+    const value = row[key]
+    if (typeof value !== 'string') continue
+    if (!isWellFormed(value)) return undefined
+    if (key.endsWith('_time') || key.endsWith('_at')) {
+      try {
+        canonicalTime(value)
+      } catch {
+        return undefined
+      }
+    }
+  }
+  return row
+}
+
+/**
+ * The digest of each entry's record as it is stored now: from the values the writer stored
+ * (EntryRecord.stored) where it holds them, otherwise from the row read back, one multi-row lookup
+ * by primary key per chunk, as {@link ownerProjects}. In a write transaction this runs after every
+ * other statement (the touches are applied by then), and BEFORE the counter is advanced, so that
+ * the counter's row lock is held no longer than without the chain.
  */
 export function* recordDigests(notes: readonly EntryRecord[]): WriteProgram<string[]> {
   const actions = yield* rowsById(
     'instance_actions',
     ACTION_DIGEST_COLUMNS,
-    notes.filter((n) => n.kind === 'action').map((n) => n.actionId),
+    notes.filter((n) => n.kind === 'action' && !n.stored).map((n) => n.actionId),
   )
   const events = yield* rowsById(
     'instance_actions_events',
     EVENT_DIGEST_COLUMNS,
-    notes.filter((n) => n.kind === 'event').map((n) => n.eventId ?? 0),
+    notes.filter((n) => n.kind === 'event' && !n.stored).map((n) => n.eventId ?? 0),
   )
   return notes.map((n) => {
     const kind = n.kind as string
+    if (n.stored && kind === 'action') return actionDigest(n.stored)
+    if (n.stored && kind === 'event') return eventDigest(n.stored)
     if (kind === 'action' || kind === 'event') {
       const row = (kind === 'action' ? actions : events).get(
         kind === 'action' ? n.actionId : (n.eventId ?? 0),

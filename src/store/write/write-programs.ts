@@ -23,6 +23,7 @@ import type {
   StoreWrite,
 } from '../action-store.js'
 import { toAction, toEvent, toInstance } from '../rows.js'
+import { storedValues } from './change-feed.js'
 import { actionMerge, eventMerge, messageReceipt } from './merge-programs.js'
 import { importActions, importInstances } from './import-program.js'
 import { requestFault } from './request-fault-program.js'
@@ -75,8 +76,21 @@ export function actionChange(actionId: number, instanceUuid: string, at: string)
 }
 
 /** A change note for an event (see change-feed.ts). */
-export function eventChange(eventId: number, actionId: number, instanceUuid: string, at: string) {
-  return change({ kind: 'event', actionId, eventId, instanceUuid, at })
+export function eventChange(
+  eventId: number,
+  actionId: number,
+  instanceUuid: string,
+  at: string,
+  stored?: Readonly<Record<string, unknown>>,
+) {
+  return change({
+    kind: 'event',
+    actionId,
+    eventId,
+    instanceUuid,
+    at,
+    ...(stored ? { stored } : {}),
+  })
 }
 
 /** The action of (instance, request id), if any, with every earlier write of the transaction. */
@@ -303,7 +317,24 @@ function* eventStart(v: EventStart, cache: ActionIdCache): Out {
   if (inserted.changes === 0) throw actionNotFound(v.requestId, v.instanceUuid)
   yield touch(actionId, v.startTime)
   // The event is new, and its action changed too (its updated_at).
-  yield eventChange(inserted.insertId, actionId, v.instanceUuid, v.createdAt)
+  // Every digest column of the new row is a value of this INSERT (a.id is actionId) or NULL:
+  // the chain's digest needs no read-back of it (change-feed.ts recordDigests).
+  const stored = storedValues({
+    id: inserted.insertId,
+    action_id: actionId,
+    event: v.event,
+    start_time: v.startTime,
+    finish_time: null,
+    result: null,
+    traceback: null,
+    host: v.host,
+    details: null,
+    created_at: v.createdAt,
+    updated_at: null,
+    written_by: v.writer ?? null,
+    finished_by: null,
+  })
+  yield eventChange(inserted.insertId, actionId, v.instanceUuid, v.createdAt, stored)
   yield actionChange(actionId, v.instanceUuid, v.createdAt)
   const event: ActionEvent = {
     id: inserted.insertId,
@@ -327,21 +358,26 @@ function* eventFinish(v: EventFinish, cache: ActionIdCache): Out {
   // The oldest unfinished event of that name; when all are finished, the newest one, untouched.
   // Two plain index-ordered reads rather than one ORDER BY over CASE expressions, which made
   // SQLite sort in a temporary B-tree on every finish (a quarter of the write path's time).
+  // written_by too: with the columns set below, the row read is every digest column of the
+  // finished event (the hash chain's digest needs no read-back of it).
   const row = ((yield getLocked(
     actionId,
-    `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? ` +
-      `AND finish_time IS NULL ORDER BY id LIMIT 1`,
+    `SELECT ${EVENT_COLUMNS}, written_by FROM instance_actions_events WHERE action_id = ? ` +
+      `AND event = ? AND finish_time IS NULL ORDER BY id LIMIT 1`,
     actionId,
     v.event,
   )) ??
     (yield getLocked(
       actionId,
-      `SELECT ${EVENT_COLUMNS} FROM instance_actions_events WHERE action_id = ? AND event = ? ORDER BY id DESC LIMIT 1`,
+      `SELECT ${EVENT_COLUMNS}, written_by FROM instance_actions_events WHERE action_id = ? ` +
+        `AND event = ? ORDER BY id DESC LIMIT 1`,
       actionId,
       v.event,
     ))) as Row | undefined
   if (!row) throw eventNotFound(v.event, actionId)
-  const target = toEvent(row as unknown as Selectable<EventsTable>)
+  // The answer stays as before: written_by is read for the digest only.
+  const { written_by: writtenBy, ...visible } = row
+  const target = toEvent(visible as unknown as Selectable<EventsTable>)
   if (target.finishTime !== null)
     return { ok: true, created: false, record: { kind: 'event', event: target } }
   yield run(
@@ -358,7 +394,17 @@ function* eventFinish(v: EventFinish, cache: ActionIdCache): Out {
     target.id,
   )
   yield touch(actionId, v.finishTime, v.result.toLowerCase() === 'error')
-  yield eventChange(target.id, actionId, v.instanceUuid, v.updatedAt)
+  const stored = storedValues({
+    ...row,
+    written_by: writtenBy,
+    finish_time: v.finishTime,
+    result: v.result,
+    traceback: v.traceback,
+    details: v.details,
+    updated_at: v.updatedAt,
+    finished_by: v.writer ?? null,
+  })
+  yield eventChange(target.id, actionId, v.instanceUuid, v.updatedAt, stored)
   yield actionChange(actionId, v.instanceUuid, v.updatedAt)
   const event = {
     ...target,
