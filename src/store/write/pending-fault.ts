@@ -54,8 +54,10 @@ const REQUEST_KEY_HOST = ''
  * two such inserts would fail one transaction with a duplicate key, retried as a whole). When the
  * wait ends, the waiter's next statement sees what the other committed: a fresh snapshot per
  * statement. On Galera, where row locks are per node, both transactions write the same key, so
- * the later one fails certification and is retried (1213) like any conflict. SQLite has one
- * writer: there the two statements cost about 10 µs per action and change nothing.
+ * the later one should fail certification and be retried (1213) like any conflict (not tested
+ * here). SQLite has one writer: there the key changes nothing and costs 2.7-3.4 µs of CPU per
+ * action (20,000 pairs in one transaction on a migrated file, against 0.4-1.6 µs for one primary
+ * key lookup).
  *
  * Lock order: the counter (change_head, write/change-feed.ts) stays last, after every row lock
  * of the transaction, so the key adds no cycle with it. Between the key and action row locks the
