@@ -171,6 +171,8 @@ interface Row {
   rssMb: number
   /** Publishing alone: its rate bounds the run's. */
   publishPerSecond: number
+  /** Notifications per handler call (per store transaction, for the follower into SQLite). */
+  perBatch: number
 }
 
 /** A consumer under test: started on the queue; `done` resolves once COUNT are committed. */
@@ -179,10 +181,14 @@ interface Consumer {
   stop: () => Promise<void>
 }
 
+/** Handler calls of the consumer under test (each a store transaction when it writes). */
+let batches = 0
+
 async function run(
   name: string,
   start: (settings: FollowSettings, lags: number[]) => Promise<Consumer>,
 ): Promise<Row> {
+  batches = 0
   const exchange = `nova-bench-${randomUUID().slice(0, 8)}`
   const queue = `actiontrail.bench-${randomUUID().slice(0, 8)}`
   const admin = await connect(URL_)
@@ -224,6 +230,7 @@ async function run(
     cpuUs: (used.user + used.system) / COUNT,
     rssMb: rss / 1e6,
     publishPerSecond: COUNT / (publishMs / 1000),
+    perBatch: batches === 0 ? Number.NaN : COUNT / batches,
   }
 }
 
@@ -269,6 +276,7 @@ function follower(
     let finished: () => void = () => undefined
     const allDone = new Promise<void>((resolve) => (finished = resolve))
     const handled = (bodies: readonly Buffer[]) => {
+      batches += 1
       for (const body of bodies) lags.push(lagOf(body))
       done += bodies.length
       if (done >= COUNT) finished()
@@ -370,6 +378,7 @@ async function storeAlone(): Promise<Row> {
     cpuUs: (used.user + used.system) / COUNT,
     rssMb: process.memoryUsage().rss / 1e6,
     publishPerSecond: Number.NaN,
+    perBatch: size,
   }
 }
 const alone = await storeAlone()
@@ -382,14 +391,15 @@ console.log(
 )
 console.log(
   '| run | seconds | notifications/s | published/s | lag p50 ms | lag p99 ms | ' +
-    'consumer CPU µs/notification | peak RSS MB |',
+    'consumer CPU µs/notification | peak RSS MB | notifications per batch |',
 )
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
 const shown = (n: number) => (Number.isNaN(n) ? '—' : String(Math.round(n)))
 for (const r of [floor, nothing, alone, follow])
   console.log(
     `| ${r.name} | ${r.seconds.toFixed(1)} | ${shown(r.perSecond)} | ${shown(r.publishPerSecond)} | ` +
-      `${shown(r.p50)} | ${shown(r.p99)} | ${shown(r.cpuUs)} | ${shown(r.rssMb)} |`,
+      `${shown(r.p50)} | ${shown(r.p99)} | ${shown(r.cpuUs)} | ${shown(r.rssMb)} | ` +
+      `${shown(r.perBatch)} |`,
   )
 console.log(
   `\nfollower → SQLite: ${Math.round((100 * follow.perSecond) / floor.perSecond)} % of the bare ` +

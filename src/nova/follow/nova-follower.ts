@@ -9,9 +9,11 @@
  *   again: Nova's exchange is not durable by default, and a broker restart drops every binding to it.
  * - A message is acknowledged only after its handling resolved, i.e. after its writes committed;
  *   so a crash or a lost connection means a redelivery (deduplicated by the handler), never a loss.
- * - The deliveries that arrive together (one turn of the event loop, at most MAX_BATCH) are handled
- *   as one batch, in one store transaction, when the handler can (`handleBatch`), and acknowledged
- *   together (ack-window.ts). A batch whose transaction fails for another reason than the store
+ * - Deliveries are handled in batches, each in one store transaction, when the handler can
+ *   (`handleBatch`), and acknowledged together (ack-window.ts). A batch grows while the previous
+ *   one is being handled (at most MAX_BATCH; in practice at most the prefetch), and goes once that
+ *   one is done: a slow commit makes the next transaction larger instead of queueing many small
+ *   ones, each paying its own commit. A batch whose transaction fails for another reason than the store
  *   being unavailable is handled again one message at a time, so that one message that breaks a
  *   transaction neither holds back nor requeues the others.
  * - Poison goes to the dead-letter queue (publisher-confirmed) with its reason in the headers, and
@@ -89,6 +91,8 @@ export class NovaFollower {
   #failures = 0
   #batch: Delivery[] = []
   #batchScheduled = false
+  /** Batches being handled (more than one only when a batch reached MAX_BATCH meanwhile). */
+  #batchesRunning = 0
   #requeueTimers = new Set<{ timer: NodeJS.Timeout; fire: () => void }>()
   #stats: NodeJS.Timeout | undefined
 
@@ -135,12 +139,16 @@ export class NovaFollower {
     const tag = this.#consumerTag
     if (channel && tag) await channel.cancel(tag).catch(() => undefined)
     this.#consumerTag = undefined
-    this.#flushBatch()
+    this.#flushBatch(true)
     for (const pending of this.#requeueTimers) {
       clearTimeout(pending.timer)
       pending.fire()
     }
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight])
+    while (this.#inFlight.size > 0 || this.#batch.length > 0) {
+      // What gathered behind the last batch goes at once: no new delivery comes now.
+      this.#flushBatch(true)
+      await Promise.allSettled([...this.#inFlight])
+    }
     // The channel first: its close goes after the acks on the channel's own frame stream, while a
     // connection close (channel 0) can overtake acks still queued in amqplib's multiplexer (seen:
     // 4 of 5 acks lost that way, the messages redelivered).
@@ -243,19 +251,37 @@ export class NovaFollower {
     }
     this.#batch.push(delivery)
     if (this.#batch.length >= MAX_BATCH) this.#flushBatch()
-    else if (!this.#batchScheduled) {
-      this.#batchScheduled = true
-      // setImmediate: after every delivery read from the socket in this turn has arrived.
-      setImmediate(() => this.#flushBatch())
-    }
+    // While a batch is being handled, this one grows; it goes when that one is done.
+    else if (this.#batchesRunning === 0) this.#scheduleFlush()
   }
 
-  #flushBatch(): void {
+  // setImmediate: after every delivery read from the socket in this turn has arrived. After a
+  // batch, that turn's reads are also what arrived during its commit, which on SQLite blocks the
+  // event loop (the deliveries wait in the socket meanwhile).
+  #scheduleFlush(): void {
+    if (this.#batchScheduled || this.#batch.length === 0) return
+    this.#batchScheduled = true
+    setImmediate(() => this.#flushBatch())
+  }
+
+  /** Hands the gathered deliveries over, unless a batch is still being handled (`force`: anyway). */
+  #flushBatch(force = false): void {
     this.#batchScheduled = false
     if (this.#batch.length === 0) return
+    if (!force && this.#batchesRunning > 0 && this.#batch.length < MAX_BATCH) return
     const batch = this.#batch
     this.#batch = []
-    this.#track(this.#processBatch(batch))
+    this.#batchesRunning += 1
+    let running = true
+    // Once the batch's transaction is over, not its settling: a message waiting out its requeue
+    // delay (up to 30 s) must not hold back the next batch.
+    const done = () => {
+      if (!running) return
+      running = false
+      this.#batchesRunning -= 1
+      if (this.#batchesRunning === 0) this.#scheduleFlush()
+    }
+    this.#track(this.#processBatch(batch, done).finally(done))
   }
 
   #track(work: Promise<void>): void {
@@ -263,9 +289,14 @@ export class NovaFollower {
     this.#inFlight.add(tracked)
   }
 
-  async #processBatch(batch: readonly Delivery[]): Promise<void> {
+  /** Handles a batch, calls `handled` once its transaction (or their transactions) are over. */
+  async #processBatch(batch: readonly Delivery[], handled: () => void): Promise<void> {
     const handleBatch = this.#options.handler.handleBatch
-    if (!handleBatch || batch.length === 1) return this.#processOne(batch[0] as Delivery)
+    if (!handleBatch || batch.length === 1) {
+      const { settled } = await this.#attempt(batch[0] as Delivery)
+      handled()
+      return settled
+    }
     let results: HandleResult[]
     try {
       results = await handleBatch.call(
@@ -274,6 +305,7 @@ export class NovaFollower {
       )
     } catch (err) {
       if (storeUnavailable(err)) {
+        handled()
         this.#failed(err)
         await Promise.all(batch.map((d) => this.#requeue(d)))
         return
@@ -287,9 +319,11 @@ export class NovaFollower {
       )
       const settling: Promise<void>[] = []
       for (const delivery of batch) settling.push((await this.#attempt(delivery)).settled)
+      handled()
       await Promise.all(settling)
       return
     }
+    handled()
     this.#failures = 0
     await Promise.all(batch.map((d, i) => this.#settle(d, results[i] as HandleResult)))
   }

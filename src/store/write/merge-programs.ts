@@ -28,7 +28,7 @@ import {
   type Row,
   type RunResult,
 } from './sql-step.js'
-import { withRequestFault } from './pending-fault.js'
+import { requestKey, withRequestFault } from './pending-fault.js'
 import {
   actionChange,
   eventChange,
@@ -58,6 +58,9 @@ export function* actionMerge(v: ActionMerge, cache: ActionIdCache): Out {
   if (!instance) throw instanceNotFound(v.instanceUuid)
   const existing = yield* findAction(v.instanceUuid, v.requestId)
   if (!existing) {
+    // Serializes with a compute.exception of this request: either this transaction sees its fault
+    // or the fault's sees this action (pending-fault.ts requestKey).
+    yield* requestKey(v.requestId, v.createdAt)
     const createdAt = v.sourceCreatedAt ?? v.createdAt
     const updatedAt = later(v.startTime, v.finishTime) as Timestamp
     const inserted = (yield insertReturningId(

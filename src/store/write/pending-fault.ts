@@ -9,7 +9,7 @@ import type { ActionEvent } from '../../domain/instance-action.js'
 import type { Timestamp } from '../../domain/timestamp.js'
 import type { EventMerge } from '../action-store.js'
 import { canonicalTime } from '../rows.js'
-import { get, type Row, type SqlStep, type StepResult } from './sql-step.js'
+import { get, run, type Row, type SqlStep, type StepResult } from './sql-step.js'
 
 /** A kept request fault. */
 export interface PendingFault {
@@ -21,6 +21,67 @@ export interface PendingFault {
 /** Only the DB events of compute methods fail with a compute.exception (spec §4.2 "result"). */
 export function failsWithRequestFault(event: string, host: string | null): host is string {
   return host !== null && event.startsWith('compute_')
+}
+
+/**
+ * The host of a request's key row in `nova_request_faults`: never a real host (a fault's host is
+ * a non-empty name, domain/action-service.ts), so no fault lookup ever reads it.
+ */
+const REQUEST_KEY_HOST = ''
+
+/**
+ * Takes the request's key until commit: inserts the row (request id, '') into
+ * `nova_request_faults` and deletes it again at once, so nothing stays behind (no row to prune,
+ * nothing for retention to count). Both a request fault (request-fault-program.ts, first thing)
+ * and the merge that creates an action of that request (merge-programs.ts, just before the
+ * action's INSERT) take it, so that the two never run in overlapping transactions.
+ *
+ * Why: under READ COMMITTED neither of two overlapping transactions sees the other's uncommitted
+ * rows. The fault's transaction looks for the request's actions and does not see one that another
+ * transaction has just inserted; that transaction looks for the fault (withRequestFault) and does
+ * not see the uncommitted fault row: both commit and the event stays open (test
+ * compute-exception-race.contract.test.ts failed that way on PostgreSQL and MariaDB). Once the
+ * action is committed, both sides lock its row (getLocked) and cannot miss each other; the key
+ * covers the one action they cannot lock, the uncommitted one.
+ *
+ * Why an INSERT and a DELETE rather than a lock of a row kept for each request: an insert of a
+ * primary key that another transaction has inserted and not yet ended waits for that transaction
+ * to end, even when that transaction has deleted the row again (PostgreSQL's unique check waits
+ * for the inserter, _bt_check_unique; InnoDB's duplicate check locks the delete-marked record;
+ * checked on PostgreSQL 15 and MariaDB 10.11: the second insert waited for the first's commit, then
+ * succeeded), so it locks the key exactly as a row lock would, without a row per request to
+ * create, prune and race on (a kept row would have to be inserted by whichever side comes first:
+ * two such inserts would fail one transaction with a duplicate key, retried as a whole). When the
+ * wait ends, the waiter's next statement sees what the other committed: a fresh snapshot per
+ * statement. On Galera, where row locks are per node, both transactions write the same key, so
+ * the later one should fail certification and be retried (1213) like any conflict (not tested
+ * here). SQLite has one writer: there the key changes nothing and costs 2.7-3.4 µs of CPU per
+ * action (20,000 pairs in one transaction on a migrated file, against 0.4-1.6 µs for one primary
+ * key lookup).
+ *
+ * Lock order: the counter (change_head, write/change-feed.ts) stays last, after every row lock
+ * of the transaction, so the key adds no cycle with it. Between the key and action row locks the
+ * order is not fixed: a fault takes the key, then its actions' rows; a group commit may hold an
+ * action of the request (an earlier event of a multi-instance boot) when it creates another
+ * action of that request. Such a cycle needs both at once; the server detects it and the executor
+ * retries the transaction (40P01, 1213: async-write-executor.ts).
+ */
+export function* requestKey(
+  requestId: string,
+  at: Timestamp,
+): Generator<SqlStep, void, StepResult> {
+  yield run(
+    'INSERT INTO nova_request_faults (request_id, host, failed_at, seen_at) VALUES (?, ?, ?, ?)',
+    requestId,
+    REQUEST_KEY_HOST,
+    at,
+    at,
+  )
+  yield run(
+    'DELETE FROM nova_request_faults WHERE request_id = ? AND host = ?',
+    requestId,
+    REQUEST_KEY_HOST,
+  )
 }
 
 /** The fault kept for (request, host), if any. */

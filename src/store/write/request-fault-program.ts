@@ -10,12 +10,15 @@
 import type { RequestFault } from '../action-store.js'
 import { canonicalTime, canonicalTimeOrNull } from '../rows.js'
 import { eventMerge } from './merge-programs.js'
-import { failsWithRequestFault, pendingFault } from './pending-fault.js'
+import { failsWithRequestFault, pendingFault, requestKey } from './pending-fault.js'
 import { getAll, getAllLocked, run, type Row } from './sql-step.js'
 import type { ActionIdCache, Out } from './write-programs.js'
 
 /** Keeps the fault, then fails the events of its request and host that had started by then. */
 export function* requestFault(v: RequestFault, cache: ActionIdCache): Out {
+  // First: a transaction creating an action of this request either commits before the actions are
+  // read below or waits here, and then sees the fault kept here (pending-fault.ts requestKey).
+  yield* requestKey(v.requestId, v.createdAt)
   const kept = yield* pendingFault(v.requestId, v.host)
   // One row per (request, host): its latest time (a later exception fails every event an earlier
   // one does, and more) and the first failure's texts, as an event keeps its first failure's.
