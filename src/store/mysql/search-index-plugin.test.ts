@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { DummyDriver, Kysely, MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler } from 'kysely'
+import type { Timestamp } from '../../domain/timestamp.js'
 import type { ActionSearch, EventSearch } from '../action-store.js'
 import { searchActionsQuery } from '../action-search-query.js'
 import { searchEventsQuery } from '../event-search-query.js'
@@ -92,7 +93,7 @@ test('queries the planner serves better alone keep its choice, a union is hinted
 })
 
 test('unfinished work is read through an unfinished index when one holds every equality filter', () => {
-  const stuck = { before: '2026-01-01T00:00:00.000000', byAction: [] } as ActionSearch['stuck']
+  const stuck = { before: '2026-01-01T00:00:00.000000' as Timestamp, byAction: [] }
   for (const a of [undefined, after]) {
     const at = a === undefined ? {} : { after: a }
     // Before 0015 the stuck term hid its IS NULL in raw SQL and the (action, start_time, id)
