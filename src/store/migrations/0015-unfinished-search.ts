@@ -12,8 +12,9 @@
  *   unfinished events is that order itself.
  * - SQLite without statistics leaves the (finish_time, action, start_time, id) index of 0009 for
  *   the (action, start_time, id) one as soon as a second term bounds start_time (the keyset
- *   position of page 2: 120 ms at 1M actions); with the partial (action, start_time, id) index it
- *   keeps the unfinished range on every page (EXPLAIN QUERY PLAN, SQLite 3.4x).
+ *   position of page 2: 120 ms at 1M actions); with the partial (action, start_time, id) index
+ *   present it keeps an unfinished range on every page, 0009's (EXPLAIN QUERY PLAN, SQLite 3.53;
+ *   test/store/action-search-plans.test.ts).
  * - "a project's stuck events, most recently changed first" (owner project, unfinished, changed_at)
  *   had no index with the three: 35 ms on SQLite, 288 ms on MariaDB at 1M actions.
  * MariaDB has no partial indexes: it gets the owner project's index with finish_time as a key
