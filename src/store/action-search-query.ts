@@ -7,7 +7,7 @@ import { sql, type Kysely } from 'kysely'
 import type { ActionSearch } from './action-store.js'
 import type { Database } from './schema.js'
 import { distinctValues, unionOfPages } from './per-value-union.js'
-import { afterPosition, stuckWork } from './search-terms.js'
+import { afterPosition, startedBeforeDeadline } from './search-terms.js'
 
 /**
  * Actions matching `search`, ordered by the time field (start_time or updated_at) DESC, id DESC,
@@ -46,7 +46,16 @@ function oneQuery(db: Kysely<Database>, search: ActionSearch) {
       .where((eb) => eb.or([eb('a.message', 'is', null), eb('a.message', '<>', 'Error')]))
   }
   if (search.stuck !== undefined)
-    q = q.where(stuckWork('a.finish_time', 'a.start_time', 'a.action', search.stuck))
+    q = q
+      .where('a.finish_time', 'is', null)
+      .where(
+        startedBeforeDeadline(
+          'a.start_time',
+          'a.action',
+          search.stuck,
+          search.timeField !== 'updated_at',
+        ),
+      )
   if (search.host !== undefined) {
     const host = search.host
     q = q.where((eb) =>

@@ -7,7 +7,7 @@ import { type Kysely } from 'kysely'
 import type { EventSearch } from './action-store.js'
 import type { Database } from './schema.js'
 import { distinctValues, unionOfPages } from './per-value-union.js'
-import { afterPosition, stuckWork } from './search-terms.js'
+import { afterPosition, startedBeforeDeadline } from './search-terms.js'
 import { actionsTable, eventsTable } from './action-search-query.js'
 
 /**
@@ -54,7 +54,16 @@ function oneQuery(db: Kysely<Database>, search: EventSearch) {
   if (search.actions !== undefined) q = q.where('e.action_name', 'in', [...search.actions])
   if (search.requestId !== undefined) q = q.where('a.request_id', '=', search.requestId)
   if (search.stuck !== undefined)
-    q = q.where(stuckWork('e.finish_time', 'e.start_time', 'e.action_name', search.stuck))
+    q = q
+      .where('e.finish_time', 'is', null)
+      .where(
+        startedBeforeDeadline(
+          'e.start_time',
+          'e.action_name',
+          search.stuck,
+          search.timeField !== 'updated_at',
+        ),
+      )
   if (search.since !== undefined) q = q.where(time, '>=', search.since)
   if (search.until !== undefined) q = q.where(time, '<=', search.until)
   if (search.after !== undefined) q = q.where(afterPosition(time, 'e.id', search.after))

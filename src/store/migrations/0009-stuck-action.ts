@@ -10,15 +10,15 @@ import type { Kysely, Migration } from 'kysely'
 import { dropIndex } from './drop-index.js'
 
 const INDEX = 'instance_actions_unfinished_action_idx'
+const COLUMNS = ['finish_time', 'action', 'start_time', 'id']
+
+/** The index of this migration, as [name, columns] (the MariaDB hint names it: mysql/search-indexes.ts). */
+export const STUCK_ACTION_INDEXES: readonly [string, readonly string[]][] = [[INDEX, COLUMNS]]
 
 /** Migration 0009. */
 export const stuckAction: Migration = {
   async up(db: Kysely<unknown>) {
-    await db.schema
-      .createIndex(INDEX)
-      .on('instance_actions')
-      .columns(['finish_time', 'action', 'start_time', 'id'])
-      .execute()
+    await db.schema.createIndex(INDEX).on('instance_actions').columns(COLUMNS).execute()
   },
   async down(db: Kysely<unknown>) {
     await dropIndex(db, 'instance_actions', INDEX)

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { DummyDriver, Kysely, MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler } from 'kysely'
+import type { Timestamp } from '../../domain/timestamp.js'
 import type { ActionSearch, EventSearch } from '../action-store.js'
 import { searchActionsQuery } from '../action-search-query.js'
 import { searchEventsQuery } from '../event-search-query.js'
@@ -89,6 +90,34 @@ test('queries the planner serves better alone keep its choice, a union is hinted
   assert.equal(forced({ instanceUuid: 'u', result: 'running', after }), undefined)
   // The host filter's EXISTS may be the better start.
   assert.equal(forced({ actions: ['live-migration'], host: 'h', after }), undefined)
+})
+
+test('unfinished work is read through an unfinished index when one holds every equality filter', () => {
+  const stuck = { before: '2026-01-01T00:00:00.000000' as Timestamp, byAction: [] }
+  for (const a of [undefined, after]) {
+    const at = a === undefined ? {} : { after: a }
+    // Before 0015 the stuck term hid its IS NULL in raw SQL and the (action, start_time, id)
+    // index was forced: every action of that name read (386–441 ms at 1M actions).
+    assert.equal(
+      forced({ actions: ['live-migration'], stuck, ...at }),
+      'instance_actions_unfinished_action_idx',
+    )
+    assert.equal(
+      forced({ actions: ['live-migration'], result: 'running', ...at }),
+      'instance_actions_unfinished_action_idx',
+    )
+    assert.equal(forced({ stuck, ...at }), 'instance_actions_unfinished_idx')
+    assert.equal(forcedEvents({ stuck, ...at }), 'instance_actions_events_unfinished_idx')
+    // A project's stuck events by changed_at (migration 0015).
+    assert.equal(
+      forcedEvents({ ownerProjectId: 'p', stuck, timeField: 'updated_at', ...at }),
+      'instance_actions_events_owner_unfinished_changed_idx',
+    )
+    // No unfinished index has the instance: the planner chooses (the instance's few rows).
+    assert.equal(forced({ instanceUuid: 'u', stuck, ...at }), undefined)
+    // Finished work is most rows: the planner's choice.
+    assert.equal(forced({ actions: ['resize'], result: 'success', ...at }), undefined)
+  }
 })
 
 test('event searches: the event table is hinted, the joined action is not', () => {

@@ -50,6 +50,7 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]*$/
  */
 const SELECTIVITY = [
   'instance_uuid',
+  'finish_time',
   'user_id',
   'owner_project_id',
   'project_id',
@@ -90,6 +91,9 @@ function equalityColumns(
   const op = where.operator.operator
   const right = where.rightOperand
   if (op === '=' && ValueNode.is(right)) out.add(column)
+  // `finish_time IS NULL` (result=running, state=stuck) is an equality on NULL to InnoDB: a
+  // (finish_time, …, time, id) index is read as one ref range in the order asked for.
+  if (op === 'is' && ValueNode.is(right) && right.value === null) out.add(column)
   if (
     op === 'in' &&
     ((PrimitiveValueListNode.is(right) && right.values.length === 1) ||
@@ -115,12 +119,12 @@ function hasSubquery(node: unknown): boolean {
   return Object.values(node).some(hasSubquery)
 }
 
-/** Whether an `IS` / `IS NOT` comparison appears anywhere under `node`. */
-function hasIsTerm(node: unknown): boolean {
+/** Whether an `IS` (`IS NOT`) comparison appears anywhere under `node`. */
+function hasIsTerm(node: unknown, operator: 'is' | 'is not'): boolean {
   if (node === null || typeof node !== 'object') return false
   const op = node as OperationNode
-  if (OperatorNode.is(op) && (op.operator === 'is' || op.operator === 'is not')) return true
-  return Object.values(node).some(hasIsTerm)
+  if (OperatorNode.is(op) && op.operator === operator) return true
+  return Object.values(node).some((child) => hasIsTerm(child, operator))
 }
 
 class SearchIndexTransformer extends OperationNodeTransformer {
@@ -157,9 +161,13 @@ class SearchIndexTransformer extends OperationNodeTransformer {
     // A correlated or semi-join subquery (the `host` filter's EXISTS) may be the better start:
     // a hint on the outer table would forbid that plan, so such queries keep the planner's choice.
     if (hasSubquery(node.where)) return undefined
-    // Unfinished work (`finish_time IS NULL`: result=running, state=stuck) has its own index,
-    // which finds the few unfinished rows where a filter's index would walk all of its rows.
-    if (hasIsTerm(node.where)) return undefined
+    // Finished work (`IS NOT NULL`: result=success) is most rows: the planner's choice stands.
+    if (hasIsTerm(node.where, 'is not')) return undefined
+    // Unfinished work (`finish_time IS NULL`: result=running, state=stuck) is a few rows with
+    // indexes of their own, (finish_time[, filter], time, id): forced only when one of them holds
+    // every equality filter of the query. Otherwise the planner chooses between the unfinished
+    // rows and the filter's (instance=X&result=running: the instance's few rows may be better).
+    const unfinished = hasIsTerm(node.where, 'is')
     const first = node.orderBy.items[0]
     const time = first ? columnOf(first.orderBy, table, alias) : undefined
     if (time === undefined) return undefined
@@ -173,6 +181,7 @@ class SearchIndexTransformer extends OperationNodeTransformer {
       if (n < 2 || index.columns[n - 2] !== time || index.columns[n - 1] !== 'id') continue
       const prefix = index.columns.slice(0, n - 2)
       if (!prefix.every((c) => equal.has(c))) continue
+      if (unfinished && prefix.length < equal.size) continue
       // The bare (time, id) index only for a join (events with their action): MariaDB 10.11 reads
       // `GET /v1/events` with no equality filter from the actions' side, all 1M of them, and sorts
       // the 5M joined events (minutes at 1M actions); forced, it reads 51 index entries. Alone, a

@@ -12,6 +12,8 @@ import {
   ACTION_INDEXES as RESULT_ACTION_INDEXES,
   EVENT_INDEXES as PARENT_EVENT_INDEXES,
 } from '../migrations/0008-event-parent-fields.js'
+import { STUCK_ACTION_INDEXES } from '../migrations/0009-stuck-action.js'
+import { MYSQL_EVENT_INDEXES as UNFINISHED_EVENT_INDEXES } from '../migrations/0015-unfinished-search.js'
 import { SHADOW_ACTION_INDEXES, SHADOW_EVENT_INDEXES } from '../migrations/0012-retention.js'
 import type { SearchIndex } from './search-index-plugin.js'
 
@@ -28,6 +30,10 @@ export const SEARCH_INDEXES: readonly SearchIndex[] = [
   ...of('instance_actions_events', EVENT_INDEXES),
   ...of('instance_actions', RESULT_ACTION_INDEXES),
   ...of('instance_actions_events', PARENT_EVENT_INDEXES),
+  // Unfinished work (finish_time IS NULL counts as an equality filter): state=stuck&action=X, and
+  // a project's unfinished events by changed_at.
+  ...of('instance_actions', STUCK_ACTION_INDEXES),
+  ...of('instance_actions_events', UNFINISHED_EVENT_INDEXES),
   // The archived history (issue 13): the same searches on the shadow tables.
   ...of('shadow_instance_actions', SHADOW_ACTION_INDEXES),
   ...of('shadow_instance_actions_events', SHADOW_EVENT_INDEXES),
