@@ -44,7 +44,7 @@ export function startedBeforeDeadline(
   // range starts: written as a plain bound, it made SQLite (no statistics) read a project's
   // stuck events through (owner_project_id, start_time, id) and sort them by changed_at (35 ms at
   // 1M actions) rather than walk the unfinished (owner_project_id, changed_at, id) index of
-  // migration 0015. SQLite starts no range from a NOT term; PostgreSQL and MariaDB rewrite
+  // migration 0014. SQLite starts no range from a NOT term; PostgreSQL and MariaDB rewrite
   // `NOT (s >= t)` to `s < t` and keep their choice.
   const bound = (t: string) =>
     orderedByStart ? sql<SqlBool>`${s} < ${t}` : sql<SqlBool>`NOT (${s} >= ${t})`

@@ -1,6 +1,6 @@
 /**
  * SQLite's plans of the searches for unfinished work (issue 10's structural misses, migration
- * 0015). SQLite plans without statistics, from the schema and the statement alone, so its plan on
+ * 0014). SQLite plans without statistics, from the schema and the statement alone, so its plan on
  * an empty database is the plan at 1M actions: these are the plans bench:scale measured.
  */
 import assert from 'node:assert/strict'

@@ -96,7 +96,7 @@ test('unfinished work is read through an unfinished index when one holds every e
   const stuck = { before: '2026-01-01T00:00:00.000000' as Timestamp, byAction: [] }
   for (const a of [undefined, after]) {
     const at = a === undefined ? {} : { after: a }
-    // Before 0015 the stuck term hid its IS NULL in raw SQL and the (action, start_time, id)
+    // Before 0014 the stuck term hid its IS NULL in raw SQL and the (action, start_time, id)
     // index was forced: every action of that name read (386–441 ms at 1M actions).
     assert.equal(
       forced({ actions: ['live-migration'], stuck, ...at }),
@@ -108,7 +108,7 @@ test('unfinished work is read through an unfinished index when one holds every e
     )
     assert.equal(forced({ stuck, ...at }), 'instance_actions_unfinished_idx')
     assert.equal(forcedEvents({ stuck, ...at }), 'instance_actions_events_unfinished_idx')
-    // A project's stuck events by changed_at (migration 0015).
+    // A project's stuck events by changed_at (migration 0014).
     assert.equal(
       forcedEvents({ ownerProjectId: 'p', stuck, timeField: 'updated_at', ...at }),
       'instance_actions_events_owner_unfinished_changed_idx',

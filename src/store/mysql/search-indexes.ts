@@ -13,7 +13,7 @@ import {
   EVENT_INDEXES as PARENT_EVENT_INDEXES,
 } from '../migrations/0008-event-parent-fields.js'
 import { STUCK_ACTION_INDEXES } from '../migrations/0009-stuck-action.js'
-import { MYSQL_EVENT_INDEXES as UNFINISHED_EVENT_INDEXES } from '../migrations/0015-unfinished-search.js'
+import { MYSQL_EVENT_INDEXES as UNFINISHED_EVENT_INDEXES } from '../migrations/0014-unfinished-search.js'
 import { SHADOW_ACTION_INDEXES, SHADOW_EVENT_INDEXES } from '../migrations/0012-retention.js'
 import type { SearchIndex } from './search-index-plugin.js'
 

@@ -53,7 +53,7 @@ export const MYSQL_EVENT_INDEXES: readonly [string, readonly string[]][] = [
   ],
 ]
 
-/** Migration 0015. */
+/** Migration 0014. */
 export const unfinishedSearch: Migration = {
   async up(db: Kysely<unknown>) {
     if (dialectOf(db) === 'mysql') {
