@@ -51,7 +51,11 @@ export interface ActionServiceDeps {
    */
   queries?: Pick<
     ActionStore,
-    'searchActions' | 'searchEvents' | 'listInstances' | 'listEventsOfActions'
+    | 'searchActions'
+    | 'searchEvents'
+    | 'listInstances'
+    | 'listEventsOfActions'
+    | 'eventsJsonOfActions'
   >
   clock: Clock
   sanitizeTraceback: TracebackSanitizer
@@ -449,6 +453,14 @@ export class ActionService implements ActionWriter {
     options: { archived?: boolean } = {},
   ): Promise<Map<number, ActionEvent[]>> {
     return (this.#deps.queries ?? this.#deps.store).listEventsOfActions(actionIds, options)
+  }
+
+  /**
+   * listEventsOfActions as JSON text the database builds, for exports; undefined where the store
+   * does not build it (ActionStore.eventsJsonOfActions).
+   */
+  get eventsJsonOfActions(): ActionStore['eventsJsonOfActions'] {
+    return (this.#deps.queries ?? this.#deps.store).eventsJsonOfActions
   }
 
   /** One action with its events, or undefined. */

@@ -105,18 +105,22 @@ export interface ExportLinesOptions {
 const FAILURE_MESSAGE = 'The export stopped before its end: the server could not read the history.'
 
 /**
- * The text chunks of an export, one per page of records: NDJSON (the header line, a line per
- * record, then the end line with the count) or CSV (the column row, then each record's rows).
+ * The text chunks of an export, one per page of records (objects, or their JSON text as
+ * exportJsonPages makes it): NDJSON (the header line, a line per record, then the end line with
+ * the count) or CSV (the column row, then each record's rows).
  */
 export async function* exportLines(
   header: ExportHeader,
-  pages: AsyncIterable<readonly ExportRecord[]>,
+  pages: AsyncIterable<readonly (ExportRecord | string)[]>,
   format: ExportFormat,
   options: ExportLinesOptions = {},
 ): AsyncGenerator<string> {
   if (format === 'csv') {
     yield csvText([[...CSV_COLUMNS]])
-    for await (const page of pages) yield csvText(page.flatMap(csvRows))
+    for await (const page of pages)
+      yield csvText(
+        page.flatMap((r) => csvRows(typeof r === 'string' ? (JSON.parse(r) as ExportRecord) : r)),
+      )
     return
   }
   yield JSON.stringify(header) + '\n'
@@ -124,7 +128,7 @@ export async function* exportLines(
   try {
     for await (const page of pages) {
       let text = ''
-      for (const r of page) text += JSON.stringify(r) + '\n'
+      for (const r of page) text += (typeof r === 'string' ? r : JSON.stringify(r)) + '\n'
       actions += page.length
       yield text
     }

@@ -59,9 +59,15 @@ export class KyselyActionStore implements ActionStore, ChangeFeed {
   #closed: Promise<void> | undefined
   readonly #commitListeners = new Set<() => void>()
 
+  readonly eventsJsonOfActions?: ActionStore['eventsJsonOfActions']
+
   constructor(database: StoreDatabase, options: { observer?: CommitObserver } = {}) {
     this.#database = database
     this.#db = database.db
+    const { eventsJson } = database
+    if (eventsJson)
+      this.eventsJsonOfActions = (ids, options) =>
+        this.#read(async () => eventsJson(ids, options?.archived === true))
     this.#commit = new GroupCommitter(
       database.writeExecutor,
       options.observer ? { observer: options.observer } : {},

@@ -12,10 +12,13 @@ import type { ActionStore } from './action-store.js'
 import type { ChangeFeed } from './change-feed.js'
 import { errorChain } from './server-errors.js'
 
-/** The reads a replica may serve. */
+/**
+ * The reads a replica may serve. `eventsJsonOfActions` only where the backend builds that JSON
+ * (SQLite, which has no replica): routed reads leave it out, and an export then uses the views.
+ */
 export type QueryReads = Pick<
   ActionStore,
-  'searchActions' | 'searchEvents' | 'listInstances' | 'listEventsOfActions'
+  'searchActions' | 'searchEvents' | 'listInstances' | 'listEventsOfActions' | 'eventsJsonOfActions'
 > &
   Pick<ChangeFeed, 'readChanges' | 'actionsByIds' | 'eventsByIds'>
 

@@ -6,6 +6,7 @@
  */
 import type { Kysely, KyselyPlugin } from 'kysely'
 import type { DialectName } from './dialect.js'
+import type { EventsJson } from './action-store.js'
 import type { OfflineLoad } from './offline-load.js'
 import type { Database } from './schema.js'
 import type { WriteExecutor } from './write/write-executor.js'
@@ -28,6 +29,11 @@ export interface StoreDatabase {
   readonly dialect: DialectName
   /** Runs write programs on this backend. */
   readonly writeExecutor: WriteExecutor
+  /**
+   * Each action's events as JSON text built by the database (store/sqlite/sqlite-event-json.ts);
+   * absent where the backend does not build it.
+   */
+  readonly eventsJson?: (actionIds: readonly number[], archived: boolean) => Map<number, EventsJson>
   /**
    * Maps a failed read's error: a lost connection, a busy or damaged database becomes
    * `store_unavailable` (503 rather than 500), as the write executors map write failures.

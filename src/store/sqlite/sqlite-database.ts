@@ -15,6 +15,7 @@ import type { Database } from '../schema.js'
 import type { StoreDatabase } from '../store-database.js'
 import { registerChainReader } from '../chain/chain-reader.js'
 import { sqliteChainReader } from './sqlite-chain-scan.js'
+import { sqliteEventsJson } from './sqlite-event-json.js'
 import { mapSqliteError } from './sqlite-errors.js'
 import { SqliteFileIdentity } from './sqlite-file-identity.js'
 import { sqliteOfflineLoad } from './sqlite-offline-load.js'
@@ -86,6 +87,7 @@ export function openSqliteDatabase({
   return {
     db,
     dialect: 'sqlite',
+    eventsJson: sqliteEventsJson(native),
     writeExecutor: new SqliteWriteExecutor(native, { lockWaitMs: waitMs, files, chain }),
     serving: () => native.pragma('busy_timeout = 0'),
     mapError: mapSqliteError,

@@ -14,7 +14,7 @@ import { canExport } from '../../../auth/policy.js'
 import type { ActionService } from '../../../domain/action-service.js'
 import { AppError } from '../../../domain/errors.js'
 import { exportLines } from '../../../export/export-lines.js'
-import { exportHeader, exportPages } from '../../../export/export-records.js'
+import { exportHeader, exportJsonPages } from '../../../export/export-records.js'
 import { parseQuery } from '../../compute/query-params.js'
 import { principalOf } from '../../plugins/authentication.js'
 import { parseActionQuery } from '../action-query.js'
@@ -75,7 +75,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRoutesOptions> = asyn
       const { search } = parseActionQuery(params)
       const q = url.indexOf('?')
       const header = exportHeader(new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), new Date())
-      const lines = exportLines(header, exportPages(deps.service, search), 'ndjson', {
+      const lines = exportLines(header, exportJsonPages(deps.service, search), 'ndjson', {
         // The status line is sent: the body's last line says the export failed.
         onError: (err) => request.log.error({ err }, 'export stopped by a read failure'),
       })
