@@ -1,23 +1,23 @@
 /**
- * `npm run bench:export [-- --actions N --events E]`
+ * `npm run bench:export [-- --actions N --events E --file PATH]`
  *
  * Export throughput and memory (issue 13: 1M actions with 5M events at ≥ 50,000 actions/s, RSS
  * growth under 100 MB). A SQLite store (the embedded default) is filled with the scale
  * benchmark's deterministic history (bench/scale-history.ts; default 100,000 actions with 5 events
  * each; `--actions 1000000` for the issue's size) by plain INSERTs, then exported whole as NDJSON
  * to a sink that discards the bytes (so the disk is not measured), three ways:
- *  (floor) SQLite alone: the same keyset pages (1,000 actions newest first, then their events by
- *          action id) read with better-sqlite3's prepared statements, and each action's raw rows
- *          (the columns the export shows) written as one JSON line a page at a time — the
- *          export's reads and serialization, without Kysely, record mapping or views
+ *  (floor) SQLite alone: the same keyset pages (1,000 actions newest first), each record's whole
+ *          line built by SQLite (json_object / json_group_array), JavaScript only joining lines —
+ *          the export's reads and serialization without Kysely, mapping or views (floorExport)
  *  (e1)    writeExport (src/export/write-export.ts), what `actiontrail export` and
- *          `GET /v1/export` run: the store's search and events reads, record views, NDJSON
+ *          `GET /v1/export` run: the store's search read, each action's events as JSON that
+ *          SQLite builds (store/sqlite/sqlite-event-json.ts), the action and instance views
  *  (e2)    (e1) gzipped
  * Each line prints actions/s, MB/s of output, % of the floor, and the RSS growth over the RSS
  * before the line (sampled every 50 ms; peak minus start). The floor runs first, so that (e1) does
  * not gain from a cache the floor warmed more than the floor did from its own.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir, cpus } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -31,6 +31,7 @@ const { values } = parseArgs({
   options: {
     actions: { type: 'string', default: '100000' },
     events: { type: 'string', default: '5' },
+    file: { type: 'string' },
   },
 })
 const ACTIONS = Number(values.actions)
@@ -115,6 +116,15 @@ function load(file: string, history: History): void {
   )
   const putAction = insert('instance_actions', actionCols)
   const putEvent = insert('instance_actions_events', eventCols)
+  // The secondary indexes are dropped for the load and built again after it: inserted row by row
+  // into 30 indexes, the 1M-action load took 61 minutes (2026-12-06, loaded machine).
+  const indexes = db
+    .prepare(
+      "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL " +
+        "AND tbl_name IN ('instance_actions', 'instance_actions_events')",
+    )
+    .all() as { name: string; sql: string }[]
+  for (const { name } of indexes) db.exec(`DROP INDEX "${name}"`)
   const chunk = 10_000
   for (let from = 0; from < ACTIONS; from += chunk) {
     db.transaction(() => {
@@ -128,67 +138,61 @@ function load(file: string, history: History): void {
     })()
     if ((from / chunk) % 10 === 0) log(`loaded ${from.toLocaleString('en')} actions`)
   }
+  log(`rebuilding ${indexes.length} indexes`)
+  for (const { sql } of indexes) db.exec(sql)
   db.pragma('wal_checkpoint(TRUNCATE)')
   db.close()
 }
 
-/** The floor: the export's keyset pages and one JSON line per action, on bare better-sqlite3. */
+/**
+ * The floor: the export's keyset pages with each record's whole line built by SQLite
+ * (`json_object` of the instance, the action and its events' `json_group_array`), JavaScript only
+ * joining the lines — no mapping, views or JSON.stringify at all: the cheapest way found to read
+ * this schema's rows out of SQLite as JSON (2026-12-07; rows as objects written with
+ * JSON.stringify, the floor before, was slower than the export once its events became SQLite's
+ * JSON, store/sqlite/sqlite-event-json.ts).
+ */
 function floorExport(file: string, sink: Writable & { bytes: number }): number {
   const db = new BetterSqlite3(file, { readonly: true })
   const page = 1000
-  // The columns the export shows (and the keys the floor needs), so both write the same fields.
-  const actionCols =
-    'id, instance_uuid, action, request_id, user_id, project_id, start_time, finish_time, ' +
-    'message, created_at, updated_at, written_by'
-  const eventCols =
-    'action_id, event, start_time, finish_time, result, created_at, updated_at, traceback, host, ' +
-    'written_by, finished_by, details'
-  const first = db.prepare(
-    `SELECT ${actionCols} FROM instance_actions ORDER BY start_time DESC, id DESC LIMIT ?`,
-  )
-  const next = db.prepare(
-    `SELECT ${actionCols} FROM instance_actions ` +
-      // The store's keyset form (search-terms.ts afterPosition): the leading `start_time <= ?`
-      // makes it an index range; without it SQLite scanned, and the 1M run's floor took 746 s.
-      'WHERE start_time <= ? AND (start_time < ? OR (start_time = ? AND id < ?)) ' +
-      'ORDER BY start_time DESC, id DESC LIMIT ?',
-  )
-  const events = db.prepare(
-    `SELECT ${eventCols} FROM instance_actions_events ` +
-      `WHERE action_id IN (${new Array(page).fill('?').join(', ')})`,
-  )
-  const instance = db.prepare(
-    'SELECT uuid, name, project_id, user_id, created_at, updated_at, deleted_at FROM instances WHERE uuid = ?',
-  )
+  const event =
+    "json_object('event', e.event, 'start_time', e.start_time, 'finish_time', e.finish_time, " +
+    "'result', e.result, 'created_at', e.created_at, 'updated_at', e.updated_at, " +
+    "'traceback', e.traceback, 'host', e.host, 'written_by', e.written_by, " +
+    "'finished_by', e.finished_by, 'details', e.details)"
+  const line =
+    "json_object('instance', json_object('uuid', i.uuid, 'name', i.name, " +
+    "'project_id', i.project_id, 'user_id', i.user_id, 'created_at', i.created_at, " +
+    "'updated_at', i.updated_at, 'deleted_at', i.deleted_at), " +
+    "'action', json_object('instance_uuid', a.instance_uuid, 'action', a.action, " +
+    "'request_id', a.request_id, 'user_id', a.user_id, 'project_id', a.project_id, " +
+    "'start_time', a.start_time, 'finish_time', a.finish_time, 'message', a.message, " +
+    "'created_at', a.created_at, 'updated_at', a.updated_at, 'written_by', a.written_by), " +
+    `'events', (SELECT json_group_array(${event} ORDER BY e.created_at DESC, e.id DESC) ` +
+    'FROM instance_actions_events e WHERE e.action_id = a.id))'
+  const select =
+    `SELECT ${line}, a.start_time, a.id FROM instance_actions a ` +
+    'JOIN instances i ON i.uuid = a.instance_uuid '
+  const first = db.prepare(`${select} ORDER BY a.start_time DESC, a.id DESC LIMIT ?`).raw(true)
+  const next = db
+    .prepare(
+      select +
+        // The store's keyset form (search-terms.ts afterPosition): the leading `start_time <= ?`
+        // makes it an index range; without it SQLite scanned, and the 1M run's floor took 746 s.
+        'WHERE a.start_time <= ? AND (a.start_time < ? OR (a.start_time = ? AND a.id < ?)) ' +
+        'ORDER BY a.start_time DESC, a.id DESC LIMIT ?',
+    )
+    .raw(true)
   let count = 0
-  let rows = first.all(page) as Record<string, unknown>[]
+  let rows = first.all(page) as [string, string, number][]
   while (rows.length > 0) {
-    const ids = rows.map((r) => r.id)
-    while (ids.length < page) ids.push(-1)
-    const byAction = new Map<unknown, unknown[]>()
-    for (const e of events.all(...ids) as Record<string, unknown>[]) {
-      const list = byAction.get(e.action_id)
-      if (list) list.push(e)
-      else byAction.set(e.action_id, [e])
-    }
-    const seen = new Map<unknown, unknown>()
     let text = ''
-    for (const r of rows) {
-      let inst = seen.get(r.instance_uuid)
-      if (inst === undefined) {
-        inst = instance.get(r.instance_uuid)
-        seen.set(r.instance_uuid, inst)
-      }
-      text += JSON.stringify({ instance: inst, action: r, events: byAction.get(r.id) ?? [] }) + '\n'
-      count++
-    }
+    for (const r of rows) text += r[0] + '\n'
+    count += rows.length
     sink.write(text)
     if (rows.length < page) break
-    const last = rows[rows.length - 1] as Record<string, unknown>
-    rows = next.all(last.start_time, last.start_time, last.start_time, last.id, page) as Record<
-      string,
-      unknown
-    >[]
+    const last = rows[rows.length - 1] as [string, string, number]
+    rows = next.all(last[1], last[1], last[1], last[2], page) as [string, string, number][]
   }
   db.close()
   return count
@@ -196,7 +200,9 @@ function floorExport(file: string, sink: Writable & { bytes: number }): number {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'actiontrail-bench-export-'))
-  const file = join(dir, 'export.sqlite')
+  // --file PATH: the store kept there (made there on the first run), so a 1M history loads once.
+  const file = values.file ?? join(dir, 'export.sqlite')
+  const reuse = values.file !== undefined && existsSync(values.file)
   try {
     const history = new History({
       actions: ACTIONS,
@@ -204,13 +210,16 @@ async function main(): Promise<void> {
       instances: INSTANCES,
       hot: Math.min(ACTIONS, 1000),
     })
-    const created = await openStore(file, { migrate: true })
-    await created.close()
-    const loadStart = Date.now()
-    load(file, history)
-    log(
-      `loaded ${ACTIONS.toLocaleString('en')} actions in ${((Date.now() - loadStart) / 1000).toFixed(1)} s`,
-    )
+    if (reuse) log(`reusing ${file} (it must hold ${ACTIONS.toLocaleString('en')} actions)`)
+    else {
+      const created = await openStore(file, { migrate: true })
+      await created.close()
+      const loadStart = Date.now()
+      load(file, history)
+      log(
+        `loaded ${ACTIONS.toLocaleString('en')} actions in ${((Date.now() - loadStart) / 1000).toFixed(1)} s`,
+      )
+    }
 
     const rows: { line: string; actions: number; seconds: number; mb: number; rssMb: number }[] = []
     {
@@ -265,6 +274,7 @@ async function main(): Promise<void> {
   } finally {
     if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true })
     else log(file)
+    if (values.file !== undefined) log(`kept ${file}`)
   }
 }
 
