@@ -37,6 +37,7 @@ import {
   dropMysqlDatabase,
   dropPgDatabase,
 } from './scale-native.js'
+import { cpuSecondsOf } from './process-cpu.js'
 
 const { values } = parseArgs({
   options: {
@@ -150,22 +151,6 @@ function requestsOf(n: number): LoadRequest[] {
       headers,
     }
   })
-}
-
-/**
- * CPU seconds (user + system) the process `pid` has used so far, from /proc (Linux; NaN
- * elsewhere). The server runs in a child process, so the bench's own process.cpuUsage() would not
- * show it, and on a shared machine its CPU time is steadier than the wall time.
- */
-function cpuSecondsOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // Fields after the command name (in parentheses, may hold spaces): utime is the 14th field.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  } catch {
-    return Number.NaN
-  }
 }
 
 async function withActionTrail<T extends { serverCpu?: number }>(

@@ -62,6 +62,7 @@ import {
   dropPgDatabase,
   withDatabase,
 } from './scale-native.js'
+import { cpuSecondsOf } from './process-cpu.js'
 
 const { values } = parseArgs({
   options: {
@@ -141,22 +142,6 @@ function memoryOf(pid: number): { rss: number; peak: number } {
     return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 }
   } catch {
     return { rss: Number.NaN, peak: Number.NaN }
-  }
-}
-
-/**
- * CPU seconds a process has used (user + system, Linux /proc): the server's CPU per write and per
- * delivery is comparable across runs on a loaded machine, where its lag is not.
- */
-function cpuSecondsOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and
-    // 13th, in clock ticks (100 per second on Linux).
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  } catch {
-    return Number.NaN
   }
 }
 
