@@ -65,6 +65,8 @@ test('SQLite: export lines from SQLite-built event JSON equal the views stringif
         host: k === 1 ? AWKWARD : 'h',
         startTime: created,
         createdAt: created,
+        // Writer tags on some events, started and finished by different writers.
+        ...(k === 0 ? { writer: 'w:0123456789abcdef' } : {}),
       })
       if (k === 2) continue // left running: nulls
       await store.finishEvent({
@@ -75,6 +77,7 @@ test('SQLite: export lines from SQLite-built event JSON equal the views stringif
         traceback: k === 0 ? `Traceback: ${AWKWARD}` : null,
         details: k === 0 ? AWKWARD : null,
         updatedAt: at(10 * i + 5),
+        ...(k === 0 ? { writer: 'w:fedcba9876543210' } : {}),
       })
     }
   }
@@ -87,6 +90,11 @@ test('SQLite: export lines from SQLite-built event JSON equal the views stringif
   for (const withIds of [false, true]) {
     const expected = await lines(exportPages(slow, {}, 3, { withIds }))
     assert.equal(expected.length, 7)
+    // The awkward values and the writer tags are in the text compared.
+    assert.ok(
+      expected.some((l) => l.includes('"written_by":"w:0123456789abcdef","finished_by":"w:fedcba')),
+    )
+    assert.ok(expected.some((l) => l.includes(JSON.stringify(AWKWARD).slice(1, -1))))
     assert.deepEqual(await lines(exportJsonPages(fast, {}, 3, { withIds })), expected)
     // Without the fast path, exportJsonPages is the same text too.
     assert.deepEqual(await lines(exportJsonPages(slow, {}, 3, { withIds })), expected)
