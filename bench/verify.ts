@@ -207,8 +207,11 @@ try {
   for (let round = 1; round <= ROUNDS; round++) {
     loads.push(loadavg()[0]!)
     const floor = await timed(() => floorScan(file))
-    const { db } = openDatabase(file)
-    const verify = await timed(() => verifyChain(db as unknown as Kysely<unknown>))
+    const { db, chainReader } = openDatabase(file)
+    const reader = chainReader?.()
+    const verify = await timed(() =>
+      verifyChain(db as unknown as Kysely<unknown>, reader ? { reader } : {}),
+    )
     await db.destroy()
     const report = verify.value
     if (!report.ok) throw new Error(`verify failed: ${JSON.stringify(report.problems.slice(0, 3))}`)

@@ -7,6 +7,7 @@
 import type { Kysely, KyselyPlugin } from 'kysely'
 import type { DialectName } from './dialect.js'
 import type { EventsJson } from './action-store.js'
+import type { ChainReader } from './chain/chain-reader.js'
 import type { OfflineLoad } from './offline-load.js'
 import type { Database } from './schema.js'
 import type { WriteExecutor } from './write/write-executor.js'
@@ -29,6 +30,11 @@ export interface StoreDatabase {
   readonly dialect: DialectName
   /** Runs write programs on this backend. */
   readonly writeExecutor: WriteExecutor
+  /**
+   * A faster reader for `verifyChain` than the Kysely one (store/sqlite/sqlite-chain-scan.ts),
+   * made once per verify (it may hold prepared statements that long); absent elsewhere.
+   */
+  readonly chainReader?: () => ChainReader
   /**
    * Each action's events as JSON text built by the database (store/sqlite/sqlite-event-json.ts);
    * absent where the backend does not build it.

@@ -22,6 +22,7 @@ import {
   writeCheckpoint,
   type CheckpointProblem,
 } from '../../store/chain/checkpoints.js'
+import type { ChainReader } from '../../store/chain/chain-reader.js'
 import { verifyChain } from '../../store/chain/verify-chain.js'
 import { requireCurrentSchema } from '../../store/migrate.js'
 import { openDatabase } from '../../store/open-store.js'
@@ -77,12 +78,12 @@ async function verifyExportFile(
 
 async function withDatabase<T>(
   option: string | undefined,
-  fn: (db: Kysely<unknown>) => Promise<T>,
+  fn: (db: Kysely<unknown>, reader: ChainReader | undefined) => Promise<T>,
 ): Promise<T> {
-  const { db } = openDatabase(resolveDatabase(option))
+  const { db, chainReader } = openDatabase(resolveDatabase(option))
   try {
     await requireCurrentSchema(db)
-    return await fn(db as unknown as Kysely<unknown>)
+    return await fn(db as unknown as Kysely<unknown>, chainReader?.())
   } finally {
     await db.destroy()
   }
@@ -137,7 +138,7 @@ export function chainCommands(program: Command): void {
         if (!publicKey)
           throw usageError(`--from needs the checkpoints' key: --public-key or ${SIGNING_KEY_ENV}`)
       }
-      const outcome = await withDatabase(opts.db, async (db) => {
+      const outcome = await withDatabase(opts.db, async (db, reader) => {
         let from: { position: number; link: string } | undefined
         if (fromId !== undefined && publicKey) {
           const start = await getCheckpoint(db, fromId)
@@ -147,7 +148,10 @@ export function chainCommands(program: Command): void {
           from = { position: start.position, link: start.link }
         }
         const started = performance.now()
-        const chain = await verifyChain(db, from ? { from } : {})
+        const chain = await verifyChain(db, {
+          ...(from ? { from } : {}),
+          ...(reader ? { reader } : {}),
+        })
         const checkpoints: { checked: number; problems: CheckpointProblem[] } | undefined =
           publicKey ? await verifyCheckpoints(db, publicKey) : undefined
         const seconds = (performance.now() - started) / 1000

@@ -1,7 +1,7 @@
 /**
  * How `verifyChain` reads the database, behind one interface so that verify-chain.ts stays free
  * of any backend: the default reads through Kysely (every backend, rows as objects); a backend
- * may register a faster reader for its Kysely instance when it opens one (SQLite:
+ * may offer a faster one with the database it opens (StoreDatabase.chainReader; SQLite:
  * store/sqlite/sqlite-chain-scan.ts, arrays from the native handle). Verify's speed on SQLite was
  * bound by building the driver's row objects and collecting them (docs/benchmarks.md, issue 13).
  */
@@ -61,21 +61,6 @@ export interface ChainReader {
     after: number,
     limit: number,
   ): Promise<(readonly [number, number])[]>
-}
-
-const readers = new WeakMap<object, () => ChainReader>()
-
-/**
- * Registers a faster reader for `db` (called by the backend that opened it). The factory runs
- * once per verify, so a reader may hold prepared statements for that verify's length.
- */
-export function registerChainReader(db: object, factory: () => ChainReader): void {
-  readers.set(db, factory)
-}
-
-/** The reader for `db`: the one its backend registered, else the Kysely reader. */
-export function chainReaderFor(db: Kysely<unknown>): ChainReader {
-  return readers.get(db)?.() ?? kyselyChainReader(db)
 }
 
 const isAction = (table: RecordTable) => !table.endsWith('_events')

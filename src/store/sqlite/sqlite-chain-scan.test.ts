@@ -97,13 +97,14 @@ async function rig(t: TestContext): Promise<Rig> {
 
 /** verifyChain with SQLite's reader and with Kysely's, on the same file: the same report. */
 async function bothReports(rig: Rig) {
-  const { db } = openDatabase(rig.file)
+  const { db, chainReader } = openDatabase(rig.file)
   try {
     const kysely = db as unknown as Kysely<unknown>
     const viaKysely = await verifyChain(kysely, { reader: kyselyChainReader(kysely) })
     const viaSqlite = await verifyChain(kysely, { reader: sqliteChainReader(rig.native) })
-    // And what verify picks by itself on SQLite (the registered reader).
-    const picked = await verifyChain(kysely)
+    // And the reader the opened SQLite database offers (what `actiontrail verify` uses).
+    assert.ok(chainReader, 'SQLite offers its chain reader')
+    const picked = await verifyChain(kysely, { reader: chainReader() })
     assert.deepEqual(viaSqlite, viaKysely)
     assert.deepEqual(picked, viaKysely)
     return viaSqlite

@@ -13,7 +13,6 @@ import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
 import type { Database } from '../schema.js'
 import type { StoreDatabase } from '../store-database.js'
-import { registerChainReader } from '../chain/chain-reader.js'
 import { sqliteChainReader } from './sqlite-chain-scan.js'
 import { sqliteEventsJson } from './sqlite-event-json.js'
 import { mapSqliteError } from './sqlite-errors.js'
@@ -81,13 +80,12 @@ export function openSqliteDatabase({
       native.close()
     },
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
-  // verify reads raw arrays on the native handle (sqlite-chain-scan.ts), not Kysely's row objects.
-  registerChainReader(db, () => sqliteChainReader(native))
   return {
-    db,
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
     dialect: 'sqlite',
     eventsJson: sqliteEventsJson(native),
+    // verify reads raw arrays on the native handle (sqlite-chain-scan.ts), not Kysely's row objects.
+    chainReader: () => sqliteChainReader(native),
     writeExecutor: new SqliteWriteExecutor(native, { lockWaitMs: waitMs, files, chain }),
     serving: () => native.pragma('busy_timeout = 0'),
     mapError: mapSqliteError,
