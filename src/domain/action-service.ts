@@ -55,7 +55,7 @@ export interface ActionServiceDeps {
     | 'searchEvents'
     | 'listInstances'
     | 'listEventsOfActions'
-    | 'eventsJsonOfActions'
+    | 'exportLinesOfActions'
   >
   clock: Clock
   sanitizeTraceback: TracebackSanitizer
@@ -456,11 +456,11 @@ export class ActionService implements ActionWriter {
   }
 
   /**
-   * listEventsOfActions as JSON text the database builds, for exports; undefined where the store
-   * does not build it (ActionStore.eventsJsonOfActions).
+   * Export lines as JSON text the database builds; undefined where the store does not build
+   * them (ActionStore.exportLinesOfActions).
    */
-  get eventsJsonOfActions(): ActionStore['eventsJsonOfActions'] {
-    return (this.#deps.queries ?? this.#deps.store).eventsJsonOfActions
+  get exportLinesOfActions(): ActionStore['exportLinesOfActions'] {
+    return (this.#deps.queries ?? this.#deps.store).exportLinesOfActions
   }
 
   /** One action with its events, or undefined. */

@@ -5,6 +5,7 @@
  * that a slow consumer (a file, a pipe, an HTTP client) slows the reads instead of filling memory.
  */
 import { stringify } from 'csv-stringify/sync'
+import type { ExportLines as LinesText } from '../store/action-store.js'
 import type { ExportEnd, ExportFailure, ExportHeader, ExportRecord } from './export-records.js'
 
 /** The export formats. */
@@ -104,33 +105,49 @@ export interface ExportLinesOptions {
 /** The message of the failure line: the cause stays in the server's log. */
 const FAILURE_MESSAGE = 'The export stopped before its end: the server could not read the history.'
 
+/** A page of an export: its records, or their NDJSON text as exportJsonPages makes it. */
+export type ExportPage = readonly ExportRecord[] | LinesText
+
+/** How many records a page holds. */
+export function pageCount(page: ExportPage): number {
+  return 'text' in page ? page.count : page.length
+}
+
+/** A page's records (NDJSON text parsed back, for CSV). */
+function pageRecords(page: ExportPage): readonly ExportRecord[] {
+  if (!('text' in page)) return page
+  return page.text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as ExportRecord)
+}
+
 /**
- * The text chunks of an export, one per page of records (objects, or their JSON text as
- * exportJsonPages makes it): NDJSON (the header line, a line per record, then the end line with
- * the count) or CSV (the column row, then each record's rows).
+ * The text chunks of an export, one per page of records: NDJSON (the header line, a line per
+ * record, then the end line with the count) or CSV (the column row, then each record's rows).
  */
 export async function* exportLines(
   header: ExportHeader,
-  pages: AsyncIterable<readonly (ExportRecord | string)[]>,
+  pages: AsyncIterable<ExportPage>,
   format: ExportFormat,
   options: ExportLinesOptions = {},
 ): AsyncGenerator<string> {
   if (format === 'csv') {
     yield csvText([[...CSV_COLUMNS]])
-    for await (const page of pages)
-      yield csvText(
-        page.flatMap((r) => csvRows(typeof r === 'string' ? (JSON.parse(r) as ExportRecord) : r)),
-      )
+    for await (const page of pages) yield csvText(pageRecords(page).flatMap(csvRows))
     return
   }
   yield JSON.stringify(header) + '\n'
   let actions = 0
   try {
     for await (const page of pages) {
-      let text = ''
-      for (const r of page) text += (typeof r === 'string' ? r : JSON.stringify(r)) + '\n'
-      actions += page.length
-      yield text
+      actions += pageCount(page)
+      if ('text' in page) yield page.text
+      else {
+        let text = ''
+        for (const r of page) text += JSON.stringify(r) + '\n'
+        yield text
+      }
     }
     if (options.trailer) for await (const text of options.trailer()) yield text
   } catch (err) {

@@ -6,7 +6,7 @@
  * whatever the size of the history.
  */
 import type { ActionEvent, Instance, InstanceAction } from '../domain/instance-action.js'
-import type { ActionSearch, ActionStore } from '../store/action-store.js'
+import type { ActionSearch, ActionStore, ExportLines } from '../store/action-store.js'
 import type { CommonSearch } from '../api/v1/search-params.js'
 import { queryActionView, queryEventView, type EventVisibility } from '../api/v1/query-common.js'
 import {
@@ -33,7 +33,7 @@ const INSTANCE_CACHE_SIZE = 10_000
 /** What an export reads. */
 export type ExportSource = Pick<
   ActionStore,
-  'searchActions' | 'listEventsOfActions' | 'getInstance' | 'eventsJsonOfActions'
+  'searchActions' | 'listEventsOfActions' | 'getInstance' | 'exportLinesOfActions'
 >
 
 /** One exported action: `{"instance": …, "action": …, "events": […]}` (events newest first). */
@@ -105,24 +105,17 @@ function record(
   return out
 }
 
-/** A page of actions with the instances they belong to. */
-interface ActionPage {
-  actions: InstanceAction[]
-  instances: ReadonlyMap<string, Instance>
-}
-
 /**
  * Every action matching `search` (its `limit` is ignored), newest first by the search's time
- * field, a page (up to `pageSize`) at a time, with their instances: one store read per page plus
- * one per instance not yet in the bounded instance cache.
+ * field, a page (up to `pageSize`) at a time: one store read per page, each continuing after the
+ * last action of the one before (keyset, so a page costs the same at any depth).
  */
 async function* actionPages(
-  source: ExportSource,
+  source: Pick<ExportSource, 'searchActions'>,
   search: Omit<CommonSearch, 'limit'>,
   pageSize: number,
-): AsyncGenerator<ActionPage> {
+): AsyncGenerator<InstanceAction[]> {
   const byUpdate = search.timeField === 'updated_at'
-  const instances = new Map<string, Instance>()
   let after: ActionSearch['after']
   for (;;) {
     const actions = await source.searchActions({
@@ -131,20 +124,30 @@ async function* actionPages(
       ...(after ? { after } : {}),
     })
     if (actions.length === 0) return
-    for (const uuid of new Set(actions.map((a) => a.instanceUuid))) {
-      if (instances.has(uuid)) continue
-      // Bounded, so that memory stays flat: emptied when full rather than grown with the export.
-      if (instances.size >= INSTANCE_CACHE_SIZE) instances.clear()
-      const instance = await source.getInstance(uuid)
-      if (instance) instances.set(uuid, instance)
-    }
-    yield { actions, instances }
+    yield actions
     if (actions.length < pageSize) return
     const last = actions[actions.length - 1] as InstanceAction
     after = {
       startTime: byUpdate ? (last.updatedAt ?? last.startTime) : last.startTime,
       id: last.id,
     }
+  }
+}
+
+/**
+ * Adds the instances of these actions to `cache` (one read per instance not yet there). The
+ * cache is bounded, so that memory stays flat: emptied when full rather than grown with the export.
+ */
+async function cacheInstances(
+  source: Pick<ExportSource, 'getInstance'>,
+  actions: readonly InstanceAction[],
+  cache: Map<string, Instance>,
+): Promise<void> {
+  for (const uuid of new Set(actions.map((a) => a.instanceUuid))) {
+    if (cache.has(uuid)) continue
+    if (cache.size >= INSTANCE_CACHE_SIZE) cache.clear()
+    const instance = await source.getInstance(uuid)
+    if (instance) cache.set(uuid, instance)
   }
 }
 
@@ -161,7 +164,9 @@ export async function* exportPages(
   pageSize = EXPORT_PAGE_SIZE,
   { withIds = false }: { withIds?: boolean } = {},
 ): AsyncGenerator<ExportRecord[]> {
-  for await (const { actions, instances } of actionPages(source, search, pageSize)) {
+  const instances = new Map<string, Instance>()
+  for await (const actions of actionPages(source, search, pageSize)) {
+    await cacheInstances(source, actions, instances)
     const events = await source.listEventsOfActions(actions.map((a) => a.id))
     const records: ExportRecord[] = []
     for (const a of actions) {
@@ -174,43 +179,56 @@ export async function* exportPages(
 }
 
 /**
- * exportPages as NDJSON lines (each record's JSON, without its newline): the same text, built
- * from the events' JSON the database makes (ActionStore.eventsJsonOfActions) where it can — an
- * action's and an instance's view are a few fields; its five events were 4/5 of the export's
- * CPU as objects (store/sqlite/sqlite-event-json.ts). Elsewhere: exportPages, stringified.
+ * Pages an export has asked the store to build while it passes an earlier one on: enough to keep
+ * every worker of the store's pool busy (store/sqlite/export-lines-pool.ts; a page of 1,000
+ * records is ~2.3 MB of text, so memory stays a few pages).
+ */
+const READ_AHEAD = 4
+
+/**
+ * exportPages as NDJSON text, a page at a time: the same text, built by the database where it
+ * can (ActionStore.exportLinesOfActions: SQLite's own JSON, on worker threads from the second page
+ * on, several pages at once) — the records' views as objects, stringified, were nearly all of an
+ * export's CPU. Elsewhere: exportPages, stringified.
  */
 export async function* exportJsonPages(
   source: ExportSource,
   search: Omit<CommonSearch, 'limit'>,
   pageSize = EXPORT_PAGE_SIZE,
   { withIds = false }: { withIds?: boolean } = {},
-): AsyncGenerator<string[]> {
-  const eventsJson = source.eventsJsonOfActions
-  if (!eventsJson) {
-    for await (const page of exportPages(source, search, pageSize, { withIds }))
-      yield page.map((r) => JSON.stringify(r))
+): AsyncGenerator<ExportLines> {
+  const build = source.exportLinesOfActions
+  if (!build) {
+    for await (const page of exportPages(source, search, pageSize, { withIds })) {
+      let text = ''
+      for (const r of page) text += JSON.stringify(r) + '\n'
+      yield { text, count: page.length }
+    }
     return
   }
-  // Keyed by the instance cache's objects: an entry goes when its instance leaves that cache.
-  const instanceJson = new WeakMap<Instance, string>()
-  for await (const { actions, instances } of actionPages(source, search, pageSize)) {
-    const events = await eventsJson(actions.map((a) => a.id))
-    const lines: string[] = []
-    for (const a of actions) {
-      const instance = instances.get(a.instanceUuid)
-      if (!instance) continue
-      let iJson = instanceJson.get(instance)
-      if (iJson === undefined) {
-        iJson = JSON.stringify(instanceView(instance))
-        instanceJson.set(instance, iJson)
+  const pages = actionPages(source, search, pageSize)
+  const ahead: Promise<ExportLines>[] = []
+  let more = true
+  // The first page on the store's own connection: a small export never starts a worker.
+  let offThread = false
+  for (;;) {
+    while (more && ahead.length < READ_AHEAD) {
+      const next = await pages.next()
+      if (next.done === true) {
+        more = false
+        break
       }
-      const e = events.get(a.id)
-      // The keys in ExportRecord's order, as JSON.stringify(record(…)) writes them.
-      const aJson = JSON.stringify(queryActionView(a, ADMIN))
-      let line = `{"instance":${iJson},"action":${aJson},"events":${e?.views ?? '[]'}`
-      if (withIds) line += `,"ids":{"action":${a.id},"events":${e?.ids ?? '[]'}}`
-      lines.push(line + '}')
+      const lines = build(
+        next.value.map((a) => a.id),
+        { withIds, offThread },
+      )
+      // Awaited below, in order; a failure surfaces there rather than as an unhandled rejection.
+      lines.catch(() => {})
+      ahead.push(lines)
+      offThread = true
     }
-    yield lines
+    const lines = ahead.shift()
+    if (lines === undefined) return
+    yield await lines
   }
 }

@@ -6,7 +6,7 @@
 import { Readable, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
-import { exportLines, type ExportFormat } from './export-lines.js'
+import { exportLines, pageCount, type ExportFormat } from './export-lines.js'
 import { exportHeader, exportJsonPages, exportPages, type ExportSource } from './export-records.js'
 import type { CommonSearch } from '../api/v1/search-params.js'
 
@@ -44,7 +44,7 @@ export async function writeExport(options: ExportOptions, dest: Writable): Promi
   })
   async function* counted() {
     for await (const page of pages) {
-      summary.actions += page.length
+      summary.actions += pageCount(page)
       yield page
     }
   }

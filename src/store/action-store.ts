@@ -373,15 +373,15 @@ export interface ActionStore {
     options?: { archived?: boolean },
   ): Promise<Map<number, ActionEvent[]>>
   /**
-   * listEventsOfActions as JSON text the database built itself, in the admin view an export shows
-   * (store/sqlite/sqlite-event-json.ts: 4× less CPU than rows made objects); an action without
-   * events is absent. Only where the backend can build exactly that text (SQLite): an export
-   * falls back to listEventsOfActions and the views without it.
+   * The export lines of these actions (by stored id, in that order) as JSON text the database
+   * builds itself, each record exactly as export/export-records.ts would stringify its views
+   * (store/sqlite/sqlite-export-json.ts: ~4× less CPU than rows made objects). Only where the
+   * backend can build exactly that text (SQLite): an export falls back to the views without it.
    */
-  readonly eventsJsonOfActions?: (
+  readonly exportLinesOfActions?: (
     actionIds: readonly number[],
-    options?: { archived?: boolean },
-  ) => Promise<Map<number, EventsJson>>
+    request: ExportLinesRequest,
+  ) => Promise<ExportLines>
   /**
    * The key of the writer tags (migration 0007): the same for every node and restart on this
    * database. Absent in stores that keep no tags.
@@ -391,10 +391,20 @@ export interface ActionStore {
   close(): Promise<void>
 }
 
-/** One action's events as JSON text (ActionStore.eventsJsonOfActions), newest first. */
-export interface EventsJson {
-  /** A JSON array of the events' admin views. */
-  views: string
-  /** A JSON array of the events' stored ids, in the same order. */
-  ids: string
+/** Which export lines to build (ActionStore.exportLinesOfActions), of live actions. */
+export interface ExportLinesRequest {
+  /** Each line ends with the stored ids (`"ids":{"action":…,"events":[…]}`), for a proof. */
+  withIds: boolean
+  /**
+   * The caller reads ahead (a long export): the lines may be built on another thread
+   * (store/sqlite/export-lines-pool.ts) while it does something else.
+   */
+  offThread?: boolean
+}
+
+/** Some records' export lines (ActionStore.exportLinesOfActions), each followed by a newline. */
+export interface ExportLines {
+  text: string
+  /** How many lines `text` holds (an action gone since its id was read has none). */
+  count: number
 }

@@ -59,15 +59,14 @@ export class KyselyActionStore implements ActionStore, ChangeFeed {
   #closed: Promise<void> | undefined
   readonly #commitListeners = new Set<() => void>()
 
-  readonly eventsJsonOfActions?: ActionStore['eventsJsonOfActions']
+  readonly exportLinesOfActions?: ActionStore['exportLinesOfActions']
 
   constructor(database: StoreDatabase, options: { observer?: CommitObserver } = {}) {
     this.#database = database
     this.#db = database.db
-    const { eventsJson } = database
-    if (eventsJson)
-      this.eventsJsonOfActions = (ids, options) =>
-        this.#read(async () => eventsJson(ids, options?.archived === true))
+    const { exportLines } = database
+    if (exportLines)
+      this.exportLinesOfActions = (ids, request) => this.#read(() => exportLines(ids, request))
     this.#commit = new GroupCommitter(
       database.writeExecutor,
       options.observer ? { observer: options.observer } : {},

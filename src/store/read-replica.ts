@@ -13,12 +13,16 @@ import type { ChangeFeed } from './change-feed.js'
 import { errorChain } from './server-errors.js'
 
 /**
- * The reads a replica may serve. `eventsJsonOfActions` only where the backend builds that JSON
- * (SQLite, which has no replica): routed reads leave it out, and an export then uses the views.
+ * The reads a replica may serve. `exportLinesOfActions` only where the backend builds those
+ * lines (SQLite, which has no replica): routed reads leave it out, and an export then uses the views.
  */
 export type QueryReads = Pick<
   ActionStore,
-  'searchActions' | 'searchEvents' | 'listInstances' | 'listEventsOfActions' | 'eventsJsonOfActions'
+  | 'searchActions'
+  | 'searchEvents'
+  | 'listInstances'
+  | 'listEventsOfActions'
+  | 'exportLinesOfActions'
 > &
   Pick<ChangeFeed, 'readChanges' | 'actionsByIds' | 'eventsByIds'>
 

@@ -6,7 +6,7 @@
  */
 import type { Kysely, KyselyPlugin } from 'kysely'
 import type { DialectName } from './dialect.js'
-import type { EventsJson } from './action-store.js'
+import type { ExportLines, ExportLinesRequest } from './action-store.js'
 import type { ChainReader } from './chain/chain-reader.js'
 import type { OfflineLoad } from './offline-load.js'
 import type { Database } from './schema.js'
@@ -36,10 +36,13 @@ export interface StoreDatabase {
    */
   readonly chainReader?: () => ChainReader
   /**
-   * Each action's events as JSON text built by the database (store/sqlite/sqlite-event-json.ts);
-   * absent where the backend does not build it.
+   * Export lines built by the database (store/sqlite/sqlite-export-json.ts, on worker threads when
+   * the caller reads ahead: export-lines-pool.ts); absent where the backend does not build them.
    */
-  readonly eventsJson?: (actionIds: readonly number[], archived: boolean) => Map<number, EventsJson>
+  readonly exportLines?: (
+    actionIds: readonly number[],
+    request: ExportLinesRequest,
+  ) => Promise<ExportLines>
   /**
    * Maps a failed read's error: a lost connection, a busy or damaged database becomes
    * `store_unavailable` (503 rather than 500), as the write executors map write failures.

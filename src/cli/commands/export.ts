@@ -74,7 +74,7 @@ export function exportCommand(program: Command): void {
         const source = {
           searchActions: stores.queries.searchActions.bind(stores.queries),
           listEventsOfActions: stores.queries.listEventsOfActions.bind(stores.queries),
-          eventsJsonOfActions: stores.queries.eventsJsonOfActions,
+          exportLinesOfActions: stores.queries.exportLinesOfActions,
           getInstance: stores.actions.getInstance.bind(stores.actions),
         }
         const options: ExportOptions = {

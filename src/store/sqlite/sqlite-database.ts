@@ -14,7 +14,8 @@ import { Kysely, SqliteDialect } from 'kysely'
 import type { Database } from '../schema.js'
 import type { StoreDatabase } from '../store-database.js'
 import { sqliteChainReader } from './sqlite-chain-scan.js'
-import { sqliteEventsJson } from './sqlite-event-json.js'
+import { createExportLinesPool } from './export-lines-pool.js'
+import { sqliteExportLines } from './sqlite-export-json.js'
 import { mapSqliteError } from './sqlite-errors.js'
 import { SqliteFileIdentity } from './sqlite-file-identity.js'
 import { sqliteOfflineLoad } from './sqlite-offline-load.js'
@@ -70,6 +71,10 @@ export function openSqliteDatabase({
   native.pragma('foreign_keys = ON')
   // Resolved now: the process may change directory later.
   const files = inMemory ? undefined : new SqliteFileIdentity(resolve(filename), { onLost })
+  const exportLines = createExportLinesPool({
+    filename: inMemory ? undefined : resolve(filename),
+    inline: sqliteExportLines(native),
+  })
   // Kysely's destroy() closes the native handle (and stops the file check). Reads go through
   // Kysely; writes run on the same connection through the synchronous executor (never inside a
   // Kysely transaction).
@@ -77,13 +82,14 @@ export function openSqliteDatabase({
     prepare: (sqlText: string) => native.prepare(sqlText),
     close: () => {
       files?.stop()
+      void exportLines.close()
       native.close()
     },
   }
   return {
     db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
     dialect: 'sqlite',
-    eventsJson: sqliteEventsJson(native),
+    exportLines: (ids, request) => exportLines.read(ids, request),
     // verify reads raw arrays on the native handle (sqlite-chain-scan.ts), not Kysely's row objects.
     chainReader: () => sqliteChainReader(native),
     writeExecutor: new SqliteWriteExecutor(native, { lockWaitMs: waitMs, files, chain }),

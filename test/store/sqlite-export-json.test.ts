@@ -1,7 +1,8 @@
 /**
- * The export's fast path on SQLite (store/sqlite/sqlite-event-json.ts: events as JSON that SQLite
- * builds) must write exactly the text of the slow path (events as objects, their views,
- * JSON.stringify): the same keys, order, escapes and values, byte for byte, for awkward values.
+ * The export's fast path on SQLite (store/sqlite/sqlite-export-json.ts: each record's line as JSON
+ * that SQLite builds, from the second page on by worker threads) must write exactly the text of
+ * the slow path (records as objects, their views, JSON.stringify): the same keys, order, escapes
+ * and values, byte for byte, for awkward values, and the pages in order.
  */
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
@@ -18,17 +19,19 @@ const uuid = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0
 /** Quotes, backslashes, control characters, a line separator, non-BMP, HTML. */
 const AWKWARD = 'a "q" \\ \u0001\t\n\r\u001f\u2028 😀 é <script>&</script>'
 
-async function lines(pages: AsyncIterable<unknown[]>): Promise<string[]> {
+async function lines(pages: AsyncIterable<unknown[] | { text: string }>): Promise<string[]> {
   const out: string[] = []
-  for await (const page of pages)
-    for (const r of page) out.push(typeof r === 'string' ? r : JSON.stringify(r))
+  for await (const page of pages) {
+    if ('text' in page) out.push(...page.text.split('\n').slice(0, -1))
+    else for (const r of page) out.push(JSON.stringify(r))
+  }
   return out
 }
 
-test('SQLite: export lines from SQLite-built event JSON equal the views stringified (± ids)', async (t) => {
+test('SQLite: export lines built by SQLite (inline and on workers) equal the views stringified (± ids)', async (t) => {
   const stores = await openStores(join(tempDir(t), 'trail.sqlite'))
   t.after(() => stores.close())
-  assert.ok(stores.actions.eventsJsonOfActions, 'SQLite builds the events JSON')
+  assert.ok(stores.actions.exportLinesOfActions, 'SQLite builds the export lines')
   const store = new TestStore(stores.actions)
   await store.putInstance({
     uuid: uuid(1),
@@ -95,7 +98,9 @@ test('SQLite: export lines from SQLite-built event JSON equal the views stringif
       expected.some((l) => l.includes('"written_by":"w:0123456789abcdef","finished_by":"w:fedcba')),
     )
     assert.ok(expected.some((l) => l.includes(JSON.stringify(AWKWARD).slice(1, -1))))
+    // Pages of 3: the first built inline, the others by workers at once, and kept in order.
     assert.deepEqual(await lines(exportJsonPages(fast, {}, 3, { withIds })), expected)
+    assert.deepEqual(await lines(exportJsonPages(fast, {}, 1, { withIds })), expected)
     // Without the fast path, exportJsonPages is the same text too.
     assert.deepEqual(await lines(exportJsonPages(slow, {}, 3, { withIds })), expected)
   }
