@@ -56,15 +56,15 @@ async function* pages(failAfter?: number): AsyncGenerator<ExportRecord[]> {
   yield [record(3)]
 }
 
-async function text(lines: AsyncIterable<string>): Promise<string> {
+async function text(lines: AsyncIterable<string | Uint8Array>): Promise<string> {
   let out = ''
-  for await (const chunk of lines) out += chunk
+  for await (const chunk of lines) out += String(chunk)
   return out
 }
 
 test('a complete export ends with a line counting its records, one chunk a page', async () => {
   const chunks: string[] = []
-  for await (const c of exportLines(HEADER, pages(), 'ndjson')) chunks.push(c)
+  for await (const c of exportLines(HEADER, pages(), 'ndjson')) chunks.push(String(c))
   assert.equal(chunks.length, 4, 'header, two pages, end')
   assert.deepEqual(JSON.parse(chunks[3] as string), { actiontrail_export_end: { actions: 3 } })
 })

@@ -110,13 +110,14 @@ export type ExportPage = readonly ExportRecord[] | LinesText
 
 /** How many records a page holds. */
 export function pageCount(page: ExportPage): number {
-  return 'text' in page ? page.count : page.length
+  return 'data' in page ? page.count : page.length
 }
 
 /** A page's records (NDJSON text parsed back, for CSV). */
 function pageRecords(page: ExportPage): readonly ExportRecord[] {
-  if (!('text' in page)) return page
-  return page.text
+  if (!('data' in page)) return page
+  const text = typeof page.data === 'string' ? page.data : Buffer.from(page.data).toString('utf8')
+  return text
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as ExportRecord)
@@ -131,7 +132,7 @@ export async function* exportLines(
   pages: AsyncIterable<ExportPage>,
   format: ExportFormat,
   options: ExportLinesOptions = {},
-): AsyncGenerator<string> {
+): AsyncGenerator<string | Uint8Array> {
   if (format === 'csv') {
     yield csvText([[...CSV_COLUMNS]])
     for await (const page of pages) yield csvText(pageRecords(page).flatMap(csvRows))
@@ -142,7 +143,7 @@ export async function* exportLines(
   try {
     for await (const page of pages) {
       actions += pageCount(page)
-      if ('text' in page) yield page.text
+      if ('data' in page) yield page.data
       else {
         let text = ''
         for (const r of page) text += JSON.stringify(r) + '\n'

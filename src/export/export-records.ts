@@ -202,7 +202,7 @@ export async function* exportJsonPages(
     for await (const page of exportPages(source, search, pageSize, { withIds })) {
       let text = ''
       for (const r of page) text += JSON.stringify(r) + '\n'
-      yield { text, count: page.length }
+      yield { data: text, count: page.length }
     }
     return
   }

@@ -13,8 +13,7 @@
  * @module
  */
 import { availableParallelism } from 'node:os'
-import type { Worker } from 'node:worker_threads'
-import { startModuleWorker } from '../worker/start-worker.js'
+import { Worker } from 'node:worker_threads'
 import { sanitizeDetails, sanitizeTraceback } from './sanitize-traceback.js'
 import type { SanitizeAnswer, SanitizeJob } from './sanitize-worker.js'
 
@@ -80,6 +79,23 @@ function settleNow(job: Job): void {
   }
 }
 
+/**
+ * Starts a sanitizer worker. From the compiled package it is sanitize-worker.js next to this
+ * file; in a checkout the sources run through tsx, whose loader a worker does not inherit when
+ * it was registered in code (bin/actiontrail.js), so the worker registers it first — resolved
+ * from here, not from the working directory.
+ */
+function startWorker(): Worker {
+  const here = import.meta.url
+  if (!here.endsWith('.ts')) return new Worker(new URL('./sanitize-worker.js', here))
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'))
+  const entry = JSON.stringify(new URL('./sanitize-worker.ts', here).href)
+  return new Worker(
+    `import(${tsx}).then(({ register }) => { register(); return import(${entry}) })`,
+    { eval: true },
+  )
+}
+
 /** Creates a pool; workers start on the first large text and do not keep the process alive. */
 export function createSanitizerPool(options: SanitizerPoolOptions = {}): SanitizerPool {
   const size = Math.max(1, options.workers ?? Math.min(4, availableParallelism() - 1))
@@ -129,7 +145,7 @@ export function createSanitizerPool(options: SanitizerPoolOptions = {}): Sanitiz
   function addSlot(): Slot | undefined {
     let worker: Worker
     try {
-      worker = startModuleWorker(import.meta.url, 'sanitize-worker')
+      worker = startWorker()
     } catch {
       workersOff = true
       return undefined

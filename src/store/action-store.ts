@@ -404,7 +404,8 @@ export interface ExportLinesRequest {
 
 /** Some records' export lines (ActionStore.exportLinesOfActions), each followed by a newline. */
 export interface ExportLines {
-  text: string
-  /** How many lines `text` holds (an action gone since its id was read has none). */
+  /** The lines: text, or its UTF-8 bytes as the database made them. */
+  data: string | Uint8Array
+  /** How many lines `data` holds (an action gone since its id was read has none). */
   count: number
 }

@@ -1,8 +1,9 @@
 /**
  * The export-lines pool (store/sqlite/export-lines-pool.ts): pages asked for off the thread are
- * built by worker threads on their own connections, give exactly the text of the store's own
- * connection, in each caller's order, and are never lost: an in-memory database, a closed pool
- * and a worker that cannot open the file all fall back to the store's connection.
+ * built by an idle worker thread on its own connection (else at once on the store's), give exactly
+ * the text of the store's own connection, in each caller's order, and are never lost: an in-memory
+ * database, a closed pool and a worker that cannot open the file all fall back to the store's
+ * connection.
  */
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
@@ -10,6 +11,7 @@ import { test } from 'node:test'
 import BetterSqlite3 from 'better-sqlite3'
 import type { Timestamp } from '../../src/domain/timestamp.js'
 import { openStores } from '../../src/store/open-store.js'
+import type { ExportLines } from '../../src/store/action-store.js'
 import { createExportLinesPool } from '../../src/store/sqlite/export-lines-pool.js'
 import {
   sqliteExportLines,
@@ -83,6 +85,11 @@ function countingReader(file: string): {
   }
 }
 
+/** The lines as text, wherever they were built (a worker's bytes arrive as a Uint8Array). */
+function text(lines: ExportLines): { text: string; count: number } {
+  return { text: Buffer.from(lines.data).toString('utf8'), count: lines.count }
+}
+
 /** Pages of 4 ids, one reversed and one with an id that does not exist. */
 function pagesOf(ids: readonly number[]): number[][] {
   const pages: number[][] = []
@@ -91,7 +98,7 @@ function pagesOf(ids: readonly number[]): number[][] {
   return pages
 }
 
-test('off-thread pages are built by workers, equal to the inline text, each in its own order', async (t) => {
+test('off-thread pages go to an idle worker, give the inline text, each in its own order', async (t) => {
   const { file, ids } = await storeFile(tempDir(t), 40)
   const inline = countingReader(file)
   t.after(() => inline.close())
@@ -99,18 +106,26 @@ test('off-thread pages are built by workers, equal to the inline text, each in i
   t.after(() => pool.close())
   const pages = pagesOf(ids)
   for (const withIds of [false, true]) {
-    const built = await Promise.all(pages.map((p) => pool.read(p, { withIds, offThread: true })))
-    assert.equal(inline.calls(), 0, 'no off-thread page was built inline')
-    assert.deepEqual(
-      built,
-      pages.map((p) => inline.read(p, { withIds })),
-    )
+    // Two at a time: both workers idle each time, so no page is built inline.
+    const built: { text: string; count: number }[] = []
+    for (let i = 0; i < pages.length; i += 2) {
+      const two = pages.slice(i, i + 2).map((p) => pool.read(p, { withIds, offThread: true }))
+      built.push(...(await Promise.all(two)).map(text))
+    }
+    assert.equal(inline.calls(), 0, 'no page was built inline while a worker was idle')
+    const expected = pages.map((p) => text(inline.read(p, { withIds })))
+    assert.deepEqual(built, expected)
     assert.equal(built.at(-1)?.count, 2, 'an id that does not exist has no line')
     if (withIds) {
       const reversed = (built.at(-2)?.text ?? '').split('\n').slice(0, -1)
       const order = reversed.map((l) => (JSON.parse(l) as { ids: { action: number } }).ids.action)
       assert.deepEqual(order, ids.slice(0, 5).reverse(), 'the order asked, not the ids order')
     }
+    // All at once: what the workers cannot take is built inline at once, the same text.
+    inline.reset()
+    const all = await Promise.all(pages.map((p) => pool.read(p, { withIds, offThread: true })))
+    assert.ok(inline.calls() >= pages.length - 2, 'busy workers: built inline, not queued')
+    assert.deepEqual(all.map(text), expected)
     inline.reset()
   }
 })
@@ -121,12 +136,12 @@ test('pages are built inline when not asked off the thread, or for an in-memory 
   t.after(() => inline.close())
   const onFile = createExportLinesPool({ filename: file, inline: inline.read, workers: 2 })
   t.after(() => onFile.close())
-  const expected = inline.read(ids, { withIds: false })
+  const expected = text(inline.read(ids, { withIds: false }))
   inline.reset()
-  assert.deepEqual(await onFile.read(ids, { withIds: false }), expected)
+  assert.deepEqual(text(await onFile.read(ids, { withIds: false })), expected)
   assert.equal(inline.calls(), 1)
   const inMemory = createExportLinesPool({ filename: undefined, inline: inline.read, workers: 2 })
-  assert.deepEqual(await inMemory.read(ids, { withIds: false, offThread: true }), expected)
+  assert.deepEqual(text(await inMemory.read(ids, { withIds: false, offThread: true })), expected)
   assert.equal(inline.calls(), 2)
 })
 
@@ -136,7 +151,7 @@ test('nothing is lost when the workers cannot run or the pool closes mid-way', a
   const inline = countingReader(file)
   t.after(() => inline.close())
   const pages = pagesOf(ids)
-  const expected = pages.map((p) => inline.read(p, { withIds: true }))
+  const expected = pages.map((p) => text(inline.read(p, { withIds: true })))
   // Workers pointed at a file that does not exist fail to start: the store's connection builds.
   const broken = createExportLinesPool({
     filename: join(dir, 'missing.sqlite'),
@@ -147,10 +162,10 @@ test('nothing is lost when the workers cannot run or the pool closes mid-way', a
   const viaBroken = await Promise.all(
     pages.map((p) => broken.read(p, { withIds: true, offThread: true })),
   )
-  assert.deepEqual(viaBroken, expected)
+  assert.deepEqual(viaBroken.map(text), expected)
   // Closed with pages queued and in flight: each is still answered, with the same text.
   const pool = createExportLinesPool({ filename: file, inline: inline.read, workers: 2 })
   const pending = pages.map((p) => pool.read(p, { withIds: true, offThread: true }))
   await pool.close()
-  assert.deepEqual(await Promise.all(pending), expected)
+  assert.deepEqual((await Promise.all(pending)).map(text), expected)
 })

@@ -19,10 +19,13 @@ const uuid = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0
 /** Quotes, backslashes, control characters, a line separator, non-BMP, HTML. */
 const AWKWARD = 'a "q" \\ \u0001\t\n\r\u001f\u2028 😀 é <script>&</script>'
 
-async function lines(pages: AsyncIterable<unknown[] | { text: string }>): Promise<string[]> {
+async function lines(
+  pages: AsyncIterable<unknown[] | { data: string | Uint8Array }>,
+): Promise<string[]> {
   const out: string[] = []
   for await (const page of pages) {
-    if ('text' in page) out.push(...page.text.split('\n').slice(0, -1))
+    if ('data' in page)
+      out.push(...Buffer.from(page.data).toString('utf8').split('\n').slice(0, -1))
     else for (const r of page) out.push(JSON.stringify(r))
   }
   return out

@@ -1,10 +1,12 @@
 /**
- * Export lines built on worker threads (issue 13's export target). SQLite builds an export's
+ * Export lines built on worker threads too (issue 13's export target). SQLite builds an export's
  * JSON on the thread that asks (sqlite-export-json.ts), and that is nearly all of an export's
  * work: one thread gave 24,000–48,000 actions/s at 1M actions on this 2-core machine (bench:export's
  * floor, 2026-12-07), below the 50,000/s asked. An export reads ahead, so its pages can be built
- * at once on worker threads, each with its own read-only connection to the file (WAL readers do
- * not block each other or the writer), while the store's own connection keeps serving requests.
+ * at once on several threads: an idle worker (its own read-only connection to the file; WAL
+ * readers do not block each other or the writer) takes a page asked for off the thread, and when
+ * none is idle the asking thread builds the page itself on the store's connection, so both cores
+ * work and nothing waits in a queue.
  *
  * A page is built inline (on the store's connection) when the caller does not read ahead, when
  * the database is in memory (another connection could not see it), and when workers cannot be
@@ -15,15 +17,14 @@
 import { availableParallelism } from 'node:os'
 import type { Worker } from 'node:worker_threads'
 import type { ExportLines, ExportLinesRequest } from '../action-store.js'
-import { startModuleWorker } from '../../worker/start-worker.js'
 import type { ExportLinesReader } from './sqlite-export-json.js'
-import type {
-  ExportLinesAnswer,
-  ExportLinesJob,
-  ExportLinesWorkerData,
+import {
+  startExportLinesWorker,
+  type ExportLinesAnswer,
+  type ExportLinesJob,
 } from './export-lines-worker.js'
 
-/** Builds export lines, on worker threads when asked for off-thread work. */
+/** Builds export lines, on a worker thread when one is idle and the caller reads ahead. */
 export interface ExportLinesPool {
   read(actionIds: readonly number[], request: ExportLinesRequest): Promise<ExportLines>
   /** Stops the workers; pages they were building are built inline. */
@@ -36,7 +37,11 @@ export interface ExportLinesPoolOptions {
   filename: string | undefined
   /** The reader on the store's own connection. */
   inline: ExportLinesReader
-  /** Worker threads at most, started on the first off-thread page; default: the cores, 1 to 4. */
+  /**
+   * Worker threads at most, started on the first off-thread page; default: the cores but the
+   * asking thread's, 1 to 3. Each costs ~9 MB of RSS to start and holds up to ~30 MB of pages
+   * not yet collected (measured 2026-12-07).
+   */
   workers?: number
 }
 
@@ -53,15 +58,11 @@ interface Slot {
   answered: boolean
 }
 
-/**
- * Creates a pool. Its workers do not keep the process alive while idle. The default size is one
- * worker per core: the thread that asks only reads each page's ids and passes text on.
- */
+/** Creates a pool. Its workers do not keep the process alive while idle. */
 export function createExportLinesPool(options: ExportLinesPoolOptions): ExportLinesPool {
   const { filename, inline } = options
-  const size = Math.max(1, options.workers ?? Math.min(4, availableParallelism()))
+  const size = Math.max(1, options.workers ?? Math.min(3, availableParallelism() - 1))
   const slots: Slot[] = []
-  const waiting: Job[] = []
   const inFlight = new Map<number, Job>()
   let nextId = 0
   // Set when workers cannot be used (closed, or one failed before answering): all goes inline.
@@ -84,15 +85,12 @@ export function createExportLinesPool(options: ExportLinesPoolOptions): ExportLi
     slot.job = undefined
     void slot.worker.terminate()
     if (job) runInline(job)
-    dispatch()
   }
 
-  function addSlot(): Slot | undefined {
+  function addSlot(file: string): Slot | undefined {
     let worker: Worker
     try {
-      worker = startModuleWorker(import.meta.url, 'export-lines-worker', {
-        workerData: { filename } satisfies Partial<ExportLinesWorkerData>,
-      })
+      worker = startExportLinesWorker(file)
     } catch {
       workersOff = true
       return undefined
@@ -103,47 +101,41 @@ export function createExportLinesPool(options: ExportLinesPoolOptions): ExportLi
       inFlight.delete(answer.id)
       slot.answered = true
       slot.job = undefined
+      // Idle workers do not keep the process alive.
+      worker.unref()
       if (job) {
-        if (answer.ok) job.resolve({ text: answer.text, count: answer.count })
+        if (answer.ok) job.resolve({ data: answer.data, count: answer.count })
         else runInline(job)
       }
-      dispatch()
     })
     worker.on('error', () => retire(slot))
     worker.on('exit', () => retire(slot))
-    worker.unref()
     slots.push(slot)
     return slot
   }
 
-  function dispatch(): void {
-    while (waiting.length > 0 && !workersOff) {
-      const slot = slots.find((s) => !s.job) ?? (slots.length < size ? addSlot() : undefined)
-      if (!slot) break
-      const job = waiting.shift() as Job
-      const id = nextId++
-      slot.job = job
-      inFlight.set(id, job)
-      const message: ExportLinesJob = { id, actionIds: job.actionIds, request: job.request }
-      slot.worker.postMessage(message)
-    }
-    if (workersOff) for (const job of waiting.splice(0)) runInline(job)
-    // Busy workers keep the process alive until their answers are in; idle ones do not.
-    for (const slot of slots) {
-      if (slot.job) slot.worker.ref()
-      else slot.worker.unref()
-    }
+  /** An idle worker, started if there is room for one; undefined when all are busy. */
+  function idleSlot(): Slot | undefined {
+    if (workersOff || filename === undefined) return undefined
+    return slots.find((s) => !s.job) ?? (slots.length < size ? addSlot(filename) : undefined)
   }
 
   return {
     read(actionIds, request) {
       return new Promise<ExportLines>((resolve, reject) => {
         const job: Job = { actionIds, request, resolve, reject }
-        if (request.offThread !== true || workersOff) runInline(job)
-        else {
-          waiting.push(job)
-          dispatch()
+        const slot = request.offThread === true ? idleSlot() : undefined
+        if (!slot) {
+          runInline(job)
+          return
         }
+        const id = nextId++
+        slot.job = job
+        inFlight.set(id, job)
+        // A busy worker keeps the process alive until its answer is in.
+        slot.worker.ref()
+        const message: ExportLinesJob = { id, actionIds, withIds: request.withIds }
+        slot.worker.postMessage(message)
       })
     },
     async close() {
@@ -154,7 +146,6 @@ export function createExportLinesPool(options: ExportLinesPoolOptions): ExportLi
         slot.job = undefined
       }
       inFlight.clear()
-      dispatch()
       await Promise.all(stopping.map((s) => s.worker.terminate()))
     },
   }
