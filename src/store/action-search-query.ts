@@ -70,10 +70,11 @@ function oneQuery(db: Kysely<Database>, search: ActionSearch) {
  * turns the same EXISTS into a semi-join that first MATERIALIZES every event of the host (11,841
  * index entries for `compute-7`, on 2 % of 200k actions, on every page; ~5× that at 1M). A scalar
  * subquery cannot become a semi-join, so MariaDB walks and probes as the others do: 2,341 actions
- * walked and probed for page 1, 6.4 ms against 20.3 ms in ANALYZE (2026-12-07, shared 2-vCPU
- * machine, load 9; docs/benchmarks.md, "Session 11: MariaDB `host` filter"). The price: a host on
- * few or no actions is now the whole walk on MariaDB too (0.1 ms → 2.5 s at 200k for an unknown
- * host), as it is on SQLite. Only MariaDB gets it: the other plans stay as they were measured.
+ * walked and probed for page 1, 6.4 ms against 20.3 ms in ANALYZE; at 1M, 11.7 ms against
+ * 2,068 ms (2026-12-07, shared 2-vCPU machine, load 9–11; docs/benchmarks.md, "Session 11:
+ * MariaDB `host` filter"). The price: a host on few or no actions is now the whole walk on MariaDB
+ * too (0.2 ms → 7.3 s at 1M for an unknown host), as it is on SQLite. Only MariaDB gets it: the
+ * other plans stay as they were measured.
  */
 function onHost(db: Kysely<Database>, search: ActionSearch, host: string) {
   return (eb: ExpressionBuilder<Database & { a: Database['instance_actions'] }, 'a'>) => {
