@@ -17,19 +17,39 @@ import { afterPosition, startedBeforeDeadline } from './search-terms.js'
  * without a sort. The owner project is a column of the action (migration 0005), not a join: a
  * small project's page no longer walks every project's rows.
  */
-export function searchActionsQuery(db: Kysely<Database>, search: ActionSearch) {
+export function searchActionsQuery(
+  db: Kysely<Database>,
+  search: ActionSearch,
+  options: SearchPlanOptions = {},
+) {
   // Several action names: one index range per name, merged (per-value-union.ts).
   const names = search.actions && distinctValues(search.actions)
   if (names !== undefined && names.length > 1) {
     const time = search.timeField === 'updated_at' ? 'updated_at' : 'start_time'
-    const pages = names.map((name) => oneQuery(db, { ...search, actions: [name] }))
+    const pages = names.map((name) => oneQuery(db, { ...search, actions: [name] }, options))
     return unionOfPages(db, pages, time, 'id', search.limit)
   }
-  return oneQuery(db, search)
+  return oneQuery(db, search, options)
 }
 
+/** What the store knows of the data that chooses between plans (MariaDB's `host`, onHost). */
+export interface SearchPlanOptions {
+  /** The host filter names a host with fewer than RARE_HOST_EVENTS events. */
+  rareHost?: boolean
+}
+
+/**
+ * MariaDB: a host with fewer events than this is searched through the EXISTS that MariaDB
+ * materializes (reading all of the host's events costs less than walking the actions until a
+ * page of the host's is found); from this many on, through the per-action probe (onHost).
+ * Measured 2026-12-07 (docs/benchmarks.md, "Session 11: MariaDB `host` filter"): the two cost
+ * alike near √(17 × actions) events on the host — ~1,850 at 200k actions, ~4,100 at 1M; below
+ * that, a page is found by the walk only after ~17 × actions ÷ events-on-the-host actions.
+ */
+export const RARE_HOST_EVENTS = 4096
+
 /** searchActionsQuery with at most one action name. */
-function oneQuery(db: Kysely<Database>, search: ActionSearch) {
+function oneQuery(db: Kysely<Database>, search: ActionSearch, options: SearchPlanOptions) {
   const time = search.timeField === 'updated_at' ? 'a.updated_at' : 'a.start_time'
   let q = db.selectFrom(actionsTable(search)).selectAll('a')
   if (search.ownerProjectId !== undefined)
@@ -57,7 +77,8 @@ function oneQuery(db: Kysely<Database>, search: ActionSearch) {
           search.timeField !== 'updated_at',
         ),
       )
-  if (search.host !== undefined) q = q.where(onHost(db, search, search.host))
+  if (search.host !== undefined)
+    q = q.where(onHost(db, search, search.host, options.rareHost === true))
   if (search.since !== undefined) q = q.where(time, '>=', search.since)
   if (search.until !== undefined) q = q.where(time, '<=', search.until)
   if (search.after !== undefined) q = q.where(afterPosition(time, 'a.id', search.after))
@@ -72,18 +93,18 @@ function oneQuery(db: Kysely<Database>, search: ActionSearch) {
  * subquery cannot become a semi-join, so MariaDB walks and probes as the others do: 2,341 actions
  * walked and probed for page 1, 6.4 ms against 20.3 ms in ANALYZE; at 1M, 11.7 ms against
  * 2,068 ms (2026-12-07, shared 2-vCPU machine, load 9–11; docs/benchmarks.md, "Session 11:
- * MariaDB `host` filter"). The price: a host on few or no actions is now the whole walk on MariaDB
- * too (0.2 ms → 7.3 s at 1M for an unknown host), as it is on SQLite. Only MariaDB gets it: the
- * other plans stay as they were measured.
+ * MariaDB `host` filter"). Its price, for a host on few or no actions, is the whole walk (0.2 ms →
+ * 7.3 s at 1M for an unknown host): such a host (`rare`, RARE_HOST_EVENTS) keeps the EXISTS. Only
+ * MariaDB gets the probe: the other plans stay as they were measured.
  */
-function onHost(db: Kysely<Database>, search: ActionSearch, host: string) {
+function onHost(db: Kysely<Database>, search: ActionSearch, host: string, rare: boolean) {
   return (eb: ExpressionBuilder<Database & { a: Database['instance_actions'] }, 'a'>) => {
     const matches = eb
       .selectFrom(eventsTable(search))
       .select(sql.lit(1).as('one'))
       .whereRef('e.action_id', '=', 'a.id')
       .where('e.host', '=', host)
-    if (dialectOf(db) !== 'mysql') return eb.exists(matches)
+    if (rare || dialectOf(db) !== 'mysql') return eb.exists(matches)
     return eb(matches.limit(1), 'is not', null)
   }
 }

@@ -21,7 +21,7 @@ import type {
 } from './action-store.js'
 import type { Change, ChangeFeed } from './change-feed.js'
 import type { DialectName } from './dialect.js'
-import { searchActionsQuery } from './action-search-query.js'
+import { eventsTable, RARE_HOST_EVENTS, searchActionsQuery } from './action-search-query.js'
 import { searchEventsQuery } from './event-search-query.js'
 import { canonicalTime, toAction, toEvent, toInstance } from './rows.js'
 import type { Database } from './schema.js'
@@ -267,8 +267,33 @@ export class KyselyActionStore implements ActionStore, ChangeFeed {
     const keys = [search.instanceUuid, search.projectId, search.ownerProjectId, search.userId]
     const names = [search.requestId, search.host, ...(search.actions ?? [])]
     if ([...keys, ...names].some((k) => k !== undefined && !this.#storable(k))) return []
-    const rows = await this.#read(() => searchActionsQuery(this.#db, search).execute())
+    const rareHost = search.host !== undefined && (await this.#rareHost(search.host, search))
+    const rows = await this.#read(() =>
+      searchActionsQuery(this.#db, search, { rareHost }).execute(),
+    )
     return rows.map(toAction)
+  }
+
+  /**
+   * MariaDB only (the plan it chooses between, action-search-query.ts onHost): whether the host
+   * has fewer than RARE_HOST_EVENTS events, counted on the `(host, …)` index and stopped there.
+   */
+  async #rareHost(host: string, search: { archived?: boolean }): Promise<boolean> {
+    if (this.#database.dialect !== 'mysql') return false
+    const row = await this.#read(() =>
+      this.#db
+        .selectFrom((eb) =>
+          eb
+            .selectFrom(eventsTable(search))
+            .select(sql.lit(1).as('one'))
+            .where('e.host', '=', host)
+            .limit(RARE_HOST_EVENTS)
+            .as('h'),
+        )
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .executeTakeFirst(),
+    )
+    return Number(row?.n ?? 0) < RARE_HOST_EVENTS
   }
 
   async searchEvents(search: EventSearch): Promise<FoundEvent[]> {

@@ -16,9 +16,12 @@ import { searchActionsQuery } from '../../src/store/action-search-query.js'
 import type { ActionSearch } from '../../src/store/action-store.js'
 import { searchEventsQuery } from '../../src/store/event-search-query.js'
 import { migrateToLatest } from '../../src/store/migrate.js'
-import { openDatabase } from '../../src/store/open-store.js'
+import { openDatabase, openStores } from '../../src/store/open-store.js'
 import type { Database } from '../../src/store/schema.js'
 import { backendProblem, freshDatabase, REQUIRE_BACKENDS } from '../helpers/backends.js'
+import { TestStore } from '../helpers/store-ops.js'
+
+const at = (s: number) => `2026-11-0${1 + Math.floor(s / 10)}T00:00:0${s % 10}.000000` as Timestamp
 
 const stuck = { before: '2026-12-01T00:00:00.000000' as Timestamp, byAction: [] }
 const overrides = {
@@ -129,6 +132,82 @@ describe('MariaDB plans', { skip: mysqlProblem ?? false }, () => {
       assert.ok(events.length > 0, `${label}: ${plan}`)
       for (const r of events) assert.equal(r.select_type, 'DEPENDENT SUBQUERY', `${label}: ${plan}`)
       assert.doesNotMatch(plan, /MATERIALIZED|<subquery\d+>/, label)
+      // A host with few events (the store counts them first): the EXISTS, whose materialized
+      // events are fewer than the actions the probe would walk to fill a page.
+      const rare = searchActionsQuery(opened.db, { ...search, limit: 51 }, { rareHost: true })
+      const { rows: rareRows } = await opened.db.executeQuery<{ select_type: string }>(
+        CompiledQuery.raw(`EXPLAIN ${rare.compile().sql}`, [...rare.compile().parameters]),
+      )
+      assert.ok(
+        rareRows.every((r) => r.select_type !== 'DEPENDENT SUBQUERY'),
+        `${label}, rare host: not probed per action`,
+      )
+    }
+  })
+
+  test('host=: both plans find the same actions, in the same order', async (t) => {
+    const database = await freshDatabase('mysql')
+    const opened = openDatabase(database.url)
+    t.after(async () => {
+      await opened.db.destroy()
+      await database.drop()
+    })
+    await migrateToLatest(opened.db)
+    const stores = await openStores(database.url, { migrate: false })
+    t.after(() => stores.close())
+    const store = new TestStore(stores.actions)
+    const uuid = '00000000-0000-4000-8000-000000000001'
+    await store.putInstance({ uuid, name: 'vm', projectId: 'p1', userId: 'u1', now: at(0) })
+    for (let i = 0; i < 12; i++) {
+      const base = { instanceUuid: uuid, requestId: `req-${i}` }
+      await store.startAction({
+        ...base,
+        action: i % 2 ? 'resize' : 'live-migration',
+        userId: 'u1',
+        projectId: 'p1',
+        startTime: at(i),
+        createdAt: at(i),
+      })
+      // Events on compute-7 for every third action, twice for some (one match, not two).
+      for (const [k, host] of [
+        'compute-1',
+        i % 3 ? 'compute-2' : 'compute-7',
+        'compute-7',
+      ].entries())
+        if (k < 2 || i % 6 === 0)
+          await store.startEvent({
+            ...base,
+            event: `e${k}`,
+            host,
+            startTime: at(i),
+            createdAt: at(i),
+          })
+    }
+    for (const search of [
+      { host: 'compute-7' },
+      { host: 'compute-7', actions: ['live-migration', 'resize'] },
+    ]) {
+      const ids = async (rareHost: boolean, page: Partial<ActionSearch>) => {
+        const rows = await searchActionsQuery(
+          opened.db,
+          { ...search, ...page, limit: 2 },
+          { rareHost },
+        ).execute()
+        return rows.map((r) => Number(r.id))
+      }
+      const probed = await ids(false, {})
+      assert.equal(probed.length, 2)
+      assert.deepEqual(await ids(true, {}), probed)
+      const all = await stores.actions.searchActions({ ...search, limit: 50 })
+      assert.deepEqual(
+        all.map((a) => a.requestId),
+        ['req-9', 'req-6', 'req-3', 'req-0'],
+      )
+      const next = {
+        after: { startTime: all[1]?.startTime as Timestamp, id: all[1]?.id as number },
+      }
+      assert.deepEqual(await ids(false, next), await ids(true, next))
+      assert.deepEqual(await ids(true, next), [all[2]?.id, all[3]?.id])
     }
   })
 })
