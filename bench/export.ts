@@ -6,12 +6,14 @@
  * benchmark's deterministic history (bench/scale-history.ts; default 100,000 actions with 5 events
  * each; `--actions 1000000` for the issue's size) by plain INSERTs, then exported whole as NDJSON
  * to a sink that discards the bytes (so the disk is not measured), three ways:
- *  (floor) SQLite alone: the same keyset pages (1,000 actions newest first), each record's whole
- *          line built by SQLite (json_object / json_group_array), JavaScript only joining lines —
- *          the export's reads and serialization without Kysely, mapping or views (floorExport)
+ *  (floor) SQLite alone, one thread: the same keyset pages (1,000 actions newest first), each
+ *          record's whole line built by SQLite (json_object / json_group_array), JavaScript only
+ *          joining lines — the export's reads and serialization without Kysely (floorExport)
  *  (e1)    writeExport (src/export/write-export.ts), what `actiontrail export` and
- *          `GET /v1/export` run: the store's search read, each action's events as JSON that
- *          SQLite builds (store/sqlite/sqlite-event-json.ts), the action and instance views
+ *          `GET /v1/export` run: the store's search read for each page's ids, then each page's
+ *          text built by SQLite as one BLOB (store/sqlite/sqlite-export-json.ts), pages read
+ *          ahead and built at once by the asking thread and a worker thread (cores − 1 workers:
+ *          store/sqlite/export-lines-pool.ts) — so on 2 cores it can pass the one-thread floor
  *  (e2)    (e1) gzipped
  * Each line prints actions/s, MB/s of output, % of the floor, and the RSS growth over the RSS
  * before the line (sampled every 50 ms; peak minus start). The floor runs first, so that (e1) does
@@ -150,7 +152,7 @@ function load(file: string, history: History): void {
  * joining the lines — no mapping, views or JSON.stringify at all: the cheapest way found to read
  * this schema's rows out of SQLite as JSON (2026-12-07; rows as objects written with
  * JSON.stringify, the floor before, was slower than the export once its events became SQLite's
- * JSON, store/sqlite/sqlite-event-json.ts).
+ * JSON, store/sqlite/sqlite-export-json.ts).
  */
 function floorExport(file: string, sink: Writable & { bytes: number }): number {
   const db = new BetterSqlite3(file, { readonly: true })
@@ -226,7 +228,7 @@ async function main(): Promise<void> {
       const sink = nullSink()
       const r = await measured(async () => floorExport(file, sink))
       rows.push({
-        line: '(floor) SQLite alone',
+        line: '(floor) SQLite alone, one thread',
         actions: r.value,
         seconds: r.seconds,
         mb: sink.bytes / 1e6,
