@@ -34,6 +34,7 @@ import {
   eventChange,
   EVENT_COLUMNS,
   findAction,
+  findInstanceAndAction,
   requireActionId,
   type ActionIdCache,
   type Out,
@@ -51,12 +52,11 @@ function later(a: Timestamp | null, b: Timestamp | null): Timestamp | null {
 
 /** Creates the action, or merges these values into it (see ActionMerge). */
 export function* actionMerge(v: ActionMerge, cache: ActionIdCache): Out {
-  const instance = (yield get(
-    'SELECT uuid, project_id FROM instances WHERE uuid = ?',
-    v.instanceUuid,
-  )) as Row | undefined
-  if (!instance) throw instanceNotFound(v.instanceUuid)
-  const existing = yield* findAction(v.instanceUuid, v.requestId)
+  // One statement for both (measured 2026-12-07, bench:follow's store alone on SQLite: a read by
+  // primary key here cost 6 µs of the ~250 µs per notification, a statement being most of it).
+  const found = yield* findInstanceAndAction(v.instanceUuid, v.requestId)
+  if (!found) throw instanceNotFound(v.instanceUuid)
+  const { ownerProjectId, action: existing } = found
   if (!existing) {
     // Serializes with a compute.exception of this request: either this transaction sees its fault
     // or the fault's sees this action (pending-fault.ts requestKey).
@@ -76,7 +76,7 @@ export function* actionMerge(v: ActionMerge, cache: ActionIdCache): Out {
       v.finishTime,
       createdAt,
       updatedAt,
-      instance.project_id,
+      ownerProjectId,
       v.writer ?? null,
     )) as RunResult
     cache.set(v.instanceUuid, v.requestId, inserted.insertId)
