@@ -124,6 +124,14 @@ export function getLocked(actionId: number, sql: string, ...params: unknown[]): 
   return { mode: 'get', sql, params, readsActions: false, lockAction: actionId }
 }
 
+/**
+ * {@link getLocked} of a statement that reads the locked action's row too: the runner applies the
+ * pending touches first, as for {@link getActions}.
+ */
+export function getLockedAction(actionId: number, sql: string, ...params: unknown[]): SqlStep {
+  return { mode: 'get', sql, params, readsActions: true, lockAction: actionId }
+}
+
 /** {@link getLocked}, reporting every row it finds (an array). */
 export function getAllLocked(actionId: number, sql: string, ...params: unknown[]): SqlStep {
   return { mode: 'get', sql, params, readsActions: false, lockAction: actionId, all: true }
