@@ -158,6 +158,8 @@ export class SqliteWriteExecutor implements WriteExecutor {
       if (s.all) return this.#statement(s.sql).all(...s.params) as Row[]
       return this.#statement(s.sql).get(...s.params) as Row | undefined
     }
+    // The single writer needs no serializing statement (sql-step.ts runToSerialize).
+    if (s.serializesOnly) return { changes: 0, insertId: 0 }
     const r = this.#statement(s.sql).run(...s.params)
     return { changes: r.changes, insertId: s.returnsId ? Number(r.lastInsertRowid) : 0 }
   }

@@ -9,7 +9,7 @@ import type { ActionEvent } from '../../domain/instance-action.js'
 import type { Timestamp } from '../../domain/timestamp.js'
 import type { EventMerge } from '../action-store.js'
 import { canonicalTime } from '../rows.js'
-import { get, run, type Row, type SqlStep, type StepResult } from './sql-step.js'
+import { get, runToSerialize, type Row, type SqlStep, type StepResult } from './sql-step.js'
 
 /** A kept request fault. */
 export interface PendingFault {
@@ -55,9 +55,10 @@ const REQUEST_KEY_HOST = ''
  * wait ends, the waiter's next statement sees what the other committed: a fresh snapshot per
  * statement. On Galera, where row locks are per node, both transactions write the same key, so
  * the later one should fail certification and be retried (1213) like any conflict (not tested
- * here). SQLite has one writer: there the key changes nothing and costs 2.7-3.4 µs of CPU per
- * action (20,000 pairs in one transaction on a migrated file, against 0.4-1.6 µs for one primary
- * key lookup).
+ * here). SQLite has one writer: there the key changes nothing (2.7-3.4 µs of CPU per action:
+ * 20,000 pairs in one transaction on a migrated file, against 0.4-1.6 µs for one primary key
+ * lookup; 8-10 µs of wall time each statement in bench:follow's store alone on a loaded machine,
+ * 2026-12-07), so its executor skips both statements (runToSerialize).
  *
  * Lock order: the counter (change_head, write/change-feed.ts) stays last, after every row lock
  * of the transaction, so the key adds no cycle with it. Between the key and action row locks the
@@ -70,14 +71,14 @@ export function* requestKey(
   requestId: string,
   at: Timestamp,
 ): Generator<SqlStep, void, StepResult> {
-  yield run(
+  yield runToSerialize(
     'INSERT INTO nova_request_faults (request_id, host, failed_at, seen_at) VALUES (?, ?, ?, ?)',
     requestId,
     REQUEST_KEY_HOST,
     at,
     at,
   )
-  yield run(
+  yield runToSerialize(
     'DELETE FROM nova_request_faults WHERE request_id = ? AND host = ?',
     requestId,
     REQUEST_KEY_HOST,

@@ -36,6 +36,8 @@ export type SqlStep =
       returnsId: boolean
       /** The INSERT creates an action row: see {@link insertActionReturningId}. */
       createsAction?: boolean
+      /** The statement only makes concurrent writers wait: see {@link runToSerialize}. */
+      serializesOnly?: boolean
     }
   | { mode: 'touch'; actionId: number; updatedAt: string; failed: boolean }
   | { mode: 'change'; change: ChangeNote }
@@ -122,6 +124,14 @@ export function getLocked(actionId: number, sql: string, ...params: unknown[]): 
   return { mode: 'get', sql, params, readsActions: false, lockAction: actionId }
 }
 
+/**
+ * {@link getLocked} of a statement that reads the locked action's row too: the runner applies the
+ * pending touches first, as for {@link getActions}.
+ */
+export function getLockedAction(actionId: number, sql: string, ...params: unknown[]): SqlStep {
+  return { mode: 'get', sql, params, readsActions: true, lockAction: actionId }
+}
+
 /** {@link getLocked}, reporting every row it finds (an array). */
 export function getAllLocked(actionId: number, sql: string, ...params: unknown[]): SqlStep {
   return { mode: 'get', sql, params, readsActions: false, lockAction: actionId, all: true }
@@ -135,6 +145,15 @@ export function touch(actionId: number, updatedAt: string, failed = false): SqlS
 /** A `run` step whose result is only its count of changed rows. */
 export function run(sql: string, ...params: unknown[]): SqlStep {
   return { mode: 'run', sql, params, returnsId: false }
+}
+
+/**
+ * A `run` step whose only purpose is to make concurrent writers of other transactions wait (it
+ * changes nothing that stays: pending-fault.ts requestKey). A runner whose write transaction
+ * already excludes every other writer (SQLite's) may skip it; the program must not use its result.
+ */
+export function runToSerialize(sql: string, ...params: unknown[]): SqlStep {
+  return { mode: 'run', sql, params, returnsId: false, serializesOnly: true }
 }
 
 /**

@@ -178,3 +178,77 @@ test('an event start whose INSERT … SELECT finds no parent action writes nothi
     { code: 'action_not_found' },
   )
 })
+
+test('a new action merge reads instance and action in one read; its request key only serializes writers', () => {
+  const seen = steps(
+    {
+      op: 'action_merge',
+      values: {
+        instanceUuid: UUID,
+        action: 'reboot',
+        requestId: 'req-1',
+        userId: 'u',
+        projectId: 'p',
+        startTime: at,
+        finishTime: null,
+        replaces: [],
+        createdAt: at,
+      },
+    },
+    (s) => (s.mode === 'run' ? inserted : { instance_project_id: 'p', ...nulls(ACTION_ROW) }),
+  )
+  assert.deepEqual(seen.map(flags), [
+    { get: 'instances', readsActions: true, locked: false },
+    { run: 'INSERT', returnsId: false },
+    { run: 'DELETE', returnsId: false },
+    { run: 'INSERT', returnsId: true },
+    { change: 'action' },
+  ])
+  // SQLite's executor skips these two (its write transaction already excludes other writers).
+  assert.deepEqual(
+    seen.map((s) => s.mode === 'run' && s.serializesOnly === true),
+    [false, true, true, false, false],
+  )
+})
+
+test("an event merge reads its event and its action's time in one locked read after touches", () => {
+  const cache = new BoundedActionIdCache()
+  cache.set(UUID, 'req-1', 7)
+  const seen: SqlStep[] = []
+  const program = writeProgram(
+    {
+      op: 'event_merge',
+      values: {
+        instanceUuid: UUID,
+        requestId: 'req-1',
+        event: 'compute_reboot_instance',
+        host: 'cmp-1',
+        startTime: at,
+        finishTime: null,
+        result: null,
+        traceback: null,
+        details: null,
+        createdAt: at,
+      },
+    },
+    cache,
+  )
+  // The action exists, without that event (the event's columns NULL); no request fault is kept.
+  const answer = (s: SqlStep): StepResult =>
+    s.mode === 'run'
+      ? inserted
+      : s.mode === 'get' && s.sql.includes('JOIN')
+        ? { action_updated_at: at, action_message: null, id: null, action_id: null }
+        : undefined
+  for (let step = program.next(); !step.done;) {
+    seen.push(step.value)
+    step = program.next(answer(step.value))
+  }
+  assert.deepEqual(seen.map(flags), [
+    { get: 'instance_actions', readsActions: true, locked: true },
+    { get: 'nova_request_faults', readsActions: false, locked: false },
+    { run: 'INSERT', returnsId: true },
+    { change: 'event' },
+    { change: 'action' },
+  ])
+})

@@ -102,6 +102,25 @@ export function* findAction(
   return row && toAction(row as unknown as Selectable<ActionsTable>)
 }
 
+/**
+ * The instance's owner project and its action of a request id (if any) in one statement: one round
+ * trip less on the server databases, one statement less on SQLite (where a statement costs a few
+ * µs of its own); undefined when the instance does not exist. Reads like findAction.
+ */
+export function* findInstanceAndAction(
+  instanceUuid: string,
+  requestId: string,
+): WriteProgram<{ ownerProjectId: string; action: InstanceAction | undefined } | undefined> {
+  const row = (yield getActions(SELECT_INSTANCE_AND_ACTION, requestId, instanceUuid)) as
+    Row | undefined
+  if (!row) return undefined
+  const action =
+    row.id === null || row.id === undefined
+      ? undefined
+      : toAction(row as unknown as Selectable<ActionsTable>)
+  return { ownerProjectId: row.instance_project_id as string, action }
+}
+
 function* requireAction(instanceUuid: string, requestId: string): WriteProgram<InstanceAction> {
   const action = yield* findAction(instanceUuid, requestId)
   if (!action) throw actionNotFound(requestId, instanceUuid)
@@ -207,15 +226,9 @@ function* instanceDelete(uuid: string, at: Timestamp): Out {
 }
 
 function* actionStart(v: ActionStart, cache: ActionIdCache): Out {
-  // The instance and an existing action of the request id in one round trip (one statement per
-  // write less on the server databases).
-  const instance = (yield getActions(SELECT_INSTANCE_AND_ACTION, v.requestId, v.instanceUuid)) as
-    Row | undefined
-  if (!instance) throw instanceNotFound(v.instanceUuid)
-  const existing =
-    instance.id === null || instance.id === undefined
-      ? undefined
-      : toAction(instance as unknown as Selectable<ActionsTable>)
+  const found = yield* findInstanceAndAction(v.instanceUuid, v.requestId)
+  if (!found) throw instanceNotFound(v.instanceUuid)
+  const { ownerProjectId, action: existing } = found
   if (existing) {
     if (existing.action !== v.action) {
       throw requestIdConflict(v.requestId, existing.action, v.instanceUuid)
@@ -234,7 +247,7 @@ function* actionStart(v: ActionStart, cache: ActionIdCache): Out {
     v.startTime,
     v.createdAt,
     v.startTime,
-    instance.instance_project_id,
+    ownerProjectId,
     v.writer ?? null,
   )) as RunResult
   cache.set(v.instanceUuid, v.requestId, inserted.insertId)
