@@ -14,6 +14,7 @@
  */
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
+import { createWorkerSlots } from '../worker/worker-slots.js'
 import { sanitizeDetails, sanitizeTraceback } from './sanitize-traceback.js'
 import type { SanitizeAnswer, SanitizeJob } from './sanitize-worker.js'
 
@@ -60,13 +61,6 @@ interface Job {
   reject: (err: Error) => void
 }
 
-interface Slot {
-  worker: Worker
-  job?: Job
-  /** Whether the worker ever answered: one that fails before that cannot run at all here. */
-  answered: boolean
-}
-
 function sanitizeNow(kind: Kind, text: string): string {
   return kind === 'traceback' ? sanitizeTraceback(text) : sanitizeDetails(text)
 }
@@ -98,17 +92,11 @@ function startWorker(): Worker {
 
 /** Creates a pool; workers start on the first large text and do not keep the process alive. */
 export function createSanitizerPool(options: SanitizerPoolOptions = {}): SanitizerPool {
-  const size = Math.max(1, options.workers ?? Math.min(4, availableParallelism() - 1))
   const threshold = options.workerThreshold ?? WORKER_THRESHOLD
   const slice = options.inlineSlice ?? INLINE_SLICE
-  const slots: Slot[] = []
   const waiting: Job[] = []
   const inline: Job[] = []
   let inlineScheduled = false
-  // Set when workers cannot be used (closed, or one failed before answering): all goes inline.
-  let workersOff = false
-  let nextId = 0
-  const inFlight = new Map<number, Job>()
 
   function drainInline(): void {
     let done = 0
@@ -129,68 +117,35 @@ export function createSanitizerPool(options: SanitizerPoolOptions = {}): Sanitiz
     }
   }
 
-  function retire(slot: Slot): void {
-    const at = slots.indexOf(slot)
-    if (at < 0) return
-    slots.splice(at, 1)
-    if (!slot.answered) workersOff = true
-    const job = slot.job
-    slot.job = undefined
-    void slot.worker.terminate()
-    // The text is sanitized anyway: a worker's failure must not fail the write.
-    if (job) runInline(job)
-    dispatch()
-  }
-
-  function addSlot(): Slot | undefined {
-    let worker: Worker
-    try {
-      worker = startWorker()
-    } catch {
-      workersOff = true
-      return undefined
-    }
-    const slot: Slot = { worker, answered: false }
-    worker.on('message', (answer: SanitizeAnswer) => {
-      const job = inFlight.get(answer.id)
-      inFlight.delete(answer.id)
-      slot.answered = true
-      slot.job = undefined
-      if (job) {
-        if (answer.ok) job.resolve(answer.value)
-        else job.reject(new Error(answer.message))
-      }
+  // Workers that cannot be used (closed, or one failed before answering) leave all inline.
+  const workers = createWorkerSlots<Job, SanitizeAnswer>({
+    size: Math.max(1, options.workers ?? Math.min(4, availableParallelism() - 1)),
+    start: startWorker,
+    answered: (job, answer) => {
+      if (answer.ok) job.resolve(answer.value)
+      else job.reject(new Error(answer.message))
       dispatch()
-    })
-    worker.on('error', () => retire(slot))
-    worker.on('exit', () => retire(slot))
-    worker.unref()
-    slots.push(slot)
-    return slot
-  }
+    },
+    // The text is sanitized anyway: a worker's failure must not fail the write.
+    lost: (job) => {
+      runInline(job)
+      dispatch()
+    },
+  })
 
   function dispatch(): void {
-    while (waiting.length > 0 && !workersOff) {
-      const slot = slots.find((s) => !s.job) ?? (slots.length < size ? addSlot() : undefined)
-      if (!slot) break
-      const job = waiting.shift() as Job
-      const id = nextId++
-      slot.job = job
-      inFlight.set(id, job)
-      slot.worker.postMessage({ id, kind: job.kind, text: job.text } satisfies SanitizeJob)
+    for (let job = waiting[0]; job !== undefined; job = waiting[0]) {
+      const { kind, text } = job
+      if (!workers.post(job, (id): SanitizeJob => ({ id, kind, text }))) break
+      waiting.shift()
     }
-    if (workersOff) for (const job of waiting.splice(0)) runInline(job)
-    // Busy workers keep the process alive until their answers are in; idle ones do not.
-    for (const slot of slots) {
-      if (slot.job) slot.worker.ref()
-      else slot.worker.unref()
-    }
+    if (workers.off) for (const job of waiting.splice(0)) runInline(job)
   }
 
   function run(kind: Kind, text: string): Promise<string> {
     return new Promise<string>((resolve, reject) => {
       const job: Job = { kind, text, resolve, reject }
-      if (text.length < threshold || workersOff) {
+      if (text.length < threshold || workers.off) {
         runInline(job)
       } else {
         waiting.push(job)
@@ -203,15 +158,10 @@ export function createSanitizerPool(options: SanitizerPoolOptions = {}): Sanitiz
     traceback: (text) => run('traceback', text),
     details: (text) => run('details', text),
     async close() {
-      workersOff = true
-      const stopping = slots.splice(0)
-      for (const slot of stopping) {
-        if (slot.job) runInline(slot.job)
-        slot.job = undefined
-      }
-      inFlight.clear()
+      const closing = workers.close()
+      // Off from now on: what waits for a worker is sanitized inline.
       dispatch()
-      await Promise.all(stopping.map((s) => s.worker.terminate()))
+      await closing
     },
   }
 }

@@ -106,19 +106,25 @@ const HOST_SEARCHES: [string, Omit<ActionSearch, 'limit'>][] = [
   ['archived + host', { host: 'compute-7', archived: true }],
 ]
 
+/** A fresh, migrated MariaDB database, dropped after the test. */
+async function migratedMysql(t: TestContext) {
+  const database = await freshDatabase('mysql')
+  const opened = openDatabase(database.url)
+  t.after(async () => {
+    await opened.db.destroy()
+    await database.drop()
+  })
+  await migrateToLatest(opened.db)
+  return { database, opened }
+}
+
 const mysqlProblem = await backendProblem('mysql')
 if (mysqlProblem && REQUIRE_BACKENDS)
   test('MariaDB plans (required by ACTIONTRAIL_REQUIRE_BACKENDS=1)', () =>
     assert.fail(mysqlProblem))
 describe('MariaDB plans', { skip: mysqlProblem ?? false }, () => {
   test("host= probes the events of each action walked, never materializes the host's events", async (t) => {
-    const database = await freshDatabase('mysql')
-    const opened = openDatabase(database.url)
-    t.after(async () => {
-      await opened.db.destroy()
-      await database.drop()
-    })
-    await migrateToLatest(opened.db)
+    const { opened } = await migratedMysql(t)
     for (const [label, search] of HOST_SEARCHES) {
       const q = searchActionsQuery(opened.db, { ...search, limit: 51 }).compile()
       const { rows } = await opened.db.executeQuery<{ select_type: string; table: string }>(
@@ -146,13 +152,7 @@ describe('MariaDB plans', { skip: mysqlProblem ?? false }, () => {
   })
 
   test('host=: both plans find the same actions, in the same order', async (t) => {
-    const database = await freshDatabase('mysql')
-    const opened = openDatabase(database.url)
-    t.after(async () => {
-      await opened.db.destroy()
-      await database.drop()
-    })
-    await migrateToLatest(opened.db)
+    const { database, opened } = await migratedMysql(t)
     const stores = await openStores(database.url, { migrate: false })
     t.after(() => stores.close())
     const store = new TestStore(stores.actions)

@@ -15,8 +15,8 @@
  * @module
  */
 import { availableParallelism } from 'node:os'
-import type { Worker } from 'node:worker_threads'
 import type { ExportLines, ExportLinesRequest } from '../action-store.js'
+import { createWorkerSlots } from '../../worker/worker-slots.js'
 import type { ExportLinesReader } from './sqlite-export-json.js'
 import {
   startExportLinesWorker,
@@ -52,21 +52,9 @@ interface Job {
   reject: (err: unknown) => void
 }
 
-interface Slot {
-  worker: Worker
-  job?: Job
-  answered: boolean
-}
-
 /** Creates a pool. Its workers do not keep the process alive while idle. */
 export function createExportLinesPool(options: ExportLinesPoolOptions): ExportLinesPool {
   const { filename, inline } = options
-  const size = Math.max(1, options.workers ?? Math.min(3, availableParallelism() - 1))
-  const slots: Slot[] = []
-  const inFlight = new Map<number, Job>()
-  let nextId = 0
-  // Set when workers cannot be used (closed, or one failed before answering): all goes inline.
-  let workersOff = filename === undefined
 
   function runInline(job: Job): void {
     try {
@@ -76,77 +64,32 @@ export function createExportLinesPool(options: ExportLinesPoolOptions): ExportLi
     }
   }
 
-  function retire(slot: Slot): void {
-    const at = slots.indexOf(slot)
-    if (at < 0) return
-    slots.splice(at, 1)
-    if (!slot.answered) workersOff = true
-    const job = slot.job
-    slot.job = undefined
-    void slot.worker.terminate()
-    if (job) runInline(job)
-  }
-
-  function addSlot(file: string): Slot | undefined {
-    let worker: Worker
-    try {
-      worker = startExportLinesWorker(file)
-    } catch {
-      workersOff = true
-      return undefined
-    }
-    const slot: Slot = { worker, answered: false }
-    worker.on('message', (answer: ExportLinesAnswer) => {
-      const job = inFlight.get(answer.id)
-      inFlight.delete(answer.id)
-      slot.answered = true
-      slot.job = undefined
-      // Idle workers do not keep the process alive.
-      worker.unref()
-      if (job) {
-        if (answer.ok) job.resolve({ data: answer.data, count: answer.count })
-        else runInline(job)
-      }
-    })
-    worker.on('error', () => retire(slot))
-    worker.on('exit', () => retire(slot))
-    slots.push(slot)
-    return slot
-  }
-
-  /** An idle worker, started if there is room for one; undefined when all are busy. */
-  function idleSlot(): Slot | undefined {
-    if (workersOff || filename === undefined) return undefined
-    return slots.find((s) => !s.job) ?? (slots.length < size ? addSlot(filename) : undefined)
-  }
+  const workers =
+    filename === undefined
+      ? undefined
+      : createWorkerSlots<Job, ExportLinesAnswer>({
+          size: Math.max(1, options.workers ?? Math.min(3, availableParallelism() - 1)),
+          start: () => startExportLinesWorker(filename),
+          answered: (job, answer) => {
+            if (answer.ok) job.resolve({ data: answer.data, count: answer.count })
+            else runInline(job)
+          },
+          lost: runInline,
+        })
 
   return {
     read(actionIds, request) {
       return new Promise<ExportLines>((resolve, reject) => {
         const job: Job = { actionIds, request, resolve, reject }
-        const slot = request.offThread === true ? idleSlot() : undefined
-        if (!slot) {
-          runInline(job)
-          return
-        }
-        const id = nextId++
-        slot.job = job
-        inFlight.set(id, job)
-        // A busy worker keeps the process alive until its answer is in.
-        slot.worker.ref()
-        const message: ExportLinesJob = { id, actionIds, withIds: request.withIds }
-        slot.worker.postMessage(message)
+        const message = (id: number): ExportLinesJob => ({
+          id,
+          actionIds,
+          withIds: request.withIds,
+        })
+        const posted = request.offThread === true && workers?.post(job, message) === true
+        if (!posted) runInline(job)
       })
     },
-    async close() {
-      workersOff = true
-      const stopping = slots.splice(0)
-      for (const slot of stopping) {
-        if (slot.job) runInline(slot.job)
-        slot.job = undefined
-      }
-      inFlight.clear()
-      await Promise.all(stopping.map((s) => s.worker.terminate()))
-    },
+    close: async () => workers?.close(),
   }
 }
