@@ -50,9 +50,13 @@ function bundledCli(): Promise<string> {
       target: 'node20',
       // The native driver is loaded from node_modules; pg-native is pg's optional native binding.
       external: ['better-sqlite3', 'pg-native'],
-      // Bundled CommonJS packages call require() for Node's built-ins.
+      // Bundled CommonJS packages call require() for Node's built-ins. The banner is raw text that
+      // esbuild does not rename around, so its import has a name no module of the bundle uses
+      // (a module importing `createRequire` itself made the bundle a SyntaxError).
       banner: {
-        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        js:
+          "import { createRequire as __bannerCreateRequire } from 'node:module'; " +
+          'const require = __bannerCreateRequire(import.meta.url);',
       },
       outfile: cli,
       logLevel: 'warning',
