@@ -12,7 +12,6 @@
  */
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
-import type { ExportLinesRequest } from '../action-store.js'
 import { pageSql } from './sqlite-export-json.js'
 
 /** A job sent to the worker. */
@@ -60,11 +59,10 @@ parentPort.on('message', (job) => {
 
 /** Starts a worker on the store's file (its tables must exist: the store is migrated). */
 export function startExportLinesWorker(filename: string): Worker {
-  const request = (withIds: boolean): ExportLinesRequest => ({ withIds })
   const workerData: WorkerData = {
     driver: createRequire(import.meta.url).resolve('better-sqlite3'),
     filename,
-    statements: [pageSql(request(false)), pageSql(request(true))],
+    statements: [pageSql({ withIds: false }), pageSql({ withIds: true })],
   }
   return new Worker(WORKER_SOURCE, { eval: true, workerData })
 }
