@@ -46,14 +46,19 @@
  * 200 MB).
  */
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { createParser } from 'eventsource-parser'
-import { startActionTrail, type BenchToken, type ChildServer } from './child-server.js'
+import {
+  startActionTrail,
+  startChildServer,
+  type BenchToken,
+  type ChildServer,
+} from './child-server.js'
 import { percentile, send } from './load.js'
 import {
   createMysqlDatabase,
@@ -80,6 +85,7 @@ const { values } = parseArgs({
     settle: { type: 'string', default: '5' },
     db: { type: 'string' },
     check: { type: 'boolean', default: false },
+    server: { type: 'string', default: 'both' },
   },
 })
 
@@ -103,6 +109,13 @@ const EVENTS = Number(values.events)
 const TICK_MS = Number(values.tick)
 const INFLIGHT = Number(values.inflight)
 const SETTLE_S = Number(values.settle)
+const SERVERS: ServerKind[] =
+  values.server === 'both'
+    ? ['floor', 'actiontrail']
+    : values.server === 'floor' || values.server === 'actiontrail'
+      ? [values.server]
+      : []
+if (SERVERS.length === 0) throw new Error(`unknown --server ${values.server}`)
 const TARGET_LAG_P99_MS = 100
 const TARGET_RSS_GROWTH_MIB = 200
 
@@ -202,6 +215,8 @@ class Subscriber {
   readonly codes: number[] = []
   readonly lags: number[] = []
   readonly sendLags: number[] = []
+  /** Characters of the messages' data received (for the mean size of a delivery). */
+  bytes = 0
   reconnects = 0
   overflows = 0
   errors = 0
@@ -285,6 +300,7 @@ class Subscriber {
     }
     if (id === undefined) return
     this.lastId = id
+    this.bytes += data.length
     const position = Number(id)
     const code = quickCode(data)
     this.#onChange(this, position, code, at)
@@ -436,23 +452,52 @@ function filters(): Filter[] {
   return out
 }
 
-async function main(): Promise<boolean> {
+/** Which server a run measures: ActionTrail, or the floor (stream-floor-server.ts). */
+type ServerKind = 'floor' | 'actiontrail'
+
+/** What the comparison table takes from a run. */
+interface RunSummary {
+  kind: ServerKind
+  writesPerSecond: number
+  lag: [number, number, number]
+  loopDelayP99: number
+  benchCpuPerDelivery: number
+  serverCpuPerWrite: number
+  bytesPerDelivery: number
+  lostOrDuplicated: number
+  rssGrowth: number
+  missed: boolean
+}
+
+/** Starts the server a run measures. */
+async function startServer(kind: ServerKind, dir: string, db: string): Promise<ChildServer> {
+  if (kind === 'floor') {
+    const tokenFile = join(dir, 'tokens.json')
+    writeFileSync(tokenFile, JSON.stringify({ tokens: TOKENS }))
+    const script = new URL('./stream-floor-server.ts', import.meta.url).pathname
+    return startChildServer(['--import', 'tsx', script, tokenFile])
+  }
+  return startActionTrail({
+    dir,
+    tokens: TOKENS,
+    db,
+    // Room for every subscriber and the replay: streams may use at most 90 % of the connections.
+    env: {
+      ACTIONTRAIL_STREAM_MAX_SUBSCRIBERS: String(SUBSCRIBERS + 10),
+      ACTIONTRAIL_MAX_CONNECTIONS: String(Math.ceil((SUBSCRIBERS + 10) / 0.9) + INFLIGHT + 10),
+    },
+  })
+}
+
+async function main(kind: ServerKind): Promise<RunSummary> {
   const dir = mkdtempSync(join(tmpdir(), 'actiontrail-bench-stream-'))
   const database = await prepareDatabase(dir)
   let server: ChildServer | undefined
   const subscribers: Subscriber[] = []
   const agent = new http.Agent({ keepAlive: true, maxSockets: INFLIGHT + 2 })
   try {
-    server = await startActionTrail({
-      dir,
-      tokens: TOKENS,
-      db: database.db,
-      // Room for every subscriber and the replay: streams may use at most 90 % of the connections.
-      env: {
-        ACTIONTRAIL_STREAM_MAX_SUBSCRIBERS: String(SUBSCRIBERS + 10),
-        ACTIONTRAIL_MAX_CONNECTIONS: String(Math.ceil((SUBSCRIBERS + 10) / 0.9) + INFLIGHT + 10),
-      },
-    })
+    log(`server: ${kind === 'floor' ? 'the floor (no store)' : 'ActionTrail'}`)
+    server = await startServer(kind, dir, database.db)
     const base = new URL(server.url)
     // The instances, and the marker instance (its own project: no filtered stream sees it).
     const instanceLines = Array.from({ length: INSTANCES }, (_, i) =>
@@ -530,6 +575,7 @@ async function main(): Promise<boolean> {
       s.codes.length = 0
       s.lags.length = 0
       s.sendLags.length = 0
+      s.bytes = 0
     }
 
     // The writes.
@@ -662,6 +708,7 @@ async function main(): Promise<boolean> {
     }
     const lags = subscribers.flatMap((s) => s.lags).sort((a, b) => a - b)
     const sendLags = subscribers.flatMap((s) => s.sendLags).sort((a, b) => a - b)
+    const bytes = subscribers.reduce((n, s) => n + s.bytes, 0)
     const rssGrowth = atEnd.rss - idle.rss
     const reconnects = subscribers.reduce((n, s) => n + s.reconnects, 0)
     const overflows = subscribers.reduce((n, s) => n + s.overflows, 0)
@@ -670,8 +717,10 @@ async function main(): Promise<boolean> {
 
     const out: string[] = []
     out.push(
-      `bench:stream — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ` +
-        `${cpus()[0]?.model.trim() ?? 'cpu'}, Node ${process.version}, ${database.label}; ` +
+      `bench:stream, ${kind === 'floor' ? 'the floor (stream-floor-server.ts, no store)' : 'ActionTrail'}` +
+        ` — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ` +
+        `${cpus()[0]?.model.trim() ?? 'cpu'}, Node ${process.version}, ` +
+        `${kind === 'floor' ? 'no database' : database.label}; ` +
         `load average at the end ${loadavg()
           .map((l) => l.toFixed(2))
           .join(', ')}`,
@@ -706,6 +755,7 @@ async function main(): Promise<boolean> {
       ],
       ['changes in the log (replay)', fmt(truth.length)],
       ['deliveries', `${fmt(deliveries)} = ${fmt(deliveries / writeSeconds)}/s`],
+      ['mean message data per delivery', `${fmt(bytes / Math.max(1, deliveries))} characters`],
       ['lag from acknowledgement p50', `${fmt(percentile(lags, 50), 1)} ms`],
       ['lag from acknowledgement p99', `**${fmt(percentile(lags, 99), 1)} ms**`],
       ['lag from acknowledgement max', `${fmt(lags.at(-1) ?? 0, 1)} ms`],
@@ -756,10 +806,23 @@ async function main(): Promise<boolean> {
       [`server RSS growth < ${TARGET_RSS_GROWTH_MIB} MB`, rssGrowth < TARGET_RSS_GROWTH_MIB],
       [`write rate reached (≥ 95 % of ${fmt(RATE)}/s)`, writes / writeSeconds >= 0.95 * RATE],
     ]
-    out.push('', '| target | |', '| --- | --- |')
-    for (const [name, ok] of checks) out.push(`| ${name} | ${ok ? 'met' : '**missed**'} |`)
+    if (kind === 'actiontrail') {
+      out.push('', '| target | |', '| --- | --- |')
+      for (const [name, ok] of checks) out.push(`| ${name} | ${ok ? 'met' : '**missed**'} |`)
+    }
     console.log(`\n${out.join('\n')}`)
-    return checks.some(([, ok]) => !ok)
+    return {
+      kind,
+      writesPerSecond: writes / writeSeconds,
+      lag: [percentile(lags, 50), lagP99, lags.at(-1) ?? 0],
+      loopDelayP99: loopDelay.percentile(99) / 1e6,
+      benchCpuPerDelivery: (cpu.user + cpu.system) / Math.max(1, deliveries),
+      serverCpuPerWrite: (serverCpu * 1e6) / Math.max(1, writes),
+      bytesPerDelivery: bytes / Math.max(1, deliveries),
+      lostOrDuplicated: lost + ackedMissing + duplicated + unknown + wrong,
+      rssGrowth,
+      missed: kind === 'actiontrail' && checks.some(([, ok]) => !ok),
+    }
   } finally {
     for (const s of subscribers) s.close()
     agent.destroy()
@@ -769,5 +832,26 @@ async function main(): Promise<boolean> {
   }
 }
 
-const missed = await main()
-if (missed && values.check) process.exitCode = 1
+const runs: RunSummary[] = []
+for (const kind of SERVERS) runs.push(await main(kind))
+if (runs.length > 1) {
+  const table = [
+    '',
+    `bench:stream — the floor and ActionTrail, one after the other (${SCENARIO}, ` +
+      `${fmt(SUBSCRIBERS)} subscribers, ${fmt(RATE)} writes/s asked)`,
+    '',
+    '| server | writes/s acknowledged | lag from ack p50 / p99 / max ms | bench loop delay p99 ms | ' +
+      'bench CPU µs per delivery | server CPU µs per write | characters per delivery | ' +
+      'lost + duplicated + wrong | server RSS growth MiB |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ]
+  for (const r of runs)
+    table.push(
+      `| ${r.kind === 'floor' ? 'floor (no store)' : 'ActionTrail'} | ${fmt(r.writesPerSecond)} | ` +
+        `${r.lag.map((v) => fmt(v, 1)).join(' / ')} | ${fmt(r.loopDelayP99, 1)} | ` +
+        `${fmt(r.benchCpuPerDelivery, 2)} | ${fmt(r.serverCpuPerWrite, 1)} | ` +
+        `${fmt(r.bytesPerDelivery)} | ${r.lostOrDuplicated} | ${fmt(r.rssGrowth, 1)} |`,
+    )
+  console.log(table.join('\n'))
+}
+if (runs.some((r) => r.missed) && values.check) process.exitCode = 1
