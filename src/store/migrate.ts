@@ -20,6 +20,7 @@ import { novaRequestFaults } from './migrations/0011-nova-request-faults.js'
 import { retention } from './migrations/0012-retention.js'
 import { hashChain } from './migrations/0013-hash-chain.js'
 import { unfinishedSearch } from './migrations/0014-unfinished-search.js'
+import { memberActionSearch } from './migrations/0015-member-action-search.js'
 
 /** Every migration this build knows, in order. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
@@ -38,6 +39,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0013-hash-chain': hashChain,
   // 0014 is left to the archive work of the same session (renumbered at merge if it does not come).
   '0014-unfinished-search': unfinishedSearch,
+  '0015-member-action-search': memberActionSearch,
 })
 
 /**

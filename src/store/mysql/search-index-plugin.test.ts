@@ -66,13 +66,21 @@ test('with several filters, the most selective one with an index is forced', () 
     'instance_actions_instance_start_idx',
   )
   assert.equal(
-    forced({ ownerProjectId: 'p', actions: ['reboot'], after }),
+    forced({ ownerProjectId: 'p', projectId: 'q', after }),
     'instance_actions_owner_start_idx',
   )
   assert.equal(
     forced({ userId: 'u', since: after?.startTime, after }),
     'instance_actions_user_start_idx',
   )
+})
+
+test("an index holding both filters wins: a member's (owner project's) actions of one name", () => {
+  for (const a of [undefined, after])
+    assert.equal(
+      forced({ ownerProjectId: 'p', actions: ['reboot'], ...(a ? { after: a } : {}) }),
+      'instance_actions_owner_action_start_idx',
+    )
 })
 
 test('queries the planner serves better alone keep its choice, a union is hinted per arm', () => {

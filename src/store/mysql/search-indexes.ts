@@ -15,6 +15,7 @@ import {
 import { STUCK_ACTION_INDEXES } from '../migrations/0009-stuck-action.js'
 import { MYSQL_EVENT_INDEXES as UNFINISHED_EVENT_INDEXES } from '../migrations/0014-unfinished-search.js'
 import { SHADOW_ACTION_INDEXES, SHADOW_EVENT_INDEXES } from '../migrations/0012-retention.js'
+import { MEMBER_ACTION_INDEXES } from '../migrations/0015-member-action-search.js'
 import type { SearchIndex } from './search-index-plugin.js'
 
 const of = (table: string, list: readonly (readonly [string, readonly string[]])[]) =>
@@ -34,6 +35,8 @@ export const SEARCH_INDEXES: readonly SearchIndex[] = [
   // a project's unfinished events by changed_at.
   ...of('instance_actions', STUCK_ACTION_INDEXES),
   ...of('instance_actions_events', UNFINISHED_EVENT_INDEXES),
+  // A project's actions of one name (a member's `action=X`).
+  ...of('instance_actions', MEMBER_ACTION_INDEXES),
   // The archived history (issue 13): the same searches on the shadow tables.
   ...of('shadow_instance_actions', SHADOW_ACTION_INDEXES),
   ...of('shadow_instance_actions_events', SHADOW_EVENT_INDEXES),
