@@ -14,9 +14,10 @@ import Database from 'better-sqlite3'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test, type TestContext } from 'node:test'
-import { fileCheckpoint } from '../../src/nova/db-import/import-checkpoint.js'
+import { fileCheckpoint, memoryCheckpoint } from '../../src/nova/db-import/import-checkpoint.js'
 import { importNovaCells } from '../../src/nova/db-import/nova-db-import.js'
 import { openNovaCell } from '../../src/nova/db-import/open-cell.js'
+import { openSqliteCell } from '../../src/nova/db-import/sqlite-cell-source.js'
 import { sanitizeDetails, sanitizeTraceback } from '../../src/security/sanitize-traceback.js'
 import { openOfflineStore } from '../../src/store/open-offline-store.js'
 import { openStore } from '../../src/store/open-store.js'
@@ -327,6 +328,54 @@ describe('import --from-nova-db: SQLite cells', { skip }, () => {
     assert.equal(missing.code, 2)
     assert.match(missing.stderr, /^actiontrail: cannot open the Nova database/)
     assert.equal(existsSync(db), false, "ActionTrail's database is not created")
+  })
+})
+
+describe('import --from-nova-db: the reader thread of an SQLite cell', { skip }, () => {
+  test('imports exactly what the in-thread reader does', async (t) => {
+    const dir = tempDir(t)
+    const rows = novaHistory(5, 3, 7, true)
+    const cell = await sqliteCellWith(dir, rows)
+    const stores = { thread: join(dir, 'thread.db'), inThread: join(dir, 'in-thread.db') }
+    for (const [name, readerThread] of [
+      ['thread', true],
+      ['inThread', false],
+    ] as const) {
+      const store = await openStore(stores[name])
+      const source = openSqliteCell(cell, { readerThread })
+      assert.equal(source.batches !== undefined, readerThread)
+      // Batches of 2: many batches, read ahead past the ones written.
+      const summary = await importNovaCells({
+        store,
+        cells: [source],
+        checkpoint: memoryCheckpoint(),
+        batchSize: 2,
+      })
+      await source.close()
+      await store.close()
+      assert.deepEqual(summary.actions, { created: 21, existing: 0, skipped: 0 })
+    }
+    assert.deepEqual(storeContents(stores.thread), storeContents(stores.inThread))
+    await assertApiShows(t, stores.thread, rows)
+  })
+
+  test('a thread that cannot open the cell fails the import with the reason', async (t) => {
+    const dir = tempDir(t)
+    const cell = await sqliteCellWith(dir, novaHistory(7, 2, 3, true))
+    const store = await openStore(join(dir, 'trail.db'))
+    t.after(() => store.close())
+    // Opened here, then gone: this thread's connection still reads it, the reader's cannot open it.
+    const source = await openNovaCell(`sqlite:${cell}`)
+    rmSync(cell)
+    await assert.rejects(
+      importNovaCells({ store, cells: [source], checkpoint: memoryCheckpoint() }),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'invalid_input')
+        assert.match(err.message, /cannot open the Nova database/)
+        return true
+      },
+    )
+    await source.close()
   })
 })
 

@@ -10,7 +10,8 @@ import type { ImportCounts } from '../../domain/write-operation.js'
 import type { ActionStore } from '../../store/action-store.js'
 import { storeImportWriter, type ImportBatchWriter } from '../../store/import-batch-writer.js'
 import type { ImportCheckpoint } from './import-checkpoint.js'
-import { toImportedActions, toImportedInstance } from './nova-records.js'
+import { inThreadBatches } from './import-batch-reader.js'
+import { toImportedInstance } from './nova-records.js'
 import { lastId, type NovaCellSource } from './nova-rows.js'
 import { NOVA_IMPORT_WRITER, novaWriterTag } from '../nova-writers.js'
 
@@ -82,32 +83,42 @@ export async function importNovaCells(options: NovaImportOptions): Promise<Impor
     const maxActionId = await cell.lastActionId()
     let actionsRead = 0
     let actionsCreated = 0
-    for (;;) {
-      if (signal?.aborted) return summary
-      const batch = await cell.actions(position.actionsAfter, batchSize)
-      if (batch.actions.length === 0) break
-      const { actions, skipped } = toImportedActions(batch.actions, batch.events)
-      summary.actions.skipped += skipped
-      // The instances the batch names, in the same transaction: an instance created in Nova
-      // after the instance walk still gets its actions.
-      const instances = batch.instances.map(toImportedInstance).filter((i) => i !== undefined)
-      const before = summary.actions.created
-      add(summary.actions, (await importer.importBatch(instances, actions, writer)).actions)
-      // A turn of the event loop per batch: an SQLite cell and the offline writer are synchronous
-      // (better-sqlite3) and resolve at once, so without it nothing else ran during the whole
-      // import, not Ctrl-C's handler nor timers (found by bench:nova-import's RSS sampler).
-      await eventLoopTurn()
-      actionsRead += batch.actions.length
-      actionsCreated += summary.actions.created - before
-      position.actionsAfter = lastId(batch.actions)
-      await checkpoint.save(cell.label, position)
-      options.onProgress?.({
-        cell: cell.label,
-        actionsRead,
-        actionsCreated,
-        lastActionId: position.actionsAfter,
-        maxActionId,
-      })
+    const reader =
+      cell.batches?.(position.actionsAfter, batchSize) ??
+      inThreadBatches(cell, position.actionsAfter, batchSize)
+    try {
+      for (;;) {
+        if (signal?.aborted) return summary
+        const batch = await reader.next()
+        if (!batch) break
+        summary.actions.skipped += batch.skipped
+        // The instances the batch names, in the same transaction: an instance created in Nova
+        // after the instance walk still gets its actions.
+        const before = summary.actions.created
+        add(
+          summary.actions,
+          (await importer.importBatch(batch.instances, batch.actions, writer)).actions,
+        )
+        // A turn of the event loop per batch: an SQLite cell and the offline writer are
+        // synchronous (better-sqlite3) and resolve at once, so without it nothing else ran during
+        // the whole import, not Ctrl-C's handler nor timers (found by bench:nova-import's RSS
+        // sampler).
+        await eventLoopTurn()
+        actionsRead += batch.read
+        actionsCreated += summary.actions.created - before
+        position.actionsAfter = batch.lastId
+        await checkpoint.save(cell.label, position)
+        options.onProgress?.({
+          cell: cell.label,
+          actionsRead,
+          actionsCreated,
+          lastActionId: position.actionsAfter,
+          maxActionId,
+        })
+      }
+    } finally {
+      // Batches read ahead and not written go: the checkpoint is that of the last write.
+      await reader.close()
     }
   }
   return summary

@@ -109,6 +109,8 @@ export function lastId(rows: readonly (readonly [number, ...unknown[]])[]): numb
   return rows[rows.length - 1]![0]
 }
 
+import type { ImportBatchReader } from './import-batch-reader.js'
+
 /** One keyset batch of actions (ordered by id) with every event of those actions. */
 export interface NovaActionBatch {
   actions: NovaActionRow[]
@@ -129,6 +131,12 @@ export interface NovaCellSource {
   instances(after: number, limit: number): Promise<NovaInstanceRow[]>
   /** Actions with id > after, by id, with their events and instances (one consistent read). */
   actions(after: number, limit: number): Promise<NovaActionBatch>
+  /**
+   * The action walk after `after` as import batches, when the source reads them in a way of its
+   * own (an SQLite cell: ahead, on a thread, cell-reader-thread.ts); otherwise the importer reads
+   * them with {@link actions} (import-batch-reader.ts inThreadBatches).
+   */
+  batches?(after: number, limit: number): ImportBatchReader
   /** The largest action id (0 when none): the end of the walk, for progress. */
   lastActionId(): Promise<number>
   close(): Promise<void>

@@ -11,6 +11,8 @@
  */
 import Database from 'better-sqlite3'
 import { AppError } from '../../domain/errors.js'
+import { threadBatches } from './cell-reader-thread.js'
+import { inThreadBatches } from './import-batch-reader.js'
 import {
   ACTION_COLUMNS,
   columnList,
@@ -36,8 +38,17 @@ function hasActionIdIndex(db: Database.Database): boolean {
   })
 }
 
+/** Options of {@link openSqliteCell}. */
+export interface SqliteCellOptions {
+  /**
+   * Whether the importer's action walk reads ahead on a thread of its own (cell-reader-thread.ts;
+   * default true). Off, it runs on the importer's thread, as for a MariaDB/MySQL cell.
+   */
+  readerThread?: boolean
+}
+
 /** Opens a Nova cell's SQLite file read-only. */
-export function openSqliteCell(path: string): NovaCellSource {
+export function openSqliteCell(path: string, options: SqliteCellOptions = {}): NovaCellSource {
   let db: Database.Database
   try {
     db = new Database(path, { readonly: true, fileMustExist: true })
@@ -102,7 +113,7 @@ export function openSqliteCell(path: string): NovaCellSource {
       instances: batchInstances.all(first, last) as NovaInstanceRow[],
     }
   })
-  return {
+  const source: NovaCellSource = {
     label: path,
     instances: (after, limit) => Promise.resolve(instances.all(after, limit) as NovaInstanceRow[]),
     // A deferred read transaction: the actions, their events and instances from one snapshot.
@@ -121,5 +132,11 @@ export function openSqliteCell(path: string): NovaCellSource {
       db.close()
       return Promise.resolve()
     },
+  }
+  if (options.readerThread === false) return source
+  return {
+    ...source,
+    batches: (after, limit) =>
+      threadBatches(path, after, limit, () => inThreadBatches(source, after, limit)),
   }
 }

@@ -1,13 +1,11 @@
 /**
- * Sealing history that was written without the hash chain, as programs of plain statements (run
- * by the migration through run-plain-program.ts, by the offline import on its own connection).
+ * Sealing history that was written without the hash chain, as a program of plain statements (run
+ * by the migration through run-plain-program.ts).
  *
- * - {@link sealHistory} (migration 0013): every action and every event that exists gets one chain
- *   entry, appended after the last position, with its digest as stored now. Change rows written
- *   before the chain keep no link and are outside it; the chain starts at the first appended
- *   entry. Stream readers see each record once more, as a change at the upgrade.
- * - {@link sealUnlinked} (offline import): change rows after a position, inserted without digest
- *   and link, get both, in position order, continuing from the head's link.
+ * {@link sealHistory} (migration 0013): every action and every event that exists gets one chain
+ * entry, appended after the last position, with its digest as stored now. Change rows written
+ * before the chain keep no link and are outside it; the chain starts at the first appended entry.
+ * Stream readers see each record once more, as a change at the upgrade.
  */
 import { actionDigest, eventDigest } from '../../security/chain/canonical-record.js'
 import {
@@ -15,13 +13,7 @@ import {
   EVENT_DIGEST_COLUMNS,
 } from '../../security/chain/canonical-record.js'
 import { isHexLink, nextLink } from '../../security/chain/chain-link.js'
-import {
-  CHAIN_COLUMNS,
-  CHANGE_COLUMNS,
-  chunkSizes,
-  placeholders,
-  recordDigests,
-} from '../write/change-feed.js'
+import { CHAIN_COLUMNS, CHANGE_COLUMNS, chunkSizes, placeholders } from '../write/change-feed.js'
 import { canonicalTime, canonicalTimeOrNull } from '../rows.js'
 import { get, getAll, run, type Row, type WriteProgram } from '../write/sql-step.js'
 
@@ -116,42 +108,4 @@ function* insertChangeRows(values: readonly unknown[][]): WriteProgram<void> {
       ...params,
     )
   }
-}
-
-/**
- * Gives the change rows after position `after` their digests and links, continuing the chain from
- * the head's link (which must be the link at `after`), and moves the head's link to the last.
- */
-export function* sealUnlinked(after: number): WriteProgram<number> {
-  let { link } = yield* readHead()
-  let sealed = 0
-  for (let from = after; ;) {
-    const rows = (yield getAll(
-      `SELECT position, kind, action_id, event_id FROM changes WHERE position > ? ` +
-        `ORDER BY position LIMIT ${BATCH}`,
-      from,
-    )) as Row[]
-    if (rows.length === 0) break
-    const entries = rows.map((r) => ({
-      position: Number(r.position),
-      kind: String(r.kind),
-      actionId: Number(r.action_id),
-      eventId: r.event_id === null || r.event_id === undefined ? null : Number(r.event_id),
-    }))
-    const digests = yield* recordDigests(entries)
-    for (let i = 0; i < entries.length; i++) {
-      const entry = { ...entries[i]!, digest: digests[i]! }
-      link = nextLink(link, entry)
-      yield run(
-        'UPDATE changes SET digest = ?, link = ? WHERE position = ?',
-        entry.digest,
-        link,
-        entry.position,
-      )
-    }
-    from = entries[entries.length - 1]!.position
-    sealed += entries.length
-  }
-  if (sealed > 0) yield run('UPDATE change_head SET link = ? WHERE id = 1', link)
-  return sealed
 }

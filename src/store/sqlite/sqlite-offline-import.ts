@@ -12,6 +12,13 @@
  * request id, the events by action: 1.3 of the 5.9 s of a 50k-action load, bench:nova-import)
  * and went through the generic executor's per-step machinery.
  *
+ * The change rows are written whole, with the hash chain's digest and link computed here from the
+ * values just bound (as the online programs do from what they stored: change-feed.ts
+ * storedValues; a row whose texts the database would not store as given is read back for its
+ * digest). They were inserted by SQL from the rows written, then sealed (chain/seal-chain.ts
+ * sealUnlinked): read back with their actions and events and updated one by one: 36 % of the
+ * load thread's CPU with the hashing, which stays (profile of 60k actions, 2026-12-07).
+ *
  * Idempotence as online: a batch with an action whose (instance, request id) exists (one probe
  * of the unique key per action, the index the load keeps) goes through the online programs,
  * which merge it; an action of an unknown instance is skipped. The batch's instances are written
@@ -22,8 +29,15 @@ import type { Database as Native, Statement } from 'better-sqlite3'
 import type { ImportCounts } from '../../domain/write-operation.js'
 import type { ImportedAction } from '../action-store.js'
 import type { ImportBatchWriter } from '../import-batch-writer.js'
-import { sealUnlinked } from '../chain/seal-chain.js'
-import { CHANGE_COLUMNS } from '../write/change-feed.js'
+import {
+  ACTION_DIGEST_COLUMNS,
+  actionDigest,
+  EVENT_DIGEST_COLUMNS,
+  eventDigest,
+  type StoredRow,
+} from '../../security/chain/canonical-record.js'
+import { isHexLink, nextLink } from '../../security/chain/chain-link.js'
+import { CHAIN_COLUMNS, CHANGE_COLUMNS, storedValues } from '../write/change-feed.js'
 import {
   actionKey,
   IMPORT_PART,
@@ -106,7 +120,7 @@ function runPlain<T>(native: Native, program: WriteProgram<T>): T {
   return step.value
 }
 
-// Prepared statements of runPlain, per connection: sealing a batch runs one UPDATE per change row.
+// Prepared statements of runPlain, per connection: import_instances' repeat from batch to batch.
 const statementCaches = new WeakMap<Native, Map<string, Statement>>()
 
 /** The next ids and change position, as AUTOINCREMENT and the change counter would hand out. */
@@ -114,6 +128,19 @@ interface Next {
   action: number
   event: number
   position: number
+}
+
+const ACTION_ROW = ['id', ...IMPORTED_ACTION_COLUMNS] as const
+const EVENT_ROW = ['id', ...IMPORTED_EVENT_COLUMNS] as const
+
+/** The values of a row written (`columns`, in order) by column name. */
+function storedRecord(
+  columns: readonly string[],
+  row: readonly unknown[],
+): Record<string, unknown> {
+  const record: Record<string, unknown> = {}
+  for (let i = 0; i < columns.length; i++) record[columns[i]!] = row[i]
+  return record
 }
 
 /** A batch names actions the store has already: the online programs merge it (see below). */
@@ -131,8 +158,10 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
     | {
         actions: RowInserter
         events: RowInserter
-        actionChanges: Statement
-        eventChanges: Statement
+        changes: RowInserter
+        head: Statement
+        actionRow: Statement
+        eventRow: Statement
         owner: Statement
         exists: Statement
         next: Statement
@@ -143,19 +172,13 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
     (prepared ??= {
       actions: new RowInserter(native, 'instance_actions', ['id', ...IMPORTED_ACTION_COLUMNS]),
       events: new RowInserter(native, 'instance_actions_events', ['id', ...IMPORTED_EVENT_COLUMNS]),
-      // The change rows of a range of new actions or events, at positions `? + id`: the values
-      // of changeRow (write/change-feed.ts) for the notes the online program takes, by SQLite
-      // from the rows just written instead of bound one by one (measured: binding 7 values for
-      // each of 300,000 change rows was 0.7 of 3.0 s writing 50k actions).
-      actionChanges: native.prepare(
-        `INSERT INTO changes (${CHANGE_COLUMNS.join(', ')}) SELECT ? + id, 'action', id, NULL, ` +
-          'instance_uuid, owner_project_id, coalesce(updated_at, created_at) ' +
-          'FROM instance_actions WHERE id BETWEEN ? AND ? ORDER BY id',
+      changes: new RowInserter(native, 'changes', [...CHANGE_COLUMNS, ...CHAIN_COLUMNS]),
+      head: native.prepare('SELECT link FROM change_head WHERE id = 1').pluck(),
+      actionRow: native.prepare(
+        `SELECT ${ACTION_DIGEST_COLUMNS.join(', ')} FROM instance_actions WHERE id = ?`,
       ),
-      eventChanges: native.prepare(
-        `INSERT INTO changes (${CHANGE_COLUMNS.join(', ')}) SELECT ? + id, 'event', action_id, ` +
-          'id, instance_uuid, owner_project_id, coalesce(updated_at, created_at) ' +
-          'FROM instance_actions_events WHERE id BETWEEN ? AND ? ORDER BY id',
+      eventRow: native.prepare(
+        `SELECT ${EVENT_DIGEST_COLUMNS.join(', ')} FROM instance_actions_events WHERE id = ?`,
       ),
       owner: native.prepare('SELECT project_id FROM instances WHERE uuid = ?').pluck(),
       exists: native
@@ -170,7 +193,7 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
           'coalesce((SELECT max(id) FROM instance_actions_events), 0)) AS event, ' +
           '1 + (SELECT last FROM change_head WHERE id = 1) AS position',
       ),
-      setHead: native.prepare('UPDATE change_head SET last = ? WHERE id = 1'),
+      setHead: native.prepare('UPDATE change_head SET last = ?, link = ? WHERE id = 1'),
     })
 
   const writeActions = (actions: readonly ImportedAction[], tag: string | null): ImportCounts => {
@@ -190,7 +213,31 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
       seen.add(key)
     }
     const next = s.next.get() as Next
-    const firstPosition = next.position
+    const headLink = s.head.get()
+    let link = isHexLink(headLink) ? headLink : null
+    // A change row with its digest and link, from the values just written (see the header).
+    const change = (kind: 'action' | 'event', row: readonly unknown[]) => {
+      const event = kind === 'event'
+      const record = storedRecord(event ? EVENT_ROW : ACTION_ROW, row)
+      const digest = event
+        ? eventDigest(storedValues(record) ?? (s.eventRow.get(row[0]) as StoredRow))
+        : actionDigest(storedValues(record) ?? (s.actionRow.get(row[0]) as StoredRow))
+      const actionId = Number(event ? record.action_id : record.id)
+      const eventId = event ? Number(record.id) : null
+      const position = next.position++
+      link = nextLink(link, { position, kind, actionId, eventId, digest })
+      s.changes.add([
+        position,
+        kind,
+        actionId,
+        eventId,
+        record.instance_uuid,
+        record.owner_project_id,
+        record.updated_at ?? record.created_at,
+        digest,
+        link,
+      ])
+    }
     for (let i = 0; i < actions.length; i += IMPORT_PART) {
       const fresh: { a: ImportedAction; id: number }[] = []
       for (const a of actions.slice(i, i + IMPORT_PART)) {
@@ -198,30 +245,30 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
         else fresh.push({ a, id: next.action++ })
       }
       if (fresh.length === 0) continue
-      for (const { a, id } of fresh)
-        s.actions.add([id, ...importedActionRow(a, owners.get(a.instanceUuid), tag)])
+      const actionRows = fresh.map(({ a, id }) => [
+        id,
+        ...importedActionRow(a, owners.get(a.instanceUuid), tag),
+      ])
+      for (const row of actionRows) s.actions.add(row)
       // The actions in before their events (the events' foreign key).
       s.actions.flush()
-      const firstEvent = next.event
+      const eventRows: unknown[][] = []
       for (const { a, id } of fresh) {
         const owner = owners.get(a.instanceUuid)
-        for (const e of a.events)
-          s.events.add([next.event++, ...importedEventRow(id, a, e, owner, tag)])
+        for (const e of a.events) {
+          const row = [next.event++, ...importedEventRow(id, a, e, owner, tag)]
+          s.events.add(row)
+          eventRows.push(row)
+        }
       }
       s.events.flush()
       // As the online program notes them: the part's actions, then their events, by id.
-      const firstAction = fresh[0]!.id
-      s.actionChanges.run(next.position - firstAction, firstAction, next.action - 1)
-      next.position += fresh.length
-      s.eventChanges.run(next.position - firstEvent, firstEvent, next.event - 1)
-      next.position += next.event - firstEvent
+      for (const row of actionRows) change('action', row)
+      for (const row of eventRows) change('event', row)
+      s.changes.flush()
       counts.created += fresh.length
     }
-    if (counts.created > 0) {
-      s.setHead.run(next.position - 1)
-      // The hash chain: the change rows above were inserted by SQL without digests and links.
-      runPlain(native, sealUnlinked(firstPosition - 1))
-    }
+    if (counts.created > 0) s.setHead.run(next.position - 1, link)
     return counts
   }
 

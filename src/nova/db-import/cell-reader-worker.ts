@@ -1,0 +1,61 @@
+/**
+ * The body of an SQLite cell's reader thread (started by cell-reader-thread.ts): its own
+ * read-only connection to the cell, walking the actions from the given position and posting each
+ * batch mapped and sanitized (nova-records.ts toImportBatch, the very function of the in-thread
+ * path), at most `ahead` batches before the import thread asks for more.
+ * @module
+ */
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
+import { isAppError, type ErrorCode } from '../../domain/errors.js'
+import { toImportBatch, type ImportBatch } from './nova-records.js'
+import { openSqliteCell } from './sqlite-cell-source.js'
+
+/** What the thread is started with. */
+export interface CellReaderData {
+  path: string
+  after: number
+  limit: number
+  /** Batches posted before the import thread takes one (each `more` message allows one more). */
+  ahead: number
+}
+
+/** A message of the thread: a batch, the end of the walk, or why it stopped. */
+export type CellReaderMessage =
+  | { kind: 'batch'; batch: ImportBatch }
+  | { kind: 'end' }
+  | { kind: 'failed'; message: string; code?: ErrorCode }
+
+async function walk(port: MessagePort, data: CellReaderData): Promise<void> {
+  let credit = data.ahead
+  let wake: (() => void) | undefined
+  port.on('message', () => {
+    credit += 1
+    wake?.()
+  })
+  const cell = openSqliteCell(data.path, { readerThread: false })
+  try {
+    for (let after = data.after; ;) {
+      while (credit === 0) await new Promise<void>((resolve) => (wake = resolve))
+      const rows = await cell.actions(after, data.limit)
+      if (rows.actions.length === 0) break
+      const batch = toImportBatch(rows)
+      credit -= 1
+      port.postMessage({ kind: 'batch', batch } satisfies CellReaderMessage)
+      after = batch.lastId
+    }
+    port.postMessage({ kind: 'end' } satisfies CellReaderMessage)
+  } finally {
+    await cell.close()
+  }
+}
+
+const port = parentPort
+if (port)
+  walk(port, workerData as CellReaderData).catch((err: unknown) => {
+    const failed: CellReaderMessage = {
+      kind: 'failed',
+      message: err instanceof Error ? err.message : String(err),
+      ...(isAppError(err) ? { code: err.code } : {}),
+    }
+    port.postMessage(failed)
+  })

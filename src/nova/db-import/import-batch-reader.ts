@@ -1,0 +1,34 @@
+/**
+ * The action walk of one cell as import batches (nova-records.ts toImportBatch), one after the
+ * other from a position. Read on the import's own thread here; an SQLite cell reads them ahead on
+ * a thread of its own (cell-reader-thread.ts).
+ */
+import { toImportBatch, type ImportBatch } from './nova-records.js'
+import type { NovaCellSource } from './nova-rows.js'
+
+/** Import batches of a cell's actions, by id. */
+export interface ImportBatchReader {
+  /** The next batch; undefined past the last action. */
+  next(): Promise<ImportBatch | undefined>
+  /** Stops reading (batches read ahead are dropped). */
+  close(): Promise<void>
+}
+
+/** Reads `cell`'s action batches after `after` on this thread, one per call. */
+export function inThreadBatches(
+  cell: NovaCellSource,
+  after: number,
+  limit: number,
+): ImportBatchReader {
+  let position = after
+  return {
+    async next() {
+      const rows = await cell.actions(position, limit)
+      if (rows.actions.length === 0) return undefined
+      const batch = toImportBatch(rows)
+      position = batch.lastId
+      return batch
+    },
+    close: () => Promise.resolve(),
+  }
+}
