@@ -14,6 +14,7 @@ import { inThreadBatches } from './import-batch-reader.js'
 import { toImportedInstance } from './nova-records.js'
 import { lastId, type NovaCellSource } from './nova-rows.js'
 import { NOVA_IMPORT_WRITER, novaWriterTag } from '../nova-writers.js'
+import { writeWithRetry } from './write-with-retry.js'
 
 /** Actions per batch unless told: measured best of 250/500/1000/2000 on SQLite (bench:nova-import). */
 export const DEFAULT_BATCH_SIZE = 1000
@@ -76,7 +77,8 @@ export async function importNovaCells(options: NovaImportOptions): Promise<Impor
       if (rows.length === 0) break
       const instances = rows.map(toImportedInstance).filter((i) => i !== undefined)
       summary.instances.skipped += rows.length - instances.length
-      add(summary.instances, (await importer.importBatch(instances, [])).instances)
+      const written = await writeWithRetry(() => importer.importBatch(instances, []), signal)
+      add(summary.instances, written.instances)
       position.instancesAfter = lastId(rows)
       await checkpoint.save(cell.label, position)
     }
@@ -95,10 +97,11 @@ export async function importNovaCells(options: NovaImportOptions): Promise<Impor
         // The instances the batch names, in the same transaction: an instance created in Nova
         // after the instance walk still gets its actions.
         const before = summary.actions.created
-        add(
-          summary.actions,
-          (await importer.importBatch(batch.instances, batch.actions, writer)).actions,
+        const written = await writeWithRetry(
+          () => importer.importBatch(batch.instances, batch.actions, writer),
+          signal,
         )
+        add(summary.actions, written.actions)
         // A turn of the event loop per batch: an SQLite cell and the offline writer are
         // synchronous (better-sqlite3) and resolve at once, so without it nothing else ran during
         // the whole import, not Ctrl-C's handler nor timers (found by bench:nova-import's RSS
