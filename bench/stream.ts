@@ -33,6 +33,12 @@
  * against JSON.parse on every message of the truth: see quickCode). Every acknowledged write must
  * be in the truth.
  *
+ * The floor: by default each run is made twice, first against a server with no store
+ * (stream-floor-server.ts: the same batches answered, their changes fanned out to the same
+ * subscribers, grouped as ActionTrail's hub groups them), then against ActionTrail; a last table
+ * compares the two. On 2 cores the subscribers' own CPU is part of every lag, and the floor shows
+ * how much (`--server floor|actiontrail` runs one of them).
+ *
  * CPU: the bench process and the server's CPU seconds are printed; the server's µs per
  * acknowledged write compares runs on a loaded machine, where the lags do not. To profile the
  * server: BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (bench/child-server.ts).
