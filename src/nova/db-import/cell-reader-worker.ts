@@ -7,7 +7,8 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
 import { isAppError, type ErrorCode } from '../../domain/errors.js'
-import { toImportBatch, type ImportBatch } from './nova-records.js'
+import { inThreadBatches } from './import-batch-reader.js'
+import type { ImportBatch } from './nova-records.js'
 import { openSqliteCell } from './sqlite-cell-source.js'
 
 /** What the thread is started with. */
@@ -34,14 +35,14 @@ async function walk(port: MessagePort, data: CellReaderData): Promise<void> {
   })
   const cell = openSqliteCell(data.path, { readerThread: false })
   try {
-    for (let after = data.after; ;) {
+    // The in-thread walk itself, paced by the import thread's credit.
+    const reader = inThreadBatches(cell, data.after, data.limit)
+    for (;;) {
       while (credit === 0) await new Promise<void>((resolve) => (wake = resolve))
-      const rows = await cell.actions(after, data.limit)
-      if (rows.actions.length === 0) break
-      const batch = toImportBatch(rows)
+      const batch = await reader.next()
+      if (!batch) break
       credit -= 1
       port.postMessage({ kind: 'batch', batch } satisfies CellReaderMessage)
-      after = batch.lastId
     }
     port.postMessage({ kind: 'end' } satisfies CellReaderMessage)
   } finally {

@@ -10,6 +10,7 @@
  * was read on its own thread and the import overlapped the follower's writes). The same wait rides
  * out a database that is away for a few seconds.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { isAppError } from '../../domain/errors.js'
 import { backoffDelay, type Backoff } from '../follow/backoff.js'
 
@@ -26,7 +27,7 @@ export const IMPORT_WRITE_BACKOFF: Backoff = { initialMs: 100, maxMs: 5000 }
 export async function writeWithRetry<T>(
   write: () => Promise<T>,
   signal?: AbortSignal,
-  wait: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  wait: (ms: number) => Promise<unknown> = sleep,
 ): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
