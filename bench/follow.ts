@@ -154,10 +154,21 @@ if (values['publish-to'] !== undefined) {
   process.exit(0)
 }
 
+// The envelope's timestamp, found near the start of the body (the inner message is a JSON string
+// inside the outer one, so its quotes are escaped). Parsing both layers of every body, as this
+// bench first did, cost the consumer under test ~6 µs a notification (2.9 % of a profile of
+// `--count 30000 --backlog`): the measurement's own cost, charged to the follower and the floor
+// but not to the store alone. The full parse remains for a body where the pattern is not found.
+const ENVELOPE_TIME = /\\"timestamp\\": ?\\"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})/
+
 function lagOf(body: Buffer): number {
-  const outer = JSON.parse(body.toString('utf8')) as { 'oslo.message': string }
-  const inner = JSON.parse(outer['oslo.message']) as { timestamp: string }
-  return Date.now() - Date.parse(`${inner.timestamp.replace(' ', 'T').slice(0, 23)}Z`)
+  const head = body.toString('latin1', 0, Math.min(body.length, 600))
+  let timestamp = ENVELOPE_TIME.exec(head)?.[1]
+  if (timestamp === undefined) {
+    const outer = JSON.parse(body.toString('utf8')) as { 'oslo.message': string }
+    timestamp = (JSON.parse(outer['oslo.message']) as { timestamp: string }).timestamp
+  }
+  return Date.now() - Date.parse(`${timestamp.replace(' ', 'T').slice(0, 23)}Z`)
 }
 
 interface Row {

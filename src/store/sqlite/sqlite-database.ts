@@ -18,6 +18,7 @@ import { createExportLinesPool } from './export-lines-pool.js'
 import { sqliteExportLines } from './sqlite-export-json.js'
 import { mapSqliteError } from './sqlite-errors.js'
 import { SqliteFileIdentity } from './sqlite-file-identity.js'
+import { cachedPrepare } from './statement-cache.js'
 import { sqliteOfflineLoad } from './sqlite-offline-load.js'
 import { DEFAULT_LOCK_WAIT_MS, SqliteWriteExecutor } from './sqlite-write-executor.js'
 
@@ -77,9 +78,9 @@ export function openSqliteDatabase({
   })
   // Kysely's destroy() closes the native handle (and stops the file check). Reads go through
   // Kysely; writes run on the same connection through the synchronous executor (never inside a
-  // Kysely transaction).
+  // Kysely transaction). Kysely prepares every query again: its statements are kept here.
   const database = {
-    prepare: (sqlText: string) => native.prepare(sqlText),
+    prepare: cachedPrepare(native),
     close: () => {
       files?.stop()
       void exportLines.close()
