@@ -65,6 +65,7 @@ import { openStore, openStores } from '../src/store/open-store.js'
 import { percentile } from './load.js'
 import { AFTER_MARKER, explainAll, FORCE_CREATED_INDEX } from './scale-explain.js'
 import { explainQueries, measureQueries, queryReport } from './scale-queries.js'
+import { gcPausesLine, watchGcPauses } from './gc-pauses.js'
 import {
   actionOps,
   actionRecord,
@@ -726,6 +727,7 @@ async function main(): Promise<boolean> {
         `list, limit ${API_DEFAULT_LIMIT} (the API's page without ?limit), depth 0`,
       )
     }
+    const gc = watchGcPauses()
     const queries =
       PART === 'instance'
         ? { lines: [], notes: [] }
@@ -741,6 +743,7 @@ async function main(): Promise<boolean> {
             ...(values.only !== undefined ? { only: values.only } : {}),
             log,
           })
+    const gcPauses = gc.stop()
     const cpuAfter = machineCpu()
     const busy =
       cpuAfter.total > cpuBefore.total
@@ -840,6 +843,11 @@ async function main(): Promise<boolean> {
       const report = queryReport(queries.lines, queries.notes)
       if (report.missed) missed = true
       out.push('', ...report.out)
+      const calls = queries.lines.reduce(
+        (n, l) => n + l.route.length + l.store.length + l.floor.length,
+        0,
+      )
+      out.push('', gcPausesLine(gcPauses, calls))
     }
     console.log(`\n${out.join('\n')}`)
     if (values.explain && PART !== 'query') {
