@@ -17,7 +17,7 @@ import {
   eventVisibility,
   pageOf,
   QueryEventSchema,
-  queryEventView,
+  queryFoundEventView,
   requireQueryAccess,
   type SearchContext,
 } from '../query-common.js'
@@ -101,12 +101,7 @@ export const eventQueryRoutes: FastifyPluginAsyncTypebox<EventQueryOptions> = as
         id: f.event.id,
       }))
       const visibility = eventVisibility(deps.context.policy, principal)
-      const events = page.map((f) => ({
-        ...queryEventView(f.event, visibility),
-        instance_uuid: f.instanceUuid,
-        request_id: f.requestId,
-        action: f.action,
-      }))
+      const events = page.map((f) => queryFoundEventView(f, visibility))
       return reply.type(V1_CONTENT_TYPE).send({ events, next_cursor: next })
     },
   )

@@ -128,14 +128,15 @@ export const queryRoutes: FastifyPluginAsyncTypebox<QueryRoutesOptions> = async 
             search.archived === true ? { archived: true } : {},
           )
         : undefined
-      const actions = page.map((a: InstanceAction) =>
-        events
-          ? {
-              ...queryActionView(a, visibility),
-              events: (events.get(a.id) ?? []).map((e) => queryEventView(e, visibility)),
-            }
-          : queryActionView(a, visibility),
-      )
+      const actions = page.map((a: InstanceAction) => {
+        // The events added to the fresh view, not the view spread into a copy (queryActionView).
+        const view: ReturnType<typeof queryActionView> & { events?: unknown[] } = queryActionView(
+          a,
+          visibility,
+        )
+        if (events) view.events = (events.get(a.id) ?? []).map((e) => queryEventView(e, visibility))
+        return view
+      })
       return reply.type(V1_CONTENT_TYPE).send({ actions, next_cursor: next })
     },
   )
