@@ -41,14 +41,18 @@ import { CHAIN_COLUMNS, CHANGE_COLUMNS, storedValues } from '../write/change-fee
 import {
   actionKey,
   IMPORT_PART,
-  IMPORTED_ACTION_COLUMNS,
-  IMPORTED_EVENT_COLUMNS,
   importedActionRow,
   importedEventRow,
   importInstances,
   rowGroup,
 } from '../write/import-program.js'
 import type { StepResult, WriteProgram } from '../write/sql-step.js'
+import {
+  ACTION_ROW,
+  actionDigestRecord,
+  EVENT_ROW,
+  eventDigestRecord,
+} from './offline-digest-record.js'
 
 /**
  * Rows per INSERT statement (the rest of a part goes in single-row statements). Binding the values
@@ -61,12 +65,19 @@ const ROWS_PER_STATEMENT = 32
 /**
  * Collects the rows of one table and inserts them with two prepared statements: one of
  * {@link ROWS_PER_STATEMENT} rows, one of a single row for what is left at the end.
+ *
+ * The values go straight into one parameter array of fixed length, bound as the call's arguments:
+ * better-sqlite3 reads an array argument element by element through the V8 API, the arguments of
+ * the call directly. Binding 256,000 event rows of 19 values (in memory, 2026-12-07): 5.6 µs a
+ * row pushed into a new array per statement and bound as an array, 4.1–5.0 µs into a fixed one,
+ * 3.5–4.2 µs as arguments.
  */
 class RowInserter {
   readonly #many: Statement
   readonly #one: Statement
   readonly #width: number
-  #params: unknown[] = []
+  readonly #params: unknown[]
+  #filled = 0
 
   constructor(native: Native, table: string, columns: readonly string[]) {
     const text = `INSERT INTO ${table} (${columns.join(', ')}) VALUES `
@@ -74,21 +85,26 @@ class RowInserter {
     this.#many = native.prepare(text + new Array<string>(ROWS_PER_STATEMENT).fill(group).join(', '))
     this.#one = native.prepare(text + group)
     this.#width = columns.length
+    this.#params = new Array<unknown>(columns.length * ROWS_PER_STATEMENT)
   }
 
+  /** Adds a row (its values in the order of the columns). */
   add(row: readonly unknown[]): void {
-    for (const value of row) this.#params.push(value)
-    if (this.#params.length === this.#width * ROWS_PER_STATEMENT) {
-      this.#many.run(this.#params)
-      this.#params = []
+    const params = this.#params
+    let at = this.#filled
+    for (let i = 0; i < row.length; i++) params[at++] = row[i]
+    if (at === params.length) {
+      this.#many.run(...params)
+      at = 0
     }
+    this.#filled = at
   }
 
   /** Inserts the rows still collected. */
   flush(): void {
-    for (let i = 0; i < this.#params.length; i += this.#width)
-      this.#one.run(this.#params.slice(i, i + this.#width))
-    this.#params = []
+    for (let i = 0; i < this.#filled; i += this.#width)
+      this.#one.run(...this.#params.slice(i, i + this.#width))
+    this.#filled = 0
   }
 }
 
@@ -130,18 +146,22 @@ interface Next {
   position: number
 }
 
-const ACTION_ROW = ['id', ...IMPORTED_ACTION_COLUMNS] as const
-const EVENT_ROW = ['id', ...IMPORTED_EVENT_COLUMNS] as const
-
-/** The values of a row written (`columns`, in order) by column name. */
-function storedRecord(
-  columns: readonly string[],
-  row: readonly unknown[],
-): Record<string, unknown> {
-  const record: Record<string, unknown> = {}
-  for (let i = 0; i < columns.length; i++) record[columns[i]!] = row[i]
-  return record
+/** Where a change row's own values are in an action or event row. */
+function changeSources(columns: readonly string[]) {
+  const at = (name: string) => {
+    const i = columns.indexOf(name)
+    if (i < 0) throw new Error(`offline import: no ${name} column`)
+    return i
+  }
+  return {
+    instance: at('instance_uuid'),
+    owner: at('owner_project_id'),
+    updated: at('updated_at'),
+    created: at('created_at'),
+  }
 }
+const ACTION_AT = changeSources(ACTION_ROW)
+const EVENT_AT = changeSources(EVENT_ROW)
 
 /** A batch names actions the store has already: the online programs merge it (see below). */
 class KnownActions extends Error {}
@@ -170,8 +190,8 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
     | undefined
   const statements = () =>
     (prepared ??= {
-      actions: new RowInserter(native, 'instance_actions', ['id', ...IMPORTED_ACTION_COLUMNS]),
-      events: new RowInserter(native, 'instance_actions_events', ['id', ...IMPORTED_EVENT_COLUMNS]),
+      actions: new RowInserter(native, 'instance_actions', ACTION_ROW),
+      events: new RowInserter(native, 'instance_actions_events', EVENT_ROW),
       changes: new RowInserter(native, 'changes', [...CHANGE_COLUMNS, ...CHAIN_COLUMNS]),
       head: native.prepare('SELECT link FROM change_head WHERE id = 1').pluck(),
       actionRow: native.prepare(
@@ -218,7 +238,7 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
     // A change row with its digest and link, from the values just written (see the header).
     const change = (kind: 'action' | 'event', row: readonly unknown[]) => {
       const event = kind === 'event'
-      const record = storedRecord(event ? EVENT_ROW : ACTION_ROW, row)
+      const record = event ? eventDigestRecord(row) : actionDigestRecord(row)
       const digest = event
         ? eventDigest(storedValues(record) ?? (s.eventRow.get(row[0]) as StoredRow))
         : actionDigest(storedValues(record) ?? (s.actionRow.get(row[0]) as StoredRow))
@@ -226,14 +246,15 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
       const eventId = event ? Number(record.id) : null
       const position = next.position++
       link = nextLink(link, { position, kind, actionId, eventId, digest })
+      const at = event ? EVENT_AT : ACTION_AT
       s.changes.add([
         position,
         kind,
         actionId,
         eventId,
-        record.instance_uuid,
-        record.owner_project_id,
-        record.updated_at ?? record.created_at,
+        row[at.instance],
+        row[at.owner],
+        row[at.updated] ?? row[at.created],
         digest,
         link,
       ])

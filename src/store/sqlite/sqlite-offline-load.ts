@@ -39,13 +39,21 @@ const TABLES = ['instance_actions', 'instance_actions_events'] as const
  * Indexes the load keeps: those the online programs read by when a batch names actions the store
  * has already (a rerun, a rule-7 pair split over two batches: sqlite-offline-import.ts hands such
  * a batch to them), which would otherwise scan the whole table for every part of every batch.
+ * Dropping them too saved nothing measurable (2026-12-07, the writer alone on 100k actions,
+ * interleaved, load 2.8-3.7: 9.6 and 10.1 s of CPU without them, 11.0 and 9.2 s with them).
  */
 const KEPT: ReadonlySet<string> = new Set([
   'instance_actions_request_idx',
   'instance_actions_events_action_event_idx',
 ])
 
-/** Page cache during the load, KiB: room for the index builds' sorts and hot B-tree pages. */
+/**
+ * Page cache during the load, KiB: room for the index builds' sorts and hot B-tree pages.
+ * `PRAGMA threads` (SQLite's multi-threaded sorter) is not set: the sorter hands work to helper
+ * threads only for sorts larger than this memory, and at 100k actions it changed nothing
+ * (2026-12-07, load 3.1-3.4: rebuild 5.6 and 6.8 s without, 5.5 and 7.1 s with `threads = 2`).
+ * Not measured at 1M, where the largest event indexes may spill and it could pay.
+ */
 const BULK_CACHE_KIB = 262_144
 
 interface Settings {
