@@ -43,7 +43,8 @@ const TYPES: pg.CustomTypesConfig = {
  * way to name a query, so its plain `query(text, values)` calls are looked up here; every other
  * call (cursors, callbacks, configs) goes through unchanged. A write transaction runs a few
  * statements per write, each a primary-key or unique-index lookup or a one-row change, for which
- * parsing and planning are a large share of the server's work.
+ * parsing and planning are a large share of the server's work. Every plain call, named or not, is
+ * run with a callback under a promise made here (why: in the body).
  */
 function prepareWrites(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown
