@@ -203,10 +203,11 @@ export function queryFoundEventView(f: FoundEvent, visibility: EventVisibility) 
 
 /**
  * An action as a caller of the query API sees it: admins also see who started it. One literal per
- * case, not the view spread into another: on Node 20 the spread copies of a page's views survived
- * the next young-generation collection (0.93 MB of every scavenge during `GET /v1/actions`
- * served back to back, 2–3 ms pauses; 23 kB and 1.1–1.3 ms with literals, 2026-12-07,
- * docs/benchmarks.md session 13), and those pauses are the query API's p99 tail.
+ * case, though the admin's repeats actionView's fields: on Node 20 the spread copies of a page's
+ * views survived the next young-generation collection (0.93 MB of every scavenge during `GET
+ * /v1/actions` served back to back, 2–3 ms pauses; 23 kB and 1.1–1.3 ms with literals), and so
+ * did actionView's object with `written_by` assigned to it afterwards (1.8 MB); those pauses are
+ * the query API's p99 tail (2026-12-07, docs/benchmarks.md session 13).
  */
 export function queryActionView(a: InstanceAction, visibility: EventVisibility) {
   if (!visibility.internals) return actionView(a)

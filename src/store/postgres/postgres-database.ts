@@ -46,7 +46,7 @@ const TYPES: pg.CustomTypesConfig = {
  * parsing and planning are a large share of the server's work. Every plain call, named or not, is
  * run with a callback under a promise made here (why: in the body).
  */
-function prepareWrites(client: pg.PoolClient): void {
+function wrapQuery(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown
   ;(client as { query: unknown }).query = (...args: unknown[]) => {
     const [text, values] = args
@@ -93,7 +93,7 @@ export function openPostgresDatabase({
   pool.on('error', () => undefined)
   pool.on('connect', (client) => {
     client.on('error', () => undefined)
-    prepareWrites(client)
+    wrapQuery(client)
   })
   const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) })
   // Kysely's destroy() ends the pool.
