@@ -45,11 +45,15 @@
  *   --line-seconds S   stop a line's measured runs after S seconds (default 120): a query that
  *                      reads every match can take a second a page; the table shows the runs
  *                      done when fewer than asked; --min-runs N (default 20) are run anyway
+ *   --no-http          skip the query lines' http column (`actiontrail serve` in a child process
+ *                      on the same database, one keep-alive connection); the targets are then
+ *                      judged on the in-process route
  *
  * Server URLs: ACTIONTRAIL_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) and
  * ACTIONTRAIL_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306/mysql); a fresh database is
  * created on that server and dropped at the end.
  */
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -64,7 +68,8 @@ import type { IdempotencyStore } from '../src/store/idempotency-store.js'
 import { openStore, openStores } from '../src/store/open-store.js'
 import { percentile } from './load.js'
 import { AFTER_MARKER, explainAll, FORCE_CREATED_INDEX } from './scale-explain.js'
-import { explainQueries, measureQueries, queryReport } from './scale-queries.js'
+import { BENCH_TOKENS, explainQueries, measureQueries, queryReport } from './scale-queries.js'
+import { startActionTrail, type ChildServer } from './child-server.js'
 import { gcPausesLine, watchGcPauses } from './gc-pauses.js'
 import {
   actionOps,
@@ -119,6 +124,7 @@ const { values } = parseArgs({
     reuse: { type: 'string' },
     'line-seconds': { type: 'string', default: '120' },
     'min-runs': { type: 'string', default: '20' },
+    'no-http': { type: 'boolean', default: false },
   },
 })
 
@@ -727,22 +733,44 @@ async function main(): Promise<boolean> {
         `list, limit ${API_DEFAULT_LIMIT} (the API's page without ?limit), depth 0`,
       )
     }
+    // The http column's server: the checkout's `actiontrail serve` on the same database, with the
+    // in-process app's tokens and cursor key so that both answer the same pages.
+    const cursorKey = randomBytes(32).toString('hex')
+    const serverDir = mkdtempSync(join(tmpdir(), 'actiontrail-scale-serve-'))
+    let server: ChildServer | undefined
     const gc = watchGcPauses()
-    const queries =
-      PART === 'instance'
-        ? { lines: [], notes: [] }
-        : await measureQueries({
-            store,
-            idempotency,
-            native,
-            history,
-            time: (fn) => timeRuns(fn, QUERY_RUNS),
-            limit: LIMIT,
-            deepPage: DEEP_PAGE,
-            walkSeconds: Number(values['line-seconds']),
-            ...(values.only !== undefined ? { only: values.only } : {}),
-            log,
-          })
+    let queries
+    try {
+      if (PART !== 'instance' && !values['no-http']) {
+        log('starting actiontrail serve for the http column')
+        server = await startActionTrail({
+          dir: serverDir,
+          tokens: BENCH_TOKENS,
+          db: target.database,
+          env: { ACTIONTRAIL_CURSOR_SECRET: cursorKey },
+        })
+      }
+      queries =
+        PART === 'instance'
+          ? { lines: [], notes: [] }
+          : await measureQueries({
+              store,
+              idempotency,
+              native,
+              history,
+              time: (fn) => timeRuns(fn, QUERY_RUNS),
+              limit: LIMIT,
+              deepPage: DEEP_PAGE,
+              walkSeconds: Number(values['line-seconds']),
+              cursorKey: Buffer.from(cursorKey, 'utf8'),
+              ...(server ? { httpUrl: server.url } : {}),
+              ...(values.only !== undefined ? { only: values.only } : {}),
+              log,
+            })
+    } finally {
+      await server?.stop()
+      rmSync(serverDir, { recursive: true, force: true })
+    }
     const gcPauses = gc.stop()
     const cpuAfter = machineCpu()
     const busy =
@@ -787,7 +815,9 @@ async function main(): Promise<boolean> {
     )
     if (PART !== 'instance')
       out.push(
-        `- query lines (bench/scale-queries.ts): route (app.inject), store and floor, one request ` +
+        `- query lines (bench/scale-queries.ts): ` +
+          `${values['no-http'] ? '' : 'http (`actiontrail serve` in a child process, one keep-alive connection), '}` +
+          `route (app.inject), store and floor, one request ` +
           `at a time, ${WARMUP} warm-up + ${QUERY_RUNS} measured runs per line (fewer after ` +
           `${values['line-seconds']} s), limit ${LIMIT}, first page and page ${DEEP_PAGE}. ` +
           `Machine CPU busy during the reads: ${(busy * 100).toFixed(0)} % of ${cpus().length} cores.`,
@@ -844,7 +874,7 @@ async function main(): Promise<boolean> {
       if (report.missed) missed = true
       out.push('', ...report.out)
       const calls = queries.lines.reduce(
-        (n, l) => n + l.route.length + l.store.length + l.floor.length,
+        (n, l) => n + l.http.length + l.route.length + l.store.length + l.floor.length,
         0,
       )
       out.push('', gcPausesLine(gcPauses, calls))
