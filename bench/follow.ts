@@ -7,13 +7,11 @@
  * RabbitMQ (ACTIONTRAIL_TEST_AMQP_URL, default guest@127.0.0.1:5672) on a fresh topic exchange
  * while the follower consumes them into a fresh SQLite file.
  *
- * Reports, measured alike in the same run, four consumers with the same prefetch: the floor (a
+ * Reports, measured alike in the same run, three consumers with the same prefetch: the floor (a
  * bare amqplib consumer that writes nothing and acknowledges each turn's deliveries in one frame),
  * the follower with a handler that writes nothing (its own AMQP cost), and the follower into
- * SQLite twice — its AMQP side on the store's thread (NovaFollower alone, as before session 14) and
- * on a thread of its own (follower-thread.ts, what `follow-nova` and `serve` run); and a floor,
- * the store alone (the same notifications through the same handler in prefetch-sized batches, no
- * broker: what SQLite takes, which bounds the follower). For each:
+ * SQLite; and a fourth floor, the store alone (the same notifications through the same handler in
+ * prefetch-sized batches, no broker: what SQLite takes, which bounds the follower). For each:
  * throughput from the first publish to the last commit, lag p50/p99 (envelope timestamp at
  * publish → handling resolved, i.e. committed), the consumer process's CPU time per notification
  * (less sensitive than rates to other load on the machine) and its peak RSS.
@@ -36,7 +34,6 @@ import { parseArgs } from 'node:util'
 import { connect, type ConsumeMessage } from 'amqplib'
 import { createActionService } from '../src/local-service.js'
 import { NovaFollower } from '../src/nova/follow/nova-follower.js'
-import { startFollowerThread, type Follower } from '../src/nova/follow/follower-thread.js'
 import { resolveFollowSettings, type FollowSettings } from '../src/nova/follow/follow-settings.js'
 import {
   createNotificationHandler,
@@ -283,7 +280,6 @@ async function bareConsumer(settings: FollowSettings, lags: number[]): Promise<C
 /** The follower, with `makeHandler`'s handler wrapped to record lags and count. */
 function follower(
   makeHandler: () => Promise<{ handler: NotificationHandler; close: () => Promise<void> }>,
-  threaded = false,
 ) {
   return async (settings: FollowSettings, lags: number[]): Promise<Consumer> => {
     const { handler: inner, close } = await makeHandler()
@@ -315,10 +311,8 @@ function follower(
       level: 'warn',
       destination: new Writable({ write: (_c, _e, cb) => cb() }),
     })
-    const consumer: Follower = threaded
-      ? startFollowerThread({ settings, handler, logger, statsIntervalMs: 0 })
-      : new NovaFollower({ settings, handler, logger, statsIntervalMs: 0 })
-    if (consumer instanceof NovaFollower) consumer.start()
+    const consumer = new NovaFollower({ settings, handler, logger, statsIntervalMs: 0 })
+    consumer.start()
     await consumer.whenConsuming()
     return {
       done: allDone,
@@ -349,23 +343,18 @@ const quiet = createLogger({
   destination: new Writable({ write: (_c, _e, cb) => cb() }),
 }).logger
 const dir = mkdtempSync(join(tmpdir(), 'actiontrail-bench-follow-'))
-const intoSqlite = (file: string) => async () => {
-  const stores = await openStores(join(dir, file))
-  return {
-    handler: createNotificationHandler({
-      service: createActionService(stores.actions),
-      log: quiet,
-    }),
-    close: () => stores.close(),
-  }
-}
-const inThread = await run(
-  'follower → SQLite, AMQP on the store’s thread',
-  follower(intoSqlite('in-thread.db')),
-)
 const follow = await run(
-  'follower → SQLite, AMQP on its own thread (what follow-nova and serve run)',
-  follower(intoSqlite('follow.db'), true),
+  'follower → SQLite',
+  follower(async () => {
+    const stores = await openStores(join(dir, 'follow.db'))
+    return {
+      handler: createNotificationHandler({
+        service: createActionService(stores.actions),
+        log: quiet,
+      }),
+      close: () => stores.close(),
+    }
+  }),
 )
 
 /**
@@ -417,16 +406,14 @@ console.log(
 )
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
 const shown = (n: number) => (Number.isNaN(n) ? '—' : String(Math.round(n)))
-for (const r of [floor, nothing, alone, inThread, follow])
+for (const r of [floor, nothing, alone, follow])
   console.log(
     `| ${r.name} | ${r.seconds.toFixed(1)} | ${shown(r.perSecond)} | ${shown(r.publishPerSecond)} | ` +
       `${shown(r.p50)} | ${shown(r.p99)} | ${shown(r.cpuUs)} | ${shown(r.rssMb)} | ` +
       `${shown(r.perBatch)} |`,
   )
-const share = (r: Row, of: Row) => `${Math.round((100 * r.perSecond) / of.perSecond)} %`
 console.log(
-  `\nfollower → SQLite (AMQP on its own thread): ${share(follow, floor)} of the bare consumer's ` +
-    `rate, ${share(follow, alone)} of the store alone's (AMQP on the store's thread: ` +
-    `${share(inThread, alone)})`,
+  `\nfollower → SQLite: ${Math.round((100 * follow.perSecond) / floor.perSecond)} % of the bare ` +
+    `consumer's rate, ${Math.round((100 * follow.perSecond) / alone.perSecond)} % of the store alone's`,
 )
 process.exit(0)

@@ -19,7 +19,7 @@ import { AccessAudit } from './api/plugins/access-audit.js'
 import type { ServeConfig } from './config.js'
 import type { ActionService } from './domain/action-service.js'
 import { createActionService } from './local-service.js'
-import type { Follower } from './nova/follow/follower-thread.js'
+import type { NovaFollower } from './nova/follow/nova-follower.js'
 import { startFollower } from './nova/follow/start-follower.js'
 import { RetentionJob } from './retention/retention-job.js'
 import { retentionCheckpoint } from './retention/retention-checkpoint.js'
@@ -89,7 +89,7 @@ export interface RunningServer {
    */
   reloadTokens?: () => Promise<ReloadResult>
   /** The Nova notification follower, when ACTIONTRAIL_NOVA_AMQP_URL is set (`config.novaFollow`). */
-  follower?: Follower
+  follower?: NovaFollower
   /** The retention job, when a keep period is configured (`config.retention`). */
   retention?: RetentionJob
   close(): Promise<void>

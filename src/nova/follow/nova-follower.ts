@@ -26,6 +26,7 @@ import {
   type ConfirmChannel,
   type ConsumeMessage,
 } from 'amqplib'
+import type { Logger } from 'pino'
 import { AppError } from '../../domain/errors.js'
 import type { HandleResult, NotificationHandler } from '../notifications/notification-handler.js'
 import { AckWindow, type Tracked } from './ack-window.js'
@@ -36,20 +37,11 @@ import { redactAmqpUrl, type FollowSettings } from './follow-settings.js'
 /** Header of a dead-lettered message: why it could not be processed. */
 export const DEAD_REASON_HEADER = 'x-actiontrail-reason'
 
-/**
- * What the follower logs through: pino's `info` and `warn` (a pino Logger is one). Narrow, so that
- * the follower's thread (follower-worker.ts) can pass its lines to the thread owning the logger.
- */
-export interface FollowerLog {
-  info(obj: unknown, msg?: string): void
-  warn(obj: unknown, msg?: string): void
-}
-
 /** Options of a follower. */
 export interface NovaFollowerOptions {
   settings: FollowSettings
   handler: NotificationHandler
-  logger: FollowerLog
+  logger: Logger
   /** Waits between connection attempts (default 0.5 s doubling to 30 s, jittered). */
   reconnect?: Backoff
   /** Waits before a failed message is requeued (default 0.2 s doubling to 30 s, jittered). */
