@@ -54,8 +54,8 @@ export function gcPausesLine(pauses: GcPauses, requests: number): string {
   const calls = requests.toLocaleString('en-US')
   const heapMiB = (process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)
   return (
-    `- garbage collection in this process during the query lines (${calls} http (client side), ` +
-    `route, store and floor calls): young generation ${describe(pauses.minor)}; full ${describe(pauses.major)} ` +
+    `- garbage collection in this process during the query lines (${calls} route, store and ` +
+    `floor calls): young generation ${describe(pauses.minor)}; full ${describe(pauses.major)} ` +
     '(bench:scale forces one before each measured line, outside the timed calls); other ' +
     `${describe(pauses.other)}; heap used at the end ${heapMiB} MiB`
   )

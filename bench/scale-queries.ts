@@ -3,8 +3,9 @@
  * and `GET /v1/events` (docs/operations.md), limit 50, measured four ways in the same run:
  *
  * - **http**: what a client sees — `actiontrail serve` in a child process on the same database,
- *   one keep-alive connection from this process, one request at a time. This is the column the
- *   target is judged on: the server's event loop and collector are its own, as in production.
+ *   timed by a client in a process of its own (http-timer.ts), one keep-alive connection, one
+ *   request at a time. This is the column the target is judged on: the server's event loop and
+ *   collector are its own, as in production, and so are the client's.
  * - **route**: the real Fastify app in-process, `app.inject` — authentication, parameter checks,
  *   the HMAC'd cursor, the store, the views, JSON serialization; everything but the socket. Kept
  *   beside http because it isolates the route's own cost, but it is not the target's measure:
@@ -23,7 +24,6 @@
  * 20 consecutive pages ending there so that runs do not all read the same rows. The floor's rows
  * are checked against what the store read (same ids, same order).
  */
-import http from 'node:http'
 import { Writable } from 'node:stream'
 import BetterSqlite3 from 'better-sqlite3'
 import type { FastifyInstance } from 'fastify'
@@ -46,6 +46,7 @@ import {
 } from './scale-history.js'
 import { percentile } from './load.js'
 import type { NativeDb, Row } from './scale-native.js'
+import { startHttpTimer, type HttpTiming } from './http-timer.js'
 
 /** Who sends a query. */
 export type Caller = 'admin' | 'member-small' | 'member-big'
@@ -353,6 +354,8 @@ export interface QueryBenchOptions {
   cursorKey: Buffer
   /** Base URL of `actiontrail serve` on the same database, serving BENCH_TOKENS; absent: no http. */
   httpUrl?: string
+  /** How the http client process times a line (as `time` does in this process). */
+  httpTiming: HttpTiming
   log: (text: string) => void
 }
 
@@ -384,41 +387,6 @@ export const BENCH_TOKENS: TokenEntry[] = [
   },
 ]
 
-/**
- * GET over one keep-alive connection; resolves with the status and the body. The body is kept as
- * bytes and decoded only when asked: the client's own work is part of what the column measures,
- * so it is kept to what any client does (read the answer).
- */
-function httpGetter(baseUrl: string): {
-  get: (path: string, token: string) => Promise<{ status: number; body: Buffer }>
-  close: () => void
-} {
-  const base = new URL(baseUrl)
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
-  const get = (path: string, token: string) =>
-    new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
-      const req = http.request(
-        {
-          agent,
-          host: base.hostname,
-          port: base.port,
-          method: 'GET',
-          path,
-          headers: { 'x-auth-token': token },
-        },
-        (res) => {
-          const chunks: Buffer[] = []
-          res.on('data', (c: Buffer) => chunks.push(c))
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }))
-          res.on('error', reject)
-        },
-      )
-      req.on('error', reject)
-      req.end()
-    })
-  return { get, close: () => agent.destroy() }
-}
-
 /** Consecutive deep pages the runs cycle over. */
 const SPREAD = 20
 
@@ -439,7 +407,7 @@ export async function measureQueries(
     idempotency: o.idempotency,
     cursorKey: o.cursorKey,
   })
-  const client = o.httpUrl === undefined ? undefined : httpGetter(o.httpUrl)
+  const client = o.httpUrl === undefined ? undefined : startHttpTimer(o.httpUrl)
   const values = placeholders(o.history)
   const lines: QueryLine[] = []
   const notes: QueryNote[] = []
@@ -497,19 +465,11 @@ export async function measureQueries(
             throw new Error(`${spec.name}, page ${page}: the floor read other rows than the store`)
         }
         const n = recorded.length
-        const overHttp = async (i: number) => {
-          const res = await (client as ReturnType<typeof httpGetter>).get(
-            pageUrls[i % n] as string,
-            token,
-          )
-          if (res.status !== 200)
-            throw new Error(`${spec.name}: http ${res.status} ${res.body.toString()}`)
-        }
         if (client) {
           // The child server must answer what the route answers: same rows, same cursor.
           const url = pageUrls[0] as string
           const [viaHttp, viaRoute] = [await client.get(url, token), await get(url)]
-          if (viaHttp.body.toString('utf8') !== viaRoute.body)
+          if (viaHttp.body !== viaRoute.body)
             throw new Error(`${spec.name}, page ${page}: the server answered other than the route`)
         }
         o.log(`measuring ${spec.name}, page ${page}`)
@@ -518,7 +478,7 @@ export async function measureQueries(
           page,
           fromPage,
           rows: recorded[0]?.rows ?? 0,
-          http: client ? await o.time(overHttp) : [],
+          http: client ? await client.time(pageUrls, token, o.httpTiming) : [],
           route: await o.time((i) => get(pageUrls[i % n] as string)),
           store: await o.time((i) =>
             replayCalls(o.store, (recorded[i % n] as { rec: Recording }).rec.calls),
@@ -544,7 +504,7 @@ export async function measureQueries(
       await measure(from + 1, urls.length, urls.slice(from))
     }
   } finally {
-    client?.close()
+    await client?.close()
     await app.close()
   }
   return { lines, notes }

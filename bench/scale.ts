@@ -763,6 +763,12 @@ async function main(): Promise<boolean> {
               deepPage: DEEP_PAGE,
               walkSeconds: Number(values['line-seconds']),
               cursorKey: Buffer.from(cursorKey, 'utf8'),
+              httpTiming: {
+                runs: QUERY_RUNS,
+                warmup: WARMUP,
+                lineMs: Number(values['line-seconds']) * 1000,
+                minRuns: MIN_RUNS,
+              },
               ...(server ? { httpUrl: server.url } : {}),
               ...(values.only !== undefined ? { only: values.only } : {}),
               log,
@@ -813,10 +819,13 @@ async function main(): Promise<boolean> {
         .map((l) => l.toFixed(2))
         .join(', ')}`,
     )
+    const httpColumn = values['no-http']
+      ? ''
+      : 'http (`actiontrail serve` in a child process, timed by a client process of its own on ' +
+        'one keep-alive connection), '
     if (PART !== 'instance')
       out.push(
-        `- query lines (bench/scale-queries.ts): ` +
-          `${values['no-http'] ? '' : 'http (`actiontrail serve` in a child process, one keep-alive connection), '}` +
+        `- query lines (bench/scale-queries.ts): ${httpColumn}` +
           `route (app.inject), store and floor, one request ` +
           `at a time, ${WARMUP} warm-up + ${QUERY_RUNS} measured runs per line (fewer after ` +
           `${values['line-seconds']} s), limit ${LIMIT}, first page and page ${DEEP_PAGE}. ` +
@@ -874,7 +883,7 @@ async function main(): Promise<boolean> {
       if (report.missed) missed = true
       out.push('', ...report.out)
       const calls = queries.lines.reduce(
-        (n, l) => n + l.http.length + l.route.length + l.store.length + l.floor.length,
+        (n, l) => n + l.route.length + l.store.length + l.floor.length,
         0,
       )
       out.push('', gcPausesLine(gcPauses, calls))
