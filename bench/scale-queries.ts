@@ -561,7 +561,7 @@ export function queryReport(
   out.push(
     '',
     `| target (${column}) | first page p99 < ${QUERY_TARGET_P99_MS} ms ` +
-      `| deep page p99 < ${QUERY_TARGET_P99_MS} ms | deep ÷ first p99 ≤ 2 (p50) | |`,
+      `| deep page p99 < ${QUERY_TARGET_P99_MS} ms | deep ÷ first p50 ≤ 2 (p99) | |`,
     '| --- | ---: | ---: | ---: | --- |',
   )
   const bySpec = new Map<QuerySpec, QueryLine[]>()
@@ -575,11 +575,15 @@ export function queryReport(
     let ratioCell = '—'
     if (deep) {
       const d99 = percentile(judged(deep), 99)
-      const ratio = d99 / f99
+      // Depth is judged at p50: a deep page that costs more costs more in every run, while a
+      // ratio of two p99s (each the third-slowest of 300 runs) is a ratio of two slow runs —
+      // SQLite's events by host at 1M: p99 ratio 0.67x in one run and 2.75x in the next, with
+      // its store p50 0.56 ms on page 1 and 0.61 ms on page 200 (session 14).
+      const ratio = percentile(judged(deep), 50) / percentile(judged(first), 50)
       if (d99 >= QUERY_TARGET_P99_MS) misses.push('deep page')
       if (ratio > 2) misses.push('depth')
       deepCell = `${ms(d99)} (page ${deep.page})`
-      ratioCell = `${ratio.toFixed(2)}× (${(percentile(judged(deep), 50) / percentile(judged(first), 50)).toFixed(2)}×)`
+      ratioCell = `${ratio.toFixed(2)}× (${(d99 / f99).toFixed(2)}×)`
     }
     if (misses.length > 0) missed = true
     out.push(
