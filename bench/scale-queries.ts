@@ -395,14 +395,13 @@ export async function measureQueries(
   o: QueryBenchOptions,
 ): Promise<{ lines: QueryLine[]; notes: QueryNote[] }> {
   const recorder = new Recorder()
-  const entries: TokenEntry[] = BENCH_TOKENS
   const { logger } = createLogger({
     level: 'warn',
     destination: new Writable({ write: (_chunk, _enc, cb) => cb() }),
   })
   const app: FastifyInstance = await buildApp({
     service: createActionService(recorder.wrap(o.store)),
-    authenticator: new StaticTokenAuthenticator(entries),
+    authenticator: new StaticTokenAuthenticator(BENCH_TOKENS),
     logger,
     idempotency: o.idempotency,
     cursorKey: o.cursorKey,
