@@ -11,6 +11,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
 import { fileURLToPath } from 'node:url'
+import { send } from './load.js'
 
 /** How one line is timed: as bench:scale's own timer does (warm-up, runs, time limit). */
 export interface HttpTiming {
@@ -79,27 +80,11 @@ export function startHttpTimer(baseUrl: string): HttpTimer {
 function serve(baseUrl: string): void {
   const base = new URL(baseUrl)
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
-  const get = (path: string, token: string, keep: boolean) =>
-    new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request(
-        { agent, host: base.hostname, port: base.port, path, headers: { 'x-auth-token': token } },
-        (res) => {
-          const chunks: Buffer[] = []
-          res.on('data', (c: Buffer) => {
-            if (keep || res.statusCode !== 200) chunks.push(c)
-          })
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-          )
-          res.on('error', reject)
-        },
-      )
-      req.on('error', reject)
-      req.end()
-    })
+  const get = (path: string, token: string) =>
+    send(agent, base, { method: 'GET', path, headers: { 'x-auth-token': token } })
   const time = async (paths: readonly string[], token: string, t: HttpTiming) => {
     const once = async (i: number) => {
-      const res = await get(paths[i % paths.length] as string, token, false)
+      const res = await get(paths[i % paths.length] as string, token)
       if (res.status !== 200) throw new Error(`http ${res.status}: ${res.body.slice(0, 300)}`)
     }
     const started = performance.now()
@@ -117,7 +102,7 @@ function serve(baseUrl: string): void {
   process.on('message', (r: Request) => {
     const work =
       r.kind === 'get'
-        ? get(r.path, r.token, true).then((res) => ({ id: r.id, ...res }))
+        ? get(r.path, r.token).then((res) => ({ id: r.id, ...res }))
         : time(r.paths, r.token, r.timing).then((times) => ({ id: r.id, times }))
     work.then(
       (a: Answer) => process.send?.(a),

@@ -736,13 +736,14 @@ async function main(): Promise<boolean> {
     // The http column's server: the checkout's `actiontrail serve` on the same database, with the
     // in-process app's tokens and cursor key so that both answer the same pages.
     const cursorKey = randomBytes(32).toString('hex')
-    const serverDir = mkdtempSync(join(tmpdir(), 'actiontrail-scale-serve-'))
+    let serverDir: string | undefined
     let server: ChildServer | undefined
     const gc = watchGcPauses()
     let queries
     try {
       if (PART !== 'instance' && !values['no-http']) {
         log('starting actiontrail serve for the http column')
+        serverDir = mkdtempSync(join(tmpdir(), 'actiontrail-scale-serve-'))
         server = await startActionTrail({
           dir: serverDir,
           tokens: BENCH_TOKENS,
@@ -775,7 +776,7 @@ async function main(): Promise<boolean> {
             })
     } finally {
       await server?.stop()
-      rmSync(serverDir, { recursive: true, force: true })
+      if (serverDir) rmSync(serverDir, { recursive: true, force: true })
     }
     const gcPauses = gc.stop()
     const cpuAfter = machineCpu()
