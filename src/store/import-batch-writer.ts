@@ -7,11 +7,14 @@
  */
 import type { ImportCounts, WriteOutcome } from '../domain/write-operation.js'
 import type { ActionStore, ImportedAction, ImportedInstance, StoreWrite } from './action-store.js'
+import type { ChainAhead, ChainCursor } from './sqlite/offline-batch-layout.js'
 
 /** What one batch did with its records. */
 export interface ImportBatchCounts {
   instances: ImportCounts
   actions: ImportCounts
+  /** An offline writer's: where the load stands after the batch (see chainCursor). */
+  cursor?: ChainCursor
 }
 
 /** Writes import batches. */
@@ -25,7 +28,15 @@ export interface ImportBatchWriter {
     instances: readonly ImportedInstance[],
     actions: readonly ImportedAction[],
     writer?: string,
+    ahead?: ChainAhead,
   ): Promise<ImportBatchCounts>
+  /**
+   * An offline writer's (it hands out ids and change positions itself): where the load stands
+   * now, for a reader that plans each batch's hash chain ahead (`ahead` above; the writer takes a
+   * plan only for the batch it fits: sqlite/offline-batch-layout.ts). Each batch's counts then
+   * carry where it stands after that batch.
+   */
+  chainCursor?(): Promise<ChainCursor>
 }
 
 const none = (): ImportCounts => ({ created: 0, existing: 0, skipped: 0 })

@@ -18,6 +18,10 @@ import { fileCheckpoint, memoryCheckpoint } from '../../src/nova/db-import/impor
 import { importNovaCells } from '../../src/nova/db-import/nova-db-import.js'
 import { openNovaCell } from '../../src/nova/db-import/open-cell.js'
 import { openSqliteCell } from '../../src/nova/db-import/sqlite-cell-source.js'
+import { READ_AHEAD } from '../../src/nova/db-import/cell-reader-thread.js'
+import { toImportBatch } from '../../src/nova/db-import/nova-records.js'
+import type { ImportBatchWriter } from '../../src/store/import-batch-writer.js'
+import { chainAhead, sameCursor } from '../../src/store/sqlite/offline-batch-layout.js'
 import { sanitizeDetails, sanitizeTraceback } from '../../src/security/sanitize-traceback.js'
 import { openOfflineStore } from '../../src/store/open-offline-store.js'
 import { openStore } from '../../src/store/open-store.js'
@@ -638,6 +642,100 @@ describe('import --from-nova-db --offline: an SQLite store', { skip }, () => {
     assert.deepEqual(indexNames(db), allIndexes)
     assert.deepEqual(storeContents(db), storeContents(online))
     await assertApiShows(t, db, rows)
+  })
+
+  test('the writer stores a plan that fits the batch, and computes the chain itself when none fits', async (t) => {
+    const dir = tempDir(t)
+    const rows = novaHistory(3, 2, 6, true)
+    const cell = openSqliteCell(await sqliteCellWith(dir, rows), { readerThread: false })
+    t.after(() => cell.close())
+    const first = toImportBatch(await cell.actions(0, 6))
+    const second = toImportBatch(await cell.actions(first.lastId, 6))
+    const db = join(dir, 'trail.db')
+    const offline = await openOfflineStore(db)
+    const tag = 'nova-import-test'
+
+    // 1. A plan from where the store stands, with its first digest changed: the writer stores the
+    // plan as it is (it does not compute what it was given).
+    const start = await offline.importer.chainCursor!()
+    const planned = chainAhead(first.instances, first.actions, tag, start)!
+    const forged = { ...planned.ahead, hex: 'f'.repeat(64) + planned.ahead.hex.slice(64) }
+    const one = await offline.importer.importBatch(first.instances, first.actions, tag, forged)
+    assert.deepEqual(one.cursor, planned.after, 'it ends where the plan said')
+
+    // 2. A plan made from one position further on does not fit: the writer computes the chain
+    // itself, which is the plan from the right place.
+    const right = chainAhead(second.instances, second.actions, tag, one.cursor!)!
+    const wrong = chainAhead(second.instances, second.actions, tag, {
+      ...one.cursor!,
+      position: one.cursor!.position + 1,
+    })!
+    assert.notEqual(wrong.ahead.hex, right.ahead.hex)
+    const two = await offline.importer.importBatch(
+      second.instances,
+      second.actions,
+      tag,
+      wrong.ahead,
+    )
+    assert.deepEqual(two.cursor, right.after)
+    await offline.close()
+
+    const hexOf = (ahead: { changes: number; hex: string }) =>
+      Array.from({ length: ahead.changes }, (_, k) => [
+        ahead.hex.slice(k * 128, k * 128 + 64),
+        ahead.hex.slice(k * 128 + 64, k * 128 + 128),
+      ])
+    const read = new Database(db, { readonly: true })
+    t.after(() => read.close())
+    const stored = read
+      .prepare('SELECT digest, link FROM changes WHERE position >= ? ORDER BY position')
+      .raw()
+      .all(start.position) as string[][]
+    assert.deepEqual(stored, [
+      ['f'.repeat(64), planned.ahead.hex.slice(64, 128)],
+      ...hexOf(planned.ahead).slice(1),
+      ...hexOf(right.ahead),
+    ])
+  })
+
+  test('the reader thread plans each batch’s chain, and again from the writer’s place after a misfit', async (t) => {
+    const dir = tempDir(t)
+    const rows = novaHistory(4, 6, 20, true)
+    const cell = await sqliteCellWith(dir, rows)
+    const db = join(dir, 'trail.db')
+    const offline = await openOfflineStore(db)
+    // Whether each action batch came with a plan made from where the writer stood before it.
+    const fits: boolean[] = []
+    const importer: ImportBatchWriter = {
+      chainCursor: () => offline.importer.chainCursor!(),
+      async importBatch(instances, actions, writer, ahead) {
+        if (actions.length === 0) return offline.importer.importBatch(instances, actions, writer)
+        const before = await offline.importer.chainCursor!()
+        // The third batch is written under another writer tag than its plan was made for.
+        const tag = fits.length === 2 ? 'another-writer' : writer
+        fits.push(ahead !== undefined && ahead.tag === tag && sameCursor(ahead.from, before))
+        return offline.importer.importBatch(instances, actions, tag, ahead)
+      },
+    }
+    const source = await openNovaCell(`sqlite:${cell}`)
+    const summary = await importNovaCells({
+      store: offline.store,
+      importer,
+      cells: [source],
+      checkpoint: memoryCheckpoint(),
+      batchSize: 10,
+    })
+    await source.close()
+    await offline.finish()
+    await offline.close()
+    assert.deepEqual(summary.actions, { created: 120, existing: 0, skipped: 0 })
+    assert.equal(fits.length, 12)
+    assert.deepEqual(fits.slice(0, 3), [true, true, false])
+    // The batches planned before the writer's word came back do not fit either; then all do.
+    assert.ok(fits.filter((f) => !f).length <= 1 + READ_AHEAD + 1, fits.join())
+    assert.deepEqual(fits.slice(-5), [true, true, true, true, true], fits.join())
+    const verified = await runCli(['verify', '--db', db])
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr)
   })
 })
 

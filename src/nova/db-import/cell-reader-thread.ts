@@ -23,8 +23,8 @@
  */
 import { Worker } from 'node:worker_threads'
 import { AppError } from '../../domain/errors.js'
-import type { CellReaderData, CellReaderMessage } from './cell-reader-worker.js'
-import type { ImportBatchReader } from './import-batch-reader.js'
+import type { CellReaderControl, CellReaderData, CellReaderMessage } from './cell-reader-worker.js'
+import type { ChainStart, ImportBatchReader } from './import-batch-reader.js'
 import type { ImportBatch } from './nova-records.js'
 
 /** Batches read before the import thread takes one. */
@@ -49,13 +49,16 @@ function startWorker(workerData: CellReaderData): Worker {
 
 /**
  * Reads the batches of the SQLite cell at `path` after `after` on a thread of their own;
- * `inThread` (from the same position) when the thread cannot start.
+ * `inThread` (from the same position) when the thread cannot start. With `chain`, the thread
+ * plans each batch's hash chain too (cell-reader-worker.ts), told where the writer stands after
+ * each batch through `written`.
  */
 export function threadBatches(
   path: string,
   after: number,
   limit: number,
   inThread: () => ImportBatchReader,
+  chain?: ChainStart,
 ): ImportBatchReader {
   const queue: CellReaderMessage[] = []
   let fallback: ImportBatchReader | undefined
@@ -76,7 +79,7 @@ export function threadBatches(
       // The end and a failure stay at the head: every later call answers the same.
       if (message.kind === 'batch') {
         queue.shift()
-        worker?.postMessage('more')
+        worker?.postMessage({ kind: 'more' } satisfies CellReaderControl)
         waiting.resolve(message.batch)
       } else if (message.kind === 'end') waiting.resolve(undefined)
       else if (message.code) waiting.reject(new AppError(message.code, message.message))
@@ -88,7 +91,7 @@ export function threadBatches(
   }
 
   try {
-    worker = startWorker({ path, after, limit, ahead: READ_AHEAD })
+    worker = startWorker({ path, after, limit, ahead: READ_AHEAD, chain })
   } catch {
     fallback = inThread()
   }
@@ -115,6 +118,9 @@ export function threadBatches(
         asked = true
         settle()
       }),
+    written: (cursor) => {
+      if (!fallback) worker?.postMessage({ kind: 'written', cursor } satisfies CellReaderControl)
+    },
     close: async () => {
       await worker?.terminate()
       await fallback?.close()

@@ -3,13 +3,28 @@
  * other from a position. Read on the import's own thread here; an SQLite cell reads them ahead on
  * a thread of its own (cell-reader-thread.ts).
  */
+import type { ChainCursor } from '../../store/sqlite/offline-batch-layout.js'
 import { toImportBatch, type ImportBatch } from './nova-records.js'
 import type { NovaCellSource } from './nova-rows.js'
+
+/**
+ * Where an offline writer stands when the walk starts, and the writer tag the batches are
+ * written with: what a reader needs to plan each batch's hash chain ahead (ImportBatch.chain).
+ */
+export interface ChainStart {
+  cursor: ChainCursor
+  tag: string | null
+}
 
 /** Import batches of a cell's actions, by id. */
 export interface ImportBatchReader {
   /** The next batch; undefined past the last action. */
   next(): Promise<ImportBatch | undefined>
+  /**
+   * Told, batch after batch in the order they were taken, where the writer stood after writing
+   * each (a reader given a ChainStart: it plans the next batches from there).
+   */
+  written?(cursor: ChainCursor): void
   /** Stops reading (batches read ahead are dropped). */
   close(): Promise<void>
 }

@@ -85,8 +85,10 @@ export async function importNovaCells(options: NovaImportOptions): Promise<Impor
     const maxActionId = await cell.lastActionId()
     let actionsRead = 0
     let actionsCreated = 0
+    // An offline writer says where it stands: a reader that can plans each batch's chain ahead.
+    const cursor = await importer.chainCursor?.()
     const reader =
-      cell.batches?.(position.actionsAfter, batchSize) ??
+      cell.batches?.(position.actionsAfter, batchSize, cursor && { cursor, tag: writer ?? null }) ??
       inThreadBatches(cell, position.actionsAfter, batchSize)
     try {
       for (;;) {
@@ -98,9 +100,10 @@ export async function importNovaCells(options: NovaImportOptions): Promise<Impor
         // after the instance walk still gets its actions.
         const before = summary.actions.created
         const written = await writeWithRetry(
-          () => importer.importBatch(batch.instances, batch.actions, writer),
+          () => importer.importBatch(batch.instances, batch.actions, writer, batch.chain),
           signal,
         )
+        if (written.cursor) reader.written?.(written.cursor)
         add(summary.actions, written.actions)
         // A turn of the event loop per batch: an SQLite cell and the offline writer are
         // synchronous (better-sqlite3) and resolve at once, so without it nothing else ran during

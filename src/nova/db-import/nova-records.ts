@@ -11,6 +11,7 @@ import type { Timestamp } from '../../domain/timestamp.js'
 import { sanitizedFailure } from '../../security/sanitize-traceback.js'
 import type { ImportedAction, ImportedEvent, ImportedInstance } from '../../store/action-store.js'
 import { canonicalTimeOrNull } from '../../store/rows.js'
+import type { ChainAhead } from '../../store/sqlite/offline-batch-layout.js'
 import {
   lastId,
   type NovaActionBatch,
@@ -178,6 +179,8 @@ export interface ImportBatch {
   read: number
   /** The last action id read: where the next batch starts, and the checkpoint once written. */
   lastId: number
+  /** The batch's hash chain, planned ahead by the reader (store/sqlite/offline-batch-layout.ts). */
+  chain?: ChainAhead
 }
 
 /** A non-empty batch of Nova's rows as import records. */

@@ -109,7 +109,7 @@ export function lastId(rows: readonly (readonly [number, ...unknown[]])[]): numb
   return rows[rows.length - 1]![0]
 }
 
-import type { ImportBatchReader } from './import-batch-reader.js'
+import type { ChainStart, ImportBatchReader } from './import-batch-reader.js'
 
 /** One keyset batch of actions (ordered by id) with every event of those actions. */
 export interface NovaActionBatch {
@@ -134,9 +134,10 @@ export interface NovaCellSource {
   /**
    * The action walk after `after` as import batches, when the source reads them in a way of its
    * own (an SQLite cell: ahead, on a thread, cell-reader-thread.ts); otherwise the importer reads
-   * them with {@link actions} (import-batch-reader.ts inThreadBatches).
+   * them with {@link actions} (import-batch-reader.ts inThreadBatches). With `chain`, the batches
+   * may come with their hash chain planned ahead from there (store/sqlite/offline-batch-layout.ts).
    */
-  batches?(after: number, limit: number): ImportBatchReader
+  batches?(after: number, limit: number, chain?: ChainStart): ImportBatchReader
   /** The largest action id (0 when none): the end of the walk, for progress. */
   lastActionId(): Promise<number>
   close(): Promise<void>

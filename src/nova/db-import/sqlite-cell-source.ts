@@ -136,7 +136,7 @@ export function openSqliteCell(path: string, options: SqliteCellOptions = {}): N
   if (options.readerThread === false) return source
   return {
     ...source,
-    batches: (after, limit) =>
-      threadBatches(path, after, limit, () => inThreadBatches(source, after, limit)),
+    batches: (after, limit, chain) =>
+      threadBatches(path, after, limit, () => inThreadBatches(source, after, limit), chain),
   }
 }

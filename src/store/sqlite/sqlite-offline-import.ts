@@ -27,8 +27,8 @@
  */
 import type { Database as Native, Statement } from 'better-sqlite3'
 import type { ImportCounts } from '../../domain/write-operation.js'
-import type { ImportedAction } from '../action-store.js'
-import type { ImportBatchWriter } from '../import-batch-writer.js'
+import type { ImportedAction, ImportedInstance } from '../action-store.js'
+import type { ImportBatchCounts, ImportBatchWriter } from '../import-batch-writer.js'
 import {
   ACTION_DIGEST_COLUMNS,
   actionDigest,
@@ -36,23 +36,20 @@ import {
   eventDigest,
   type StoredRow,
 } from '../../security/chain/canonical-record.js'
-import { isHexLink, nextLink } from '../../security/chain/chain-link.js'
-import { CHAIN_COLUMNS, CHANGE_COLUMNS, storedValues } from '../write/change-feed.js'
-import {
-  actionKey,
-  IMPORT_PART,
-  importedActionRow,
-  importedEventRow,
-  importInstances,
-  rowGroup,
-} from '../write/import-program.js'
+import { isHexLink } from '../../security/chain/chain-link.js'
+import { CHAIN_COLUMNS, CHANGE_COLUMNS } from '../write/change-feed.js'
+import { actionKey, importInstances, rowGroup } from '../write/import-program.js'
 import type { StepResult, WriteProgram } from '../write/sql-step.js'
 import {
-  ACTION_ROW,
-  actionDigestRecord,
-  EVENT_ROW,
-  eventDigestRecord,
-} from './offline-digest-record.js'
+  batchOwners,
+  chainLink,
+  chainValues,
+  layoutBatch,
+  sameCursor,
+  type ChainAhead,
+  type ChainCursor,
+} from './offline-batch-layout.js'
+import { ACTION_ROW, EVENT_ROW } from './offline-digest-record.js'
 
 /**
  * Rows per INSERT statement (the rest of a part goes in single-row statements). Binding the values
@@ -139,13 +136,6 @@ function runPlain<T>(native: Native, program: WriteProgram<T>): T {
 // Prepared statements of runPlain, per connection: import_instances' repeat from batch to batch.
 const statementCaches = new WeakMap<Native, Map<string, Statement>>()
 
-/** The next ids and change position, as AUTOINCREMENT and the change counter would hand out. */
-interface Next {
-  action: number
-  event: number
-  position: number
-}
-
 /** Where a change row's own values are in an action or event row. */
 function changeSources(columns: readonly string[]) {
   const at = (name: string) => {
@@ -216,9 +206,20 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
       setHead: native.prepare('UPDATE change_head SET last = ?, link = ? WHERE id = 1'),
     })
 
-  const writeActions = (actions: readonly ImportedAction[], tag: string | null): ImportCounts => {
+  const cursor = (): ChainCursor => {
     const s = statements()
-    const counts: ImportCounts = { created: 0, existing: 0, skipped: 0 }
+    const next = s.next.get() as Omit<ChainCursor, 'link'>
+    const head = s.head.get()
+    return { ...next, link: isHexLink(head) ? head : null }
+  }
+
+  const writeActions = (
+    instances: readonly ImportedInstance[],
+    actions: readonly ImportedAction[],
+    tag: string | null,
+    ahead: ChainAhead | undefined,
+  ): ImportCounts => {
+    const s = statements()
     const owners = new Map<string, string | undefined>()
     for (const a of actions)
       if (!owners.has(a.instanceUuid))
@@ -232,65 +233,75 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
         throw new KnownActions()
       seen.add(key)
     }
-    const next = s.next.get() as Next
-    const headLink = s.head.get()
-    let link = isHexLink(headLink) ? headLink : null
-    // A change row with its digest and link, from the values just written (see the header).
+    const next = cursor()
+    const start = { ...next }
+    const layout = layoutBatch(actions, owners, tag, next)
+    // The chain planned ahead is taken only for the very batch it was planned for: from the same
+    // place, with the same tag, the same actions skipped (an owner exactly where the batch's
+    // instances gave one), hence the same ids and change rows.
+    let planned: string | undefined
+    if (
+      ahead &&
+      ahead.tag === tag &&
+      ahead.changes === layout.changes &&
+      sameCursor(ahead.from, start)
+    ) {
+      const mine = batchOwners(instances)
+      if (
+        actions.every(
+          (a) => (owners.get(a.instanceUuid) === undefined) === !mine.has(a.instanceUuid),
+        )
+      )
+        planned = ahead.hex
+    }
+    let link = start.link
+    let at = 0
+    // A change row with its digest and link (see the header).
     const change = (kind: 'action' | 'event', row: readonly unknown[]) => {
-      const event = kind === 'event'
-      const record = event ? eventDigestRecord(row) : actionDigestRecord(row)
-      const digest = event
-        ? eventDigest(storedValues(record) ?? (s.eventRow.get(row[0]) as StoredRow))
-        : actionDigest(storedValues(record) ?? (s.actionRow.get(row[0]) as StoredRow))
-      const actionId = Number(event ? record.action_id : record.id)
-      const eventId = event ? Number(record.id) : null
       const position = next.position++
-      link = nextLink(link, { position, kind, actionId, eventId, digest })
-      const at = event ? EVENT_AT : ACTION_AT
+      let digest: string
+      if (planned !== undefined) {
+        digest = planned.slice(at, at + 64)
+        link = planned.slice(at + 64, at + 128)
+        at += 128
+      } else {
+        const values = chainValues(kind, row, position, link)
+        if (values) ({ digest, link } = values)
+        else {
+          // A text the database does not store as given: the digest of what it stored.
+          digest =
+            kind === 'event'
+              ? eventDigest(s.eventRow.get(row[0]) as StoredRow)
+              : actionDigest(s.actionRow.get(row[0]) as StoredRow)
+          link = chainLink(kind, row, position, link, digest)
+        }
+      }
+      const source = kind === 'event' ? EVENT_AT : ACTION_AT
       s.changes.add([
         position,
         kind,
-        actionId,
-        eventId,
-        row[at.instance],
-        row[at.owner],
-        row[at.updated] ?? row[at.created],
+        kind === 'event' ? row[1] : row[0],
+        kind === 'event' ? row[0] : null,
+        row[source.instance],
+        row[source.owner],
+        row[source.updated] ?? row[source.created],
         digest,
         link,
       ])
     }
-    for (let i = 0; i < actions.length; i += IMPORT_PART) {
-      const fresh: { a: ImportedAction; id: number }[] = []
-      for (const a of actions.slice(i, i + IMPORT_PART)) {
-        if (owners.get(a.instanceUuid) === undefined) counts.skipped += 1
-        else fresh.push({ a, id: next.action++ })
-      }
-      if (fresh.length === 0) continue
-      const actionRows = fresh.map(({ a, id }) => [
-        id,
-        ...importedActionRow(a, owners.get(a.instanceUuid), tag),
-      ])
-      for (const row of actionRows) s.actions.add(row)
+    for (const part of layout.parts) {
+      for (const row of part.actions) s.actions.add(row)
       // The actions in before their events (the events' foreign key).
       s.actions.flush()
-      const eventRows: unknown[][] = []
-      for (const { a, id } of fresh) {
-        const owner = owners.get(a.instanceUuid)
-        for (const e of a.events) {
-          const row = [next.event++, ...importedEventRow(id, a, e, owner, tag)]
-          s.events.add(row)
-          eventRows.push(row)
-        }
-      }
+      for (const row of part.events) s.events.add(row)
       s.events.flush()
       // As the online program notes them: the part's actions, then their events, by id.
-      for (const row of actionRows) change('action', row)
-      for (const row of eventRows) change('event', row)
+      for (const row of part.actions) change('action', row)
+      for (const row of part.events) change('event', row)
       s.changes.flush()
-      counts.created += fresh.length
     }
-    if (counts.created > 0) s.setHead.run(next.position - 1, link)
-    return counts
+    if (layout.created > 0) s.setHead.run(next.position - 1, link)
+    return { created: layout.created, existing: 0, skipped: layout.skipped }
   }
 
   const batch = native.transaction(
@@ -298,26 +309,31 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
       instances: Parameters<typeof importInstances>[0],
       actions: readonly ImportedAction[],
       writer: string | undefined,
+      ahead: ChainAhead | undefined,
     ) => {
       const outcome = runPlain(native, importInstances(instances))
       if (!outcome.ok || outcome.record.kind !== 'import') throw new Error('instances not imported')
       const none = { created: 0, existing: 0, skipped: 0 }
       return {
         instances: outcome.record.counts,
-        actions: actions.length > 0 ? writeActions(actions, writer ?? null) : none,
+        actions:
+          actions.length > 0 ? writeActions(instances, actions, writer ?? null, ahead) : none,
       }
     },
   )
 
   return {
+    chainCursor: () => Promise.resolve(cursor()),
     // Synchronous work (better-sqlite3); async so that a failure is a rejection.
-    async importBatch(instances, actions, writer) {
+    async importBatch(instances, actions, writer, ahead) {
+      let counts: ImportBatchCounts
       try {
-        return batch(instances, actions, writer)
+        counts = batch(instances, actions, writer, ahead)
       } catch (err) {
         if (!(err instanceof KnownActions)) throw err
-        return online.importBatch(instances, actions, writer)
+        counts = await online.importBatch(instances, actions, writer)
       }
+      return { ...counts, cursor: cursor() }
     },
   }
 }
