@@ -14,6 +14,10 @@
  * thread would need a pool of its own on the operator's credentials; it keeps the in-thread path
  * (import-batch-reader.ts), not measured here.
  *
+ * For an offline writer the thread also plans each batch's hash chain (chain-planner.ts), the
+ * largest share of the writing thread's work after binding; the writer's place after each batch
+ * comes back to it through `written`.
+ *
  * The checkpoint is the import's, unchanged: it moves after each batch's write committed, and
  * batches read ahead but not written are dropped with the thread (close). A thread that cannot
  * start at all (its module missing: a bundle of the CLI has no file beside it) leaves the walk to

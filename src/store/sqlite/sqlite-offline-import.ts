@@ -12,12 +12,15 @@
  * request id, the events by action: 1.3 of the 5.9 s of a 50k-action load, bench:nova-import)
  * and went through the generic executor's per-step machinery.
  *
- * The change rows are written whole, with the hash chain's digest and link computed here from the
- * values just bound (as the online programs do from what they stored: change-feed.ts
- * storedValues; a row whose texts the database would not store as given is read back for its
- * digest). They were inserted by SQL from the rows written, then sealed (chain/seal-chain.ts
- * sealUnlinked): read back with their actions and events and updated one by one: 36 % of the
- * load thread's CPU with the hashing, which stays (profile of 60k actions, 2026-12-07).
+ * The change rows are written whole, with the hash chain's digest and link: planned ahead by the
+ * reader (a {@link ChainAhead}, taken only when the batch starts where the plan did and lays out
+ * as planned: offline-batch-layout.ts), or else computed here from the values just bound (as the
+ * online programs do from what they stored: change-feed.ts storedValues; a row whose texts the
+ * database would not store as given is read back for its digest). They were inserted by SQL from
+ * the rows written, then sealed (chain/seal-chain.ts sealUnlinked): read back with their actions
+ * and events and updated one by one: 36 % of the load thread's CPU with the hashing (profile of
+ * 60k actions, 2026-12-07). The hashing planned on the reader's thread took the load of 1M
+ * actions from 188 to 80 s (docs/benchmarks.md, session 15).
  *
  * Idempotence as online: a batch with an action whose (instance, request id) exists (one probe
  * of the unique key per action, the index the load keeps) goes through the online programs,
