@@ -35,19 +35,30 @@ import type { ImportBatch } from './nova-records.js'
 export const READ_AHEAD = 2
 
 /**
+ * The reader thread's young generation, MB (V8's default is 16 MB of semi-space). A batch being
+ * read, mapped and planned lives through many scavenges of a small young generation, each copying
+ * it again: in a profile of the offline load of 200k actions (2026-12-07, quiet machine) the
+ * thread spent 3.7 s of its 21.7 s collecting garbage by default, 2.4–2.6 s with 64 MB and
+ * 1.2–1.5 s with 192 MB, and the load took 17.1–21.9, 16.9–18.8 and 15.9–16.6 s. Peak RSS of the
+ * whole import at 1M actions: see docs/benchmarks.md (session 15).
+ */
+const READER_YOUNG_GENERATION_MB = 192
+
+/**
  * Starts the reader thread. From the compiled package it is cell-reader-worker.js beside this
  * file; in a checkout the sources run through tsx, which the thread registers first (as
  * security/sanitize-pool.ts does).
  */
 function startWorker(workerData: CellReaderData): Worker {
+  const resourceLimits = { maxYoungGenerationSizeMb: READER_YOUNG_GENERATION_MB }
   const here = import.meta.url
   if (!here.endsWith('.ts'))
-    return new Worker(new URL('./cell-reader-worker.js', here), { workerData })
+    return new Worker(new URL('./cell-reader-worker.js', here), { workerData, resourceLimits })
   const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'))
   const entry = JSON.stringify(new URL('./cell-reader-worker.ts', here).href)
   return new Worker(
     `import(${tsx}).then(({ register }) => { register(); return import(${entry}) })`,
-    { eval: true, workerData },
+    { eval: true, workerData, resourceLimits },
   )
 }
 
