@@ -197,7 +197,9 @@ async function timedImport(offline: boolean): Promise<ImportRun> {
   await opened2.db.destroy()
   if (!chain.ok)
     throw new Error(`the hash chain does not verify: ${JSON.stringify(chain.problems[0])}`)
-  const verified = `; hash chain verified (${chain.entries.toLocaleString('en')} entries, ${seconds(chainStarted).toFixed(0)} s, not timed)`
+  const verified =
+    `; hash chain verified (${chain.entries.toLocaleString('en')} entries, ` +
+    `${seconds(chainStarted).toFixed(0)} s, not timed)`
   rmSync(file, { force: true })
   return {
     label: offline
