@@ -19,8 +19,8 @@
  * database would not store as given is read back for its digest). They were inserted by SQL from
  * the rows written, then sealed (chain/seal-chain.ts sealUnlinked): read back with their actions
  * and events and updated one by one: 36 % of the load thread's CPU with the hashing (profile of
- * 60k actions, 2026-12-07). The hashing planned on the reader's thread took the load of 1M
- * actions from 188 to 80 s (docs/benchmarks.md, session 15).
+ * 60k actions, 2026-12-07). With the chain planned on the reader's thread (and its larger young
+ * generation), the load of 1M actions went from 128 to 71–84 s (docs/benchmarks.md, session 15).
  *
  * Idempotence as online: a batch with an action whose (instance, request id) exists (one probe
  * of the unique key per action, the index the load keeps) goes through the online programs,
@@ -247,6 +247,7 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
       ahead &&
       ahead.tag === tag &&
       ahead.changes === layout.changes &&
+      ahead.hex.length === layout.changes * 128 &&
       sameCursor(ahead.from, start)
     ) {
       const mine = batchOwners(instances)
