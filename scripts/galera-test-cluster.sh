@@ -197,7 +197,8 @@ launch() {   # launch node N in the background; $2 = extra arg (e.g. --wsrep-new
 wait_synced() {   # wait until node N is Synced (wsrep_local_state=4) and accepts SQL
   local i=$1 t0=$SECONDS st
   while :; do
-    node_pid "$i" >/dev/null || { tail -30 "$(ndir "$i")/error.log" >&2; die "node$i died during startup (see $(ndir "$i")/error.log)"; }
+    # Both logs: a node that dies before it opens its error log says why only on its console.
+    node_pid "$i" >/dev/null || { tail -n 30 "$(ndir "$i")/error.log" "$(ndir "$i")/console.log" >&2; die "node$i died during startup (see $(ndir "$i")/error.log)"; }
     st=$(wstatus "$i" wsrep_local_state || true)
     [ "$st" = 4 ] && [ "$(wstatus "$i" wsrep_ready)" = ON ] && break
     [ $((SECONDS - t0)) -ge "$TIMEOUT" ] && die "node$i not Synced after ${TIMEOUT}s (state=$st)"

@@ -84,20 +84,24 @@ function envValue(stdout: string, name: string): string {
 }
 
 /**
- * Starts a fresh cluster. Its base port is drawn at random (each cluster takes 40 ports from it);
- * a port already in use makes the script refuse, and another base is tried.
+ * Starts a fresh cluster. Its base port is drawn at random (each cluster takes 40 ports from it),
+ * below Linux's ephemeral range (32768 and up), where any outgoing connection of a parallel test
+ * can take a port. A port already in use makes the script refuse, and another base is tried; so
+ * is a node that dies while the cluster first boots: seen once in CI (2026-12-07, node 1 gone
+ * before it wrote its error log, base port then drawn up to 60,000; its console was not shown
+ * then, it is now), an accident of the machine and not the failover these tests are about.
  */
 export async function startGaleraCluster(): Promise<GaleraCluster> {
   for (let attempt = 0; ; attempt++) {
     const dir = mkdtempSync(join(tmpdir(), 'actiontrail-galera-'))
-    const base = 20_000 + 40 * Math.floor(Math.random() * 1000)
+    const base = 20_000 + 40 * Math.floor(Math.random() * 300)
     let stdout: string
     try {
       stdout = await script(['start', dir, String(base)])
     } catch (err) {
       await script(['stop', dir]).catch(() => undefined)
       rmSync(dir, { recursive: true, force: true })
-      if (attempt < 2 && /already in use/.test(String(err))) continue
+      if (attempt < 2 && /already in use|died during startup/.test(String(err))) continue
       throw err
     }
     let stopped = false
