@@ -13,11 +13,13 @@
  * from the last report. A wrong prediction costs speed, never a wrong chain: the writer takes a
  * plan only for the exact place and batch it was made for.
  */
-import { chainAhead, type ChainCursor } from '../../store/sqlite/offline-batch-layout.js'
+import {
+  chainAhead,
+  sameCursor,
+  type ChainCursor,
+} from '../../store/sqlite/offline-batch-layout.js'
 import type { ChainStart } from './import-batch-reader.js'
 import type { ImportBatch } from './nova-records.js'
-
-const key = (c: ChainCursor) => `${c.action}/${c.event}/${c.position}/${c.link ?? ''}`
 
 /** The reader thread's planner (see the module). */
 export class ChainPlanner {
@@ -29,7 +31,7 @@ export class ChainPlanner {
   #sent = 0
   #reported = 0
   /** The predicted place after each batch sent and not yet reported (undefined: not planned). */
-  readonly #predicted = new Map<number, string | undefined>()
+  readonly #predicted = new Map<number, ChainCursor | undefined>()
   #caughtUp: (() => void) | undefined
 
   constructor(start: ChainStart) {
@@ -49,14 +51,15 @@ export class ChainPlanner {
     const index = this.#sent++
     const planned = chainAhead(batch.instances, batch.actions, this.#tag, this.#cursor)
     this.#cursor = planned?.after
-    this.#predicted.set(index, planned && key(planned.after))
+    this.#predicted.set(index, planned?.after)
     return planned ? { ...batch, chain: planned.ahead } : batch
   }
 
   /** Where the writer stood after the next batch in order. */
   written(cursor: ChainCursor): void {
     const index = this.#reported++
-    if (this.#predicted.get(index) !== key(cursor)) this.#cursor = undefined
+    const predicted = this.#predicted.get(index)
+    if (!predicted || !sameCursor(predicted, cursor)) this.#cursor = undefined
     this.#predicted.delete(index)
     this.#last = cursor
     if (this.#reported === this.#sent) this.#caughtUp?.()

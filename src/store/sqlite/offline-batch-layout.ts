@@ -71,8 +71,7 @@ export function layoutBatch(
   const layout: BatchLayout = { parts: [], created: 0, skipped: 0, changes: 0 }
   for (let i = 0; i < actions.length; i += IMPORT_PART) {
     const part: LayoutPart = { actions: [], events: [] }
-    const ids: number[] = []
-    const fresh: ImportedAction[] = []
+    const fresh: { a: ImportedAction; id: number; owner: unknown }[] = []
     for (const a of actions.slice(i, i + IMPORT_PART)) {
       const owner = owners.get(a.instanceUuid)
       if (owner === undefined) {
@@ -80,16 +79,13 @@ export function layoutBatch(
         continue
       }
       const id = next.action++
-      fresh.push(a)
-      ids.push(id)
+      fresh.push({ a, id, owner })
       part.actions.push([id, ...importedActionRow(a, owner, tag)])
     }
     if (fresh.length === 0) continue
-    fresh.forEach((a, k) => {
-      const owner = owners.get(a.instanceUuid)
+    for (const { a, id, owner } of fresh)
       for (const e of a.events)
-        part.events.push([next.event++, ...importedEventRow(ids[k]!, a, e, owner, tag)])
-    })
+        part.events.push([next.event++, ...importedEventRow(id, a, e, owner, tag)])
     layout.parts.push(part)
     layout.created += fresh.length
     layout.changes += part.actions.length + part.events.length
