@@ -51,6 +51,7 @@ import {
   sameCursor,
   type ChainAhead,
   type ChainCursor,
+  type LayoutPart,
 } from './offline-batch-layout.js'
 import { ACTION_ROW, EVENT_ROW } from './offline-digest-record.js'
 
@@ -139,22 +140,57 @@ function runPlain<T>(native: Native, program: WriteProgram<T>): T {
 // Prepared statements of runPlain, per connection: import_instances' repeat from batch to batch.
 const statementCaches = new WeakMap<Native, Map<string, Statement>>()
 
-/** Where a change row's own values are in an action or event row. */
-function changeSources(columns: readonly string[]) {
-  const at = (name: string) => {
-    const i = columns.indexOf(name)
-    if (i < 0) throw new Error(`offline import: no ${name} column`)
-    return i
+/**
+ * Writes a part's change rows by `INSERT … SELECT` from the action and event rows just inserted,
+ * with each row's digest and link cut from one blob of the part's hex (64 + 64 digits per change
+ * row, in change order: the actions, then the events, each by id). A part's ids are consecutive
+ * (offline-batch-layout.ts), so a row's position and its place in the blob follow from its id.
+ *
+ * Why: bound from JavaScript, the change rows were half of the rows the writer's thread binds
+ * (one per action and per event), each an array of nine values and two slices of the hex; made by
+ * SQL they cost the writer one statement per table and part. The hex is bound as a blob because
+ * SQLite's substr counts characters on text (a walk from the start for each row) and bytes on a
+ * blob; the cast makes each value the same text a bound string would be.
+ */
+class ChangeRows {
+  readonly #actions: Statement
+  readonly #events: Statement
+
+  constructor(native: Native) {
+    const insert = `INSERT INTO changes (${[...CHANGE_COLUMNS, ...CHAIN_COLUMNS].join(', ')}) `
+    const chain =
+      'CAST(substr(@hex, (id - @base) * 128 + 1, 64) AS TEXT), ' +
+      'CAST(substr(@hex, (id - @base) * 128 + 65, 64) AS TEXT)'
+    const own = 'instance_uuid, owner_project_id, coalesce(updated_at, created_at)'
+    this.#actions = native.prepare(
+      `${insert}SELECT @position + id - @base, 'action', id, NULL, ${own}, ${chain} ` +
+        'FROM instance_actions WHERE id BETWEEN @first AND @last ORDER BY id',
+    )
+    this.#events = native.prepare(
+      `${insert}SELECT @position + id - @base, 'event', action_id, id, ${own}, ${chain} ` +
+        'FROM instance_actions_events WHERE id BETWEEN @first AND @last ORDER BY id',
+    )
   }
-  return {
-    instance: at('instance_uuid'),
-    owner: at('owner_project_id'),
-    updated: at('updated_at'),
-    created: at('created_at'),
+
+  /** The change rows of `part`, from `position` on, with the part's chain `hex`. */
+  write(part: LayoutPart, position: number, hex: Buffer): void {
+    const actions = part.actions.length
+    if (actions === 0) return
+    const first = Number(part.actions[0]![0])
+    this.#actions.run({ hex, base: first, position, first, last: first + actions - 1 })
+    const events = part.events.length
+    if (events === 0) return
+    const event = Number(part.events[0]![0])
+    // An event's place in the part's change order: after the part's actions.
+    this.#events.run({
+      hex,
+      base: event - actions,
+      position,
+      first: event,
+      last: event + events - 1,
+    })
   }
 }
-const ACTION_AT = changeSources(ACTION_ROW)
-const EVENT_AT = changeSources(EVENT_ROW)
 
 /** A batch names actions the store has already: the online programs merge it (see below). */
 class KnownActions extends Error {}
@@ -171,7 +207,7 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
     | {
         actions: RowInserter
         events: RowInserter
-        changes: RowInserter
+        changes: ChangeRows
         head: Statement
         actionRow: Statement
         eventRow: Statement
@@ -185,7 +221,7 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
     (prepared ??= {
       actions: new RowInserter(native, 'instance_actions', ACTION_ROW),
       events: new RowInserter(native, 'instance_actions_events', EVENT_ROW),
-      changes: new RowInserter(native, 'changes', [...CHANGE_COLUMNS, ...CHAIN_COLUMNS]),
+      changes: new ChangeRows(native),
       head: native.prepare('SELECT link FROM change_head WHERE id = 1').pluck(),
       actionRow: native.prepare(
         `SELECT ${ACTION_DIGEST_COLUMNS.join(', ')} FROM instance_actions WHERE id = ?`,
@@ -260,38 +296,37 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
     }
     let link = start.link
     let at = 0
-    // A change row with its digest and link (see the header).
-    const change = (kind: 'action' | 'event', row: readonly unknown[]) => {
-      const position = next.position++
-      let digest: string
+    // The digest and link of each change row of a part, in change order, as one hex string: the
+    // plan's, or computed here from the rows just bound (see the header).
+    const partChain = (part: LayoutPart): string => {
+      const count = part.actions.length + part.events.length
       if (planned !== undefined) {
-        digest = planned.slice(at, at + 64)
-        link = planned.slice(at + 64, at + 128)
-        at += 128
-      } else {
-        const values = chainValues(kind, row, position, link)
-        if (values) ({ digest, link } = values)
-        else {
-          // A text the database does not store as given: the digest of what it stored.
-          digest =
-            kind === 'event'
-              ? eventDigest(s.eventRow.get(row[0]) as StoredRow)
-              : actionDigest(s.actionRow.get(row[0]) as StoredRow)
-          link = chainLink(kind, row, position, link, digest)
-        }
+        const hex = planned.slice(at, (at += count * 128))
+        link = hex.slice(-64)
+        return hex
       }
-      const source = kind === 'event' ? EVENT_AT : ACTION_AT
-      s.changes.add([
-        position,
-        kind,
-        kind === 'event' ? row[1] : row[0],
-        kind === 'event' ? row[0] : null,
-        row[source.instance],
-        row[source.owner],
-        row[source.updated] ?? row[source.created],
-        digest,
-        link,
-      ])
+      const hex: string[] = []
+      let position = next.position
+      for (const [kind, rows] of [
+        ['action', part.actions],
+        ['event', part.events],
+      ] as const)
+        for (const row of rows) {
+          const values = chainValues(kind, row, position, link)
+          let digest: string
+          if (values) ({ digest, link } = values)
+          else {
+            // A text the database does not store as given: the digest of what it stored.
+            digest =
+              kind === 'event'
+                ? eventDigest(s.eventRow.get(row[0]) as StoredRow)
+                : actionDigest(s.actionRow.get(row[0]) as StoredRow)
+            link = chainLink(kind, row, position, link, digest)
+          }
+          hex.push(digest, link)
+          position++
+        }
+      return hex.join('')
     }
     for (const part of layout.parts) {
       for (const row of part.actions) s.actions.add(row)
@@ -299,10 +334,11 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
       s.actions.flush()
       for (const row of part.events) s.events.add(row)
       s.events.flush()
-      // As the online program notes them: the part's actions, then their events, by id.
-      for (const row of part.actions) change('action', row)
-      for (const row of part.events) change('event', row)
-      s.changes.flush()
+      // As the online program notes them: the part's actions, then their events, by id; the
+      // change rows made by SQL from the rows just written (see ChangeRows).
+      const hex = Buffer.from(partChain(part), 'latin1')
+      s.changes.write(part, next.position, hex)
+      next.position += part.actions.length + part.events.length
     }
     if (layout.created > 0) s.setHead.run(next.position - 1, link)
     return { created: layout.created, existing: 0, skipped: layout.skipped }
