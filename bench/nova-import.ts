@@ -16,7 +16,8 @@
  * (the keyset walk with its events and instances, and the mapping to import records, sanitizing
  * included), i.e. the import without writing. Reported: seconds and actions/s of each, and each
  * import's RSS every second (it must stay flat: one batch in memory at a time). `--cell PATH`
- * keeps the cell at PATH and reuses it when it exists.
+ * keeps the cell at PATH and reuses it when it exists. `--ceiling-without-chain` also measures
+ * the ceiling as it was before session 16, its change rows without the chain's digest and link.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
@@ -50,6 +51,8 @@ const { values } = parseArgs({
     offline: { type: 'boolean', default: false },
     online: { type: 'boolean', default: false },
     ceiling: { type: 'boolean', default: true },
+    // The ceiling as measured before session 16 too: change rows without the chain's columns.
+    'ceiling-without-chain': { type: 'boolean', default: false },
   },
 })
 const N = Number(values.actions)
@@ -218,10 +221,11 @@ async function timedImport(offline: boolean): Promise<ImportRun> {
  * store: the store migrated, every secondary index of actions and events dropped, the cell
  * attached, its instances, actions, events (with the parent copies of migration 0008) and one
  * change row per action and per event copied by `INSERT … SELECT`, then the indexes built again
- * from their definitions. No mapping, no sanitizing, times copied as they are: a bound on what any
+ * from their definitions; each change row with a digest and a link of the chain's size, but
+ * constant. No mapping, no sanitizing, no hashing, times copied as they are: a bound on what any
  * import into this schema on this machine can reach, measured in the same run.
  */
-async function sqliteAlone(): Promise<ImportRun> {
+async function sqliteAlone(chainColumns = true): Promise<ImportRun> {
   const file = join(dir, 'trail-ceiling.db')
   const rss: number[] = []
   const sampler = setInterval(() => rss.push(process.memoryUsage().rss), 1000)
@@ -241,6 +245,11 @@ async function sqliteAlone(): Promise<ImportRun> {
   for (const ix of indexes) db.exec(`DROP INDEX "${ix.name}"`)
   db.prepare('ATTACH DATABASE ? AS cell').run(cellPath)
   const tag = "'w:0000000000000000'"
+  // The chain's digest and link take as many bytes as the import's (64 hex digits each), computed
+  // by nobody: a store's change rows carry them, so the volume written is the same.
+  const hex = `'${'ab'.repeat(32)}'`
+  const chain = chainColumns ? ', digest, link' : ''
+  const chainValues = chainColumns ? `, ${hex}, ${hex}` : ''
   db.transaction(() => {
     db.exec(
       'INSERT INTO instances (uuid, name, project_id, user_id, created_at, updated_at, deleted_at) ' +
@@ -263,15 +272,15 @@ async function sqliteAlone(): Promise<ImportRun> {
         'JOIN main.instance_actions a ON a.id = e.action_id ORDER BY e.id',
     )
     db.exec(
-      `INSERT INTO changes (${CHANGE_COLUMNS.join(', ')}) ` +
-        "SELECT id, 'action', id, NULL, instance_uuid, owner_project_id, created_at " +
-        'FROM main.instance_actions',
+      `INSERT INTO changes (${CHANGE_COLUMNS.join(', ')}${chain}) ` +
+        "SELECT id, 'action', id, NULL, instance_uuid, owner_project_id, created_at" +
+        `${chainValues} FROM main.instance_actions`,
     )
     const base = db.prepare('SELECT max(position) FROM changes').pluck().get() as number
     db.prepare(
-      `INSERT INTO changes (${CHANGE_COLUMNS.join(', ')}) ` +
-        "SELECT ? + id, 'event', action_id, id, instance_uuid, owner_project_id, created_at " +
-        'FROM main.instance_actions_events',
+      `INSERT INTO changes (${CHANGE_COLUMNS.join(', ')}${chain}) ` +
+        "SELECT ? + id, 'event', action_id, id, instance_uuid, owner_project_id, created_at" +
+        `${chainValues} FROM main.instance_actions_events`,
     ).run(base)
   })()
   const load = seconds(started)
@@ -294,7 +303,9 @@ async function sqliteAlone(): Promise<ImportRun> {
   check.close()
   rmSync(file, { force: true })
   return {
-    label: 'ceiling: SQLite alone, INSERT … SELECT from the attached cell, indexes built after',
+    label:
+      'ceiling: SQLite alone, INSERT … SELECT from the attached cell, indexes built after' +
+      (chainColumns ? '' : ', change rows without the chain columns (before session 16)'),
     seconds: total,
     cpu,
     parts: { load, rebuild: total - load },
@@ -307,6 +318,7 @@ const runs: ImportRun[] = []
 if (!values.offline) runs.push(await timedImport(false))
 if (!values.online) runs.push(await timedImport(true))
 if (values.ceiling) runs.push(await sqliteAlone())
+if (values['ceiling-without-chain']) runs.push(await sqliteAlone(false))
 
 const rate = (s: number) => Math.round(N / s).toLocaleString('en')
 console.log(
