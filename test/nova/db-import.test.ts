@@ -19,9 +19,14 @@ import { importNovaCells } from '../../src/nova/db-import/nova-db-import.js'
 import { openNovaCell } from '../../src/nova/db-import/open-cell.js'
 import { openSqliteCell } from '../../src/nova/db-import/sqlite-cell-source.js'
 import { READ_AHEAD } from '../../src/nova/db-import/cell-reader-thread.js'
+import { inThreadBatches } from '../../src/nova/db-import/import-batch-reader.js'
 import { toImportBatch } from '../../src/nova/db-import/nova-records.js'
 import type { ImportBatchWriter } from '../../src/store/import-batch-writer.js'
-import { chainAhead, sameCursor } from '../../src/store/sqlite/offline-batch-layout.js'
+import {
+  batchOwners,
+  chainAhead,
+  sameCursor,
+} from '../../src/store/sqlite/offline-batch-layout.js'
 import { sanitizeDetails, sanitizeTraceback } from '../../src/security/sanitize-traceback.js'
 import { openOfflineStore } from '../../src/store/open-offline-store.js'
 import { openStore } from '../../src/store/open-store.js'
@@ -363,6 +368,32 @@ describe('import --from-nova-db: the reader thread of an SQLite cell', { skip },
     await assertApiShows(t, stores.thread, rows)
   })
 
+  test('each instance goes to the writer once, with the first batch that names it', async (t) => {
+    const dir = tempDir(t)
+    // 3 instances with 7 actions each, interleaved by id: every batch of 2 names two of them.
+    const rows = novaHistory(6, 3, 7, true)
+    const cell = await sqliteCellWith(dir, rows)
+    for (const readerThread of [true, false]) {
+      const source = openSqliteCell(cell, { readerThread })
+      t.after(() => source.close())
+      const reader = source.batches?.(0, 2) ?? inThreadBatches(source, 0, 2)
+      const carried: string[] = []
+      const named = new Set<string>()
+      for (let batch = await reader.next(); batch; batch = await reader.next()) {
+        const uuids = batch.instances.map((i) => i.uuid)
+        carried.push(...uuids)
+        for (const a of batch.actions)
+          if (!named.has(a.instanceUuid)) {
+            named.add(a.instanceUuid)
+            assert.ok(uuids.includes(a.instanceUuid), `${a.instanceUuid} comes with its first batch`)
+          }
+      }
+      await reader.close()
+      assert.equal(named.size, 3)
+      assert.deepEqual([...carried].sort(), [...named].sort(), `readerThread ${readerThread}`)
+    }
+  })
+
   test('a thread that cannot open the cell fails the import with the reason', async (t) => {
     const dir = tempDir(t)
     const cell = await sqliteCellWith(dir, novaHistory(7, 2, 3, true))
@@ -658,15 +689,15 @@ describe('import --from-nova-db --offline: an SQLite store', { skip }, () => {
     // 1. A plan from where the store stands, with its first digest changed: the writer stores the
     // plan as it is (it does not compute what it was given).
     const start = await offline.importer.chainCursor!()
-    const planned = chainAhead(first.instances, first.actions, tag, start)!
+    const planned = chainAhead(batchOwners(first.instances), first.actions, tag, start)!
     const forged = { ...planned.ahead, hex: 'f'.repeat(64) + planned.ahead.hex.slice(64) }
     const one = await offline.importer.importBatch(first.instances, first.actions, tag, forged)
     assert.deepEqual(one.cursor, planned.after, 'it ends where the plan said')
 
     // 2. A plan made from one position further on does not fit: the writer computes the chain
     // itself, which is the plan from the right place.
-    const right = chainAhead(second.instances, second.actions, tag, one.cursor!)!
-    const wrong = chainAhead(second.instances, second.actions, tag, {
+    const right = chainAhead(batchOwners(second.instances), second.actions, tag, one.cursor!)!
+    const wrong = chainAhead(batchOwners(second.instances), second.actions, tag, {
       ...one.cursor!,
       position: one.cursor!.position + 1,
     })!

@@ -12,6 +12,7 @@ import type { ChainCursor } from '../../store/sqlite/offline-batch-layout.js'
 import { ChainPlanner } from './chain-planner.js'
 import { inThreadBatches, type ChainStart } from './import-batch-reader.js'
 import type { ImportBatch } from './nova-records.js'
+import { SentInstances } from './sent-instances.js'
 import { openSqliteCell } from './sqlite-cell-source.js'
 
 /** What the thread is started with. */
@@ -40,7 +41,9 @@ export type CellReaderMessage =
 async function walk(port: MessagePort, data: CellReaderData): Promise<void> {
   let credit = data.ahead
   let wake: (() => void) | undefined
-  const planner = data.chain && new ChainPlanner(data.chain)
+  // The planner knows which instances the store will have from what the walk sent.
+  const sent = new SentInstances()
+  const planner = data.chain && new ChainPlanner(data.chain, sent)
   port.on('message', (message: CellReaderControl) => {
     if (message.kind === 'written') planner?.written(message.cursor)
     else {
@@ -51,7 +54,7 @@ async function walk(port: MessagePort, data: CellReaderData): Promise<void> {
   const cell = openSqliteCell(data.path, { readerThread: false })
   try {
     // The in-thread walk itself, paced by the import thread's credit.
-    const reader = inThreadBatches(cell, data.after, data.limit)
+    const reader = inThreadBatches(cell, data.after, data.limit, sent)
     for (;;) {
       while (credit === 0) await new Promise<void>((resolve) => (wake = resolve))
       const batch = await reader.next()

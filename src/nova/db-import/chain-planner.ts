@@ -20,6 +20,7 @@ import {
 } from '../../store/sqlite/offline-batch-layout.js'
 import type { ChainStart } from './import-batch-reader.js'
 import type { ImportBatch } from './nova-records.js'
+import type { SentInstances } from './sent-instances.js'
 
 /** The reader thread's planner (see the module). */
 export class ChainPlanner {
@@ -34,7 +35,14 @@ export class ChainPlanner {
   readonly #predicted = new Map<number, ChainCursor | undefined>()
   #caughtUp: (() => void) | undefined
 
-  constructor(start: ChainStart) {
+  readonly #known: SentInstances
+
+  /**
+   * `sent`: the instances the walk sent, the batch being planned's included (sent-instances.ts):
+   * those the store will know when the batch is written.
+   */
+  constructor(start: ChainStart, sent: SentInstances) {
+    this.#known = sent
     this.#tag = start.tag
     this.#cursor = start.cursor
     this.#last = start.cursor
@@ -49,7 +57,7 @@ export class ChainPlanner {
       this.#cursor = this.#last
     }
     const index = this.#sent++
-    const planned = chainAhead(batch.instances, batch.actions, this.#tag, this.#cursor)
+    const planned = chainAhead(this.#known, batch.actions, this.#tag, this.#cursor)
     this.#cursor = planned?.after
     this.#predicted.set(index, planned?.after)
     return planned ? { ...batch, chain: planned.ahead } : batch

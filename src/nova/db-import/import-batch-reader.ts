@@ -6,6 +6,7 @@
 import type { ChainCursor } from '../../store/sqlite/offline-batch-layout.js'
 import { toImportBatch, type ImportBatch } from './nova-records.js'
 import type { NovaCellSource } from './nova-rows.js'
+import { SentInstances } from './sent-instances.js'
 
 /**
  * Where an offline writer stands when the walk starts, and the writer tag the batches are
@@ -29,18 +30,22 @@ export interface ImportBatchReader {
   close(): Promise<void>
 }
 
-/** Reads `cell`'s action batches after `after` on this thread, one per call. */
+/**
+ * Reads `cell`'s action batches after `after` on this thread, one per call, each instance in the
+ * first batch that names it (`sent`: sent-instances.ts).
+ */
 export function inThreadBatches(
   cell: NovaCellSource,
   after: number,
   limit: number,
+  sent = new SentInstances(),
 ): ImportBatchReader {
   let position = after
   return {
     async next() {
       const rows = await cell.actions(position, limit)
       if (rows.actions.length === 0) return undefined
-      const batch = toImportBatch(rows)
+      const batch = toImportBatch(rows, sent)
       position = batch.lastId
       return batch
     },

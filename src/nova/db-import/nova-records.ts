@@ -20,6 +20,7 @@ import {
   type NovaInstanceRow,
 } from './nova-rows.js'
 import { recordedReplaces, requestName } from '../recorded-name.js'
+import type { SentInstances } from './sent-instances.js'
 
 const time = (v: string | null): Timestamp | null => canonicalTimeOrNull(v)
 
@@ -170,7 +171,7 @@ export function toImportedActions(
 
 /** A batch of a cell's action walk as the writer takes it (see {@link toImportBatch}). */
 export interface ImportBatch {
-  /** The instances the actions name, those that can be imported. */
+  /** The instances the actions name, those that can be imported (and not sent before). */
   instances: ImportedInstance[]
   actions: ImportedAction[]
   /** Actions read that cannot be keyed (see toImportedActions). */
@@ -183,11 +184,18 @@ export interface ImportBatch {
   chain?: ChainAhead
 }
 
-/** A non-empty batch of Nova's rows as import records. */
-export function toImportBatch(batch: NovaActionBatch): ImportBatch {
+/**
+ * A non-empty batch of Nova's rows as import records; with `sent`, only the instances not sent
+ * before (noted in it: sent-instances.ts).
+ */
+export function toImportBatch(batch: NovaActionBatch, sent?: SentInstances): ImportBatch {
   const { actions, skipped } = toImportedActions(batch.actions, batch.events)
+  sent?.startBatch()
+  const rows = sent ? batch.instances.filter((row) => !sent.has(row[1])) : batch.instances
+  const instances = rows.map(toImportedInstance).filter((i) => i !== undefined)
+  sent?.add(instances)
   return {
-    instances: batch.instances.map(toImportedInstance).filter((i) => i !== undefined),
+    instances,
     actions,
     skipped,
     read: batch.actions.length,

@@ -52,8 +52,15 @@ export interface BatchLayout {
   created: number
   /** Actions skipped: their instance is unknown. */
   skipped: number
+  /** Which: their indexes in the batch's actions. */
+  skips: number[]
   /** Change rows: one per action and per event written. */
   changes: number
+}
+
+/** The owner (project) of each instance the store knows; undefined: unknown. */
+export interface Owners {
+  get(instanceUuid: string): unknown
 }
 
 /**
@@ -64,18 +71,21 @@ export interface BatchLayout {
  */
 export function layoutBatch(
   actions: readonly ImportedAction[],
-  owners: ReadonlyMap<string, unknown>,
+  owners: Owners,
   tag: string | null,
   next: ChainCursor,
 ): BatchLayout {
-  const layout: BatchLayout = { parts: [], created: 0, skipped: 0, changes: 0 }
+  const layout: BatchLayout = { parts: [], created: 0, skipped: 0, skips: [], changes: 0 }
   for (let i = 0; i < actions.length; i += IMPORT_PART) {
     const part: LayoutPart = { actions: [], events: [] }
     const fresh: { a: ImportedAction; id: number; owner: unknown }[] = []
-    for (const a of actions.slice(i, i + IMPORT_PART)) {
+    const end = Math.min(actions.length, i + IMPORT_PART)
+    for (let at = i; at < end; at++) {
+      const a = actions[at]!
       const owner = owners.get(a.instanceUuid)
       if (owner === undefined) {
         layout.skipped += 1
+        layout.skips.push(at)
         continue
       }
       const id = next.action++
@@ -137,14 +147,17 @@ export function chainLink(
 }
 
 /**
- * The chain of one batch planned ahead of its write: where it starts, with which writer tag, and
- * each change row's digest and link (64 hex digits each, one after the other, in change order:
+ * The chain of one batch planned ahead of its write: where it starts, with which writer tag,
+ * which actions it skips (their instance unknown to the store), and each change row's digest and
+ * link (64 hex digits each, one after the other, in change order:
  * per part, the actions then the events). One string, because what crosses to the writer's thread
  * is copied, and a copy costs per string (cell-reader-thread.ts).
  */
 export interface ChainAhead {
   from: ChainCursor
   tag: string | null
+  /** The indexes of the batch's actions skipped (BatchLayout.skips). */
+  skips: number[]
   changes: number
   hex: string
 }
@@ -155,18 +168,18 @@ export function batchOwners(instances: readonly ImportedInstance[]): Map<string,
 }
 
 /**
- * Plans the chain of a batch (`instances` and `actions` as the writer will get them) from `from`,
- * assuming the store knows exactly the batch's instances: the plan and the cursor after it, or
+ * Plans the chain of a batch (`actions` as the writer will get them) from `from`, assuming the
+ * store will know exactly the instances of `owners` then: the plan and the cursor after it, or
  * undefined when a row's digest can only be read back from the store (see {@link chainValues}).
  */
 export function chainAhead(
-  instances: readonly ImportedInstance[],
+  owners: Owners,
   actions: readonly ImportedAction[],
   tag: string | null,
   from: ChainCursor,
 ): { ahead: ChainAhead; after: ChainCursor } | undefined {
   const next = { ...from }
-  const layout = layoutBatch(actions, batchOwners(instances), tag, next)
+  const layout = layoutBatch(actions, owners, tag, next)
   const hex: string[] = []
   for (const part of layout.parts)
     for (const [kind, rows] of [
@@ -180,7 +193,7 @@ export function chainAhead(
         next.link = values.link
       }
   return {
-    ahead: { from: { ...from }, tag, changes: layout.changes, hex: hex.join('') },
+    ahead: { from: { ...from }, tag, skips: layout.skips, changes: layout.changes, hex: hex.join('') },
     after: next,
   }
 }

@@ -30,7 +30,7 @@
  */
 import type { Database as Native, Statement } from 'better-sqlite3'
 import type { ImportCounts } from '../../domain/write-operation.js'
-import type { ImportedAction, ImportedInstance } from '../action-store.js'
+import type { ImportedAction } from '../action-store.js'
 import type { ImportBatchCounts, ImportBatchWriter } from '../import-batch-writer.js'
 import {
   ACTION_DIGEST_COLUMNS,
@@ -44,7 +44,6 @@ import { CHAIN_COLUMNS, CHANGE_COLUMNS } from '../write/change-feed.js'
 import { actionKey, importInstances, rowGroup } from '../write/import-program.js'
 import type { StepResult, WriteProgram } from '../write/sql-step.js'
 import {
-  batchOwners,
   chainLink,
   chainValues,
   layoutBatch,
@@ -248,6 +247,11 @@ class ChangeRows {
   }
 }
 
+/** True when two lists of skipped actions' indexes are the same. */
+function sameSkips(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((at, i) => at === b[i])
+}
+
 /** A batch names actions the store has already: the online programs merge it (see below). */
 class KnownActions extends Error {}
 
@@ -309,7 +313,6 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
   }
 
   const writeActions = (
-    instances: readonly ImportedInstance[],
     actions: readonly ImportedAction[],
     tag: string | null,
     ahead: ChainAhead | undefined,
@@ -332,24 +335,16 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
     const start = { ...next }
     const layout = layoutBatch(actions, owners, tag, next)
     // The chain planned ahead is taken only for the very batch it was planned for: from the same
-    // place, with the same tag, the same actions skipped (an owner exactly where the batch's
-    // instances gave one), hence the same ids and change rows.
-    let planned: string | undefined
-    if (
+    // place, with the same tag, the same actions skipped, hence the same ids and change rows.
+    const planned =
       ahead &&
       ahead.tag === tag &&
       ahead.changes === layout.changes &&
       ahead.hex.length === layout.changes * 128 &&
-      sameCursor(ahead.from, start)
-    ) {
-      const mine = batchOwners(instances)
-      if (
-        actions.every(
-          (a) => (owners.get(a.instanceUuid) === undefined) === !mine.has(a.instanceUuid),
-        )
-      )
-        planned = ahead.hex
-    }
+      sameCursor(ahead.from, start) &&
+      sameSkips(ahead.skips, layout.skips)
+        ? ahead.hex
+        : undefined
     let link = start.link
     let at = 0
     // The digest and link of each change row of a part, in change order, as one hex string: the
@@ -413,7 +408,7 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
       return {
         instances: outcome.record.counts,
         actions:
-          actions.length > 0 ? writeActions(instances, actions, writer ?? null, ahead) : none,
+          actions.length > 0 ? writeActions(actions, writer ?? null, ahead) : none,
       }
     },
   )
