@@ -22,11 +22,7 @@ import { READ_AHEAD } from '../../src/nova/db-import/cell-reader-thread.js'
 import { inThreadBatches } from '../../src/nova/db-import/import-batch-reader.js'
 import { toImportBatch } from '../../src/nova/db-import/nova-records.js'
 import type { ImportBatchWriter } from '../../src/store/import-batch-writer.js'
-import {
-  batchOwners,
-  chainAhead,
-  sameCursor,
-} from '../../src/store/sqlite/offline-batch-layout.js'
+import { batchOwners, chainAhead, sameCursor } from '../../src/store/sqlite/offline-batch-layout.js'
 import { sanitizeDetails, sanitizeTraceback } from '../../src/security/sanitize-traceback.js'
 import { openOfflineStore } from '../../src/store/open-offline-store.js'
 import { openStore } from '../../src/store/open-store.js'
@@ -385,7 +381,10 @@ describe('import --from-nova-db: the reader thread of an SQLite cell', { skip },
         for (const a of batch.actions)
           if (!named.has(a.instanceUuid)) {
             named.add(a.instanceUuid)
-            assert.ok(uuids.includes(a.instanceUuid), `${a.instanceUuid} comes with its first batch`)
+            assert.ok(
+              uuids.includes(a.instanceUuid),
+              `${a.instanceUuid} comes with its first batch`,
+            )
           }
       }
       await reader.close()
@@ -680,8 +679,9 @@ describe('import --from-nova-db --offline: an SQLite store', { skip }, () => {
     const rows = novaHistory(3, 2, 6, true)
     const cell = openSqliteCell(await sqliteCellWith(dir, rows), { readerThread: false })
     t.after(() => cell.close())
-    const first = toImportBatch(await cell.actions(0, 6))
-    const second = toImportBatch(await cell.actions(first.lastId, 6))
+    const first = toImportBatch(await cell.actions(0, 4))
+    const second = toImportBatch(await cell.actions(first.lastId, 4))
+    const third = toImportBatch(await cell.actions(second.lastId, 4))
     const db = join(dir, 'trail.db')
     const offline = await openOfflineStore(db)
     const tag = 'nova-import-test'
@@ -709,6 +709,19 @@ describe('import --from-nova-db --offline: an SQLite store', { skip }, () => {
       wrong.ahead,
     )
     assert.deepEqual(two.cursor, right.after)
+
+    // 3. A plan from the right place that skips an action the writer does not (its instance
+    // unknown to the planner), with the same number of change rows and its first digest forged:
+    // refused, the writer's own chain is stored.
+    const fits = chainAhead(batchOwners(third.instances), third.actions, tag, two.cursor!)!
+    assert.deepEqual(fits.ahead.skips, [])
+    const skipping = {
+      ...fits.ahead,
+      skips: [0],
+      hex: 'f'.repeat(64) + fits.ahead.hex.slice(64),
+    }
+    const three = await offline.importer.importBatch(third.instances, third.actions, tag, skipping)
+    assert.deepEqual(three.cursor, fits.after)
     await offline.close()
 
     const hexOf = (ahead: { changes: number; hex: string }) =>
@@ -726,6 +739,7 @@ describe('import --from-nova-db --offline: an SQLite store', { skip }, () => {
       ['f'.repeat(64), planned.ahead.hex.slice(64, 128)],
       ...hexOf(planned.ahead).slice(1),
       ...hexOf(right.ahead),
+      ...hexOf(fits.ahead),
     ])
   })
 

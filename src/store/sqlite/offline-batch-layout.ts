@@ -193,7 +193,13 @@ export function chainAhead(
         next.link = values.link
       }
   return {
-    ahead: { from: { ...from }, tag, skips: layout.skips, changes: layout.changes, hex: hex.join('') },
+    ahead: {
+      from: { ...from },
+      tag,
+      skips: layout.skips,
+      changes: layout.changes,
+      hex: hex.join(''),
+    },
     after: next,
   }
 }

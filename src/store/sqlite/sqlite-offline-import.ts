@@ -16,11 +16,14 @@
  * reader (a {@link ChainAhead}, taken only when the batch starts where the plan did and lays out
  * as planned: offline-batch-layout.ts), or else computed here from the values just bound (as the
  * online programs do from what they stored: change-feed.ts storedValues; a row whose texts the
- * database would not store as given is read back for its digest). They were inserted by SQL from
- * the rows written, then sealed (chain/seal-chain.ts sealUnlinked): read back with their actions
- * and events and updated one by one: 36 % of the load thread's CPU with the hashing (profile of
- * 60k actions, 2026-12-07). With the chain planned on the reader's thread (and its larger young
- * generation), the load of 1M actions went from 128 to 71–84 s (docs/benchmarks.md, session 15).
+ * database would not store as given is read back for its digest). Sealing them afterwards
+ * (chain/seal-chain.ts sealUnlinked: read back with their actions and events, updated one by one)
+ * was 36 % of the load thread's CPU with the hashing (profile of 60k actions, 2026-12-07). With
+ * the chain planned on the reader's thread (and its larger young generation), the load of 1M
+ * actions went from 128 to 71–84 s (docs/benchmarks.md, session 15). The change rows themselves
+ * are made by SQL from the action and event rows just written, their digests and links cut from
+ * one blob per part ({@link ChangeRows}), and an event row's copies of its action by SQL too
+ * (eventInserter): session 16.
  *
  * Idempotence as online: a batch with an action whose (instance, request id) exists (one probe
  * of the unique key per action, the index the load keeps) goes through the online programs,
@@ -63,6 +66,16 @@ import { ACTION_ROW, EVENT_ROW } from './offline-digest-record.js'
 const ROWS_PER_STATEMENT = 32
 
 /**
+ * Fails the batch (its transaction rolls back) when a statement wrote other than the rows it was
+ * given: rows made by SQL from others (an event from its action, a change row from its action or
+ * event) would otherwise go missing without a word if one they are made from were not there.
+ */
+function inserted(changes: number, expected: number): void {
+  if (changes !== expected)
+    throw new Error(`offline import: ${changes} rows written where ${expected} were due`)
+}
+
+/**
  * Collects the rows of one table and inserts them with two prepared statements: one of
  * {@link ROWS_PER_STATEMENT} rows, one of a single row for what is left at the end.
  *
@@ -86,7 +99,9 @@ class RowInserter {
    */
   constructor(native: Native, statement: (groups: string) => string, bound: readonly number[]) {
     const group = rowGroup(bound.length)
-    this.#many = native.prepare(statement(new Array<string>(ROWS_PER_STATEMENT).fill(group).join(', ')))
+    this.#many = native.prepare(
+      statement(new Array<string>(ROWS_PER_STATEMENT).fill(group).join(', ')),
+    )
     this.#one = native.prepare(statement(group))
     this.#width = bound.length
     this.#bound = bound
@@ -109,7 +124,7 @@ class RowInserter {
     let at = this.#filled
     for (let i = 0; i < bound.length; i++) params[at++] = row[bound[i]!]
     if (at === params.length) {
-      this.#many.run(...params)
+      inserted(this.#many.run(...params).changes, ROWS_PER_STATEMENT)
       at = 0
     }
     this.#filled = at
@@ -118,7 +133,7 @@ class RowInserter {
   /** Inserts the rows still collected. */
   flush(): void {
     for (let i = 0; i < this.#filled; i += this.#width)
-      this.#one.run(...this.#params.slice(i, i + this.#width))
+      inserted(this.#one.run(...this.#params.slice(i, i + this.#width)).changes, 1)
     this.#filled = 0
   }
 }
@@ -141,25 +156,23 @@ const EVENT_PARENT_COPIES: Readonly<Record<string, string>> = {
  * writer's cost; each text bound is converted and copied twice (to UTF-8, then by SQLite).
  */
 function eventInserter(native: Native): RowInserter {
-  const bound: number[] = []
-  const select: string[] = []
-  EVENT_ROW.forEach((column, i) => {
-    const copy = EVENT_PARENT_COPIES[column]
-    if (copy) select.push(copy)
-    else if (column === 'changed_at') select.push('NULL')
-    else {
-      bound.push(i)
-      select.push(`v.column${bound.length}`)
-    }
-  })
-  const at = (column: string) => `v.column${bound.indexOf(EVENT_ROW.indexOf(column as never)) + 1}`
-  const changed = select.indexOf('NULL')
-  select[changed] = `coalesce(${at('updated_at')}, ${at('start_time')})`
+  const derived = (column: string) => column in EVENT_PARENT_COPIES || column === 'changed_at'
+  const bound = EVENT_ROW.flatMap((column, i) => (derived(column) ? [] : [i]))
+  // A bound value's place in the VALUES rows (SQLite names their columns column1, column2, …).
+  const value = (column: (typeof EVENT_ROW)[number]) =>
+    `v.column${bound.indexOf(EVENT_ROW.indexOf(column)) + 1}`
+  const select = EVENT_ROW.map(
+    (column) =>
+      EVENT_PARENT_COPIES[column] ??
+      (column === 'changed_at'
+        ? `coalesce(${value('updated_at')}, ${value('start_time')})`
+        : value(column)),
+  )
   return new RowInserter(
     native,
     (groups) =>
       `INSERT INTO instance_actions_events (${EVENT_ROW.join(', ')}) SELECT ${select.join(', ')} ` +
-      `FROM (VALUES ${groups}) v CROSS JOIN instance_actions a ON a.id = ${at('action_id')}`,
+      `FROM (VALUES ${groups}) v CROSS JOIN instance_actions a ON a.id = ${value('action_id')}`,
     bound,
   )
 }
@@ -232,18 +245,24 @@ class ChangeRows {
     const actions = part.actions.length
     if (actions === 0) return
     const first = Number(part.actions[0]![0])
-    this.#actions.run({ hex, base: first, position, first, last: first + actions - 1 })
+    inserted(
+      this.#actions.run({ hex, base: first, position, first, last: first + actions - 1 }).changes,
+      actions,
+    )
     const events = part.events.length
     if (events === 0) return
     const event = Number(part.events[0]![0])
     // An event's place in the part's change order: after the part's actions.
-    this.#events.run({
-      hex,
-      base: event - actions,
-      position,
-      first: event,
-      last: event + events - 1,
-    })
+    inserted(
+      this.#events.run({
+        hex,
+        base: event - actions,
+        position,
+        first: event,
+        last: event + events - 1,
+      }).changes,
+      events,
+    )
   }
 }
 
@@ -407,8 +426,7 @@ export function sqliteOfflineImport(native: Native, online: ImportBatchWriter): 
       const none = { created: 0, existing: 0, skipped: 0 }
       return {
         instances: outcome.record.counts,
-        actions:
-          actions.length > 0 ? writeActions(actions, writer ?? null, ahead) : none,
+        actions: actions.length > 0 ? writeActions(actions, writer ?? null, ahead) : none,
       }
     },
   )
