@@ -9,7 +9,9 @@
  * batch in bench:nova-import's cell (10,000 instances).
  *
  * Once sent, an instance is in the store for the rest of the walk: the writes are in order, and a
- * batch that is not written stops the walk. The set is bounded: past {@link SENT_LIMIT} instances
+ * batch that is not written stops the walk. What a later batch no longer brings: a deletion of the
+ * instance in Nova during the walk (the next import run, or the follower's notification, takes it
+ * over). The set is bounded: past {@link SENT_LIMIT} instances
  * it starts over, so that memory stays flat at any size (an instance is then sent again, which
  * changes nothing). The chain planner (chain-planner.ts) reads the same set: an action's instance
  * is known to the store when its batch or an earlier one carried it.
