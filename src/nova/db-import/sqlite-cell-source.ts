@@ -15,7 +15,6 @@ import { threadBatches } from './cell-reader-thread.js'
 import { inThreadBatches } from './import-batch-reader.js'
 import {
   ACTION_COLUMNS,
-  columnList,
   EVENT_COLUMNS,
   INSTANCE_COLUMNS,
   type NovaActionBatch,
@@ -38,11 +37,11 @@ import {
  * separator may be a space or a `T`.
  */
 function selectList(columns: readonly string[], alias?: string): string {
-  const names = columnList(columns, alias).split(', ')
   return columns
-    .map((c, i) =>
-      c.endsWith('_time') || c.endsWith('_at') ? `replace(${names[i]}, ' ', 'T')` : names[i],
-    )
+    .map((c) => {
+      const name = alias ? `${alias}.${c}` : c
+      return c.endsWith('_time') || c.endsWith('_at') ? `replace(${name}, ' ', 'T')` : name
+    })
     .join(', ')
 }
 
